@@ -1,0 +1,135 @@
+#include "api/ops.h"
+
+#include <unistd.h>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <filesystem>
+
+#include "core/build_info.h"
+#include "http/errors.h"
+
+namespace bulwark::api {
+namespace {
+
+namespace json = boost::json;
+using http::AuthDecision;
+using http::Reply;
+using http::RequestContext;
+using http::Verb;
+
+const auto kStarted = std::chrono::steady_clock::now();
+
+store::HealthCheck AuditFileCheck(const std::string& path) {
+  store::HealthCheck c{.name = "audit_file", .ok = true, .detail = "ok"};
+  const std::filesystem::path p(path);
+  const bool exists = std::filesystem::exists(p);
+  const std::string target = exists ? path : p.parent_path().string();
+  if (::access(target.empty() ? "." : target.c_str(), W_OK) != 0) {
+    c.ok = false;
+    c.detail = "audit file is not writable";
+  }
+  return c;
+}
+
+json::object ChecksJson(const Readiness& r) {
+  json::object checks;
+  for (const auto& c : r.checks) checks[c.name] = c.ok ? "ok" : "failed: " + c.detail;
+  return checks;
+}
+
+}  // namespace
+
+Readiness CheckReadiness(const OpsDeps& deps) {
+  Readiness r;
+  // "store" (reachable, strict) and "store_writable" (the ledger can take a write).
+  for (auto& c : deps.store->CheckHealth()) {
+    if (c.name == "store_writable") c.name = "audit";
+    r.checks.push_back(std::move(c));
+  }
+  const bool keys = deps.keys_loaded && deps.keys_loaded();
+  r.checks.push_back({.name = "keys", .ok = keys, .detail = keys ? "ok" : "master key not loaded"});
+  if (!deps.audit_file.empty()) r.checks.push_back(AuditFileCheck(deps.audit_file));
+  for (const auto& c : r.checks) r.ready = r.ready && c.ok;
+  return r;
+}
+
+Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::get, .pattern = "/livez", .auth = AuthDecision::kPublic,
+      .summary = "Liveness: the process is up and serving.",
+      .handler = [](RequestContext&) -> StatusOr<Reply> { return Reply{.body = R"({"status":"ok"})"}; },
+  }));
+
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::get, .pattern = "/readyz", .auth = AuthDecision::kPublic,
+      .summary = "Readiness: store reachable, keys loaded, audit writable; 503 names the failed check.",
+      .handler = [deps](RequestContext& ctx) -> StatusOr<Reply> {
+        const Readiness r = CheckReadiness(deps);
+        json::object body{{"status", r.ready ? "ready" : "not_ready"}, {"checks", ChecksJson(r)}};
+        if (!r.ready) {
+          json::array failed;
+          std::string names;
+          for (const auto& c : r.checks) {
+            if (c.ok) continue;
+            failed.push_back(json::string(c.name));
+            names += (names.empty() ? "" : ", ") + c.name;
+          }
+          body["failed"] = std::move(failed);
+          body["error"] = json::object{{"code", "not_ready"},
+                                       {"message", "failed checks: " + names},
+                                       {"request_id", ctx.request_id}};
+        }
+        return Reply{.status = r.ready ? 200u : 503u, .body = json::serialize(body)};
+      },
+  }));
+
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::get, .pattern = "/healthz", .auth = AuthDecision::kPublic,
+      .summary = "Health summary: live, ready, and each readiness check.",
+      .handler = [deps](RequestContext&) -> StatusOr<Reply> {
+        const Readiness r = CheckReadiness(deps);
+        json::object body{{"status", r.ready ? "ok" : "degraded"},
+                          {"live", true},
+                          {"ready", r.ready},
+                          {"checks", ChecksJson(r)}};
+        return Reply{.status = r.ready ? 200u : 503u, .body = json::serialize(body)};
+      },
+  }));
+
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::get, .pattern = "/build-info", .auth = AuthDecision::kInternal,
+      .summary = "Version, commit and build time (operators only).",
+      .handler = [deps](RequestContext&) -> StatusOr<Reply> {
+        const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::steady_clock::now() - kStarted).count();
+        json::object body{{"version", build::kVersion},
+                          {"commit", build::kCommit},
+                          {"build_time", build::kBuildTime},
+                          {"store", std::string(deps.store->backend())},
+                          {"mode", deps.production ? "production" : "dev"},
+                          {"uptime_seconds", uptime}};
+        return Reply{.body = json::serialize(body)};
+      },
+  }));
+
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::get, .pattern = "/metrics", .auth = AuthDecision::kInternal,
+      .summary = "Prometheus metrics (operators only).",
+      .handler = [deps](RequestContext&) -> StatusOr<Reply> {
+        return Reply{.body = deps.metrics->Render(),
+                     .content_type = "text/plain; version=0.0.4; charset=utf-8"};
+      },
+  }));
+  return Status::Ok();
+}
+
+Status AddLocalOverlayRoutes(http::Router& router) {
+  return router.Add({
+      .method = Verb::get, .pattern = "/api/v1/local/outbox", .auth = AuthDecision::kPublic,
+      .summary = "Dev overlay: mail that would have been sent (magic links). Dev mode only.",
+      .handler = [](RequestContext&) -> StatusOr<Reply> { return Reply{.body = R"({"messages":[]})"}; },
+  });
+}
+
+}  // namespace bulwark::api

@@ -1,0 +1,37 @@
+#pragma once
+// Operational endpoints: /livez, /readyz, /healthz (public) and /build-info, /metrics (internal:
+// operators only, 404 to anyone else).
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "store/store.h"
+
+namespace bulwark::api {
+
+struct OpsDeps {
+  store::Store* store = nullptr;         // must outlive the routes
+  const http::Metrics* metrics = nullptr;
+  std::function<bool()> keys_loaded;     // the keyring holds a verified master key
+  std::string audit_file;                // optional JSON-lines sink that must stay writable
+  bool production = true;
+};
+
+// Readiness: each named check with "ok" or why it failed. Shared by /readyz and /healthz.
+struct Readiness {
+  bool ready = true;
+  std::vector<store::HealthCheck> checks;
+};
+Readiness CheckReadiness(const OpsDeps& deps);
+
+Status AddOpsRoutes(http::Router& router, OpsDeps deps);
+
+// The dev-mode local overlay (/api/v1/local/*). Only ever registered in dev mode with the
+// overlay on; production refuses to boot with it enabled.
+Status AddLocalOverlayRoutes(http::Router& router);
+
+}  // namespace bulwark::api

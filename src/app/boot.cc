@@ -1,0 +1,543 @@
+#include "app/boot.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/json/serialize.hpp>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "api/ops.h"
+#include "core/cidr.h"
+#include "core/log.h"
+#include "core/secret_quality.h"
+#include "crypto/encoding.h"
+#include "crypto/tls_context.h"
+#include "http/baseline_stages.h"
+#include "http/pipeline.h"
+#include "http/server.h"
+#include "keyring/keyring.h"
+#include "keyring/master_key.h"
+#include "store/migrate.h"
+#include "store/migrations.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace bulwark::app {
+namespace {
+
+namespace fs = std::filesystem;
+using core::Config;
+using core::ConfigProblem;
+using Severity = ConfigProblem::Severity;
+
+class Problems {
+ public:
+  void Error(std::string key, std::string message) {
+    list.push_back({Severity::kError, std::move(key), std::move(message)});
+  }
+  void Warn(std::string key, std::string message) {
+    list.push_back({Severity::kWarning, std::move(key), std::move(message)});
+  }
+  // An error in production, a warning in dev.
+  void Unsafe(bool production, std::string key, std::string message) {
+    list.push_back({production ? Severity::kError : Severity::kWarning, std::move(key), std::move(message)});
+  }
+  std::vector<ConfigProblem> list;
+};
+
+std::string ModeString(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
+
+// Which master-key source the configuration names; a problem if none or several.
+int CountKeySources(const Config& c) {
+  return static_cast<int>(c.master_key.has_value()) + static_cast<int>(!c.master_key_file.empty()) +
+         static_cast<int>(c.master_password.has_value()) +
+         static_cast<int>(!c.master_password_file.empty());
+}
+
+StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    return Status::FailedPrecondition("secret_file", "is not a readable file");
+  }
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return Status::FailedPrecondition("secret_file", "cannot be read");
+  std::string content;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && content.size() < 65536) content.append(buf, n);
+  std::fclose(f);
+  while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
+  return crypto::SecretBytes::FromString(std::move(content));
+}
+
+void CheckSecretFileMode(Problems& p, const std::string& key, const std::string& path, bool production) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    p.Unsafe(production, key, "file " + path + " is readable by group or others (mode " +
+                                  ModeString(st.st_mode) + "); chmod 600 it");
+  }
+}
+
+void CheckKeyring(const Config& c, Problems& p, bool production) {
+  if (c.pbkdf2_iterations < keyring::kMinPbkdf2Iterations) {
+    p.Error("keyring.pbkdf2_iterations", "must be at least " + std::to_string(keyring::kMinPbkdf2Iterations));
+  }
+  const int sources = CountKeySources(c);
+  if (sources > 1) {
+    p.Error("keyring", "more than one master key source is set; set exactly one of BULWARK_MASTER_KEY, "
+                       "keyring.master_key_file, BULWARK_MASTER_PASSWORD, keyring.master_password_file");
+    return;
+  }
+  if (sources == 0) {
+    if (!production) return;  // dev generates one (with a warning)
+    std::string msg = "required secret missing: no master key source; set BULWARK_MASTER_KEY (base64 of 32 "
+                      "random bytes), keyring.master_key_file, BULWARK_MASTER_PASSWORD or "
+                      "keyring.master_password_file";
+    if (fs::exists(c.dev_key_path())) {
+      msg += " (the key at " + c.dev_key_path() + " was auto-generated in dev mode and is refused)";
+    }
+    p.Error("keyring.master_key", msg);
+    return;
+  }
+  if (c.master_key) {
+    auto decoded = crypto::Base64DecodeSecret(c.master_key->reveal_string_view());
+    if (!decoded.ok()) {
+      p.Error("keyring.master_key", "BULWARK_MASTER_KEY is not valid base64");
+    } else if (auto weak = core::WeakKeyReason(decoded->reveal_span(), keyring::kKekSize)) {
+      p.Unsafe(production, "keyring.master_key", "BULWARK_MASTER_KEY " + *weak);
+    }
+  }
+  if (c.master_password) {
+    if (auto weak = core::WeakTextSecretReason(c.master_password->reveal_string_view())) {
+      p.Unsafe(production, "keyring.master_password", "BULWARK_MASTER_PASSWORD " + *weak);
+    }
+  }
+  if (!c.master_key_file.empty()) {
+    if (keyring::IsDevGeneratedKeyFile(c.master_key_file)) {
+      p.Unsafe(production, "keyring.master_key_file",
+               "the key in " + c.master_key_file + " was auto-generated in dev mode; "
+               "auto-generated secrets are refused in production");
+    }
+    auto key = keyring::ReadKeyFile(c.master_key_file);
+    if (!key.ok()) {
+      p.Error("keyring.master_key_file", c.master_key_file + ": " + key.status().message());
+    } else if (auto weak = core::WeakKeyReason(key->reveal_span(), keyring::kKekSize)) {
+      p.Unsafe(production, "keyring.master_key_file", "the key in " + c.master_key_file + " " + *weak);
+    }
+    CheckSecretFileMode(p, "keyring.master_key_file", c.master_key_file, production);
+  }
+  if (!c.master_password_file.empty()) {
+    auto pw = ReadSecretFile(c.master_password_file);
+    if (!pw.ok()) {
+      p.Error("keyring.master_password_file", c.master_password_file + " " + pw.status().message());
+    } else if (auto weak = core::WeakTextSecretReason(pw->reveal_string_view())) {
+      p.Unsafe(production, "keyring.master_password_file",
+               "the password in " + c.master_password_file + " " + *weak);
+    }
+    CheckSecretFileMode(p, "keyring.master_password_file", c.master_password_file, production);
+  }
+}
+
+void CheckOperator(const Config& c, Problems& p, bool production) {
+  if (auto r = core::ParseCidrList(c.operator_allow_cidrs); !r.ok()) {
+    p.Error("operator.allow_cidrs", r.status().message());
+  }
+  if (c.operator_token && !c.operator_token_file.empty()) {
+    p.Error("operator.token", "set BULWARK_OPERATOR_TOKEN or operator.token_file, not both");
+  }
+  if (c.operator_token) {
+    if (auto weak = core::WeakTextSecretReason(c.operator_token->reveal_string_view())) {
+      p.Unsafe(production, "operator.token", "BULWARK_OPERATOR_TOKEN " + *weak);
+    }
+  }
+  if (!c.operator_token_file.empty()) {
+    auto t = ReadSecretFile(c.operator_token_file);
+    if (!t.ok()) {
+      p.Error("operator.token_file", c.operator_token_file + " " + t.status().message());
+    } else if (auto weak = core::WeakTextSecretReason(t->reveal_string_view())) {
+      p.Unsafe(production, "operator.token_file", "the token in " + c.operator_token_file + " " + *weak);
+    }
+    CheckSecretFileMode(p, "operator.token_file", c.operator_token_file, production);
+  }
+}
+
+void CheckServer(const Config& c, Problems& p, bool production) {
+  if (auto ep = http::ParseListenAddress(c.listen); !ep.ok()) {
+    p.Error("server.listen", ep.status().message());
+  } else if (!production && !ep->address().is_loopback()) {
+    p.Error("server.listen", "dev mode serves on loopback only (127.0.0.1 or ::1)");
+  } else if (production && !ep->address().is_loopback() && c.tls_cert_file.empty()) {
+    p.Warn("server.listen", "plain HTTP on a non-loopback address: terminate TLS at a proxy in front");
+  }
+  if (auto r = core::ParseCidrList(c.trusted_proxies); !r.ok()) {
+    p.Error("server.trusted_proxies", r.status().message());
+  }
+  if (production) {
+    if (c.public_url.empty()) {
+      p.Error("server.public_url", "required in production: the https:// URL clients reach Bulwark at");
+    } else if (!c.public_url.starts_with("https://") || c.public_url.size() <= 8) {
+      p.Error("server.public_url", "must be an https:// URL (got \"" + c.public_url + "\")");
+    }
+  } else if (!c.public_url.empty() && !c.public_url.starts_with("https://") &&
+             !c.public_url.starts_with("http://")) {
+    p.Error("server.public_url", "must be an http(s):// URL");
+  }
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    p.Error("server.tls_cert_file", "set both server.tls_cert_file and server.tls_key_file, or neither");
+  } else if (!c.tls_cert_file.empty()) {
+    if (auto ctx = crypto::MakeServerTlsContext(c.tls_cert_file, c.tls_key_file); !ctx.ok()) {
+      p.Error("server.tls_cert_file", ctx.status().message());
+    }
+    CheckSecretFileMode(p, "server.tls_key_file", c.tls_key_file, production);
+  }
+  for (const std::string& origin : c.cors_allowed_origins) {
+    if (origin == "*" || origin.find('*') != std::string::npos) {
+      p.Unsafe(production, "cors.allowed_origins", "a wildcard origin is not allowed; list each origin");
+    } else if (!(origin.starts_with("https://") || origin.starts_with("http://")) ||
+               origin.find('/', origin.find("://") + 3) != std::string::npos) {
+      p.Error("cors.allowed_origins", "\"" + origin + "\" is not an origin (scheme://host[:port])");
+    } else if (production && origin.starts_with("http://")) {
+      p.Error("cors.allowed_origins", "\"" + origin + "\" is not https");
+    }
+  }
+}
+
+void CheckModeAndFlags(const Config& c, Problems& p, bool production) {
+  if (!c.mode_setting.empty() && c.mode_setting != "production" && c.mode_setting != "dev") {
+    p.Error("mode", "must be \"production\" or \"dev\"");
+  }
+  if (production && c.mode_setting == "dev") {
+    p.Error("mode", "dev mode is on in the configuration; dev mode is enabled only by --dev on the "
+                    "command line, never in production");
+  }
+  if (auto lvl = log::ParseLevel(c.log_level); !lvl.ok()) p.Error("log.level", lvl.status().message());
+  if (production && c.local_overlay.value_or(false)) {
+    p.Error("local_overlay.enabled", "the local overlay /api/v1/local/* must be off in production");
+  }
+  if (c.tenant_bypass) {
+    p.Unsafe(production, "debug.tenant_bypass",
+             "the tenant-bypass flag is set; it is refused in production and has no effect in dev");
+  }
+  if (c.debug_log_bodies) {
+    p.Unsafe(production, "debug.log_bodies", "a debug flag is set; debug flags are refused in production");
+  }
+}
+
+void CheckStorage(const Config& c, Problems& p, bool production) {
+  auto upper = [](std::string s) {
+    for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return s;
+  };
+  if (upper(c.journal_mode) != "WAL") {
+    p.Unsafe(production, "storage.journal_mode", "storage is not strict: journal_mode must be WAL");
+  }
+  if (upper(c.synchronous) != "FULL" && upper(c.synchronous) != "EXTRA") {
+    p.Unsafe(production, "storage.synchronous", "storage is not strict: synchronous must be FULL");
+  }
+  if (!c.foreign_keys) {
+    p.Unsafe(production, "storage.foreign_keys", "storage is not strict: foreign_keys must be on");
+  }
+
+  std::error_code ec;
+  const fs::path dir(c.data_dir);
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) {
+      p.Error("storage.data_dir", c.data_dir + " is not a directory: the store is unreachable");
+      return;
+    }
+    struct stat st {};
+    if (::stat(c.data_dir.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      p.Unsafe(production, "storage.data_dir",
+               c.data_dir + " can be accessed by group or others (mode " + ModeString(st.st_mode) + "); chmod 700 it");
+    }
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      struct stat fst {};
+      if (::lstat(it->path().c_str(), &fst) == 0 && (fst.st_mode & 077) != 0) {
+        p.Unsafe(production, "storage.data_dir",
+                 it->path().string() + " can be read by group or others (mode " + ModeString(fst.st_mode) + ")");
+      }
+    }
+    const std::string db = c.database_path();
+    if (fs::exists(db, ec)) {
+      store::SqliteOptions opts{.path = db, .create_if_missing = false, .journal_mode = c.journal_mode,
+                                .synchronous = c.synchronous, .foreign_keys = c.foreign_keys,
+                                .busy_timeout_ms = static_cast<int>(c.busy_timeout_ms), .pool_size = 1};
+      auto st_or = store::OpenSqliteStore(opts);
+      if (!st_or.ok()) {
+        p.Error("storage", "the store is unreachable: " + st_or.status().message());
+        return;
+      }
+      for (const auto& check : (*st_or)->CheckHealth()) {
+        if (!check.ok) p.Error("storage", "store check " + check.name + " failed: " + check.detail);
+      }
+      if (auto v = (*st_or)->SchemaVersion(); v.ok() && *v > store::LatestSchemaVersion()) {
+        p.Error("storage", "the database schema (version " + std::to_string(*v) +
+                               ") is newer than this binary supports (" +
+                               std::to_string(store::LatestSchemaVersion()) + ")");
+      }
+      return;
+    }
+    if (::access(c.data_dir.c_str(), W_OK | X_OK) != 0) {
+      p.Error("storage.data_dir", c.data_dir + " is not writable: the store is unreachable");
+    }
+    return;
+  }
+  // The directory will be created: its nearest existing parent must be a writable directory.
+  fs::path parent = fs::absolute(dir, ec).parent_path();
+  while (!parent.empty() && !fs::exists(parent, ec)) parent = parent.parent_path();
+  if (parent.empty() || !fs::is_directory(parent, ec) || ::access(parent.c_str(), W_OK | X_OK) != 0) {
+    p.Error("storage.data_dir", "cannot create " + c.data_dir + ": the store is unreachable");
+  }
+}
+
+void CheckAudit(const Config& c, Problems& p) {
+  if (c.audit_file.empty()) return;
+  std::error_code ec;
+  const fs::path f(c.audit_file);
+  if (fs::exists(f, ec)) {
+    if (!fs::is_regular_file(f, ec) || ::access(c.audit_file.c_str(), W_OK) != 0) {
+      p.Error("audit.file", "the audit sink " + c.audit_file + " is not writable");
+    }
+    return;
+  }
+  const fs::path parent = fs::absolute(f, ec).parent_path();
+  if (!fs::is_directory(parent, ec) || ::access(parent.c_str(), W_OK | X_OK) != 0) {
+    p.Error("audit.file", "the audit sink " + c.audit_file + " cannot be created (directory missing or not writable)");
+  }
+}
+
+void PrintProblems(const std::vector<ConfigProblem>& problems, std::ostream& out) {
+  for (const auto& pr : problems) out << "  " << pr.Format() << "\n";
+}
+
+std::size_t CountErrors(const std::vector<ConfigProblem>& problems) {
+  return static_cast<std::size_t>(std::count_if(problems.begin(), problems.end(), [](const ConfigProblem& pr) {
+    return pr.severity == Severity::kError;
+  }));
+}
+
+StatusOr<keyring::MasterKeySource> MasterKeySourceFor(Config& c) {
+  keyring::MasterKeySource src;
+  src.pbkdf2_iterations = static_cast<std::uint32_t>(c.pbkdf2_iterations);
+  if (c.master_key) {
+    src.kind = keyring::MasterKeySourceKind::kBase64;
+    src.material = std::move(*c.master_key);
+  } else if (!c.master_key_file.empty()) {
+    src.kind = keyring::MasterKeySourceKind::kFile;
+    src.file_path = c.master_key_file;
+  } else if (c.master_password) {
+    src.kind = keyring::MasterKeySourceKind::kPassword;
+    src.material = std::move(*c.master_password);
+  } else if (!c.master_password_file.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(auto pw, ReadSecretFile(c.master_password_file));
+    src.kind = keyring::MasterKeySourceKind::kPassword;
+    src.material = std::move(pw);
+  } else {
+    return Status::FailedPrecondition("no_master_key", "no master key source");
+  }
+  return src;
+}
+
+StatusOr<std::optional<crypto::SecretBytes>> OperatorToken(const Config& c) {
+  if (c.operator_token) return std::optional<crypto::SecretBytes>(c.operator_token->Clone());
+  if (c.operator_token_file.empty()) return std::optional<crypto::SecretBytes>();
+  BULWARK_ASSIGN_OR_RETURN(auto t, ReadSecretFile(c.operator_token_file));
+  return std::optional<crypto::SecretBytes>(std::move(t));
+}
+
+int Refuse(const std::string& what, const Status& st) {
+  log::Error("boot.refused", {{"step", what}, {"reason", st.reason()}, {"message", st.message()}});
+  std::cerr << "bulwark: refusing to start: " << what << ": " << st.message() << "\n";
+  return kExitConfigRefused;
+}
+
+}  // namespace
+
+std::vector<ConfigProblem> Preflight(const Config& config) {
+  Problems p;
+  const bool production = !config.dev;
+  CheckModeAndFlags(config, p, production);
+  CheckServer(config, p, production);
+  CheckKeyring(config, p, production);
+  CheckOperator(config, p, production);
+  CheckStorage(config, p, production);
+  CheckAudit(config, p);
+  return p.list;
+}
+
+Status RegisterRoutes(http::Router& router, const api::OpsDeps& deps, bool local_overlay) {
+  BULWARK_RETURN_IF_ERROR(api::AddOpsRoutes(router, deps));
+  if (local_overlay) BULWARK_RETURN_IF_ERROR(api::AddLocalOverlayRoutes(router));
+  return Status::Ok();
+}
+
+int PrintRoutes(bool dev, std::ostream& out) {
+  http::Router router;
+  if (Status s = RegisterRoutes(router, api::OpsDeps{}, dev); !s.ok()) {
+    std::cerr << "bulwark: " << s.ToString() << "\n";
+    return 1;
+  }
+  for (const http::Route& r : router.routes()) {
+    boost::json::object o{{"method", std::string(http::bhttp::to_string(r.method))},
+                          {"path", r.pattern},
+                          {"auth", std::string(http::AuthDecisionName(r.auth))},
+                          {"permission", r.permission},
+                          {"tenant_scoped", r.tenant_scoped},
+                          {"mfa_step_up", r.mfa_step_up},
+                          {"summary", r.summary}};
+    out << boost::json::serialize(o) << "\n";
+  }
+  return 0;
+}
+
+int ConfigCheck(const core::ConfigSources& sources, std::ostream& out) {
+  core::ConfigLoad loaded = core::LoadConfig(sources);
+  std::vector<ConfigProblem> problems = loaded.problems;
+  // Even with file errors, report every other problem too: one round trip to fix them all.
+  auto more = Preflight(loaded.config);
+  problems.insert(problems.end(), more.begin(), more.end());
+  const std::string mode = loaded.config.dev ? "dev" : "production";
+  const std::size_t errors = CountErrors(problems);
+  if (errors == 0) {
+    out << "configuration OK for " << mode << " (" << problems.size() << " warning(s))\n";
+    PrintProblems(problems, out);
+    return 0;
+  }
+  out << mode << " would refuse to start: " << errors << " problem(s)\n";
+  PrintProblems(problems, out);
+  return 1;
+}
+
+int Serve(const core::ConfigSources& sources) {
+  core::ConfigLoad loaded = core::LoadConfig(sources);
+  Config& config = loaded.config;
+  const bool production = !config.dev;
+  std::vector<ConfigProblem> problems = loaded.problems;
+  auto more = Preflight(config);
+  problems.insert(problems.end(), more.begin(), more.end());
+  if (const std::size_t errors = CountErrors(problems); errors > 0) {
+    std::cerr << "bulwark: refusing to start in " << (production ? "production" : "dev") << " mode: "
+              << errors << " problem(s); nothing was written\n";
+    PrintProblems(problems, std::cerr);
+    return kExitConfigRefused;
+  }
+
+  if (Status s = log::Init(*log::ParseLevel(config.log_level), config.log_file); !s.ok()) {
+    return Refuse("log", s);
+  }
+  for (const auto& pr : problems) log::Warn("config.warning", {{"setting", pr.key}, {"message", pr.message}});
+
+  // Nothing has been written until here.
+  std::error_code ec;
+  if (!fs::exists(config.data_dir, ec)) {
+    fs::create_directories(config.data_dir, ec);
+    if (ec || ::chmod(config.data_dir.c_str(), 0700) != 0) {
+      return Refuse("storage", Status::Unavailable("data_dir", "cannot create the data directory"));
+    }
+  }
+  if (config.dev && CountKeySources(config) == 0) {
+    const std::string key_path = config.dev_key_path();
+    if (!fs::exists(key_path, ec)) {
+      if (Status s = keyring::WriteDevKeyFile(key_path); !s.ok()) return Refuse("keyring", s);
+      log::Warn("dev.master_key_generated",
+                {{"path", key_path},
+                 {"message", "DEV MODE: a master key was generated into the data directory. "
+                             "Never use this data directory or key in production."}});
+    }
+    config.master_key_file = key_path;
+  }
+  if (config.dev) {
+    log::Warn("dev.mode", {{"message", "DEV MODE: plain HTTP on loopback, local overlay on, "
+                                       "generated keys allowed. Not for production."}});
+  }
+
+  store::SqliteOptions sopts{.path = config.database_path(), .create_if_missing = true,
+                             .journal_mode = config.journal_mode, .synchronous = config.synchronous,
+                             .foreign_keys = config.foreign_keys,
+                             .busy_timeout_ms = static_cast<int>(config.busy_timeout_ms),
+                             .pool_size = static_cast<int>(config.pool_size)};
+  auto store_or = store::OpenSqliteStore(sopts);
+  if (!store_or.ok()) return Refuse("storage", store_or.status());
+  std::unique_ptr<store::Store> store = std::move(*store_or);
+  if (Status s = store::Migrate(*store); !s.ok()) return Refuse("storage", s);
+
+  auto source = MasterKeySourceFor(config);
+  if (!source.ok()) return Refuse("keyring", source.status());
+  auto keyring_or = keyring::Keyring::Open(*source, *store);
+  if (!keyring_or.ok()) return Refuse("keyring", keyring_or.status());
+  std::unique_ptr<keyring::Keyring> keys = std::move(*keyring_or);
+
+  auto op_token = OperatorToken(config);
+  if (!op_token.ok()) return Refuse("operator", op_token.status());
+
+  http::Router router;
+  http::Metrics metrics;
+  api::OpsDeps ops{.store = store.get(), .metrics = &metrics,
+                   .keys_loaded = [k = keys.get()] { return k != nullptr; },
+                   .audit_file = config.audit_file, .production = production};
+  if (Status s = RegisterRoutes(router, ops, config.dev && config.local_overlay_enabled()); !s.ok()) {
+    return Refuse("routes", s);
+  }
+  std::vector<std::string> labels;
+  for (const auto& r : router.routes()) labels.push_back(r.label);
+  metrics.SetRoutes(std::move(labels));
+
+  http::PipelineOptions popts{.production = production,
+                              .trusted_proxies = *core::ParseCidrList(config.trusted_proxies),
+                              .cors_allowed_origins = config.cors_allowed_origins};
+  std::vector<std::string> operator_cidrs = config.operator_allow_cidrs;
+  if (config.dev && operator_cidrs.empty()) operator_cidrs = {"127.0.0.0/8", "::1"};  // dev: loopback operates
+  http::PipelineStages stages{
+      .rate_limiter = std::make_shared<http::NoRateLimits>(),
+      .authenticator = std::make_shared<http::BaselineAuthenticator>(
+          *core::ParseCidrList(operator_cidrs), *op_token),
+      .tenant_guard = std::make_shared<http::DenyTenantGuard>(),
+      .authorizer = std::make_shared<http::DenyByDefaultAuthorizer>(),
+      .audit = std::make_shared<http::NoAudit>(),
+  };
+  http::Pipeline pipeline(std::move(popts), router, metrics, std::move(stages));
+
+  http::ServerOptions sopts2;
+  sopts2.listen = config.listen;
+  sopts2.io_threads = config.io_threads > 0 ? static_cast<int>(config.io_threads)
+                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  sopts2.max_header_bytes = static_cast<std::size_t>(config.max_header_bytes);
+  sopts2.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
+  sopts2.max_connections = static_cast<std::size_t>(config.max_connections);
+  sopts2.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
+  sopts2.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
+  sopts2.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  if (!config.tls_cert_file.empty()) {
+    auto tls = crypto::MakeServerTlsContext(config.tls_cert_file, config.tls_key_file);
+    if (!tls.ok()) return Refuse("tls", tls.status());
+    sopts2.tls = *tls;
+  }
+  http::Server server(std::move(sopts2), pipeline, metrics);
+  if (Status s = server.Listen(); !s.ok()) return Refuse("listen", s);
+
+  boost::asio::signal_set signals(server.io_context(), SIGTERM, SIGINT);
+  const auto grace = std::chrono::milliseconds(config.shutdown_grace_ms);
+  signals.async_wait([&server, grace](const boost::system::error_code& sig_ec, int signo) {
+    if (sig_ec) return;
+    log::Info("server.shutdown_requested", {{"signal", signo}, {"grace_ms", static_cast<std::int64_t>(grace.count())}});
+    server.Shutdown(grace);
+  });
+
+  log::Info("server.listening", {{"address", server.bound_address()},
+                                 {"mode", production ? "production" : "dev"},
+                                 {"tls", !config.tls_cert_file.empty()},
+                                 {"store", std::string(store->backend())},
+                                 {"routes", static_cast<std::int64_t>(router.routes().size())}});
+  server.Run();
+  log::Info("server.stopped");
+  return 0;
+}
+
+}  // namespace bulwark::app

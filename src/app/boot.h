@@ -1,0 +1,36 @@
+#pragma once
+// Booting Bulwark: find every reason the configured mode must refuse to start (without writing
+// anything), then open the store and keyring, build the routes and serve.
+#include <iosfwd>
+#include <vector>
+
+#include "api/ops.h"
+#include "core/config.h"
+#include "http/router.h"
+
+namespace bulwark::app {
+
+// Exit code when the configuration is refused (EX_CONFIG).
+inline constexpr int kExitConfigRefused = 78;
+
+// Every problem that stops `serve` in the configured mode (production unless config.dev), plus
+// warnings. Reads files and the database; creates and changes nothing.
+std::vector<core::ConfigProblem> Preflight(const core::Config& config);
+
+// `bulwark serve`: returns the process exit code (0 after a graceful shutdown).
+int Serve(const core::ConfigSources& sources);
+
+// Registers every route the binary serves. `deps` is used only when a request arrives, so the
+// table can be built without a store (for `bulwark routes`). The local overlay is registered
+// only when `local_overlay` is true (dev mode with the overlay on).
+Status RegisterRoutes(http::Router& router, const api::OpsDeps& deps, bool local_overlay);
+
+// `bulwark routes [--dev]`: the route table, one JSON object per line:
+//   {"method":"GET","path":"/metrics","auth":"internal","permission":"","summary":"..."}
+int PrintRoutes(bool dev, std::ostream& out);
+
+// `bulwark config check`: prints every problem to `out`; returns 0 when the configured mode
+// would start, 1 when it would refuse.
+int ConfigCheck(const core::ConfigSources& sources, std::ostream& out);
+
+}  // namespace bulwark::app

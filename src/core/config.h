@@ -1,0 +1,123 @@
+#pragma once
+// Configuration: a TOML file, then BULWARK_* environment overrides, then command-line flags.
+//
+// Every setting has one row in the settings table (config.cc), which gives its TOML key, its
+// environment variable (BULWARK_ + the key upper-cased with '.' → '_', e.g. server.listen →
+// BULWARK_SERVER_LISTEN) and its type; docs/configuration.md lists them all. An unknown key in
+// the file is an error, so a typo cannot silently leave a default in force.
+//
+// Secret values are never read from the TOML file: they come from the environment
+// (BULWARK_MASTER_KEY, BULWARK_MASTER_PASSWORD, BULWARK_OPERATOR_TOKEN) or from a file whose
+// path the TOML names (keyring.master_key_file, ...). They are held in SecretBytes and never
+// printed, not even by `bulwark config check`.
+//
+// Example:
+//   ConfigSources src{.file = "/etc/bulwark.toml", .environ = environ};
+//   ConfigLoad loaded = LoadConfig(src);
+//   for (const ConfigProblem& p : loaded.problems) std::cerr << p.Format() << "\n";
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/secret_bytes.h"
+
+namespace bulwark::core {
+
+struct ConfigProblem {
+  enum class Severity { kError, kWarning };
+  Severity severity = Severity::kError;
+  std::string key;      // the setting concerned, e.g. "server.public_url" (never its secret value)
+  std::string message;  // what is wrong and how to fix it
+
+  // "error: server.public_url: must be an https:// URL"
+  std::string Format() const;
+};
+
+struct Config {
+  // --- mode -------------------------------------------------------------------------------
+  bool dev = false;           // true only through `--dev` on the command line
+  std::string mode_setting;   // `mode` from the file or BULWARK_MODE, if any
+
+  // --- server -----------------------------------------------------------------------------
+  std::string listen = "127.0.0.1:8420";
+  std::int64_t io_threads = 0;  // 0: one per core
+  std::int64_t max_header_bytes = 16 * 1024;
+  std::int64_t max_body_bytes = 1024 * 1024;
+  std::int64_t max_connections = 4096;
+  std::int64_t header_timeout_ms = 10'000;   // whole header must arrive within this
+  std::int64_t request_timeout_ms = 30'000;  // whole request (header + body)
+  std::int64_t idle_timeout_ms = 60'000;     // keep-alive idle
+  std::int64_t shutdown_grace_ms = 15'000;   // SIGTERM: in-flight requests get this long
+  std::string public_url;                    // https:// URL clients use (magic links, issuer)
+  std::vector<std::string> trusted_proxies;  // CIDRs whose X-Forwarded-For is believed
+  std::string tls_cert_file;
+  std::string tls_key_file;
+
+  // --- cors -------------------------------------------------------------------------------
+  std::vector<std::string> cors_allowed_origins;
+
+  // --- storage ----------------------------------------------------------------------------
+  std::string data_dir = "./data";
+  std::string journal_mode = "WAL";
+  std::string synchronous = "FULL";
+  bool foreign_keys = true;
+  std::int64_t busy_timeout_ms = 5000;
+  std::int64_t pool_size = 4;
+
+  // --- keyring ----------------------------------------------------------------------------
+  std::optional<crypto::SecretBytes> master_key;       // BULWARK_MASTER_KEY (base64)
+  std::optional<crypto::SecretBytes> master_password;  // BULWARK_MASTER_PASSWORD
+  std::string master_key_file;
+  std::string master_password_file;
+  std::int64_t pbkdf2_iterations = 600'000;
+
+  // --- operator (/metrics, /build-info) ---------------------------------------------------
+  std::vector<std::string> operator_allow_cidrs;
+  std::optional<crypto::SecretBytes> operator_token;  // BULWARK_OPERATOR_TOKEN
+  std::string operator_token_file;
+
+  // --- log --------------------------------------------------------------------------------
+  std::string log_level = "info";
+  std::string log_file;  // empty: stderr
+
+  // --- audit ------------------------------------------------------------------------------
+  std::string audit_file;  // optional JSON-lines sink (must be writable if set)
+
+  // --- overlays and debug flags (each refused in production) ------------------------------
+  std::optional<bool> local_overlay;  // /api/v1/local/*; unset: on in dev, off in production
+  bool tenant_bypass = false;
+  bool debug_log_bodies = false;
+
+  bool local_overlay_enabled() const { return local_overlay.value_or(dev); }
+  std::string database_path() const { return data_dir + "/bulwark.db"; }
+  std::string dev_key_path() const { return data_dir + "/keys/master.key"; }
+};
+
+struct ConfigSources {
+  std::string file;               // empty: no file
+  char** environ = nullptr;       // the process environment (BULWARK_* is read)
+  bool dev_flag = false;          // --dev
+  std::optional<std::string> listen_flag;  // --listen
+  std::optional<std::string> data_flag;    // --data
+};
+
+struct ConfigLoad {
+  Config config;
+  std::vector<ConfigProblem> problems;  // parse errors, unknown keys, wrong types
+  bool has_errors() const;
+};
+
+// Reads the file and the environment, applies the flags. Never throws; every problem found is
+// in `problems` (all of them, not just the first).
+ConfigLoad LoadConfig(const ConfigSources& sources);
+
+// Every TOML key that LoadConfig accepts, with its environment variable; for docs and tests.
+struct SettingInfo {
+  std::string key;
+  std::string env;
+  std::string type;
+};
+std::vector<SettingInfo> AllSettings();
+
+}  // namespace bulwark::core

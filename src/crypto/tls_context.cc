@@ -1,0 +1,43 @@
+#include "crypto/tls_context.h"
+
+#include <openssl/ssl.h>
+
+namespace bulwark::crypto {
+
+StatusOr<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(
+    const std::string& cert_file, const std::string& key_file) {
+  namespace ssl = boost::asio::ssl;
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  boost::system::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                       ssl::context::no_tlsv1_1 | ssl::context::single_dh_use |
+                       ssl::context::no_compression,
+                   ec);
+  SSL_CTX* native = ctx->native_handle();
+  if (ec || SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) {
+    return Status::FailedPrecondition("tls_config", "cannot restrict TLS versions");
+  }
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
+                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+  constexpr const char* kTls12Suites =
+      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
+  constexpr const char* kTls13Suites =
+      "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256";
+  if (SSL_CTX_set_cipher_list(native, kTls12Suites) != 1 ||
+      SSL_CTX_set_ciphersuites(native, kTls13Suites) != 1) {
+    return Status::FailedPrecondition("tls_config", "cannot set TLS cipher suites");
+  }
+  ctx->use_certificate_chain_file(cert_file, ec);
+  if (ec) return Status::FailedPrecondition("tls_config", "cannot load TLS certificate " + cert_file);
+  ctx->use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec) return Status::FailedPrecondition("tls_config", "cannot load TLS private key " + key_file);
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return Status::FailedPrecondition("tls_config", "TLS private key does not match the certificate");
+  }
+  return ctx;
+}
+
+}  // namespace bulwark::crypto

@@ -1,0 +1,52 @@
+#include "http/baseline_stages.h"
+
+#include "crypto/compare.h"
+
+namespace bulwark::http {
+
+BaselineAuthenticator::BaselineAuthenticator(std::vector<core::Cidr> operator_cidrs,
+                                             const std::optional<crypto::SecretBytes>& operator_token)
+    : operator_cidrs_(std::move(operator_cidrs)) {
+  if (operator_token && !operator_token->empty()) {
+    token_digest_ = crypto::Sha256(operator_token->reveal_span());
+  }
+}
+
+Status BaselineAuthenticator::Authenticate(RequestContext& ctx) {
+  switch (ctx.route->auth) {
+    case AuthDecision::kPublic:
+      ctx.principal = {.kind = core::Principal::Kind::kAnonymous, .auth_method = "none"};
+      return Status::Ok();
+    case AuthDecision::kInternal: {
+      if (core::AnyContains(operator_cidrs_, ctx.peer)) {
+        ctx.principal = {.kind = core::Principal::Kind::kOperator, .auth_method = "operator_cidr"};
+        return Status::Ok();
+      }
+      const std::string_view auth = ctx.req[bhttp::field::authorization];
+      constexpr std::string_view kBearer = "Bearer ";
+      if (token_digest_ && auth.size() > kBearer.size() && auth.starts_with(kBearer)) {
+        // Compare digests so neither the length nor the content of the token leaks by timing.
+        const crypto::Digest256 presented = crypto::Sha256(auth.substr(kBearer.size()));
+        if (crypto::ConstantTimeEquals(presented, *token_digest_)) {
+          ctx.principal = {.kind = core::Principal::Kind::kOperator, .auth_method = "operator_token"};
+          return Status::Ok();
+        }
+      }
+      return Status::NotFound("not_found", "no such route");
+    }
+    case AuthDecision::kSession:
+    case AuthDecision::kApiKey:
+    case AuthDecision::kEither:
+      return Status::Unauthenticated("authentication_required", "a valid credential is required");
+    case AuthDecision::kUndeclared:
+      break;
+  }
+  return Status::Internal("route without an authentication decision");
+}
+
+Status DenyByDefaultAuthorizer::Authorize(RequestContext& ctx) {
+  if (ctx.route->permission.empty()) return Status::Ok();
+  return Status::PermissionDenied("permission_denied", "missing permission " + ctx.route->permission);
+}
+
+}  // namespace bulwark::http

@@ -1,0 +1,317 @@
+#include "http/pipeline.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <boost/json/parse.hpp>
+#include <exception>
+
+#include "core/json_text.h"
+#include "core/log.h"
+#include "crypto/random.h"
+#include "http/errors.h"
+
+namespace bulwark::http {
+namespace {
+
+constexpr std::string_view kPermissionsPolicy =
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), interest-cohort=()";
+constexpr std::string_view kCsp = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+constexpr std::string_view kHsts = "max-age=31536000; includeSubDomains";
+constexpr std::string_view kCorsAllowHeaders =
+    "Authorization, Content-Type, X-API-Key, X-Tenant-ID, X-Request-ID, X-CSRF-Token";
+
+// A request id is a correlation id, not a credential: it must be unique, not unpredictable. Each
+// thread draws a random 64-bit prefix once from the CSPRNG and counts from there, which keeps the
+// CSPRNG off the per-request path.
+std::string NewRequestId() {
+  struct State {
+    std::uint64_t prefix = 0;
+    std::uint64_t counter = 0;
+    bool seeded = false;
+  };
+  thread_local State st;
+  if (!st.seeded) {
+    std::array<std::uint8_t, 8> seed{};
+    if (!crypto::RandomBytes(seed).ok()) return "unavailable";
+    for (auto b : seed) st.prefix = (st.prefix << 8) | b;
+    st.seeded = true;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  const std::uint64_t parts[2] = {st.prefix, ++st.counter};
+  for (int p = 0; p < 2; ++p) {
+    for (int i = 0; i < 16; ++i) id[static_cast<std::size_t>(p * 16 + i)] = kHex[(parts[p] >> (60 - 4 * i)) & 0xF];
+  }
+  return id;
+}
+
+bool IsRequestIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-' || c == ':';
+}
+
+// The media type without parameters, lower-cased; and whether any charset parameter is utf-8.
+bool IsJsonContentType(std::string_view ct) {
+  std::string lower(ct);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const auto semi = lower.find(';');
+  std::string_view type = std::string_view(lower).substr(0, semi);
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  if (type != "application/json") return false;
+  if (semi == std::string::npos) return true;
+  const auto cs = lower.find("charset=", semi);
+  if (cs == std::string::npos) return true;
+  std::string_view charset = std::string_view(lower).substr(cs + 8);
+  charset = charset.substr(0, charset.find(';'));
+  return charset == "utf-8" || charset == "\"utf-8\"";
+}
+
+// The headers every response carries, as one block per (cacheable, production) pair.
+std::string BuildSecurityHeaders(bool cacheable, bool production) {
+  std::string h;
+  h += "X-Content-Type-Options: nosniff\r\n";
+  h += "Referrer-Policy: no-referrer\r\n";
+  h += "Permissions-Policy: " + std::string(kPermissionsPolicy) + "\r\n";
+  h += "X-Frame-Options: DENY\r\n";
+  h += "Content-Security-Policy: " + std::string(kCsp) + "\r\n";
+  h += cacheable ? "Cache-Control: public, max-age=60\r\n" : "Cache-Control: no-store\r\nPragma: no-cache\r\n";
+  if (production) h += "Strict-Transport-Security: " + std::string(kHsts) + "\r\n";
+  h += "Vary: Origin\r\n";
+  return h;
+}
+
+std::string_view SecurityHeaders(bool cacheable, bool production) {
+  static const std::string kBlocks[4] = {BuildSecurityHeaders(false, false), BuildSecurityHeaders(false, true),
+                                         BuildSecurityHeaders(true, false), BuildSecurityHeaders(true, true)};
+  return kBlocks[(cacheable ? 2 : 0) + (production ? 1 : 0)];
+}
+
+}  // namespace
+
+Pipeline::Pipeline(PipelineOptions options, const Router& router, Metrics& metrics,
+                   PipelineStages stages)
+    : options_(std::move(options)), router_(router), metrics_(metrics), stages_(std::move(stages)) {}
+
+std::string Pipeline::RequestIdFor(const Request& req) const {
+  const auto given = req["X-Request-ID"];
+  if (!given.empty() && given.size() <= 128 && std::all_of(given.begin(), given.end(), IsRequestIdChar)) {
+    return std::string(given);
+  }
+  return NewRequestId();
+}
+
+core::IpAddress Pipeline::ClientAddress(const Request& req, const core::IpAddress& peer) const {
+  if (options_.trusted_proxies.empty() || !core::AnyContains(options_.trusted_proxies, peer)) {
+    return peer;
+  }
+  // Walk X-Forwarded-For from the right, skipping our own trusted proxies: the first address
+  // that is not one of them is the client. A malformed entry stops the walk at the last good hop.
+  core::IpAddress client = peer;
+  std::string all;
+  const auto [first, last] = req.equal_range("X-Forwarded-For");
+  for (auto it = first; it != last; ++it) {
+    if (!all.empty()) all += ",";
+    all += std::string(it->value());
+  }
+  std::string_view rest(all);
+  while (!rest.empty()) {
+    const auto comma = rest.rfind(',');
+    std::string_view hop = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
+    while (!hop.empty() && hop.front() == ' ') hop.remove_prefix(1);
+    while (!hop.empty() && hop.back() == ' ') hop.remove_suffix(1);
+    auto ip = core::IpAddress::Parse(hop);
+    if (!ip.ok()) break;
+    client = *ip;
+    if (!core::AnyContains(options_.trusted_proxies, client)) break;
+  }
+  return client;
+}
+
+std::size_t Pipeline::BodyLimit(const Request& header_only, std::size_t fallback) const {
+  std::string_view target = header_only.target();
+  return router_.BodyLimit(header_only.method(), target.substr(0, target.find('?')), fallback);
+}
+
+Status Pipeline::DecodeBody(RequestContext& ctx) {
+  const std::string& body = ctx.req.body();
+  if (ctx.route->body == BodyKind::kNone) {
+    if (!body.empty()) {
+      return Status::InvalidArgument("unexpected_body", "this route does not take a request body");
+    }
+    return Status::Ok();
+  }
+  if (!IsJsonContentType(ctx.req[bhttp::field::content_type])) {
+    return Status(ErrorCode::kUnsupportedMedia, "unsupported_media_type",
+                  "the request body must be application/json; charset=utf-8");
+  }
+  if (!core::IsValidUtf8(body)) {
+    return Status::InvalidArgument("invalid_utf8", "the request body is not valid UTF-8");
+  }
+  boost::system::error_code ec;
+  boost::json::parse_options opts;
+  opts.max_depth = 32;
+  ctx.json = boost::json::parse(body, ec, {}, opts);
+  if (ec) return Status::InvalidArgument("malformed_json", "the request body is not valid JSON");
+  return Status::Ok();
+}
+
+bool Pipeline::HandlePreflight(RequestContext& ctx, Response* out) {
+  if (ctx.req.method() != Verb::options) return false;
+  Reply reply;
+  const auto origin = ctx.req[bhttp::field::origin];
+  const auto wanted = ctx.req[bhttp::field::access_control_request_method];
+  if (origin.empty() || wanted.empty()) {
+    // A plain OPTIONS: say what the path accepts.
+    const auto m = router_.Find(Verb::unknown, ctx.path);
+    if (m.kind == Router::Match::Kind::kNotFound) return false;
+    reply.status = 204;
+    reply.headers.emplace_back("Allow", m.allow.empty() ? "OPTIONS" : m.allow + ", OPTIONS");
+    *out = Finish(ctx, std::move(reply));
+    return true;
+  }
+  const bool allowed = std::find(options_.cors_allowed_origins.begin(),
+                                 options_.cors_allowed_origins.end(),
+                                 origin) != options_.cors_allowed_origins.end();
+  const auto m = router_.Find(bhttp::string_to_verb(wanted), ctx.path);
+  if (!allowed || m.kind != Router::Match::Kind::kFound) {
+    *out = Finish(ctx, Status::PermissionDenied("cors_denied",
+                                                "cross-origin request not allowed for this origin"));
+    return true;
+  }
+  reply.status = 204;
+  reply.headers.emplace_back("Access-Control-Allow-Methods", std::string(wanted));
+  reply.headers.emplace_back("Access-Control-Allow-Headers", std::string(kCorsAllowHeaders));
+  reply.headers.emplace_back("Access-Control-Max-Age", "600");
+  *out = Finish(ctx, std::move(reply));
+  return true;
+}
+
+StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
+  // 3. Route lookup, then the rate limiter.
+  if (ctx.req.method() == Verb::trace || ctx.req.method() == Verb::connect) {
+    return Status(ErrorCode::kMethodNotAllowed, "method_not_allowed", "TRACE and CONNECT are refused");
+  }
+  const Router::Match match = router_.Find(ctx.req.method(), ctx.path);
+  if (match.kind == Router::Match::Kind::kNotFound) {
+    return Status::NotFound("not_found", "no such route");
+  }
+  if (match.kind == Router::Match::Kind::kMethodNotAllowed) {
+    ctx.extra_headers.emplace_back("Allow", match.allow);
+    return Status(ErrorCode::kMethodNotAllowed, "method_not_allowed",
+                  "method not allowed on this route");
+  }
+  ctx.route = match.route;
+  ctx.params = match.params;
+  if (Status s = stages_.rate_limiter->Check(ctx); !s.ok()) {
+    if (s.code() == ErrorCode::kRateLimited) metrics_.RateLimited();
+    return s;
+  }
+  // 4-6. Who is asking, for which tenant, and may they.
+  BULWARK_RETURN_IF_ERROR(stages_.authenticator->Authenticate(ctx));
+  if (ctx.route->tenant_scoped) BULWARK_RETURN_IF_ERROR(stages_.tenant_guard->Check(ctx));
+  BULWARK_RETURN_IF_ERROR(stages_.authorizer->Authorize(ctx));
+  // 7. Body, then the handler.
+  BULWARK_RETURN_IF_ERROR(DecodeBody(ctx));
+  return ctx.route->handler(ctx);
+}
+
+Response Pipeline::Handle(const Request& req, const core::IpAddress& peer, bool tls) noexcept {
+  metrics_.RequestStarted();
+  RequestContext ctx{.req = req, .start = std::chrono::steady_clock::now(), .peer = peer, .client = peer};
+  Response res;
+  try {
+    ctx.request_id = RequestIdFor(req);
+    ctx.client = ClientAddress(req, peer);
+    ctx.tls = tls;
+    const std::string_view target = req.target();
+    const auto q = target.find('?');
+    ctx.path = target.substr(0, q);
+    ctx.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+
+    if (ctx.path.empty() || ctx.path.front() != '/') {
+      res = Finish(ctx, Status::InvalidArgument("malformed_target", "the request target must be a path"));
+    } else if (!HandlePreflight(ctx, &res)) {
+      StatusOr<Reply> reply = RunStages(ctx);
+      // 8. The record is durable before anything leaves; if it cannot be, nothing leaves.
+      const Status outcome = reply.status();
+      const unsigned http_status = reply.ok() ? reply->status : HttpStatusFor(outcome.code());
+      if (Status a = stages_.audit->Record(ctx, http_status, outcome); !a.ok()) {
+        log::Error("audit.record_failed", {{"reason", a.reason()}}, ctx.request_id);
+        reply = Status::Unavailable("audit_unavailable", "the audit ledger cannot be written");
+      }
+      res = reply.ok() ? Finish(ctx, std::move(*reply)) : Finish(ctx, reply.status());
+    }
+  } catch (const std::exception& e) {
+    log::Error("request.unhandled_exception", {{"what", e.what()}, {"path", ctx.path}}, ctx.request_id);
+    res = Finish(ctx, Status::Internal("unhandled exception"));
+  } catch (...) {
+    log::Error("request.unhandled_exception", {{"what", "unknown"}, {"path", ctx.path}}, ctx.request_id);
+    res = Finish(ctx, Status::Internal("unhandled exception"));
+  }
+  metrics_.RequestFinished();
+  metrics_.RecordRequest(ctx.route ? ctx.route->index : Metrics::kUnmatched, res.status,
+                         std::chrono::steady_clock::now() - ctx.start);
+  return res;
+}
+
+Response Pipeline::Reject(const Request* req, const core::IpAddress& peer, const Status& status) noexcept {
+  static const Request kEmpty;
+  const Request& r = req ? *req : kEmpty;
+  RequestContext ctx{.req = r, .start = std::chrono::steady_clock::now(), .peer = peer, .client = peer};
+  Response res;
+  try {
+    ctx.request_id = RequestIdFor(r);
+    res = Finish(ctx, status);
+    if (Status a = stages_.audit->Record(ctx, res.status, status); !a.ok()) {
+      log::Error("audit.record_failed", {{"reason", a.reason()}}, ctx.request_id);
+    }
+  } catch (...) {
+    res = Response{.status = 500, .fixed_headers = SecurityHeaders(false, options_.production)};
+  }
+  res.keep_alive = false;
+  metrics_.RecordRequest(Metrics::kUnmatched, res.status, std::chrono::steady_clock::now() - ctx.start);
+  return res;
+}
+
+Response Pipeline::Finish(RequestContext& ctx, Reply reply) {
+  Response res;
+  res.status = reply.status;
+  res.version = ctx.req.version() == 10 ? 10 : 11;
+  res.keep_alive = ctx.req.keep_alive();
+  res.head = ctx.req.method() == Verb::head;
+  res.content_type = std::move(reply.content_type);
+  res.request_id = ctx.request_id;
+  res.body = std::move(reply.body);
+  res.headers = std::move(reply.headers);
+  ApplyHeaders(ctx, res, ctx.route != nullptr && ctx.route->public_cache && reply.status < 400);
+  return res;
+}
+
+Response Pipeline::Finish(RequestContext& ctx, const Status& error) {
+  Reply reply;
+  reply.status = HttpStatusFor(error.code());
+  reply.body = ErrorBody(error, ctx.request_id);
+  if (error.code() == ErrorCode::kInternal || error.code() == ErrorCode::kIntegrity) {
+    log::Error("request.failed", {{"reason", error.reason()}, {"detail", error.message()}}, ctx.request_id);
+  }
+  return Finish(ctx, std::move(reply));
+}
+
+void Pipeline::ApplyHeaders(const RequestContext& ctx, Response& res, bool cacheable) const {
+  res.fixed_headers = SecurityHeaders(cacheable, options_.production);
+  for (auto& h : ctx.extra_headers) res.headers.push_back(h);
+  const auto origin = ctx.req[bhttp::field::origin];
+  if (!origin.empty() && std::find(options_.cors_allowed_origins.begin(),
+                                   options_.cors_allowed_origins.end(),
+                                   origin) != options_.cors_allowed_origins.end()) {
+    res.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
+    res.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+    res.headers.emplace_back("Access-Control-Expose-Headers", "X-Request-ID, Retry-After");
+  }
+}
+
+}  // namespace bulwark::http

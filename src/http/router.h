@@ -1,0 +1,52 @@
+#pragma once
+// The route table. A route cannot be added without an authentication decision, a method and a
+// handler; patterns are checked when added, so a bad table stops the server at startup.
+//
+//   Router r;
+//   BULWARK_RETURN_IF_ERROR(r.Add({.method = Verb::get, .pattern = "/livez",
+//                                  .auth = AuthDecision::kPublic, .handler = Livez}));
+//   Router::Match m = r.Find(Verb::get, "/livez");   // m.kind == kFound, m.route->label
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "http/types.h"
+
+namespace bulwark::http {
+
+class Router {
+ public:
+  struct Match {
+    enum class Kind { kFound, kNotFound, kMethodNotAllowed };
+    Kind kind = Kind::kNotFound;
+    const Route* route = nullptr;
+    PathParams params;
+    std::string allow;  // for 405: the methods the path accepts, "GET, HEAD"
+  };
+
+  // Fails (kInternal, naming the route) on an undeclared auth decision, a missing handler, a bad
+  // pattern, TRACE/CONNECT, or a duplicate method+pattern.
+  Status Add(RouteSpec spec);
+
+  // HEAD matches GET routes. Paths with empty, "." or ".." segments never match.
+  Match Find(Verb method, std::string_view path) const;
+
+  // The body limit for a request before its body is read: the route's, else `fallback`.
+  std::size_t BodyLimit(Verb method, std::string_view path, std::size_t fallback) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> patterns_;  // split pattern per route
+  // Heterogeneous lookup: finding a path by string_view allocates nothing.
+  struct PathHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<std::size_t>, PathHash, std::equal_to<>> static_routes_;
+  std::vector<std::size_t> param_routes_;
+};
+
+}  // namespace bulwark::http

@@ -1,0 +1,459 @@
+#include "http/server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
+#include <limits>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "core/log.h"
+
+namespace bulwark::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using PlainStream = tcp::socket;
+using TlsStream = asio::ssl::stream<tcp::socket>;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+// After refusing a request we stop sending, then read and discard what the client still sends
+// for a moment, so our error response is not destroyed by a TCP reset.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr std::size_t kLingerBytes = 1 << 20;
+
+bool IsParseError(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
+}
+
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+ public:
+  Session(Server& server, tcp::socket&& socket, const core::IpAddress& peer)
+    requires(!kTls)
+      : server_(server), stream_(std::move(socket)), peer_(peer) {}
+  Session(Server& server, tcp::socket&& socket, const core::IpAddress& peer, asio::ssl::context& tls)
+    requires(kTls)
+      : server_(server), stream_(std::move(socket), tls), peer_(peer) {}
+
+  ~Session() override { server_.Unregister(this); }
+
+  void Start() {
+    server_.Register(this->shared_from_this());
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->OnStart(); });
+  }
+
+  void CloseIfIdle() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->idle_) self->Cancel();
+    });
+  }
+
+  bool Expired(Clock::time_point now) const override {
+    const auto d = deadline_.load(std::memory_order_relaxed);
+    return d != kNoDeadline && now.time_since_epoch().count() > d;
+  }
+
+  void Expire() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->Expired(Clock::now())) {
+        self->timed_out_ = true;
+        self->Cancel();
+      }
+    });
+  }
+
+ private:
+  static constexpr Clock::rep kNoDeadline = std::numeric_limits<Clock::rep>::max();
+
+  const ServerOptions& opts() const { return server_.options(); }
+  tcp::socket& socket() { return beast::get_lowest_layer(stream_); }
+  void SetDeadline(Clock::time_point t) { deadline_.store(t.time_since_epoch().count(), std::memory_order_relaxed); }
+  void ExpiresAfter(Clock::duration d) { SetDeadline(Clock::now() + d); }
+  void Cancel() {
+    beast::error_code ec;
+    socket().cancel(ec);
+  }
+
+  void OnStart() {
+    if constexpr (kTls) {
+      ExpiresAfter(opts().header_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Finalize();
+                                self->ReadIdle();
+                              });
+    } else {
+      ReadIdle();
+    }
+  }
+
+  // Waits for the first byte of the next request under the idle timeout; the header timeout
+  // starts once a request has begun.
+  void ReadIdle() {
+    if (server_.draining()) return Close(false);
+    if (buffer_.size() > 0) return ReadHeader();
+    idle_ = true;
+    ExpiresAfter(opts().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->idle_ = false;
+                              if (ec) return self->Close(false);
+                              self->buffer_.commit(n);
+                              self->ReadHeader();
+                            });
+  }
+
+  // Reads the header a piece at a time and counts every byte of it: Beast's header_limit bounds
+  // only what is unparsed at each step, so many medium-sized fields would pass it.
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(opts().max_header_bytes));
+    // The body limit depends on the route, known only once the header is in (OnHeader).
+    parser_->body_limit(boost::none);
+    header_bytes_ = 0;
+    request_deadline_ = Clock::now() + opts().request_timeout;
+    ExpiresAfter(std::min(opts().header_timeout, opts().request_timeout));
+    ReadHeaderPiece();
+  }
+
+  void ReadHeaderPiece() {
+    bhttp::async_read_some(stream_, buffer_, *parser_,
+                           [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                             self->header_bytes_ += n;
+                             if (self->header_bytes_ > self->opts().max_header_bytes) {
+                               return self->OnHeader(bhttp::error::header_limit);
+                             }
+                             if (ec || self->parser_->is_header_done()) return self->OnHeader(ec);
+                             self->ReadHeaderPiece();
+                           });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec == bhttp::error::header_limit) {
+      return Reject(Status(ErrorCode::kHeadersTooLarge, "headers_too_large",
+                           "the request header exceeds " + std::to_string(opts().max_header_bytes) +
+                               " bytes"),
+                    false);
+    }
+    if (ec && IsParseError(ec)) {
+      return Reject(Status::InvalidArgument("malformed_request", "the request could not be parsed"), false);
+    }
+    if (ec) {
+      if (timed_out_) log::Debug("http.header_timeout", {{"peer", peer_.ToString()}});
+      return Close(false);
+    }
+    const Request& req = parser_->get();
+    const std::size_t limit = server_.pipeline().BodyLimit(req, opts().max_body_bytes);
+    if (auto length = parser_->content_length(); length && *length > limit) {
+      return Reject(Status(ErrorCode::kPayloadTooLarge, "payload_too_large",
+                           "the request body exceeds " + std::to_string(limit) + " bytes"),
+                    true);
+    }
+    const auto m = req.method();
+    if ((m == Verb::post || m == Verb::put || m == Verb::patch) && !parser_->content_length() &&
+        !parser_->chunked()) {
+      return Reject(Status(ErrorCode::kLengthRequired, "length_required",
+                           "a request body needs Content-Length or chunked encoding"),
+                    true);
+    }
+    parser_->body_limit(limit);
+    if (parser_->is_done()) return OnBody({});
+    SetDeadline(request_deadline_);
+    if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = this->shared_from_this()](beast::error_code wec, std::size_t) {
+                          if (wec) return self->Close(false);
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->OnBody(ec);
+                      });
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      return Reject(Status(ErrorCode::kPayloadTooLarge, "payload_too_large",
+                           "the request body exceeds the limit for this route"),
+                    true);
+    }
+    if (ec && IsParseError(ec)) {
+      return Reject(Status::InvalidArgument("malformed_request", "the request could not be parsed"), true);
+    }
+    if (ec) return Close(false);
+    Response res = server_.pipeline().Handle(parser_->get(), peer_, kTls);
+    parser_.reset();
+    res.keep_alive = res.keep_alive && !server_.draining();
+    Write(res, res.keep_alive, false);
+  }
+
+  void Reject(const Status& status, bool linger) {
+    Response res = server_.pipeline().Reject(parser_ ? &parser_->get() : nullptr, peer_, status);
+    Write(res, false, linger);
+  }
+
+  void Write(const Response& res, bool keep, bool linger) {
+    out_.clear();
+    res.SerializeTo(out_);
+    ExpiresAfter(opts().request_timeout);
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = this->shared_from_this(), keep, linger](beast::error_code ec, std::size_t) {
+                        if (ec) return self->Finalize();
+                        if (!keep) return self->Close(linger);
+                        self->ReadIdle();
+                      });
+  }
+
+  void Close(bool linger) {
+    if constexpr (kTls) {
+      (void)linger;
+      ExpiresAfter(std::chrono::seconds(1));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->Finalize(); });
+    } else {
+      beast::error_code ec;
+      socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (!linger || ec) return Finalize();
+      ExpiresAfter(kLingerTime);
+      Drain();
+    }
+  }
+
+  void Drain() {
+    socket().async_read_some(asio::buffer(drain_buf_),
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                               self->drained_ += n;
+                               if (ec || self->drained_ > kLingerBytes) return self->Finalize();
+                               self->Drain();
+                             });
+  }
+
+  void Finalize() {
+    SetDeadline(Clock::time_point::max());
+    beast::error_code ec;
+    socket().close(ec);
+  }
+
+  Server& server_;
+  Stream stream_;
+  core::IpAddress peer_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::string out_;  // the serialized response; reused across requests on this connection
+  std::array<char, 4096> drain_buf_{};
+  Clock::time_point request_deadline_;
+  std::atomic<Clock::rep> deadline_{kNoDeadline};  // read by the sweeper on another thread
+  std::size_t drained_ = 0;
+  std::size_t header_bytes_ = 0;
+  bool idle_ = false;
+  bool timed_out_ = false;
+};
+
+}  // namespace
+
+StatusOr<tcp::endpoint> ParseListenAddress(const std::string& listen) {
+  std::string host;
+  std::string port;
+  if (!listen.empty() && listen.front() == '[') {
+    const auto close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      return Status::InvalidArgument("invalid_listen", "listen address must be [ipv6]:port");
+    }
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+      return Status::InvalidArgument("invalid_listen", "listen address must be host:port");
+    }
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  auto ip = core::IpAddress::Parse(host);
+  if (!ip.ok()) return Status::InvalidArgument("invalid_listen", "listen host must be an IP address or localhost");
+  int p = -1;
+  try {
+    std::size_t used = 0;
+    p = std::stoi(port, &used);
+    if (used != port.size()) p = -1;
+  } catch (...) {
+    p = -1;
+  }
+  if (p < 0 || p > 65535) return Status::InvalidArgument("invalid_listen", "listen port must be 0-65535");
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument("invalid_listen", "listen host must be an IP address");
+  return tcp::endpoint(addr, static_cast<unsigned short>(p));
+}
+
+namespace {
+std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int n) {
+  std::vector<std::unique_ptr<asio::io_context>> v;
+  for (int i = 0; i < std::max(1, n); ++i) v.push_back(std::make_unique<asio::io_context>(1));
+  return v;
+}
+}  // namespace
+
+Server::Server(ServerOptions options, Pipeline& pipeline, Metrics& metrics)
+    : options_(std::move(options)),
+      pipeline_(pipeline),
+      metrics_(metrics),
+      iocs_(MakeContexts(options_.io_threads)),
+      acceptor_(*iocs_.front()) {
+  for (auto& ioc : iocs_) work_.push_back(asio::make_work_guard(*ioc));
+}
+
+Server::~Server() {
+  beast::error_code ec;
+  acceptor_.close(ec);
+}
+
+Status Server::Listen() {
+  BULWARK_ASSIGN_OR_RETURN(tcp::endpoint ep, ParseListenAddress(options_.listen));
+  beast::error_code ec;
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Unavailable("listen_failed", "cannot listen on " + options_.listen + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+std::string Server::bound_address() const {
+  beast::error_code ec;
+  const auto ep = acceptor_.local_endpoint(ec);
+  if (ec) return "";
+  const std::string host = ep.address().to_string();
+  return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
+}
+
+void Server::Accept() {
+  asio::io_context& target = *iocs_[next_ioc_++ % iocs_.size()];
+  acceptor_.async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || draining()) return;
+      log::Warn("http.accept_failed", {{"error", ec.message()}});
+      Accept();
+      return;
+    }
+    if (draining()) return;
+    if (open_connections_.load() >= options_.max_connections) {
+      metrics_.ConnectionRejected();
+      beast::error_code ignored;
+      socket.close(ignored);
+      Accept();
+      return;
+    }
+    beast::error_code opt_ec;
+    socket.set_option(tcp::no_delay(true), opt_ec);
+    const auto remote = socket.remote_endpoint(opt_ec);
+    auto peer = core::IpAddress::Parse(opt_ec ? std::string("0.0.0.0") : remote.address().to_string());
+    if (!peer.ok()) peer = core::IpAddress::Parse("0.0.0.0");
+    open_connections_.fetch_add(1);
+    metrics_.ConnectionOpened();
+    if (options_.tls) {
+      std::make_shared<Session<TlsStream>>(*this, std::move(socket), *peer, *options_.tls)->Start();
+    } else {
+      std::make_shared<Session<PlainStream>>(*this, std::move(socket), *peer)->Start();
+    }
+    Accept();
+  });
+}
+
+void Server::Register(const std::shared_ptr<SessionBase>& s) {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  sessions_.emplace(s.get(), s);
+}
+
+void Server::Unregister(SessionBase* s) {
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    sessions_.erase(s);
+  }
+  open_connections_.fetch_sub(1);
+  metrics_.ConnectionClosed();
+  StopIfDrained();
+}
+
+void Server::StopIfDrained() {
+  if (draining() && open_connections_.load() == 0) StopAll();
+}
+
+void Server::StopAll() {
+  for (auto& ioc : iocs_) ioc->stop();
+}
+
+void Server::Sweep() {
+  sweep_timer_->expires_after(kSweepInterval);
+  sweep_timer_->async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    const auto now = Clock::now();
+    std::vector<std::shared_ptr<SessionBase>> expired;
+    {
+      std::lock_guard<std::mutex> lock(sessions_mu_);
+      for (const auto& [raw, weak] : sessions_) {
+        if (raw->Expired(now)) {
+          if (auto s = weak.lock()) expired.push_back(std::move(s));
+        }
+      }
+    }
+    for (auto& s : expired) s->Expire();
+    Sweep();
+  });
+}
+
+void Server::Run() {
+  Accept();
+  sweep_timer_ = std::make_unique<asio::steady_timer>(*iocs_.front());
+  Sweep();
+  std::vector<std::thread> threads;
+  threads.reserve(iocs_.size() - 1);
+  for (std::size_t i = 1; i < iocs_.size(); ++i) threads.emplace_back([this, i] { iocs_[i]->run(); });
+  iocs_.front()->run();
+  StopAll();  // the first context stopped: stop the others too
+  for (auto& t : threads) t.join();
+}
+
+void Server::Shutdown(std::chrono::milliseconds grace) {
+  asio::post(*iocs_.front(), [this, grace] {
+    if (draining_.exchange(true, std::memory_order_acq_rel)) return;
+    beast::error_code ec;
+    acceptor_.close(ec);
+    shutdown_timer_ = std::make_unique<asio::steady_timer>(*iocs_.front(), grace);
+    shutdown_timer_->async_wait([this](beast::error_code wec) {
+      if (wec) return;
+      log::Warn("server.shutdown_deadline", {{"open_connections", static_cast<std::int64_t>(open_connections_.load())}});
+      StopAll();
+    });
+    std::vector<std::shared_ptr<SessionBase>> live;
+    {
+      std::lock_guard<std::mutex> lock(sessions_mu_);
+      for (const auto& [raw, weak] : sessions_) {
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+      }
+    }
+    for (auto& s : live) s->CloseIfIdle();
+    StopIfDrained();
+  });
+}
+
+}  // namespace bulwark::http

@@ -1,0 +1,113 @@
+#pragma once
+// The types every request stage and handler share.
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/cidr.h"
+#include "core/principal.h"
+#include "core/status.h"
+
+namespace bulwark::http {
+
+namespace bhttp = boost::beast::http;
+using Request = bhttp::request<bhttp::string_body>;
+using Verb = bhttp::verb;
+
+// A response ready to be written. The pipeline fills it; SerializeTo writes the HTTP/1.1 bytes
+// in one pass into a buffer the connection reuses, so a response costs no per-header allocation.
+struct Response {
+  unsigned status = 200;
+  unsigned version = 11;               // 10 or 11, as the request
+  bool keep_alive = true;
+  bool head = false;                   // HEAD: Content-Length of the body, no body bytes
+  std::string_view fixed_headers;      // static "Name: value\r\n" lines (security headers)
+  std::string content_type = "application/json; charset=utf-8";
+  std::string request_id;
+  std::vector<std::pair<std::string, std::string>> headers;  // further headers
+  std::string body;
+
+  // Appends the status line, headers and body to `out`. CR and LF are dropped from header
+  // names and values, so no value can split the response.
+  void SerializeTo(std::string& out) const;
+};
+
+// What a route requires of its caller. Every route must declare one; kUndeclared exists only so
+// that forgetting it is detected (the router refuses the route and the server does not start).
+enum class AuthDecision {
+  kUndeclared,
+  kPublic,    // anyone
+  kSession,   // a user session (access token or browser cookie)
+  kApiKey,    // an API key
+  kEither,    // a session or an API key
+  kInternal,  // operators only: an allowlisted network or the operator token; 404 to others
+};
+std::string_view AuthDecisionName(AuthDecision d);
+
+enum class BodyKind {
+  kNone,  // a body is refused
+  kJson,  // application/json, UTF-8, parsed before the handler runs
+};
+
+using PathParams = std::vector<std::pair<std::string, std::string>>;
+
+struct RequestContext;
+
+// What a handler produces on success. Errors are a Status (mapped to HTTP in errors.cc).
+struct Reply {
+  unsigned status = 200;
+  std::string body;  // JSON unless content_type says otherwise
+  std::string content_type = "application/json; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+using Handler = std::function<StatusOr<Reply>(RequestContext&)>;
+
+struct RouteSpec {
+  Verb method = Verb::unknown;
+  std::string pattern;  // "/api/v1/tenants/{id}"; a final "{name*}" takes the rest of the path
+  AuthDecision auth = AuthDecision::kUndeclared;
+  std::string permission;         // permission verb the authorize stage checks; empty: none
+  bool tenant_scoped = false;     // the tenant guard applies
+  bool mfa_step_up = false;       // high-impact: recent MFA required
+  BodyKind body = BodyKind::kNone;
+  std::size_t max_body_bytes = 0;  // 0: the server default
+  bool public_cache = false;       // true: Cache-Control may allow caching (else no-store)
+  std::string summary;             // one line for docs/openapi.yaml
+  Handler handler;
+};
+
+struct Route : RouteSpec {
+  std::size_t index = 0;  // dense id for metrics
+  std::string label;      // "GET /livez"
+};
+
+// Everything the stages learn about one request, in order.
+struct RequestContext {
+  const Request& req;
+  std::chrono::steady_clock::time_point start;
+  std::string request_id;
+  core::IpAddress peer;
+  core::IpAddress client;  // the peer, or the forwarded client when the peer is a trusted proxy
+  bool tls = false;
+  std::string_view path;
+  std::string_view query;
+  const Route* route = nullptr;
+  PathParams params;
+  core::Principal principal;
+  boost::json::value json;  // the parsed body when route->body == kJson
+  // Headers a stage adds to the response whatever the outcome (e.g. Retry-After).
+  std::vector<std::pair<std::string, std::string>> extra_headers;
+
+  // The value of path parameter `name`, or empty.
+  std::string_view param(std::string_view name) const;
+};
+
+}  // namespace bulwark::http

@@ -1,0 +1,34 @@
+#pragma once
+// The schema history of Bulwark: versioned, forward-only migrations in portable SQL.
+//
+// Rules for adding one:
+//   - append it with the next version number; never edit or reorder a released one;
+//   - portable types only (INTEGER, TEXT, BLOB) and no backend-specific syntax, because the same
+//     text runs on SQLite and PostgreSQL;
+//   - `sql` holds one or more statements, each ended by ';'. Migrate() splits them with
+//     SplitSqlStatements() (store/migrate.h), which understands quotes, comments and the
+//     BEGIN ... END body of CREATE TRIGGER, so a trigger is written naturally:
+//         CREATE TRIGGER no_update BEFORE UPDATE ON audit_events
+//         BEGIN SELECT RAISE(ABORT, 'append-only'); END;
+//
+// The bookkeeping table schema_migrations(version, name, applied_at) is created by Migrate()
+// itself (CREATE TABLE IF NOT EXISTS, inside the same write transaction as the first pending
+// migration), so migration 1 holds only domain tables.
+#include <span>
+#include <string_view>
+
+namespace bulwark::store {
+
+struct Migration {
+  int version;            // 1..N, no gaps
+  std::string_view name;  // short, stable: recorded in schema_migrations.name
+  std::string_view sql;   // portable statements separated by ';'
+};
+
+// Every migration this binary knows, ordered by version.
+std::span<const Migration> AllMigrations();
+
+// The version a database has after Migrate(): AllMigrations().back().version.
+int LatestSchemaVersion();
+
+}  // namespace bulwark::store

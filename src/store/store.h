@@ -1,0 +1,110 @@
+#pragma once
+// The Store: the only way domain code reaches persistent state.
+//
+// Domain code speaks portable SQL with `?` placeholders (the PostgreSQL backend rewrites them to
+// $1..$n) and never assumes a backend: no SQLite pragmas, no ROWID, no backend-specific types.
+// Every read and write happens inside a Transaction; a Transaction that is destroyed without
+// Commit() rolls back, so an early `return status;` never leaves half a change behind.
+//
+// Example:
+//   BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(TxMode::kWrite));
+//   BULWARK_ASSIGN_OR_RETURN(auto rows, tx->Query("SELECT id FROM tenants WHERE name = ?",
+//                                                 {Value::Text(name)}));
+//   if (!rows.empty()) return Status::Conflict("tenant_exists", "tenant already exists");
+//   BULWARK_RETURN_IF_ERROR(tx->Exec("INSERT INTO tenants(id, name) VALUES (?, ?)",
+//                                    {Value::Text(id), Value::Text(name)}).status());
+//   return tx->Commit();
+//
+// Errors: a constraint violation is kConflict (reason "constraint_violation"); a database busy
+// past the busy timeout is kUnavailable "store_busy"; an unreachable, full, read-only or corrupt
+// one is kUnavailable "store_unavailable"; anything else kInternal.
+// Messages never contain SQL or parameter values.
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/status.h"
+
+namespace bulwark::store {
+
+// A bound parameter or a column value.
+class Value {
+ public:
+  using Blob = std::vector<std::uint8_t>;
+
+  Value() = default;  // NULL
+  static Value Null() { return Value(); }
+  static Value Int(std::int64_t v) { return Value(v); }
+  static Value Text(std::string v) { return Value(std::move(v)); }
+  static Value Bytes(Blob v) { return Value(std::move(v)); }
+  static Value Bytes(std::span<const std::uint8_t> v) { return Value(Blob(v.begin(), v.end())); }
+
+  bool is_null() const { return std::holds_alternative<std::monostate>(v_); }
+  bool is_int() const { return std::holds_alternative<std::int64_t>(v_); }
+  bool is_text() const { return std::holds_alternative<std::string>(v_); }
+  bool is_bytes() const { return std::holds_alternative<Blob>(v_); }
+
+  // Accessors assert on the wrong type: a schema mismatch is a bug, not an input error.
+  std::int64_t as_int() const { return std::get<std::int64_t>(v_); }
+  const std::string& as_text() const { return std::get<std::string>(v_); }
+  const Blob& as_bytes() const { return std::get<Blob>(v_); }
+
+ private:
+  explicit Value(std::int64_t v) : v_(v) {}
+  explicit Value(std::string v) : v_(std::move(v)) {}
+  explicit Value(Blob v) : v_(std::move(v)) {}
+  std::variant<std::monostate, std::int64_t, std::string, Blob> v_;
+};
+
+using Row = std::vector<Value>;
+using Rows = std::vector<Row>;
+using Params = std::initializer_list<Value>;
+
+enum class TxMode {
+  kRead,   // a consistent snapshot; writes fail
+  kWrite,  // takes the write lock at BEGIN, so it cannot fail later on lock upgrade
+};
+
+class Transaction {
+ public:
+  virtual ~Transaction() = default;  // rolls back unless committed
+
+  // Runs a statement that returns rows.
+  virtual StatusOr<Rows> Query(std::string_view sql, Params params = {}) = 0;
+  // Runs a statement and returns the number of rows it changed.
+  virtual StatusOr<std::int64_t> Exec(std::string_view sql, Params params = {}) = 0;
+  // Makes every change durable (with SQLite: synchronous=FULL, so fsync'd on return).
+  virtual Status Commit() = 0;
+};
+
+// One named check in a health report: ok, or the reason it failed (no secrets, no SQL).
+struct HealthCheck {
+  std::string name;
+  bool ok = false;
+  std::string detail;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual StatusOr<std::unique_ptr<Transaction>> Begin(TxMode mode) = 0;
+
+  // Checks "store" (reachable, strict settings in force) and "store_writable" (a write lock can
+  // be taken) without changing anything. Uses a fresh connection, so a database file that was
+  // removed or replaced under a running server is noticed.
+  virtual std::vector<HealthCheck> CheckHealth() = 0;
+
+  // The schema version recorded in the database (0 for an empty database).
+  virtual StatusOr<int> SchemaVersion() = 0;
+
+  // Short backend name for logs and /build-info: "sqlite" or "postgresql".
+  virtual std::string_view backend() const = 0;
+};
+
+}  // namespace bulwark::store

@@ -1,0 +1,56 @@
+"""docs/openapi.yaml lists exactly the routes the binary serves, each with its auth decision."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("BULWARK_BIN", str(REPO / "build/release/bulwark"))
+METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
+def router_table(dev):
+    args = [BIN, "routes"] + (["--dev"] if dev else [])
+    out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=60).stdout
+    return {(r["method"], r["path"]): r for r in map(json.loads, out.splitlines())}
+
+
+def openapi_table(include_dev):
+    doc = yaml.safe_load((REPO / "docs/openapi.yaml").read_text())
+    table = {}
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method not in METHODS:
+                continue
+            if op.get("x-bulwark-dev-only") and not include_dev:
+                continue
+            table[(method.upper(), path)] = op
+    return table
+
+
+def test_every_route_is_documented_with_its_auth_decision():
+    for dev in (False, True):
+        routes = router_table(dev)
+        documented = openapi_table(dev)
+        assert routes, "the router printed no routes"
+        assert set(routes) == set(documented), (
+            f"dev={dev}: only in router {sorted(set(routes) - set(documented))}, "
+            f"only in openapi {sorted(set(documented) - set(routes))}")
+        for key, route in routes.items():
+            assert documented[key]["x-bulwark-auth"] == route["auth"], key
+            assert route["auth"] != "undeclared", key
+
+
+def test_internal_routes_declare_the_operator_scheme():
+    for key, op in openapi_table(True).items():
+        if op["x-bulwark-auth"] == "internal":
+            assert op.get("security") == [{"operatorToken": []}], key
+            assert "404" in op["responses"], key
+
+
+def test_dev_overlay_is_absent_from_the_production_table():
+    prod = router_table(False)
+    assert not [p for (_, p) in prod if p.startswith("/api/v1/local/")]
+    assert [p for (_, p) in router_table(True) if p.startswith("/api/v1/local/")]

@@ -1,0 +1,145 @@
+#include "core/json_text.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <string>
+
+namespace bulwark::core {
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+std::string Quote(std::string_view s) {
+  std::string out;
+  AppendJsonString(out, s);
+  return out;
+}
+
+// Parses `json` (a JSON string literal) with Boost.JSON and returns the decoded string.
+std::string Decode(const std::string& json) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(json, ec);
+  EXPECT_FALSE(ec) << "not valid JSON: " << json << " (" << ec.message() << ")";
+  if (ec || !v.is_string()) {
+    ADD_FAILURE() << "not a JSON string: " << json;
+    return {};
+  }
+  return std::string(v.as_string());
+}
+
+// True when `s` is prefix + one or more U+FFFD + suffix.
+bool IsReplacedBetween(std::string_view s, std::string_view prefix, std::string_view suffix) {
+  if (!s.starts_with(prefix) || !s.ends_with(suffix)) return false;
+  std::string_view mid = s.substr(prefix.size(), s.size() - prefix.size() - suffix.size());
+  if (mid.empty()) return false;
+  while (!mid.empty()) {
+    if (!mid.starts_with(kReplacement)) return false;
+    mid.remove_prefix(kReplacement.size());
+  }
+  return true;
+}
+
+TEST(CoreJsonTextTest, PlainAsciiIsQuoted) {
+  EXPECT_EQ(Quote("hello world"), "\"hello world\"");
+  EXPECT_EQ(Quote(""), "\"\"");
+}
+
+TEST(CoreJsonTextTest, AppendsToExistingContent) {
+  std::string out = "{\"k\":";
+  AppendJsonString(out, "v");
+  EXPECT_EQ(out, "{\"k\":\"v\"");
+}
+
+TEST(CoreJsonTextTest, EscapesQuotesBackslashAndControls) {
+  EXPECT_EQ(Quote("a\"b"), R"("a\"b")");
+  EXPECT_EQ(Quote("a\\b"), R"("a\\b")");
+  EXPECT_EQ(Quote("line1\nline2"), R"("line1\nline2")");
+  EXPECT_EQ(Quote("\r\t"), R"("\r\t")");
+  EXPECT_EQ(Quote("\x01"), R"("\u0001")");
+  EXPECT_EQ(Quote("\x1f"), R"("\u001f")");
+  EXPECT_EQ(Quote("\x7f"), R"("\u007f")");
+  EXPECT_EQ(Quote(std::string_view("a\0b", 3)), R"("a\u0000b")");
+}
+
+TEST(CoreJsonTextTest, EveryAsciiByteRoundTrips) {
+  std::string all;
+  for (int c = 0; c < 0x80; ++c) all.push_back(static_cast<char>(c));
+  const std::string quoted = Quote(all);
+  EXPECT_EQ(quoted.find('\n'), std::string::npos);
+  EXPECT_EQ(Decode(quoted), all);
+}
+
+TEST(CoreJsonTextTest, KeepsValidMultiByteUtf8) {
+  const std::string s = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF \xED\x9F\xBF \xEE\x80\x80";
+  EXPECT_TRUE(IsValidUtf8(s));
+  const std::string quoted = Quote(s);
+  EXPECT_EQ(quoted, "\"" + s + "\"");
+  EXPECT_EQ(Decode(quoted), s);
+}
+
+struct InvalidCase {
+  const char* name;
+  std::string bytes;
+};
+
+class CoreJsonTextInvalidUtf8Test : public ::testing::TestWithParam<InvalidCase> {};
+
+TEST_P(CoreJsonTextInvalidUtf8Test, ReplacedByFffdAndStillValidJson) {
+  const std::string input = "x" + GetParam().bytes + "y";
+  EXPECT_FALSE(IsValidUtf8(input));
+  const std::string quoted = Quote(input);
+  EXPECT_EQ(quoted.find(GetParam().bytes), std::string::npos);
+  const std::string decoded = Decode(quoted);
+  EXPECT_TRUE(IsValidUtf8(decoded));
+  EXPECT_TRUE(IsReplacedBetween(decoded, "x", "y")) << quoted;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Core, CoreJsonTextInvalidUtf8Test,
+    ::testing::Values(InvalidCase{"overlong_nul", "\xC0\x80"},
+                      InvalidCase{"overlong_slash", "\xC0\xAF"},
+                      InvalidCase{"overlong_3byte", "\xE0\x80\x80"},
+                      InvalidCase{"overlong_4byte", "\xF0\x80\x80\x80"},
+                      InvalidCase{"surrogate_high", "\xED\xA0\x80"},
+                      InvalidCase{"surrogate_low", "\xED\xBF\xBF"},
+                      InvalidCase{"truncated_3byte", "\xE2\x82"},
+                      InvalidCase{"truncated_4byte", "\xF0\x9F\x98"},
+                      InvalidCase{"above_max", "\xF4\x90\x80\x80"},
+                      InvalidCase{"lone_continuation", "\x80"},
+                      InvalidCase{"five_byte_lead", "\xF8\x88\x80\x80\x80"},
+                      InvalidCase{"ff_byte", "\xFF"}),
+    [](const ::testing::TestParamInfo<InvalidCase>& p) { return std::string(p.param.name); });
+
+TEST(CoreJsonTextTest, TruncatedSequenceAtEndOfInputIsReplaced) {
+  const std::string quoted = Quote("ab\xE2\x82");
+  const std::string decoded = Decode(quoted);
+  EXPECT_TRUE(IsReplacedBetween(decoded, "ab", "")) << quoted;
+}
+
+TEST(CoreJsonTextTest, ValidCharacterAfterInvalidByteIsKept) {
+  // The byte after a broken lead is not swallowed: "\xC3" then "é".
+  const std::string decoded = Decode(Quote("\xC3\xC3\xA9"));
+  EXPECT_EQ(decoded, std::string(kReplacement) + "\xC3\xA9");
+}
+
+TEST(CoreJsonTextTest, IsValidUtf8Cases) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain"));
+  EXPECT_TRUE(IsValidUtf8("\xC2\x80"));            // U+0080, smallest 2-byte
+  EXPECT_TRUE(IsValidUtf8("\xE0\xA0\x80"));        // U+0800, smallest 3-byte
+  EXPECT_TRUE(IsValidUtf8("\xF0\x90\x80\x80"));    // U+10000, smallest 4-byte
+  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));    // U+10FFFF
+  EXPECT_TRUE(IsValidUtf8("\xEF\xBF\xBD"));        // U+FFFD itself
+  EXPECT_FALSE(IsValidUtf8("\xC1\xBF"));           // overlong U+007F
+  EXPECT_FALSE(IsValidUtf8("\xE0\x9F\xBF"));       // overlong U+07FF
+  EXPECT_FALSE(IsValidUtf8("\xF0\x8F\xBF\xBF"));   // overlong U+FFFF
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));       // U+D800
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));   // U+110000
+  EXPECT_FALSE(IsValidUtf8("\xC3"));               // truncated
+  EXPECT_FALSE(IsValidUtf8("\xC3\x28"));           // bad continuation
+}
+
+}  // namespace
+}  // namespace bulwark::core
