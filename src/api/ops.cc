@@ -47,6 +47,14 @@ Readiness CheckReadiness(const OpsDeps& deps) {
     if (c.name == "store_writable") c.name = "audit";
     r.checks.push_back(std::move(c));
   }
+  if (deps.ledger_healthy && !deps.ledger_healthy()) {
+    for (auto& c : r.checks) {
+      if (c.name == "audit") {
+        c.ok = false;
+        c.detail = "the last ledger write failed";
+      }
+    }
+  }
   const bool keys = deps.keys_loaded && deps.keys_loaded();
   r.checks.push_back({.name = "keys", .ok = keys, .detail = keys ? "ok" : "master key not loaded"});
   if (!deps.audit_file.empty()) r.checks.push_back(AuditFileCheck(deps.audit_file));
@@ -57,7 +65,7 @@ Readiness CheckReadiness(const OpsDeps& deps) {
 Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::get, .pattern = "/livez", .auth = AuthDecision::kPublic,
-      .summary = "Liveness: the process is up and serving.",
+      .inline_io = true, .summary = "Liveness: the process is up and serving.",
       .handler = [](RequestContext&) -> StatusOr<Reply> { return Reply{.body = R"({"status":"ok"})"}; },
   }));
 

@@ -17,6 +17,7 @@ struct OpsDeps {
   store::Store* store = nullptr;         // must outlive the routes
   const http::Metrics* metrics = nullptr;
   std::function<bool()> keys_loaded;     // the keyring holds a verified master key
+  std::function<bool()> ledger_healthy;  // the audit writer's last batch committed
   std::string audit_file;                // optional JSON-lines sink that must stay writable
   bool production = true;
 };

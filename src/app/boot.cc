@@ -9,13 +9,18 @@
 #include <iostream>
 #include <thread>
 
+#include "api/audit_routes.h"
 #include "api/ops.h"
+#include "audit/background_verifier.h"
+#include "audit/ledger.h"
+#include "audit/writer.h"
 #include "core/cidr.h"
 #include "core/log.h"
 #include "core/secret_quality.h"
 #include "crypto/encoding.h"
 #include "crypto/tls_context.h"
 #include "http/baseline_stages.h"
+#include "http/ledger_audit_stage.h"
 #include "http/pipeline.h"
 #include "http/server.h"
 #include "keyring/keyring.h"
@@ -374,6 +379,7 @@ std::vector<ConfigProblem> Preflight(const Config& config) {
 
 Status RegisterRoutes(http::Router& router, const api::OpsDeps& deps, bool local_overlay) {
   BULWARK_RETURN_IF_ERROR(api::AddOpsRoutes(router, deps));
+  BULWARK_RETURN_IF_ERROR(api::AddAuditRoutes(router, deps.store));
   if (local_overlay) BULWARK_RETURN_IF_ERROR(api::AddLocalOverlayRoutes(router));
   return Status::Ok();
 }
@@ -474,6 +480,16 @@ int Serve(const core::ConfigSources& sources) {
   if (!keyring_or.ok()) return Refuse("keyring", keyring_or.status());
   std::unique_ptr<keyring::Keyring> keys = std::move(*keyring_or);
 
+  auto ledger_or = audit::Ledger::Open(*store, *keys);
+  if (!ledger_or.ok()) return Refuse("audit", ledger_or.status());
+  std::unique_ptr<audit::Ledger> ledger = std::move(*ledger_or);
+  audit::AuditWriter writer(*store, *ledger,
+                            {.checkpoint_every = config.audit_checkpoint_every,
+                             .checkpoint_interval = std::chrono::milliseconds(config.audit_checkpoint_interval_ms)});
+
+  audit::BackgroundVerifier verifier(*store, *ledger, writer,
+                                     std::chrono::milliseconds(config.audit_verify_interval_ms));
+
   auto op_token = OperatorToken(config);
   if (!op_token.ok()) return Refuse("operator", op_token.status());
 
@@ -481,6 +497,7 @@ int Serve(const core::ConfigSources& sources) {
   http::Metrics metrics;
   api::OpsDeps ops{.store = store.get(), .metrics = &metrics,
                    .keys_loaded = [k = keys.get()] { return k != nullptr; },
+                   .ledger_healthy = [&writer] { return writer.healthy(); },
                    .audit_file = config.audit_file, .production = production};
   if (Status s = RegisterRoutes(router, ops, config.dev && config.local_overlay_enabled()); !s.ok()) {
     return Refuse("routes", s);
@@ -500,12 +517,13 @@ int Serve(const core::ConfigSources& sources) {
           *core::ParseCidrList(operator_cidrs), *op_token),
       .tenant_guard = std::make_shared<http::DenyTenantGuard>(),
       .authorizer = std::make_shared<http::DenyByDefaultAuthorizer>(),
-      .audit = std::make_shared<http::NoAudit>(),
+      .audit = std::make_shared<http::LedgerAuditStage>(writer),
   };
   http::Pipeline pipeline(std::move(popts), router, metrics, std::move(stages));
 
   http::ServerOptions sopts2;
   sopts2.listen = config.listen;
+  sopts2.worker_threads = static_cast<int>(config.worker_threads);
   sopts2.io_threads = config.io_threads > 0 ? static_cast<int>(config.io_threads)
                                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   sopts2.max_header_bytes = static_cast<std::size_t>(config.max_header_bytes);
@@ -536,7 +554,9 @@ int Serve(const core::ConfigSources& sources) {
                                  {"store", std::string(store->backend())},
                                  {"routes", static_cast<std::int64_t>(router.routes().size())}});
   server.Run();
-  log::Info("server.stopped");
+  verifier.Stop();
+  writer.Stop();  // drains and writes the final checkpoint
+  log::Info("server.stopped", {{"ledger_head", writer.stats().head}});
   return 0;
 }
 

@@ -5,6 +5,8 @@
 #include <iostream>
 
 #include "app/boot.h"
+#include "audit/export.h"
+#include "audit/verify.h"
 #include "core/build_info.h"
 
 extern char** environ;
@@ -35,6 +37,25 @@ int main(int argc, char** argv) {
   check->add_option("--config", sources.file, "TOML configuration file");
   check->add_option("--data", data, "Data directory");
 
+  CLI::App* audit_cmd = app.add_subcommand("audit", "Audit ledger tools (offline, read-only)");
+  audit_cmd->require_subcommand(1);
+  std::string audit_data;
+  std::string audit_export_file;
+  std::string audit_pubkey;
+  std::string audit_out;
+  CLI::App* verify = audit_cmd->add_subcommand(
+      "verify", "Check the ledger's hash chain and signed checkpoints; exit 1 naming the first damage");
+  auto* verify_data = verify->add_option("--data", audit_data, "Data directory (or the database file)");
+  verify->add_option("--export", audit_export_file, "A file written by `bulwark audit export`")
+      ->excludes(verify_data);
+  verify->add_option("--pubkey", audit_pubkey,
+                     "PEM file of the trusted checkpoint public key(s); without it the keys in the ledger are trusted");
+  CLI::App* exp = audit_cmd->add_subcommand("export", "Write the ledger with its checkpoints as JSON lines");
+  exp->add_option("--data", audit_data, "Data directory (or the database file)");
+  exp->add_option("--out", audit_out, "Output file (default: standard output)");
+  CLI::App* pubkey = audit_cmd->add_subcommand("pubkey", "Print the checkpoint signing public key(s) as PEM");
+  pubkey->add_option("--data", audit_data, "Data directory (or the database file)");
+
   bool routes_dev = false;
   CLI::App* routes = app.add_subcommand("routes", "Print the route table (method, path, auth decision) as JSON lines");
   routes->add_flag("--dev", routes_dev, "Include the dev-mode local overlay");
@@ -50,5 +71,8 @@ int main(int argc, char** argv) {
   if (*serve) return bulwark::app::Serve(sources);
   if (*check) return bulwark::app::ConfigCheck(sources, std::cout);
   if (*routes) return bulwark::app::PrintRoutes(routes_dev, std::cout);
+  if (*verify) return bulwark::audit::RunAuditVerify(audit_data, audit_export_file, audit_pubkey, std::cout);
+  if (*exp) return bulwark::audit::RunAuditExport(audit_data.empty() ? "data" : audit_data, audit_out.empty() ? "-" : audit_out, std::cerr);
+  if (*pubkey) return bulwark::audit::RunAuditPubkey(audit_data.empty() ? "data" : audit_data, std::cout);
   return 2;
 }

@@ -42,6 +42,7 @@ struct Config {
   // --- server -----------------------------------------------------------------------------
   std::string listen = "127.0.0.1:8420";
   std::int64_t io_threads = 0;  // 0: one per core
+  std::int64_t worker_threads = 32;  // requests that may wait on the store run here
   std::int64_t max_header_bytes = 16 * 1024;
   std::int64_t max_body_bytes = 1024 * 1024;
   std::int64_t max_connections = 4096;
@@ -83,6 +84,9 @@ struct Config {
 
   // --- audit ------------------------------------------------------------------------------
   std::string audit_file;  // optional JSON-lines sink (must be writable if set)
+  std::int64_t audit_checkpoint_every = 1000;         // entries between signed checkpoints
+  std::int64_t audit_checkpoint_interval_ms = 10'000;  // and at least this often
+  std::int64_t audit_verify_interval_ms = 5'000;       // background re-verification of new entries
 
   // --- overlays and debug flags (each refused in production) ------------------------------
   std::optional<bool> local_overlay;  // /api/v1/local/*; unset: on in dev, off in production

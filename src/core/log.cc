@@ -66,9 +66,10 @@ bool IsCredentialName(std::string_view name) {
   for (std::string_view safe_suffix : {"_id", "_kind", "_prefix", "_version", "_source"}) {
     if (lower.size() > safe_suffix.size() && lower.ends_with(safe_suffix)) return false;
   }
-  static constexpr std::array<std::string_view, 12> kMarkers = {
-      "secret", "password", "passwd", "token", "credential", "authorization",
-      "cookie", "private", "seed",   "otp",      "api_key",    "apikey"};
+  static constexpr std::array<std::string_view, 17> kMarkers = {
+      "secret", "password", "passwd",  "token",   "credential", "authorization",
+      "cookie", "private",  "seed",    "otp",     "api_key",    "apikey",
+      "bearer", "jwt",      "session", "magic",   "recovery"};
   for (std::string_view m : kMarkers) {
     if (lower.find(m) != std::string::npos) return true;
   }

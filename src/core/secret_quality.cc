@@ -38,9 +38,14 @@ std::size_t Distinct(std::span<const unsigned char> v) {
   return n;
 }
 
-// True if the value is a known default, or one repeated, or one with digits appended.
+// True if the value is a known default, or one repeated, or one with digits or punctuation
+// appended ("password123456...", "secret!!!...").
 bool IsKnownDefault(std::string_view v) {
   std::string lower(v);
+  auto is_filler = [](unsigned char c) { return std::isdigit(c) || std::ispunct(c); };
+  const bool had_text = !lower.empty() && is_filler(static_cast<unsigned char>(lower.back()));
+  while (!lower.empty() && is_filler(static_cast<unsigned char>(lower.back()))) lower.pop_back();
+  if (had_text && lower.empty()) return true;  // digits and punctuation only: a placeholder
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   for (std::string_view d : kKnownDefaults) {

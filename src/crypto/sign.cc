@@ -85,6 +85,34 @@ bool Ed25519Verify(std::span<const std::uint8_t> public_key, std::span<const std
                           message.size()) == 1;
 }
 
+StatusOr<Ed25519PublicKey> Ed25519PublicKeyFromPem(std::string_view pem) {
+  if (pem.size() > INT_MAX) return InvalidKey("not a valid public key");
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
+                                                &BIO_free);
+  if (bio == nullptr) return Status::Internal("BIO allocation failed");
+  PkeyPtr pkey(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (pkey == nullptr) return InvalidKey("not a valid public key");
+  if (EVP_PKEY_is_a(pkey.get(), "ED25519") != 1) return InvalidKey("not an Ed25519 public key");
+  Ed25519PublicKey pub{};
+  std::size_t len = pub.size();
+  if (EVP_PKEY_get_raw_public_key(pkey.get(), pub.data(), &len) != 1 || len != pub.size()) {
+    return InvalidKey("not a valid Ed25519 public key");
+  }
+  return pub;
+}
+
+StatusOr<std::string> Ed25519PublicKeyToPem(const Ed25519PublicKey& public_key) {
+  PkeyPtr pkey(EVP_PKEY_new_raw_public_key_ex(nullptr, "ED25519", nullptr, public_key.data(), public_key.size()));
+  if (pkey == nullptr) return Status::Internal("Ed25519 public key import failed");
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  if (bio == nullptr) return Status::Internal("BIO allocation failed");
+  if (PEM_write_bio_PUBKEY(bio.get(), pkey.get()) != 1) return Status::Internal("PEM encoding failed");
+  char* data = nullptr;
+  const long n = BIO_ctrl(bio.get(), BIO_CTRL_INFO, 0, static_cast<void*>(&data));  // BIO_get_mem_data
+  if (n <= 0 || data == nullptr) return Status::Internal("PEM encoding failed");
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
 struct RsaPublicKey::Impl {
   PkeyPtr pkey;
 };

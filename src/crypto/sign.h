@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "core/status.h"
@@ -51,6 +52,18 @@ StatusOr<Ed25519Signature> Ed25519Sign(const SecretBytes& private_key, std::span
 // (32 bytes). False for any wrong size, an invalid point, or a non-canonical S.
 bool Ed25519Verify(std::span<const std::uint8_t> public_key, std::span<const std::uint8_t> message,
                    std::span<const std::uint8_t> signature);
+
+// An Ed25519 public key from PEM SubjectPublicKeyInfo ("-----BEGIN PUBLIC KEY-----"), as written
+// by `openssl pkey -pubout`. Text before the PEM block is ignored; only the first block is read.
+// kInvalidArgument ("invalid_key") if it does not parse or is not an Ed25519 key.
+//
+// Example:
+//   BULWARK_ASSIGN_OR_RETURN(Ed25519PublicKey k, crypto::Ed25519PublicKeyFromPem(file_text));
+StatusOr<Ed25519PublicKey> Ed25519PublicKeyFromPem(std::string_view pem);
+
+// The PEM SubjectPublicKeyInfo of `public_key` (ends with a newline), readable by
+// `openssl pkey -pubin` and by Ed25519PublicKeyFromPem. kInternal only if OpenSSL fails.
+StatusOr<std::string> Ed25519PublicKeyToPem(const Ed25519PublicKey& public_key);
 
 // An RSA public key of at least 2048 bits. Move-only; immutable after parsing, so one key may
 // be used by many threads at once.

@@ -33,7 +33,10 @@ StatusOr<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(
   ctx->use_certificate_chain_file(cert_file, ec);
   if (ec) return Status::FailedPrecondition("tls_config", "cannot load TLS certificate " + cert_file);
   ctx->use_private_key_file(key_file, ssl::context::pem, ec);
-  if (ec) return Status::FailedPrecondition("tls_config", "cannot load TLS private key " + key_file);
+  if (ec) {
+    return Status::FailedPrecondition(
+        "tls_config", "cannot load TLS private key " + key_file + " (unreadable, not PEM, or it does not match the certificate)");
+  }
   if (SSL_CTX_check_private_key(native) != 1) {
     return Status::FailedPrecondition("tls_config", "TLS private key does not match the certificate");
   }

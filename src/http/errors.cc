@@ -34,7 +34,7 @@ std::string ErrorBody(const Status& status, std::string_view request_id) {
   core::AppendJsonString(body, status.reason().empty() ? std::string_view("error") : status.reason());
   body += ",\"message\":";
   // Internal failures never show their detail to the client: it is in the server log.
-  if (status.code() == ErrorCode::kInternal) {
+  if (status.code() == ErrorCode::kInternal || status.code() == ErrorCode::kIntegrity) {
     core::AppendJsonString(body, "internal error; quote the request id to the operator");
   } else {
     core::AppendJsonString(body, status.message());

@@ -136,6 +136,12 @@ std::size_t Pipeline::BodyLimit(const Request& header_only, std::size_t fallback
   return router_.BodyLimit(header_only.method(), target.substr(0, target.find('?')), fallback);
 }
 
+bool Pipeline::RunsInline(const Request& req) const {
+  std::string_view target = req.target();
+  const auto m = router_.Find(req.method(), target.substr(0, target.find('?')));
+  return m.route != nullptr && m.route->inline_io;
+}
+
 Status Pipeline::DecodeBody(RequestContext& ctx) {
   const std::string& body = ctx.req.body();
   if (ctx.route->body == BodyKind::kNone) {
@@ -167,7 +173,7 @@ bool Pipeline::HandlePreflight(RequestContext& ctx, Response* out) {
   if (origin.empty() || wanted.empty()) {
     // A plain OPTIONS: say what the path accepts.
     const auto m = router_.Find(Verb::unknown, ctx.path);
-    if (m.kind == Router::Match::Kind::kNotFound) return false;
+    if (m.kind == Router::Match::Kind::kNotFound || !Disclosable(ctx, m)) return false;
     reply.status = 204;
     reply.headers.emplace_back("Allow", m.allow.empty() ? "OPTIONS" : m.allow + ", OPTIONS");
     *out = Finish(ctx, std::move(reply));
@@ -190,6 +196,18 @@ bool Pipeline::HandlePreflight(RequestContext& ctx, Response* out) {
   return true;
 }
 
+// A path served only by operator routes exists only for operators: anyone else gets the same
+// 404 for every method, so 405/Allow and OPTIONS cannot reveal it.
+bool Pipeline::Disclosable(RequestContext& ctx, const Router::Match& m) {
+  if (m.kind == Router::Match::Kind::kFound || !m.all_internal || m.any_route == nullptr) return true;
+  const Route* saved = ctx.route;
+  ctx.route = m.any_route;
+  const bool operator_ok = stages_.authenticator->Authenticate(ctx).ok();
+  ctx.route = saved;
+  ctx.principal = {};
+  return operator_ok;
+}
+
 StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
   // 3. Route lookup, then the rate limiter.
   if (ctx.req.method() == Verb::trace || ctx.req.method() == Verb::connect) {
@@ -199,6 +217,7 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
   if (match.kind == Router::Match::Kind::kNotFound) {
     return Status::NotFound("not_found", "no such route");
   }
+  if (!Disclosable(ctx, match)) return Status::NotFound("not_found", "no such route");
   if (match.kind == Router::Match::Kind::kMethodNotAllowed) {
     ctx.extra_headers.emplace_back("Allow", match.allow);
     return Status(ErrorCode::kMethodNotAllowed, "method_not_allowed",
@@ -247,15 +266,29 @@ Response Pipeline::Handle(const Request& req, const core::IpAddress& peer, bool 
     }
   } catch (const std::exception& e) {
     log::Error("request.unhandled_exception", {{"what", e.what()}, {"path", ctx.path}}, ctx.request_id);
-    res = Finish(ctx, Status::Internal("unhandled exception"));
+    res = FailUnhandled(ctx);
   } catch (...) {
     log::Error("request.unhandled_exception", {{"what", "unknown"}, {"path", ctx.path}}, ctx.request_id);
-    res = Finish(ctx, Status::Internal("unhandled exception"));
+    res = FailUnhandled(ctx);
   }
   metrics_.RequestFinished();
   metrics_.RecordRequest(ctx.route ? ctx.route->index : Metrics::kUnmatched, res.status,
                          std::chrono::steady_clock::now() - ctx.start);
   return res;
+}
+
+Response Pipeline::FailUnhandled(RequestContext& ctx) noexcept {
+  const Status failure = Status::Internal("unhandled exception");
+  try {
+    // A failure is recorded like any other; if even that fails, the answer is 503.
+    if (Status a = stages_.audit->Record(ctx, 500, failure); !a.ok()) {
+      return Finish(ctx, Status::Unavailable("audit_unavailable", "the audit ledger cannot be written"));
+    }
+    return Finish(ctx, failure);
+  } catch (...) {
+    return Response{.status = 500, .keep_alive = false, .fixed_headers = SecurityHeaders(false, options_.production),
+                    .request_id = ctx.request_id};
+  }
 }
 
 Response Pipeline::Reject(const Request* req, const core::IpAddress& peer, const Status& status) noexcept {

@@ -55,8 +55,14 @@ class Pipeline {
 
   std::size_t BodyLimit(const Request& header_only, std::size_t fallback) const;
 
+  // True when the request's route may run on the io thread (see RouteSpec::inline_io);
+  // everything else goes to the worker pool, where waiting on the store is allowed.
+  bool RunsInline(const Request& req) const;
+
  private:
   StatusOr<Reply> RunStages(RequestContext& ctx);
+  bool Disclosable(RequestContext& ctx, const Router::Match& m);
+  Response FailUnhandled(RequestContext& ctx) noexcept;
   Status DecodeBody(RequestContext& ctx);
   Response Finish(RequestContext& ctx, Reply reply);
   Response Finish(RequestContext& ctx, const Status& error);

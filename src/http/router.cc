@@ -54,6 +54,9 @@ Status Router::Add(RouteSpec spec) {
   if (spec.method == Verb::unknown || spec.method == Verb::trace || spec.method == Verb::connect) {
     return bad("method not allowed in the route table");
   }
+  if (spec.inline_io && (spec.auth != AuthDecision::kPublic || !spec.audit_action.empty())) {
+    return bad("only a public, unaudited route may run on the io thread");
+  }
   if (spec.auth == AuthDecision::kPublic && !spec.permission.empty()) {
     return bad("a public route cannot require a permission");
   }
@@ -69,9 +72,16 @@ Status Router::Add(RouteSpec spec) {
     has_param = has_param || IsParam(segs[i]);
     owned.emplace_back(segs[i]);
   }
+  // Parameter names do not make routes different: compare shapes.
+  auto shape = [](const std::vector<std::string>& pattern_segs) {
+    std::string out;
+    for (const auto& seg : pattern_segs) out += "/" + (IsRestParam(seg) ? std::string("{*}") : IsParam(seg) ? std::string("{}") : seg);
+    return out;
+  };
+  const std::string new_shape = shape(owned);
   for (std::size_t i = 0; i < routes_.size(); ++i) {
-    if (routes_[i].method == spec.method && routes_[i].pattern == spec.pattern) {
-      return bad("declared twice");
+    if (routes_[i].method == spec.method && shape(patterns_[i]) == new_shape) {
+      return bad(routes_[i].pattern == spec.pattern ? "declared twice" : "ambiguous with " + routes_[i].pattern);
     }
   }
   Route route;
@@ -152,8 +162,11 @@ Router::Match Router::Find(Verb method, std::string_view path) const {
   if (candidates.empty()) return m;  // kNotFound
 
   std::vector<std::string> allow;
+  m.all_internal = true;
   for (std::size_t k = 0; k < candidates.size(); ++k) {
     const Route& r = routes_[candidates[k]];
+    if (m.any_route == nullptr) m.any_route = &r;
+    m.all_internal = m.all_internal && r.auth == AuthDecision::kInternal;
     if (r.method == want && m.route == nullptr) {
       m.kind = Match::Kind::kFound;
       m.route = &r;

@@ -23,10 +23,15 @@ class Router {
     const Route* route = nullptr;
     PathParams params;
     std::string allow;  // for 405: the methods the path accepts, "GET, HEAD"
+    // When the path exists but not for this method: one of its routes, and whether every route
+    // at this path is operator-only (then only operators may learn that it exists).
+    const Route* any_route = nullptr;
+    bool all_internal = false;
   };
 
   // Fails (kInternal, naming the route) on an undeclared auth decision, a missing handler, a bad
-  // pattern, TRACE/CONNECT, or a duplicate method+pattern.
+  // pattern, TRACE/CONNECT, or a method+pattern that duplicates or is ambiguous with another
+  // ("/a/{x}" and "/a/{y}" are the same route).
   Status Add(RouteSpec spec);
 
   // HEAD matches GET routes. Paths with empty, "." or ".." segments never match.

@@ -198,7 +198,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return Reject(Status::InvalidArgument("malformed_request", "the request could not be parsed"), true);
     }
     if (ec) return Close(false);
-    Response res = server_.pipeline().Handle(parser_->get(), peer_, kTls);
+    if (server_.pipeline().RunsInline(parser_->get())) {
+      return Respond(server_.pipeline().Handle(parser_->get(), peer_, kTls));
+    }
+    // Off the io thread: the handler may wait on the store and on the ledger's group commit.
+    server_.RunBlocking([self = this->shared_from_this()] {
+      Response res = self->server_.pipeline().Handle(self->parser_->get(), self->peer_, kTls);
+      asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+        self->Respond(std::move(res));
+      });
+    });
+  }
+
+  void Respond(Response res) {
     parser_.reset();
     res.keep_alive = res.keep_alive && !server_.draining();
     Write(res, res.keep_alive, false);
@@ -316,7 +328,8 @@ Server::Server(ServerOptions options, Pipeline& pipeline, Metrics& metrics)
       pipeline_(pipeline),
       metrics_(metrics),
       iocs_(MakeContexts(options_.io_threads)),
-      acceptor_(*iocs_.front()) {
+      acceptor_(*iocs_.front()),
+      workers_(static_cast<std::size_t>(std::max(1, options_.worker_threads))) {
   for (auto& ioc : iocs_) work_.push_back(asio::make_work_guard(*ioc));
 }
 
@@ -431,6 +444,7 @@ void Server::Run() {
   iocs_.front()->run();
   StopAll();  // the first context stopped: stop the others too
   for (auto& t : threads) t.join();
+  workers_.join();
 }
 
 void Server::Shutdown(std::chrono::milliseconds grace) {

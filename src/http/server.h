@@ -18,7 +18,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -35,6 +37,7 @@ namespace bulwark::http {
 struct ServerOptions {
   std::string listen = "127.0.0.1:8420";  // "host:port", "[v6]:port"; port 0 picks a free one
   int io_threads = 1;
+  int worker_threads = 32;  // run the pipeline for routes that may wait on the store or ledger
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_connections = 4096;
@@ -73,6 +76,11 @@ class Server {
   Pipeline& pipeline() { return pipeline_; }
   bool draining() const { return draining_.load(std::memory_order_acquire); }
   void Register(const std::shared_ptr<SessionBase>& s);
+  // Runs `f` on the worker pool (blocking allowed there, never on an io thread).
+  template <class F>
+  void RunBlocking(F&& f) {
+    boost::asio::post(workers_, std::forward<F>(f));
+  }
   void Unregister(SessionBase* s);
 
  private:
@@ -97,6 +105,7 @@ class Server {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<boost::asio::steady_timer> shutdown_timer_;
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
+  boost::asio::thread_pool workers_;
 };
 
 // What the server needs of a connection when it drains.

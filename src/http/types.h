@@ -80,6 +80,12 @@ struct RouteSpec {
   BodyKind body = BodyKind::kNone;
   std::size_t max_body_bytes = 0;  // 0: the server default
   bool public_cache = false;       // true: Cache-Control may allow caching (else no-store)
+  // Every request to this route is recorded under this action ("secret.read"). Empty: only
+  // refusals (401, 403, 429, an operator route's 404) and failures are recorded.
+  std::string audit_action;
+  // Runs on the io thread instead of the worker pool: only for public routes that record
+  // nothing and touch no store (the router refuses anything else), e.g. /livez.
+  bool inline_io = false;
   std::string summary;             // one line for docs/openapi.yaml
   Handler handler;
 };
@@ -103,6 +109,8 @@ struct RequestContext {
   PathParams params;
   core::Principal principal;
   boost::json::value json;  // the parsed body when route->body == kJson
+  // Set by a handler that recorded the request itself (with its change, in one transaction).
+  bool audited = false;
   // Headers a stage adds to the response whatever the outcome (e.g. Retry-After).
   std::vector<std::pair<std::string, std::string>> extra_headers;
 

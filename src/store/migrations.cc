@@ -24,8 +24,67 @@ CREATE TABLE wrapped_keys (
 );
 )sql";
 
+// Migration 2: the audit ledger. audit_index holds the queryable columns of each entry (the
+// ledger itself is only the hashed bytes); it is written in the same transaction. Each entry is the canonical JSON (RFC 8785) of one event, stored
+// as the exact bytes hashed: hash = SHA-256(prev_hash || entry). Checkpoints sign {ledger id, size,
+// head hash, time} with an Ed25519 key whose private half is wrapped by the keyring. The three
+// tables are append-only: triggers refuse UPDATE and DELETE, and no code path issues one.
+// (SQLite trigger syntax; the PostgreSQL backend carries its own trigger functions.)
+constexpr std::string_view kAuditLedger = R"sql(
+CREATE TABLE audit_ledger_meta (
+  ledger_id TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE audit_ledger (
+  seq INTEGER PRIMARY KEY,
+  entry BLOB NOT NULL,
+  prev_hash BLOB NOT NULL,
+  hash BLOB NOT NULL
+);
+CREATE TABLE audit_signing_keys (
+  key_id TEXT PRIMARY KEY,
+  public_key BLOB NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE audit_checkpoints (
+  id INTEGER PRIMARY KEY,
+  size INTEGER NOT NULL,
+  head_hash BLOB NOT NULL,
+  body BLOB NOT NULL,
+  key_id TEXT NOT NULL REFERENCES audit_signing_keys(key_id),
+  signature BLOB NOT NULL
+);
+CREATE TABLE audit_index (
+  seq INTEGER PRIMARY KEY REFERENCES audit_ledger(seq),
+  time TEXT NOT NULL,
+  tenant TEXT,
+  actor_kind TEXT NOT NULL,
+  actor_id TEXT,
+  action TEXT NOT NULL,
+  result TEXT NOT NULL
+);
+CREATE INDEX audit_index_tenant_seq ON audit_index(tenant, seq);
+CREATE TRIGGER audit_index_no_update BEFORE UPDATE ON audit_index
+BEGIN SELECT RAISE(ABORT, 'audit index is append-only'); END;
+CREATE TRIGGER audit_index_no_delete BEFORE DELETE ON audit_index
+BEGIN SELECT RAISE(ABORT, 'audit index is append-only'); END;
+CREATE TRIGGER audit_ledger_no_update BEFORE UPDATE ON audit_ledger
+BEGIN SELECT RAISE(ABORT, 'audit ledger is append-only'); END;
+CREATE TRIGGER audit_ledger_no_delete BEFORE DELETE ON audit_ledger
+BEGIN SELECT RAISE(ABORT, 'audit ledger is append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER audit_signing_keys_no_update BEFORE UPDATE ON audit_signing_keys
+BEGIN SELECT RAISE(ABORT, 'audit signing keys are append-only'); END;
+CREATE TRIGGER audit_signing_keys_no_delete BEFORE DELETE ON audit_signing_keys
+BEGIN SELECT RAISE(ABORT, 'audit signing keys are append-only'); END;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
+    {2, "audit_ledger", kAuditLedger},
 };
 
 }  // namespace

@@ -132,6 +132,19 @@ TEST(CoreConfigTest, EnvironmentOverridesFile) {
   EXPECT_EQ(load.config.log_level, "warn");
 }
 
+TEST(CoreConfigTest, OptionalBooleanFromEnvironment) {
+  FakeEnv off({"BULWARK_LOCAL_OVERLAY_ENABLED=false"});
+  ConfigLoad a = LoadConfig({.environ = off.get(), .dev_flag = true});
+  ASSERT_TRUE(a.problems.empty()) << AllProblems(a);
+  ASSERT_TRUE(a.config.local_overlay.has_value());
+  EXPECT_FALSE(a.config.local_overlay_enabled());  // explicit false beats dev's default
+  ConfigLoad b = LoadConfig({.dev_flag = false});
+  EXPECT_FALSE(b.config.local_overlay.has_value());
+  EXPECT_FALSE(b.config.local_overlay_enabled());
+  FakeEnv on({"BULWARK_LOCAL_OVERLAY_ENABLED=1"});
+  EXPECT_TRUE(LoadConfig({.environ = on.get()}).config.local_overlay_enabled());
+}
+
 TEST(CoreConfigTest, EnvPrefixOfAnotherNameIsNotConfused) {
   // BULWARK_SERVER_LISTENX is not BULWARK_SERVER_LISTEN.
   FakeEnv env({"BULWARK_SERVER_LISTENX=1.2.3.4:1"});
@@ -281,6 +294,25 @@ TEST(CoreConfigTest, TomlSyntaxErrorIsOneErrorWithLineNumber) {
   ASSERT_EQ(load.problems.size(), 1u) << AllProblems(load);
   EXPECT_TRUE(load.has_errors());
   EXPECT_NE(load.problems[0].message.find("line 3"), std::string::npos) << load.problems[0].message;
+}
+
+TEST(CoreConfigTest, SyntaxErrorNearASecretDoesNotEchoIt) {
+  // A secret pasted into the file with broken syntax must not come back in the parse error.
+  const std::string secret = "Sup3rS3cretTok3nValue";
+  for (const std::string& text :
+       {"[operator]\ntoken = " + secret + "\n", "[operator]\ntoken = \"" + secret + "\n",
+        "[operator]\ntoken = '" + secret + "\n", "[operator]\n" + secret + "\n",
+        "[operator]\ntoken = \"" + secret + "\" junk\n", "[" + secret + "\n"}) {
+    TomlFile f(text);
+    ConfigLoad load = LoadConfig({.file = f.path()});
+    ASSERT_FALSE(load.problems.empty());
+    EXPECT_TRUE(load.has_errors());
+    for (const ConfigProblem& p : load.problems) {
+      // Not printed on failure on purpose: the point is that it must not be shown.
+      EXPECT_EQ(p.Format().find("S3cret"), std::string::npos) << "secret echoed for key " << p.key;
+      EXPECT_EQ(p.Format().find("Sup3r"), std::string::npos) << "secret echoed for key " << p.key;
+    }
+  }
 }
 
 TEST(CoreConfigTest, MissingFileIsAnError) {

@@ -56,6 +56,17 @@ TEST(CoreSecretQualityTest, ChangemePrefixWithRandomTailIsRefused) {
   EXPECT_EQ(*r, "is a known default or example value");
 }
 
+TEST(CoreSecretQualityTest, DefaultWithDigitsAppendedIsRefused) {
+  // secret_quality.cc: "a known default, or one repeated, or one with digits appended".
+  for (const std::string& v : {std::string("password") + "123456789012345678901234",
+                               std::string("secret") + "12345678901234567890123456",
+                               std::string("admin") + "202620262026202620262026202620"}) {
+    ASSERT_GE(v.size(), kMinSecretBytes);
+    auto r = WeakTextSecretReason(v);
+    EXPECT_TRUE(r.has_value()) << "accepted a default with digits appended (length " << v.size() << ")";
+  }
+}
+
 TEST(CoreSecretQualityTest, ShortSecretIsRefused) {
   const std::string_view short_one = kGoodText.substr(0, 31);
   auto r = WeakTextSecretReason(short_one);

@@ -92,6 +92,24 @@ TEST(HttpRouterTest, AddRefusesPublicRouteWithPermission) {
   EXPECT_TRUE(r.Add(std::move(ok)).ok());
 }
 
+TEST(HttpRouterTest, InlineIoOnlyForPublicUnauditedRoutes) {
+  Router r;
+  RouteSpec session = Spec(Verb::get, "/a", AuthDecision::kSession);
+  session.inline_io = true;
+  ExpectAddFails(r, std::move(session), "io thread");
+  RouteSpec internal = Spec(Verb::get, "/b", AuthDecision::kInternal);
+  internal.inline_io = true;
+  ExpectAddFails(r, std::move(internal), "io thread");
+  RouteSpec audited = Spec(Verb::get, "/c");
+  audited.inline_io = true;
+  audited.audit_action = "thing.read";
+  ExpectAddFails(r, std::move(audited), "io thread");
+  RouteSpec livez = Spec(Verb::get, "/livez");
+  livez.inline_io = true;
+  EXPECT_TRUE(r.Add(std::move(livez)).ok());
+  EXPECT_EQ(r.routes().size(), 1u);
+}
+
 TEST(HttpRouterTest, RoutesGetDenseIndexAndLabel) {
   Router r;
   ASSERT_TRUE(r.Add(Spec(Verb::get, "/livez")).ok());

@@ -77,7 +77,9 @@ TEST(Migrate, EmptyDatabaseReachesLatestWithFoundationTables) {
   ASSERT_TRUE(tables.ok());
   std::vector<std::string> names;
   for (const Row& r : *tables) names.push_back(r[0].as_text());
-  EXPECT_EQ(names, (std::vector<std::string>{"keyring_kek", "schema_migrations", "wrapped_keys"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"audit_checkpoints", "audit_index", "audit_ledger", "audit_ledger_meta",
+                                             "audit_signing_keys", "keyring_kek", "schema_migrations",
+                                             "wrapped_keys"}));
 
   auto rows =
       (*tx)->Query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version");

@@ -1,0 +1,122 @@
+#include "audit/ledger.h"
+
+#include <boost/json.hpp>
+
+#include "core/canonical_json.h"
+#include "core/clock.h"
+#include "crypto/encoding.h"
+#include "crypto/random.h"
+
+namespace bulwark::audit {
+namespace {
+
+using store::Value;
+
+constexpr std::string_view kSigningKeyId = "audit-checkpoint-signing-v1";
+constexpr std::string_view kCheckpointType = "bulwark.audit.checkpoint.v1";
+
+crypto::Digest256 ChainHash(const crypto::Digest256& prev, std::string_view entry) {
+  crypto::Sha256Hasher h;
+  h.Update(std::span<const std::uint8_t>(prev));
+  h.Update(entry);
+  return h.Finish();
+}
+
+StatusOr<crypto::Digest256> DigestFrom(const Value& v) {
+  if (!v.is_bytes() || v.as_bytes().size() != 32) return Status::Integrity("ledger hash column is malformed");
+  crypto::Digest256 d{};
+  std::copy(v.as_bytes().begin(), v.as_bytes().end(), d.begin());
+  return d;
+}
+
+}  // namespace
+
+crypto::Digest256 GenesisHash(std::string_view ledger_id) {
+  return crypto::Sha256("bulwark-ledger-v1|" + std::string(ledger_id));
+}
+
+StatusOr<std::unique_ptr<Ledger>> Ledger::Open(store::Store& store, const keyring::Keyring& keys) {
+  std::unique_ptr<Ledger> ledger(new Ledger());
+  BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kWrite));
+  BULWARK_ASSIGN_OR_RETURN(auto rows, tx->Query("SELECT ledger_id FROM audit_ledger_meta"));
+  if (rows.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string id, crypto::RandomHex(16));
+    ledger->ledger_id_ = "ledger-" + id;
+    BULWARK_RETURN_IF_ERROR(tx->Exec("INSERT INTO audit_ledger_meta(ledger_id, created_at) VALUES (?, ?)",
+                                     {Value::Text(ledger->ledger_id_), Value::Text(core::NowIso8601Micros())})
+                                .status());
+  } else {
+    ledger->ledger_id_ = rows[0][0].as_text();
+  }
+  BULWARK_ASSIGN_OR_RETURN(ledger->signing_key_,
+                           keys.GetOrCreateKey(*tx, kSigningKeyId, "audit_checkpoint_signing",
+                                               crypto::kEd25519PrivateKeySize));
+  BULWARK_ASSIGN_OR_RETURN(ledger->public_key_, crypto::Ed25519PublicKeyFromPrivate(ledger->signing_key_));
+  // The key id names the public key, so a verifier can tell rotated keys apart.
+  ledger->key_id_ = "ed25519:" + crypto::HexEncode(crypto::Sha256(std::span<const std::uint8_t>(ledger->public_key_))).substr(0, 16);
+  BULWARK_ASSIGN_OR_RETURN(auto known, tx->Query("SELECT public_key FROM audit_signing_keys WHERE key_id = ?",
+                                                 {Value::Text(ledger->key_id_)}));
+  if (known.empty()) {
+    BULWARK_RETURN_IF_ERROR(tx->Exec("INSERT INTO audit_signing_keys(key_id, public_key, created_at) VALUES (?, ?, ?)",
+                                     {Value::Text(ledger->key_id_), Value::Bytes(ledger->public_key_),
+                                      Value::Text(core::NowIso8601Micros())})
+                                .status());
+  }
+  BULWARK_RETURN_IF_ERROR(tx->Commit());
+  ledger->genesis_ = GenesisHash(ledger->ledger_id_);
+  return ledger;
+}
+
+StatusOr<LedgerHead> Ledger::ReadHead(store::Transaction& tx) const {
+  BULWARK_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT seq, hash FROM audit_ledger ORDER BY seq DESC LIMIT 1"));
+  if (rows.empty()) return LedgerHead{0, genesis_};
+  if (!rows[0][0].is_int()) return Status::Integrity("ledger seq column is malformed");
+  BULWARK_ASSIGN_OR_RETURN(auto hash, DigestFrom(rows[0][1]));
+  return LedgerHead{rows[0][0].as_int(), hash};
+}
+
+StatusOr<std::int64_t> Ledger::LastCheckpointSize(store::Transaction& tx) const {
+  BULWARK_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT MAX(size) FROM audit_checkpoints"));
+  if (rows.empty() || rows[0][0].is_null()) return std::int64_t{0};
+  if (!rows[0][0].is_int()) return Status::Integrity("checkpoint size column is malformed");
+  return rows[0][0].as_int();
+}
+
+StatusOr<LedgerHead> Ledger::Append(store::Transaction& tx, const LedgerHead& head, const Event& event) const {
+  const std::int64_t seq = head.size + 1;
+  Event stamped = event;
+  if (stamped.time.empty()) stamped.time = core::NowIso8601Micros();
+  BULWARK_ASSIGN_OR_RETURN(std::string entry, EntryBytes(stamped, seq));
+  const crypto::Digest256 hash = ChainHash(head.hash, entry);
+  std::vector<std::uint8_t> entry_bytes(entry.begin(), entry.end());
+  BULWARK_RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_ledger(seq, entry, prev_hash, hash) VALUES (?, ?, ?, ?)",
+                                  {Value::Int(seq), Value::Bytes(std::move(entry_bytes)),
+                                   Value::Bytes(head.hash), Value::Bytes(hash)})
+                              .status());
+  auto text_or_null = [](const std::string& v) { return v.empty() ? Value::Null() : Value::Text(v); };
+  BULWARK_RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO audit_index(seq, time, tenant, actor_kind, actor_id, action, result) VALUES (?, ?, ?, ?, ?, ?, ?)",
+              {Value::Int(seq), Value::Text(stamped.time), text_or_null(stamped.tenant),
+               Value::Text(std::string(ActorKindName(stamped.actor.kind))), text_or_null(stamped.actor.id),
+               Value::Text(stamped.action), Value::Text(std::string(ResultName(stamped.result)))})
+          .status());
+  return LedgerHead{seq, hash};
+}
+
+Status Ledger::WriteCheckpoint(store::Transaction& tx, const LedgerHead& head) const {
+  boost::json::object body{{"head_hash", crypto::HexEncode(head.hash)},
+                           {"key_id", key_id_},
+                           {"ledger_id", ledger_id_},
+                           {"size", head.size},
+                           {"time", core::NowIso8601Micros()},
+                           {"type", kCheckpointType}};
+  BULWARK_ASSIGN_OR_RETURN(std::string canonical, core::CanonicalJson(body));
+  BULWARK_ASSIGN_OR_RETURN(auto sig, crypto::Ed25519Sign(signing_key_, crypto::AsBytes(canonical)));
+  std::vector<std::uint8_t> body_bytes(canonical.begin(), canonical.end());
+  return tx.Exec("INSERT INTO audit_checkpoints(size, head_hash, body, key_id, signature) VALUES (?, ?, ?, ?, ?)",
+                 {Value::Int(head.size), Value::Bytes(head.hash), Value::Bytes(std::move(body_bytes)),
+                  Value::Text(key_id_), Value::Bytes(sig)})
+      .status();
+}
+
+}  // namespace bulwark::audit

@@ -1,0 +1,62 @@
+#pragma once
+// The audit ledger: an append-only hash chain of canonical entries with signed checkpoints.
+//
+//   entry k:   hash_k = SHA-256(hash_{k-1} || entry_k),  hash_0 = SHA-256("bulwark-ledger-v1|" + id)
+//   checkpoint: Ed25519 signature over canonical {head_hash, key_id, ledger_id, size, time, type}
+//
+// Appends happen inside the caller's write transaction, so a change and its record commit
+// together (see writer.h for the group-committing front end every request uses). The ledger
+// never updates or deletes a row, and the store's triggers refuse to.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "audit/event.h"
+#include "crypto/hash.h"
+#include "crypto/secret_bytes.h"
+#include "crypto/sign.h"
+#include "keyring/keyring.h"
+#include "store/store.h"
+
+namespace bulwark::audit {
+
+struct LedgerHead {
+  std::int64_t size = 0;     // number of entries; the last entry's seq
+  crypto::Digest256 hash{};  // hash of entry `size`, or the genesis hash when empty
+};
+
+class Ledger {
+ public:
+  // Opens the ledger of `store`: creates its id and its checkpoint signing key (wrapped by the
+  // keyring, public half in audit_signing_keys) on first use.
+  static StatusOr<std::unique_ptr<Ledger>> Open(store::Store& store, const keyring::Keyring& keys);
+
+  const std::string& ledger_id() const { return ledger_id_; }
+  const std::string& key_id() const { return key_id_; }
+  const crypto::Ed25519PublicKey& public_key() const { return public_key_; }
+  const crypto::Digest256& genesis() const { return genesis_; }
+
+  // The current head, read inside `tx`.
+  StatusOr<LedgerHead> ReadHead(store::Transaction& tx) const;
+  // The size covered by the newest checkpoint (0 if none), read inside `tx`.
+  StatusOr<std::int64_t> LastCheckpointSize(store::Transaction& tx) const;
+
+  // Appends `event` after `head` inside `tx` (a write transaction) and returns the new head.
+  StatusOr<LedgerHead> Append(store::Transaction& tx, const LedgerHead& head, const Event& event) const;
+
+  // Signs and stores a checkpoint of `head` inside `tx`.
+  Status WriteCheckpoint(store::Transaction& tx, const LedgerHead& head) const;
+
+ private:
+  Ledger() = default;
+  std::string ledger_id_;
+  std::string key_id_;
+  crypto::SecretBytes signing_key_;
+  crypto::Ed25519PublicKey public_key_{};
+  crypto::Digest256 genesis_{};
+};
+
+// SHA-256("bulwark-ledger-v1|" + ledger_id): the chain's anchor, so two ledgers cannot be spliced.
+crypto::Digest256 GenesisHash(std::string_view ledger_id);
+
+}  // namespace bulwark::audit

@@ -1,0 +1,151 @@
+#include "audit/writer.h"
+
+#include "core/log.h"
+
+namespace bulwark::audit {
+namespace {
+
+Status Unavailable() {
+  return Status::Unavailable("audit_unavailable", "the audit ledger cannot be written");
+}
+
+}  // namespace
+
+AuditWriter::AuditWriter(store::Store& store, const Ledger& ledger, WriterOptions options)
+    : store_(store), ledger_(ledger), options_(options), thread_([this] { Run(); }) {}
+
+AuditWriter::~AuditWriter() { Stop(); }
+
+Status AuditWriter::Commit(Change change, Event event) {
+  Pending p{std::move(change), std::move(event), Status::Ok(), false};
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) return Unavailable();
+  queue_.push_back(&p);
+  work_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return p.done; });
+  return p.result;
+}
+
+void AuditWriter::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    stopping_ = true;
+    work_cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
+}
+
+WriterStats AuditWriter::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+bool AuditWriter::healthy() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return healthy_;
+}
+
+void AuditWriter::Run() {
+  for (;;) {
+    std::deque<Pending*> batch;
+    bool stopping;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      work_cv_.wait_for(lock, options_.checkpoint_interval, [&] { return stopping_ || !queue_.empty(); });
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+      stopping = stopping_ && queue_.empty();
+    }
+    if (!batch.empty()) {
+      WriteBatch(batch);
+    } else if (!stopping) {
+      // Idle: a time-based checkpoint, if entries arrived since the last one.
+      if (auto tx = store_.Begin(store::TxMode::kWrite); tx.ok()) {
+        auto head = ledger_.ReadHead(**tx);
+        if (head.ok() && MaybeCheckpoint(**tx, *head, false).ok()) (void)(*tx)->Commit();
+      }
+    }
+    if (stopping) {
+      // The final checkpoint, so a truncation after shutdown is detectable.
+      if (auto tx = store_.Begin(store::TxMode::kWrite); tx.ok()) {
+        auto head = ledger_.ReadHead(**tx);
+        if (head.ok() && MaybeCheckpoint(**tx, *head, true).ok() && (*tx)->Commit().ok()) {
+          log::Info("audit.final_checkpoint", {{"size", head->size}});
+        }
+      }
+      return;
+    }
+  }
+}
+
+Status AuditWriter::MaybeCheckpoint(store::Transaction& tx, const LedgerHead& head, bool force) {
+  if (last_checkpoint_size_ < 0) {
+    BULWARK_ASSIGN_OR_RETURN(last_checkpoint_size_, ledger_.LastCheckpointSize(tx));
+  }
+  if (head.size == last_checkpoint_size_) return Status::Ok();
+  const auto now = std::chrono::steady_clock::now();
+  const bool due = force || head.size - last_checkpoint_size_ >= options_.checkpoint_every ||
+                   now - last_checkpoint_time_ >= options_.checkpoint_interval;
+  if (!due) return Status::Ok();
+  BULWARK_RETURN_IF_ERROR(ledger_.WriteCheckpoint(tx, head));
+  last_checkpoint_size_ = head.size;  // if the commit fails, the next batch's reads correct it
+  last_checkpoint_time_ = now;
+  return Status::Ok();
+}
+
+void AuditWriter::WriteBatch(std::deque<Pending*>& batch) {
+  std::size_t appended = 0;
+  Status batch_status = [&]() -> Status {
+    BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kWrite));
+    BULWARK_ASSIGN_OR_RETURN(LedgerHead head, ledger_.ReadHead(*tx));
+    for (Pending* p : batch) {
+      BULWARK_RETURN_IF_ERROR(tx->Exec("SAVEPOINT audit_item").status());
+      Status change_status = p->change ? p->change(*tx) : Status::Ok();
+      if (!change_status.ok()) {
+        BULWARK_RETURN_IF_ERROR(tx->Exec("ROLLBACK TO audit_item").status());
+        BULWARK_RETURN_IF_ERROR(tx->Exec("RELEASE audit_item").status());
+        p->result = change_status;
+        continue;
+      }
+      auto next = ledger_.Append(*tx, head, p->event);
+      if (!next.ok()) {
+        // The store refused the append: the whole batch is in doubt, fail closed.
+        return next.status();
+      }
+      head = *next;
+      BULWARK_RETURN_IF_ERROR(tx->Exec("RELEASE audit_item").status());
+      p->result = Status::Ok();
+      ++appended;
+    }
+    BULWARK_RETURN_IF_ERROR(MaybeCheckpoint(*tx, head, false));
+    BULWARK_RETURN_IF_ERROR(tx->Commit());
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.head = head.size;
+    return Status::Ok();
+  }();
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!batch_status.ok()) {
+    log::Error("audit.batch_failed", {{"reason", batch_status.reason()}, {"calls", static_cast<std::int64_t>(batch.size())}});
+    last_checkpoint_size_ = -1;  // re-read: the checkpoint may not have committed
+    // A caller whose change failed on its own keeps its error; everyone else: no audit, no effect.
+    for (Pending* p : batch) {
+      if (p->result.ok()) p->result = Unavailable();
+    }
+    ++stats_.failures;
+    healthy_ = false;
+  } else {
+    ++stats_.batches;
+    stats_.entries += appended;
+    healthy_ = true;
+  }
+  for (Pending* p : batch) p->done = true;
+  done_cv_.notify_all();
+}
+
+}  // namespace bulwark::audit

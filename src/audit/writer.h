@@ -1,0 +1,91 @@
+#pragma once
+// The one way to write audit records: group-committed, fail-closed.
+//
+// Callers hand in an event, optionally with the change it records. A writer thread takes every
+// pending call, runs them in ONE store transaction — each inside its own savepoint, so one
+// caller's failure undoes only its own change — appends their entries to the ledger and commits
+// once: one fsync for the whole batch. Each caller returns only when its record is durable.
+//
+//   Status s = writer.Commit([&](store::Transaction& tx) { return secrets.Put(tx, ...); }, event);
+//   // s.ok(): the change and its record are both durable. Otherwise neither exists.
+//
+// If the ledger cannot be written (store read-only, full, unreachable) every caller in the batch
+// gets kUnavailable "audit_unavailable" and nothing of theirs is kept: no audit, no effect.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "audit/ledger.h"
+#include "store/store.h"
+
+namespace bulwark::audit {
+
+struct WriterOptions {
+  std::size_t max_batch = 512;
+  std::int64_t checkpoint_every = 1000;                         // entries
+  std::chrono::milliseconds checkpoint_interval{10'000};         // and at least this often
+};
+
+struct WriterStats {
+  std::uint64_t batches = 0;
+  std::uint64_t entries = 0;
+  std::uint64_t failures = 0;
+  std::int64_t head = 0;
+};
+
+class AuditWriter {
+ public:
+  using Change = std::function<Status(store::Transaction&)>;
+
+  AuditWriter(store::Store& store, const Ledger& ledger, WriterOptions options);
+  ~AuditWriter();  // Stop()
+
+  // Records `event` durably. Blocks until committed.
+  Status Record(Event event) { return Commit(nullptr, std::move(event)); }
+
+  // Applies `change` (may be null) and records `event` in the same transaction. If `change`
+  // fails, its effects are rolled back, nothing is recorded for it, and its Status is returned.
+  Status Commit(Change change, Event event);
+
+  // Drains pending calls, writes a final checkpoint, stops the thread. Later calls fail.
+  void Stop();
+
+  WriterStats stats() const;
+  // False after the last batch failed to commit (for /readyz).
+  bool healthy() const;
+
+ private:
+  struct Pending {
+    Change change;
+    Event event;
+    Status result;
+    bool done = false;
+  };
+  void Run();
+  void WriteBatch(std::deque<Pending*>& batch);
+  Status MaybeCheckpoint(store::Transaction& tx, const LedgerHead& head, bool force);
+
+  store::Store& store_;
+  const Ledger& ledger_;
+  const WriterOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  std::deque<Pending*> queue_;
+  bool stopping_ = false;
+  bool stopped_ = false;
+  WriterStats stats_;
+  bool healthy_ = true;
+
+  // Writer thread only.
+  std::int64_t last_checkpoint_size_ = -1;  // -1: not read yet
+  std::chrono::steady_clock::time_point last_checkpoint_time_ = std::chrono::steady_clock::now();
+  std::thread thread_;
+};
+
+}  // namespace bulwark::audit

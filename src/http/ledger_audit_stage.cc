@@ -1,0 +1,53 @@
+#include "http/ledger_audit_stage.h"
+
+namespace bulwark::http {
+namespace {
+
+audit::ActorKind ActorKindFor(core::Principal::Kind k) {
+  switch (k) {
+    case core::Principal::Kind::kAnonymous: return audit::ActorKind::kAnonymous;
+    case core::Principal::Kind::kOperator: return audit::ActorKind::kOperator;
+    case core::Principal::Kind::kUser: return audit::ActorKind::kUser;
+    case core::Principal::Kind::kApiKey: return audit::ActorKind::kApiKey;
+    case core::Principal::Kind::kSystem: return audit::ActorKind::kSystem;
+  }
+  return audit::ActorKind::kAnonymous;
+}
+
+bool IsRefusal(unsigned status, const RequestContext& ctx) {
+  if (status == 401 || status == 403 || status == 429) return true;
+  return status == 404 && ctx.route != nullptr && ctx.route->auth == AuthDecision::kInternal;
+}
+
+}  // namespace
+
+audit::Event LedgerAuditStage::EventFor(const RequestContext& ctx, unsigned http_status, const Status& outcome) {
+  audit::Event e;
+  e.actor = {ActorKindFor(ctx.principal.kind), ctx.principal.id};
+  e.tenant = ctx.principal.tenant_id;
+  e.action = ctx.route != nullptr && !ctx.route->audit_action.empty() ? ctx.route->audit_action
+             : IsRefusal(http_status, ctx)                               ? "http.denied"
+                                                                         : "http.failed";
+  e.resource = std::string(bhttp::to_string(ctx.req.method())) + " " + std::string(ctx.path);
+  e.result = http_status < 400 ? audit::Result::kSuccess
+             : http_status < 500 ? audit::Result::kDenied
+                                 : audit::Result::kError;
+  e.reason = outcome.ok() ? std::string() : outcome.reason();
+  e.request_id = ctx.request_id;
+  e.client = ctx.client.ToString();
+  e.user_agent = std::string(ctx.req[bhttp::field::user_agent]);
+  e.auth_method = ctx.principal.auth_method;
+  e.details.emplace_back("status", static_cast<int>(http_status));
+  return e;
+}
+
+Status LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const Status& outcome) {
+  if (ctx.audited) return Status::Ok();
+  const bool declared = ctx.route != nullptr && !ctx.route->audit_action.empty();
+  // A failure is an error the request ran into, not a handler's deliberate answer (a /readyz 503).
+  const bool failed = !outcome.ok() && http_status >= 500;
+  if (!declared && !IsRefusal(http_status, ctx) && !failed) return Status::Ok();
+  return writer_.Record(EventFor(ctx, http_status, outcome));
+}
+
+}  // namespace bulwark::http

@@ -1,0 +1,258 @@
+"""The audit ledger through the real binary: refusals recorded durably before the response,
+the chain and checkpoint signatures checked by independent code (hashlib, the openssl CLI),
+fail-closed when the ledger cannot be written, and nothing lost across SIGKILL."""
+import base64
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+DENIED = "/metrics"  # an operator-only route: a non-operator gets 404, and it is recorded
+NOT_OPERATOR = {"operator.allow_cidrs": ["10.0.0.0/8"]}
+
+
+def ledger_rows(db):
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        meta = con.execute("SELECT ledger_id FROM audit_ledger_meta").fetchone()
+        rows = con.execute("SELECT seq, entry, prev_hash, hash FROM audit_ledger ORDER BY seq").fetchall()
+        cps = con.execute("SELECT size, head_hash, body, key_id, signature FROM audit_checkpoints ORDER BY id").fetchall()
+        keys = dict(con.execute("SELECT key_id, public_key FROM audit_signing_keys").fetchall())
+        return (meta[0] if meta else None), rows, cps, keys
+    finally:
+        con.close()
+
+
+def check_chain(ledger_id, rows):
+    """Recomputes the chain from genesis with hashlib; returns the entries as dicts."""
+    prev = hashlib.sha256(b"bulwark-ledger-v1|" + ledger_id.encode()).digest()
+    entries = []
+    for i, (seq, entry, prev_hash, digest) in enumerate(rows, start=1):
+        assert seq == i, f"gap at {i}"
+        assert bytes(prev_hash) == prev, f"broken link at {seq}"
+        prev = hashlib.sha256(prev + bytes(entry)).digest()
+        assert bytes(digest) == prev, f"bad hash at {seq}"
+        e = json.loads(bytes(entry))
+        assert e["seq"] == seq
+        # Stored bytes are canonical: re-serialising sorted without spaces gives them back.
+        assert json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() == bytes(entry)
+        entries.append(e)
+    return entries, prev
+
+
+def ed25519_pem(raw):
+    der = bytes.fromhex("302a300506032b6570032100") + bytes(raw)
+    return "-----BEGIN PUBLIC KEY-----\n" + base64.b64encode(der).decode() + "\n-----END PUBLIC KEY-----\n"
+
+
+def openssl_verify(tmp_path, pub_raw, body, sig):
+    pem = tmp_path / "pub.pem"
+    pem.write_text(ed25519_pem(pub_raw))
+    (tmp_path / "body").write_bytes(bytes(body))
+    (tmp_path / "sig").write_bytes(bytes(sig))
+    res = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(pem), "-rawin",
+                          "-in", str(tmp_path / "body"), "-sigfile", str(tmp_path / "sig")],
+                         capture_output=True, timeout=30)
+    return res.returncode == 0
+
+
+def test_refusals_are_recorded_chained_and_checkpointed(make_server, tmp_path):
+    srv = make_server(settings=NOT_OPERATOR)
+    ids = [f"probe-{i}" for i in range(5)]
+    for rid in ids:
+        r = srv.get(DENIED, headers={"X-Request-ID": rid, "User-Agent": "probe\tagent"})
+        assert r.status == 404
+    assert srv.get("/livez").status == 200  # not security-relevant: not recorded
+    srv.stop()
+    assert srv.returncode == 0
+    ledger_id, rows, cps, keys = ledger_rows(srv.data_dir / "bulwark.db")
+    entries, head = check_chain(ledger_id, rows)
+    assert [e["request_id"] for e in entries] == ids
+    for e in entries:
+        assert e["action"] == "http.denied" and e["result"] == "denied" and e["reason"] == "not_found"
+        assert e["resource"] == "GET /metrics" and e["client"] == "127.0.0.1"
+        assert e["actor"] == {"id": None, "kind": "anonymous"}
+        assert e["v"] == 1 and e["break_glass"] is False
+        assert e["user_agent"] == "probeagent"  # control characters (here a tab) are dropped
+    # The final checkpoint covers every entry and is signed: checked by the openssl CLI.
+    size, head_hash, body, key_id, sig = cps[-1]
+    assert size == len(rows) and bytes(head_hash) == head
+    assert json.loads(bytes(body))["head_hash"] == head.hex()
+    assert openssl_verify(tmp_path, keys[key_id], body, sig)
+    tampered = bytearray(body)
+    tampered[10] ^= 1
+    assert not openssl_verify(tmp_path, keys[key_id], tampered, sig)
+
+
+def test_ledger_tables_refuse_update_and_delete(make_server):
+    srv = make_server(settings=NOT_OPERATOR)
+    assert srv.get(DENIED).status == 404
+    srv.stop()
+    db = srv.data_dir / "bulwark.db"
+    for sql in ("UPDATE audit_ledger SET entry = x'00'", "DELETE FROM audit_ledger",
+                "DELETE FROM audit_checkpoints", "UPDATE audit_signing_keys SET public_key = x'00'"):
+        res = subprocess.run(["sqlite3", str(db), sql], capture_output=True, text=True, timeout=30)
+        assert res.returncode != 0 and "append-only" in res.stderr, sql
+    _, rows, _, _ = ledger_rows(db)
+    assert len(rows) == 1
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A 4 MiB tmpfs for the data directory, so the disk can really be filled."""
+    mnt = tmp_path / "tinyfs"
+    mnt.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(mnt)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({res.stderr.strip()}); the no-space test needs one")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def fill(path):
+    """Fills the filesystem holding `path`; returns the filler file."""
+    filler = path / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for chunk in (65536, 4096, 512, 1):
+            try:
+                while os.write(fd, b"\0" * chunk) > 0:
+                    pass
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_no_space_left_fails_closed_with_503_and_records_nothing(make_server, tiny_fs):
+    data = tiny_fs / "data"
+    srv = make_server(settings=NOT_OPERATOR, data_dir=data)
+    assert srv.get(DENIED, headers={"X-Request-ID": "before"}).status == 404
+    filler = fill(tiny_fs)
+    refused = srv.get(DENIED, headers={"X-Request-ID": "while-full"})
+    assert refused.status == 503, refused
+    assert refused.json()["error"]["code"] == "audit_unavailable"
+    assert refused.json()["error"]["request_id"] == "while-full"
+    ready = srv.get("/readyz")
+    assert ready.status == 503 and "audit" in ready.json()["failed"]
+    filler.unlink()
+    after = srv.get(DENIED, headers={"X-Request-ID": "after"})
+    assert after.status == 404
+    assert srv.get("/readyz").status == 200
+    srv.stop()
+    ledger_id, rows, _, _ = ledger_rows(data / "bulwark.db")
+    entries, _ = check_chain(ledger_id, rows)
+    assert [e["request_id"] for e in entries] == ["before", "after"]
+
+
+def test_sigkill_under_load_loses_no_acknowledged_record(make_server):
+    srv = make_server(settings=NOT_OPERATOR)
+    acknowledged = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(n):
+        i = 0
+        while not stop.is_set() and i < 2000:
+            rid = f"c{n}-{i}"
+            i += 1
+            try:
+                r = srv.get(DENIED, headers={"X-Request-ID": rid}, timeout=5)
+            except OSError:
+                return
+            if r.status == 404:
+                with lock:
+                    acknowledged.append(rid)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    os.killpg(srv.proc.pid, signal.SIGKILL)
+    stop.set()
+    for t in threads:
+        t.join(10)
+    srv.proc.wait(10)
+    assert len(acknowledged) > 20, "the load never got going"
+    ledger_id, rows, _, _ = ledger_rows(srv.data_dir / "bulwark.db")
+    entries, _ = check_chain(ledger_id, rows)
+    recorded = {e["request_id"] for e in entries}
+    missing = [rid for rid in acknowledged if rid not in recorded]
+    assert not missing, f"{len(missing)} acknowledged requests have no record, e.g. {missing[:5]}"
+    # Restart on the same data: the chain continues where it stopped.
+    srv.start()
+    assert srv.get(DENIED, headers={"X-Request-ID": "after-restart"}).status == 404
+    srv.stop()
+    ledger_id, rows, _, _ = ledger_rows(srv.data_dir / "bulwark.db")
+    entries, _ = check_chain(ledger_id, rows)
+    assert entries[-1]["request_id"] == "after-restart"
+
+
+def test_background_verifier_raises_an_alert_for_a_damaged_ledger(make_server):
+    settings = dict(NOT_OPERATOR, **{"audit.verify_interval_ms": 200})
+    srv = make_server(settings=settings)
+    for i in range(5):
+        assert srv.get(DENIED, headers={"X-Request-ID": f"r{i}"}).status == 404
+    time.sleep(0.5)
+    assert srv.find_event("audit.alert") is None
+    srv.stop()
+    db = srv.data_dir / "bulwark.db"
+    # An attacker with the sqlite3 tool: drop the guard, rewrite entry 3.
+    subprocess.run(["sqlite3", str(db), "DROP TRIGGER audit_ledger_no_update; "
+                    "UPDATE audit_ledger SET entry = replace(entry, 'r2', 'zz') WHERE seq = 3;"],
+                   check=True, capture_output=True, timeout=30)
+    srv.start()
+    alert = srv.wait_event("audit.alert", timeout=10)
+    assert alert["alert"] == "ledger_hash_mismatch" and alert["seq"] == 3
+    srv.stop()
+    _, rows, _, _ = ledger_rows(db)
+    as_bytes = [r[1].encode() if isinstance(r[1], str) else bytes(r[1]) for r in rows]  # row 3 is TEXT now
+    alerts = [json.loads(b) for b in as_bytes if b"alert.ledger_hash_mismatch" in b]
+    assert len(alerts) == 1
+    assert alerts[0]["details"]["seq"] == 3 and alerts[0]["actor"]["kind"] == "system"
+
+
+def test_server_ledger_verifies_offline_with_its_pinned_key_and_as_an_export(make_server, tmp_path):
+    from conftest import run_cli
+    srv = make_server(settings=dict(NOT_OPERATOR, **{"audit.checkpoint_every": 3}))
+    for i in range(10):
+        assert srv.get(DENIED, headers={"X-Request-ID": f"v{i}"}).status == 404
+    # The audit API refuses without a credential, and the refusal is itself recorded.
+    r = srv.get("/api/v1/audit/events?limit=5", headers={"X-Request-ID": "api-probe"})
+    assert r.status == 401 and r.json()["error"]["code"] == "authentication_required"
+    srv.stop()
+    pub = run_cli(["audit", "pubkey", "--data", str(srv.data_dir)])
+    assert pub.returncode == 0 and "-----BEGIN PUBLIC KEY-----" in pub.stdout
+    (tmp_path / "pinned.pem").write_text(pub.stdout)
+    ok = run_cli(["audit", "verify", "--data", str(srv.data_dir), "--pubkey", str(tmp_path / "pinned.pem")])
+    assert ok.returncode == 0, ok.output
+    assert "audit verify: OK: 11 entries" in ok.stdout
+    export = tmp_path / "ledger.jsonl"
+    ex = run_cli(["audit", "export", "--data", str(srv.data_dir), "--out", str(export)])
+    assert ex.returncode == 0, ex.output
+    lines = [json.loads(line) for line in export.read_text().splitlines()]
+    assert lines[0]["type"] == "header" and sum(1 for x in lines if x["type"] == "entry") == 11
+    assert sum(1 for x in lines if x["type"] == "checkpoint") >= 3
+    ok2 = run_cli(["audit", "verify", "--export", str(export), "--pubkey", str(tmp_path / "pinned.pem")])
+    assert ok2.returncode == 0, ok2.output
+    # Another key than the pinned one is not trusted.
+    other = subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519"], capture_output=True, check=True).stdout
+    (tmp_path / "other.key").write_bytes(other)
+    other_pub = subprocess.run(["openssl", "pkey", "-in", str(tmp_path / "other.key"), "-pubout"],
+                               capture_output=True, check=True).stdout
+    (tmp_path / "other.pem").write_bytes(other_pub)
+    bad = run_cli(["audit", "verify", "--data", str(srv.data_dir), "--pubkey", str(tmp_path / "other.pem")])
+    assert bad.returncode == 1 and "bad_checkpoint_signature" in bad.stdout
+    _, rows, _, _ = ledger_rows(srv.data_dir / "bulwark.db")
+    last = json.loads(bytes(rows[-1][1]))
+    assert last["request_id"] == "api-probe" and last["reason"] == "authentication_required"
+    assert last["details"]["status"] == 401

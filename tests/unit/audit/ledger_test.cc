@@ -1,0 +1,275 @@
+// The ledger's append side: chain, WORM, group commit, fail-closed, checkpoints, no secrets.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <thread>
+#include <type_traits>
+
+#include "audit/event.h"
+#include "audit/ledger.h"
+#include "audit/writer.h"
+#include "crypto/encoding.h"
+#include "crypto/hash.h"
+#include "crypto/random.h"
+#include "crypto/secret_bytes.h"
+#include "crypto/sign.h"
+#include "keyring/keyring.h"
+#include "store/migrate.h"
+#include "../store/store_test_util.h"
+
+namespace bulwark::audit {
+namespace {
+
+using store::TxMode;
+using store::Value;
+using store::testing::TempDir;
+
+// A SecretBytes can never become an audit detail: the conversion is deleted.
+static_assert(!std::is_constructible_v<DetailValue, const crypto::SecretBytes&>);
+static_assert(!std::is_convertible_v<const crypto::SecretBytes&, DetailValue>);
+
+struct Fixture {
+  TempDir dir;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<keyring::Keyring> keys;
+  std::unique_ptr<Ledger> ledger;
+
+  Fixture() {
+    store = store::testing::MustOpen(store::testing::Options(dir.File("db.sqlite")));
+    EXPECT_TRUE(store::Migrate(*store).ok());
+    keyring::MasterKeySource src;
+    src.kind = keyring::MasterKeySourceKind::kBase64;
+    std::vector<std::uint8_t> raw(32);
+    EXPECT_TRUE(crypto::RandomBytes(raw).ok());
+    src.material = crypto::SecretBytes::FromString(crypto::Base64Encode(raw));
+    auto k = keyring::Keyring::Open(src, *store);
+    EXPECT_TRUE(k.ok()) << k.status().ToString();
+    keys = std::move(*k);
+    auto l = Ledger::Open(*store, *keys);
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    ledger = std::move(*l);
+  }
+
+  store::Rows Rows(const std::string& sql) {
+    auto tx = store->Begin(TxMode::kRead);
+    auto rows = (*tx)->Query(sql);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    return rows.ok() ? *rows : store::Rows{};
+  }
+};
+
+Event SampleEvent(int i) {
+  Event e;
+  e.actor = {ActorKind::kApiKey, "key-" + std::to_string(i)};
+  e.tenant = "tenant-a";
+  e.action = "secret.read";
+  e.resource = "prod/db/password";
+  e.request_id = "req-" + std::to_string(i);
+  e.details.emplace_back("n", i);
+  return e;
+}
+
+// Recomputes the chain from genesis; returns the number of entries.
+std::int64_t CheckChain(Fixture& f) {
+  crypto::Digest256 prev = GenesisHash(f.ledger->ledger_id());
+  std::int64_t expected_seq = 1;
+  for (const auto& row : f.Rows("SELECT seq, entry, prev_hash, hash FROM audit_ledger ORDER BY seq")) {
+    EXPECT_EQ(row[0].as_int(), expected_seq);
+    const auto& entry = row[1].as_bytes();
+    EXPECT_TRUE(std::equal(prev.begin(), prev.end(), row[2].as_bytes().begin()));
+    crypto::Sha256Hasher h;
+    h.Update(std::span<const std::uint8_t>(prev));
+    h.Update(std::span<const std::uint8_t>(entry));
+    prev = h.Finish();
+    EXPECT_TRUE(std::equal(prev.begin(), prev.end(), row[3].as_bytes().begin())) << "seq " << expected_seq;
+    auto json = boost::json::parse(std::string(entry.begin(), entry.end()));
+    EXPECT_EQ(json.at("seq").as_int64(), expected_seq);
+    ++expected_seq;
+  }
+  return expected_seq - 1;
+}
+
+TEST(AuditLedgerTest, EntriesAreCanonicalAndChained) {
+  Fixture f;
+  AuditWriter w(*f.store, *f.ledger, {});
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(w.Record(SampleEvent(i)).ok());
+  EXPECT_EQ(CheckChain(f), 20);
+  auto rows = f.Rows("SELECT entry FROM audit_ledger WHERE seq = 1");
+  const auto& b = rows[0][0].as_bytes();
+  const std::string entry(b.begin(), b.end());
+  EXPECT_EQ(entry.find(' '), std::string::npos);
+  auto v = boost::json::parse(entry).as_object();
+  EXPECT_EQ(v.at("action").as_string(), "secret.read");
+  EXPECT_EQ(v.at("actor").at("kind").as_string(), "api_key");
+  EXPECT_EQ(v.at("result").as_string(), "success");
+  EXPECT_EQ(v.at("v").as_int64(), kEventSchemaVersion);
+  EXPECT_FALSE(v.at("break_glass").as_bool());
+}
+
+TEST(AuditLedgerTest, StoreRefusesUpdateAndDeleteOfLedgerRows) {
+  Fixture f;
+  AuditWriter w(*f.store, *f.ledger, {.checkpoint_every = 1});
+  ASSERT_TRUE(w.Record(SampleEvent(1)).ok());
+  w.Stop();
+  for (const char* sql : {"UPDATE audit_ledger SET entry = x'00' WHERE seq = 1", "DELETE FROM audit_ledger",
+                          "UPDATE audit_checkpoints SET size = 7", "DELETE FROM audit_checkpoints",
+                          "DELETE FROM audit_signing_keys", "UPDATE audit_signing_keys SET public_key = x'00'"}) {
+    auto tx = f.store->Begin(TxMode::kWrite);
+    ASSERT_TRUE(tx.ok());
+    auto r = (*tx)->Exec(sql);
+    EXPECT_FALSE(r.ok()) << sql;
+  }
+  EXPECT_EQ(CheckChain(f), 1);
+  EXPECT_EQ(f.Rows("SELECT COUNT(*) FROM audit_checkpoints")[0][0].as_int(), 1);
+}
+
+TEST(AuditLedgerTest, ConcurrentWritersFormOneGapFreeChainInFewerBatches) {
+  Fixture f;
+  AuditWriter w(*f.store, *f.ledger, {.checkpoint_every = 50});
+  constexpr int kThreads = 16;
+  constexpr int kEach = 25;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        if (!w.Record(SampleEvent(t * 1000 + i)).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(CheckChain(f), kThreads * kEach);
+  const WriterStats st = w.stats();
+  EXPECT_EQ(st.entries, static_cast<std::uint64_t>(kThreads * kEach));
+  // Group commit: concurrent callers share transactions.
+  EXPECT_LT(st.batches, static_cast<std::uint64_t>(kThreads * kEach));
+}
+
+TEST(AuditLedgerTest, ChangeAndRecordCommitTogetherAndAFailedChangeLeavesNothing) {
+  Fixture f;
+  {
+    auto tx = f.store->Begin(TxMode::kWrite);
+    ASSERT_TRUE((*tx)->Exec("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)").ok());
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+  AuditWriter w(*f.store, *f.ledger, {});
+  auto insert = [](std::string name) {
+    return [name](store::Transaction& tx) {
+      return tx.Exec("INSERT INTO things(name) VALUES (?)", {Value::Text(name)}).status();
+    };
+  };
+  ASSERT_TRUE(w.Commit(insert("a"), SampleEvent(1)).ok());
+  // A change that fails: its status comes back, its row and its record do not exist.
+  Status dup = w.Commit(
+      [](store::Transaction& tx) {
+        auto s = tx.Exec("INSERT INTO things(name) VALUES ('half')");
+        if (!s.ok()) return s.status();
+        return tx.Exec("INSERT INTO things(name) VALUES ('a')").status();  // unique violation
+      },
+      SampleEvent(2));
+  EXPECT_EQ(dup.code(), ErrorCode::kConflict);
+  ASSERT_TRUE(w.Commit(insert("b"), SampleEvent(3)).ok());
+  EXPECT_EQ(f.Rows("SELECT COUNT(*) FROM things")[0][0].as_int(), 2);
+  EXPECT_TRUE(f.Rows("SELECT id FROM things WHERE name = 'half'").empty());
+  EXPECT_EQ(CheckChain(f), 2);
+}
+
+TEST(AuditLedgerTest, UnwritableLedgerFailsClosedWithNoEffect) {
+  Fixture f;
+  {
+    auto tx = f.store->Begin(TxMode::kWrite);
+    ASSERT_TRUE((*tx)->Exec("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT)").ok());
+    // Simulate a ledger the store refuses to append to.
+    ASSERT_TRUE((*tx)->Exec("CREATE TRIGGER ledger_full BEFORE INSERT ON audit_ledger "
+                            "BEGIN SELECT RAISE(ABORT, 'disk full'); END").ok());
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+  AuditWriter w(*f.store, *f.ledger, {});
+  Status s = w.Commit(
+      [](store::Transaction& tx) { return tx.Exec("INSERT INTO things(name) VALUES ('x')").status(); },
+      SampleEvent(1));
+  EXPECT_EQ(s.code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(s.reason(), "audit_unavailable");
+  EXPECT_FALSE(w.healthy());
+  EXPECT_EQ(f.Rows("SELECT COUNT(*) FROM things")[0][0].as_int(), 0);
+  EXPECT_EQ(f.Rows("SELECT COUNT(*) FROM audit_ledger")[0][0].as_int(), 0);
+}
+
+TEST(AuditLedgerTest, CheckpointsAreSignedOverTheirCanonicalBody) {
+  Fixture f;
+  {
+    AuditWriter w(*f.store, *f.ledger, {.checkpoint_every = 10});
+    for (int i = 0; i < 25; ++i) ASSERT_TRUE(w.Record(SampleEvent(i)).ok());
+  }  // Stop(): a final checkpoint at 25
+  auto cps = f.Rows("SELECT size, head_hash, body, key_id, signature FROM audit_checkpoints ORDER BY id");
+  ASSERT_GE(cps.size(), 2u);
+  EXPECT_EQ(cps.back()[0].as_int(), 25);
+  auto head = f.Rows("SELECT hash FROM audit_ledger WHERE seq = 25");
+  EXPECT_EQ(cps.back()[1].as_bytes(), head[0][0].as_bytes());
+  for (const auto& cp : cps) {
+    const auto& body = cp[2].as_bytes();
+    EXPECT_TRUE(crypto::Ed25519Verify(f.ledger->public_key(), body, cp[4].as_bytes()));
+    auto json = boost::json::parse(std::string(body.begin(), body.end())).as_object();
+    EXPECT_EQ(json.at("size").as_int64(), cp[0].as_int());
+    EXPECT_EQ(json.at("ledger_id").as_string(), f.ledger->ledger_id());
+    EXPECT_EQ(json.at("key_id").as_string(), cp[3].as_text());
+    EXPECT_EQ(json.at("type").as_string(), "bulwark.audit.checkpoint.v1");
+    // A modified body no longer verifies.
+    auto tampered = body;
+    tampered[tampered.size() / 2] ^= 1;
+    EXPECT_FALSE(crypto::Ed25519Verify(f.ledger->public_key(), tampered, cp[4].as_bytes()));
+  }
+  // The public key is published in the store; the private half only wrapped.
+  auto keys = f.Rows("SELECT public_key FROM audit_signing_keys");
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_TRUE(std::equal(f.ledger->public_key().begin(), f.ledger->public_key().end(), keys[0][0].as_bytes().begin()));
+}
+
+TEST(AuditLedgerTest, ReopeningKeepsTheLedgerIdentityAndChain) {
+  Fixture f;
+  const std::string id = f.ledger->ledger_id();
+  const std::string key_id = f.ledger->key_id();
+  {
+    AuditWriter w(*f.store, *f.ledger, {});
+    ASSERT_TRUE(w.Record(SampleEvent(1)).ok());
+  }
+  auto again = Ledger::Open(*f.store, *f.keys);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->ledger_id(), id);
+  EXPECT_EQ((*again)->key_id(), key_id);
+  f.ledger = std::move(*again);
+  {
+    AuditWriter w(*f.store, *f.ledger, {});
+    ASSERT_TRUE(w.Record(SampleEvent(2)).ok());
+  }
+  EXPECT_EQ(CheckChain(f), 2);
+}
+
+TEST(AuditEventTest, CredentialNamedDetailsAndControlCharactersNeverReachTheEntry) {
+  Event e = SampleEvent(1);
+  e.details.emplace_back("api_key", "bwk_live_supersecretvalue");
+  e.details.emplace_back("password", "hunter2hunter2");
+  e.details.emplace_back("key_id", "k-123");
+  e.user_agent = "curl/8\r\n{\"forged\":true}\x01";
+  auto bytes = EntryBytes(e, 7);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(bytes->find("supersecret"), std::string::npos);
+  EXPECT_EQ(bytes->find("hunter2"), std::string::npos);
+  EXPECT_NE(bytes->find("k-123"), std::string::npos);
+  EXPECT_EQ(bytes->find('\n'), std::string::npos);
+  auto v = boost::json::parse(*bytes).as_object();
+  EXPECT_EQ(v.at("details").at("api_key").as_string(), "[redacted]");
+  EXPECT_EQ(v.at("user_agent").as_string(), "curl/8{\"forged\":true}");
+  EXPECT_EQ(v.at("seq").as_int64(), 7);
+  EXPECT_TRUE(v.at("tenant").is_string());
+}
+
+TEST(AuditEventTest, AnEventWithoutActionIsRefused) {
+  Event e;
+  EXPECT_EQ(EntryBytes(e, 1).status().code(), ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace bulwark::audit
