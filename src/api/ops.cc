@@ -32,9 +32,37 @@ store::HealthCheck AuditFileCheck(const std::string& path) {
   return c;
 }
 
+// Informational only: a SIEM outage must not take the service out of rotation.
+store::HealthCheck AuditExportCheck(const std::vector<audit::siem::SinkState>& sinks) {
+  std::string detail;
+  for (const auto& s : sinks) {
+    detail += (detail.empty() ? "" : ", ") + s.sink + " lag " + std::to_string(s.lag);
+    if (!s.connected) detail += " disconnected";
+  }
+  return {.name = "audit_export", .ok = true, .detail = "ok (" + detail + ")"};
+}
+
+std::string AuditExportMetrics(const std::vector<audit::siem::SinkState>& sinks) {
+  std::string out =
+      "# HELP bulwark_audit_export_lag_entries Ledger entries not yet confirmed delivered to the sink.\n"
+      "# TYPE bulwark_audit_export_lag_entries gauge\n";
+  for (const auto& s : sinks) {
+    out += "bulwark_audit_export_lag_entries{sink=\"" + s.sink + "\"} " + std::to_string(s.lag) + "\n";
+  }
+  out += "# HELP bulwark_audit_export_connected 1 while the sink's connection or file is open.\n"
+         "# TYPE bulwark_audit_export_connected gauge\n";
+  for (const auto& s : sinks) {
+    out += "bulwark_audit_export_connected{sink=\"" + s.sink + "\"} " + (s.connected ? "1" : "0") + "\n";
+  }
+  return out;
+}
+
 json::object ChecksJson(const Readiness& r) {
   json::object checks;
-  for (const auto& c : r.checks) checks[c.name] = c.ok ? "ok" : "failed: " + c.detail;
+  for (const auto& c : r.checks) {
+    // A passing check shows its detail only when that is a note on an "ok" (audit_export lag).
+    checks[c.name] = c.ok ? (c.detail.starts_with("ok (") ? c.detail : "ok") : "failed: " + c.detail;
+  }
   return checks;
 }
 
@@ -58,6 +86,9 @@ Readiness CheckReadiness(const OpsDeps& deps) {
   const bool keys = deps.keys_loaded && deps.keys_loaded();
   r.checks.push_back({.name = "keys", .ok = keys, .detail = keys ? "ok" : "master key not loaded"});
   if (!deps.audit_file.empty()) r.checks.push_back(AuditFileCheck(deps.audit_file));
+  if (deps.audit_export) {
+    if (auto sinks = deps.audit_export(); !sinks.empty()) r.checks.push_back(AuditExportCheck(sinks));
+  }
   for (const auto& c : r.checks) r.ready = r.ready && c.ok;
   return r;
 }
@@ -125,7 +156,11 @@ Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
       .method = Verb::get, .pattern = "/metrics", .auth = AuthDecision::kInternal,
       .summary = "Prometheus metrics (operators only).",
       .handler = [deps](RequestContext&) -> StatusOr<Reply> {
-        return Reply{.body = deps.metrics->Render(),
+        std::string body = deps.metrics->Render();
+        if (deps.audit_export) {
+          if (auto sinks = deps.audit_export(); !sinks.empty()) body += AuditExportMetrics(sinks);
+        }
+        return Reply{.body = std::move(body),
                      .content_type = "text/plain; version=0.0.4; charset=utf-8"};
       },
   }));

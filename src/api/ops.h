@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/siem/sink_state.h"
 #include "core/status.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -19,6 +20,9 @@ struct OpsDeps {
   std::function<bool()> keys_loaded;     // the keyring holds a verified master key
   std::function<bool()> ledger_healthy;  // the audit writer's last batch committed
   std::string audit_file;                // optional JSON-lines sink that must stay writable
+  // SIEM export sinks (audit/siem/audit_export.h); null or empty: none configured. Their lag is
+  // shown in /metrics and in the /readyz detail, but never makes the service unready.
+  std::function<std::vector<audit::siem::SinkState>()> audit_export;
   bool production = true;
 };
 

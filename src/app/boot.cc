@@ -11,8 +11,11 @@
 
 #include "api/audit_routes.h"
 #include "api/ops.h"
+#include "api/receipt_routes.h"
+#include "audit/alerts.h"
 #include "audit/background_verifier.h"
 #include "audit/ledger.h"
+#include "audit/siem/audit_export.h"
 #include "audit/writer.h"
 #include "core/cidr.h"
 #include "core/log.h"
@@ -25,6 +28,7 @@
 #include "http/server.h"
 #include "keyring/keyring.h"
 #include "keyring/master_key.h"
+#include "receipts/service.h"
 #include "store/migrate.h"
 #include "store/migrations.h"
 #include "store/sqlite/sqlite_store.h"
@@ -302,7 +306,8 @@ void CheckStorage(const Config& c, Problems& p, bool production) {
   }
 }
 
-void CheckAudit(const Config& c, Problems& p) {
+void CheckAudit(const Config& c, Problems& p, bool production) {
+  audit::siem::CheckExportConfig(c, production, p.list);
   if (c.audit_file.empty()) return;
   std::error_code ec;
   const fs::path f(c.audit_file);
@@ -373,20 +378,21 @@ std::vector<ConfigProblem> Preflight(const Config& config) {
   CheckKeyring(config, p, production);
   CheckOperator(config, p, production);
   CheckStorage(config, p, production);
-  CheckAudit(config, p);
+  CheckAudit(config, p, production);
   return p.list;
 }
 
-Status RegisterRoutes(http::Router& router, const api::OpsDeps& deps, bool local_overlay) {
-  BULWARK_RETURN_IF_ERROR(api::AddOpsRoutes(router, deps));
-  BULWARK_RETURN_IF_ERROR(api::AddAuditRoutes(router, deps.store));
+Status RegisterRoutes(http::Router& router, const RouteDeps& deps, bool local_overlay) {
+  BULWARK_RETURN_IF_ERROR(api::AddOpsRoutes(router, deps.ops));
+  BULWARK_RETURN_IF_ERROR(api::AddAuditRoutes(router, deps.ops.store));
+  BULWARK_RETURN_IF_ERROR(api::AddReceiptRoutes(router, deps.receipts, local_overlay));
   if (local_overlay) BULWARK_RETURN_IF_ERROR(api::AddLocalOverlayRoutes(router));
   return Status::Ok();
 }
 
 int PrintRoutes(bool dev, std::ostream& out) {
   http::Router router;
-  if (Status s = RegisterRoutes(router, api::OpsDeps{}, dev); !s.ok()) {
+  if (Status s = RegisterRoutes(router, RouteDeps{}, dev); !s.ok()) {
     std::cerr << "bulwark: " << s.ToString() << "\n";
     return 1;
   }
@@ -486,9 +492,20 @@ int Serve(const core::ConfigSources& sources) {
   audit::AuditWriter writer(*store, *ledger,
                             {.checkpoint_every = config.audit_checkpoint_every,
                              .checkpoint_interval = std::chrono::milliseconds(config.audit_checkpoint_interval_ms)});
+  auto receipts_or = receipts::ReceiptService::Open(*store, *keys);
+  if (!receipts_or.ok()) return Refuse("receipts", receipts_or.status());
+  std::unique_ptr<receipts::ReceiptService> receipt_service = std::move(*receipts_or);
 
+  audit::AlertMonitor alerts({.auth_failure_threshold = config.audit_alert_auth_failures,
+                              .rate_limit_threshold = config.audit_alert_rate_limited,
+                              .window = std::chrono::milliseconds(config.audit_alert_window_ms)});
   audit::BackgroundVerifier verifier(*store, *ledger, writer,
                                      std::chrono::milliseconds(config.audit_verify_interval_ms));
+
+  // SIEM export: its own threads read the durable ledger; requests never wait for a receiver.
+  auto exports_or = audit::siem::AuditExport::Start(config, *store, ledger->ledger_id());
+  if (!exports_or.ok()) return Refuse("audit_export", exports_or.status());
+  std::unique_ptr<audit::siem::AuditExport> exports = std::move(*exports_or);
 
   auto op_token = OperatorToken(config);
   if (!op_token.ok()) return Refuse("operator", op_token.status());
@@ -498,8 +515,10 @@ int Serve(const core::ConfigSources& sources) {
   api::OpsDeps ops{.store = store.get(), .metrics = &metrics,
                    .keys_loaded = [k = keys.get()] { return k != nullptr; },
                    .ledger_healthy = [&writer] { return writer.healthy(); },
-                   .audit_file = config.audit_file, .production = production};
-  if (Status s = RegisterRoutes(router, ops, config.dev && config.local_overlay_enabled()); !s.ok()) {
+                   .audit_file = config.audit_file,
+                   .audit_export = [&exports] { return exports->States(); }, .production = production};
+  const RouteDeps route_deps{.ops = ops, .receipts = {.service = receipt_service.get(), .writer = &writer}};
+  if (Status s = RegisterRoutes(router, route_deps, config.dev && config.local_overlay_enabled()); !s.ok()) {
     return Refuse("routes", s);
   }
   std::vector<std::string> labels;
@@ -517,7 +536,7 @@ int Serve(const core::ConfigSources& sources) {
           *core::ParseCidrList(operator_cidrs), *op_token),
       .tenant_guard = std::make_shared<http::DenyTenantGuard>(),
       .authorizer = std::make_shared<http::DenyByDefaultAuthorizer>(),
-      .audit = std::make_shared<http::LedgerAuditStage>(writer),
+      .audit = std::make_shared<http::LedgerAuditStage>(writer, &alerts),
   };
   http::Pipeline pipeline(std::move(popts), router, metrics, std::move(stages));
 
@@ -556,6 +575,7 @@ int Serve(const core::ConfigSources& sources) {
   server.Run();
   verifier.Stop();
   writer.Stop();  // drains and writes the final checkpoint
+  exports->Stop();  // ships what it can of the tail (bounded), persists the cursors
   log::Info("server.stopped", {{"ledger_head", writer.stats().head}});
   return 0;
 }

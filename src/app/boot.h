@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api/ops.h"
+#include "api/receipt_routes.h"
 #include "core/config.h"
 #include "http/router.h"
 
@@ -21,9 +22,13 @@ std::vector<core::ConfigProblem> Preflight(const core::Config& config);
 int Serve(const core::ConfigSources& sources);
 
 // Registers every route the binary serves. `deps` is used only when a request arrives, so the
-// table can be built without a store (for `bulwark routes`). The local overlay is registered
+// table can be built without a store or services (for `bulwark routes`). The local overlay is registered
 // only when `local_overlay` is true (dev mode with the overlay on).
-Status RegisterRoutes(http::Router& router, const api::OpsDeps& deps, bool local_overlay);
+struct RouteDeps {
+  api::OpsDeps ops;
+  api::ReceiptRouteDeps receipts;
+};
+Status RegisterRoutes(http::Router& router, const RouteDeps& deps, bool local_overlay);
 
 // `bulwark routes [--dev]`: the route table, one JSON object per line:
 //   {"method":"GET","path":"/metrics","auth":"internal","permission":"","summary":"..."}

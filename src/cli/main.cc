@@ -8,6 +8,7 @@
 #include "audit/export.h"
 #include "audit/verify.h"
 #include "core/build_info.h"
+#include "receipts/verify.h"
 
 extern char** environ;
 
@@ -56,6 +57,19 @@ int main(int argc, char** argv) {
   CLI::App* pubkey = audit_cmd->add_subcommand("pubkey", "Print the checkpoint signing public key(s) as PEM");
   pubkey->add_option("--data", audit_data, "Data directory (or the database file)");
 
+  CLI::App* receipt_cmd = app.add_subcommand("receipt", "Signed receipt tools (offline, read-only)");
+  receipt_cmd->require_subcommand(1);
+  std::string receipt_file;
+  std::string receipt_pubkey;
+  std::string receipt_data;
+  CLI::App* receipt_verify = receipt_cmd->add_subcommand(
+      "verify", "Check a receipt (full or public projection) or a JSON-lines series and its chain; exit 1 if invalid");
+  receipt_verify->add_option("file", receipt_file, "The receipt, or JSON lines of one tenant's series");
+  receipt_verify->add_option("--pubkey", receipt_pubkey, "PEM file of the trusted receipt signing public key(s)");
+  CLI::App* receipt_pubkey_cmd =
+      receipt_cmd->add_subcommand("pubkey", "Print the receipt signing public key(s) as PEM");
+  receipt_pubkey_cmd->add_option("--data", receipt_data, "Data directory (or the database file)");
+
   bool routes_dev = false;
   CLI::App* routes = app.add_subcommand("routes", "Print the route table (method, path, auth decision) as JSON lines");
   routes->add_flag("--dev", routes_dev, "Include the dev-mode local overlay");
@@ -74,5 +88,7 @@ int main(int argc, char** argv) {
   if (*verify) return bulwark::audit::RunAuditVerify(audit_data, audit_export_file, audit_pubkey, std::cout);
   if (*exp) return bulwark::audit::RunAuditExport(audit_data.empty() ? "data" : audit_data, audit_out.empty() ? "-" : audit_out, std::cerr);
   if (*pubkey) return bulwark::audit::RunAuditPubkey(audit_data.empty() ? "data" : audit_data, std::cout);
+  if (*receipt_verify) return bulwark::receipts::RunReceiptVerify(receipt_file, receipt_pubkey, std::cout);
+  if (*receipt_pubkey_cmd) return bulwark::receipts::RunReceiptPubkey(receipt_data, std::cout);
   return 2;
 }

@@ -84,9 +84,18 @@ struct Config {
 
   // --- audit ------------------------------------------------------------------------------
   std::string audit_file;  // optional JSON-lines sink (must be writable if set)
+  std::string audit_syslog_address;   // "host:port" of an RFC 5424 receiver (TCP); empty: off
+  bool audit_syslog_tls = false;      // TLS with the receiver's certificate verified
+  std::string audit_syslog_ca_file;   // trust anchors for it (empty: the system store)
+  std::string audit_syslog_server_name;  // name its certificate must carry (empty: the host)
+  std::int64_t audit_syslog_facility = 13;  // "log audit"; PRI = facility * 8 + severity
+  std::int64_t audit_export_batch = 256;    // entries read and shipped at a time, per sink
   std::int64_t audit_checkpoint_every = 1000;         // entries between signed checkpoints
   std::int64_t audit_checkpoint_interval_ms = 10'000;  // and at least this often
   std::int64_t audit_verify_interval_ms = 5'000;       // background re-verification of new entries
+  std::int64_t audit_alert_auth_failures = 50;         // 401/403 within the window raise an alert
+  std::int64_t audit_alert_rate_limited = 100;         // 429 within the window raise an alert
+  std::int64_t audit_alert_window_ms = 60'000;
 
   // --- overlays and debug flags (each refused in production) ------------------------------
   std::optional<bool> local_overlay;  // /api/v1/local/*; unset: on in dev, off in production

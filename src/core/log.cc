@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "core/clock.h"
+#include "core/fd_io.h"
 #include "core/json_text.h"
 
 namespace bulwark::log {
@@ -130,13 +131,7 @@ void Write(Level level, std::string_view event, Fields fields, std::string_view 
   if (!Enabled(level)) return;
   const std::string line = FormatLine(level, event, fields, request_id);
   std::lock_guard<std::mutex> lock(g_write_mu);
-  const int fd = g_fd.load();
-  std::size_t off = 0;
-  while (off < line.size()) {
-    const ssize_t n = ::write(fd, line.data() + off, line.size() - off);
-    if (n <= 0) return;  // logging must never take the process down
-    off += static_cast<std::size_t>(n);
-  }
+  (void)core::WriteAll(g_fd.load(), line);  // logging must never take the process down
 }
 
 }  // namespace bulwark::log

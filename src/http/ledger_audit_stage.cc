@@ -47,7 +47,16 @@ Status LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const
   // A failure is an error the request ran into, not a handler's deliberate answer (a /readyz 503).
   const bool failed = !outcome.ok() && http_status >= 500;
   if (!declared && !IsRefusal(http_status, ctx) && !failed) return Status::Ok();
-  return writer_.Record(EventFor(ctx, http_status, outcome));
+  BULWARK_RETURN_IF_ERROR(writer_.Record(EventFor(ctx, http_status, outcome)));
+  if (alerts_ != nullptr) {
+    if (auto alert = alerts_->Observe(http_status)) {
+      alert->request_id = ctx.request_id;  // the request that tipped it over
+      // The request's own record is durable; an alert that cannot be written is logged by the
+      // writer and does not change this response.
+      (void)writer_.Record(std::move(*alert));
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace bulwark::http

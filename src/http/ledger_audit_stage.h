@@ -1,5 +1,6 @@
 #pragma once
 // Stage 8 backed by the audit ledger: what the request did, durable before the response leaves.
+#include "audit/alerts.h"
 #include "audit/writer.h"
 #include "http/stages.h"
 
@@ -12,7 +13,8 @@ namespace bulwark::http {
 // pipeline turns into 503: no audit, no response.
 class LedgerAuditStage : public AuditRecorder {
  public:
-  explicit LedgerAuditStage(audit::AuditWriter& writer) : writer_(writer) {}
+  // `alerts` may be null (no alert rules).
+  LedgerAuditStage(audit::AuditWriter& writer, audit::AlertMonitor* alerts) : writer_(writer), alerts_(alerts) {}
   Status Record(RequestContext& ctx, unsigned http_status, const Status& outcome) override;
 
   // The event the stage would record for this request (exposed for handlers and tests).
@@ -20,6 +22,7 @@ class LedgerAuditStage : public AuditRecorder {
 
  private:
   audit::AuditWriter& writer_;
+  audit::AlertMonitor* alerts_;
 };
 
 }  // namespace bulwark::http

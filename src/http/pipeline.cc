@@ -316,7 +316,7 @@ Response Pipeline::Finish(RequestContext& ctx, Reply reply) {
   res.version = ctx.req.version() == 10 ? 10 : 11;
   res.keep_alive = ctx.req.keep_alive();
   res.head = ctx.req.method() == Verb::head;
-  res.content_type = std::move(reply.content_type);
+  res.content_type = reply.content_type;
   res.request_id = ctx.request_id;
   res.body = std::move(reply.body);
   res.headers = std::move(reply.headers);

@@ -29,7 +29,7 @@ struct Response {
   bool keep_alive = true;
   bool head = false;                   // HEAD: Content-Length of the body, no body bytes
   std::string_view fixed_headers;      // static "Name: value\r\n" lines (security headers)
-  std::string content_type = "application/json; charset=utf-8";
+  std::string_view content_type = "application/json; charset=utf-8";  // always a static string
   std::string request_id;
   std::vector<std::pair<std::string, std::string>> headers;  // further headers
   std::string body;
@@ -64,7 +64,8 @@ struct RequestContext;
 struct Reply {
   unsigned status = 200;
   std::string body;  // JSON unless content_type says otherwise
-  std::string content_type = "application/json; charset=utf-8";
+  // A string literal (static storage): content types are fixed per route, never built per request.
+  std::string_view content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
 };
 

@@ -1,5 +1,7 @@
 #include "keyring/master_key.h"
 
+#include "core/fd_io.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,17 +22,6 @@ Status InvalidKey(std::string message) {
   return Status::InvalidArgument("invalid_master_key", std::move(message));
 }
 
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
 
 // Creates each missing directory of `dir` with mode 0700.
 bool MakeDirs(const std::string& dir) {
@@ -131,7 +122,7 @@ Status WriteDevKeyFile(const std::string& path) {
   std::string b64 = crypto::Base64Encode(key.reveal_span());
   std::string text = std::string(kDevKeyFileMarker) + "\n" + b64 + "\n";
   const crypto::SecretBytes wipe_b64 = crypto::SecretBytes::FromString(std::move(b64));
-  const bool ok = ::fchmod(fd, 0600) == 0 && WriteAll(fd, text) && ::fsync(fd) == 0;
+  const bool ok = ::fchmod(fd, 0600) == 0 && core::WriteAll(fd, text) && ::fsync(fd) == 0;
   const crypto::SecretBytes wipe_text = crypto::SecretBytes::FromString(std::move(text));
   const bool closed = ::close(fd) == 0;
   if (!ok || !closed) {

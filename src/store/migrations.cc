@@ -82,9 +82,54 @@ CREATE TRIGGER audit_signing_keys_no_delete BEFORE DELETE ON audit_signing_keys
 BEGIN SELECT RAISE(ABORT, 'audit signing keys are append-only'); END;
 )sql";
 
+// Migration 3: where each SIEM export sink has got to in the ledger (audit/siem/exporter.h).
+// Mutable on purpose: it is a delivery cursor, not part of the tamper-evident ledger.
+constexpr std::string_view kAuditExportCursors = R"sql(
+CREATE TABLE audit_export_cursors (
+  sink TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+);
+)sql";
+
+// Migration 4: signed receipts (format in receipts/receipt.h). Each tenant's receipts form a
+// hash chain: seq counts from 1 per tenant (UNIQUE(tenant, seq) makes a racing second issuer
+// fail rather than fork the chain) and hash = SHA-256(payload) is the next receipt's prev.
+// payload is the exact signed bytes; disclosures holds the redacted fields' values and salts,
+// never shown publicly. receipt_signing_keys keeps the public half of each signing key (the
+// private half is a keyring-wrapped data key). Both tables are append-only: triggers refuse
+// UPDATE and DELETE (SQLite syntax; the PostgreSQL backend carries its own trigger functions).
+constexpr std::string_view kReceipts = R"sql(
+CREATE TABLE receipt_signing_keys (
+  key_id TEXT PRIMARY KEY,
+  public_key BLOB NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE receipts (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  disclosures BLOB NOT NULL,
+  hash BLOB NOT NULL,
+  UNIQUE(tenant, seq)
+);
+CREATE TRIGGER receipts_no_update BEFORE UPDATE ON receipts
+BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
+CREATE TRIGGER receipts_no_delete BEFORE DELETE ON receipts
+BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
+CREATE TRIGGER receipt_signing_keys_no_update BEFORE UPDATE ON receipt_signing_keys
+BEGIN SELECT RAISE(ABORT, 'receipt signing keys are append-only'); END;
+CREATE TRIGGER receipt_signing_keys_no_delete BEFORE DELETE ON receipt_signing_keys
+BEGIN SELECT RAISE(ABORT, 'receipt signing keys are append-only'); END;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
+    {3, "audit_export_cursors", kAuditExportCursors},
+    {4, "receipts", kReceipts},
 };
 
 }  // namespace

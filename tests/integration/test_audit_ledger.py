@@ -154,35 +154,46 @@ def test_no_space_left_fails_closed_with_503_and_records_nothing(make_server, ti
     assert [e["request_id"] for e in entries] == ["before", "after"]
 
 
-def test_sigkill_under_load_loses_no_acknowledged_record(make_server):
-    srv = make_server(settings=NOT_OPERATOR)
+def load_then_sigkill(srv, one_request, clients=8, seconds=1.5, per_client=2000):
+    """Runs one_request(client, i) -> acknowledged id or None from `clients` threads, SIGKILLs
+    the server mid-run, and returns every id that was acknowledged before the kill."""
     acknowledged = []
     lock = threading.Lock()
     stop = threading.Event()
 
     def client(n):
-        i = 0
-        while not stop.is_set() and i < 2000:
-            rid = f"c{n}-{i}"
-            i += 1
+        for i in range(per_client):
+            if stop.is_set():
+                return
             try:
-                r = srv.get(DENIED, headers={"X-Request-ID": rid}, timeout=5)
+                ack = one_request(n, i)
             except OSError:
                 return
-            if r.status == 404:
+            if ack is not None:
                 with lock:
-                    acknowledged.append(rid)
+                    acknowledged.append(ack)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for t in threads:
         t.start()
-    time.sleep(1.5)
+    time.sleep(seconds)
     os.killpg(srv.proc.pid, signal.SIGKILL)
     stop.set()
     for t in threads:
         t.join(10)
     srv.proc.wait(10)
     assert len(acknowledged) > 20, "the load never got going"
+    return acknowledged
+
+
+def test_sigkill_under_load_loses_no_acknowledged_record(make_server):
+    srv = make_server(settings=NOT_OPERATOR)
+
+    def refused(n, i):
+        rid = f"c{n}-{i}"
+        return rid if srv.get(DENIED, headers={"X-Request-ID": rid}, timeout=5).status == 404 else None
+
+    acknowledged = load_then_sigkill(srv, refused)
     ledger_id, rows, _, _ = ledger_rows(srv.data_dir / "bulwark.db")
     entries, _ = check_chain(ledger_id, rows)
     recorded = {e["request_id"] for e in entries}
@@ -256,3 +267,59 @@ def test_server_ledger_verifies_offline_with_its_pinned_key_and_as_an_export(mak
     last = json.loads(bytes(rows[-1][1]))
     assert last["request_id"] == "api-probe" and last["reason"] == "authentication_required"
     assert last["details"]["status"] == 401
+
+
+def test_a_spike_of_refused_authentications_raises_one_recorded_alert(make_server):
+    srv = make_server(settings={"audit.alert_auth_failures": 5, "audit.alert_window_ms": 60000})
+    for i in range(12):
+        r = srv.get("/api/v1/audit/events", headers={"X-Request-ID": f"spike-{i}"})
+        assert r.status == 401
+    alert = srv.wait_event("audit.alert", timeout=5)
+    assert alert["alert"] == "auth_failure_spike"
+    srv.stop()
+    ledger_id, rows, _, _ = ledger_rows(srv.data_dir / "bulwark.db")
+    entries, _ = check_chain(ledger_id, rows)
+    alerts = [e for e in entries if e["action"] == "alert.auth_failure_spike"]
+    assert len(alerts) == 1, "one alert per window"
+    assert alerts[0]["request_id"] == "spike-4" and alerts[0]["actor"]["kind"] == "system"
+    # Each refusal is recorded under the route's declared action, with result denied.
+    assert sum(1 for e in entries if e["action"] == "audit.read" and e["result"] == "denied") == 12
+
+
+def test_sigkill_during_mutations_leaves_every_acknowledged_change_with_its_record(make_server):
+    """Mutating load (the dev receipt issuer: a receipt row and its audit record in one
+    transaction), SIGKILL mid-run, restart: every 201 has its receipt and its record, nothing
+    unacknowledged is half-written, and both chains verify."""
+    srv = make_server(dev=True)
+
+    def issue(n, i):
+        body = json.dumps({"tenant": f"tenant-{n % 2}", "email": f"u{n}-{i}@example.com"})
+        r = srv.request("POST", "/api/v1/local/receipts", headers={"Content-Type": "application/json"},
+                        body=body, timeout=5)
+        return r.json()["id"] if r.status == 201 else None
+
+    acked = load_then_sigkill(srv, issue, per_client=1000)
+    db = srv.data_dir / "bulwark.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    receipts = {r[0]: (r[1], r[2]) for r in con.execute("SELECT id, tenant, seq FROM receipts")}
+    con.close()
+    ledger_id, rows, _, _ = ledger_rows(db)
+    entries, _ = check_chain(ledger_id, rows)
+    recorded = {e["details"].get("receipt_id") for e in entries if e["action"] == "receipt.issue"}
+    missing_change = [rid for rid in acked if rid not in receipts]
+    missing_record = [rid for rid in acked if rid not in recorded]
+    assert not missing_change and not missing_record, (missing_change[:3], missing_record[:3])
+    # Nothing half-written: every stored receipt has its record and vice versa.
+    assert set(receipts) == recorded
+    # Each tenant's receipt chain is gap-free.
+    for tenant in ("tenant-0", "tenant-1"):
+        seqs = sorted(seq for (t, seq) in receipts.values() if t == tenant)
+        assert seqs == list(range(1, len(seqs) + 1)), tenant
+    # The restarted server continues both chains.
+    srv.start()
+    r = srv.request("POST", "/api/v1/local/receipts", headers={"Content-Type": "application/json"},
+                    body=json.dumps({"tenant": "tenant-0", "email": "after@example.com"}))
+    assert r.status == 201
+    srv.stop()
+    ledger_id, rows, _, _ = ledger_rows(db)
+    check_chain(ledger_id, rows)

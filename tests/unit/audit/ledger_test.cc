@@ -1,6 +1,8 @@
 // The ledger's append side: chain, WORM, group commit, fail-closed, checkpoints, no secrets.
 #include <gtest/gtest.h>
 
+#include "../keyed_store_env.h"
+
 #include <atomic>
 #include <boost/json.hpp>
 #include <thread>
@@ -29,23 +31,10 @@ using store::testing::TempDir;
 static_assert(!std::is_constructible_v<DetailValue, const crypto::SecretBytes&>);
 static_assert(!std::is_convertible_v<const crypto::SecretBytes&, DetailValue>);
 
-struct Fixture {
-  TempDir dir;
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<keyring::Keyring> keys;
+struct Fixture : bulwark::testing::KeyedStore {
   std::unique_ptr<Ledger> ledger;
 
   Fixture() {
-    store = store::testing::MustOpen(store::testing::Options(dir.File("db.sqlite")));
-    EXPECT_TRUE(store::Migrate(*store).ok());
-    keyring::MasterKeySource src;
-    src.kind = keyring::MasterKeySourceKind::kBase64;
-    std::vector<std::uint8_t> raw(32);
-    EXPECT_TRUE(crypto::RandomBytes(raw).ok());
-    src.material = crypto::SecretBytes::FromString(crypto::Base64Encode(raw));
-    auto k = keyring::Keyring::Open(src, *store);
-    EXPECT_TRUE(k.ok()) << k.status().ToString();
-    keys = std::move(*k);
     auto l = Ledger::Open(*store, *keys);
     EXPECT_TRUE(l.ok()) << l.status().ToString();
     ledger = std::move(*l);

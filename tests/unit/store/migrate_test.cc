@@ -77,8 +77,8 @@ TEST(Migrate, EmptyDatabaseReachesLatestWithFoundationTables) {
   ASSERT_TRUE(tables.ok());
   std::vector<std::string> names;
   for (const Row& r : *tables) names.push_back(r[0].as_text());
-  EXPECT_EQ(names, (std::vector<std::string>{"audit_checkpoints", "audit_index", "audit_ledger", "audit_ledger_meta",
-                                             "audit_signing_keys", "keyring_kek", "schema_migrations",
+  EXPECT_EQ(names, (std::vector<std::string>{"audit_checkpoints", "audit_export_cursors", "audit_index", "audit_ledger", "audit_ledger_meta",
+                                             "audit_signing_keys", "keyring_kek", "receipt_signing_keys", "receipts", "schema_migrations",
                                              "wrapped_keys"}));
 
   auto rows =

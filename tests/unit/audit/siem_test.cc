@@ -1,0 +1,642 @@
+// SIEM export: RFC 5424 formatting, octet-counting framing, and the exporter's delivery
+// guarantees (in order, at least once, no gap) against a real TCP receiver on loopback.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include "../keyed_store_env.h"
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "audit/event.h"
+#include "audit/ledger.h"
+#include "audit/siem/audit_export.h"
+#include "audit/siem/exporter.h"
+#include "audit/siem/file_sink.h"
+#include "audit/siem/syslog_format.h"
+#include "audit/siem/syslog_sink.h"
+#include "audit/writer.h"
+#include "crypto/encoding.h"
+#include "crypto/tls_context.h"
+#include "crypto/random.h"
+#include "keyring/keyring.h"
+#include "store/migrate.h"
+#include "../store/store_test_util.h"
+
+namespace bulwark::audit::siem {
+namespace {
+
+using namespace std::chrono_literals;
+using store::testing::TempDir;
+
+// ------------------------------------------------------------------------------------------
+// Formatting
+
+TEST(SyslogFormatTest, PriorityIsFacilityTimesEightPlusSeverityFromResult) {
+  EXPECT_EQ(SyslogPriority(13, "success"), 13 * 8 + 6);
+  EXPECT_EQ(SyslogPriority(13, "denied"), 13 * 8 + 5);
+  EXPECT_EQ(SyslogPriority(13, "error"), 13 * 8 + 3);
+  EXPECT_EQ(SyslogPriority(16, "success"), 134);  // local0.info
+  EXPECT_EQ(SyslogPriority(10, "denied"), 85);     // authpriv.notice
+  EXPECT_EQ(SyslogPriority(0, "unexpected"), 3);   // unknown results are treated as errors
+  EXPECT_EQ(SyslogPriority(23, "success"), 190);
+}
+
+TEST(SyslogFormatTest, SdParamValuesEscapeQuoteBackslashAndBracket) {
+  EXPECT_EQ(EscapeSdParamValue("plain-id"), "plain-id");
+  EXPECT_EQ(EscapeSdParamValue(R"(a"b\c]d)"), R"(a\"b\\c\]d)");
+  EXPECT_EQ(EscapeSdParamValue("[x="), "[x=");  // only the three characters of RFC 5424 §6.3.3
+}
+
+TEST(SyslogFormatTest, HeaderFieldsArePrintableAsciiAndBounded) {
+  EXPECT_EQ(PrintUsAscii("http.denied", 32), "http.denied");
+  EXPECT_EQ(PrintUsAscii("a b\tc\xC3\xA9", 32), "abc");
+  EXPECT_EQ(PrintUsAscii("", 32), "-");
+  EXPECT_EQ(PrintUsAscii(" \n", 32), "-");
+  EXPECT_EQ(PrintUsAscii(std::string(100, 'x'), 32).size(), 32u);
+}
+
+TEST(SyslogFormatTest, TimestampsFollowRfc5424) {
+  EXPECT_TRUE(IsRfc5424Timestamp("2026-11-22T23:30:00.123456Z"));
+  EXPECT_TRUE(IsRfc5424Timestamp("2026-11-22T23:30:00Z"));
+  EXPECT_TRUE(IsRfc5424Timestamp("2026-11-22T23:30:00.1+01:00"));
+  EXPECT_FALSE(IsRfc5424Timestamp("2026-11-22T23:30:00.1234567Z"));  // at most 6 fraction digits
+  EXPECT_FALSE(IsRfc5424Timestamp("2026-11-22 23:30:00Z"));
+  EXPECT_FALSE(IsRfc5424Timestamp("2026-11-22T23:30:00"));
+  EXPECT_FALSE(IsRfc5424Timestamp(""));
+}
+
+TEST(SyslogFormatTest, RecordCarriesEntryTimeActionSeqLedgerAndTheExactEntryBytes) {
+  const std::string entry =
+      R"({"action":"http.denied","result":"denied","seq":7,"time":"2026-11-22T23:30:00.123456Z"})";
+  const SyslogIdentity id{.facility = 13, .hostname = "host1", .procid = "4242", .ledger_id = R"(led"ger])"};
+  const std::string msg = FormatSyslogRecord(id, 7, entry);
+  EXPECT_EQ(msg, "<109>1 2026-11-22T23:30:00.123456Z host1 bulwark 4242 http.denied "
+                 "[bulwark@32473 seq=\"7\" ledger=\"led\\\"ger\\]\"] \xEF\xBB\xBF" + entry);
+}
+
+TEST(SyslogFormatTest, DamagedEntryIsStillShippedWhole) {
+  const SyslogIdentity id{.facility = 1, .hostname = "", .procid = "", .ledger_id = "L"};
+  const std::string msg = FormatSyslogRecord(id, 3, "not json");
+  EXPECT_EQ(msg, "<11>1 - - bulwark - - [bulwark@32473 seq=\"3\" ledger=\"L\"] \xEF\xBB\xBFnot json");
+}
+
+TEST(SyslogFormatTest, OctetCountingCountsBytesNotCharacters) {
+  EXPECT_EQ(FrameOctetCounting("abc"), "3 abc");
+  EXPECT_EQ(FrameOctetCounting("\xC3\xA9"), "2 \xC3\xA9");
+  EXPECT_EQ(FrameOctetCounting(""), "0 ");
+  const std::string big(1000, 'x');
+  EXPECT_EQ(FrameOctetCounting(big), "1000 " + big);
+}
+
+TEST(SyslogFormatTest, AddressParsing) {
+  auto a = ParseSyslogAddress("127.0.0.1:514");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->first, "127.0.0.1");
+  EXPECT_EQ(a->second, 514);
+  auto b = ParseSyslogAddress("[::1]:6514");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->first, "::1");
+  EXPECT_EQ(b->second, 6514);
+  auto c = ParseSyslogAddress("siem.example.com:6514");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->first, "siem.example.com");
+  for (const char* bad : {"", "host", "host:", ":514", "host:0", "host:65536", "host:51x", "::1:514", "[::1]514",
+                          "ho st:514"}) {
+    EXPECT_FALSE(ParseSyslogAddress(bad).ok()) << bad;
+  }
+}
+
+TEST(SyslogConfigTest, ProductionRefusesPlainTcpBeyondLoopback) {
+  core::Config c;
+  std::vector<core::ConfigProblem> problems;
+  c.audit_syslog_address = "127.0.0.1:514";
+  CheckExportConfig(c, true, problems);
+  EXPECT_TRUE(problems.empty());
+  c.audit_syslog_address = "localhost:514";
+  CheckExportConfig(c, true, problems);
+  EXPECT_TRUE(problems.empty());
+
+  c.audit_syslog_address = "10.1.2.3:514";
+  CheckExportConfig(c, true, problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].severity, core::ConfigProblem::Severity::kError);
+  EXPECT_NE(problems[0].message.find("syslog over plain TCP beyond loopback"), std::string::npos);
+  problems.clear();
+  CheckExportConfig(c, false, problems);  // dev: a warning
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].severity, core::ConfigProblem::Severity::kWarning);
+
+  problems.clear();
+  c.audit_syslog_tls = true;
+  c.audit_syslog_ca_file = "/nonexistent/ca.pem";
+  CheckExportConfig(c, true, problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].key, "audit.syslog_ca_file");
+
+  problems.clear();
+  c.audit_syslog_address = "nohostport";
+  CheckExportConfig(c, true, problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].key, "audit.syslog_address");
+}
+
+// ------------------------------------------------------------------------------------------
+// A real syslog receiver on loopback: octet-counted frames over TCP, one connection at a time.
+
+class TestReceiver {
+ public:
+  // Listens on 127.0.0.1:`port` (0: any free port). If `close_after` > 0, the first connection
+  // is closed abruptly after that many messages (unread bytes make the kernel send a reset).
+  explicit TestReceiver(std::uint16_t port = 0, int close_after = 0) : close_after_(close_after) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(fd_, 8), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~TestReceiver() { Stop(); }
+
+  void Stop() {
+    if (!thread_.joinable()) return;
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+
+  std::uint16_t port() const { return port_; }
+
+  // Seqs received, one list per connection, in arrival order.
+  std::vector<std::vector<std::int64_t>> connections() {
+    std::lock_guard lock(mu_);
+    return conns_;
+  }
+  std::vector<std::string> messages() {
+    std::lock_guard lock(mu_);
+    return messages_;
+  }
+  std::size_t distinct() {
+    std::lock_guard lock(mu_);
+    std::set<std::int64_t> s;
+    for (const auto& c : conns_) s.insert(c.begin(), c.end());
+    return s.size();
+  }
+
+ private:
+  void Run() {
+    bool first = true;
+    while (!stop_) {
+      pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      {
+        std::lock_guard lock(mu_);
+        conns_.emplace_back();
+      }
+      Serve(c, first ? close_after_ : 0);
+      first = false;
+      ::close(c);
+    }
+  }
+
+  // Reads frames until EOF, stop, or `limit` messages (0: no limit).
+  void Serve(int c, int limit) {
+    std::string buf;
+    int count = 0;
+    static const std::regex kSeq(R"re(\[bulwark@32473 seq="(\d+)")re");
+    while (!stop_) {
+      pollfd p{.fd = c, .events = POLLIN, .revents = 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      char chunk[4096];
+      const ssize_t n = ::recv(c, chunk, limit > 0 ? 256 : sizeof chunk, 0);  // small reads: stop mid-stream
+      if (n <= 0) return;
+      buf.append(chunk, static_cast<std::size_t>(n));
+      for (;;) {
+        const auto sp = buf.find(' ');
+        if (sp == std::string::npos) break;
+        const std::size_t len = std::stoul(buf.substr(0, sp));
+        if (buf.size() < sp + 1 + len) break;
+        std::string msg = buf.substr(sp + 1, len);
+        buf.erase(0, sp + 1 + len);
+        std::smatch m;
+        EXPECT_TRUE(std::regex_search(msg, m, kSeq)) << msg;
+        {
+          std::lock_guard lock(mu_);
+          conns_.back().push_back(std::stoll(m[1].str()));
+          messages_.push_back(std::move(msg));
+        }
+        if (limit > 0 && ++count >= limit) return;  // unread bytes remain: the close resets
+      }
+    }
+  }
+
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  int close_after_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<std::vector<std::int64_t>> conns_;
+  std::vector<std::string> messages_;
+  std::thread thread_;
+};
+
+std::uint16_t FreePort() {
+  TestReceiver r;
+  const auto port = r.port();
+  r.Stop();
+  return port;
+}
+
+// ------------------------------------------------------------------------------------------
+// Exporter against a real store and ledger.
+
+struct Fixture : bulwark::testing::KeyedStore {
+  std::unique_ptr<Ledger> ledger;
+  std::unique_ptr<AuditWriter> writer;
+
+  Fixture() {
+    auto l = Ledger::Open(*store, *keys);
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    ledger = std::move(*l);
+    writer = std::make_unique<AuditWriter>(*store, *ledger, WriterOptions{});
+  }
+
+  void Record(int n) {
+    for (int i = 0; i < n; ++i) {
+      Event e;
+      e.action = i % 3 == 0 ? "http.denied" : "secret.read";
+      e.result = i % 3 == 0 ? Result::kDenied : Result::kSuccess;
+      e.request_id = "req-" + std::to_string(i);
+      ASSERT_TRUE(writer->Record(std::move(e)).ok());
+    }
+  }
+
+  std::vector<std::string> Entries() {
+    auto tx = store->Begin(store::TxMode::kRead);
+    auto rows = (*tx)->Query("SELECT entry FROM audit_ledger ORDER BY seq");
+    std::vector<std::string> out;
+    for (const auto& r : *rows) out.emplace_back(r[0].as_bytes().begin(), r[0].as_bytes().end());
+    return out;
+  }
+
+  std::unique_ptr<SyslogSink> Sink(std::uint16_t port) {
+    auto s = SyslogSink::Create({.host = "127.0.0.1", .port = port, .connect_timeout = 1000ms,
+                                 .write_timeout = 2000ms, .confirm_grace = 100ms},
+                                {.facility = 13, .hostname = "testhost", .procid = "1",
+                                 .ledger_id = ledger->ledger_id()});
+    EXPECT_TRUE(s.ok());
+    return std::move(*s);
+  }
+};
+
+constexpr ExporterOptions kFast{.batch = 50, .poll = 20ms, .backoff_initial = 10ms, .backoff_max = 100ms,
+                                .persist_interval = 50ms, .drain = 2000ms};
+
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::milliseconds limit = 10'000ms) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+// In order, at least once, no gap: every connection carries consecutive seqs, starts no later
+// than one past the highest seq delivered before it, and together they cover 1..n.
+void ExpectInOrderNoGap(const std::vector<std::vector<std::int64_t>>& conns, std::int64_t n) {
+  std::int64_t high = 0;
+  for (const auto& c : conns) {
+    if (c.empty()) continue;
+    EXPECT_LE(c.front(), high + 1) << "gap before a reconnect";
+    for (std::size_t i = 1; i < c.size(); ++i) ASSERT_EQ(c[i], c[i - 1] + 1) << "out of order or gap";
+    high = std::max(high, c.back());
+  }
+  EXPECT_EQ(high, n);
+}
+
+TEST(ExporterTest, DeliversEveryEntryInOrderAndPersistsTheCursor) {
+  Fixture f;
+  TestReceiver rx;
+  f.Record(120);
+  Exporter ex(*f.store, f.Sink(rx.port()), kFast);
+  ASSERT_TRUE(ex.Start().ok());
+  f.Record(30);  // more while it runs: picked up by polling
+  ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0 && ex.cursor() == 150; })) << ex.lag();
+  EXPECT_TRUE(ex.connected());
+  ex.Stop();
+  ExpectInOrderNoGap(rx.connections(), 150);
+  EXPECT_EQ(rx.connections().size(), 1u);
+  EXPECT_EQ(rx.messages().size(), 150u);  // no failure: no duplicate
+  auto cursor = ReadExportCursor(*f.store, "syslog");
+  ASSERT_TRUE(cursor.ok());
+  EXPECT_EQ(*cursor, 150);
+
+  // Each message ends with the exact ledger bytes after the BOM.
+  const auto entries = f.Entries();
+  const auto msgs = rx.messages();
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    const auto bom = msgs[i].find("\xEF\xBB\xBF");
+    ASSERT_NE(bom, std::string::npos);
+    EXPECT_EQ(msgs[i].substr(bom + 3), entries[i]);
+    EXPECT_TRUE(msgs[i].starts_with(i % 3 == 0 ? "<109>1 " : "<110>1 ")) << msgs[i];
+  }
+}
+
+TEST(ExporterTest, ResumesFromThePersistedCursorAfterARestart) {
+  Fixture f;
+  TestReceiver rx;
+  f.Record(40);
+  {
+    Exporter ex(*f.store, f.Sink(rx.port()), kFast);
+    ASSERT_TRUE(ex.Start().ok());
+    ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0; }));
+  }  // destroyed: stopped, cursor persisted
+  f.Record(25);
+  Exporter ex2(*f.store, f.Sink(rx.port()), kFast);
+  ASSERT_TRUE(ex2.Start().ok());
+  EXPECT_EQ(ex2.cursor(), 40);
+  ASSERT_TRUE(WaitFor([&] { return ex2.lag() == 0 && ex2.cursor() == 65; }));
+  ex2.Stop();
+  const auto conns = rx.connections();
+  ASSERT_EQ(conns.size(), 2u);
+  EXPECT_EQ(conns[1].front(), 41);  // nothing resent, nothing skipped
+  ExpectInOrderNoGap(conns, 65);
+}
+
+TEST(ExporterTest, ForcedDisconnectMidBatchLosesNothing) {
+  Fixture f;
+  f.Record(200);
+  TestReceiver rx(0, /*close_after=*/17);  // drops the first connection in the middle of batch 1
+  Exporter ex(*f.store, f.Sink(rx.port()), kFast);
+  ASSERT_TRUE(ex.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0 && ex.cursor() == 200; })) << ex.lag();
+  ex.Stop();
+  const auto conns = rx.connections();
+  ASSERT_GE(conns.size(), 2u);
+  EXPECT_EQ(conns[0].size(), 17u);
+  ExpectInOrderNoGap(conns, 200);
+  EXPECT_EQ(rx.distinct(), 200u);
+  EXPECT_EQ(*ReadExportCursor(*f.store, "syslog"), 200);
+}
+
+TEST(ExporterTest, ReceiverDownShowsLagThenCatchesUpWithoutBlockingWriters) {
+  Fixture f;
+  const std::uint16_t port = FreePort();
+  Exporter ex(*f.store, f.Sink(port), kFast);
+  ASSERT_TRUE(ex.Start().ok());
+  const auto t0 = std::chrono::steady_clock::now();
+  f.Record(30);  // the ledger does not wait for the receiver
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  ASSERT_TRUE(WaitFor([&] { return ex.lag() == 30; }));
+  EXPECT_FALSE(ex.connected());
+  TestReceiver rx(port);
+  ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0; })) << ex.lag();
+  EXPECT_TRUE(ex.connected());
+  ex.Stop();
+  ExpectInOrderNoGap(rx.connections(), 30);
+}
+
+TEST(ExporterTest, StopWhileReceiverIsDownIsPromptAndKeepsTheCursor) {
+  Fixture f;
+  f.Record(10);
+  Exporter ex(*f.store, f.Sink(FreePort()), kFast);
+  ASSERT_TRUE(ex.Start().ok());
+  std::this_thread::sleep_for(100ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  ex.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+  EXPECT_EQ(*ReadExportCursor(*f.store, "syslog"), 0);
+}
+
+TEST(FileSinkTest, LinesAreTheLedgerEntriesInOrder) {
+  Fixture f;
+  const std::string path = f.dir.File("audit.jsonl");
+  {
+    std::ofstream torn(path);
+    torn << "{\"torn";  // a line cut by a crash is ended, never glued to the next entry
+  }
+  f.Record(70);
+  {
+    Exporter ex(*f.store, std::make_unique<FileSink>(path), kFast);
+    ASSERT_TRUE(ex.Start().ok());
+    ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0; }));
+  }
+  f.Record(5);
+  {
+    Exporter ex(*f.store, std::make_unique<FileSink>(path), kFast);
+    ASSERT_TRUE(ex.Start().ok());
+    ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0; }));
+  }
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  const auto entries = f.Entries();
+  ASSERT_EQ(lines.size(), entries.size() + 1);
+  EXPECT_EQ(lines[0], "{\"torn");
+  for (std::size_t i = 0; i < entries.size(); ++i) EXPECT_EQ(lines[i + 1], entries[i]) << i;
+  EXPECT_EQ(*ReadExportCursor(*f.store, "file"), 75);
+}
+
+// ------------------------------------------------------------------------------------------
+// TLS: a real TLS receiver with a certificate issued by a throwaway CA (made by the openssl CLI).
+
+struct TestPki {
+  TempDir dir;
+  bool ok = false;
+  TestPki() {
+    const std::string d = dir.File("");
+    const std::string cmd =
+        "cd '" + d + "' && "
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem "
+        "-subj /CN=bulwark-test-ca -days 2 -addext basicConstraints=critical,CA:TRUE "
+        "-addext keyUsage=critical,keyCertSign >/dev/null 2>&1 && "
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr "
+        "-subj /CN=syslog.test -addext subjectAltName=DNS:syslog.test,IP:127.0.0.1 >/dev/null 2>&1 && "
+        "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 "
+        "-copy_extensions copy >/dev/null 2>&1";
+    ok = std::system(cmd.c_str()) == 0;
+  }
+  std::string ca() const { return dir.File("ca.pem"); }
+  std::string cert() const { return dir.File("srv.pem"); }
+  std::string key() const { return dir.File("srv.key"); }
+};
+
+class TlsTestReceiver {
+ public:
+  explicit TlsTestReceiver(const TestPki& pki) : acceptor_(io_) {
+    auto ctx = crypto::MakeServerTlsContext(pki.cert(), pki.key());
+    EXPECT_TRUE(ctx.ok()) << ctx.status().ToString();
+    ctx_ = *ctx;
+    using boost::asio::ip::tcp;
+    const tcp::endpoint ep(boost::asio::ip::make_address("127.0.0.1"), 0);
+    acceptor_.open(ep.protocol());
+    acceptor_.bind(ep);
+    acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~TlsTestReceiver() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::uint16_t port() const { return port_; }
+  int handshake_failures() const { return handshake_failures_.load(); }
+  std::vector<std::int64_t> seqs() {
+    std::lock_guard lock(mu_);
+    return seqs_;
+  }
+
+ private:
+  static bool Readable(int fd) {
+    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+    return ::poll(&p, 1, 20) > 0;
+  }
+  void Run() {
+    static const std::regex kSeq(R"re(\[bulwark@32473 seq="(\d+)")re");
+    while (!stop_) {
+      if (!Readable(acceptor_.native_handle())) continue;
+      boost::asio::ip::tcp::socket sock(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(sock, ec);
+      if (ec) continue;
+      boost::asio::ssl::stream<boost::asio::ip::tcp::socket&> tls(sock, *ctx_);
+      tls.handshake(boost::asio::ssl::stream_base::server, ec);
+      if (ec) {
+        ++handshake_failures_;
+        continue;
+      }
+      std::string buf;
+      while (!stop_) {
+        if (SSL_pending(tls.native_handle()) == 0 && !Readable(sock.native_handle())) continue;
+        char chunk[4096];
+        const std::size_t n = tls.read_some(boost::asio::buffer(chunk), ec);
+        if (ec) break;
+        buf.append(chunk, n);
+        for (;;) {
+          const auto sp = buf.find(' ');
+          if (sp == std::string::npos) break;
+          const std::size_t len = std::stoul(buf.substr(0, sp));
+          if (buf.size() < sp + 1 + len) break;
+          const std::string msg = buf.substr(sp + 1, len);
+          buf.erase(0, sp + 1 + len);
+          std::smatch m;
+          if (std::regex_search(msg, m, kSeq)) {
+            std::lock_guard lock(mu_);
+            seqs_.push_back(std::stoll(m[1].str()));
+          }
+        }
+      }
+    }
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<boost::asio::ssl::context> ctx_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> handshake_failures_{0};
+  std::mutex mu_;
+  std::vector<std::int64_t> seqs_;
+  std::thread thread_;
+};
+
+TEST(SyslogTlsTest, DeliversOverVerifiedTlsByNameAndByIp) {
+  TestPki pki;
+  ASSERT_TRUE(pki.ok) << "the openssl CLI could not make a test PKI";
+  for (const std::string name : {"syslog.test", ""}) {  // "": the host, 127.0.0.1, matched as an IP SAN
+    Fixture f;
+    TlsTestReceiver rx(pki);
+    f.Record(40);
+    auto sink = SyslogSink::Create({.host = "127.0.0.1", .port = rx.port(), .tls = true, .ca_file = pki.ca(),
+                                    .server_name = name, .connect_timeout = 2000ms, .confirm_grace = 100ms},
+                                   {.facility = 13, .hostname = "h", .procid = "1", .ledger_id = "L"});
+    ASSERT_TRUE(sink.ok()) << sink.status().ToString();
+    Exporter ex(*f.store, std::move(*sink), kFast);
+    ASSERT_TRUE(ex.Start().ok());
+    ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0; })) << name << " lag " << ex.lag();
+    ex.Stop();
+    std::vector<std::int64_t> expected(40);
+    for (int i = 0; i < 40; ++i) expected[static_cast<std::size_t>(i)] = i + 1;
+    EXPECT_EQ(rx.seqs(), expected) << name;
+  }
+}
+
+TEST(SyslogTlsTest, WrongNameOrUntrustedCaIsNeverSentAnything) {
+  TestPki pki;
+  TestPki other;  // a different CA that did not issue the receiver's certificate
+  ASSERT_TRUE(pki.ok && other.ok);
+  struct Case {
+    std::string name;
+    std::string ca;
+  };
+  for (const Case& c : {Case{"other.test", pki.ca()}, Case{"syslog.test", other.ca()}}) {
+    Fixture f;
+    TlsTestReceiver rx(pki);
+    f.Record(5);
+    auto sink = SyslogSink::Create({.host = "127.0.0.1", .port = rx.port(), .tls = true, .ca_file = c.ca,
+                                    .server_name = c.name, .connect_timeout = 2000ms},
+                                   {.facility = 13, .hostname = "h", .procid = "1", .ledger_id = "L"});
+    ASSERT_TRUE(sink.ok());
+    Exporter ex(*f.store, std::move(*sink), kFast);
+    ASSERT_TRUE(ex.Start().ok());
+    EXPECT_TRUE(WaitFor([&] { return rx.handshake_failures() >= 2; }));
+    EXPECT_FALSE(ex.connected());
+    EXPECT_EQ(ex.lag(), 5);
+    ex.Stop();
+    EXPECT_TRUE(rx.seqs().empty());
+  }
+}
+
+TEST(AuditExportTest, StartsOneExporterPerConfiguredSink) {
+  Fixture f;
+  TestReceiver rx;
+  f.Record(5);
+  core::Config c;
+  c.audit_syslog_address = "127.0.0.1:" + std::to_string(rx.port());
+  c.audit_file = f.dir.File("a.jsonl");
+  auto set = AuditExport::Start(c, *f.store, f.ledger->ledger_id());
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = (*set)->States();
+    return st.size() == 2 && st[0].lag == 0 && st[1].lag == 0;
+  }));
+  const auto st = (*set)->States();
+  EXPECT_EQ(st[0].sink, "syslog");
+  EXPECT_EQ(st[1].sink, "file");
+  EXPECT_TRUE(st[0].connected && st[1].connected);
+  (*set)->Stop();
+  ExpectInOrderNoGap(rx.connections(), 5);
+  EXPECT_EQ(store::testing::FileMode(c.audit_file) & 077, 0);  // created 0600
+
+  core::Config none;
+  auto empty = AuditExport::Start(none, *f.store, f.ledger->ledger_id());
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE((*empty)->States().empty());
+}
+
+}  // namespace
+}  // namespace bulwark::audit::siem

@@ -1,0 +1,37 @@
+#pragma once
+// A migrated SQLite store in a scratch directory with a keyring opened on a random master key:
+// what every service test (ledger, receipts, exporters, queries) starts from.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "crypto/encoding.h"
+#include "crypto/random.h"
+#include "crypto/secret_bytes.h"
+#include "keyring/keyring.h"
+#include "store/migrate.h"
+#include "store/store_test_util.h"
+
+namespace bulwark::testing {
+
+struct KeyedStore {
+  store::testing::TempDir dir;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<keyring::Keyring> keys;
+
+  KeyedStore() {
+    store = store::testing::MustOpen(store::testing::Options(dir.File("db.sqlite")));
+    EXPECT_TRUE(store::Migrate(*store).ok());
+    keyring::MasterKeySource src;
+    src.kind = keyring::MasterKeySourceKind::kBase64;
+    std::vector<std::uint8_t> raw(32);
+    EXPECT_TRUE(crypto::RandomBytes(raw).ok());
+    src.material = crypto::SecretBytes::FromString(crypto::Base64Encode(raw));
+    auto k = keyring::Keyring::Open(src, *store);
+    EXPECT_TRUE(k.ok()) << k.status().ToString();
+    keys = std::move(*k);
+  }
+};
+
+}  // namespace bulwark::testing
