@@ -5,6 +5,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 
 #include "core/build_info.h"
 #include "http/errors.h"
@@ -68,6 +70,21 @@ json::object ChecksJson(const Readiness& r) {
 
 }  // namespace
 
+namespace {
+// /readyz and /healthz are public: each check opens a database connection and takes the write
+// lock for a moment, so the result is shared for a second and computed by one caller at a time.
+constexpr auto kReadinessTtl = std::chrono::seconds(1);
+std::mutex g_readiness_mu;
+std::optional<std::pair<std::chrono::steady_clock::time_point, Readiness>> g_readiness;
+}  // namespace
+
+Readiness CachedReadiness(const OpsDeps& deps) {
+  std::lock_guard<std::mutex> lock(g_readiness_mu);
+  const auto now = std::chrono::steady_clock::now();
+  if (!g_readiness || now - g_readiness->first >= kReadinessTtl) g_readiness.emplace(now, CheckReadiness(deps));
+  return g_readiness->second;
+}
+
 Readiness CheckReadiness(const OpsDeps& deps) {
   Readiness r;
   // "store" (reachable, strict) and "store_writable" (the ledger can take a write).
@@ -104,7 +121,7 @@ Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
       .method = Verb::get, .pattern = "/readyz", .auth = AuthDecision::kPublic,
       .summary = "Readiness: store reachable, keys loaded, audit writable; 503 names the failed check.",
       .handler = [deps](RequestContext& ctx) -> StatusOr<Reply> {
-        const Readiness r = CheckReadiness(deps);
+        const Readiness r = CachedReadiness(deps);
         json::object body{{"status", r.ready ? "ready" : "not_ready"}, {"checks", ChecksJson(r)}};
         if (!r.ready) {
           json::array failed;
@@ -127,7 +144,7 @@ Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
       .method = Verb::get, .pattern = "/healthz", .auth = AuthDecision::kPublic,
       .summary = "Health summary: live, ready, and each readiness check.",
       .handler = [deps](RequestContext&) -> StatusOr<Reply> {
-        const Readiness r = CheckReadiness(deps);
+        const Readiness r = CachedReadiness(deps);
         json::object body{{"status", r.ready ? "ok" : "degraded"},
                           {"live", true},
                           {"ready", r.ready},

@@ -156,6 +156,24 @@ void CheckKeyring(const Config& c, Problems& p, bool production) {
 void CheckOperator(const Config& c, Problems& p, bool production) {
   if (auto r = core::ParseCidrList(c.operator_allow_cidrs); !r.ok()) {
     p.Error("operator.allow_cidrs", r.status().message());
+  } else {
+    auto proxies = core::ParseCidrList(c.trusted_proxies);
+    for (const auto& range : *r) {
+      const std::string text = range.ToString();
+      if (text.ends_with("/0")) {
+        p.Unsafe(production, "operator.allow_cidrs", text + " makes everyone an operator");
+      }
+      // An operator range that holds a trusted proxy would make every forwarded caller look local.
+      if (proxies.ok()) {
+        for (const auto& proxy : *proxies) {
+          auto base = core::IpAddress::Parse(proxy.ToString().substr(0, proxy.ToString().rfind('/')));
+          if (base.ok() && range.Contains(*base)) {
+            p.Unsafe(production, "operator.allow_cidrs",
+                     text + " contains the trusted proxy " + proxy.ToString() + "; operators must be named by their own addresses");
+          }
+        }
+      }
+    }
   }
   if (c.operator_token && !c.operator_token_file.empty()) {
     p.Error("operator.token", "set BULWARK_OPERATOR_TOKEN or operator.token_file, not both");
@@ -181,8 +199,9 @@ void CheckServer(const Config& c, Problems& p, bool production) {
     p.Error("server.listen", ep.status().message());
   } else if (!production && !ep->address().is_loopback()) {
     p.Error("server.listen", "dev mode serves on loopback only (127.0.0.1 or ::1)");
-  } else if (production && !ep->address().is_loopback() && c.tls_cert_file.empty()) {
-    p.Warn("server.listen", "plain HTTP on a non-loopback address: terminate TLS at a proxy in front");
+  } else if (production && !ep->address().is_loopback() && c.tls_cert_file.empty() && c.trusted_proxies.empty()) {
+    p.Error("server.listen", "plain HTTP on a non-loopback address: set server.tls_cert_file/tls_key_file, "
+                             "or listen on loopback behind a TLS-terminating proxy (server.trusted_proxies)");
   }
   if (auto r = core::ParseCidrList(c.trusted_proxies); !r.ok()) {
     p.Error("server.trusted_proxies", r.status().message());
@@ -427,7 +446,9 @@ int ConfigCheck(const core::ConfigSources& sources, std::ostream& out) {
   return 1;
 }
 
-int Serve(const core::ConfigSources& sources) {
+int Serve(const core::ConfigSources& sources_in) {
+  core::ConfigSources sources = sources_in;
+  sources.scrub_secrets = true;  // the server keeps secrets only in SecretBytes from here on
   core::ConfigLoad loaded = core::LoadConfig(sources);
   Config& config = loaded.config;
   const bool production = !config.dev;
@@ -525,9 +546,16 @@ int Serve(const core::ConfigSources& sources) {
   for (const auto& r : router.routes()) labels.push_back(r.label);
   metrics.SetRoutes(std::move(labels));
 
+  std::vector<std::string> allowed_hosts;
+  if (const auto scheme = config.public_url.find("://"); scheme != std::string::npos) {
+    std::string host = config.public_url.substr(scheme + 3);
+    host = host.substr(0, host.find_first_of("/:"));
+    if (!host.empty()) allowed_hosts.push_back(host);
+  }
   http::PipelineOptions popts{.production = production,
                               .trusted_proxies = *core::ParseCidrList(config.trusted_proxies),
-                              .cors_allowed_origins = config.cors_allowed_origins};
+                              .cors_allowed_origins = config.cors_allowed_origins,
+                              .allowed_hosts = std::move(allowed_hosts)};
   std::vector<std::string> operator_cidrs = config.operator_allow_cidrs;
   if (config.dev && operator_cidrs.empty()) operator_cidrs = {"127.0.0.0/8", "::1"};  // dev: loopback operates
   http::PipelineStages stages{

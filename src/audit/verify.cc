@@ -30,6 +30,7 @@ std::string_view DamageKindName(DamageKind kind) {
     case DamageKind::kInsertedEntry: return "inserted_entry";
     case DamageKind::kReorderedEntries: return "reordered_entries";
     case DamageKind::kTruncatedTail: return "truncated_tail";
+    case DamageKind::kUnsigned: return "unsigned_ledger";
     case DamageKind::kBadCheckpointSignature: return "bad_checkpoint_signature";
     case DamageKind::kCheckpointMismatch: return "checkpoint_mismatch";
     case DamageKind::kMalformed: return "malformed";
@@ -753,7 +754,10 @@ class Verifier {
   }
 
   void CompareHead(std::int64_t id, std::int64_t size, const Bytes& signed_head) {
-    if (Same(signed_head, head_)) return;
+    if (Same(signed_head, head_)) {
+      signed_through_ = std::max(signed_through_, size);
+      return;
+    }
     Note(mismatch_, DamageKind::kCheckpointMismatch, size,
          "checkpoint " + S(id) + " signs head " + Hex(signed_head) + " for size " + S(size) +
              ", the ledger's hash at that size is " + Hex(head_));
@@ -769,6 +773,14 @@ class Verifier {
     for (Finding* f : {&bad_signature_, &bad_body_, &mismatch_, &truncated_}) {
       if (f->kind != DamageKind::kNone) return Damage(f->kind, f->seq, std::move(f->detail));
     }
+    // A chain rebuilt from genesis by someone without the signing key has no checkpoint a trusted
+    // key verifies: with trusted keys, entries with no such checkpoint at all are refused.
+    if (!trusted_.empty() && n_ > 0 && signed_through_ == 0) {
+      return Damage(DamageKind::kUnsigned, 1,
+                    "no checkpoint signed by a trusted key covers any of the " + S(n_) +
+                        " entries (the ledger may have been rebuilt; a running server checkpoints every "
+                        "audit.checkpoint_every entries and at shutdown)");
+    }
     report_.ok = true;
     report_.kind = DamageKind::kNone;
     report_.seq = 0;
@@ -780,7 +792,7 @@ class Verifier {
                        " itself; give a trusted public key (--pubkey) for independent assurance";
     } else {
       report_.detail = "checkpoint signatures checked against " + S(static_cast<std::int64_t>(trusted_.size())) +
-                       " trusted key(s)";
+                       " trusted key(s); signed through seq " + S(signed_through_) + " of " + S(n_);
     }
     return report_;
   }
@@ -795,6 +807,7 @@ class Verifier {
     return report_;
   }
 
+  std::int64_t signed_through_ = 0;  // the largest size a valid checkpoint vouches for
   LedgerSource& source_;
   const std::vector<crypto::Ed25519PublicKey>& trusted_;
   crypto::Sha256Hasher hasher_;  // reused: Finish() resets it
@@ -887,7 +900,7 @@ int RunAuditVerify(const std::string& data_dir, const std::string& export_file, 
   const auto rate = static_cast<std::int64_t>(secs > 0 ? static_cast<double>(r->entries) / secs : 0.0);
   out << "audit verify: OK: " << r->entries << " entries, " << r->checkpoints << " checkpoints, head " << r->head_hash
       << ", " << rate << " entries/s\n";
-  if (r->keys_from_source) out << "audit verify: warning: " << r->detail << "\n";
+  out << (r->keys_from_source ? "audit verify: warning: " : "audit verify: ") << r->detail << "\n";
   return 0;
 }
 

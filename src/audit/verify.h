@@ -63,6 +63,8 @@ enum class DamageKind {
   kBadCheckpointSignature,
   kCheckpointMismatch,
   kMalformed,
+  kUnsigned,  // with trusted keys: entries, but no trusted checkpoint covers any of them
+
 };
 
 // "none", "modified_entry", "deleted_entry", ... : stable names for output and for machines.

@@ -105,7 +105,18 @@ void AuditWriter::WriteBatch(std::deque<Pending*>& batch) {
     BULWARK_ASSIGN_OR_RETURN(LedgerHead head, ledger_.ReadHead(*tx));
     for (Pending* p : batch) {
       BULWARK_RETURN_IF_ERROR(tx->Exec("SAVEPOINT audit_item").status());
-      Status change_status = p->change ? p->change(*tx) : Status::Ok();
+      Status change_status = Status::Ok();
+      if (p->change) {
+        // A caller's change is its own business: whatever it throws fails that caller only.
+        try {
+          change_status = p->change(*tx);
+        } catch (const std::exception& e) {
+          log::Error("audit.change_threw", {{"what", e.what()}});
+          change_status = Status::Internal("the change failed");
+        } catch (...) {
+          change_status = Status::Internal("the change failed");
+        }
+      }
       if (!change_status.ok()) {
         BULWARK_RETURN_IF_ERROR(tx->Exec("ROLLBACK TO audit_item").status());
         BULWARK_RETURN_IF_ERROR(tx->Exec("RELEASE audit_item").status());

@@ -1,5 +1,8 @@
 #include "core/config.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -328,6 +331,11 @@ ConfigLoad LoadConfig(const ConfigSources& sources) {
   for (const SecretSetting& s : SecretSettings()) {
     if (auto v = FindEnv(sources.environ, s.env); v && !v->empty()) {
       out.config.*(s.member) = crypto::SecretBytes::FromString(std::string(*v));
+      if (sources.scrub_secrets) {
+        // The value lives in the process's environment block: wipe it in place, then unset.
+        explicit_bzero(const_cast<char*>(v->data()), v->size());
+        ::unsetenv(std::string(s.env).c_str());
+      }
     }
   }
 

@@ -113,6 +113,9 @@ struct ConfigSources {
   bool dev_flag = false;          // --dev
   std::optional<std::string> listen_flag;  // --listen
   std::optional<std::string> data_flag;    // --data
+  // Overwrite the secret variables' values in the environment block (and unset them) once read,
+  // so /proc/<pid>/environ no longer shows them. Only for the real process environment.
+  bool scrub_secrets = false;
 };
 
 struct ConfigLoad {

@@ -34,6 +34,7 @@ enum class ErrorCode {
   kUnsupportedMedia,    // 415
   kUnprocessable,       // 422: well-formed but semantically invalid
   kRateLimited,         // 429
+  kMisdirected,         // 421: the request named a host this server does not answer for
   kHeadersTooLarge,     // 431
   kInternal,            // 500: a bug or an invariant broken; details only in the log
   kIntegrity,           // 500: stored data failed authentication (tampering)

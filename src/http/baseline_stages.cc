@@ -18,7 +18,11 @@ Status BaselineAuthenticator::Authenticate(RequestContext& ctx) {
       ctx.principal = {.kind = core::Principal::Kind::kAnonymous, .auth_method = "none"};
       return Status::Ok();
     case AuthDecision::kInternal: {
-      if (core::AnyContains(operator_cidrs_, ctx.peer)) {
+      // The real client decides. Behind a trusted proxy the peer is the proxy, whose own address
+      // must never make every forwarded caller an operator: only a forwarded client address
+      // counts there, and a request the proxy did not attribute is not an operator's.
+      const bool attributed = !ctx.via_trusted_proxy || ctx.client.bytes() != ctx.peer.bytes();
+      if (attributed && core::AnyContains(operator_cidrs_, ctx.client)) {
         ctx.principal = {.kind = core::Principal::Kind::kOperator, .auth_method = "operator_cidr"};
         return Status::Ok();
       }

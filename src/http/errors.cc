@@ -19,6 +19,7 @@ unsigned HttpStatusFor(ErrorCode code) {
     case ErrorCode::kUnsupportedMedia: return 415;
     case ErrorCode::kUnprocessable: return 422;
     case ErrorCode::kRateLimited: return 429;
+    case ErrorCode::kMisdirected: return 421;
     case ErrorCode::kHeadersTooLarge: return 431;
     case ErrorCode::kInternal: return 500;
     case ErrorCode::kIntegrity: return 500;

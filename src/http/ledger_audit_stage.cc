@@ -49,7 +49,9 @@ Status LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const
   if (!declared && !IsRefusal(http_status, ctx) && !failed) return Status::Ok();
   BULWARK_RETURN_IF_ERROR(writer_.Record(EventFor(ctx, http_status, outcome)));
   if (alerts_ != nullptr) {
-    if (auto alert = alerts_->Observe(http_status)) {
+    // An operator route's 404 is a failed operator authentication: it counts like a 401.
+    const unsigned observed = IsRefusal(http_status, ctx) && http_status == 404 ? 401 : http_status;
+    if (auto alert = alerts_->Observe(observed)) {
       alert->request_id = ctx.request_id;  // the request that tipped it over
       // The request's own record is durable; an alert that cannot be written is logged by the
       // writer and does not change this response.

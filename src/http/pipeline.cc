@@ -196,6 +196,20 @@ bool Pipeline::HandlePreflight(RequestContext& ctx, Response* out) {
   return true;
 }
 
+bool Pipeline::HostAllowed(const RequestContext& ctx) const {
+  std::string_view host = ctx.req[bhttp::field::host];
+  // No Host at all is HTTP/1.0 (the server refuses 1.1 without one); a browser always sends it,
+  // so its absence cannot be a rebinding page.
+  if (host.empty()) return true;
+  if (host.front() == '[') {
+    const auto close = host.find(']');
+    return close != std::string_view::npos && core::IpAddress::Parse(host.substr(1, close - 1)).ok();
+  }
+  host = host.substr(0, host.rfind(':') == std::string_view::npos ? host.size() : host.rfind(':'));
+  if (host == "localhost" || core::IpAddress::Parse(host).ok()) return true;
+  return std::find(options_.allowed_hosts.begin(), options_.allowed_hosts.end(), host) != options_.allowed_hosts.end();
+}
+
 // A path served only by operator routes exists only for operators: anyone else gets the same
 // 404 for every method, so 405/Allow and OPTIONS cannot reveal it.
 bool Pipeline::Disclosable(RequestContext& ctx, const Router::Match& m) {
@@ -217,7 +231,10 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
   if (match.kind == Router::Match::Kind::kNotFound) {
     return Status::NotFound("not_found", "no such route");
   }
-  if (!Disclosable(ctx, match)) return Status::NotFound("not_found", "no such route");
+  if (!Disclosable(ctx, match)) {
+    ctx.route = match.any_route;  // recorded as a refusal on that operator route
+    return Status::NotFound("not_found", "no such route");
+  }
   if (match.kind == Router::Match::Kind::kMethodNotAllowed) {
     ctx.extra_headers.emplace_back("Allow", match.allow);
     return Status(ErrorCode::kMethodNotAllowed, "method_not_allowed",
@@ -225,6 +242,9 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
   }
   ctx.route = match.route;
   ctx.params = match.params;
+  if ((ctx.route->auth == AuthDecision::kInternal || ctx.path.starts_with("/api/v1/local/")) && !HostAllowed(ctx)) {
+    return Status(ErrorCode::kMisdirected, "misdirected_request", "this host name is not served here");
+  }
   if (Status s = stages_.rate_limiter->Check(ctx); !s.ok()) {
     if (s.code() == ErrorCode::kRateLimited) metrics_.RateLimited();
     return s;
@@ -245,6 +265,7 @@ Response Pipeline::Handle(const Request& req, const core::IpAddress& peer, bool 
   try {
     ctx.request_id = RequestIdFor(req);
     ctx.client = ClientAddress(req, peer);
+    ctx.via_trusted_proxy = core::AnyContains(options_.trusted_proxies, peer);
     ctx.tls = tls;
     const std::string_view target = req.target();
     const auto q = target.find('?');

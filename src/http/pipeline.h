@@ -30,6 +30,9 @@ struct PipelineOptions {
   bool production = true;                  // HSTS
   std::vector<core::Cidr> trusted_proxies;
   std::vector<std::string> cors_allowed_origins;
+  // Host names (without port) that operator and dev-overlay routes answer to, besides IP
+  // literals and "localhost": a DNS-rebinding page reaches them only under its own name.
+  std::vector<std::string> allowed_hosts;
 };
 
 struct PipelineStages {
@@ -62,6 +65,7 @@ class Pipeline {
  private:
   StatusOr<Reply> RunStages(RequestContext& ctx);
   bool Disclosable(RequestContext& ctx, const Router::Match& m);
+  bool HostAllowed(const RequestContext& ctx) const;
   Response FailUnhandled(RequestContext& ctx) noexcept;
   Status DecodeBody(RequestContext& ctx);
   Response Finish(RequestContext& ctx, Reply reply);

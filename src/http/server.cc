@@ -153,6 +153,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return Close(false);
     }
     const Request& req = parser_->get();
+    // Framing the server and a proxy in front could read differently is refused (RFC 9112
+    // §6.1): a Transfer-Encoding whose last coding is not chunked, and HTTP/1.1 without Host.
+    if (req.find(bhttp::field::transfer_encoding) != req.end() && !parser_->chunked()) {
+      return Reject(Status::InvalidArgument("malformed_request", "unsupported Transfer-Encoding"), true);
+    }
+    if (req.version() >= 11 && req.find(bhttp::field::host) == req.end()) {
+      return Reject(Status::InvalidArgument("malformed_request", "an HTTP/1.1 request needs a Host header"), true);
+    }
     const std::size_t limit = server_.pipeline().BodyLimit(req, opts().max_body_bytes);
     if (auto length = parser_->content_length(); length && *length > limit) {
       return Reject(Status(ErrorCode::kPayloadTooLarge, "payload_too_large",

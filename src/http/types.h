@@ -103,6 +103,7 @@ struct RequestContext {
   std::string request_id;
   core::IpAddress peer;
   core::IpAddress client;  // the peer, or the forwarded client when the peer is a trusted proxy
+  bool via_trusted_proxy = false;  // the peer is one of server.trusted_proxies
   bool tls = false;
   std::string_view path;
   std::string_view query;

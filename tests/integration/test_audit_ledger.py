@@ -147,7 +147,11 @@ def test_no_space_left_fails_closed_with_503_and_records_nothing(make_server, ti
     filler.unlink()
     after = srv.get(DENIED, headers={"X-Request-ID": "after"})
     assert after.status == 404
-    assert srv.get("/readyz").status == 200
+    # Readiness is cached for a second: it turns ready again within a couple of seconds.
+    deadline = time.monotonic() + 3
+    while srv.get("/readyz").status != 200:
+        assert time.monotonic() < deadline, "still not ready after the ledger recovered"
+        time.sleep(0.2)
     srv.stop()
     ledger_id, rows, _, _ = ledger_rows(data / "bulwark.db")
     entries, _ = check_chain(ledger_id, rows)
@@ -323,3 +327,22 @@ def test_sigkill_during_mutations_leaves_every_acknowledged_change_with_its_reco
     srv.stop()
     ledger_id, rows, _, _ = ledger_rows(db)
     check_chain(ledger_id, rows)
+
+
+def test_a_ledger_stripped_of_its_checkpoints_fails_verification_against_the_pinned_key(make_server, tmp_path):
+    from conftest import run_cli
+    srv = make_server(settings=NOT_OPERATOR)
+    for i in range(4):
+        assert srv.get(DENIED, headers={"X-Request-ID": f"s{i}"}).status == 404
+    srv.stop()
+    pub = run_cli(["audit", "pubkey", "--data", str(srv.data_dir)])
+    (tmp_path / "pinned.pem").write_text(pub.stdout)
+    ok = run_cli(["audit", "verify", "--data", str(srv.data_dir), "--pubkey", str(tmp_path / "pinned.pem")])
+    assert ok.returncode == 0 and "signed through seq 4 of 4" in ok.stdout, ok.output
+    # Someone with the sqlite3 tool removes the signed checkpoints (a rebuilt chain looks the same).
+    subprocess.run(["sqlite3", str(srv.data_dir / "bulwark.db"),
+                    "DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_checkpoints;"],
+                   check=True, capture_output=True, timeout=30)
+    bad = run_cli(["audit", "verify", "--data", str(srv.data_dir), "--pubkey", str(tmp_path / "pinned.pem")])
+    assert bad.returncode == 1, bad.output
+    assert "unsigned_ledger" in bad.stdout

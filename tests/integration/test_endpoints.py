@@ -1,6 +1,7 @@
 """Issue #2 routes through the real binary: /livez /readyz /healthz /build-info /metrics and the
 dev overlay outbox."""
 import os
+import time
 import re
 import shutil
 import subprocess
@@ -34,6 +35,16 @@ def test_readyz_ok_names_every_check(prod_server):
     assert doc["checks"]["keys"] == "ok"
 
 
+def wait_status(srv, path, status, timeout=3.0):
+    """Readiness is cached for one second: poll until `path` answers `status`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        res = srv.get(path)
+        if res.status == status or time.monotonic() > deadline:
+            return res
+        time.sleep(0.1)
+
+
 def test_readyz_503_names_store_when_database_moved_away_and_recovers(prod_server):
     db = prod_server.data_dir / "bulwark.db"
     moved = prod_server.data_dir / "bulwark.db.moved"
@@ -41,7 +52,7 @@ def test_readyz_503_names_store_when_database_moved_away_and_recovers(prod_serve
     assert prod_server.get("/readyz").status == 200
     os.rename(db, moved)
     try:
-        res = prod_server.get("/readyz")
+        res = wait_status(prod_server, "/readyz", 503)
         assert res.status == 503, res
         doc = res.json()
         assert doc["status"] == "not_ready"
@@ -53,13 +64,13 @@ def test_readyz_503_names_store_when_database_moved_away_and_recovers(prod_serve
         assert doc["error"]["request_id"] == res.header("X-Request-ID")
         # The message must not leak the internal path of the database.
         assert str(prod_server.data_dir) not in res.body.decode()
-        health = prod_server.get("/healthz")
+        health = wait_status(prod_server, "/healthz", 503)
         assert health.status == 503, health
         assert health.json()["ready"] is False
         assert health.json()["live"] is True
     finally:
         os.rename(moved, db)
-    res = prod_server.get("/readyz")
+    res = wait_status(prod_server, "/readyz", 200)
     assert res.status == 200, res
     assert res.json()["checks"] == {"store": "ok", "audit": "ok", "keys": "ok"}
 

@@ -210,6 +210,9 @@ Status ApplyAndVerify(sqlite3* db, const StrictSettings& s, bool set_journal_mod
   BULWARK_RETURN_IF_ERROR(ExecFixed(db, ("PRAGMA synchronous=" + s.synchronous).c_str()));
   BULWARK_RETURN_IF_ERROR(
       ExecFixed(db, s.foreign_keys ? "PRAGMA foreign_keys=ON" : "PRAGMA foreign_keys=OFF"));
+  // INSERT OR REPLACE deletes the row it replaces; with recursive triggers on, that delete fires
+  // the append-only tables' DELETE triggers instead of slipping past them.
+  BULWARK_RETURN_IF_ERROR(ExecFixed(db, "PRAGMA recursive_triggers=ON"));
 
   BULWARK_ASSIGN_OR_RETURN(std::string jm, QueryFixedText(db, "PRAGMA journal_mode"));
   BULWARK_ASSIGN_OR_RETURN(std::string sync, QueryFixedText(db, "PRAGMA synchronous"));

@@ -262,3 +262,32 @@ TEST(AuditEventTest, AnEventWithoutActionIsRefused) {
 
 }  // namespace
 }  // namespace bulwark::audit
+
+namespace bulwark::audit {
+namespace {
+
+TEST(AuditLedgerTest, InsertOrReplaceCannotRewriteAnEntry) {
+  Fixture f;
+  AuditWriter w(*f.store, *f.ledger, {});
+  ASSERT_TRUE(w.Record(SampleEvent(1)).ok());
+  w.Stop();
+  auto tx = f.store->Begin(TxMode::kWrite);
+  ASSERT_TRUE(tx.ok());
+  auto r = (*tx)->Exec("INSERT OR REPLACE INTO audit_ledger(seq, entry, prev_hash, hash) VALUES (1, x'7b7d', x'00', x'00')");
+  EXPECT_FALSE(r.ok());
+  tx->reset();
+  EXPECT_EQ(CheckChain(f), 1);
+}
+
+TEST(AuditLedgerTest, AChangeThatThrowsFailsOnlyItsCaller) {
+  Fixture f;
+  AuditWriter w(*f.store, *f.ledger, {});
+  Status s = w.Commit([](store::Transaction&) -> Status { throw std::runtime_error("boom"); }, SampleEvent(1));
+  EXPECT_EQ(s.code(), ErrorCode::kInternal);
+  EXPECT_TRUE(w.Record(SampleEvent(2)).ok());
+  EXPECT_TRUE(w.healthy());
+  EXPECT_EQ(CheckChain(f), 1);
+}
+
+}  // namespace
+}  // namespace bulwark::audit

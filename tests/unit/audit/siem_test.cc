@@ -346,6 +346,8 @@ TEST(ExporterTest, DeliversEveryEntryInOrderAndPersistsTheCursor) {
   ASSERT_TRUE(ex.Start().ok());
   f.Record(30);  // more while it runs: picked up by polling
   ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0 && ex.cursor() == 150; })) << ex.lag();
+  // Delivered means acknowledged by the receiver's TCP; its thread may still be parsing.
+  ASSERT_TRUE(WaitFor([&] { return rx.messages().size() >= 150; })) << rx.messages().size();
   EXPECT_TRUE(ex.connected());
   ex.Stop();
   ExpectInOrderNoGap(rx.connections(), 150);
@@ -380,6 +382,7 @@ TEST(ExporterTest, ResumesFromThePersistedCursorAfterARestart) {
   ASSERT_TRUE(ex2.Start().ok());
   EXPECT_EQ(ex2.cursor(), 40);
   ASSERT_TRUE(WaitFor([&] { return ex2.lag() == 0 && ex2.cursor() == 65; }));
+  ASSERT_TRUE(WaitFor([&] { return rx.messages().size() >= 65; })) << rx.messages().size();
   ex2.Stop();
   const auto conns = rx.connections();
   ASSERT_EQ(conns.size(), 2u);
@@ -394,6 +397,7 @@ TEST(ExporterTest, ForcedDisconnectMidBatchLosesNothing) {
   Exporter ex(*f.store, f.Sink(rx.port()), kFast);
   ASSERT_TRUE(ex.Start().ok());
   ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0 && ex.cursor() == 200; })) << ex.lag();
+  ASSERT_TRUE(WaitFor([&] { return rx.distinct() >= 200u; })) << rx.distinct();
   ex.Stop();
   const auto conns = rx.connections();
   ASSERT_GE(conns.size(), 2u);
@@ -578,6 +582,8 @@ TEST(SyslogTlsTest, DeliversOverVerifiedTlsByNameAndByIp) {
     Exporter ex(*f.store, std::move(*sink), kFast);
     ASSERT_TRUE(ex.Start().ok());
     ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0; })) << name << " lag " << ex.lag();
+    // Delivered means acknowledged by the receiver's TCP; its parser thread may still be reading.
+    ASSERT_TRUE(WaitFor([&] { return rx.seqs().size() >= 40; })) << name << " received " << rx.seqs().size();
     ex.Stop();
     std::vector<std::int64_t> expected(40);
     for (int i = 0; i < 40; ++i) expected[static_cast<std::size_t>(i)] = i + 1;

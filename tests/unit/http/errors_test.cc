@@ -23,6 +23,7 @@ TEST(HttpErrorsTest, HttpStatusForEveryErrorCode) {
       {ErrorCode::kUnsupportedMedia, 415},
       {ErrorCode::kUnprocessable, 422},
       {ErrorCode::kRateLimited, 429},
+      {ErrorCode::kMisdirected, 421},
       {ErrorCode::kHeadersTooLarge, 431},
       {ErrorCode::kInternal, 500},
       {ErrorCode::kIntegrity, 500},
