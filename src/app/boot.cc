@@ -166,8 +166,7 @@ void CheckOperator(const Config& c, Problems& p, bool production) {
       // An operator range that holds a trusted proxy would make every forwarded caller look local.
       if (proxies.ok()) {
         for (const auto& proxy : *proxies) {
-          auto base = core::IpAddress::Parse(proxy.ToString().substr(0, proxy.ToString().rfind('/')));
-          if (base.ok() && range.Contains(*base)) {
+          if (range.Contains(proxy.base())) {
             p.Unsafe(production, "operator.allow_cidrs",
                      text + " contains the trusted proxy " + proxy.ToString() + "; operators must be named by their own addresses");
           }

@@ -52,8 +52,7 @@ StatusOr<std::unique_ptr<Ledger>> Ledger::Open(store::Store& store, const keyrin
                            keys.GetOrCreateKey(*tx, kSigningKeyId, "audit_checkpoint_signing",
                                                crypto::kEd25519PrivateKeySize));
   BULWARK_ASSIGN_OR_RETURN(ledger->public_key_, crypto::Ed25519PublicKeyFromPrivate(ledger->signing_key_));
-  // The key id names the public key, so a verifier can tell rotated keys apart.
-  ledger->key_id_ = "ed25519:" + crypto::HexEncode(crypto::Sha256(std::span<const std::uint8_t>(ledger->public_key_))).substr(0, 16);
+  ledger->key_id_ = crypto::Ed25519KeyId(ledger->public_key_);
   BULWARK_ASSIGN_OR_RETURN(auto known, tx->Query("SELECT public_key FROM audit_signing_keys WHERE key_id = ?",
                                                  {Value::Text(ledger->key_id_)}));
   if (known.empty()) {

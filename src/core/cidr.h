@@ -35,6 +35,7 @@ class Cidr {
   // Host bits set below the prefix are an error, so "10.0.0.1/8" is refused as ambiguous.
   static StatusOr<Cidr> Parse(std::string_view text);
   bool Contains(const IpAddress& ip) const;
+  const IpAddress& base() const { return base_; }  // the range's first address
   std::string ToString() const;
 
  private:

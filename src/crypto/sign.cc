@@ -7,6 +7,8 @@
 
 #include <climits>
 
+#include "crypto/encoding.h"
+#include "crypto/hash.h"
 #include "crypto/internal.h"
 
 namespace bulwark::crypto {
@@ -170,6 +172,10 @@ bool RsaPkcs1Sha256Verify(const RsaPublicKey& key, std::span<const std::uint8_t>
   if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) return false;
   return EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), internal::NonNull(message.data()),
                           message.size()) == 1;
+}
+
+std::string Ed25519KeyId(const Ed25519PublicKey& public_key) {
+  return "ed25519:" + HexEncode(Sha256(std::span<const std::uint8_t>(public_key))).substr(0, 16);
 }
 
 }  // namespace bulwark::crypto

@@ -45,6 +45,10 @@ StatusOr<Ed25519KeyPair> GenerateEd25519KeyPair();
 // The public key of a 32-byte private key (seed).
 StatusOr<Ed25519PublicKey> Ed25519PublicKeyFromPrivate(const SecretBytes& private_key);
 
+// The id Bulwark gives a signing key: "ed25519:" + the first 16 hex digits of SHA-256(public key).
+// Ledger checkpoints and receipts name their key this way, so a verifier can tell rotated keys apart.
+std::string Ed25519KeyId(const Ed25519PublicKey& public_key);
+
 // Deterministic (RFC 8032): the same key and message always give the same signature.
 StatusOr<Ed25519Signature> Ed25519Sign(const SecretBytes& private_key, std::span<const std::uint8_t> message);
 

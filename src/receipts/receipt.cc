@@ -28,10 +28,6 @@ bool IsReceiptId(std::string_view id) {
   return true;
 }
 
-std::string KeyIdFor(const crypto::Ed25519PublicKey& public_key) {
-  return "ed25519:" + crypto::HexEncode(crypto::Sha256(std::span<const std::uint8_t>(public_key))).substr(0, 16);
-}
-
 std::string Commitment(std::span<const std::uint8_t> salt, std::string_view value_canonical) {
   crypto::Sha256Hasher h;
   h.Update(salt);

@@ -74,9 +74,6 @@ bool IsKnownKind(std::string_view k);
 // True for "rcpt_" followed by exactly 32 lowercase hex digits.
 bool IsReceiptId(std::string_view id);
 
-// "ed25519:<first 16 hex digits of SHA-256(public_key)>".
-std::string KeyIdFor(const crypto::Ed25519PublicKey& public_key);
-
 // SHA-256(salt || value_canonical), lowercase hex: a redacted field's commitment.
 std::string Commitment(std::span<const std::uint8_t> salt, std::string_view value_canonical);
 

@@ -80,7 +80,7 @@ StatusOr<std::unique_ptr<ReceiptService>> ReceiptService::Open(store::Store& sto
   BULWARK_ASSIGN_OR_RETURN(svc->signing_key_, keys.GetOrCreateKey(*tx, kSigningKeyId, kSigningKeyPurpose,
                                                                   crypto::kEd25519PrivateKeySize));
   BULWARK_ASSIGN_OR_RETURN(svc->public_key_, crypto::Ed25519PublicKeyFromPrivate(svc->signing_key_));
-  svc->key_id_ = KeyIdFor(svc->public_key_);
+  svc->key_id_ = crypto::Ed25519KeyId(svc->public_key_);
   BULWARK_ASSIGN_OR_RETURN(auto known, tx->Query("SELECT public_key FROM receipt_signing_keys WHERE key_id = ?",
                                                  {Value::Text(svc->key_id_)}));
   if (known.empty()) {

@@ -31,10 +31,6 @@ bool IsLowerHex(std::string_view s, std::size_t len) {
   return true;
 }
 
-std::string KeyIdOf(const crypto::Ed25519PublicKey& k) {
-  return "ed25519:" + crypto::Sha256Hex(std::string_view(reinterpret_cast<const char*>(k.data()), k.size())).substr(0, 16);
-}
-
 ReceiptReport Fail(ReceiptReport r, std::string reason, std::string detail) {
   r.ok = false;
   r.reason = std::move(reason);
@@ -196,7 +192,7 @@ ReceiptReport VerifyReceiptDocument(std::string_view document, const std::vector
   if (!core::IsCanonical(*payload)) return Fail(std::move(r), "malformed", "the payload is not canonical JSON");
   json::value p;
   if (!StrictParse(*payload, p) || !p.is_object()) return Fail(std::move(r), "malformed", "the payload is not an object");
-  return CheckPayload(std::move(r), p.as_object(), KeyIdOf(*signer), disc != nullptr ? &disc->as_object() : nullptr);
+  return CheckPayload(std::move(r), p.as_object(), crypto::Ed25519KeyId(*signer), disc != nullptr ? &disc->as_object() : nullptr);
 }
 
 SeriesReport VerifyReceiptText(std::string_view text, const std::vector<crypto::Ed25519PublicKey>& trusted) {

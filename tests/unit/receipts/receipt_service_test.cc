@@ -297,7 +297,7 @@ TEST(ReceiptServiceTest, SigningKeyPersistsAcrossOpens) {
   EXPECT_EQ((*again)->key_id(), f.service->key_id());
   EXPECT_EQ((*again)->public_key(), f.service->public_key());
   EXPECT_EQ(f.Count("SELECT COUNT(*) FROM receipt_signing_keys"), 1);
-  EXPECT_EQ(f.service->key_id(), KeyIdFor(f.service->public_key()));
+  EXPECT_EQ(f.service->key_id(), crypto::Ed25519KeyId(f.service->public_key()));
 }
 
 TEST(ReceiptServiceTest, IssueRecordedCommitsChangeReceiptAndAuditTogether) {
