@@ -2,19 +2,18 @@
 // guarantees (in order, at least once, no gap) against a real TCP receiver on loopback.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-
-#include "../keyed_store_env.h"
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/json.hpp>
-#include <cstdlib>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <regex>
@@ -22,6 +21,9 @@
 #include <sstream>
 #include <thread>
 
+#include "../keyed_store_env.h"
+#include "../run_program.h"
+#include "../store/store_test_util.h"
 #include "audit/event.h"
 #include "audit/ledger.h"
 #include "audit/siem/audit_export.h"
@@ -31,11 +33,10 @@
 #include "audit/siem/syslog_sink.h"
 #include "audit/writer.h"
 #include "crypto/encoding.h"
-#include "crypto/tls_context.h"
 #include "crypto/random.h"
+#include "crypto/tls_context.h"
 #include "keyring/keyring.h"
 #include "store/migrate.h"
-#include "../store/store_test_util.h"
 
 namespace bulwark::audit::siem {
 namespace {
@@ -51,8 +52,8 @@ TEST(SyslogFormatTest, PriorityIsFacilityTimesEightPlusSeverityFromResult) {
   EXPECT_EQ(SyslogPriority(13, "denied"), 13 * 8 + 5);
   EXPECT_EQ(SyslogPriority(13, "error"), 13 * 8 + 3);
   EXPECT_EQ(SyslogPriority(16, "success"), 134);  // local0.info
-  EXPECT_EQ(SyslogPriority(10, "denied"), 85);     // authpriv.notice
-  EXPECT_EQ(SyslogPriority(0, "unexpected"), 3);   // unknown results are treated as errors
+  EXPECT_EQ(SyslogPriority(10, "denied"), 85);    // authpriv.notice
+  EXPECT_EQ(SyslogPriority(0, "unexpected"), 3);  // unknown results are treated as errors
   EXPECT_EQ(SyslogPriority(23, "success"), 190);
 }
 
@@ -83,16 +84,20 @@ TEST(SyslogFormatTest, TimestampsFollowRfc5424) {
 TEST(SyslogFormatTest, RecordCarriesEntryTimeActionSeqLedgerAndTheExactEntryBytes) {
   const std::string entry =
       R"({"action":"http.denied","result":"denied","seq":7,"time":"2026-11-22T23:30:00.123456Z"})";
-  const SyslogIdentity id{.facility = 13, .hostname = "host1", .procid = "4242", .ledger_id = R"(led"ger])"};
+  const SyslogIdentity id{
+      .facility = 13, .hostname = "host1", .procid = "4242", .ledger_id = R"(led"ger])"};
   const std::string msg = FormatSyslogRecord(id, 7, entry);
-  EXPECT_EQ(msg, "<109>1 2026-11-22T23:30:00.123456Z host1 bulwark 4242 http.denied "
-                 "[bulwark@32473 seq=\"7\" ledger=\"led\\\"ger\\]\"] \xEF\xBB\xBF" + entry);
+  EXPECT_EQ(msg,
+            "<109>1 2026-11-22T23:30:00.123456Z host1 bulwark 4242 http.denied "
+            "[bulwark@32473 seq=\"7\" ledger=\"led\\\"ger\\]\"] \xEF\xBB\xBF" +
+                entry);
 }
 
 TEST(SyslogFormatTest, DamagedEntryIsStillShippedWhole) {
   const SyslogIdentity id{.facility = 1, .hostname = "", .procid = "", .ledger_id = "L"};
   const std::string msg = FormatSyslogRecord(id, 3, "not json");
-  EXPECT_EQ(msg, "<11>1 - - bulwark - - [bulwark@32473 seq=\"3\" ledger=\"L\"] \xEF\xBB\xBFnot json");
+  EXPECT_EQ(msg,
+            "<11>1 - - bulwark - - [bulwark@32473 seq=\"3\" ledger=\"L\"] \xEF\xBB\xBFnot json");
 }
 
 TEST(SyslogFormatTest, OctetCountingCountsBytesNotCharacters) {
@@ -115,8 +120,8 @@ TEST(SyslogFormatTest, AddressParsing) {
   auto c = ParseSyslogAddress("siem.example.com:6514");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->first, "siem.example.com");
-  for (const char* bad : {"", "host", "host:", ":514", "host:0", "host:65536", "host:51x", "::1:514", "[::1]514",
-                          "ho st:514"}) {
+  for (const char* bad : {"", "host", "host:", ":514", "host:0", "host:65536", "host:51x",
+                          "::1:514", "[::1]514", "ho st:514"}) {
     EXPECT_FALSE(ParseSyslogAddress(bad).ok()) << bad;
   }
 }
@@ -231,7 +236,8 @@ class TestReceiver {
       pollfd p{.fd = c, .events = POLLIN, .revents = 0};
       if (::poll(&p, 1, 20) <= 0) continue;
       char chunk[4096];
-      const ssize_t n = ::recv(c, chunk, limit > 0 ? 256 : sizeof chunk, 0);  // small reads: stop mid-stream
+      const ssize_t n =
+          ::recv(c, chunk, limit > 0 ? 256 : sizeof chunk, 0);  // small reads: stop mid-stream
       if (n <= 0) return;
       buf.append(chunk, static_cast<std::size_t>(n));
       for (;;) {
@@ -303,17 +309,24 @@ struct Fixture : bulwark::testing::KeyedStore {
   }
 
   std::unique_ptr<SyslogSink> Sink(std::uint16_t port) {
-    auto s = SyslogSink::Create({.host = "127.0.0.1", .port = port, .connect_timeout = 1000ms,
-                                 .write_timeout = 2000ms, .confirm_grace = 100ms},
-                                {.facility = 13, .hostname = "testhost", .procid = "1",
-                                 .ledger_id = ledger->ledger_id()});
+    auto s = SyslogSink::Create(
+        {.host = "127.0.0.1",
+         .port = port,
+         .connect_timeout = 1000ms,
+         .write_timeout = 2000ms,
+         .confirm_grace = 100ms},
+        {.facility = 13, .hostname = "testhost", .procid = "1", .ledger_id = ledger->ledger_id()});
     EXPECT_TRUE(s.ok());
     return std::move(*s);
   }
 };
 
-constexpr ExporterOptions kFast{.batch = 50, .poll = 20ms, .backoff_initial = 10ms, .backoff_max = 100ms,
-                                .persist_interval = 50ms, .drain = 2000ms};
+constexpr ExporterOptions kFast{.batch = 50,
+                                .poll = 20ms,
+                                .backoff_initial = 10ms,
+                                .backoff_max = 100ms,
+                                .persist_interval = 50ms,
+                                .drain = 2000ms};
 
 template <typename Pred>
 bool WaitFor(Pred pred, std::chrono::milliseconds limit = 10'000ms) {
@@ -332,7 +345,8 @@ void ExpectInOrderNoGap(const std::vector<std::vector<std::int64_t>>& conns, std
   for (const auto& c : conns) {
     if (c.empty()) continue;
     EXPECT_LE(c.front(), high + 1) << "gap before a reconnect";
-    for (std::size_t i = 1; i < c.size(); ++i) ASSERT_EQ(c[i], c[i - 1] + 1) << "out of order or gap";
+    for (std::size_t i = 1; i < c.size(); ++i)
+      ASSERT_EQ(c[i], c[i - 1] + 1) << "out of order or gap";
     high = std::max(high, c.back());
   }
   EXPECT_EQ(high, n);
@@ -472,26 +486,48 @@ struct TestPki {
   TempDir dir;
   bool ok = false;
   TestPki() {
-    const std::string d = dir.File("");
-    const std::string cmd =
-        "cd '" + d + "' && "
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem "
-        "-subj /CN=bulwark-test-ca -days 2 -addext basicConstraints=critical,CA:TRUE "
-        "-addext keyUsage=critical,keyCertSign >/dev/null 2>&1 && "
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr "
-        "-subj /CN=syslog.test -addext subjectAltName=DNS:syslog.test,IP:127.0.0.1 >/dev/null 2>&1 && "
-        "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 "
-        "-copy_extensions copy >/dev/null 2>&1";
-    ok = std::system(cmd.c_str()) == 0;
+    using bulwark::testing::RunProgram;
+    const std::string ca_key = dir.File("ca.key"), srv_key = dir.File("srv.key"),
+                      csr = dir.File("srv.csr");
+    ok = RunProgram({"openssl",
+                     "req",
+                     "-x509",
+                     "-newkey",
+                     "ec",
+                     "-pkeyopt",
+                     "ec_paramgen_curve:P-256",
+                     "-nodes",
+                     "-keyout",
+                     ca_key,
+                     "-out",
+                     ca(),
+                     "-subj",
+                     "/CN=bulwark-test-ca",
+                     "-days",
+                     "2",
+                     "-addext",
+                     "basicConstraints=critical,CA:TRUE",
+                     "-addext",
+                     "keyUsage=critical,keyCertSign"}) == 0 &&
+         RunProgram({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                     "-nodes", "-keyout", srv_key, "-out", csr, "-subj", "/CN=syslog.test",
+                     "-addext", "subjectAltName=DNS:syslog.test,IP:127.0.0.1"}) == 0 &&
+         RunProgram({"openssl", "x509", "-req", "-in", csr, "-CA", ca(), "-CAkey", ca_key,
+                     "-CAcreateserial", "-out", cert(), "-days", "2", "-copy_extensions",
+                     "copy"}) == 0;
   }
   std::string ca() const { return dir.File("ca.pem"); }
   std::string cert() const { return dir.File("srv.pem"); }
   std::string key() const { return dir.File("srv.key"); }
 };
 
+// Accepts connections one after another on its own io thread, completes the server side of the
+// TLS handshake and parses octet-counted frames. Asynchronous, so that bytes the TLS engine
+// buffered together with the handshake are parsed at once and the destructor never waits on a
+// blocked read.
 class TlsTestReceiver {
  public:
-  explicit TlsTestReceiver(const TestPki& pki) : acceptor_(io_) {
+  explicit TlsTestReceiver(const TestPki& pki) : acceptor_(io_) {  // NOLINT: ctx_ is set below
     auto ctx = crypto::MakeServerTlsContext(pki.cert(), pki.key());
     EXPECT_TRUE(ctx.ok()) << ctx.status().ToString();
     ctx_ = *ctx;
@@ -501,10 +537,11 @@ class TlsTestReceiver {
     acceptor_.bind(ep);
     acceptor_.listen();
     port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this] { Run(); });
+    Accept();
+    thread_ = std::thread([this] { io_.run(); });
   }
   ~TlsTestReceiver() {
-    stop_ = true;
+    io_.stop();
     thread_.join();
   }
   std::uint16_t port() const { return port_; }
@@ -515,53 +552,65 @@ class TlsTestReceiver {
   }
 
  private:
-  static bool Readable(int fd) {
-    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
-    return ::poll(&p, 1, 20) > 0;
+  struct Conn {
+    explicit Conn(boost::asio::ip::tcp::socket s, boost::asio::ssl::context& ctx)
+        : tls(std::move(s), ctx) {}
+    boost::asio::ssl::stream<boost::asio::ip::tcp::socket> tls;
+    std::array<char, 4096> chunk{};
+    std::string buf;
+  };
+
+  void Accept() {
+    acceptor_.async_accept(
+        [this](const boost::system::error_code& ec, boost::asio::ip::tcp::socket sock) {
+          if (ec) return;
+          auto conn = std::make_shared<Conn>(std::move(sock), *ctx_);
+          conn->tls.async_handshake(boost::asio::ssl::stream_base::server,
+                                    [this, conn](const boost::system::error_code& hec) {
+                                      if (hec) {
+                                        ++handshake_failures_;
+                                        Accept();
+                                      } else {
+                                        Read(conn);
+                                      }
+                                    });
+        });
   }
-  void Run() {
+
+  void Read(const std::shared_ptr<Conn>& conn) {
+    conn->tls.async_read_some(boost::asio::buffer(conn->chunk),
+                              [this, conn](const boost::system::error_code& ec, std::size_t n) {
+                                if (ec) {
+                                  Accept();  // one connection at a time, like a simple receiver
+                                  return;
+                                }
+                                conn->buf.append(conn->chunk.data(), n);
+                                Parse(conn->buf);
+                                Read(conn);
+                              });
+  }
+
+  void Parse(std::string& buf) {
     static const std::regex kSeq(R"re(\[bulwark@32473 seq="(\d+)")re");
-    while (!stop_) {
-      if (!Readable(acceptor_.native_handle())) continue;
-      boost::asio::ip::tcp::socket sock(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(sock, ec);
-      if (ec) continue;
-      boost::asio::ssl::stream<boost::asio::ip::tcp::socket&> tls(sock, *ctx_);
-      tls.handshake(boost::asio::ssl::stream_base::server, ec);
-      if (ec) {
-        ++handshake_failures_;
-        continue;
-      }
-      std::string buf;
-      while (!stop_) {
-        if (SSL_pending(tls.native_handle()) == 0 && !Readable(sock.native_handle())) continue;
-        char chunk[4096];
-        const std::size_t n = tls.read_some(boost::asio::buffer(chunk), ec);
-        if (ec) break;
-        buf.append(chunk, n);
-        for (;;) {
-          const auto sp = buf.find(' ');
-          if (sp == std::string::npos) break;
-          const std::size_t len = std::stoul(buf.substr(0, sp));
-          if (buf.size() < sp + 1 + len) break;
-          const std::string msg = buf.substr(sp + 1, len);
-          buf.erase(0, sp + 1 + len);
-          std::smatch m;
-          if (std::regex_search(msg, m, kSeq)) {
-            std::lock_guard lock(mu_);
-            seqs_.push_back(std::stoll(m[1].str()));
-          }
-        }
+    for (;;) {
+      const auto sp = buf.find(' ');
+      if (sp == std::string::npos) return;
+      const std::size_t len = std::stoul(buf.substr(0, sp));
+      if (buf.size() < sp + 1 + len) return;
+      const std::string msg = buf.substr(sp + 1, len);
+      buf.erase(0, sp + 1 + len);
+      std::smatch m;
+      if (std::regex_search(msg, m, kSeq)) {
+        std::lock_guard lock(mu_);
+        seqs_.push_back(std::stoll(m[1].str()));
       }
     }
   }
 
+  std::shared_ptr<boost::asio::ssl::context> ctx_;  // outlives the io_context's pending handlers
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::shared_ptr<boost::asio::ssl::context> ctx_;
   std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
   std::atomic<int> handshake_failures_{0};
   std::mutex mu_;
   std::vector<std::int64_t> seqs_;
@@ -571,19 +620,27 @@ class TlsTestReceiver {
 TEST(SyslogTlsTest, DeliversOverVerifiedTlsByNameAndByIp) {
   TestPki pki;
   ASSERT_TRUE(pki.ok) << "the openssl CLI could not make a test PKI";
-  for (const std::string name : {"syslog.test", ""}) {  // "": the host, 127.0.0.1, matched as an IP SAN
+  for (const std::string name :
+       {"syslog.test", ""}) {  // "": the host, 127.0.0.1, matched as an IP SAN
     Fixture f;
     TlsTestReceiver rx(pki);
     f.Record(40);
-    auto sink = SyslogSink::Create({.host = "127.0.0.1", .port = rx.port(), .tls = true, .ca_file = pki.ca(),
-                                    .server_name = name, .connect_timeout = 2000ms, .confirm_grace = 100ms},
-                                   {.facility = 13, .hostname = "h", .procid = "1", .ledger_id = "L"});
+    auto sink =
+        SyslogSink::Create({.host = "127.0.0.1",
+                            .port = rx.port(),
+                            .tls = true,
+                            .ca_file = pki.ca(),
+                            .server_name = name,
+                            .connect_timeout = 2000ms,
+                            .confirm_grace = 100ms},
+                           {.facility = 13, .hostname = "h", .procid = "1", .ledger_id = "L"});
     ASSERT_TRUE(sink.ok()) << sink.status().ToString();
     Exporter ex(*f.store, std::move(*sink), kFast);
     ASSERT_TRUE(ex.Start().ok());
     ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0; })) << name << " lag " << ex.lag();
     // Delivered means acknowledged by the receiver's TCP; its parser thread may still be reading.
-    ASSERT_TRUE(WaitFor([&] { return rx.seqs().size() >= 40; })) << name << " received " << rx.seqs().size();
+    ASSERT_TRUE(WaitFor([&] { return rx.seqs().size() >= 40; }))
+        << name << " received " << rx.seqs().size();
     ex.Stop();
     std::vector<std::int64_t> expected(40);
     for (int i = 0; i < 40; ++i) expected[static_cast<std::size_t>(i)] = i + 1;
@@ -603,9 +660,14 @@ TEST(SyslogTlsTest, WrongNameOrUntrustedCaIsNeverSentAnything) {
     Fixture f;
     TlsTestReceiver rx(pki);
     f.Record(5);
-    auto sink = SyslogSink::Create({.host = "127.0.0.1", .port = rx.port(), .tls = true, .ca_file = c.ca,
-                                    .server_name = c.name, .connect_timeout = 2000ms},
-                                   {.facility = 13, .hostname = "h", .procid = "1", .ledger_id = "L"});
+    auto sink =
+        SyslogSink::Create({.host = "127.0.0.1",
+                            .port = rx.port(),
+                            .tls = true,
+                            .ca_file = c.ca,
+                            .server_name = c.name,
+                            .connect_timeout = 2000ms},
+                           {.facility = 13, .hostname = "h", .procid = "1", .ledger_id = "L"});
     ASSERT_TRUE(sink.ok());
     Exporter ex(*f.store, std::move(*sink), kFast);
     ASSERT_TRUE(ex.Start().ok());

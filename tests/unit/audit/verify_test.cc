@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "../run_program.h"
 #include "../store/store_test_util.h"
 #include "audit/export.h"
 #include "core/canonical_json.h"
@@ -40,13 +41,16 @@ constexpr char kTime[] = "2026-11-22T10:00:00Z";
 std::string EntryText(std::int64_t seq, std::string_view result = "success") {
   // Canonical by construction: members in code-point order, integers, plain ASCII strings.
   return R"({"action":"secret.read","actor":{"id":"u_7","kind":"user"},"details":{"path":"kv/app/db"},)"
-         R"("request_id":"req-)" + std::to_string(seq) + R"(","result":")" + std::string(result) + R"(","seq":)" +
+         R"("request_id":"req-)" +
+         std::to_string(seq) + R"(","result":")" + std::string(result) + R"(","seq":)" +
          std::to_string(seq) + R"(,"tenant":"t_1","time":")" + kTime + R"(","v":1})";
 }
 
 Bytes B(const Digest256& d) { return Bytes(d.begin(), d.end()); }
 
-Digest256 Genesis(std::string_view ledger_id) { return crypto::Sha256("bulwark-ledger-v1|" + std::string(ledger_id)); }
+Digest256 Genesis(std::string_view ledger_id) {
+  return crypto::Sha256("bulwark-ledger-v1|" + std::string(ledger_id));
+}
 
 Digest256 Link(const Bytes& prev, std::string_view entry) {
   crypto::Sha256Hasher h;
@@ -58,8 +62,8 @@ Digest256 Link(const Bytes& prev, std::string_view entry) {
 std::string Body(std::int64_t size, const Bytes& head, std::string_view key_id = kKeyId,
                  std::string_view ledger_id = kLedgerId) {
   return R"({"head_hash":")" + crypto::HexEncode(head) + R"(","key_id":")" + std::string(key_id) +
-         R"(","ledger_id":")" + std::string(ledger_id) + R"(","size":)" + std::to_string(size) + R"(,"time":")" +
-         kTime + R"(","type":"bulwark.audit.checkpoint.v1"})";
+         R"(","ledger_id":")" + std::string(ledger_id) + R"(","size":)" + std::to_string(size) +
+         R"(,"time":")" + kTime + R"(","type":"bulwark.audit.checkpoint.v1"})";
 }
 
 Bytes Sign(const crypto::Ed25519KeyPair& kp, std::string_view body) {
@@ -84,30 +88,38 @@ class LedgerTest : public ::testing::Test {
   }
 
   // Entries 1..n, a checkpoint every `every` entries; `text(seq)` gives each entry's bytes.
-  void Build(std::int64_t n, std::int64_t every, std::function<std::string(std::int64_t)> text = nullptr) {
+  void Build(std::int64_t n, std::int64_t every,
+             std::function<std::string(std::int64_t)> text = nullptr) {
     auto tx = store_->Begin(store::TxMode::kWrite);
     ASSERT_TRUE(tx.ok());
     auto& t = *tx;
     ASSERT_TRUE(t->Exec("INSERT INTO audit_ledger_meta(ledger_id, created_at) VALUES (?, ?)",
-                        {Value::Text(kLedgerId), Value::Text(kTime)}).ok());
-    ASSERT_TRUE(t->Exec("INSERT INTO audit_signing_keys(key_id, public_key, created_at) VALUES (?, ?, ?)",
-                        {Value::Text(kKeyId), Value::Bytes(key_.public_key), Value::Text(kTime)}).ok());
+                        {Value::Text(kLedgerId), Value::Text(kTime)})
+                    .ok());
+    ASSERT_TRUE(
+        t->Exec("INSERT INTO audit_signing_keys(key_id, public_key, created_at) VALUES (?, ?, ?)",
+                {Value::Text(kKeyId), Value::Bytes(key_.public_key), Value::Text(kTime)})
+            .ok());
     hashes_.assign(1, B(Genesis(kLedgerId)));
     std::int64_t cp_id = 0;
     for (std::int64_t s = 1; s <= n; ++s) {
       std::string e = text ? text(s) : EntryText(s);
       Bytes h = B(Link(hashes_.back(), e));
-      ASSERT_TRUE(t->Exec("INSERT INTO audit_ledger(seq, entry, prev_hash, hash) VALUES (?, ?, ?, ?)",
-                          {Value::Int(s), Value::Bytes(crypto::AsBytes(e)), Value::Bytes(hashes_.back()),
-                           Value::Bytes(h)}).ok());
+      ASSERT_TRUE(
+          t->Exec("INSERT INTO audit_ledger(seq, entry, prev_hash, hash) VALUES (?, ?, ?, ?)",
+                  {Value::Int(s), Value::Bytes(crypto::AsBytes(e)), Value::Bytes(hashes_.back()),
+                   Value::Bytes(h)})
+              .ok());
       hashes_.push_back(h);
       if (every > 0 && s % every == 0) {
         std::string body = Body(s, h);
-        ASSERT_TRUE(t->Exec("INSERT INTO audit_checkpoints(id, size, head_hash, body, key_id, signature) "
-                            "VALUES (?, ?, ?, ?, ?, ?)",
-                            {Value::Int(++cp_id), Value::Int(s), Value::Bytes(h),
-                             Value::Bytes(crypto::AsBytes(body)), Value::Text(kKeyId),
-                             Value::Bytes(Sign(key_, body))}).ok());
+        ASSERT_TRUE(
+            t->Exec("INSERT INTO audit_checkpoints(id, size, head_hash, body, key_id, signature) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    {Value::Int(++cp_id), Value::Int(s), Value::Bytes(h),
+                     Value::Bytes(crypto::AsBytes(body)), Value::Text(kKeyId),
+                     Value::Bytes(Sign(key_, body))})
+                .ok());
       }
     }
     ASSERT_TRUE(t->Commit().ok());
@@ -115,9 +127,9 @@ class LedgerTest : public ::testing::Test {
 
   // What an attacker does first with the sqlite3 tool.
   void DropTriggers() {
-    for (const char* t : {"audit_ledger_no_update", "audit_ledger_no_delete", "audit_checkpoints_no_update",
-                          "audit_checkpoints_no_delete", "audit_signing_keys_no_update",
-                          "audit_signing_keys_no_delete"}) {
+    for (const char* t : {"audit_ledger_no_update", "audit_ledger_no_delete",
+                          "audit_checkpoints_no_update", "audit_checkpoints_no_delete",
+                          "audit_signing_keys_no_update", "audit_signing_keys_no_delete"}) {
       Exec(std::string("DROP TRIGGER ") + t);
     }
   }
@@ -136,7 +148,8 @@ class LedgerTest : public ::testing::Test {
     return r.ok() ? *r : VerifyReport{};
   }
 
-  VerifyReport VerifyFile(const std::string& path, const std::vector<crypto::Ed25519PublicKey>& trusted = {}) {
+  VerifyReport VerifyFile(const std::string& path,
+                          const std::vector<crypto::Ed25519PublicKey>& trusted = {}) {
     auto r = VerifyExport(path, trusted);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : VerifyReport{};
@@ -152,17 +165,21 @@ class LedgerTest : public ::testing::Test {
     return lines;
   }
 
-  std::string WriteLines(const std::vector<std::string>& lines, const std::string& name = "export.jsonl") {
+  std::string WriteLines(const std::vector<std::string>& lines,
+                         const std::string& name = "export.jsonl") {
     std::string path = dir_.File(name);
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
     for (const auto& l : lines) f << l << "\n";
     return path;
   }
 
-  static boost::json::object Obj(const std::string& line) { return boost::json::parse(line).as_object(); }
+  static boost::json::object Obj(const std::string& line) {
+    return boost::json::parse(line).as_object();
+  }
 
   // Index of the export line of entry `seq` (or of the checkpoint with that size).
-  static std::size_t LineOf(const std::vector<std::string>& lines, std::int64_t seq, std::string_view type = "entry") {
+  static std::size_t LineOf(const std::vector<std::string>& lines, std::int64_t seq,
+                            std::string_view type = "entry") {
     for (std::size_t i = 1; i < lines.size(); ++i) {
       auto o = Obj(lines[i]);
       if (o["type"].as_string() != type) continue;
@@ -176,7 +193,8 @@ class LedgerTest : public ::testing::Test {
     return 0;
   }
 
-  static std::string EntryLine(std::int64_t row_seq, const std::string& entry, const Bytes& prev, const Bytes& hash) {
+  static std::string EntryLine(std::int64_t row_seq, const std::string& entry, const Bytes& prev,
+                               const Bytes& hash) {
     boost::json::object o;
     o["type"] = "entry";
     o["seq"] = row_seq;
@@ -194,12 +212,12 @@ class LedgerTest : public ::testing::Test {
   std::vector<Bytes> hashes_;  // hashes_[s]: hash of entry s; hashes_[0]: genesis
 };
 
-#define EXPECT_DAMAGE(report, k, s)                                                             \
-  do {                                                                                          \
-    const VerifyReport& r_ = (report);                                                          \
-    EXPECT_FALSE(r_.ok);                                                                        \
-    EXPECT_EQ(DamageKindName(r_.kind), DamageKindName(k)) << r_.detail;                         \
-    EXPECT_EQ(r_.seq, (s)) << DamageKindName(r_.kind) << ": " << r_.detail;                     \
+#define EXPECT_DAMAGE(report, k, s)                                         \
+  do {                                                                      \
+    const VerifyReport& r_ = (report);                                      \
+    EXPECT_FALSE(r_.ok);                                                    \
+    EXPECT_EQ(DamageKindName(r_.kind), DamageKindName(k)) << r_.detail;     \
+    EXPECT_EQ(r_.seq, (s)) << DamageKindName(r_.kind) << ": " << r_.detail; \
   } while (0)
 
 // ---- PEM ------------------------------------------------------------------------------------
@@ -228,13 +246,16 @@ TEST(Ed25519Pem, RoundTrip) {
 
 TEST(Ed25519Pem, RejectsGarbageAndOtherKeyTypes) {
   EXPECT_EQ(crypto::Ed25519PublicKeyFromPem("").status().reason(), "invalid_key");
-  EXPECT_EQ(crypto::Ed25519PublicKeyFromPem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+  EXPECT_EQ(crypto::Ed25519PublicKeyFromPem(
+                "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
                 .status()
                 .reason(),
             "invalid_key");
   // X25519 SPKI (RFC 8410 test vector public key): right size, wrong algorithm.
   const char* x25519 =
-      "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VuAyEAhSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=\n-----END PUBLIC KEY-----\n";
+      "-----BEGIN PUBLIC "
+      "KEY-----\nMCowBQYDK2VuAyEAhSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=\n-----END PUBLIC "
+      "KEY-----\n";
   EXPECT_EQ(crypto::Ed25519PublicKeyFromPem(x25519).status().reason(), "invalid_key");
 }
 
@@ -242,25 +263,25 @@ TEST(Ed25519Pem, InteroperatesWithTheOpensslCli) {
   TempDir dir;
   const std::string priv = dir.File("k.pem"), pub = dir.File("pub.pem"), msg = dir.File("msg"),
                     sig = dir.File("sig"), ours = dir.File("ours.pem");
-  {
-    std::ofstream(msg, std::ios::binary) << "checkpoint body";
-  }
-  const std::string cmd = "openssl genpkey -algorithm ed25519 -out " + priv + " 2>/dev/null && openssl pkey -in " +
-                          priv + " -pubout -out " + pub + " 2>/dev/null && openssl pkeyutl -sign -rawin -inkey " +
-                          priv + " -in " + msg + " -out " + sig + " 2>/dev/null";
-  if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "the openssl CLI is not available";
+  { std::ofstream(msg, std::ios::binary) << "checkpoint body"; }
+  using bulwark::testing::RunProgram;
+  ASSERT_EQ(RunProgram({"openssl", "genpkey", "-algorithm", "ed25519", "-out", priv}), 0)
+      << "the openssl CLI";
+  ASSERT_EQ(RunProgram({"openssl", "pkey", "-in", priv, "-pubout", "-out", pub}), 0);
+  ASSERT_EQ(RunProgram(
+                {"openssl", "pkeyutl", "-sign", "-rawin", "-inkey", priv, "-in", msg, "-out", sig}),
+            0);
   auto key = crypto::Ed25519PublicKeyFromPem(Slurp(pub));
   ASSERT_TRUE(key.ok()) << key.status().ToString();
   const std::string signature = Slurp(sig);
-  EXPECT_TRUE(crypto::Ed25519Verify(*key, crypto::AsBytes("checkpoint body"), crypto::AsBytes(signature)));
+  EXPECT_TRUE(
+      crypto::Ed25519Verify(*key, crypto::AsBytes("checkpoint body"), crypto::AsBytes(signature)));
   // Our PEM of the same key is byte-identical to openssl's and readable by it.
   auto pem = crypto::Ed25519PublicKeyToPem(*key);
   ASSERT_TRUE(pem.ok());
   EXPECT_EQ(*pem, Slurp(pub));
-  {
-    std::ofstream(ours, std::ios::binary) << *pem;
-  }
-  EXPECT_EQ(std::system(("openssl pkey -pubin -in " + ours + " -noout 2>/dev/null").c_str()), 0);
+  { std::ofstream(ours, std::ios::binary) << *pem; }
+  EXPECT_EQ(RunProgram({"openssl", "pkey", "-pubin", "-in", ours, "-noout"}), 0);
 }
 
 // ---- Database ---------------------------------------------------------------------------------
@@ -302,7 +323,8 @@ TEST_F(LedgerTest, VerifyingDoesNotChangeTheDatabaseFile) {
 TEST_F(LedgerTest, ModifiedEntry) {
   Build(1000, 100);
   DropTriggers();
-  Exec("UPDATE audit_ledger SET entry = ? WHERE seq = 500", {Value::Bytes(crypto::AsBytes(EntryText(500, "denied")))});
+  Exec("UPDATE audit_ledger SET entry = ? WHERE seq = 500",
+       {Value::Bytes(crypto::AsBytes(EntryText(500, "denied")))});
   EXPECT_DAMAGE(Verify(), DamageKind::kModifiedEntry, 500);
 }
 
@@ -352,7 +374,8 @@ TEST_F(LedgerTest, InsertedEntryAfter499) {
   Exec("UPDATE audit_ledger SET seq = -seq WHERE seq < 0");
   const std::string forged = EntryText(500, "forged");
   Exec("INSERT INTO audit_ledger(seq, entry, prev_hash, hash) VALUES (500, ?, ?, ?)",
-       {Value::Bytes(crypto::AsBytes(forged)), Value::Bytes(hashes_[499]), Value::Bytes(B(Link(hashes_[499], forged)))});
+       {Value::Bytes(crypto::AsBytes(forged)), Value::Bytes(hashes_[499]),
+        Value::Bytes(B(Link(hashes_[499], forged)))});
   EXPECT_DAMAGE(Verify(), DamageKind::kInsertedEntry, 500);
 }
 
@@ -362,7 +385,8 @@ TEST_F(LedgerTest, InsertedEntryThatDoesNotEvenChain) {
   Exec("UPDATE audit_ledger SET seq = -(seq + 1) WHERE seq >= 500");
   Exec("UPDATE audit_ledger SET seq = -seq WHERE seq < 0");
   Exec("INSERT INTO audit_ledger(seq, entry, prev_hash, hash) VALUES (500, ?, ?, ?)",
-       {Value::Bytes(crypto::AsBytes(EntryText(500, "forged"))), Value::Bytes(hashes_[1]), Value::Bytes(hashes_[2])});
+       {Value::Bytes(crypto::AsBytes(EntryText(500, "forged"))), Value::Bytes(hashes_[1]),
+        Value::Bytes(hashes_[2])});
   EXPECT_DAMAGE(Verify(), DamageKind::kInsertedEntry, 500);
 }
 
@@ -397,7 +421,8 @@ TEST_F(LedgerTest, TruncatedTailThatAlsoDroppedTheCheckpointIsInvisible) {
 TEST_F(LedgerTest, BadCheckpointSignature) {
   Build(1000, 100);
   DropTriggers();
-  auto rows = (*store_->Begin(store::TxMode::kRead))->Query("SELECT signature FROM audit_checkpoints WHERE size = 300");
+  auto rows = (*store_->Begin(store::TxMode::kRead))
+                  ->Query("SELECT signature FROM audit_checkpoints WHERE size = 300");
   ASSERT_TRUE(rows.ok());
   Bytes sig = (*rows)[0][0].as_bytes();
   sig[10] ^= 0x01;
@@ -410,7 +435,8 @@ TEST_F(LedgerTest, CheckpointResignedWithAnUntrustedKey) {
   DropTriggers();
   const std::string body = Body(400, hashes_[7]);
   Exec("UPDATE audit_checkpoints SET body = ?, head_hash = ?, signature = ? WHERE size = 400",
-       {Value::Bytes(crypto::AsBytes(body)), Value::Bytes(hashes_[7]), Value::Bytes(Sign(attacker_, body))});
+       {Value::Bytes(crypto::AsBytes(body)), Value::Bytes(hashes_[7]),
+        Value::Bytes(Sign(attacker_, body))});
   EXPECT_DAMAGE(Verify(), DamageKind::kBadCheckpointSignature, 400);
   EXPECT_DAMAGE(Verify({key_.public_key}), DamageKind::kBadCheckpointSignature, 400);
 }
@@ -420,7 +446,8 @@ TEST_F(LedgerTest, CheckpointWithTheTrustedKeyButAWrongHead) {
   DropTriggers();
   const std::string body = Body(400, hashes_[7]);
   Exec("UPDATE audit_checkpoints SET body = ?, head_hash = ?, signature = ? WHERE size = 400",
-       {Value::Bytes(crypto::AsBytes(body)), Value::Bytes(hashes_[7]), Value::Bytes(Sign(key_, body))});
+       {Value::Bytes(crypto::AsBytes(body)), Value::Bytes(hashes_[7]),
+        Value::Bytes(Sign(key_, body))});
   EXPECT_DAMAGE(Verify(), DamageKind::kCheckpointMismatch, 400);
   EXPECT_DAMAGE(Verify({key_.public_key}), DamageKind::kCheckpointMismatch, 400);
 }
@@ -467,7 +494,8 @@ TEST_F(LedgerTest, UnknownKeyId) {
 }
 
 TEST_F(LedgerTest, NonCanonicalEntryWithAValidChainIsMalformed) {
-  Build(20, 0, [](std::int64_t s) { return s == 7 ? std::string(R"({"v":1, "seq":7})") : EntryText(s); });
+  Build(20, 0,
+        [](std::int64_t s) { return s == 7 ? std::string(R"({"v":1, "seq":7})") : EntryText(s); });
   EXPECT_DAMAGE(Verify(), DamageKind::kMalformed, 7);
 }
 
@@ -480,14 +508,30 @@ TEST_F(LedgerTest, EntryWithoutSeqWithAValidChainIsMalformed) {
 // reference implementation, core::IsCanonical, on everything: in the subset and outside it.
 TEST(CanonicalEntries, VerifierAgreesWithTheReferenceCanonicalizer) {
   const std::vector<std::string> variants = {
-      R"({"a":"x\u001f","seq":1})",      R"({"a":"x\u001F","seq":1})",   R"({"a":"\/","seq":1})",
-      "{\"a\":\"\xC3\xA9\",\"seq\":1}",  R"({"a":"\u00e9","seq":1})",    R"({"a":1.5,"seq":1})",
-      R"({"a":1.50,"seq":1})",           R"({"a":1e2,"seq":1})",         R"({"b":1,"a":2,"seq":1})",
-      R"({"a":1,"a":1,"seq":1})",        "{\"seq\":1,\"\xC3\xA9\":1}",   R"({"a":9007199254740993,"seq":1})",
-      R"({"a":9007199254740992,"seq":1})", R"({"a":-0,"seq":1})",        R"({"a":[true,null,{"z":"\n"}],"seq":1})",
-      R"({"a":"\t","seq":1})",           R"({"a":"\u0009","seq":1})",    R"({ "seq":1})",
-      R"({"A":1,"_":2,"a":3,"seq":1})",  R"({"a":{},"b":[],"seq":1})",   R"({"a":"\"\\","seq":1})",
-      R"({"a":"\u007f","seq":1})",       "{\"a\":\"\x7f\",\"seq\":1}",  R"({"a":[1,2.0],"seq":1})",
+      R"({"a":"x\u001f","seq":1})",
+      R"({"a":"x\u001F","seq":1})",
+      R"({"a":"\/","seq":1})",
+      "{\"a\":\"\xC3\xA9\",\"seq\":1}",
+      R"({"a":"\u00e9","seq":1})",
+      R"({"a":1.5,"seq":1})",
+      R"({"a":1.50,"seq":1})",
+      R"({"a":1e2,"seq":1})",
+      R"({"b":1,"a":2,"seq":1})",
+      R"({"a":1,"a":1,"seq":1})",
+      "{\"seq\":1,\"\xC3\xA9\":1}",
+      R"({"a":9007199254740993,"seq":1})",
+      R"({"a":9007199254740992,"seq":1})",
+      R"({"a":-0,"seq":1})",
+      R"({"a":[true,null,{"z":"\n"}],"seq":1})",
+      R"({"a":"\t","seq":1})",
+      R"({"a":"\u0009","seq":1})",
+      R"({ "seq":1})",
+      R"({"A":1,"_":2,"a":3,"seq":1})",
+      R"({"a":{},"b":[],"seq":1})",
+      R"({"a":"\"\\","seq":1})",
+      R"({"a":"\u007f","seq":1})",
+      "{\"a\":\"\x7f\",\"seq\":1}",
+      R"({"a":[1,2.0],"seq":1})",
   };
   for (const std::string& text : variants) {
     TempDir dir;
@@ -499,9 +543,14 @@ TEST(CanonicalEntries, VerifierAgreesWithTheReferenceCanonicalizer) {
       auto tx = st->Begin(store::TxMode::kWrite);
       ASSERT_TRUE(tx.ok());
       Bytes g = B(Genesis(kLedgerId));
-      ASSERT_TRUE((*tx)->Exec("INSERT INTO audit_ledger_meta VALUES (?, ?)", {Value::Text(kLedgerId), Value::Text(kTime)}).ok());
-      ASSERT_TRUE((*tx)->Exec("INSERT INTO audit_ledger VALUES (1, ?, ?, ?)",
-                              {Value::Bytes(crypto::AsBytes(text)), Value::Bytes(g), Value::Bytes(B(Link(g, text)))})
+      ASSERT_TRUE((*tx)
+                      ->Exec("INSERT INTO audit_ledger_meta VALUES (?, ?)",
+                             {Value::Text(kLedgerId), Value::Text(kTime)})
+                      .ok());
+      ASSERT_TRUE((*tx)
+                      ->Exec("INSERT INTO audit_ledger VALUES (1, ?, ?, ?)",
+                             {Value::Bytes(crypto::AsBytes(text)), Value::Bytes(g),
+                              Value::Bytes(B(Link(g, text)))})
                       .ok());
       ASSERT_TRUE((*tx)->Commit().ok());
     }
@@ -540,14 +589,16 @@ TEST_F(LedgerTest, ExportVerifiesLikeTheDatabase) {
   EXPECT_EQ(r.head_hash, Verify().head_hash);
   EXPECT_NE(r.detail.find("export header"), std::string::npos);
   EXPECT_TRUE(VerifyFile(WriteLines(lines), {key_.public_key}).ok);
-  EXPECT_DAMAGE(VerifyFile(WriteLines(lines), {attacker_.public_key}), DamageKind::kBadCheckpointSignature, 100);
+  EXPECT_DAMAGE(VerifyFile(WriteLines(lines), {attacker_.public_key}),
+                DamageKind::kBadCheckpointSignature, 100);
 }
 
 TEST_F(LedgerTest, ExportKeepsNonUtf8BytesExactly) {
   Build(5, 0, [](std::int64_t s) { return s == 3 ? std::string("\xff\xfe") : EntryText(s); });
   std::vector<std::string> lines = ExportLines();
   EXPECT_TRUE(Obj(lines[3]).contains("entry_base64"));
-  EXPECT_DAMAGE(VerifyFile(WriteLines(lines)), DamageKind::kMalformed, 3);  // chain intact, not JSON
+  EXPECT_DAMAGE(VerifyFile(WriteLines(lines)), DamageKind::kMalformed,
+                3);  // chain intact, not JSON
   EXPECT_DAMAGE(Verify(), DamageKind::kMalformed, 3);
 }
 
@@ -630,7 +681,8 @@ TEST_F(LedgerTest, ExportBadSignatureAndMismatch) {
   resigned["signature"] = crypto::Base64Encode(Sign(key_, body));
   damaged = lines;
   damaged[cp] = boost::json::serialize(resigned);
-  EXPECT_DAMAGE(VerifyFile(WriteLines(damaged), {key_.public_key}), DamageKind::kCheckpointMismatch, 300);
+  EXPECT_DAMAGE(VerifyFile(WriteLines(damaged), {key_.public_key}), DamageKind::kCheckpointMismatch,
+                300);
 }
 
 TEST_F(LedgerTest, ExportGarbageLineIsMalformedAndAForeignFileIsAnError) {
@@ -649,7 +701,9 @@ TEST_F(LedgerTest, RunAuditVerifyAndExport) {
   Build(300, 100);
   std::ostringstream out, err;
   EXPECT_EQ(RunAuditVerify(dir_.File(""), "", "", out), 0) << out.str();
-  EXPECT_EQ(out.str().rfind("audit verify: OK: 300 entries, 3 checkpoints, head " + crypto::HexEncode(hashes_[300]), 0),
+  EXPECT_EQ(out.str().rfind("audit verify: OK: 300 entries, 3 checkpoints, head " +
+                                crypto::HexEncode(hashes_[300]),
+                            0),
             0u)
       << out.str();
   EXPECT_NE(out.str().find("warning"), std::string::npos);
@@ -672,7 +726,8 @@ TEST_F(LedgerTest, RunAuditVerifyAndExport) {
   Exec("DELETE FROM audit_ledger WHERE seq = 150");
   out.str("");
   EXPECT_EQ(RunAuditVerify(db_path_, "", pub, out), 1);
-  EXPECT_EQ(out.str().rfind("audit verify: FAILED: deleted_entry at seq 150: ", 0), 0u) << out.str();
+  EXPECT_EQ(out.str().rfind("audit verify: FAILED: deleted_entry at seq 150: ", 0), 0u)
+      << out.str();
 
   out.str("");
   EXPECT_EQ(RunAuditVerify(dir_.File("nowhere"), "", "", out), 2) << out.str();
