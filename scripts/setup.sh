@@ -11,7 +11,7 @@ PACKAGES=(
   libcurl4-openssl-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers the tests and benchmarks talk to
-  openssl sqlite3 curl python3 python3-pytest python3-requests python3-yaml python3-hvac python3-jwt
+  openssl sqlite3 curl python3 python3-pytest python3-requests python3-yaml python3-hvac python3-jwt python3-aiosmtpd
   oathtool rsyslog nginx-light wrk prometheus
 )
 

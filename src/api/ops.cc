@@ -184,12 +184,4 @@ Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
   return Status::Ok();
 }
 
-Status AddLocalOverlayRoutes(http::Router& router) {
-  return router.Add({
-      .method = Verb::get, .pattern = "/api/v1/local/outbox", .auth = AuthDecision::kPublic,
-      .summary = "Dev overlay: mail that would have been sent (magic links). Dev mode only.",
-      .handler = [](RequestContext&) -> StatusOr<Reply> { return Reply{.body = R"({"messages":[]})"}; },
-  });
-}
-
 }  // namespace bulwark::api

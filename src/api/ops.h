@@ -35,8 +35,5 @@ Readiness CheckReadiness(const OpsDeps& deps);
 
 Status AddOpsRoutes(http::Router& router, OpsDeps deps);
 
-// The dev-mode local overlay (/api/v1/local/*). Only ever registered in dev mode with the
-// overlay on; production refuses to boot with it enabled.
-Status AddLocalOverlayRoutes(http::Router& router);
 
 }  // namespace bulwark::api

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api/audit_routes.h"
+#include "api/identity_routes.h"
 #include "api/ops.h"
 #include "api/receipt_routes.h"
 #include "audit/alerts.h"
@@ -18,6 +19,7 @@
 #include "audit/siem/audit_export.h"
 #include "audit/writer.h"
 #include "core/cidr.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/secret_quality.h"
 #include "crypto/encoding.h"
@@ -25,9 +27,18 @@
 #include "http/baseline_stages.h"
 #include "http/ledger_audit_stage.h"
 #include "http/pipeline.h"
+#include "http/rate_limit_stage.h"
 #include "http/server.h"
+#include "identity/authenticator.h"
+#include "identity/directory.h"
+#include "identity/mail_queue.h"
+#include "identity/mailer.h"
+#include "identity/mfa.h"
+#include "identity/sessions.h"
 #include "keyring/keyring.h"
 #include "keyring/master_key.h"
+#include "policy/access_stages.h"
+#include "policy/roles.h"
 #include "receipts/service.h"
 #include "store/migrate.h"
 #include "store/migrations.h"
@@ -51,7 +62,8 @@ class Problems {
   }
   // An error in production, a warning in dev.
   void Unsafe(bool production, std::string key, std::string message) {
-    list.push_back({production ? Severity::kError : Severity::kWarning, std::move(key), std::move(message)});
+    list.push_back(
+        {production ? Severity::kError : Severity::kWarning, std::move(key), std::move(message)});
   }
   std::vector<ConfigProblem> list;
 };
@@ -79,35 +91,41 @@ StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path) {
   std::string content;
   char buf[4096];
   std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && content.size() < 65536) content.append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && content.size() < 65536)
+    content.append(buf, n);
   std::fclose(f);
   while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
   return crypto::SecretBytes::FromString(std::move(content));
 }
 
-void CheckSecretFileMode(Problems& p, const std::string& key, const std::string& path, bool production) {
+void CheckSecretFileMode(Problems& p, const std::string& key, const std::string& path,
+                         bool production) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    p.Unsafe(production, key, "file " + path + " is readable by group or others (mode " +
-                                  ModeString(st.st_mode) + "); chmod 600 it");
+    p.Unsafe(production, key,
+             "file " + path + " is readable by group or others (mode " + ModeString(st.st_mode) +
+                 "); chmod 600 it");
   }
 }
 
 void CheckKeyring(const Config& c, Problems& p, bool production) {
   if (c.pbkdf2_iterations < keyring::kMinPbkdf2Iterations) {
-    p.Error("keyring.pbkdf2_iterations", "must be at least " + std::to_string(keyring::kMinPbkdf2Iterations));
+    p.Error("keyring.pbkdf2_iterations",
+            "must be at least " + std::to_string(keyring::kMinPbkdf2Iterations));
   }
   const int sources = CountKeySources(c);
   if (sources > 1) {
-    p.Error("keyring", "more than one master key source is set; set exactly one of BULWARK_MASTER_KEY, "
-                       "keyring.master_key_file, BULWARK_MASTER_PASSWORD, keyring.master_password_file");
+    p.Error("keyring",
+            "more than one master key source is set; set exactly one of BULWARK_MASTER_KEY, "
+            "keyring.master_key_file, BULWARK_MASTER_PASSWORD, keyring.master_password_file");
     return;
   }
   if (sources == 0) {
     if (!production) return;  // dev generates one (with a warning)
-    std::string msg = "required secret missing: no master key source; set BULWARK_MASTER_KEY (base64 of 32 "
-                      "random bytes), keyring.master_key_file, BULWARK_MASTER_PASSWORD or "
-                      "keyring.master_password_file";
+    std::string msg =
+        "required secret missing: no master key source; set BULWARK_MASTER_KEY (base64 of 32 "
+        "random bytes), keyring.master_key_file, BULWARK_MASTER_PASSWORD or "
+        "keyring.master_password_file";
     if (fs::exists(c.dev_key_path())) {
       msg += " (the key at " + c.dev_key_path() + " was auto-generated in dev mode and is refused)";
     }
@@ -130,14 +148,16 @@ void CheckKeyring(const Config& c, Problems& p, bool production) {
   if (!c.master_key_file.empty()) {
     if (keyring::IsDevGeneratedKeyFile(c.master_key_file)) {
       p.Unsafe(production, "keyring.master_key_file",
-               "the key in " + c.master_key_file + " was auto-generated in dev mode; "
-               "auto-generated secrets are refused in production");
+               "the key in " + c.master_key_file +
+                   " was auto-generated in dev mode; "
+                   "auto-generated secrets are refused in production");
     }
     auto key = keyring::ReadKeyFile(c.master_key_file);
     if (!key.ok()) {
       p.Error("keyring.master_key_file", c.master_key_file + ": " + key.status().message());
     } else if (auto weak = core::WeakKeyReason(key->reveal_span(), keyring::kKekSize)) {
-      p.Unsafe(production, "keyring.master_key_file", "the key in " + c.master_key_file + " " + *weak);
+      p.Unsafe(production, "keyring.master_key_file",
+               "the key in " + c.master_key_file + " " + *weak);
     }
     CheckSecretFileMode(p, "keyring.master_key_file", c.master_key_file, production);
   }
@@ -168,7 +188,8 @@ void CheckOperator(const Config& c, Problems& p, bool production) {
         for (const auto& proxy : *proxies) {
           if (range.Contains(proxy.base())) {
             p.Unsafe(production, "operator.allow_cidrs",
-                     text + " contains the trusted proxy " + proxy.ToString() + "; operators must be named by their own addresses");
+                     text + " contains the trusted proxy " + proxy.ToString() +
+                         "; operators must be named by their own addresses");
           }
         }
       }
@@ -187,7 +208,8 @@ void CheckOperator(const Config& c, Problems& p, bool production) {
     if (!t.ok()) {
       p.Error("operator.token_file", c.operator_token_file + " " + t.status().message());
     } else if (auto weak = core::WeakTextSecretReason(t->reveal_string_view())) {
-      p.Unsafe(production, "operator.token_file", "the token in " + c.operator_token_file + " " + *weak);
+      p.Unsafe(production, "operator.token_file",
+               "the token in " + c.operator_token_file + " " + *weak);
     }
     CheckSecretFileMode(p, "operator.token_file", c.operator_token_file, production);
   }
@@ -198,16 +220,19 @@ void CheckServer(const Config& c, Problems& p, bool production) {
     p.Error("server.listen", ep.status().message());
   } else if (!production && !ep->address().is_loopback()) {
     p.Error("server.listen", "dev mode serves on loopback only (127.0.0.1 or ::1)");
-  } else if (production && !ep->address().is_loopback() && c.tls_cert_file.empty() && c.trusted_proxies.empty()) {
-    p.Error("server.listen", "plain HTTP on a non-loopback address: set server.tls_cert_file/tls_key_file, "
-                             "or listen on loopback behind a TLS-terminating proxy (server.trusted_proxies)");
+  } else if (production && !ep->address().is_loopback() && c.tls_cert_file.empty() &&
+             c.trusted_proxies.empty()) {
+    p.Error("server.listen",
+            "plain HTTP on a non-loopback address: set server.tls_cert_file/tls_key_file, "
+            "or listen on loopback behind a TLS-terminating proxy (server.trusted_proxies)");
   }
   if (auto r = core::ParseCidrList(c.trusted_proxies); !r.ok()) {
     p.Error("server.trusted_proxies", r.status().message());
   }
   if (production) {
     if (c.public_url.empty()) {
-      p.Error("server.public_url", "required in production: the https:// URL clients reach Bulwark at");
+      p.Error("server.public_url",
+              "required in production: the https:// URL clients reach Bulwark at");
     } else if (!c.public_url.starts_with("https://") || c.public_url.size() <= 8) {
       p.Error("server.public_url", "must be an https:// URL (got \"" + c.public_url + "\")");
     }
@@ -216,7 +241,8 @@ void CheckServer(const Config& c, Problems& p, bool production) {
     p.Error("server.public_url", "must be an http(s):// URL");
   }
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
-    p.Error("server.tls_cert_file", "set both server.tls_cert_file and server.tls_key_file, or neither");
+    p.Error("server.tls_cert_file",
+            "set both server.tls_cert_file and server.tls_key_file, or neither");
   } else if (!c.tls_cert_file.empty()) {
     if (auto ctx = crypto::MakeServerTlsContext(c.tls_cert_file, c.tls_key_file); !ctx.ok()) {
       p.Error("server.tls_cert_file", ctx.status().message());
@@ -225,7 +251,8 @@ void CheckServer(const Config& c, Problems& p, bool production) {
   }
   for (const std::string& origin : c.cors_allowed_origins) {
     if (origin == "*" || origin.find('*') != std::string::npos) {
-      p.Unsafe(production, "cors.allowed_origins", "a wildcard origin is not allowed; list each origin");
+      p.Unsafe(production, "cors.allowed_origins",
+               "a wildcard origin is not allowed; list each origin");
     } else if (!(origin.starts_with("https://") || origin.starts_with("http://")) ||
                origin.find('/', origin.find("://") + 3) != std::string::npos) {
       p.Error("cors.allowed_origins", "\"" + origin + "\" is not an origin (scheme://host[:port])");
@@ -240,10 +267,12 @@ void CheckModeAndFlags(const Config& c, Problems& p, bool production) {
     p.Error("mode", "must be \"production\" or \"dev\"");
   }
   if (production && c.mode_setting == "dev") {
-    p.Error("mode", "dev mode is on in the configuration; dev mode is enabled only by --dev on the "
-                    "command line, never in production");
+    p.Error("mode",
+            "dev mode is on in the configuration; dev mode is enabled only by --dev on the "
+            "command line, never in production");
   }
-  if (auto lvl = log::ParseLevel(c.log_level); !lvl.ok()) p.Error("log.level", lvl.status().message());
+  if (auto lvl = log::ParseLevel(c.log_level); !lvl.ok())
+    p.Error("log.level", lvl.status().message());
   if (production && c.local_overlay.value_or(false)) {
     p.Error("local_overlay.enabled", "the local overlay /api/v1/local/* must be off in production");
   }
@@ -252,7 +281,8 @@ void CheckModeAndFlags(const Config& c, Problems& p, bool production) {
              "the tenant-bypass flag is set; it is refused in production and has no effect in dev");
   }
   if (c.debug_log_bodies) {
-    p.Unsafe(production, "debug.log_bodies", "a debug flag is set; debug flags are refused in production");
+    p.Unsafe(production, "debug.log_bodies",
+             "a debug flag is set; debug flags are refused in production");
   }
 }
 
@@ -281,21 +311,27 @@ void CheckStorage(const Config& c, Problems& p, bool production) {
     struct stat st {};
     if (::stat(c.data_dir.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
       p.Unsafe(production, "storage.data_dir",
-               c.data_dir + " can be accessed by group or others (mode " + ModeString(st.st_mode) + "); chmod 700 it");
+               c.data_dir + " can be accessed by group or others (mode " + ModeString(st.st_mode) +
+                   "); chmod 700 it");
     }
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(dir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       struct stat fst {};
       if (::lstat(it->path().c_str(), &fst) == 0 && (fst.st_mode & 077) != 0) {
         p.Unsafe(production, "storage.data_dir",
-                 it->path().string() + " can be read by group or others (mode " + ModeString(fst.st_mode) + ")");
+                 it->path().string() + " can be read by group or others (mode " +
+                     ModeString(fst.st_mode) + ")");
       }
     }
     const std::string db = c.database_path();
     if (fs::exists(db, ec)) {
-      store::SqliteOptions opts{.path = db, .create_if_missing = false, .journal_mode = c.journal_mode,
-                                .synchronous = c.synchronous, .foreign_keys = c.foreign_keys,
-                                .busy_timeout_ms = static_cast<int>(c.busy_timeout_ms), .pool_size = 1};
+      store::SqliteOptions opts{.path = db,
+                                .create_if_missing = false,
+                                .journal_mode = c.journal_mode,
+                                .synchronous = c.synchronous,
+                                .foreign_keys = c.foreign_keys,
+                                .busy_timeout_ms = static_cast<int>(c.busy_timeout_ms),
+                                .pool_size = 1};
       auto st_or = store::OpenSqliteStore(opts);
       if (!st_or.ok()) {
         p.Error("storage", "the store is unreachable: " + st_or.status().message());
@@ -319,7 +355,8 @@ void CheckStorage(const Config& c, Problems& p, bool production) {
   // The directory will be created: its nearest existing parent must be a writable directory.
   fs::path parent = fs::absolute(dir, ec).parent_path();
   while (!parent.empty() && !fs::exists(parent, ec)) parent = parent.parent_path();
-  if (parent.empty() || !fs::is_directory(parent, ec) || ::access(parent.c_str(), W_OK | X_OK) != 0) {
+  if (parent.empty() || !fs::is_directory(parent, ec) ||
+      ::access(parent.c_str(), W_OK | X_OK) != 0) {
     p.Error("storage.data_dir", "cannot create " + c.data_dir + ": the store is unreachable");
   }
 }
@@ -337,7 +374,8 @@ void CheckAudit(const Config& c, Problems& p, bool production) {
   }
   const fs::path parent = fs::absolute(f, ec).parent_path();
   if (!fs::is_directory(parent, ec) || ::access(parent.c_str(), W_OK | X_OK) != 0) {
-    p.Error("audit.file", "the audit sink " + c.audit_file + " cannot be created (directory missing or not writable)");
+    p.Error("audit.file", "the audit sink " + c.audit_file +
+                              " cannot be created (directory missing or not writable)");
   }
 }
 
@@ -346,9 +384,9 @@ void PrintProblems(const std::vector<ConfigProblem>& problems, std::ostream& out
 }
 
 std::size_t CountErrors(const std::vector<ConfigProblem>& problems) {
-  return static_cast<std::size_t>(std::count_if(problems.begin(), problems.end(), [](const ConfigProblem& pr) {
-    return pr.severity == Severity::kError;
-  }));
+  return static_cast<std::size_t>(
+      std::count_if(problems.begin(), problems.end(),
+                    [](const ConfigProblem& pr) { return pr.severity == Severity::kError; }));
 }
 
 StatusOr<keyring::MasterKeySource> MasterKeySourceFor(Config& c) {
@@ -386,6 +424,107 @@ int Refuse(const std::string& what, const Status& st) {
   return kExitConfigRefused;
 }
 
+// What every command that writes needs: the store (migrated), the keyring and the ledger.
+struct Core {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<keyring::Keyring> keys;
+  std::unique_ptr<audit::Ledger> ledger;
+};
+
+// Opens them in order, creating the data directory (0700) and, in dev mode only, a generated
+// master key. On failure `step` names what failed ("storage", "keyring", "audit").
+StatusOr<Core> OpenCore(Config& config, std::string& step) {
+  std::error_code ec;
+  step = "storage";
+  if (!fs::exists(config.data_dir, ec)) {
+    fs::create_directories(config.data_dir, ec);
+    if (ec || ::chmod(config.data_dir.c_str(), 0700) != 0) {
+      return Status::Unavailable("data_dir", "cannot create the data directory");
+    }
+  }
+  if (config.dev && CountKeySources(config) == 0) {
+    step = "keyring";
+    const std::string key_path = config.dev_key_path();
+    if (!fs::exists(key_path, ec)) {
+      BULWARK_RETURN_IF_ERROR(keyring::WriteDevKeyFile(key_path));
+      log::Warn("dev.master_key_generated",
+                {{"path", key_path},
+                 {"message",
+                  "DEV MODE: a master key was generated into the data directory. "
+                  "Never use this data directory or key in production."}});
+    }
+    config.master_key_file = key_path;
+  }
+  step = "storage";
+  store::SqliteOptions sopts{.path = config.database_path(),
+                             .create_if_missing = true,
+                             .journal_mode = config.journal_mode,
+                             .synchronous = config.synchronous,
+                             .foreign_keys = config.foreign_keys,
+                             .busy_timeout_ms = static_cast<int>(config.busy_timeout_ms),
+                             .pool_size = static_cast<int>(config.pool_size)};
+  Core core;
+  BULWARK_ASSIGN_OR_RETURN(core.store, store::OpenSqliteStore(sopts));
+  BULWARK_RETURN_IF_ERROR(store::Migrate(*core.store));
+  step = "keyring";
+  BULWARK_ASSIGN_OR_RETURN(keyring::MasterKeySource source, MasterKeySourceFor(config));
+  BULWARK_ASSIGN_OR_RETURN(core.keys, keyring::Keyring::Open(source, *core.store));
+  step = "audit";
+  BULWARK_ASSIGN_OR_RETURN(core.ledger, audit::Ledger::Open(*core.store, *core.keys));
+  return core;
+}
+
+void CheckIdentity(const Config& c, Problems& p, bool production) {
+  if (auto rules = http::RateLimitRules(c.rate_limit_rules); !rules.ok()) {
+    p.Error("rate_limit.rules", rules.status().message());
+  }
+  if (!c.smtp_url.empty()) {
+    if (!c.smtp_url.starts_with("smtp://") && !c.smtp_url.starts_with("smtps://")) {
+      p.Error("mail.smtp_url", "must be smtp://host:port (STARTTLS) or smtps://host:port");
+    }
+    if (c.mail_from.empty())
+      p.Error("mail.from", "a sender address is required with mail.smtp_url");
+  } else if (production) {
+    p.Warn("mail.smtp_url",
+           "no SMTP server: sign-in links and invitations cannot be sent (503 mail_unavailable)");
+  }
+  if (c.smtp_password && !c.smtp_password_file.empty()) {
+    p.Error("mail.smtp_password_file",
+            "set the SMTP password either in BULWARK_SMTP_PASSWORD or in a file, not both");
+  }
+  if (!c.smtp_password_file.empty()) {
+    if (auto t = ReadSecretFile(c.smtp_password_file); !t.ok()) {
+      p.Error("mail.smtp_password_file", c.smtp_password_file + " " + t.status().message());
+    }
+    CheckSecretFileMode(p, "mail.smtp_password_file", c.smtp_password_file, production);
+  }
+}
+
+StatusOr<std::shared_ptr<identity::Mailer>> MailerFor(const Config& c,
+                                                      identity::OutboxMailer** outbox) {
+  *outbox = nullptr;
+  if (c.smtp_url.empty()) {
+    if (!c.dev) return std::shared_ptr<identity::Mailer>();
+    auto box = std::make_shared<identity::OutboxMailer>();
+    *outbox = box.get();
+    return std::shared_ptr<identity::Mailer>(box);
+  }
+  identity::SmtpOptions o;
+  o.url = c.smtp_url;
+  o.username = c.smtp_username;
+  if (c.smtp_password) {
+    o.password = c.smtp_password->Clone();
+  } else if (!c.smtp_password_file.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(o.password, ReadSecretFile(c.smtp_password_file));
+  }
+  o.from = c.mail_from;
+  o.ca_file = c.smtp_ca_file;
+  BULWARK_RETURN_IF_ERROR(identity::InitMailTransport());
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<identity::SmtpMailer> smtp,
+                           identity::SmtpMailer::Create(std::move(o)));
+  return std::shared_ptr<identity::Mailer>(std::move(smtp));
+}
+
 }  // namespace
 
 std::vector<ConfigProblem> Preflight(const Config& config) {
@@ -397,6 +536,7 @@ std::vector<ConfigProblem> Preflight(const Config& config) {
   CheckOperator(config, p, production);
   CheckStorage(config, p, production);
   CheckAudit(config, p, production);
+  CheckIdentity(config, p, production);
   return p.list;
 }
 
@@ -404,7 +544,15 @@ Status RegisterRoutes(http::Router& router, const RouteDeps& deps, bool local_ov
   BULWARK_RETURN_IF_ERROR(api::AddOpsRoutes(router, deps.ops));
   BULWARK_RETURN_IF_ERROR(api::AddAuditRoutes(router, deps.ops.store));
   BULWARK_RETURN_IF_ERROR(api::AddReceiptRoutes(router, deps.receipts, local_overlay));
-  if (local_overlay) BULWARK_RETURN_IF_ERROR(api::AddLocalOverlayRoutes(router));
+  BULWARK_RETURN_IF_ERROR(api::AddIdentityRoutes(router, deps.identity, local_overlay));
+  // No route may name a verb no role grants: a typo would otherwise deny everyone silently, or
+  // tempt someone to add a wildcard.
+  for (const http::Route& r : router.routes()) {
+    if (!r.permission.empty() && !policy::IsKnownVerb(r.permission)) {
+      return Status::InvalidArgument("unknown_permission",
+                                     r.label + " names the unknown permission " + r.permission);
+    }
+  }
   return Status::Ok();
 }
 
@@ -455,8 +603,8 @@ int Serve(const core::ConfigSources& sources_in) {
   auto more = Preflight(config);
   problems.insert(problems.end(), more.begin(), more.end());
   if (const std::size_t errors = CountErrors(problems); errors > 0) {
-    std::cerr << "bulwark: refusing to start in " << (production ? "production" : "dev") << " mode: "
-              << errors << " problem(s); nothing was written\n";
+    std::cerr << "bulwark: refusing to start in " << (production ? "production" : "dev")
+              << " mode: " << errors << " problem(s); nothing was written\n";
     PrintProblems(problems, std::cerr);
     return kExitConfigRefused;
   }
@@ -464,54 +612,25 @@ int Serve(const core::ConfigSources& sources_in) {
   if (Status s = log::Init(*log::ParseLevel(config.log_level), config.log_file); !s.ok()) {
     return Refuse("log", s);
   }
-  for (const auto& pr : problems) log::Warn("config.warning", {{"setting", pr.key}, {"message", pr.message}});
+  for (const auto& pr : problems)
+    log::Warn("config.warning", {{"setting", pr.key}, {"message", pr.message}});
 
-  // Nothing has been written until here.
-  std::error_code ec;
-  if (!fs::exists(config.data_dir, ec)) {
-    fs::create_directories(config.data_dir, ec);
-    if (ec || ::chmod(config.data_dir.c_str(), 0700) != 0) {
-      return Refuse("storage", Status::Unavailable("data_dir", "cannot create the data directory"));
-    }
-  }
-  if (config.dev && CountKeySources(config) == 0) {
-    const std::string key_path = config.dev_key_path();
-    if (!fs::exists(key_path, ec)) {
-      if (Status s = keyring::WriteDevKeyFile(key_path); !s.ok()) return Refuse("keyring", s);
-      log::Warn("dev.master_key_generated",
-                {{"path", key_path},
-                 {"message", "DEV MODE: a master key was generated into the data directory. "
-                             "Never use this data directory or key in production."}});
-    }
-    config.master_key_file = key_path;
-  }
   if (config.dev) {
-    log::Warn("dev.mode", {{"message", "DEV MODE: plain HTTP on loopback, local overlay on, "
-                                       "generated keys allowed. Not for production."}});
+    log::Warn("dev.mode", {{"message",
+                            "DEV MODE: plain HTTP on loopback, local overlay on, "
+                            "generated keys allowed. Not for production."}});
   }
-
-  store::SqliteOptions sopts{.path = config.database_path(), .create_if_missing = true,
-                             .journal_mode = config.journal_mode, .synchronous = config.synchronous,
-                             .foreign_keys = config.foreign_keys,
-                             .busy_timeout_ms = static_cast<int>(config.busy_timeout_ms),
-                             .pool_size = static_cast<int>(config.pool_size)};
-  auto store_or = store::OpenSqliteStore(sopts);
-  if (!store_or.ok()) return Refuse("storage", store_or.status());
-  std::unique_ptr<store::Store> store = std::move(*store_or);
-  if (Status s = store::Migrate(*store); !s.ok()) return Refuse("storage", s);
-
-  auto source = MasterKeySourceFor(config);
-  if (!source.ok()) return Refuse("keyring", source.status());
-  auto keyring_or = keyring::Keyring::Open(*source, *store);
-  if (!keyring_or.ok()) return Refuse("keyring", keyring_or.status());
-  std::unique_ptr<keyring::Keyring> keys = std::move(*keyring_or);
-
-  auto ledger_or = audit::Ledger::Open(*store, *keys);
-  if (!ledger_or.ok()) return Refuse("audit", ledger_or.status());
-  std::unique_ptr<audit::Ledger> ledger = std::move(*ledger_or);
-  audit::AuditWriter writer(*store, *ledger,
-                            {.checkpoint_every = config.audit_checkpoint_every,
-                             .checkpoint_interval = std::chrono::milliseconds(config.audit_checkpoint_interval_ms)});
+  // Nothing has been written until here.
+  std::string step;
+  auto core_or = OpenCore(config, step);
+  if (!core_or.ok()) return Refuse(step, core_or.status());
+  std::unique_ptr<store::Store> store = std::move(core_or->store);
+  std::unique_ptr<keyring::Keyring> keys = std::move(core_or->keys);
+  std::unique_ptr<audit::Ledger> ledger = std::move(core_or->ledger);
+  audit::AuditWriter writer(
+      *store, *ledger,
+      {.checkpoint_every = config.audit_checkpoint_every,
+       .checkpoint_interval = std::chrono::milliseconds(config.audit_checkpoint_interval_ms)});
   auto receipts_or = receipts::ReceiptService::Open(*store, *keys);
   if (!receipts_or.ok()) return Refuse("receipts", receipts_or.status());
   std::unique_ptr<receipts::ReceiptService> receipt_service = std::move(*receipts_or);
@@ -530,15 +649,49 @@ int Serve(const core::ConfigSources& sources_in) {
   auto op_token = OperatorToken(config);
   if (!op_token.ok()) return Refuse("operator", op_token.status());
 
+  // Identity: sessions (signing key sealed by the keyring), MFA, mail off the request path.
+  auto sessions_or = identity::SessionService::Open(
+      *store, *keys,
+      {.issuer = config.public_url.empty() ? "bulwark" : config.public_url,
+       .audience = "bulwark",
+       .access_ttl_s = config.access_token_ttl_s,
+       .idle_timeout_s = config.session_idle_timeout_s,
+       .absolute_timeout_s = config.session_absolute_timeout_s});
+  if (!sessions_or.ok()) return Refuse("identity", sessions_or.status());
+  std::unique_ptr<identity::SessionService> sessions = std::move(*sessions_or);
+  identity::MfaService mfa(*keys);
+  identity::OutboxMailer* outbox = nullptr;
+  auto mailer_or = MailerFor(config, &outbox);
+  if (!mailer_or.ok()) return Refuse("mail", mailer_or.status());
+  std::unique_ptr<identity::MailQueue> mail;
+  if (*mailer_or) mail = std::make_unique<identity::MailQueue>(*mailer_or);
+  auto rules_or = http::RateLimitRules(config.rate_limit_rules);
+  if (!rules_or.ok()) return Refuse("rate_limit", rules_or.status());
+  auto limiter = std::make_shared<http::RouteRateLimiter>(std::move(*rules_or),
+                                                          std::make_shared<http::TokenBuckets>());
+
   http::Router router;
   http::Metrics metrics;
-  api::OpsDeps ops{.store = store.get(), .metrics = &metrics,
+  api::OpsDeps ops{.store = store.get(),
+                   .metrics = &metrics,
                    .keys_loaded = [k = keys.get()] { return k != nullptr; },
                    .ledger_healthy = [&writer] { return writer.healthy(); },
                    .audit_file = config.audit_file,
-                   .audit_export = [&exports] { return exports->States(); }, .production = production};
-  const RouteDeps route_deps{.ops = ops, .receipts = {.service = receipt_service.get(), .writer = &writer}};
-  if (Status s = RegisterRoutes(router, route_deps, config.dev && config.local_overlay_enabled()); !s.ok()) {
+                   .audit_export = [&exports] { return exports->States(); },
+                   .production = production};
+  const RouteDeps route_deps{.ops = ops,
+                             .receipts = {.service = receipt_service.get(), .writer = &writer},
+                             .identity = {.store = store.get(),
+                                          .writer = &writer,
+                                          .sessions = sessions.get(),
+                                          .mfa = &mfa,
+                                          .mail = mail.get(),
+                                          .outbox = outbox,
+                                          .limiter = limiter.get(),
+                                          .magic_link_ttl_s = config.magic_link_ttl_s,
+                                          .public_url = config.public_url}};
+  if (Status s = RegisterRoutes(router, route_deps, config.dev && config.local_overlay_enabled());
+      !s.ok()) {
     return Refuse("routes", s);
   }
   std::vector<std::string> labels;
@@ -556,13 +709,16 @@ int Serve(const core::ConfigSources& sources_in) {
                               .cors_allowed_origins = config.cors_allowed_origins,
                               .allowed_hosts = std::move(allowed_hosts)};
   std::vector<std::string> operator_cidrs = config.operator_allow_cidrs;
-  if (config.dev && operator_cidrs.empty()) operator_cidrs = {"127.0.0.0/8", "::1"};  // dev: loopback operates
+  if (config.dev && operator_cidrs.empty())
+    operator_cidrs = {"127.0.0.0/8", "::1"};  // dev: loopback operates
   http::PipelineStages stages{
-      .rate_limiter = std::make_shared<http::NoRateLimits>(),
-      .authenticator = std::make_shared<http::BaselineAuthenticator>(
-          *core::ParseCidrList(operator_cidrs), *op_token),
-      .tenant_guard = std::make_shared<http::DenyTenantGuard>(),
-      .authorizer = std::make_shared<http::DenyByDefaultAuthorizer>(),
+      .rate_limiter = limiter,
+      .authenticator = std::make_shared<identity::IdentityAuthenticator>(
+          std::make_shared<http::BaselineAuthenticator>(*core::ParseCidrList(operator_cidrs),
+                                                        *op_token),
+          *sessions),
+      .tenant_guard = std::make_shared<policy::CredentialTenantGuard>(),
+      .authorizer = std::make_shared<policy::RoleAuthorizer>(),
       .audit = std::make_shared<http::LedgerAuditStage>(writer, &alerts),
   };
   http::Pipeline pipeline(std::move(popts), router, metrics, std::move(stages));
@@ -570,8 +726,9 @@ int Serve(const core::ConfigSources& sources_in) {
   http::ServerOptions sopts2;
   sopts2.listen = config.listen;
   sopts2.worker_threads = static_cast<int>(config.worker_threads);
-  sopts2.io_threads = config.io_threads > 0 ? static_cast<int>(config.io_threads)
-                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  sopts2.io_threads = config.io_threads > 0
+                          ? static_cast<int>(config.io_threads)
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   sopts2.max_header_bytes = static_cast<std::size_t>(config.max_header_bytes);
   sopts2.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
   sopts2.max_connections = static_cast<std::size_t>(config.max_connections);
@@ -590,7 +747,8 @@ int Serve(const core::ConfigSources& sources_in) {
   const auto grace = std::chrono::milliseconds(config.shutdown_grace_ms);
   signals.async_wait([&server, grace](const boost::system::error_code& sig_ec, int signo) {
     if (sig_ec) return;
-    log::Info("server.shutdown_requested", {{"signal", signo}, {"grace_ms", static_cast<std::int64_t>(grace.count())}});
+    log::Info("server.shutdown_requested",
+              {{"signal", signo}, {"grace_ms", static_cast<std::int64_t>(grace.count())}});
     server.Shutdown(grace);
   });
 
@@ -600,10 +758,53 @@ int Serve(const core::ConfigSources& sources_in) {
                                  {"store", std::string(store->backend())},
                                  {"routes", static_cast<std::int64_t>(router.routes().size())}});
   server.Run();
+  if (mail) mail->Stop();  // delivers what is queued
   verifier.Stop();
-  writer.Stop();  // drains and writes the final checkpoint
+  writer.Stop();    // drains and writes the final checkpoint
   exports->Stop();  // ships what it can of the tail (bounded), persists the cursors
   log::Info("server.stopped", {{"ledger_head", writer.stats().head}});
+  return 0;
+}
+
+int TenantCreate(const core::ConfigSources& sources, const std::string& name,
+                 const std::string& owner, std::ostream& out) {
+  core::ConfigLoad loaded = core::LoadConfig(sources);
+  Config& config = loaded.config;
+  if (loaded.has_errors()) {
+    std::cerr << "bulwark: the configuration has errors:\n";
+    PrintProblems(loaded.problems, std::cerr);
+    return kExitConfigRefused;
+  }
+  std::string step;
+  auto core_or = OpenCore(config, step);
+  if (!core_or.ok()) return Refuse(step, core_or.status());
+  identity::directory::CreatedTenant created;
+  Status s;
+  {
+    audit::AuditWriter writer(*core_or->store, *core_or->ledger, {});
+    audit::Event e;
+    e.actor = {audit::ActorKind::kOperator, "cli"};
+    e.action = "tenant.create";
+    e.auth_method = "cli";
+    e.resource = "tenant:" + name;
+    s = writer.CommitAmending(
+        [&](store::Transaction& tx, audit::Event& ev) -> Status {
+          BULWARK_ASSIGN_OR_RETURN(
+              created, identity::directory::CreateTenant(tx, name, owner, core::NowUnixSeconds()));
+          ev.tenant = created.tenant_id;
+          ev.details.emplace_back("owner", created.owner_user_id);
+          return Status::Ok();
+        },
+        std::move(e));
+    writer.Stop();
+  }
+  if (!s.ok()) {
+    std::cerr << "bulwark: tenant create: " << s.reason() << ": " << s.message() << "\n";
+    return 1;
+  }
+  boost::json::object o{
+      {"tenant_id", created.tenant_id}, {"name", name}, {"owner_user_id", created.owner_user_id}};
+  out << boost::json::serialize(o) << "\n";
   return 0;
 }
 

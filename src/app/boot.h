@@ -4,6 +4,7 @@
 #include <iosfwd>
 #include <vector>
 
+#include "api/identity_routes.h"
 #include "api/ops.h"
 #include "api/receipt_routes.h"
 #include "core/config.h"
@@ -22,17 +23,25 @@ std::vector<core::ConfigProblem> Preflight(const core::Config& config);
 int Serve(const core::ConfigSources& sources);
 
 // Registers every route the binary serves. `deps` is used only when a request arrives, so the
-// table can be built without a store or services (for `bulwark routes`). The local overlay is registered
-// only when `local_overlay` is true (dev mode with the overlay on).
+// table can be built without a store or services (for `bulwark routes`). The local overlay is
+// registered only when `local_overlay` is true (dev mode with the overlay on).
 struct RouteDeps {
   api::OpsDeps ops;
   api::ReceiptRouteDeps receipts;
+  api::IdentityRouteDeps identity;
 };
 Status RegisterRoutes(http::Router& router, const RouteDeps& deps, bool local_overlay);
 
 // `bulwark routes [--dev]`: the route table, one JSON object per line:
 //   {"method":"GET","path":"/metrics","auth":"internal","permission":"","summary":"..."}
 int PrintRoutes(bool dev, std::ostream& out);
+
+// `bulwark tenant create --name N --owner EMAIL`: bootstraps a tenant and its first owner (the
+// only way a first account comes to exist), recorded in the audit ledger as tenant.create.
+// Prints {"tenant_id","name","owner_user_id"}; returns 0, 1 on a refusal (name taken, bad
+// email), 78 when the configuration or store cannot be opened.
+int TenantCreate(const core::ConfigSources& sources, const std::string& name,
+                 const std::string& owner, std::ostream& out);
 
 // `bulwark config check`: prints every problem to `out`; returns 0 when the configured mode
 // would start, 1 when it would refuse.

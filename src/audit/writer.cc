@@ -17,6 +17,12 @@ AuditWriter::AuditWriter(store::Store& store, const Ledger& ledger, WriterOption
 AuditWriter::~AuditWriter() { Stop(); }
 
 Status AuditWriter::Commit(Change change, Event event) {
+  AmendingChange amending;
+  if (change) amending = [c = std::move(change)](store::Transaction& tx, Event&) { return c(tx); };
+  return CommitAmending(std::move(amending), std::move(event));
+}
+
+Status AuditWriter::CommitAmending(AmendingChange change, Event event) {
   Pending p{std::move(change), std::move(event), Status::Ok(), false};
   std::unique_lock<std::mutex> lock(mu_);
   if (stopping_) return Unavailable();
@@ -54,7 +60,8 @@ void AuditWriter::Run() {
     bool stopping;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait_for(lock, options_.checkpoint_interval, [&] { return stopping_ || !queue_.empty(); });
+      work_cv_.wait_for(lock, options_.checkpoint_interval,
+                        [&] { return stopping_ || !queue_.empty(); });
       while (!queue_.empty() && batch.size() < options_.max_batch) {
         batch.push_back(queue_.front());
         queue_.pop_front();
@@ -109,7 +116,7 @@ void AuditWriter::WriteBatch(std::deque<Pending*>& batch) {
       if (p->change) {
         // A caller's change is its own business: whatever it throws fails that caller only.
         try {
-          change_status = p->change(*tx);
+          change_status = p->change(*tx, p->event);
         } catch (const std::exception& e) {
           log::Error("audit.change_threw", {{"what", e.what()}});
           change_status = Status::Internal("the change failed");
@@ -142,7 +149,8 @@ void AuditWriter::WriteBatch(std::deque<Pending*>& batch) {
 
   std::lock_guard<std::mutex> lock(mu_);
   if (!batch_status.ok()) {
-    log::Error("audit.batch_failed", {{"reason", batch_status.reason()}, {"calls", static_cast<std::int64_t>(batch.size())}});
+    log::Error("audit.batch_failed", {{"reason", batch_status.reason()},
+                                      {"calls", static_cast<std::int64_t>(batch.size())}});
     last_checkpoint_size_ = -1;  // re-read: the checkpoint may not have committed
     // A caller whose change failed on its own keeps its error; everyone else: no audit, no effect.
     for (Pending* p : batch) {

@@ -26,8 +26,8 @@ namespace bulwark::audit {
 
 struct WriterOptions {
   std::size_t max_batch = 512;
-  std::int64_t checkpoint_every = 1000;                         // entries
-  std::chrono::milliseconds checkpoint_interval{10'000};         // and at least this often
+  std::int64_t checkpoint_every = 1000;                   // entries
+  std::chrono::milliseconds checkpoint_interval{10'000};  // and at least this often
 };
 
 struct WriterStats {
@@ -40,6 +40,11 @@ struct WriterStats {
 class AuditWriter {
  public:
   using Change = std::function<Status(store::Transaction&)>;
+  // A change that learns what happened only inside the transaction (a refresh token found to be
+  // a reuse, a code that locks MFA) and amends the event it is recorded with: result, reason,
+  // action, details. Returning OK keeps the change and records the amended event, also when the
+  // event is a refusal (the revocation and its record are then durable together).
+  using AmendingChange = std::function<Status(store::Transaction&, Event&)>;
 
   AuditWriter(store::Store& store, const Ledger& ledger, WriterOptions options);
   ~AuditWriter();  // Stop()
@@ -50,6 +55,7 @@ class AuditWriter {
   // Applies `change` (may be null) and records `event` in the same transaction. If `change`
   // fails, its effects are rolled back, nothing is recorded for it, and its Status is returned.
   Status Commit(Change change, Event event);
+  Status CommitAmending(AmendingChange change, Event event);
 
   // Drains pending calls, writes a final checkpoint, stops the thread. Later calls fail.
   void Stop();
@@ -60,7 +66,7 @@ class AuditWriter {
 
  private:
   struct Pending {
-    Change change;
+    AmendingChange change;
     Event event;
     Status result;
     bool done = false;

@@ -24,8 +24,9 @@ int main(int argc, char** argv) {
   std::string data;
 
   CLI::App* serve = app.add_subcommand("serve", "Run the server (production unless --dev)");
-  serve->add_flag("--dev", sources.dev_flag,
-                  "Dev mode: generated keys, local overlay, plain HTTP on loopback. Never in production.");
+  serve->add_flag(
+      "--dev", sources.dev_flag,
+      "Dev mode: generated keys, local overlay, plain HTTP on loopback. Never in production.");
   serve->add_option("--config", sources.file, "TOML configuration file")->check(CLI::ExistingFile);
   serve->add_option("--listen", listen, "Listen address host:port (default 127.0.0.1:8420)");
   serve->add_option("--data", data, "Data directory (default ./data)");
@@ -45,33 +46,60 @@ int main(int argc, char** argv) {
   std::string audit_pubkey;
   std::string audit_out;
   CLI::App* verify = audit_cmd->add_subcommand(
-      "verify", "Check the ledger's hash chain and signed checkpoints; exit 1 naming the first damage");
-  auto* verify_data = verify->add_option("--data", audit_data, "Data directory (or the database file)");
+      "verify",
+      "Check the ledger's hash chain and signed checkpoints; exit 1 naming the first damage");
+  auto* verify_data =
+      verify->add_option("--data", audit_data, "Data directory (or the database file)");
   verify->add_option("--export", audit_export_file, "A file written by `bulwark audit export`")
       ->excludes(verify_data);
   verify->add_option("--pubkey", audit_pubkey,
-                     "PEM file of the trusted checkpoint public key(s); without it the keys in the ledger are trusted");
-  CLI::App* exp = audit_cmd->add_subcommand("export", "Write the ledger with its checkpoints as JSON lines");
+                     "PEM file of the trusted checkpoint public key(s); without it the keys in the "
+                     "ledger are trusted");
+  CLI::App* exp =
+      audit_cmd->add_subcommand("export", "Write the ledger with its checkpoints as JSON lines");
   exp->add_option("--data", audit_data, "Data directory (or the database file)");
   exp->add_option("--out", audit_out, "Output file (default: standard output)");
-  CLI::App* pubkey = audit_cmd->add_subcommand("pubkey", "Print the checkpoint signing public key(s) as PEM");
+  CLI::App* pubkey =
+      audit_cmd->add_subcommand("pubkey", "Print the checkpoint signing public key(s) as PEM");
   pubkey->add_option("--data", audit_data, "Data directory (or the database file)");
 
-  CLI::App* receipt_cmd = app.add_subcommand("receipt", "Signed receipt tools (offline, read-only)");
+  CLI::App* receipt_cmd =
+      app.add_subcommand("receipt", "Signed receipt tools (offline, read-only)");
   receipt_cmd->require_subcommand(1);
   std::string receipt_file;
   std::string receipt_pubkey;
   std::string receipt_data;
-  CLI::App* receipt_verify = receipt_cmd->add_subcommand(
-      "verify", "Check a receipt (full or public projection) or a JSON-lines series and its chain; exit 1 if invalid");
-  receipt_verify->add_option("file", receipt_file, "The receipt, or JSON lines of one tenant's series");
-  receipt_verify->add_option("--pubkey", receipt_pubkey, "PEM file of the trusted receipt signing public key(s)");
+  CLI::App* receipt_verify =
+      receipt_cmd->add_subcommand("verify",
+                                  "Check a receipt (full or public projection) or a JSON-lines "
+                                  "series and its chain; exit 1 if invalid");
+  receipt_verify->add_option("file", receipt_file,
+                             "The receipt, or JSON lines of one tenant's series");
+  receipt_verify->add_option("--pubkey", receipt_pubkey,
+                             "PEM file of the trusted receipt signing public key(s)");
   CLI::App* receipt_pubkey_cmd =
       receipt_cmd->add_subcommand("pubkey", "Print the receipt signing public key(s) as PEM");
   receipt_pubkey_cmd->add_option("--data", receipt_data, "Data directory (or the database file)");
 
+  CLI::App* tenant_cmd = app.add_subcommand("tenant", "Tenant bootstrap");
+  tenant_cmd->require_subcommand(1);
+  std::string tenant_name;
+  std::string tenant_owner;
+  CLI::App* tenant_create = tenant_cmd->add_subcommand(
+      "create", "Create a tenant and its first owner (no default accounts exist)");
+  tenant_create->add_option("--name", tenant_name, "Tenant name: 1-63 of a-z, 0-9, '-'")
+      ->required();
+  tenant_create->add_option("--owner", tenant_owner, "Email address of the first owner")
+      ->required();
+  tenant_create->add_flag("--dev", sources.dev_flag,
+                          "Use the dev-mode data directory and generated key");
+  tenant_create->add_option("--config", sources.file, "TOML configuration file")
+      ->check(CLI::ExistingFile);
+  tenant_create->add_option("--data", data, "Data directory (default ./data)");
+
   bool routes_dev = false;
-  CLI::App* routes = app.add_subcommand("routes", "Print the route table (method, path, auth decision) as JSON lines");
+  CLI::App* routes = app.add_subcommand(
+      "routes", "Print the route table (method, path, auth decision) as JSON lines");
   routes->add_flag("--dev", routes_dev, "Include the dev-mode local overlay");
 
   try {
@@ -84,11 +112,18 @@ int main(int argc, char** argv) {
 
   if (*serve) return bulwark::app::Serve(sources);
   if (*check) return bulwark::app::ConfigCheck(sources, std::cout);
+  if (*tenant_create)
+    return bulwark::app::TenantCreate(sources, tenant_name, tenant_owner, std::cout);
   if (*routes) return bulwark::app::PrintRoutes(routes_dev, std::cout);
-  if (*verify) return bulwark::audit::RunAuditVerify(audit_data, audit_export_file, audit_pubkey, std::cout);
-  if (*exp) return bulwark::audit::RunAuditExport(audit_data.empty() ? "data" : audit_data, audit_out.empty() ? "-" : audit_out, std::cerr);
-  if (*pubkey) return bulwark::audit::RunAuditPubkey(audit_data.empty() ? "data" : audit_data, std::cout);
-  if (*receipt_verify) return bulwark::receipts::RunReceiptVerify(receipt_file, receipt_pubkey, std::cout);
+  if (*verify)
+    return bulwark::audit::RunAuditVerify(audit_data, audit_export_file, audit_pubkey, std::cout);
+  if (*exp)
+    return bulwark::audit::RunAuditExport(audit_data.empty() ? "data" : audit_data,
+                                          audit_out.empty() ? "-" : audit_out, std::cerr);
+  if (*pubkey)
+    return bulwark::audit::RunAuditPubkey(audit_data.empty() ? "data" : audit_data, std::cout);
+  if (*receipt_verify)
+    return bulwark::receipts::RunReceiptVerify(receipt_file, receipt_pubkey, std::cout);
   if (*receipt_pubkey_cmd) return bulwark::receipts::RunReceiptPubkey(receipt_data, std::cout);
   return 2;
 }

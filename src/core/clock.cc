@@ -29,4 +29,9 @@ std::int64_t NowUnixMicros() {
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t NowUnixSeconds() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace bulwark::core

@@ -15,4 +15,7 @@ std::string NowIso8601Micros();
 // Microseconds since the Unix epoch, now.
 std::int64_t NowUnixMicros();
 
+// Seconds since the Unix epoch, now (token expiry, TOTP steps).
+std::int64_t NowUnixSeconds();
+
 }  // namespace bulwark::core

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,7 +11,6 @@
 #include <functional>
 #include <sstream>
 #include <string_view>
-#include <toml++/toml.h>
 
 namespace bulwark::core {
 namespace {
@@ -93,6 +93,16 @@ const std::vector<Setting>& Settings() {
       Int("audit.alert_auth_failures", &Config::audit_alert_auth_failures, 0, 1'000'000),
       Int("audit.alert_rate_limited", &Config::audit_alert_rate_limited, 0, 1'000'000),
       Int("audit.alert_window_ms", &Config::audit_alert_window_ms, 1000, 86'400'000),
+      Int("auth.access_token_ttl_s", &Config::access_token_ttl_s, 5, 900),
+      Int("auth.session_idle_timeout_s", &Config::session_idle_timeout_s, 60, 90 * 86400),
+      Int("auth.session_absolute_timeout_s", &Config::session_absolute_timeout_s, 60, 365 * 86400),
+      Int("auth.magic_link_ttl_s", &Config::magic_link_ttl_s, 1, 900),
+      List("rate_limit.rules", &Config::rate_limit_rules),
+      Str("mail.smtp_url", &Config::smtp_url),
+      Str("mail.smtp_username", &Config::smtp_username),
+      Str("mail.smtp_password_file", &Config::smtp_password_file),
+      Str("mail.from", &Config::mail_from),
+      Str("mail.smtp_ca_file", &Config::smtp_ca_file),
       OptBool("local_overlay.enabled", &Config::local_overlay),
       Bool("debug.tenant_bypass", &Config::tenant_bypass),
       Bool("debug.log_bodies", &Config::debug_log_bodies),
@@ -113,6 +123,8 @@ const std::vector<SecretSetting>& SecretSettings() {
       {"keyring.master_password", "BULWARK_MASTER_PASSWORD", &Config::master_password,
        "keyring.master_password_file"},
       {"operator.token", "BULWARK_OPERATOR_TOKEN", &Config::operator_token, "operator.token_file"},
+      {"mail.smtp_password", "BULWARK_SMTP_PASSWORD", &Config::smtp_password,
+       "mail.smtp_password_file"},
   };
   return kSecrets;
 }
@@ -127,11 +139,15 @@ std::string EnvName(std::string_view key) {
 
 std::string_view KindName(Kind k) {
   switch (k) {
-    case Kind::kString: return "string";
-    case Kind::kInt: return "integer";
+    case Kind::kString:
+      return "string";
+    case Kind::kInt:
+      return "integer";
     case Kind::kBool:
-    case Kind::kOptBool: return "boolean";
-    case Kind::kStringList: return "list of strings";
+    case Kind::kOptBool:
+      return "boolean";
+    case Kind::kStringList:
+      return "list of strings";
   }
   return "string";
 }
@@ -253,7 +269,8 @@ class Loader {
   // Walks the parsed table; every leaf must be a known setting.
   void WalkToml(const toml::table& table, const std::string& prefix) {
     for (const auto& [k, node] : table) {
-      const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+      const std::string key =
+          prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
       if (const toml::table* sub = node.as_table()) {
         WalkToml(*sub, key);
         continue;

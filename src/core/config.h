@@ -36,12 +36,12 @@ struct ConfigProblem {
 
 struct Config {
   // --- mode -------------------------------------------------------------------------------
-  bool dev = false;           // true only through `--dev` on the command line
-  std::string mode_setting;   // `mode` from the file or BULWARK_MODE, if any
+  bool dev = false;          // true only through `--dev` on the command line
+  std::string mode_setting;  // `mode` from the file or BULWARK_MODE, if any
 
   // --- server -----------------------------------------------------------------------------
   std::string listen = "127.0.0.1:8420";
-  std::int64_t io_threads = 0;  // 0: one per core
+  std::int64_t io_threads = 0;       // 0: one per core
   std::int64_t worker_threads = 32;  // requests that may wait on the store run here
   std::int64_t max_header_bytes = 16 * 1024;
   std::int64_t max_body_bytes = 1024 * 1024;
@@ -83,19 +83,34 @@ struct Config {
   std::string log_file;  // empty: stderr
 
   // --- audit ------------------------------------------------------------------------------
-  std::string audit_file;  // optional JSON-lines sink (must be writable if set)
-  std::string audit_syslog_address;   // "host:port" of an RFC 5424 receiver (TCP); empty: off
-  bool audit_syslog_tls = false;      // TLS with the receiver's certificate verified
-  std::string audit_syslog_ca_file;   // trust anchors for it (empty: the system store)
-  std::string audit_syslog_server_name;  // name its certificate must carry (empty: the host)
+  std::string audit_file;                   // optional JSON-lines sink (must be writable if set)
+  std::string audit_syslog_address;         // "host:port" of an RFC 5424 receiver (TCP); empty: off
+  bool audit_syslog_tls = false;            // TLS with the receiver's certificate verified
+  std::string audit_syslog_ca_file;         // trust anchors for it (empty: the system store)
+  std::string audit_syslog_server_name;     // name its certificate must carry (empty: the host)
   std::int64_t audit_syslog_facility = 13;  // "log audit"; PRI = facility * 8 + severity
   std::int64_t audit_export_batch = 256;    // entries read and shipped at a time, per sink
-  std::int64_t audit_checkpoint_every = 1000;         // entries between signed checkpoints
+  std::int64_t audit_checkpoint_every = 1000;          // entries between signed checkpoints
   std::int64_t audit_checkpoint_interval_ms = 10'000;  // and at least this often
   std::int64_t audit_verify_interval_ms = 5'000;       // background re-verification of new entries
   std::int64_t audit_alert_auth_failures = 50;         // 401/403 within the window raise an alert
   std::int64_t audit_alert_rate_limited = 100;         // 429 within the window raise an alert
   std::int64_t audit_alert_window_ms = 60'000;
+
+  // --- identity ---------------------------------------------------------------------------
+  std::int64_t access_token_ttl_s = 900;           // JWT lifetime, at most 15 minutes
+  std::int64_t session_idle_timeout_s = 8 * 3600;  // no refresh for this long ends a session
+  std::int64_t session_absolute_timeout_s = 7 * 24 * 3600;  // and this long after sign-in, always
+  std::int64_t magic_link_ttl_s = 900;                      // sign-in links, at most 15 minutes
+  std::vector<std::string> rate_limit_rules;  // "POST /api/v1/auth/verify ip 20/10m", ...
+
+  // --- mail (sign-in links, invitations) ---------------------------------------------------
+  std::string smtp_url;  // smtp://host:587 (STARTTLS required) or smtps://host:465
+  std::string smtp_username;
+  std::optional<crypto::SecretBytes> smtp_password;  // BULWARK_SMTP_PASSWORD
+  std::string smtp_password_file;
+  std::string mail_from;
+  std::string smtp_ca_file;  // trust anchors for the SMTP server (empty: the system store)
 
   // --- overlays and debug flags (each refused in production) ------------------------------
   std::optional<bool> local_overlay;  // /api/v1/local/*; unset: on in dev, off in production
@@ -108,9 +123,9 @@ struct Config {
 };
 
 struct ConfigSources {
-  std::string file;               // empty: no file
-  char** environ = nullptr;       // the process environment (BULWARK_* is read)
-  bool dev_flag = false;          // --dev
+  std::string file;                        // empty: no file
+  char** environ = nullptr;                // the process environment (BULWARK_* is read)
+  bool dev_flag = false;                   // --dev
   std::optional<std::string> listen_flag;  // --listen
   std::optional<std::string> data_flag;    // --data
   // Overwrite the secret variables' values in the environment block (and unset them) once read,

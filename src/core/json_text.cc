@@ -1,6 +1,9 @@
 #include "core/json_text.h"
 
+#include <algorithm>
+#include <boost/json/basic_parser_impl.hpp>
 #include <cstdint>
+#include <vector>
 
 namespace bulwark::core {
 namespace {
@@ -62,11 +65,21 @@ void AppendJsonString(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7F) {
           out += "\\u00";
@@ -79,6 +92,72 @@ void AppendJsonString(std::string& out, std::string_view s) {
     ++i;
   }
   out.push_back('"');
+}
+
+namespace {
+
+// A boost::json::basic_parser handler that builds nothing and only remembers, for each object
+// open on the way down, the names seen so far.
+struct DuplicateKeyHandler {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  std::vector<std::vector<std::string>> objects;
+  std::string key;
+  bool duplicate = false;
+
+  using ec_t = boost::system::error_code;
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+  bool on_object_begin(ec_t&) {
+    objects.emplace_back();
+    return true;
+  }
+  bool on_object_end(std::size_t, ec_t&) {
+    objects.pop_back();
+    return true;
+  }
+  bool on_array_begin(ec_t&) { return true; }
+  bool on_array_end(std::size_t, ec_t&) { return true; }
+  bool on_key_part(std::string_view s, std::size_t, ec_t&) {
+    key.append(s);
+    return true;
+  }
+  bool on_key(std::string_view s, std::size_t, ec_t& ec) {
+    key.append(s);
+    auto& names = objects.back();
+    if (std::find(names.begin(), names.end(), key) != names.end()) {
+      duplicate = true;
+      ec = boost::json::error::syntax;  // stop here: the answer is known
+      return false;
+    }
+    names.push_back(std::move(key));
+    key.clear();
+    return true;
+  }
+  bool on_string_part(std::string_view, std::size_t, ec_t&) { return true; }
+  bool on_string(std::string_view, std::size_t, ec_t&) { return true; }
+  bool on_number_part(std::string_view, ec_t&) { return true; }
+  bool on_int64(std::int64_t, std::string_view, ec_t&) { return true; }
+  bool on_uint64(std::uint64_t, std::string_view, ec_t&) { return true; }
+  bool on_double(double, std::string_view, ec_t&) { return true; }
+  bool on_bool(bool, ec_t&) { return true; }
+  bool on_null(ec_t&) { return true; }
+  bool on_comment_part(std::string_view, ec_t&) { return true; }
+  bool on_comment(std::string_view, ec_t&) { return true; }
+};
+
+}  // namespace
+
+bool HasDuplicateKeys(std::string_view json, std::size_t max_depth) {
+  boost::json::parse_options opts;
+  opts.max_depth = max_depth;
+  boost::json::basic_parser<DuplicateKeyHandler> parser(opts);
+  boost::system::error_code ec;
+  parser.write_some(false, json.data(), json.size(), ec);
+  return parser.handler().duplicate;
 }
 
 }  // namespace bulwark::core

@@ -1,5 +1,6 @@
 #pragma once
 // Writing JSON text by hand on hot paths (log lines, error bodies) without a DOM.
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -12,5 +13,12 @@ void AppendJsonString(std::string& out, std::string_view s);
 
 // True when `s` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool IsValidUtf8(std::string_view s);
+
+// True when `json` is JSON text in which some object names one member twice (at any depth,
+// compared after unescaping, so "a" and "\u0061" are the same name). A body like
+// {"email":"a@x","email":"b@x"} means one thing to a parser that keeps the first and another to
+// one that keeps the last; request bodies with duplicates are refused. False for text that is
+// not JSON (the caller's parser reports that) and for text nested deeper than `max_depth`.
+bool HasDuplicateKeys(std::string_view json, std::size_t max_depth = 32);
 
 }  // namespace bulwark::core

@@ -1,6 +1,8 @@
 #pragma once
 // Who is making a request, as the domain services see it (no HTTP here).
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace bulwark::core {
 
@@ -8,14 +10,20 @@ struct Principal {
   enum class Kind {
     kAnonymous,  // a public route; no credential
     kOperator,   // an allowlisted operator network or the operator token (ops endpoints)
-    kUser,       // a session (issue: identity)
-    kApiKey,     // an API key (issue: identity)
+    kUser,       // a session
+    kApiKey,     // an API key
     kSystem,     // Bulwark itself (background jobs)
   };
   Kind kind = Kind::kAnonymous;
-  std::string id;         // user id, API key id; empty for anonymous/operator
-  std::string tenant_id;  // empty when the principal belongs to no tenant
+  std::string id;           // user id, API key id; empty for anonymous/operator
+  std::string tenant_id;    // empty when the principal belongs to no tenant
   std::string auth_method;  // "none", "operator_cidr", "operator_token", "session", "api_key"
+  // Filled by the authenticator for tenant credentials, always from the store (never the token):
+  std::string role;  // the member's role now ("owner", "admin", ...); API keys: empty
+  std::vector<std::string> scopes;  // an API key's verbs (a subset of its creator's); users: empty
+  std::string session_id;           // a user session's id
+  std::int64_t mfa_verified_at =
+      0;  // unix seconds of the session's last MFA verification; 0 = never
 };
 
 }  // namespace bulwark::core

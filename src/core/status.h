@@ -104,7 +104,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   StatusOr(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "StatusOr built from an OK Status");
   }
@@ -136,19 +136,22 @@ class [[nodiscard]] StatusOr {
 
 }  // namespace bulwark
 
-// Propagates a non-OK Status from an expression returning Status.
-#define BULWARK_RETURN_IF_ERROR(expr)          \
-  do {                                         \
-    ::bulwark::Status bulwark_st_ = (expr);    \
-    if (!bulwark_st_.ok()) return bulwark_st_; \
-  } while (0)
-
 #define BULWARK_CONCAT_INNER_(a, b) a##b
 #define BULWARK_CONCAT_(a, b) BULWARK_CONCAT_INNER_(a, b)
+
+// Propagates a non-OK Status from an expression returning Status. The variable gets a unique
+// name, so the macro nests (a lambda passed to one may use another) without shadowing.
+#define BULWARK_RETURN_IF_ERROR(expr) \
+  BULWARK_RETURN_IF_ERROR_IMPL_(BULWARK_CONCAT_(bulwark_st_, __COUNTER__), expr)
+#define BULWARK_RETURN_IF_ERROR_IMPL_(st, expr) \
+  do {                                          \
+    ::bulwark::Status st = (expr);              \
+    if (!st.ok()) return st;                    \
+  } while (0)
 // Declares `lhs` from a StatusOr expression, or returns its Status.
 //   BULWARK_ASSIGN_OR_RETURN(auto row, tx->QueryOne(...));
-#define BULWARK_ASSIGN_OR_RETURN(lhs, expr)                              \
-  auto BULWARK_CONCAT_(bulwark_so_, __LINE__) = (expr);                  \
-  if (!BULWARK_CONCAT_(bulwark_so_, __LINE__).ok())                      \
-    return BULWARK_CONCAT_(bulwark_so_, __LINE__).status();              \
+#define BULWARK_ASSIGN_OR_RETURN(lhs, expr)                 \
+  auto BULWARK_CONCAT_(bulwark_so_, __LINE__) = (expr);     \
+  if (!BULWARK_CONCAT_(bulwark_so_, __LINE__).ok())         \
+    return BULWARK_CONCAT_(bulwark_so_, __LINE__).status(); \
   lhs = std::move(BULWARK_CONCAT_(bulwark_so_, __LINE__)).value()

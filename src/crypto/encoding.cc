@@ -9,13 +9,15 @@ constexpr char kStdAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 Status Malformed(std::string_view what) {
-  return Status::InvalidArgument("malformed_encoding", std::string("malformed ") + std::string(what));
+  return Status::InvalidArgument("malformed_encoding",
+                                 std::string("malformed ") + std::string(what));
 }
 
 constexpr std::array<std::int8_t, 256> MakeReverse(const char* alphabet) {
   std::array<std::int8_t, 256> r{};
   for (auto& v : r) v = -1;
-  for (int i = 0; i < 64; ++i) r[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+  for (int i = 0; i < 64; ++i)
+    r[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
   return r;
 }
 constexpr auto kStdReverse = MakeReverse(kStdAlphabet);
@@ -26,7 +28,8 @@ std::string Encode64(std::span<const std::uint8_t> in, const char* alphabet, boo
   out.reserve((in.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
+    const std::uint32_t v =
+        (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
     out.push_back(alphabet[(v >> 18) & 63]);
     out.push_back(alphabet[(v >> 12) & 63]);
     out.push_back(alphabet[(v >> 6) & 63]);
@@ -121,7 +124,9 @@ std::string Base64Encode(std::span<const std::uint8_t> bytes) {
   return Encode64(bytes, kStdAlphabet, true);
 }
 
-StatusOr<std::vector<std::uint8_t>> Base64Decode(std::string_view text) { return Decode64(text, false); }
+StatusOr<std::vector<std::uint8_t>> Base64Decode(std::string_view text) {
+  return Decode64(text, false);
+}
 
 StatusOr<SecretBytes> Base64DecodeSecret(std::string_view text) {
   std::string_view body;
@@ -136,7 +141,27 @@ std::string Base64UrlEncode(std::span<const std::uint8_t> bytes) {
   return Encode64(bytes, kUrlAlphabet, false);
 }
 
-StatusOr<std::vector<std::uint8_t>> Base64UrlDecode(std::string_view text) { return Decode64(text, true); }
+StatusOr<std::vector<std::uint8_t>> Base64UrlDecode(std::string_view text) {
+  return Decode64(text, true);
+}
+
+std::string Base32Encode(std::span<const std::uint8_t> bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  std::string out;
+  out.reserve((bytes.size() * 8 + 4) / 5);
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (std::uint8_t b : bytes) {
+    buffer = (buffer << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out.push_back(kAlphabet[(buffer >> (bits - 5)) & 0x1F]);
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(buffer << (5 - bits)) & 0x1F]);
+  return out;
+}
 
 std::string HexEncode(std::span<const std::uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";

@@ -31,6 +31,10 @@ StatusOr<SecretBytes> Base64DecodeSecret(std::string_view text);
 std::string Base64UrlEncode(std::span<const std::uint8_t> bytes);
 StatusOr<std::vector<std::uint8_t>> Base64UrlDecode(std::string_view text);
 
+// RFC 4648 section 6 base32, upper case, unpadded: how authenticator apps take a TOTP secret
+// (otpauth:// URIs, `oathtool --base32`). Encode only: Bulwark never reads base32 back.
+std::string Base32Encode(std::span<const std::uint8_t> bytes);
+
 // Lowercase. Decoding accepts upper and lower case digits, and requires an even length.
 std::string HexEncode(std::span<const std::uint8_t> bytes);
 StatusOr<std::vector<std::uint8_t>> HexDecode(std::string_view text);

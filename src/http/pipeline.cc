@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdint>
 #include <boost/json/parse.hpp>
+#include <cstdint>
 #include <exception>
 
 #include "core/json_text.h"
@@ -42,7 +42,8 @@ std::string NewRequestId() {
   std::string id(32, '0');
   const std::uint64_t parts[2] = {st.prefix, ++st.counter};
   for (int p = 0; p < 2; ++p) {
-    for (int i = 0; i < 16; ++i) id[static_cast<std::size_t>(p * 16 + i)] = kHex[(parts[p] >> (60 - 4 * i)) & 0xF];
+    for (int i = 0; i < 16; ++i)
+      id[static_cast<std::size_t>(p * 16 + i)] = kHex[(parts[p] >> (60 - 4 * i)) & 0xF];
   }
   return id;
 }
@@ -77,15 +78,17 @@ std::string BuildSecurityHeaders(bool cacheable, bool production) {
   h += "Permissions-Policy: " + std::string(kPermissionsPolicy) + "\r\n";
   h += "X-Frame-Options: DENY\r\n";
   h += "Content-Security-Policy: " + std::string(kCsp) + "\r\n";
-  h += cacheable ? "Cache-Control: public, max-age=60\r\n" : "Cache-Control: no-store\r\nPragma: no-cache\r\n";
+  h += cacheable ? "Cache-Control: public, max-age=60\r\n"
+                 : "Cache-Control: no-store\r\nPragma: no-cache\r\n";
   if (production) h += "Strict-Transport-Security: " + std::string(kHsts) + "\r\n";
   h += "Vary: Origin\r\n";
   return h;
 }
 
 std::string_view SecurityHeaders(bool cacheable, bool production) {
-  static const std::string kBlocks[4] = {BuildSecurityHeaders(false, false), BuildSecurityHeaders(false, true),
-                                         BuildSecurityHeaders(true, false), BuildSecurityHeaders(true, true)};
+  static const std::string kBlocks[4] = {
+      BuildSecurityHeaders(false, false), BuildSecurityHeaders(false, true),
+      BuildSecurityHeaders(true, false), BuildSecurityHeaders(true, true)};
   return kBlocks[(cacheable ? 2 : 0) + (production ? 1 : 0)];
 }
 
@@ -93,11 +96,15 @@ std::string_view SecurityHeaders(bool cacheable, bool production) {
 
 Pipeline::Pipeline(PipelineOptions options, const Router& router, Metrics& metrics,
                    PipelineStages stages)
-    : options_(std::move(options)), router_(router), metrics_(metrics), stages_(std::move(stages)) {}
+    : options_(std::move(options)),
+      router_(router),
+      metrics_(metrics),
+      stages_(std::move(stages)) {}
 
 std::string Pipeline::RequestIdFor(const Request& req) const {
   const auto given = req["X-Request-ID"];
-  if (!given.empty() && given.size() <= 128 && std::all_of(given.begin(), given.end(), IsRequestIdChar)) {
+  if (!given.empty() && given.size() <= 128 &&
+      std::all_of(given.begin(), given.end(), IsRequestIdChar)) {
     return std::string(given);
   }
   return NewRequestId();
@@ -162,6 +169,9 @@ Status Pipeline::DecodeBody(RequestContext& ctx) {
   opts.max_depth = 32;
   ctx.json = boost::json::parse(body, ec, {}, opts);
   if (ec) return Status::InvalidArgument("malformed_json", "the request body is not valid JSON");
+  if (core::HasDuplicateKeys(body, opts.max_depth)) {
+    return Status::InvalidArgument("duplicate_key", "the request body names a member twice");
+  }
   return Status::Ok();
 }
 
@@ -179,13 +189,13 @@ bool Pipeline::HandlePreflight(RequestContext& ctx, Response* out) {
     *out = Finish(ctx, std::move(reply));
     return true;
   }
-  const bool allowed = std::find(options_.cors_allowed_origins.begin(),
-                                 options_.cors_allowed_origins.end(),
-                                 origin) != options_.cors_allowed_origins.end();
+  const bool allowed =
+      std::find(options_.cors_allowed_origins.begin(), options_.cors_allowed_origins.end(),
+                origin) != options_.cors_allowed_origins.end();
   const auto m = router_.Find(bhttp::string_to_verb(wanted), ctx.path);
   if (!allowed || m.kind != Router::Match::Kind::kFound) {
-    *out = Finish(ctx, Status::PermissionDenied("cors_denied",
-                                                "cross-origin request not allowed for this origin"));
+    *out = Finish(ctx, Status::PermissionDenied(
+                           "cors_denied", "cross-origin request not allowed for this origin"));
     return true;
   }
   reply.status = 204;
@@ -203,17 +213,20 @@ bool Pipeline::HostAllowed(const RequestContext& ctx) const {
   if (host.empty()) return true;
   if (host.front() == '[') {
     const auto close = host.find(']');
-    return close != std::string_view::npos && core::IpAddress::Parse(host.substr(1, close - 1)).ok();
+    return close != std::string_view::npos &&
+           core::IpAddress::Parse(host.substr(1, close - 1)).ok();
   }
   host = host.substr(0, host.rfind(':') == std::string_view::npos ? host.size() : host.rfind(':'));
   if (host == "localhost" || core::IpAddress::Parse(host).ok()) return true;
-  return std::find(options_.allowed_hosts.begin(), options_.allowed_hosts.end(), host) != options_.allowed_hosts.end();
+  return std::find(options_.allowed_hosts.begin(), options_.allowed_hosts.end(), host) !=
+         options_.allowed_hosts.end();
 }
 
 // A path served only by operator routes exists only for operators: anyone else gets the same
 // 404 for every method, so 405/Allow and OPTIONS cannot reveal it.
 bool Pipeline::Disclosable(RequestContext& ctx, const Router::Match& m) {
-  if (m.kind == Router::Match::Kind::kFound || !m.all_internal || m.any_route == nullptr) return true;
+  if (m.kind == Router::Match::Kind::kFound || !m.all_internal || m.any_route == nullptr)
+    return true;
   const Route* saved = ctx.route;
   ctx.route = m.any_route;
   const bool operator_ok = stages_.authenticator->Authenticate(ctx).ok();
@@ -225,7 +238,8 @@ bool Pipeline::Disclosable(RequestContext& ctx, const Router::Match& m) {
 StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
   // 3. Route lookup, then the rate limiter.
   if (ctx.req.method() == Verb::trace || ctx.req.method() == Verb::connect) {
-    return Status(ErrorCode::kMethodNotAllowed, "method_not_allowed", "TRACE and CONNECT are refused");
+    return Status(ErrorCode::kMethodNotAllowed, "method_not_allowed",
+                  "TRACE and CONNECT are refused");
   }
   const Router::Match match = router_.Find(ctx.req.method(), ctx.path);
   if (match.kind == Router::Match::Kind::kNotFound) {
@@ -242,8 +256,10 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
   }
   ctx.route = match.route;
   ctx.params = match.params;
-  if ((ctx.route->auth == AuthDecision::kInternal || ctx.path.starts_with("/api/v1/local/")) && !HostAllowed(ctx)) {
-    return Status(ErrorCode::kMisdirected, "misdirected_request", "this host name is not served here");
+  if ((ctx.route->auth == AuthDecision::kInternal || ctx.path.starts_with("/api/v1/local/")) &&
+      !HostAllowed(ctx)) {
+    return Status(ErrorCode::kMisdirected, "misdirected_request",
+                  "this host name is not served here");
   }
   if (Status s = stages_.rate_limiter->Check(ctx); !s.ok()) {
     if (s.code() == ErrorCode::kRateLimited) metrics_.RateLimited();
@@ -260,7 +276,8 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
 
 Response Pipeline::Handle(const Request& req, const core::IpAddress& peer, bool tls) noexcept {
   metrics_.RequestStarted();
-  RequestContext ctx{.req = req, .start = std::chrono::steady_clock::now(), .peer = peer, .client = peer};
+  RequestContext ctx{
+      .req = req, .start = std::chrono::steady_clock::now(), .peer = peer, .client = peer};
   Response res;
   try {
     ctx.request_id = RequestIdFor(req);
@@ -273,7 +290,8 @@ Response Pipeline::Handle(const Request& req, const core::IpAddress& peer, bool 
     ctx.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
 
     if (ctx.path.empty() || ctx.path.front() != '/') {
-      res = Finish(ctx, Status::InvalidArgument("malformed_target", "the request target must be a path"));
+      res = Finish(
+          ctx, Status::InvalidArgument("malformed_target", "the request target must be a path"));
     } else if (!HandlePreflight(ctx, &res)) {
       StatusOr<Reply> reply = RunStages(ctx);
       // 8. The record is durable before anything leaves; if it cannot be, nothing leaves.
@@ -286,10 +304,12 @@ Response Pipeline::Handle(const Request& req, const core::IpAddress& peer, bool 
       res = reply.ok() ? Finish(ctx, std::move(*reply)) : Finish(ctx, reply.status());
     }
   } catch (const std::exception& e) {
-    log::Error("request.unhandled_exception", {{"what", e.what()}, {"path", ctx.path}}, ctx.request_id);
+    log::Error("request.unhandled_exception", {{"what", e.what()}, {"path", ctx.path}},
+               ctx.request_id);
     res = FailUnhandled(ctx);
   } catch (...) {
-    log::Error("request.unhandled_exception", {{"what", "unknown"}, {"path", ctx.path}}, ctx.request_id);
+    log::Error("request.unhandled_exception", {{"what", "unknown"}, {"path", ctx.path}},
+               ctx.request_id);
     res = FailUnhandled(ctx);
   }
   metrics_.RequestFinished();
@@ -303,19 +323,24 @@ Response Pipeline::FailUnhandled(RequestContext& ctx) noexcept {
   try {
     // A failure is recorded like any other; if even that fails, the answer is 503.
     if (Status a = stages_.audit->Record(ctx, 500, failure); !a.ok()) {
-      return Finish(ctx, Status::Unavailable("audit_unavailable", "the audit ledger cannot be written"));
+      return Finish(ctx,
+                    Status::Unavailable("audit_unavailable", "the audit ledger cannot be written"));
     }
     return Finish(ctx, failure);
   } catch (...) {
-    return Response{.status = 500, .keep_alive = false, .fixed_headers = SecurityHeaders(false, options_.production),
+    return Response{.status = 500,
+                    .keep_alive = false,
+                    .fixed_headers = SecurityHeaders(false, options_.production),
                     .request_id = ctx.request_id};
   }
 }
 
-Response Pipeline::Reject(const Request* req, const core::IpAddress& peer, const Status& status) noexcept {
+Response Pipeline::Reject(const Request* req, const core::IpAddress& peer,
+                          const Status& status) noexcept {
   static const Request kEmpty;
   const Request& r = req ? *req : kEmpty;
-  RequestContext ctx{.req = r, .start = std::chrono::steady_clock::now(), .peer = peer, .client = peer};
+  RequestContext ctx{
+      .req = r, .start = std::chrono::steady_clock::now(), .peer = peer, .client = peer};
   Response res;
   try {
     ctx.request_id = RequestIdFor(r);
@@ -327,7 +352,8 @@ Response Pipeline::Reject(const Request* req, const core::IpAddress& peer, const
     res = Response{.status = 500, .fixed_headers = SecurityHeaders(false, options_.production)};
   }
   res.keep_alive = false;
-  metrics_.RecordRequest(Metrics::kUnmatched, res.status, std::chrono::steady_clock::now() - ctx.start);
+  metrics_.RecordRequest(Metrics::kUnmatched, res.status,
+                         std::chrono::steady_clock::now() - ctx.start);
   return res;
 }
 
@@ -350,7 +376,8 @@ Response Pipeline::Finish(RequestContext& ctx, const Status& error) {
   reply.status = HttpStatusFor(error.code());
   reply.body = ErrorBody(error, ctx.request_id);
   if (error.code() == ErrorCode::kInternal || error.code() == ErrorCode::kIntegrity) {
-    log::Error("request.failed", {{"reason", error.reason()}, {"detail", error.message()}}, ctx.request_id);
+    log::Error("request.failed", {{"reason", error.reason()}, {"detail", error.message()}},
+               ctx.request_id);
   }
   return Finish(ctx, std::move(reply));
 }
@@ -359,9 +386,9 @@ void Pipeline::ApplyHeaders(const RequestContext& ctx, Response& res, bool cache
   res.fixed_headers = SecurityHeaders(cacheable, options_.production);
   for (auto& h : ctx.extra_headers) res.headers.push_back(h);
   const auto origin = ctx.req[bhttp::field::origin];
-  if (!origin.empty() && std::find(options_.cors_allowed_origins.begin(),
-                                   options_.cors_allowed_origins.end(),
-                                   origin) != options_.cors_allowed_origins.end()) {
+  if (!origin.empty() &&
+      std::find(options_.cors_allowed_origins.begin(), options_.cors_allowed_origins.end(),
+                origin) != options_.cors_allowed_origins.end()) {
     res.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
     res.headers.emplace_back("Access-Control-Allow-Credentials", "true");
     res.headers.emplace_back("Access-Control-Expose-Headers", "X-Request-ID, Retry-After");

@@ -25,11 +25,12 @@ CREATE TABLE wrapped_keys (
 )sql";
 
 // Migration 2: the audit ledger. audit_index holds the queryable columns of each entry (the
-// ledger itself is only the hashed bytes); it is written in the same transaction. Each entry is the canonical JSON (RFC 8785) of one event, stored
-// as the exact bytes hashed: hash = SHA-256(prev_hash || entry). Checkpoints sign {ledger id, size,
-// head hash, time} with an Ed25519 key whose private half is wrapped by the keyring. The three
-// tables are append-only: triggers refuse UPDATE and DELETE, and no code path issues one.
-// (SQLite trigger syntax; the PostgreSQL backend carries its own trigger functions.)
+// ledger itself is only the hashed bytes); it is written in the same transaction. Each entry is the
+// canonical JSON (RFC 8785) of one event, stored as the exact bytes hashed: hash =
+// SHA-256(prev_hash || entry). Checkpoints sign {ledger id, size, head hash, time} with an Ed25519
+// key whose private half is wrapped by the keyring. The three tables are append-only: triggers
+// refuse UPDATE and DELETE, and no code path issues one. (SQLite trigger syntax; the PostgreSQL
+// backend carries its own trigger functions.)
 constexpr std::string_view kAuditLedger = R"sql(
 CREATE TABLE audit_ledger_meta (
   ledger_id TEXT PRIMARY KEY,
@@ -125,11 +126,101 @@ CREATE TRIGGER receipt_signing_keys_no_delete BEFORE DELETE ON receipt_signing_k
 BEGIN SELECT RAISE(ABORT, 'receipt signing keys are append-only'); END;
 )sql";
 
+// Migration 5: identity. Times are unix seconds. Every credential is stored as the SHA-256 of a
+// 256-bit random token (magic links, refresh tokens, invites) and looked up by that hash, so the
+// database never holds one in clear. A user is one email across tenants; what they may do in a
+// tenant is their membership's role. A session belongs to one user in one tenant; its version is
+// bumped by anything that must end or change its access tokens at once (logout, removal, role
+// change), and refresh tokens of a session form one family: presenting a rotated one revokes it.
+// The TOTP seed is sealed with the tenant-independent "identity" data key, bound to its user.
+constexpr std::string_view kIdentity = R"sql(
+CREATE TABLE tenants (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  breakglass_enabled INTEGER NOT NULL DEFAULT 0,
+  ip_allowlist TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE memberships (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  user_id TEXT NOT NULL REFERENCES users(id),
+  role TEXT NOT NULL,
+  breakglass_designated INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, user_id)
+);
+CREATE INDEX memberships_by_user ON memberships(user_id);
+CREATE TABLE magic_links (
+  token_hash BLOB PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  consumed_at INTEGER
+);
+CREATE INDEX magic_links_by_expiry ON magic_links(expires_at);
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  version INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  absolute_expires_at INTEGER NOT NULL,
+  mfa_verified_at INTEGER NOT NULL DEFAULT 0,
+  revoked_at INTEGER,
+  revoked_reason TEXT
+);
+CREATE INDEX sessions_by_member ON sessions(tenant_id, user_id);
+CREATE TABLE refresh_tokens (
+  token_hash BLOB PRIMARY KEY,
+  session_id TEXT NOT NULL REFERENCES sessions(id),
+  generation INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  rotated_at INTEGER
+);
+CREATE INDEX refresh_tokens_by_session ON refresh_tokens(session_id);
+CREATE TABLE invites (
+  token_hash BLOB PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  email TEXT NOT NULL,
+  role TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  accepted_at INTEGER
+);
+CREATE TABLE mfa_totp (
+  user_id TEXT PRIMARY KEY REFERENCES users(id),
+  sealed_seed BLOB NOT NULL,
+  confirmed INTEGER NOT NULL DEFAULT 0,
+  last_step INTEGER NOT NULL DEFAULT 0,
+  failures INTEGER NOT NULL DEFAULT 0,
+  locked_until INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE mfa_recovery_codes (
+  user_id TEXT NOT NULL REFERENCES users(id),
+  idx INTEGER NOT NULL,
+  salt BLOB NOT NULL,
+  code_hash BLOB NOT NULL,
+  used_at INTEGER,
+  PRIMARY KEY (user_id, idx)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
     {3, "audit_export_cursors", kAuditExportCursors},
     {4, "receipts", kReceipts},
+    {5, "identity", kIdentity},
 };
 
 }  // namespace

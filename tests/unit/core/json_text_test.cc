@@ -72,7 +72,8 @@ TEST(CoreJsonTextTest, EveryAsciiByteRoundTrips) {
 }
 
 TEST(CoreJsonTextTest, KeepsValidMultiByteUtf8) {
-  const std::string s = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF \xED\x9F\xBF \xEE\x80\x80";
+  const std::string s =
+      "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF \xED\x9F\xBF \xEE\x80\x80";
   EXPECT_TRUE(IsValidUtf8(s));
   const std::string quoted = Quote(s);
   EXPECT_EQ(quoted, "\"" + s + "\"");
@@ -98,18 +99,14 @@ TEST_P(CoreJsonTextInvalidUtf8Test, ReplacedByFffdAndStillValidJson) {
 
 INSTANTIATE_TEST_SUITE_P(
     Core, CoreJsonTextInvalidUtf8Test,
-    ::testing::Values(InvalidCase{"overlong_nul", "\xC0\x80"},
-                      InvalidCase{"overlong_slash", "\xC0\xAF"},
-                      InvalidCase{"overlong_3byte", "\xE0\x80\x80"},
-                      InvalidCase{"overlong_4byte", "\xF0\x80\x80\x80"},
-                      InvalidCase{"surrogate_high", "\xED\xA0\x80"},
-                      InvalidCase{"surrogate_low", "\xED\xBF\xBF"},
-                      InvalidCase{"truncated_3byte", "\xE2\x82"},
-                      InvalidCase{"truncated_4byte", "\xF0\x9F\x98"},
-                      InvalidCase{"above_max", "\xF4\x90\x80\x80"},
-                      InvalidCase{"lone_continuation", "\x80"},
-                      InvalidCase{"five_byte_lead", "\xF8\x88\x80\x80\x80"},
-                      InvalidCase{"ff_byte", "\xFF"}),
+    ::testing::Values(
+        InvalidCase{"overlong_nul", "\xC0\x80"}, InvalidCase{"overlong_slash", "\xC0\xAF"},
+        InvalidCase{"overlong_3byte", "\xE0\x80\x80"},
+        InvalidCase{"overlong_4byte", "\xF0\x80\x80\x80"},
+        InvalidCase{"surrogate_high", "\xED\xA0\x80"}, InvalidCase{"surrogate_low", "\xED\xBF\xBF"},
+        InvalidCase{"truncated_3byte", "\xE2\x82"}, InvalidCase{"truncated_4byte", "\xF0\x9F\x98"},
+        InvalidCase{"above_max", "\xF4\x90\x80\x80"}, InvalidCase{"lone_continuation", "\x80"},
+        InvalidCase{"five_byte_lead", "\xF8\x88\x80\x80\x80"}, InvalidCase{"ff_byte", "\xFF"}),
     [](const ::testing::TestParamInfo<InvalidCase>& p) { return std::string(p.param.name); });
 
 TEST(CoreJsonTextTest, TruncatedSequenceAtEndOfInputIsReplaced) {
@@ -127,18 +124,37 @@ TEST(CoreJsonTextTest, ValidCharacterAfterInvalidByteIsKept) {
 TEST(CoreJsonTextTest, IsValidUtf8Cases) {
   EXPECT_TRUE(IsValidUtf8(""));
   EXPECT_TRUE(IsValidUtf8("plain"));
-  EXPECT_TRUE(IsValidUtf8("\xC2\x80"));            // U+0080, smallest 2-byte
-  EXPECT_TRUE(IsValidUtf8("\xE0\xA0\x80"));        // U+0800, smallest 3-byte
-  EXPECT_TRUE(IsValidUtf8("\xF0\x90\x80\x80"));    // U+10000, smallest 4-byte
-  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));    // U+10FFFF
-  EXPECT_TRUE(IsValidUtf8("\xEF\xBF\xBD"));        // U+FFFD itself
-  EXPECT_FALSE(IsValidUtf8("\xC1\xBF"));           // overlong U+007F
-  EXPECT_FALSE(IsValidUtf8("\xE0\x9F\xBF"));       // overlong U+07FF
-  EXPECT_FALSE(IsValidUtf8("\xF0\x8F\xBF\xBF"));   // overlong U+FFFF
-  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));       // U+D800
-  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));   // U+110000
-  EXPECT_FALSE(IsValidUtf8("\xC3"));               // truncated
-  EXPECT_FALSE(IsValidUtf8("\xC3\x28"));           // bad continuation
+  EXPECT_TRUE(IsValidUtf8("\xC2\x80"));           // U+0080, smallest 2-byte
+  EXPECT_TRUE(IsValidUtf8("\xE0\xA0\x80"));       // U+0800, smallest 3-byte
+  EXPECT_TRUE(IsValidUtf8("\xF0\x90\x80\x80"));   // U+10000, smallest 4-byte
+  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));   // U+10FFFF
+  EXPECT_TRUE(IsValidUtf8("\xEF\xBF\xBD"));       // U+FFFD itself
+  EXPECT_FALSE(IsValidUtf8("\xC1\xBF"));          // overlong U+007F
+  EXPECT_FALSE(IsValidUtf8("\xE0\x9F\xBF"));      // overlong U+07FF
+  EXPECT_FALSE(IsValidUtf8("\xF0\x8F\xBF\xBF"));  // overlong U+FFFF
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // U+D800
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // U+110000
+  EXPECT_FALSE(IsValidUtf8("\xC3"));              // truncated
+  EXPECT_FALSE(IsValidUtf8("\xC3\x28"));          // bad continuation
+}
+
+}  // namespace
+}  // namespace bulwark::core
+
+namespace bulwark::core {
+namespace {
+
+TEST(CoreJsonDuplicateKeysTest, FindsARepeatedNameAtAnyDepthAfterUnescaping) {
+  EXPECT_FALSE(HasDuplicateKeys(R"({"a":1,"b":2})"));
+  EXPECT_FALSE(
+      HasDuplicateKeys(R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})"));  // same name, other objects
+  EXPECT_TRUE(HasDuplicateKeys(R"({"email":"x@y.z","email":"a@b.c"})"));
+  EXPECT_TRUE(HasDuplicateKeys(R"({"a":1,"\u0061":2})"));
+  EXPECT_TRUE(HasDuplicateKeys(R"({"x":[{"k":1,"k":1}]})"));
+  EXPECT_TRUE(HasDuplicateKeys(R"({"x":{"y":{"z":1,"z":2}}})"));
+  EXPECT_FALSE(HasDuplicateKeys(R"([1,2,3])"));
+  EXPECT_FALSE(HasDuplicateKeys("not json"));
+  EXPECT_FALSE(HasDuplicateKeys(""));
 }
 
 }  // namespace

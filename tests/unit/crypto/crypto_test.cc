@@ -143,6 +143,16 @@ TEST(Encoding, Base64UrlHasNoPaddingAndIsStrict) {
   for (const char* bad : {"Zg==", "Zm8=", "+//+", "Zh", "Z", "Zm9vY", "Zm 8"}) EXPECT_FALSE(Base64UrlDecode(bad).ok()) << bad;
 }
 
+TEST(Encoding, Base32Rfc4648Vectors) {
+  // RFC 4648 section 10, without the padding.
+  const std::pair<std::string_view, std::string_view> vectors[] = {
+      {"", ""},           {"f", "MY"},          {"fo", "MZXQ"},           {"foo", "MZXW6"},
+      {"foob", "MZXW6YQ"}, {"fooba", "MZXW6YTB"}, {"foobar", "MZXW6YTBOI"}};
+  for (const auto& [in, out] : vectors) EXPECT_EQ(Base32Encode(AsBytes(in)), out) << in;
+  // The RFC 6238 SHA-1 seed, as authenticator apps and oathtool --base32 take it.
+  EXPECT_EQ(Base32Encode(AsBytes("12345678901234567890")), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+}
+
 TEST(Encoding, Hex) {
   EXPECT_EQ(HexEncode(std::vector<std::uint8_t>{0x00, 0xab, 0xff}), "00abff");
   EXPECT_EQ(*HexDecode("00ABff"), (std::vector<std::uint8_t>{0x00, 0xab, 0xff}));

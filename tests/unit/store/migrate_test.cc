@@ -77,8 +77,25 @@ TEST(Migrate, EmptyDatabaseReachesLatestWithFoundationTables) {
   ASSERT_TRUE(tables.ok());
   std::vector<std::string> names;
   for (const Row& r : *tables) names.push_back(r[0].as_text());
-  EXPECT_EQ(names, (std::vector<std::string>{"audit_checkpoints", "audit_export_cursors", "audit_index", "audit_ledger", "audit_ledger_meta",
-                                             "audit_signing_keys", "keyring_kek", "receipt_signing_keys", "receipts", "schema_migrations",
+  EXPECT_EQ(names, (std::vector<std::string>{"audit_checkpoints",
+                                             "audit_export_cursors",
+                                             "audit_index",
+                                             "audit_ledger",
+                                             "audit_ledger_meta",
+                                             "audit_signing_keys",
+                                             "invites",
+                                             "keyring_kek",
+                                             "magic_links",
+                                             "memberships",
+                                             "mfa_recovery_codes",
+                                             "mfa_totp",
+                                             "receipt_signing_keys",
+                                             "receipts",
+                                             "refresh_tokens",
+                                             "schema_migrations",
+                                             "sessions",
+                                             "tenants",
+                                             "users",
                                              "wrapped_keys"}));
 
   auto rows =

@@ -1,0 +1,33 @@
+#pragma once
+// Reading a JSON request body into fields, with one error for every shape problem: the body is
+// an object, every required member is present with the right type, and no unknown member is
+// there (a typo must not be silently ignored).
+//
+//   BULWARK_ASSIGN_OR_RETURN(auto body, api::JsonBody(ctx, {"email"}, {}));
+//   std::string_view email = body.String("email");
+#include <boost/json/object.hpp>
+#include <initializer_list>
+#include <string_view>
+
+#include "http/types.h"
+
+namespace bulwark::api {
+
+class JsonFields {
+ public:
+  explicit JsonFields(const boost::json::object& o) : o_(o) {}
+  // The string member `name`, or empty when absent (optional members).
+  std::string_view String(std::string_view name) const;
+  bool Has(std::string_view name) const { return o_.contains(name); }
+
+ private:
+  const boost::json::object& o_;
+};
+
+// Required and optional members are all strings. kInvalidArgument "invalid_body" naming what is
+// expected.
+StatusOr<JsonFields> JsonBody(const http::RequestContext& ctx,
+                              std::initializer_list<std::string_view> required,
+                              std::initializer_list<std::string_view> optional);
+
+}  // namespace bulwark::api

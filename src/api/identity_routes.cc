@@ -1,0 +1,528 @@
+#include "api/identity_routes.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "api/body.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "http/ledger_audit_stage.h"
+#include "identity/directory.h"
+#include "identity/invites.h"
+#include "identity/magic_links.h"
+#include "identity/tokens.h"
+#include "policy/roles.h"
+
+namespace bulwark::api {
+namespace {
+
+using http::AuthDecision;
+using http::BodyKind;
+using http::Reply;
+using http::RequestContext;
+using http::Verb;
+namespace json = boost::json;
+
+constexpr std::size_t kSmallBody = 4096;
+
+Status NotServing() {
+  return Status::Unavailable("identity_unavailable", "the identity service is not available");
+}
+
+bool Ready(const IdentityRouteDeps& d) {
+  return d.store != nullptr && d.writer != nullptr && d.sessions != nullptr && d.mfa != nullptr;
+}
+
+Reply JsonReply(unsigned status, const json::object& o) {
+  return Reply{.status = status, .body = json::serialize(o)};
+}
+
+json::object TokensJson(const identity::SessionTokens& t, std::string_view user_id,
+                        std::string_view tenant_id) {
+  return {{"token_type", "Bearer"},     {"access_token", t.access_token},
+          {"expires_in", t.expires_in}, {"refresh_token", t.refresh_token},
+          {"session_id", t.session_id}, {"user_id", user_id},
+          {"tenant_id", tenant_id}};
+}
+
+// The audit event of this request, before the change decides its outcome.
+audit::Event EventOf(const RequestContext& ctx, unsigned status) {
+  return http::LedgerAuditStage::EventFor(ctx, status, Status::Ok());
+}
+
+void Deny(audit::Event& e, const Status& s, unsigned http_status) {
+  e.result = audit::Result::kDenied;
+  e.reason = s.reason();
+  for (auto& d : e.details) {
+    if (d.first == "status") d.second = static_cast<int>(http_status);
+  }
+}
+
+void RaiseAlert(audit::AuditWriter& writer, std::string_view name, const audit::Event& cause) {
+  log::Warn("audit.alert", {{"alert", name}, {"tenant", cause.tenant}}, cause.request_id);
+  audit::Event a;
+  a.actor = {audit::ActorKind::kSystem, ""};
+  a.tenant = cause.tenant;
+  a.action = "alert." + std::string(name);
+  a.resource = cause.resource;
+  a.result = audit::Result::kDenied;
+  a.reason = std::string(name);
+  a.request_id = cause.request_id;
+  a.client = cause.client;
+  (void)writer.Record(std::move(a));  // the cause is durable; a lost alert is logged by the writer
+}
+
+std::string LinkFor(const IdentityRouteDeps& d, std::string_view path, std::string_view token) {
+  std::string base = d.public_url.empty() ? "http://localhost:8420" : d.public_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + std::string(path) + "#token=" + std::string(token);
+}
+
+// ---- sign-in -------------------------------------------------------------------------------
+
+StatusOr<Reply> RequestLink(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"email"}, {}));
+  BULWARK_ASSIGN_OR_RETURN(std::string email, identity::NormalizeEmail(body.String("email")));
+  if (d.mail == nullptr)
+    return Status::Unavailable("mail_unavailable", "sign-in mail is not configured");
+  if (d.limiter != nullptr) {
+    BULWARK_RETURN_IF_ERROR(d.limiter->TakeFor(ctx, http::RateLimitRule::Key::kEmail, email));
+  }
+  const std::int64_t now = core::NowUnixSeconds();
+  audit::Event e = EventOf(ctx, 202);
+  e.resource = "email:" + email;
+  std::optional<identity::IssuedToken> link;
+  // Known or not, the same work happens in one transaction with its record; only a known
+  // member's link row differs. The mail leaves from the queue, off this request's timing.
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(auto user, identity::directory::FindActiveUser(tx, email));
+        bool member = false;
+        if (user) {
+          BULWARK_ASSIGN_OR_RETURN(auto tenants, identity::directory::TenantsOf(tx, *user));
+          member = !tenants.empty();
+        }
+        ev.details.emplace_back("known", member);
+        if (!member) return Status::Ok();
+        ev.actor = {audit::ActorKind::kUser, *user};
+        BULWARK_ASSIGN_OR_RETURN(link,
+                                 identity::magic_links::Issue(tx, *user, now, d.magic_link_ttl_s));
+        return Status::Ok();
+      },
+      std::move(e)));
+  ctx.audited = true;
+  if (link) {
+    d.mail->Enqueue({.to = email,
+                     .subject = "Your Bulwark sign-in link",
+                     .text = "Sign in to Bulwark with this link (valid " +
+                             std::to_string(d.magic_link_ttl_s / 60) +
+                             " minutes, single use):\n\n" + LinkFor(d, "/login", link->text) +
+                             "\n\nIf you did not ask for it, ignore this message.\n"});
+  }
+  return JsonReply(
+      202, {{"status", "accepted"},
+            {"message", "If the address belongs to an account, a sign-in link is on its way."}});
+}
+
+StatusOr<Reply> VerifyLink(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"token"}, {"tenant"}));
+  const std::string token(body.String("token"));
+  const std::string wanted_tenant(body.String("tenant"));
+  const std::int64_t now = core::NowUnixSeconds();
+  identity::SessionTokens tokens;
+  std::string user_id, tenant_id;
+  audit::Event e = EventOf(ctx, 200);
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(user_id, identity::magic_links::Consume(tx, token, now));
+        BULWARK_ASSIGN_OR_RETURN(auto tenants, identity::directory::TenantsOf(tx, user_id));
+        if (!wanted_tenant.empty()) {
+          BULWARK_ASSIGN_OR_RETURN(auto resolved,
+                                   identity::directory::ResolveTenant(tx, wanted_tenant));
+          if (!resolved || std::find(tenants.begin(), tenants.end(), *resolved) == tenants.end()) {
+            return Status::PermissionDenied("not_a_member",
+                                            "this account is not a member of that tenant");
+          }
+          tenant_id = *resolved;
+        } else if (tenants.size() == 1) {
+          tenant_id = tenants[0];
+        } else if (tenants.empty()) {
+          return Status::PermissionDenied("not_a_member",
+                                          "this account is not a member of any tenant");
+        } else {
+          return Status::InvalidArgument("tenant_required",
+                                         "this account belongs to several tenants: name one");
+        }
+        BULWARK_ASSIGN_OR_RETURN(tokens, d.sessions->Start(tx, user_id, tenant_id, now));
+        ev.actor = {audit::ActorKind::kUser, user_id};
+        ev.tenant = tenant_id;
+        ev.auth_method = "magic_link";
+        ev.details.emplace_back("session", tokens.session_id);
+        return Status::Ok();
+      },
+      std::move(e)));
+  ctx.audited = true;
+  return JsonReply(200, TokensJson(tokens, user_id, tenant_id));
+}
+
+StatusOr<Reply> Refresh(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"refresh_token"}, {}));
+  const std::string token(body.String("refresh_token"));
+  const std::int64_t now = core::NowUnixSeconds();
+  identity::RefreshResult result;
+  audit::Event e = EventOf(ctx, 200);
+  e.auth_method = "refresh_token";
+  audit::Event recorded;
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(result, d.sessions->Refresh(tx, token, now));
+        if (!result.session_id.empty()) {
+          ev.actor = {audit::ActorKind::kUser, result.user_id};
+          ev.tenant = result.tenant_id;
+          ev.details.emplace_back("session", result.session_id);
+        }
+        if (result.reused) {
+          // The revocation commits with this record; the caller still gets 401.
+          ev.action = "auth.refresh_reuse";
+          Deny(ev, result.status, 401);
+          recorded = ev;
+          return Status::Ok();
+        }
+        if (!result.status.ok() && result.status.reason() == "session_expired") {
+          Deny(ev, result.status, 401);
+          return Status::Ok();
+        }
+        return result.status;
+      },
+      std::move(e)));
+  ctx.audited = true;
+  if (result.reused || !result.status.ok()) {
+    d.sessions->InvalidateSession(result.session_id);
+    if (result.reused) RaiseAlert(*d.writer, "refresh_token_reuse", recorded);
+    return result.status;
+  }
+  return JsonReply(200, TokensJson(*result.tokens, result.user_id, result.tenant_id));
+}
+
+StatusOr<Reply> Logout(const IdentityRouteDeps& d, RequestContext& ctx) {
+  const std::string sid = ctx.principal.session_id;
+  audit::Event e = EventOf(ctx, 204);
+  e.details.emplace_back("session", sid);
+  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
+      [&](store::Transaction& tx) {
+        return d.sessions->Revoke(tx, sid, "logout", core::NowUnixSeconds());
+      },
+      std::move(e)));
+  ctx.audited = true;
+  d.sessions->InvalidateSession(sid);
+  return Reply{.status = 204};
+}
+
+StatusOr<Reply> Me(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
+  BULWARK_ASSIGN_OR_RETURN(
+      auto member, identity::directory::GetMember(*tx, ctx.principal.tenant_id, ctx.principal.id));
+  if (!member) return Status::Unauthenticated("session_revoked", "the session has ended");
+  BULWARK_ASSIGN_OR_RETURN(bool enrolled, d.mfa->Enrolled(*tx, ctx.principal.id));
+  return JsonReply(200, {{"user_id", member->user_id},
+                         {"email", member->email},
+                         {"tenant_id", ctx.principal.tenant_id},
+                         {"role", policy::RoleName(member->role)},
+                         {"session_id", ctx.principal.session_id},
+                         {"mfa_enrolled", enrolled},
+                         {"mfa_verified_at", ctx.principal.mfa_verified_at}});
+}
+
+// ---- MFA -----------------------------------------------------------------------------------
+
+StatusOr<Reply> EnrollTotp(const IdentityRouteDeps& d, RequestContext& ctx) {
+  identity::MfaEnrollment enrollment;
+  std::string email;
+  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
+      [&](store::Transaction& tx) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(
+            auto m, identity::directory::GetMember(tx, ctx.principal.tenant_id, ctx.principal.id));
+        if (!m) return Status::Unauthenticated("session_revoked", "the session has ended");
+        BULWARK_ASSIGN_OR_RETURN(
+            enrollment, d.mfa->Enroll(tx, ctx.principal.id, m->email, core::NowUnixSeconds()));
+        return Status::Ok();
+      },
+      EventOf(ctx, 201)));
+  ctx.audited = true;
+  return JsonReply(201,
+                   {{"otpauth_uri", enrollment.otpauth_uri}, {"secret", enrollment.secret_base32}});
+}
+
+// Confirm (first code) and verify (step-up) share this: the failure counter and its record
+// commit together, success marks the session as MFA-verified.
+StatusOr<Reply> CheckTotp(const IdentityRouteDeps& d, RequestContext& ctx, bool confirming) {
+  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"code"}, {}));
+  const std::string code(body.String("code"));
+  if (code.empty() || code.size() > 64)
+    return Status::InvalidArgument("invalid_code", "code must be 1-64 characters");
+  const std::int64_t now = core::NowUnixSeconds();
+  identity::MfaCheck check;
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(check, confirming
+                                            ? d.mfa->Confirm(tx, ctx.principal.id, code, now)
+                                            : d.mfa->Verify(tx, ctx.principal.id, code, now));
+        if (!check.status.ok()) {
+          ev.action = check.locked_now ? "mfa.lock" : "mfa.failure";
+          Deny(ev, check.status, 403);
+          ev.details.emplace_back("failures", check.failures);
+          return Status::Ok();
+        }
+        if (check.used_recovery_code) ev.details.emplace_back("recovery_code", true);
+        return d.sessions->MarkMfaVerified(tx, ctx.principal.session_id, now);
+      },
+      EventOf(ctx, 200)));
+  ctx.audited = true;
+  d.sessions->InvalidateSession(ctx.principal.session_id);
+  if (!check.status.ok()) return check.status;
+  json::object out{{"status", "verified"}, {"mfa_verified_at", now}};
+  if (confirming) {
+    json::array codes;
+    for (const auto& c : check.recovery_codes) codes.emplace_back(c);
+    out["recovery_codes"] = std::move(codes);
+  }
+  return JsonReply(200, out);
+}
+
+// ---- members and invitations ---------------------------------------------------------------
+
+StatusOr<policy::Role> ActorRole(const RequestContext& ctx) {
+  auto r = policy::ParseRole(ctx.principal.role);
+  if (!r) return Status::PermissionDenied("permission_denied", "no role in this tenant");
+  return *r;
+}
+
+StatusOr<Reply> ListMembers(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
+  BULWARK_ASSIGN_OR_RETURN(auto members,
+                           identity::directory::ListMembers(*tx, ctx.principal.tenant_id));
+  json::array out;
+  for (const auto& m : members) {
+    out.push_back(json::object{{"user_id", m.user_id},
+                               {"email", m.email},
+                               {"role", policy::RoleName(m.role)},
+                               {"created_at", m.created_at}});
+  }
+  return JsonReply(200, {{"members", std::move(out)}});
+}
+
+StatusOr<Reply> ChangeRole(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"role"}, {}));
+  const auto role = policy::ParseRole(body.String("role"));
+  if (!role)
+    return Status::InvalidArgument("invalid_role", "role must be owner, admin, member or viewer");
+  BULWARK_ASSIGN_OR_RETURN(policy::Role actor, ActorRole(ctx));
+  const std::string target(ctx.param("user_id"));
+  audit::Event e = EventOf(ctx, 200);
+  e.resource = "member:" + target;
+  e.details.emplace_back("role", std::string(policy::RoleName(*role)));
+  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
+      [&](store::Transaction& tx) {
+        return identity::directory::ChangeRole(tx, ctx.principal.tenant_id, actor, target, *role);
+      },
+      std::move(e)));
+  ctx.audited = true;
+  d.sessions->InvalidateMember(ctx.principal.tenant_id, target);
+  return JsonReply(200, {{"user_id", target}, {"role", policy::RoleName(*role)}});
+}
+
+StatusOr<Reply> RemoveMember(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(policy::Role actor, ActorRole(ctx));
+  const std::string target(ctx.param("user_id"));
+  audit::Event e = EventOf(ctx, 204);
+  e.resource = "member:" + target;
+  const std::int64_t now = core::NowUnixSeconds();
+  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
+      [&](store::Transaction& tx) -> Status {
+        BULWARK_RETURN_IF_ERROR(
+            identity::directory::RemoveMember(tx, ctx.principal.tenant_id, actor, target));
+        return d.sessions->RevokeMember(tx, ctx.principal.tenant_id, target, "member_removed", now);
+      },
+      std::move(e)));
+  ctx.audited = true;
+  d.sessions->InvalidateMember(ctx.principal.tenant_id, target);
+  return Reply{.status = 204};
+}
+
+StatusOr<Reply> CreateInvite(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"email", "role"}, {}));
+  BULWARK_ASSIGN_OR_RETURN(std::string email, identity::NormalizeEmail(body.String("email")));
+  const auto role = policy::ParseRole(body.String("role"));
+  if (!role)
+    return Status::InvalidArgument("invalid_role", "role must be owner, admin, member or viewer");
+  BULWARK_ASSIGN_OR_RETURN(policy::Role actor, ActorRole(ctx));
+  if (d.mail == nullptr)
+    return Status::Unavailable("mail_unavailable", "invitation mail is not configured");
+  identity::invites::Created created;
+  audit::Event e = EventOf(ctx, 201);
+  e.resource = "email:" + email;
+  e.details.emplace_back("role", std::string(policy::RoleName(*role)));
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(
+            created, identity::invites::Create(tx, ctx.principal.tenant_id, actor, email, *role,
+                                               ctx.principal.id, core::NowUnixSeconds()));
+        ev.details.emplace_back("invite", created.id);
+        return Status::Ok();
+      },
+      std::move(e)));
+  ctx.audited = true;
+  d.mail->Enqueue({.to = email,
+                   .subject = "You are invited to Bulwark",
+                   .text = "You have been invited to join a Bulwark tenant as " +
+                           std::string(policy::RoleName(*role)) +
+                           ". Accept within 7 days (single use):\n\n" +
+                           LinkFor(d, "/accept-invite", created.token.text) + "\n"});
+  return JsonReply(201, {{"id", created.id},
+                         {"email", email},
+                         {"role", policy::RoleName(*role)},
+                         {"expires_at", created.expires_at}});
+}
+
+StatusOr<Reply> AcceptInvite(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"token"}, {}));
+  const std::string token(body.String("token"));
+  const std::int64_t now = core::NowUnixSeconds();
+  identity::invites::Accepted accepted;
+  identity::SessionTokens tokens;
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(accepted, identity::invites::Accept(tx, token, now));
+        BULWARK_ASSIGN_OR_RETURN(tokens,
+                                 d.sessions->Start(tx, accepted.user_id, accepted.tenant_id, now));
+        ev.actor = {audit::ActorKind::kUser, accepted.user_id};
+        ev.tenant = accepted.tenant_id;
+        ev.auth_method = "invite";
+        ev.details.emplace_back("invite", accepted.invite_id);
+        ev.details.emplace_back("role", std::string(policy::RoleName(accepted.role)));
+        return Status::Ok();
+      },
+      EventOf(ctx, 200)));
+  ctx.audited = true;
+  return JsonReply(200, TokensJson(tokens, accepted.user_id, accepted.tenant_id));
+}
+
+StatusOr<Reply> Outbox(const IdentityRouteDeps& d) {
+  json::array out;
+  if (d.outbox != nullptr) {
+    for (const auto& m : d.outbox->Messages()) {
+      out.push_back(json::object{{"to", m.to}, {"subject", m.subject}, {"text", m.text}});
+    }
+  }
+  return JsonReply(200, {{"messages", std::move(out)}});
+}
+
+}  // namespace
+
+Status AddIdentityRoutes(http::Router& router, IdentityRouteDeps deps, bool local_overlay) {
+  using H = StatusOr<Reply> (*)(const IdentityRouteDeps&, RequestContext&);
+  const auto wrap = [deps](H h) {
+    return [deps, h](RequestContext& ctx) -> StatusOr<Reply> {
+      if (!Ready(deps)) return NotServing();
+      return h(deps, ctx);
+    };
+  };
+  struct Def {
+    Verb method;
+    const char* pattern;
+    AuthDecision auth;
+    const char* permission;
+    bool tenant_scoped;
+    bool mfa;
+    bool body;
+    const char* action;
+    const char* summary;
+    H handler;
+  };
+  const Def defs[] = {
+      {Verb::post, "/api/v1/auth/request", AuthDecision::kPublic, "", false, false, true,
+       "auth.request",
+       "Mail a single-use sign-in link (15 minutes) to a member's address. Always 202, known or "
+       "not.",
+       RequestLink},
+      {Verb::post, "/api/v1/auth/verify", AuthDecision::kPublic, "", false, false, true,
+       "auth.verify",
+       "Exchange a sign-in link's token (once) for a session: access token (JWT) and refresh "
+       "token.",
+       VerifyLink},
+      {Verb::post, "/api/v1/auth/refresh", AuthDecision::kPublic, "", false, false, true,
+       "auth.refresh",
+       "Rotate a refresh token for new tokens; a reused one revokes the whole session.", Refresh},
+      {Verb::post, "/api/v1/auth/logout", AuthDecision::kSession, "", true, false, false,
+       "auth.logout", "End the session: its access and refresh tokens stop working at once.",
+       Logout},
+      {Verb::post, "/api/v1/auth/accept-invite", AuthDecision::kPublic, "", false, false, true,
+       "invite.accept",
+       "Accept an invitation (once): join its tenant with its role and start a session.",
+       AcceptInvite},
+      {Verb::get, "/api/v1/me", AuthDecision::kSession, "", true, false, false, "",
+       "The signed-in member: user, tenant, role, MFA state.", Me},
+      {Verb::post, "/api/v1/auth/mfa/totp", AuthDecision::kSession, "", true, false, false,
+       "mfa.enroll", "Start TOTP enrollment: the otpauth:// URI and secret, shown once.",
+       EnrollTotp},
+      {Verb::post, "/api/v1/auth/mfa/totp/confirm", AuthDecision::kSession, "", true, false, true,
+       "mfa.enroll.confirm",
+       "Confirm TOTP with a first code; returns 10 single-use recovery codes, shown once.",
+       [](const IdentityRouteDeps& d, RequestContext& ctx) { return CheckTotp(d, ctx, true); }},
+      {Verb::post, "/api/v1/auth/mfa/verify", AuthDecision::kSession, "", true, false, true,
+       "mfa.verify",
+       "Step-up: verify a TOTP or recovery code; high-impact actions are allowed for 5 minutes.",
+       [](const IdentityRouteDeps& d, RequestContext& ctx) { return CheckTotp(d, ctx, false); }},
+      {Verb::get, "/api/v1/members", AuthDecision::kSession, "members.read", true, false, false, "",
+       "The tenant's members and their roles.", ListMembers},
+      {Verb::patch, "/api/v1/members/{user_id}", AuthDecision::kSession, "members.role.update",
+       true, true, true, "member.role_change",
+       "Change a member's role (MFA step-up; owner-only for owners).", ChangeRole},
+      {Verb::delete_, "/api/v1/members/{user_id}", AuthDecision::kSession, "members.remove", true,
+       true, false, "member.remove", "Remove a member; their sessions end at once (MFA step-up).",
+       RemoveMember},
+      {Verb::post, "/api/v1/invites", AuthDecision::kSession, "members.invite", true, true, true,
+       "invite.create",
+       "Invite an address to the tenant with a role; the single-use link (7 days) is mailed (MFA "
+       "step-up).",
+       CreateInvite},
+  };
+  for (const Def& def : defs) {
+    BULWARK_RETURN_IF_ERROR(router.Add({
+        .method = def.method,
+        .pattern = def.pattern,
+        .auth = def.auth,
+        .permission = def.permission,
+        .tenant_scoped = def.tenant_scoped,
+        .mfa_step_up = def.mfa,
+        .body = def.body ? BodyKind::kJson : BodyKind::kNone,
+        .max_body_bytes = def.body ? kSmallBody : 0,
+        .audit_action = def.action,
+        .summary = def.summary,
+        .handler = wrap(def.handler),
+    }));
+  }
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::get,
+      .pattern = "/.well-known/jwks.json",
+      .auth = AuthDecision::kPublic,
+      .public_cache = true,
+      .summary = "The public keys (JWKS, EdDSA/Ed25519) that verify access tokens offline.",
+      .handler = [deps](RequestContext&) -> StatusOr<Reply> {
+        if (deps.sessions == nullptr) return NotServing();
+        return Reply{.body = deps.sessions->jwks()};
+      },
+  }));
+  if (!local_overlay) return Status::Ok();
+  return router.Add({
+      .method = Verb::get,
+      .pattern = "/api/v1/local/outbox",
+      .auth = AuthDecision::kPublic,
+      .summary = "Dev overlay: mail that would have been sent (sign-in links, invitations). Dev "
+                 "mode only.",
+      .handler = [deps](RequestContext&) -> StatusOr<Reply> { return Outbox(deps); },
+  });
+}
+
+}  // namespace bulwark::api

@@ -1,0 +1,254 @@
+#include "identity/jwt.h"
+
+#include <algorithm>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <limits>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "core/canonical_json.h"
+#include "core/json_text.h"
+#include "crypto/encoding.h"
+#include "crypto/hash.h"
+
+namespace bulwark::identity {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t kInt64Min = std::numeric_limits<std::int64_t>::min();
+
+// One message for every way a token can be wrong: which check failed is not the client's business
+// (and telling it would help an attacker probe), and nothing from the token is ever echoed.
+Status InvalidToken() {
+  return Status::Unauthenticated("invalid_token", "the access token is not valid");
+}
+Status ExpiredToken() {
+  return Status::Unauthenticated("token_expired", "the access token has expired");
+}
+
+Status InvalidClaims(std::string message) {
+  return Status::InvalidArgument("invalid_claims", std::move(message));
+}
+
+std::string_view AsText(std::span<const std::uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// A strictly parsed JSON object: valid UTF-8, no duplicate member names, integers a double holds
+// exactly (core::CanonicalizeText refuses everything else), then parsed by Boost.JSON, which on
+// its own would silently keep the last of two duplicates.
+std::optional<json::object> ParseStrictObject(std::string_view text) {
+  if (!core::CanonicalizeText(text).ok()) return std::nullopt;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.as_object());
+}
+
+// The member `name` when it is a non-empty string.
+std::optional<std::string> NonEmptyString(const json::object& o, std::string_view name) {
+  const json::value* v = o.if_contains(name);
+  if (v == nullptr || !v->is_string() || v->get_string().empty()) return std::nullopt;
+  return std::string(v->get_string());
+}
+
+// The member `name` when it is an integer literal that fits int64. A double (1.0, 1e3) is refused
+// even when its value is integral: the issuer never writes one.
+std::optional<std::int64_t> Integer(const json::value* v) {
+  if (v == nullptr || !v->is_int64()) return std::nullopt;
+  return v->get_int64();
+}
+
+std::int64_t SaturatingAdd(std::int64_t a, std::int64_t b) {  // b >= 0
+  return a > kInt64Max - b ? kInt64Max : a + b;
+}
+std::int64_t SaturatingSub(std::int64_t a, std::int64_t b) {  // b >= 0
+  return a < kInt64Min + b ? kInt64Min : a - b;
+}
+
+// The header must be exactly what SignAccessToken writes, modulo member order and an absent typ.
+// Returns the kid.
+std::optional<std::string> CheckHeader(const json::object& h) {
+  for (const auto& member : h) {
+    const std::string_view k = member.key();
+    if (k != "alg" && k != "kid" && k != "typ") return std::nullopt;
+  }
+  const json::value* alg = h.if_contains("alg");
+  if (alg == nullptr || !alg->is_string() || alg->get_string() != kJwtAlgorithm)
+    return std::nullopt;
+  if (const json::value* typ = h.if_contains("typ")) {
+    if (!typ->is_string() || typ->get_string() != "JWT") return std::nullopt;
+  }
+  return NonEmptyString(h, "kid");
+}
+
+std::optional<AccessClaims> ReadClaims(const json::object& p) {
+  AccessClaims c;
+  std::optional<std::string> iss = NonEmptyString(p, "iss");
+  std::optional<std::string> sub = NonEmptyString(p, "sub");
+  std::optional<std::string> aud = NonEmptyString(p, "aud");
+  std::optional<std::string> tid = NonEmptyString(p, "tid");
+  std::optional<std::string> sid = NonEmptyString(p, "sid");
+  std::optional<std::string> jti = NonEmptyString(p, "jti");
+  std::optional<std::int64_t> sv = Integer(p.if_contains("sv"));
+  std::optional<std::int64_t> iat = Integer(p.if_contains("iat"));
+  std::optional<std::int64_t> exp = Integer(p.if_contains("exp"));
+  if (!iss || !sub || !aud || !tid || !sid || !jti || !sv || !iat || !exp) return std::nullopt;
+  if (*sv < 0 || *iat < 0 || *exp <= *iat) return std::nullopt;
+  c.issuer = std::move(*iss);
+  c.subject = std::move(*sub);
+  c.audience = std::move(*aud);
+  c.tenant = std::move(*tid);
+  c.session = std::move(*sid);
+  c.token_id = std::move(*jti);
+  c.session_version = *sv;
+  c.issued_at = *iat;
+  c.expires_at = *exp;
+  return c;
+}
+
+Status CheckClaimsToSign(const AccessClaims& c) {
+  const std::string_view strings[] = {c.issuer, c.subject, c.audience,
+                                      c.tenant, c.session, c.token_id};
+  for (std::string_view s : strings) {
+    if (s.empty() || !core::IsValidUtf8(s)) {
+      return InvalidClaims("iss, sub, aud, tid, sid and jti must be non-empty UTF-8 strings");
+    }
+  }
+  if (c.session_version < 0) return InvalidClaims("sv must not be negative");
+  if (c.issued_at < 0 || c.expires_at <= c.issued_at) return InvalidClaims("need 0 <= iat < exp");
+  // Integers above 2^53 are not exact in a double, so the strict parser would refuse them.
+  constexpr std::int64_t kMaxExact = std::int64_t{1} << 53;
+  if (c.session_version > kMaxExact || c.expires_at > kMaxExact) {
+    return InvalidClaims("sv, iat and exp must be at most 2^53");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::string> SignCompactJws(std::string_view header_json, std::string_view payload,
+                                     const crypto::SecretBytes& private_key) {
+  std::string out = crypto::Base64UrlEncode(crypto::AsBytes(header_json));
+  out += '.';
+  out += crypto::Base64UrlEncode(crypto::AsBytes(payload));
+  BULWARK_ASSIGN_OR_RETURN(crypto::Ed25519Signature sig,
+                           crypto::Ed25519Sign(private_key, crypto::AsBytes(out)));
+  out += '.';
+  out += crypto::Base64UrlEncode(sig);
+  return out;
+}
+
+StatusOr<std::string> SignAccessToken(const AccessClaims& claims, const JwtSigningKey& key) {
+  if (key.kid.empty() || !core::IsValidUtf8(key.kid)) {
+    return InvalidClaims("the key id must be a non-empty UTF-8 string");
+  }
+  BULWARK_RETURN_IF_ERROR(CheckClaimsToSign(claims));
+  BULWARK_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey derived,
+                           crypto::Ed25519PublicKeyFromPrivate(key.private_key));
+  if (derived != key.public_key) {
+    return Status::InvalidArgument("invalid_key", "the private key does not match the public key");
+  }
+
+  json::object header;
+  header["alg"] = kJwtAlgorithm;
+  header["kid"] = key.kid;
+  header["typ"] = "JWT";
+
+  json::object payload;
+  payload["iss"] = claims.issuer;
+  payload["sub"] = claims.subject;
+  payload["aud"] = claims.audience;
+  payload["tid"] = claims.tenant;
+  payload["sid"] = claims.session;
+  payload["sv"] = claims.session_version;
+  payload["iat"] = claims.issued_at;
+  payload["exp"] = claims.expires_at;
+  payload["jti"] = claims.token_id;
+
+  const std::string header_json = json::serialize(header);
+  const std::string payload_json = json::serialize(payload);
+  return SignCompactJws(header_json, payload_json, key.private_key);
+}
+
+StatusOr<AccessClaims> VerifyAccessToken(std::string_view token, std::span<const JwtVerifyKey> keys,
+                                         std::string_view issuer, std::string_view audience,
+                                         std::int64_t now_unix, std::int64_t leeway_s) {
+  if (token.empty() || token.size() > kMaxAccessTokenBytes) return InvalidToken();
+
+  // Exactly three non-empty parts.
+  const std::size_t dot1 = token.find('.');
+  if (dot1 == std::string_view::npos) return InvalidToken();
+  const std::size_t dot2 = token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
+    return InvalidToken();
+  }
+  const std::string_view header_b64 = token.substr(0, dot1);
+  const std::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
+  const std::string_view sig_b64 = token.substr(dot2 + 1);
+  if (header_b64.empty() || payload_b64.empty() || sig_b64.empty()) return InvalidToken();
+
+  // Header: decides the key, so it is read (strictly) before the signature is checked.
+  StatusOr<std::vector<std::uint8_t>> header_raw = crypto::Base64UrlDecode(header_b64);
+  if (!header_raw.ok()) return InvalidToken();
+  std::optional<json::object> header = ParseStrictObject(AsText(*header_raw));
+  if (!header) return InvalidToken();
+  std::optional<std::string> kid = CheckHeader(*header);
+  if (!kid) return InvalidToken();
+  const auto key =
+      std::find_if(keys.begin(), keys.end(), [&](const JwtVerifyKey& k) { return k.kid == *kid; });
+  if (key == keys.end()) return InvalidToken();
+
+  // Signature over the exact ASCII of "header.payload".
+  StatusOr<std::vector<std::uint8_t>> sig = crypto::Base64UrlDecode(sig_b64);
+  if (!sig.ok() || sig->size() != crypto::kEd25519SignatureSize) return InvalidToken();
+  if (!crypto::Ed25519Verify(key->public_key, crypto::AsBytes(token.substr(0, dot2)), *sig)) {
+    return InvalidToken();
+  }
+
+  // Payload: only now, from a signer we trust, and still strictly.
+  StatusOr<std::vector<std::uint8_t>> payload_raw = crypto::Base64UrlDecode(payload_b64);
+  if (!payload_raw.ok()) return InvalidToken();
+  std::optional<json::object> payload = ParseStrictObject(AsText(*payload_raw));
+  if (!payload) return InvalidToken();
+  std::optional<AccessClaims> claims = ReadClaims(*payload);
+  if (!claims) return InvalidToken();
+  if (claims->issuer != issuer || claims->audience != audience) return InvalidToken();
+
+  const std::int64_t leeway = std::max<std::int64_t>(leeway_s, 0);
+  const std::int64_t latest = SaturatingAdd(now_unix, leeway);
+  if (claims->issued_at > latest) return InvalidToken();
+  if (const json::value* nbf = payload->if_contains("nbf")) {
+    std::optional<std::int64_t> not_before = Integer(nbf);
+    if (!not_before || *not_before > latest) return InvalidToken();
+  }
+  // Last, so that "token_expired" is only ever said of a token that is otherwise valid.
+  if (claims->expires_at <= SaturatingSub(now_unix, leeway)) return ExpiredToken();
+  return std::move(*claims);
+}
+
+std::string JwksJson(std::span<const JwtVerifyKey> keys) {
+  json::array list;
+  list.reserve(keys.size());
+  for (const JwtVerifyKey& k : keys) {
+    json::object jwk;
+    jwk["kty"] = "OKP";
+    jwk["crv"] = "Ed25519";
+    jwk["x"] = crypto::Base64UrlEncode(k.public_key);
+    jwk["kid"] = k.kid;
+    jwk["alg"] = kJwtAlgorithm;
+    jwk["use"] = "sig";
+    list.emplace_back(std::move(jwk));
+  }
+  json::object doc;
+  doc["keys"] = std::move(list);
+  return json::serialize(doc);
+}
+
+}  // namespace bulwark::identity

@@ -1,0 +1,39 @@
+#include "identity/magic_links.h"
+
+namespace bulwark::identity::magic_links {
+namespace {
+
+using store::Value;
+
+Status Invalid() {
+  return Status::Unauthenticated("invalid_token", "the sign-in link is not valid");
+}
+
+}  // namespace
+
+StatusOr<IssuedToken> Issue(store::Transaction& tx, std::string_view user_id, std::int64_t now,
+                            std::int64_t ttl_s) {
+  BULWARK_ASSIGN_OR_RETURN(IssuedToken t, NewToken(kPrefix));
+  BULWARK_RETURN_IF_ERROR(tx.Exec("INSERT INTO magic_links(token_hash, user_id, created_at, "
+                                  "expires_at) VALUES (?, ?, ?, ?)",
+                                  {TokenHashValue(t.hash), Value::Text(std::string(user_id)),
+                                   Value::Int(now), Value::Int(now + ttl_s)})
+                              .status());
+  return t;
+}
+
+StatusOr<std::string> Consume(store::Transaction& tx, std::string_view token, std::int64_t now) {
+  BULWARK_ASSIGN_OR_RETURN(auto hash,
+                           ConsumeOnce(tx, "magic_links", "consumed_at", kPrefix, token, now));
+  if (!hash) return Invalid();
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT user_id FROM magic_links WHERE token_hash = ?", {*hash}));
+  if (rows.empty()) return Invalid();
+  return rows[0][0].as_text();
+}
+
+StatusOr<std::int64_t> Purge(store::Transaction& tx, std::int64_t now) {
+  return tx.Exec("DELETE FROM magic_links WHERE expires_at < ?", {Value::Int(now - 86400)});
+}
+
+}  // namespace bulwark::identity::magic_links

@@ -1,0 +1,77 @@
+#pragma once
+// TOTP multi-factor authentication (RFC 6238: SHA-1, 6 digits, 30 s steps, one step either
+// side) and single-use recovery codes.
+//
+// The seed is sealed at rest with AES-256-GCM under a keyring data key, with AAD binding it to
+// its user, so a seed copied to another user's row does not open. A code is accepted once: the
+// step it matched is remembered and no step at or before it is accepted again. Five failures in
+// a row lock MFA for 15 minutes. Ten recovery codes are shown once at confirmation and stored as
+// PBKDF2-HMAC-SHA-256 hashes with their own salt; each works once.
+//
+//   auto e = mfa.Enroll(tx, user_id, email, now);            // show e.otpauth_uri
+//   auto c = mfa.Confirm(tx, user_id, first_code, now);      // c.recovery_codes, shown once
+//   auto v = mfa.Verify(tx, user_id, code_or_recovery, now); // step-up
+//
+// Verification outcomes are values, not errors, so the failure counter and its audit record
+// commit together; a non-OK StatusOr means the store or keyring failed.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "keyring/keyring.h"
+#include "store/store.h"
+
+namespace bulwark::identity {
+
+struct MfaEnrollment {
+  std::string secret_base32;  // secret: shown once to the user, never logged
+  std::string otpauth_uri;
+};
+
+struct MfaCheck {
+  Status status;  // OK, or kPermissionDenied "mfa_invalid_code" / "mfa_locked" / "mfa_not_enrolled"
+  bool used_recovery_code = false;
+  bool locked_now = false;  // this failure started a lock
+  std::int64_t failures = 0;
+  std::vector<std::string> recovery_codes;  // Confirm only: secret, shown once
+};
+
+struct MfaOptions {
+  std::string issuer = "Bulwark";  // the label authenticator apps show
+  int max_failures = 5;
+  std::int64_t lock_seconds = 15 * 60;
+  std::uint32_t recovery_iterations = 100'000;
+};
+
+class MfaService {
+ public:
+  MfaService(const keyring::Keyring& keys, MfaOptions options = {});
+
+  // A new unconfirmed seed (replacing an unconfirmed one). kConflict "mfa_already_enrolled" if
+  // a confirmed one exists.
+  StatusOr<MfaEnrollment> Enroll(store::Transaction& tx, std::string_view user_id,
+                                 std::string_view account_label, std::int64_t now);
+  // Confirms enrollment with a first code; on success issues the recovery codes.
+  StatusOr<MfaCheck> Confirm(store::Transaction& tx, std::string_view user_id,
+                             std::string_view code, std::int64_t now);
+  // A TOTP code or a recovery code ("N-XXXX-XXXX-XXXX-XXXX").
+  StatusOr<MfaCheck> Verify(store::Transaction& tx, std::string_view user_id, std::string_view code,
+                            std::int64_t now);
+  // True if the user has confirmed TOTP.
+  StatusOr<bool> Enrolled(store::Transaction& tx, std::string_view user_id);
+
+ private:
+  StatusOr<MfaCheck> Check(store::Transaction& tx, std::string_view user_id, std::string_view code,
+                           std::int64_t now, bool confirming);
+  StatusOr<bool> UseRecoveryCode(store::Transaction& tx, std::string_view user_id,
+                                 std::string_view code, std::int64_t now);
+  StatusOr<std::vector<std::string>> IssueRecoveryCodes(store::Transaction& tx,
+                                                        std::string_view user_id);
+
+  const keyring::Keyring& keys_;
+  const MfaOptions options_;
+};
+
+}  // namespace bulwark::identity

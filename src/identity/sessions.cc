@@ -1,0 +1,260 @@
+#include "identity/sessions.h"
+
+#include "identity/tokens.h"
+
+namespace bulwark::identity {
+namespace {
+
+using store::Value;
+
+constexpr std::string_view kRefreshPrefix = "bwr_";
+constexpr std::size_t kMaxCachedSessions = 100'000;
+
+Status InvalidRefresh() {
+  return Status::Unauthenticated("invalid_refresh_token", "the refresh token is not valid");
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<SessionService>> SessionService::Open(store::Store& store,
+                                                               const keyring::Keyring& keys,
+                                                               SessionOptions options) {
+  if (options.access_ttl_s < 1 || options.access_ttl_s > 900) {
+    return Status::InvalidArgument("invalid_access_ttl",
+                                   "access tokens live between 1 and 900 seconds");
+  }
+  BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kWrite));
+  BULWARK_ASSIGN_OR_RETURN(
+      crypto::SecretBytes seed,
+      keys.GetOrCreateKey(*tx, "session-signing-ed25519", "session_signing_ed25519", 32));
+  BULWARK_RETURN_IF_ERROR(tx->Commit());
+  BULWARK_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey pub, crypto::Ed25519PublicKeyFromPrivate(seed));
+  JwtSigningKey key{
+      .kid = crypto::Ed25519KeyId(pub), .private_key = std::move(seed), .public_key = pub};
+  return std::unique_ptr<SessionService>(
+      new SessionService(store, std::move(options), std::move(key)));
+}
+
+SessionService::SessionService(store::Store& store, SessionOptions options, JwtSigningKey key)
+    : store_(store), options_(std::move(options)), key_(std::move(key)) {
+  verify_keys_.push_back({.kid = key_.kid, .public_key = key_.public_key});
+  jwks_ = JwksJson(verify_keys_);
+}
+
+StatusOr<SessionTokens> SessionService::Issue(store::Transaction& tx, std::string_view session_id,
+                                              std::string_view user_id, std::string_view tenant_id,
+                                              std::int64_t version, std::int64_t generation,
+                                              std::int64_t now) {
+  BULWARK_ASSIGN_OR_RETURN(IssuedToken refresh, NewToken(kRefreshPrefix));
+  BULWARK_RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO refresh_tokens(token_hash, session_id, generation, created_at) "
+              "VALUES (?, ?, ?, ?)",
+              {TokenHashValue(refresh.hash), Value::Text(std::string(session_id)),
+               Value::Int(generation), Value::Int(now)})
+          .status());
+  BULWARK_ASSIGN_OR_RETURN(std::string jti, NewId(""));
+  AccessClaims claims{.issuer = options_.issuer,
+                      .subject = std::string(user_id),
+                      .tenant = std::string(tenant_id),
+                      .session = std::string(session_id),
+                      .session_version = version,
+                      .issued_at = now,
+                      .expires_at = now + options_.access_ttl_s,
+                      .token_id = std::move(jti),
+                      .audience = options_.audience};
+  BULWARK_ASSIGN_OR_RETURN(std::string access, SignAccessToken(claims, key_));
+  return SessionTokens{.session_id = std::string(session_id),
+                       .access_token = std::move(access),
+                       .refresh_token = std::move(refresh.text),
+                       .expires_in = options_.access_ttl_s};
+}
+
+StatusOr<SessionTokens> SessionService::Start(store::Transaction& tx, std::string_view user_id,
+                                              std::string_view tenant_id, std::int64_t now) {
+  BULWARK_ASSIGN_OR_RETURN(std::string id, NewId("ses_"));
+  BULWARK_RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO sessions(id, user_id, tenant_id, version, created_at, last_seen_at, "
+              "absolute_expires_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
+              {Value::Text(id), Value::Text(std::string(user_id)),
+               Value::Text(std::string(tenant_id)), Value::Int(now), Value::Int(now),
+               Value::Int(now + options_.absolute_timeout_s)})
+          .status());
+  return Issue(tx, id, user_id, tenant_id, 1, 1, now);
+}
+
+StatusOr<RefreshResult> SessionService::Refresh(store::Transaction& tx,
+                                                std::string_view refresh_token, std::int64_t now) {
+  RefreshResult out;
+  if (!LooksLikeToken(refresh_token, kRefreshPrefix)) {
+    out.status = InvalidRefresh();
+    return out;
+  }
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows,
+      tx.Query(
+          "SELECT r.session_id, r.generation, r.rotated_at, s.user_id, s.tenant_id, s.version, "
+          "s.revoked_at, s.last_seen_at, s.absolute_expires_at FROM refresh_tokens r "
+          "JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = ?",
+          {TokenHashValue(HashToken(refresh_token))}));
+  if (rows.empty()) {
+    out.status = InvalidRefresh();
+    return out;
+  }
+  const auto& r = rows[0];
+  out.session_id = r[0].as_text();
+  out.user_id = r[3].as_text();
+  out.tenant_id = r[4].as_text();
+  const std::int64_t generation = r[1].as_int();
+  const std::int64_t version = r[5].as_int();
+  if (!r[6].is_null()) {
+    out.status = Status::Unauthenticated("session_revoked", "the session has ended");
+    return out;
+  }
+  if (!r[2].is_null()) {
+    // A rotated token came back: revoke the whole family.
+    out.reused = true;
+    BULWARK_RETURN_IF_ERROR(Revoke(tx, out.session_id, "refresh_reused", now));
+    out.status = Status::Unauthenticated(
+        "refresh_reused", "the refresh token was already used; the session is revoked");
+    return out;
+  }
+  if (now - r[7].as_int() > options_.idle_timeout_s || now >= r[8].as_int()) {
+    BULWARK_RETURN_IF_ERROR(Revoke(tx, out.session_id, "expired", now));
+    out.status =
+        Status::Unauthenticated("session_expired", "the session has expired; sign in again");
+    return out;
+  }
+  // Only the holder of the current token can rotate it: the guarded update makes two concurrent
+  // refreshes with one token a win and a reuse, never two families.
+  BULWARK_ASSIGN_OR_RETURN(
+      std::int64_t changed,
+      tx.Exec(
+          "UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL",
+          {Value::Int(now), TokenHashValue(HashToken(refresh_token))}));
+  if (changed != 1) {
+    out.reused = true;
+    BULWARK_RETURN_IF_ERROR(Revoke(tx, out.session_id, "refresh_reused", now));
+    out.status = Status::Unauthenticated(
+        "refresh_reused", "the refresh token was already used; the session is revoked");
+    return out;
+  }
+  BULWARK_RETURN_IF_ERROR(tx.Exec("UPDATE sessions SET last_seen_at = ? WHERE id = ?",
+                                  {Value::Int(now), Value::Text(out.session_id)})
+                              .status());
+  BULWARK_ASSIGN_OR_RETURN(SessionTokens t, Issue(tx, out.session_id, out.user_id, out.tenant_id,
+                                                  version, generation + 1, now));
+  out.tokens = std::move(t);
+  return out;
+}
+
+Status SessionService::Revoke(store::Transaction& tx, std::string_view session_id,
+                              std::string_view reason, std::int64_t now) {
+  return tx
+      .Exec(
+          "UPDATE sessions SET revoked_at = ?, revoked_reason = ?, version = version + 1 "
+          "WHERE id = ? AND revoked_at IS NULL",
+          {Value::Int(now), Value::Text(std::string(reason)), Value::Text(std::string(session_id))})
+      .status();
+}
+
+Status SessionService::RevokeMember(store::Transaction& tx, std::string_view tenant_id,
+                                    std::string_view user_id, std::string_view reason,
+                                    std::int64_t now) {
+  return tx
+      .Exec(
+          "UPDATE sessions SET revoked_at = ?, revoked_reason = ?, version = version + 1 "
+          "WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL",
+          {Value::Int(now), Value::Text(std::string(reason)), Value::Text(std::string(tenant_id)),
+           Value::Text(std::string(user_id))})
+      .status();
+}
+
+Status SessionService::MarkMfaVerified(store::Transaction& tx, std::string_view session_id,
+                                       std::int64_t now) {
+  return tx
+      .Exec("UPDATE sessions SET mfa_verified_at = ? WHERE id = ? AND revoked_at IS NULL",
+            {Value::Int(now), Value::Text(std::string(session_id))})
+      .status();
+}
+
+StatusOr<SessionService::State> SessionService::LoadState(std::string_view session_id) {
+  BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRead));
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows,
+      tx->Query(
+          "SELECT s.user_id, s.tenant_id, s.version, s.revoked_at, s.absolute_expires_at, "
+          "s.mfa_verified_at, u.disabled, m.role FROM sessions s JOIN users u ON u.id = s.user_id "
+          "LEFT JOIN memberships m ON m.tenant_id = s.tenant_id AND m.user_id = s.user_id "
+          "WHERE s.id = ?",
+          {Value::Text(std::string(session_id))}));
+  State st;
+  if (rows.empty()) return st;  // inactive
+  const auto& r = rows[0];
+  st.user_id = r[0].as_text();
+  st.tenant_id = r[1].as_text();
+  st.version = r[2].as_int();
+  st.absolute_expires_at = r[4].as_int();
+  st.mfa_verified_at = r[5].as_int();
+  st.role = r[7].is_null() ? std::string() : r[7].as_text();
+  st.active = r[3].is_null() && r[6].as_int() == 0 && !st.role.empty();
+  return st;
+}
+
+StatusOr<core::Principal> SessionService::Authenticate(std::string_view access_token,
+                                                       std::int64_t now) {
+  BULWARK_ASSIGN_OR_RETURN(
+      AccessClaims claims,
+      VerifyAccessToken(access_token, verify_keys_, options_.issuer, options_.audience, now));
+  State st;
+  bool cached = false;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(claims.session); it != cache_.end()) {
+      st = it->second;
+      cached = true;
+    }
+  }
+  if (!cached) {
+    const std::uint64_t epoch = epoch_.load();
+    BULWARK_ASSIGN_OR_RETURN(st, LoadState(claims.session));
+    std::lock_guard lock(mu_);
+    if (epoch_.load() == epoch) {
+      if (cache_.size() >= kMaxCachedSessions)
+        cache_.clear();  // reloads are cheap; memory stays bounded
+      cache_.emplace(claims.session, st);
+    }
+  }
+  if (!st.active || st.version != claims.session_version || st.user_id != claims.subject ||
+      st.tenant_id != claims.tenant || now >= st.absolute_expires_at) {
+    return Status::Unauthenticated("session_revoked", "the session has ended");
+  }
+  return core::Principal{.kind = core::Principal::Kind::kUser,
+                         .id = st.user_id,
+                         .tenant_id = st.tenant_id,
+                         .auth_method = "session",
+                         .role = st.role,
+                         .session_id = claims.session,
+                         .mfa_verified_at = st.mfa_verified_at};
+}
+
+void SessionService::InvalidateSession(std::string_view session_id) {
+  std::lock_guard lock(mu_);
+  ++epoch_;
+  cache_.erase(std::string(session_id));
+}
+
+void SessionService::InvalidateMember(std::string_view tenant_id, std::string_view user_id) {
+  std::lock_guard lock(mu_);
+  ++epoch_;
+  std::erase_if(cache_, [&](const auto& kv) {
+    return kv.second.tenant_id == tenant_id && kv.second.user_id == user_id;
+  });
+}
+
+void SessionService::InvalidateUser(std::string_view user_id) {
+  std::lock_guard lock(mu_);
+  ++epoch_;
+  std::erase_if(cache_, [&](const auto& kv) { return kv.second.user_id == user_id; });
+}
+
+}  // namespace bulwark::identity

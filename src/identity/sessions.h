@@ -1,0 +1,135 @@
+#pragma once
+// Sessions: a short-lived signed access token plus a rotating opaque refresh token, with
+// revocation that takes effect on the very next request.
+//
+// An access token is a JWT (EdDSA, Ed25519) naming the session and its version. Other services
+// verify it offline with the keys at /.well-known/jwks.json. Bulwark itself also checks every
+// token against the session's current state: a per-process cache of (session -> version,
+// revoked, member's role, MFA time) loaded from the store on a miss and invalidated by every
+// change. So logging out, removing a member or disabling a user fails their unexpired tokens on
+// the next request, not at expiry.
+//
+// A refresh token rotates on every use. The tokens of one session form a family: presenting one
+// that was already rotated means two parties hold it (one of them a thief), so the whole session
+// is revoked and the caller learns it through RefreshResult::reused.
+//
+//   auto tokens = sessions.Start(tx, user_id, tenant_id, now);       // after a magic link
+//   auto principal = sessions.Authenticate(bearer, now);             // every request
+//   auto next = sessions.Refresh(tx, refresh_text, now);              // rotation
+//
+// Thread-safety: all methods may be called from any number of threads at once.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/principal.h"
+#include "core/status.h"
+#include "identity/jwt.h"
+#include "keyring/keyring.h"
+#include "store/store.h"
+
+namespace bulwark::identity {
+
+struct SessionOptions {
+  std::string issuer = "bulwark";          // "iss" (the public URL in production)
+  std::string audience = "bulwark";        // "aud"
+  std::int64_t access_ttl_s = 900;         // at most 900 (15 minutes)
+  std::int64_t idle_timeout_s = 8 * 3600;  // no refresh for this long ends the session
+  std::int64_t absolute_timeout_s =
+      7 * 24 * 3600;  // and it ends this long after login whatever happens
+};
+
+struct SessionTokens {
+  std::string session_id;
+  std::string access_token;   // secret: never logged or recorded
+  std::string refresh_token;  // secret: never logged or recorded
+  std::int64_t expires_in = 0;
+};
+
+// What a refresh did. `tokens` is set only when ok; otherwise `reused` tells a replay of a
+// rotated token (the session is now revoked) from an unknown or expired one.
+struct RefreshResult {
+  std::optional<SessionTokens> tokens;
+  bool reused = false;
+  std::string session_id;  // when known (for the audit record)
+  std::string user_id;
+  std::string tenant_id;
+  Status status;  // OK, or why not (kUnauthenticated "invalid_refresh_token" / "refresh_reused" /
+                  // "session_expired")
+};
+
+class SessionService {
+ public:
+  // Loads (or creates on first start) the signing key, sealed by the keyring.
+  static StatusOr<std::unique_ptr<SessionService>> Open(store::Store& store,
+                                                        const keyring::Keyring& keys,
+                                                        SessionOptions options);
+
+  // A new session for a member (the caller has checked membership), inside `tx`.
+  StatusOr<SessionTokens> Start(store::Transaction& tx, std::string_view user_id,
+                                std::string_view tenant_id, std::int64_t now);
+
+  // Rotates a refresh token inside `tx`. Never returns an error Status for a bad token: the
+  // outcome is in RefreshResult so that a reuse's revocation commits with its audit record.
+  // A non-OK StatusOr means the store failed.
+  StatusOr<RefreshResult> Refresh(store::Transaction& tx, std::string_view refresh_token,
+                                  std::int64_t now);
+
+  // Ends one session (logout) or every session of a member (removal) or of a user (disable).
+  // Call Invalidate* after the transaction commits.
+  Status Revoke(store::Transaction& tx, std::string_view session_id, std::string_view reason,
+                std::int64_t now);
+  Status RevokeMember(store::Transaction& tx, std::string_view tenant_id, std::string_view user_id,
+                      std::string_view reason, std::int64_t now);
+  // Records a successful MFA verification for the session (step-up).
+  Status MarkMfaVerified(store::Transaction& tx, std::string_view session_id, std::int64_t now);
+
+  // The principal of a bearer access token, checked against the session's current state.
+  // kUnauthenticated ("invalid_token", "token_expired", "session_revoked") or kUnavailable
+  // when the store cannot be read — never a principal on doubt.
+  StatusOr<core::Principal> Authenticate(std::string_view access_token, std::int64_t now);
+
+  // Drops cached state so the next request reloads it. Call after the change committed.
+  void InvalidateSession(std::string_view session_id);
+  void InvalidateMember(std::string_view tenant_id, std::string_view user_id);
+  void InvalidateUser(std::string_view user_id);
+
+  // The JWKS document of the keys that verify access tokens.
+  const std::string& jwks() const { return jwks_; }
+  const SessionOptions& options() const { return options_; }
+
+ private:
+  struct State {
+    std::string user_id;
+    std::string tenant_id;
+    std::int64_t version = 0;
+    bool active = false;  // not revoked, not expired, user enabled, still a member
+    std::string role;
+    std::int64_t mfa_verified_at = 0;
+    std::int64_t absolute_expires_at = 0;
+  };
+  SessionService(store::Store& store, SessionOptions options, JwtSigningKey key);
+  StatusOr<SessionTokens> Issue(store::Transaction& tx, std::string_view session_id,
+                                std::string_view user_id, std::string_view tenant_id,
+                                std::int64_t version, std::int64_t generation, std::int64_t now);
+  StatusOr<State> LoadState(std::string_view session_id);
+
+  store::Store& store_;
+  const SessionOptions options_;
+  const JwtSigningKey key_;
+  std::vector<JwtVerifyKey> verify_keys_;
+  std::string jwks_;
+
+  std::mutex mu_;
+  std::unordered_map<std::string, State> cache_;
+  // Bumped by every invalidation: a load that started before one must not fill the cache.
+  std::atomic<std::uint64_t> epoch_{0};
+};
+
+}  // namespace bulwark::identity

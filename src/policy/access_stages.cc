@@ -1,0 +1,50 @@
+#include "policy/access_stages.h"
+
+#include <algorithm>
+
+#include "core/clock.h"
+#include "policy/roles.h"
+
+namespace bulwark::policy {
+
+Status CredentialTenantGuard::Check(http::RequestContext& ctx) {
+  if (ctx.principal.tenant_id.empty()) {
+    return Status::PermissionDenied("tenant_unknown", "the credential belongs to no tenant");
+  }
+  // Present but empty, or sent twice, is a claim too: it must match like any other.
+  const auto [first, last] = ctx.req.equal_range("X-Tenant-ID");
+  for (auto it = first; it != last; ++it) {
+    if (it->value() == ctx.principal.tenant_id) continue;
+    return Status::PermissionDenied("tenant_mismatch",
+                                    "the credential does not belong to the tenant in X-Tenant-ID");
+  }
+  return Status::Ok();
+}
+
+Status RoleAuthorizer::Authorize(http::RequestContext& ctx) {
+  const http::Route& route = *ctx.route;
+  if (route.permission.empty() && !route.mfa_step_up) return Status::Ok();
+  const core::Principal& p = ctx.principal;
+  bool granted = route.permission.empty();
+  if (!granted && p.kind == core::Principal::Kind::kUser) {
+    const auto role = ParseRole(p.role);
+    granted = role.has_value() && RoleGrants(*role, route.permission);
+  } else if (!granted && p.kind == core::Principal::Kind::kApiKey) {
+    granted = std::find(p.scopes.begin(), p.scopes.end(), route.permission) != p.scopes.end();
+  }
+  if (!granted) {
+    return Status::PermissionDenied("permission_denied",
+                                    "this credential lacks the permission " + route.permission);
+  }
+  if (route.mfa_step_up) {
+    const std::int64_t now = core::NowUnixSeconds();
+    if (p.kind != core::Principal::Kind::kUser || p.mfa_verified_at <= 0 ||
+        now - p.mfa_verified_at > kStepUpWindowSeconds) {
+      return Status::PermissionDenied(
+          "mfa_required", "verify a second factor (TOTP) first; it counts for 5 minutes");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace bulwark::policy

@@ -1,0 +1,30 @@
+#pragma once
+// Stages 5 and 6 of the pipeline: the tenant guard and the authorizer.
+//
+// Tenant guard: the tenant of a request is the credential's, nowhere else. X-Tenant-ID, when
+// sent, must name that same tenant (403 tenant_mismatch otherwise); a principal without a tenant
+// is refused (unknown ownership is denied).
+//
+// Authorizer: the route's permission verb must be granted by the member's current role (read
+// from the store through the session check, never from the token) or, for an API key, be in its
+// scopes. A high-impact route also needs an MFA verification within the last five minutes
+// (403 mfa_required); an API key can never satisfy that.
+#include <cstdint>
+
+#include "http/stages.h"
+
+namespace bulwark::policy {
+
+inline constexpr std::int64_t kStepUpWindowSeconds = 5 * 60;
+
+class CredentialTenantGuard : public http::TenantGuard {
+ public:
+  Status Check(http::RequestContext& ctx) override;
+};
+
+class RoleAuthorizer : public http::Authorizer {
+ public:
+  Status Authorize(http::RequestContext& ctx) override;
+};
+
+}  // namespace bulwark::policy

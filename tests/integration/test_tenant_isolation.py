@@ -1,0 +1,195 @@
+"""Tenant isolation over the real binary: tenant B's owner (MFA stepped up) walks every route of
+`bulwark routes --dev` against tenant A's resource ids. Every tenant-scoped route answers 404 (or
+403 tenant_mismatch when X-Tenant-ID names A), never A's data; A's state does not move; every
+refusal is in the audit ledger."""
+import json
+import re
+
+from conftest import assert_error_body, run_cli
+from identity_helpers import (LOOSE, accept, bearer, create_tenant, enroll, invite, ledger, members, post,
+                              sign_in, state)
+
+PARAM_RE = re.compile(r"\{([a-z_]+)\}")
+# Plausible bodies for the routes that take one; any other write gets {}.
+BODIES = {
+    ("POST", "/api/v1/invites"): {"email": "walker@beta.test", "role": "viewer"},
+    ("PATCH", "/api/v1/members/{user_id}"): {"role": "viewer"},
+    ("POST", "/api/v1/auth/mfa/totp/confirm"): {"code": "000000"},
+    ("POST", "/api/v1/auth/mfa/verify"): {"code": "000000"},
+}
+NO_BODY = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/mfa/totp")}
+
+
+def routes():
+    res = run_cli(["routes", "--dev"])
+    assert res.returncode == 0, res
+    out = [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
+    assert len(out) >= 20, out
+    return out
+
+
+def issue_receipt(srv, tenant_id, email):
+    res = post(srv, "/api/v1/local/receipts", {"tenant": tenant_id, "email": email})
+    assert res.status == 201, res
+    return res.json()["id"]
+
+
+def tenant_rows(srv, tenant_id, user_ids):
+    """Everything stored about one tenant and its members (identity tables and receipts)."""
+    s = state(srv)
+    mine = lambda row: tenant_id in row or any(u in row for u in user_ids)  # noqa: E731
+    return {table: [r for r in rows if mine(r)] for table, rows in s.items()}
+
+
+def call(srv, route, path, headers):
+    key = (route["method"], route["path"])
+    if key in NO_BODY:
+        return srv.request(route["method"], path, headers=headers, body="")
+    if route["method"] in ("POST", "PUT", "PATCH"):
+        doc = BODIES.get(key, {})
+        return srv.request(route["method"], path, headers={**headers, "Content-Type": "application/json"},
+                           body=json.dumps(doc))
+    return srv.request(route["method"], path, headers=headers)
+
+
+def test_tenant_b_owner_walks_every_route_against_tenant_a(make_server):
+    srv = make_server(dev=True, settings=LOOSE)
+    a = create_tenant(srv, "acme", "ada@acme.test")
+    b = create_tenant(srv, "beta", "bea@beta.test")
+
+    # Tenant A: an owner (MFA), a member, a receipt.
+    ada = sign_in(srv, "ada@acme.test")
+    enroll(srv, ada)
+    bob = accept(srv, invite(srv, ada, "bob@acme.test", "member"))
+    a_receipt = issue_receipt(srv, a["tenant_id"], "customer@acme.test")
+    a_users = [a["owner_user_id"], bob["user_id"]]
+    a_secrets = [a["tenant_id"], *a_users, a_receipt, "ada@acme.test", "bob@acme.test", "customer@acme.test",
+                 ada["session_id"], bob["session_id"]]
+
+    # Tenant B: its owner, signed in and stepped up (confirmation counts as a step-up).
+    bea = sign_in(srv, "bea@beta.test")
+    enroll(srv, bea)
+    b_receipt = issue_receipt(srv, b["tenant_id"], "client@beta.test")
+    assert srv.get(f"/api/v1/receipts/{b_receipt}", headers=bearer(bea)).status == 200  # control: B's own
+    assert srv.get(f"/api/v1/receipts/{a_receipt}", headers=bearer(ada)).status == 200  # control: A's own
+
+    a_members_before = members(srv, ada)
+    a_rows_before = tenant_rows(srv, a["tenant_id"], a_users)
+    # Ids of A's resources to put in the path; a random id too.
+    a_ids = [*a_users, a_receipt, a["tenant_id"], "usr_" + "0" * 24]
+
+    never_sent = ["ada@acme.test", "bob@acme.test", "customer@acme.test", ada["session_id"], bob["session_id"]]
+
+    def leaked_a_data(r, res):
+        """A's data in an answer to B. B's own audit entries may repeat the ids B put in its
+        requests (that is B's record of B's attempts), but nothing else of A's."""
+        text = res.body.decode(errors="replace")
+        if r["path"] == "/api/v1/audit/events" and res.status == 200:
+            leaks = []
+            for e in res.json()["events"]:
+                e_text = json.dumps(e)
+                if e["tenant"] != b["tenant_id"]:
+                    leaks.append(e)
+                own = e["actor"].get("id") == b["owner_user_id"]
+                leaks += [s for s in (never_sent if own else a_secrets) if s in e_text]
+            return leaks
+        return [s for s in a_secrets if s in text]
+
+    refusals = []  # (request id, route) for every refused attempt
+    checked = set()
+    walk = routes()
+    scoped = [r for r in walk if r["tenant_scoped"]]
+    assert {(r["method"], r["path"]) for r in scoped} >= {
+        ("GET", "/api/v1/receipts/{id}"), ("PATCH", "/api/v1/members/{user_id}"),
+        ("DELETE", "/api/v1/members/{user_id}"), ("GET", "/api/v1/members"), ("POST", "/api/v1/invites"),
+        ("GET", "/api/v1/audit/events"), ("GET", "/api/v1/me")}
+
+    for r in walk:
+        if not r["tenant_scoped"]:
+            # Public routes (health, JWKS, the public receipt projection, sign-in, refresh,
+            # accept-invite, dev overlays) and internal operator routes carry no tenant credential:
+            # nothing to isolate. No route that takes a member credential may be unscoped.
+            assert r["auth"] in ("public", "internal"), r
+            continue
+        assert r["auth"] in ("session", "either", "api_key"), r
+
+    def attempts(r):
+        params = PARAM_RE.findall(r["path"])
+        if not params:
+            return [r["path"]]
+        return [PARAM_RE.sub(v, r["path"]) for v in a_ids]
+
+    # Pass 1: X-Tenant-ID names A. Every tenant-scoped route refuses with 403 tenant_mismatch,
+    # whatever the path (logout last, although it must not run either).
+    ordered = sorted(scoped, key=lambda r: r["path"] == "/api/v1/auth/logout")
+    for r in ordered:
+        for path in attempts(r):
+            res = call(srv, r, path, bearer(bea, {"X-Tenant-ID": a["tenant_id"]}))
+            assert_error_body(res, 403, "tenant_mismatch")
+            refusals.append((res.header("X-Request-ID"), r["method"], path))
+            checked.add((r["method"], r["path"]))
+    assert srv.get("/api/v1/me", headers=bearer(bea)).status == 200  # B's session survived
+
+    # Pass 2: no header. Routes naming a resource answer 404 for A's ids; the others answer for B
+    # only (never A's data). Logout last, since it ends B's session.
+    for r in ordered:
+        for path in attempts(r):
+            res = call(srv, r, path, bearer(bea))
+            if PARAM_RE.search(r["path"]):
+                assert res.status == 404, (r, path, res)
+                assert res.json()["error"]["code"].endswith("_not_found"), res
+            else:
+                if res.status < 400:
+                    assert not leaked_a_data(r, res), (r, path, res)
+                else:
+                    assert res.status != 500, res
+            if res.status >= 400:
+                assert not leaked_a_data(r, res), (r, path, res)
+                refusals.append((res.header("X-Request-ID"), r["method"], path))
+    assert srv.get("/api/v1/me", headers=bearer(bea)).status == 401  # the walk ended with logout
+    assert checked == {(r["method"], r["path"]) for r in scoped}
+
+    # A is untouched: same members and roles, same stored rows, its sessions still work, its
+    # receipt still readable by A and still not by anyone in B.
+    assert members(srv, ada) == a_members_before
+    assert tenant_rows(srv, a["tenant_id"], a_users) == a_rows_before
+    assert srv.get("/api/v1/me", headers=bearer(bob)).json()["role"] == "member"
+    assert srv.get(f"/api/v1/receipts/{a_receipt}", headers=bearer(ada)).status == 200
+    bea2 = sign_in(srv, "bea@beta.test")
+    assert_error_body(srv.get(f"/api/v1/receipts/{a_receipt}", headers=bearer(bea2)), 404, "receipt_not_found")
+
+    # B's audit query shows B's events only, even filtered by A's actor.
+    res = srv.get("/api/v1/audit/events", headers=bearer(bea2))
+    assert res.status == 200, res
+    events = res.json()["events"]
+    assert events and all(e["tenant"] == b["tenant_id"] for e in events), events
+    res = srv.get(f"/api/v1/audit/events?actor={a['owner_user_id']}", headers=bearer(bea2))
+    assert res.status in (200, 400), res
+    if res.status == 200:
+        assert all(e["tenant"] == b["tenant_id"] for e in res.json()["events"]), res
+
+    # Every refusal is in the ledger, denied, with B's owner as the actor.
+    assert srv.stop() == 0
+    entries = {}
+    for e in ledger(srv):
+        if e.get("request_id"):
+            entries.setdefault(e["request_id"], []).append(e)
+    missing = [(rid, m, p) for rid, m, p in refusals
+               if not any(e["result"] == "denied" for e in entries.get(rid, []))]
+    assert not missing, missing
+    for rid, m, p in refusals:
+        denied = [e for e in entries[rid] if e["result"] == "denied"]
+        assert any(e["actor"]["id"] == b["owner_user_id"] for e in denied), (m, p, denied)
+
+
+def test_x_tenant_id_must_match_the_credential(make_server):
+    srv = make_server(dev=True, settings=LOOSE)
+    a = create_tenant(srv, "acme", "ada@acme.test")
+    b = create_tenant(srv, "beta", "bea@beta.test")
+    bea = sign_in(srv, "bea@beta.test")
+    for value in (a["tenant_id"], "acme", "tnt_" + "0" * 24, b["tenant_id"] + "x", b["tenant_id"].upper()):
+        res = srv.get("/api/v1/members", headers=bearer(bea, {"X-Tenant-ID": value}))
+        assert_error_body(res, 403, "tenant_mismatch")
+    res = srv.get("/api/v1/members", headers=bearer(bea, {"X-Tenant-ID": b["tenant_id"]}))
+    assert res.status == 200, res
+    assert [m["email"] for m in res.json()["members"]] == ["bea@beta.test"]
