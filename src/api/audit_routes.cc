@@ -21,12 +21,13 @@ Status AddAuditRoutes(http::Router& router, store::Store* store) {
       .permission = "audit.read",
       .tenant_scoped = true,
       .audit_action = "audit.read",
-      .summary = "The tenant's audit events, newest first; filters actor, action (exact or prefix.*), "
-                 "result, since, until; cursor pagination.",
+      .summary =
+          "The tenant's audit events, newest first; filters actor, action (exact or prefix.*), "
+          "result, since, until; cursor pagination.",
       .handler = [store](RequestContext& ctx) -> StatusOr<Reply> {
-        BULWARK_ASSIGN_OR_RETURN(
-            http::QueryParams params,
-            http::ParseQuery(ctx.query, {"actor", "action", "result", "since", "until", "cursor", "limit"}));
+        BULWARK_ASSIGN_OR_RETURN(http::QueryParams params,
+                                 http::ParseQuery(ctx.query, {"actor", "action", "result", "since",
+                                                              "until", "cursor", "limit"}));
         audit::EventQuery q;
         q.tenant = ctx.principal.tenant_id;  // from the credential, never from the request
         q.actor_id = std::string(http::QueryValue(params, "actor"));

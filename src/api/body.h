@@ -6,8 +6,12 @@
 //   BULWARK_ASSIGN_OR_RETURN(auto body, api::JsonBody(ctx, {"email"}, {}));
 //   std::string_view email = body.String("email");
 #include <boost/json/object.hpp>
+#include <cstdint>
 #include <initializer_list>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/types.h"
 
@@ -18,6 +22,10 @@ class JsonFields {
   explicit JsonFields(const boost::json::object& o) : o_(o) {}
   // The string member `name`, or empty when absent (optional members).
   std::string_view String(std::string_view name) const;
+  // The string-array member `name`, or empty when absent.
+  std::vector<std::string> Strings(std::string_view name) const;
+  // The integer member `name`, or nullopt when absent.
+  std::optional<std::int64_t> Int(std::string_view name) const;
   bool Has(std::string_view name) const { return o_.contains(name); }
 
  private:
@@ -29,5 +37,17 @@ class JsonFields {
 StatusOr<JsonFields> JsonBody(const http::RequestContext& ctx,
                               std::initializer_list<std::string_view> required,
                               std::initializer_list<std::string_view> optional);
+
+// The general form: each member with its type and whether it is required. String arrays hold at
+// most 64 strings.
+//   JsonBody(ctx, {{.name = "name"}, {.name = "scopes", .kind = FieldSpec::Kind::kStringArray}})
+struct FieldSpec {
+  enum class Kind { kString, kStringArray, kInt };
+  std::string_view name;
+  Kind kind = Kind::kString;
+  bool required = true;
+};
+StatusOr<JsonFields> JsonBody(const http::RequestContext& ctx,
+                              std::initializer_list<FieldSpec> fields);
 
 }  // namespace bulwark::api

@@ -25,6 +25,8 @@ using http::Verb;
 namespace json = boost::json;
 
 constexpr std::size_t kSmallBody = 4096;
+constexpr std::int64_t kEnrollWindowSeconds =
+    10 * 60;  // TOTP enrollment only this soon after sign-in
 
 Status NotServing() {
   return Status::Unavailable("identity_unavailable", "the identity service is not available");
@@ -198,7 +200,11 @@ StatusOr<Reply> Refresh(const IdentityRouteDeps& d, RequestContext& ctx) {
       std::move(e)));
   ctx.audited = true;
   if (result.reused || !result.status.ok()) {
-    d.sessions->InvalidateSession(result.session_id);
+    // Only a revocation that committed changes what the cache may hold.
+    if (!result.session_id.empty() &&
+        (result.reused || result.status.reason() == "session_expired")) {
+      d.sessions->InvalidateSession(result.session_id);
+    }
     if (result.reused) RaiseAlert(*d.writer, "refresh_token_reuse", recorded);
     return result.status;
   }
@@ -236,16 +242,21 @@ StatusOr<Reply> Me(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 // ---- MFA -----------------------------------------------------------------------------------
 
+// Enrolling is allowed only in a session that signed in moments ago (a stolen access token must
+// not let its holder plant their own second factor), and the account's address is told.
 StatusOr<Reply> EnrollTotp(const IdentityRouteDeps& d, RequestContext& ctx) {
   identity::MfaEnrollment enrollment;
   std::string email;
+  const std::int64_t now = core::NowUnixSeconds();
   BULWARK_RETURN_IF_ERROR(d.writer->Commit(
       [&](store::Transaction& tx) -> Status {
+        BULWARK_RETURN_IF_ERROR(d.sessions->RequireRecentSignIn(tx, ctx.principal.session_id, now,
+                                                                kEnrollWindowSeconds));
         BULWARK_ASSIGN_OR_RETURN(
             auto m, identity::directory::GetMember(tx, ctx.principal.tenant_id, ctx.principal.id));
         if (!m) return Status::Unauthenticated("session_revoked", "the session has ended");
-        BULWARK_ASSIGN_OR_RETURN(
-            enrollment, d.mfa->Enroll(tx, ctx.principal.id, m->email, core::NowUnixSeconds()));
+        email = m->email;
+        BULWARK_ASSIGN_OR_RETURN(enrollment, d.mfa->Enroll(tx, ctx.principal.id, m->email, now));
         return Status::Ok();
       },
       EventOf(ctx, 201)));
@@ -255,19 +266,28 @@ StatusOr<Reply> EnrollTotp(const IdentityRouteDeps& d, RequestContext& ctx) {
 }
 
 // Confirm (first code) and verify (step-up) share this: the failure counter and its record
-// commit together, success marks the session as MFA-verified.
+// commit together. Only verify counts as a step-up. The slow recovery-code hashing happens
+// before the write transaction, never inside it.
 StatusOr<Reply> CheckTotp(const IdentityRouteDeps& d, RequestContext& ctx, bool confirming) {
   BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"code"}, {}));
   const std::string code(body.String("code"));
   if (code.empty() || code.size() > 64)
     return Status::InvalidArgument("invalid_code", "code must be 1-64 characters");
   const std::int64_t now = core::NowUnixSeconds();
+  identity::RecoveryCodeSet prepared;
+  identity::RecoveryProof proof;
+  if (confirming) {
+    BULWARK_ASSIGN_OR_RETURN(prepared, d.mfa->PrepareRecoveryCodes());
+  } else {
+    BULWARK_ASSIGN_OR_RETURN(proof, d.mfa->PrepareRecoveryProof(*d.store, ctx.principal.id, code));
+  }
   identity::MfaCheck check;
+  std::string email;
   BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
-        BULWARK_ASSIGN_OR_RETURN(check, confirming
-                                            ? d.mfa->Confirm(tx, ctx.principal.id, code, now)
-                                            : d.mfa->Verify(tx, ctx.principal.id, code, now));
+        BULWARK_ASSIGN_OR_RETURN(
+            check, confirming ? d.mfa->Confirm(tx, ctx.principal.id, code, now, prepared)
+                              : d.mfa->Verify(tx, ctx.principal.id, code, now, &proof));
         if (!check.status.ok()) {
           ev.action = check.locked_now ? "mfa.lock" : "mfa.failure";
           Deny(ev, check.status, 403);
@@ -275,19 +295,31 @@ StatusOr<Reply> CheckTotp(const IdentityRouteDeps& d, RequestContext& ctx, bool 
           return Status::Ok();
         }
         if (check.used_recovery_code) ev.details.emplace_back("recovery_code", true);
+        if (confirming) {
+          BULWARK_ASSIGN_OR_RETURN(auto m, identity::directory::GetMember(
+                                               tx, ctx.principal.tenant_id, ctx.principal.id));
+          if (m) email = m->email;
+          return Status::Ok();
+        }
         return d.sessions->MarkMfaVerified(tx, ctx.principal.session_id, now);
       },
       EventOf(ctx, 200)));
   ctx.audited = true;
-  d.sessions->InvalidateSession(ctx.principal.session_id);
   if (!check.status.ok()) return check.status;
-  json::object out{{"status", "verified"}, {"mfa_verified_at", now}};
   if (confirming) {
+    if (d.mail != nullptr && !email.empty()) {
+      d.mail->Enqueue({.to = email,
+                       .subject = "Two-factor authentication was turned on",
+                       .text = "TOTP two-factor authentication was just turned on for your Bulwark "
+                               "account. If this "
+                               "was not you, tell your tenant's owner at once.\n"});
+    }
     json::array codes;
     for (const auto& c : check.recovery_codes) codes.emplace_back(c);
-    out["recovery_codes"] = std::move(codes);
+    return JsonReply(200, {{"status", "enrolled"}, {"recovery_codes", std::move(codes)}});
   }
-  return JsonReply(200, out);
+  d.sessions->InvalidateSession(ctx.principal.session_id);
+  return JsonReply(200, {{"status", "verified"}, {"mfa_verified_at", now}});
 }
 
 // ---- members and invitations ---------------------------------------------------------------

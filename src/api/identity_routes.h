@@ -8,6 +8,7 @@
 #include "audit/writer.h"
 #include "http/rate_limit_stage.h"
 #include "http/router.h"
+#include "identity/api_keys.h"
 #include "identity/mail_queue.h"
 #include "identity/mailer.h"
 #include "identity/mfa.h"
@@ -21,6 +22,7 @@ struct IdentityRouteDeps {
   audit::AuditWriter* writer = nullptr;
   identity::SessionService* sessions = nullptr;
   identity::MfaService* mfa = nullptr;
+  identity::ApiKeyService* api_keys = nullptr;
   identity::MailQueue* mail = nullptr;       // null: sign-in mail cannot be sent (503)
   identity::OutboxMailer* outbox = nullptr;  // dev overlay only
   http::RouteRateLimiter* limiter = nullptr;
@@ -30,5 +32,9 @@ struct IdentityRouteDeps {
 
 // Registers the identity routes (and GET /api/v1/local/outbox when `local_overlay`).
 Status AddIdentityRoutes(http::Router& router, IdentityRouteDeps deps, bool local_overlay);
+
+// API keys: create (MFA step-up, shown once), list, revoke; and GET /api/v1/whoami for any
+// credential (apikey_routes.cc).
+Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps);
 
 }  // namespace bulwark::api

@@ -46,15 +46,19 @@ store::HealthCheck AuditExportCheck(const std::vector<audit::siem::SinkState>& s
 
 std::string AuditExportMetrics(const std::vector<audit::siem::SinkState>& sinks) {
   std::string out =
-      "# HELP bulwark_audit_export_lag_entries Ledger entries not yet confirmed delivered to the sink.\n"
+      "# HELP bulwark_audit_export_lag_entries Ledger entries not yet confirmed delivered to the "
+      "sink.\n"
       "# TYPE bulwark_audit_export_lag_entries gauge\n";
   for (const auto& s : sinks) {
-    out += "bulwark_audit_export_lag_entries{sink=\"" + s.sink + "\"} " + std::to_string(s.lag) + "\n";
+    out +=
+        "bulwark_audit_export_lag_entries{sink=\"" + s.sink + "\"} " + std::to_string(s.lag) + "\n";
   }
-  out += "# HELP bulwark_audit_export_connected 1 while the sink's connection or file is open.\n"
-         "# TYPE bulwark_audit_export_connected gauge\n";
+  out +=
+      "# HELP bulwark_audit_export_connected 1 while the sink's connection or file is open.\n"
+      "# TYPE bulwark_audit_export_connected gauge\n";
   for (const auto& s : sinks) {
-    out += "bulwark_audit_export_connected{sink=\"" + s.sink + "\"} " + (s.connected ? "1" : "0") + "\n";
+    out += "bulwark_audit_export_connected{sink=\"" + s.sink + "\"} " + (s.connected ? "1" : "0") +
+           "\n";
   }
   return out;
 }
@@ -63,7 +67,8 @@ json::object ChecksJson(const Readiness& r) {
   json::object checks;
   for (const auto& c : r.checks) {
     // A passing check shows its detail only when that is a note on an "ok" (audit_export lag).
-    checks[c.name] = c.ok ? (c.detail.starts_with("ok (") ? c.detail : "ok") : "failed: " + c.detail;
+    checks[c.name] =
+        c.ok ? (c.detail.starts_with("ok (") ? c.detail : "ok") : "failed: " + c.detail;
   }
   return checks;
 }
@@ -81,7 +86,8 @@ std::optional<std::pair<std::chrono::steady_clock::time_point, Readiness>> g_rea
 Readiness CachedReadiness(const OpsDeps& deps) {
   std::lock_guard<std::mutex> lock(g_readiness_mu);
   const auto now = std::chrono::steady_clock::now();
-  if (!g_readiness || now - g_readiness->first >= kReadinessTtl) g_readiness.emplace(now, CheckReadiness(deps));
+  if (!g_readiness || now - g_readiness->first >= kReadinessTtl)
+    g_readiness.emplace(now, CheckReadiness(deps));
   return g_readiness->second;
 }
 
@@ -104,7 +110,8 @@ Readiness CheckReadiness(const OpsDeps& deps) {
   r.checks.push_back({.name = "keys", .ok = keys, .detail = keys ? "ok" : "master key not loaded"});
   if (!deps.audit_file.empty()) r.checks.push_back(AuditFileCheck(deps.audit_file));
   if (deps.audit_export) {
-    if (auto sinks = deps.audit_export(); !sinks.empty()) r.checks.push_back(AuditExportCheck(sinks));
+    if (auto sinks = deps.audit_export(); !sinks.empty())
+      r.checks.push_back(AuditExportCheck(sinks));
   }
   for (const auto& c : r.checks) r.ready = r.ready && c.ok;
   return r;
@@ -112,14 +119,22 @@ Readiness CheckReadiness(const OpsDeps& deps) {
 
 Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
   BULWARK_RETURN_IF_ERROR(router.Add({
-      .method = Verb::get, .pattern = "/livez", .auth = AuthDecision::kPublic,
-      .inline_io = true, .summary = "Liveness: the process is up and serving.",
-      .handler = [](RequestContext&) -> StatusOr<Reply> { return Reply{.body = R"({"status":"ok"})"}; },
+      .method = Verb::get,
+      .pattern = "/livez",
+      .auth = AuthDecision::kPublic,
+      .inline_io = true,
+      .summary = "Liveness: the process is up and serving.",
+      .handler = [](RequestContext&) -> StatusOr<Reply> {
+        return Reply{.body = R"({"status":"ok"})"};
+      },
   }));
 
   BULWARK_RETURN_IF_ERROR(router.Add({
-      .method = Verb::get, .pattern = "/readyz", .auth = AuthDecision::kPublic,
-      .summary = "Readiness: store reachable, keys loaded, audit writable; 503 names the failed check.",
+      .method = Verb::get,
+      .pattern = "/readyz",
+      .auth = AuthDecision::kPublic,
+      .summary =
+          "Readiness: store reachable, keys loaded, audit writable; 503 names the failed check.",
       .handler = [deps](RequestContext& ctx) -> StatusOr<Reply> {
         const Readiness r = CachedReadiness(deps);
         json::object body{{"status", r.ready ? "ready" : "not_ready"}, {"checks", ChecksJson(r)}};
@@ -141,7 +156,9 @@ Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
   }));
 
   BULWARK_RETURN_IF_ERROR(router.Add({
-      .method = Verb::get, .pattern = "/healthz", .auth = AuthDecision::kPublic,
+      .method = Verb::get,
+      .pattern = "/healthz",
+      .auth = AuthDecision::kPublic,
       .summary = "Health summary: live, ready, and each readiness check.",
       .handler = [deps](RequestContext&) -> StatusOr<Reply> {
         const Readiness r = CachedReadiness(deps);
@@ -154,11 +171,14 @@ Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
   }));
 
   BULWARK_RETURN_IF_ERROR(router.Add({
-      .method = Verb::get, .pattern = "/build-info", .auth = AuthDecision::kInternal,
+      .method = Verb::get,
+      .pattern = "/build-info",
+      .auth = AuthDecision::kInternal,
       .summary = "Version, commit and build time (operators only).",
       .handler = [deps](RequestContext&) -> StatusOr<Reply> {
         const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::steady_clock::now() - kStarted).count();
+                                std::chrono::steady_clock::now() - kStarted)
+                                .count();
         json::object body{{"version", build::kVersion},
                           {"commit", build::kCommit},
                           {"build_time", build::kBuildTime},
@@ -170,7 +190,9 @@ Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
   }));
 
   BULWARK_RETURN_IF_ERROR(router.Add({
-      .method = Verb::get, .pattern = "/metrics", .auth = AuthDecision::kInternal,
+      .method = Verb::get,
+      .pattern = "/metrics",
+      .auth = AuthDecision::kInternal,
       .summary = "Prometheus metrics (operators only).",
       .handler = [deps](RequestContext&) -> StatusOr<Reply> {
         std::string body = deps.metrics->Render();

@@ -15,7 +15,7 @@
 namespace bulwark::api {
 
 struct OpsDeps {
-  store::Store* store = nullptr;         // must outlive the routes
+  store::Store* store = nullptr;  // must outlive the routes
   const http::Metrics* metrics = nullptr;
   std::function<bool()> keys_loaded;     // the keyring holds a verified master key
   std::function<bool()> ledger_healthy;  // the audit writer's last batch committed
@@ -34,6 +34,5 @@ struct Readiness {
 Readiness CheckReadiness(const OpsDeps& deps);
 
 Status AddOpsRoutes(http::Router& router, OpsDeps deps);
-
 
 }  // namespace bulwark::api

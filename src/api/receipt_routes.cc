@@ -22,17 +22,19 @@ StatusOr<Reply> IssueSample(const ReceiptRouteDeps& deps, RequestContext& ctx) {
   const boost::json::object* body = ctx.json.if_object();
   const boost::json::value* tenant = body != nullptr ? body->if_contains("tenant") : nullptr;
   const boost::json::value* email = body != nullptr ? body->if_contains("email") : nullptr;
-  if (tenant == nullptr || !tenant->is_string() || email == nullptr || !email->is_string() || body->size() != 2) {
-    return Status::InvalidArgument("invalid_body", "expected {\"tenant\": string, \"email\": string}");
+  if (tenant == nullptr || !tenant->is_string() || email == nullptr || !email->is_string() ||
+      body->size() != 2) {
+    return Status::InvalidArgument("invalid_body",
+                                   "expected {\"tenant\": string, \"email\": string}");
   }
   const std::string tenant_id(tenant->as_string());
   audit::Event event = http::LedgerAuditStage::EventFor(ctx, 201, Status::Ok());
   event.tenant = tenant_id;
   boost::json::object fields{{"email", email->as_string()},
                              {"note", "sample receipt issued by the dev overlay"}};
-  BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r,
-                           deps.service->IssueRecorded(*deps.writer, std::move(event), tenant_id,
-                                                       receipts::kind::kDevSample, fields, {"email"}));
+  BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r, deps.service->IssueRecorded(
+                                                    *deps.writer, std::move(event), tenant_id,
+                                                    receipts::kind::kDevSample, fields, {"email"}));
   ctx.audited = true;  // the receipt and its record committed together
   std::string out = "{\"id\":";
   core::AppendJsonString(out, r.id);
@@ -50,7 +52,8 @@ Status AddReceiptRoutes(http::Router& router, ReceiptRouteDeps deps, bool local_
       .permission = "receipts.read",
       .tenant_scoped = true,
       .audit_action = "receipt.read",
-      .summary = "A signed receipt of the caller's tenant, with its disclosures (redacted field values).",
+      .summary =
+          "A signed receipt of the caller's tenant, with its disclosures (redacted field values).",
       .handler = [deps](RequestContext& ctx) -> StatusOr<Reply> {
         if (deps.service == nullptr) return NotServing();
         // The tenant comes from the credential, never from the request.
@@ -64,10 +67,12 @@ Status AddReceiptRoutes(http::Router& router, ReceiptRouteDeps deps, bool local_
       .pattern = "/public/receipts/{id}",
       .auth = AuthDecision::kPublic,
       .public_cache = true,  // a receipt never changes
-      .summary = "The public projection of a receipt: payload and signature, redacted fields as commitments.",
+      .summary = "The public projection of a receipt: payload and signature, redacted fields as "
+                 "commitments.",
       .handler = [deps](RequestContext& ctx) -> StatusOr<Reply> {
         if (deps.service == nullptr) return NotServing();
-        BULWARK_ASSIGN_OR_RETURN(std::string projection, deps.service->PublicProjection(ctx.param("id")));
+        BULWARK_ASSIGN_OR_RETURN(std::string projection,
+                                 deps.service->PublicProjection(ctx.param("id")));
         return Reply{.body = std::move(projection)};
       },
   }));
@@ -79,7 +84,8 @@ Status AddReceiptRoutes(http::Router& router, ReceiptRouteDeps deps, bool local_
       .body = http::BodyKind::kJson,
       .max_body_bytes = 4096,
       .audit_action = "receipt.issue",
-      .summary = "Dev overlay: issue a sample receipt (email redacted) for a tenant. Dev mode only.",
+      .summary =
+          "Dev overlay: issue a sample receipt (email redacted) for a tenant. Dev mode only.",
       .handler = [deps](RequestContext& ctx) -> StatusOr<Reply> { return IssueSample(deps, ctx); },
   });
 }

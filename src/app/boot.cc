@@ -545,6 +545,7 @@ Status RegisterRoutes(http::Router& router, const RouteDeps& deps, bool local_ov
   BULWARK_RETURN_IF_ERROR(api::AddAuditRoutes(router, deps.ops.store));
   BULWARK_RETURN_IF_ERROR(api::AddReceiptRoutes(router, deps.receipts, local_overlay));
   BULWARK_RETURN_IF_ERROR(api::AddIdentityRoutes(router, deps.identity, local_overlay));
+  BULWARK_RETURN_IF_ERROR(api::AddApiKeyRoutes(router, deps.identity));
   // No route may name a verb no role grants: a typo would otherwise deny everyone silently, or
   // tempt someone to add a wildcard.
   for (const http::Route& r : router.routes()) {
@@ -660,6 +661,7 @@ int Serve(const core::ConfigSources& sources_in) {
   if (!sessions_or.ok()) return Refuse("identity", sessions_or.status());
   std::unique_ptr<identity::SessionService> sessions = std::move(*sessions_or);
   identity::MfaService mfa(*keys);
+  identity::ApiKeyService api_keys(*store);
   identity::OutboxMailer* outbox = nullptr;
   auto mailer_or = MailerFor(config, &outbox);
   if (!mailer_or.ok()) return Refuse("mail", mailer_or.status());
@@ -685,6 +687,7 @@ int Serve(const core::ConfigSources& sources_in) {
                                           .writer = &writer,
                                           .sessions = sessions.get(),
                                           .mfa = &mfa,
+                                          .api_keys = &api_keys,
                                           .mail = mail.get(),
                                           .outbox = outbox,
                                           .limiter = limiter.get(),
@@ -716,7 +719,7 @@ int Serve(const core::ConfigSources& sources_in) {
       .authenticator = std::make_shared<identity::IdentityAuthenticator>(
           std::make_shared<http::BaselineAuthenticator>(*core::ParseCidrList(operator_cidrs),
                                                         *op_token),
-          *sessions),
+          *sessions, api_keys),
       .tenant_guard = std::make_shared<policy::CredentialTenantGuard>(),
       .authorizer = std::make_shared<policy::RoleAuthorizer>(),
       .audit = std::make_shared<http::LedgerAuditStage>(writer, &alerts),
@@ -759,6 +762,7 @@ int Serve(const core::ConfigSources& sources_in) {
                                  {"routes", static_cast<std::int64_t>(router.routes().size())}});
   server.Run();
   if (mail) mail->Stop();  // delivers what is queued
+  api_keys.Stop();         // writes the batched last-used times
   verifier.Stop();
   writer.Stop();    // drains and writes the final checkpoint
   exports->Stop();  // ships what it can of the tail (bounded), persists the cursors

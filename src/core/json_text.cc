@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json/basic_parser_impl.hpp>
 #include <cstdint>
+#include <unordered_set>
 #include <vector>
 
 namespace bulwark::core {
@@ -104,7 +105,7 @@ struct DuplicateKeyHandler {
   static constexpr std::size_t max_key_size = std::size_t(-1);
   static constexpr std::size_t max_string_size = std::size_t(-1);
 
-  std::vector<std::vector<std::string>> objects;
+  std::vector<std::unordered_set<std::string>> objects;
   std::string key;
   bool duplicate = false;
 
@@ -127,13 +128,11 @@ struct DuplicateKeyHandler {
   }
   bool on_key(std::string_view s, std::size_t, ec_t& ec) {
     key.append(s);
-    auto& names = objects.back();
-    if (std::find(names.begin(), names.end(), key) != names.end()) {
+    if (!objects.back().insert(key).second) {
       duplicate = true;
       ec = boost::json::error::syntax;  // stop here: the answer is known
       return false;
     }
-    names.push_back(std::move(key));
     key.clear();
     return true;
   }

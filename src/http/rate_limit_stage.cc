@@ -37,6 +37,20 @@ std::string_view PresentedKeyId(const Request& req) {
   return key.substr(0, sep);
 }
 
+// The bucket of a client address: an IPv4 address, or an IPv6 /64. One IPv6 host usually holds
+// a whole /64, so per-address buckets would give it 2^64 of them.
+std::string ClientNetwork(const core::IpAddress& ip) {
+  if (ip.is_v4()) return ip.ToString();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < 8; ++i) {
+    out.push_back(kHex[ip.bytes()[i] >> 4]);
+    out.push_back(kHex[ip.bytes()[i] & 0xF]);
+    if (i % 2 == 1) out.push_back(':');
+  }
+  return out + ":/64";
+}
+
 }  // namespace
 
 StatusOr<RateLimitRule> ParseRateLimitRule(std::string_view text) {
@@ -85,7 +99,8 @@ StatusOr<std::vector<RateLimitRule>> RateLimitRules(const std::vector<std::strin
   std::vector<RateLimitRule> rules;
   for (std::string_view d :
        {"POST /api/v1/auth/request ip 5/10m", "POST /api/v1/auth/request email 5/10m",
-        "POST /api/v1/auth/verify ip 20/10m", "POST /api/v1/auth/accept-invite ip 20/10m",
+        "POST /api/v1/auth/verify ip 20/10m", "POST /api/v1/auth/refresh ip 600/1m",
+        "POST /api/v1/auth/mfa/verify ip 30/10m", "POST /api/v1/auth/accept-invite ip 20/10m",
         "* api_key 600/1m"}) {
     BULWARK_ASSIGN_OR_RETURN(RateLimitRule r, ParseRateLimitRule(d));
     rules.push_back(std::move(r));
@@ -137,7 +152,7 @@ Status RouteRateLimiter::Check(RequestContext& ctx) {
     key += ':';
     switch (rule.key) {
       case RateLimitRule::Key::kIp:
-        key += ctx.client.ToString();
+        key += ClientNetwork(ctx.client);
         break;
       case RateLimitRule::Key::kApiKey: {
         const std::string_view id = PresentedKeyId(ctx.req);

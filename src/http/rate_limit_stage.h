@@ -7,7 +7,8 @@
 // `rate_limit.rules` setting, one rule per string:
 //   "POST /api/v1/auth/verify ip 20/10m"      route label, key, rate
 //   "* api_key 600/1m"                         every route, per API key
-// Keys: ip (the client address, which is the forwarded one only behind a trusted proxy),
+// Keys: ip (the client address, which is the forwarded one only behind a trusted proxy; IPv6
+// clients share one bucket per /64),
 // api_key (the key id a request presents, before it is verified, so floods of bad keys are
 // limited too), tenant (X-Tenant-ID). Keys a handler knows only after parsing the body (the
 // email of a magic-link request) use the same buckets through Take().

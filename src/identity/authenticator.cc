@@ -12,8 +12,8 @@ Status Missing() {
 }  // namespace
 
 IdentityAuthenticator::IdentityAuthenticator(std::shared_ptr<http::Authenticator> baseline,
-                                             SessionService& sessions)
-    : baseline_(std::move(baseline)), sessions_(sessions) {}
+                                             SessionService& sessions, ApiKeyService& api_keys)
+    : baseline_(std::move(baseline)), sessions_(sessions), api_keys_(api_keys) {}
 
 Status IdentityAuthenticator::Authenticate(http::RequestContext& ctx) {
   using http::AuthDecision;
@@ -24,10 +24,33 @@ Status IdentityAuthenticator::Authenticate(http::RequestContext& ctx) {
   }
   const std::string_view auth = ctx.req[http::bhttp::field::authorization];
   constexpr std::string_view kBearer = "Bearer ";
-  if (auth.size() <= kBearer.size() || !auth.starts_with(kBearer)) return Missing();
-  const std::string_view token = auth.substr(kBearer.size());
-  if (decision == AuthDecision::kApiKey) return Missing();
-  BULWARK_ASSIGN_OR_RETURN(ctx.principal, sessions_.Authenticate(token, core::NowUnixSeconds()));
+  std::string_view bearer;
+  if (auth.size() > kBearer.size() && auth.starts_with(kBearer))
+    bearer = auth.substr(kBearer.size());
+  std::string_view api_key = ctx.req["X-API-Key"];
+  if (api_key.empty() && bearer.starts_with(kApiKeyPrefix)) api_key = bearer;
+  const bool accepts_keys = decision == AuthDecision::kApiKey || decision == AuthDecision::kEither;
+  const bool accepts_sessions =
+      decision == AuthDecision::kSession || decision == AuthDecision::kEither;
+  const std::int64_t now = core::NowUnixSeconds();
+  if (!api_key.empty()) {
+    if (!accepts_keys) {
+      return Status::Unauthenticated("session_required",
+                                     "this route needs a signed-in user, not an API key");
+    }
+    std::string key_id;
+    auto p = api_keys_.Authenticate(api_key, ctx.client, now, &key_id);
+    if (!p.ok()) {
+      if (!key_id.empty())
+        ctx.principal = {
+            .kind = core::Principal::Kind::kApiKey, .id = key_id, .auth_method = "api_key"};
+      return p.status();
+    }
+    ctx.principal = std::move(*p);
+    return Status::Ok();
+  }
+  if (bearer.empty() || !accepts_sessions) return Missing();
+  BULWARK_ASSIGN_OR_RETURN(ctx.principal, sessions_.Authenticate(bearer, now));
   return Status::Ok();
 }
 

@@ -43,11 +43,20 @@ StatusOr<Accepted> Accept(store::Transaction& tx, std::string_view token, std::i
   if (!hash) return Invalid();
   BULWARK_ASSIGN_OR_RETURN(
       auto rows,
-      tx.Query("SELECT id, tenant_id, email, role FROM invites WHERE token_hash = ?", {*hash}));
+      tx.Query("SELECT id, tenant_id, email, role, created_by FROM invites WHERE token_hash = ?",
+               {*hash}));
   if (rows.empty()) return Invalid();
   const auto role = policy::ParseRole(rows[0][3].as_text());
   if (!role) return Status::Integrity("an invitation has an unknown role");
   Accepted out{.invite_id = rows[0][0].as_text(), .tenant_id = rows[0][1].as_text(), .role = *role};
+  // An invitation speaks for its creator: it lapses when they are no longer a member who could
+  // grant that role (removed or demoted since).
+  BULWARK_ASSIGN_OR_RETURN(auto creator,
+                           directory::GetMember(tx, out.tenant_id, rows[0][4].as_text()));
+  if (!creator || policy::RoleRank(creator->role) < policy::RoleRank(out.role) ||
+      !policy::RoleGrants(creator->role, "members.invite")) {
+    return Invalid();
+  }
   BULWARK_ASSIGN_OR_RETURN(out.user_id, directory::EnsureUser(tx, rows[0][2].as_text(), now));
   BULWARK_ASSIGN_OR_RETURN(auto disabled, tx.Query("SELECT disabled FROM users WHERE id = ?",
                                                    {Value::Text(out.user_id)}));

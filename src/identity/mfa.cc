@@ -84,24 +84,85 @@ StatusOr<MfaEnrollment> MfaService::Enroll(store::Transaction& tx, std::string_v
   return e;
 }
 
+StatusOr<RecoveryCodeSet> MfaService::PrepareRecoveryCodes() const {
+  RecoveryCodeSet set;
+  for (int i = 0; i < kRecoveryCodes; ++i) {
+    BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes random, crypto::RandomSecret(10));  // 80 bits
+    const std::string body = crypto::Base32Encode(random.reveal_span());  // 16 characters
+    std::string code = std::to_string(i) + "-" + body.substr(0, 4) + "-" + body.substr(4, 4) + "-" +
+                       body.substr(8, 4) + "-" + body.substr(12, 4);
+    std::vector<std::uint8_t> salt(16);
+    BULWARK_RETURN_IF_ERROR(crypto::RandomBytes(salt));
+    BULWARK_ASSIGN_OR_RETURN(
+        crypto::SecretBytes hash,
+        crypto::Pbkdf2HmacSha256(crypto::AsBytes(code), salt, options_.recovery_iterations, 32));
+    set.hashes.emplace_back(hash.reveal_span().begin(), hash.reveal_span().end());
+    set.salts.push_back(std::move(salt));
+    set.codes.push_back(std::move(code));
+  }
+  return set;
+}
+
 StatusOr<MfaCheck> MfaService::Confirm(store::Transaction& tx, std::string_view user_id,
-                                       std::string_view code, std::int64_t now) {
-  BULWARK_ASSIGN_OR_RETURN(MfaCheck c, Check(tx, user_id, code, now, true));
+                                       std::string_view code, std::int64_t now,
+                                       RecoveryCodeSet codes) {
+  if (codes.codes.size() != kRecoveryCodes || codes.salts.size() != kRecoveryCodes ||
+      codes.hashes.size() != kRecoveryCodes) {
+    return Status::Internal("recovery codes were not prepared");
+  }
+  BULWARK_ASSIGN_OR_RETURN(MfaCheck c, Check(tx, user_id, code, now, true, nullptr));
   if (!c.status.ok()) return c;
   BULWARK_RETURN_IF_ERROR(tx.Exec("UPDATE mfa_totp SET confirmed = 1 WHERE user_id = ?",
                                   {Value::Text(std::string(user_id))})
                               .status());
-  BULWARK_ASSIGN_OR_RETURN(c.recovery_codes, IssueRecoveryCodes(tx, user_id));
+  BULWARK_RETURN_IF_ERROR(tx.Exec("DELETE FROM mfa_recovery_codes WHERE user_id = ?",
+                                  {Value::Text(std::string(user_id))})
+                              .status());
+  for (int i = 0; i < kRecoveryCodes; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO mfa_recovery_codes(user_id, idx, salt, code_hash) VALUES (?, ?, ?, ?)",
+                {Value::Text(std::string(user_id)), Value::Int(i), Value::Bytes(codes.salts[k]),
+                 Value::Bytes(codes.hashes[k])})
+            .status());
+  }
+  c.recovery_codes = std::move(codes.codes);
   return c;
 }
 
+StatusOr<RecoveryProof> MfaService::PrepareRecoveryProof(store::Store& store,
+                                                         std::string_view user_id,
+                                                         std::string_view code) const {
+  RecoveryProof proof;
+  // "N-XXXX-XXXX-XXXX-XXXX": the index names the one row to check, so a guess costs one hash.
+  if (code.size() != 21 || code[0] < '0' || code[0] > '9' || code[1] != '-') return proof;
+  const int idx = code[0] - '0';
+  BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kRead));
+  BULWARK_ASSIGN_OR_RETURN(auto rows,
+                           tx->Query("SELECT salt FROM mfa_recovery_codes "
+                                     "WHERE user_id = ? AND idx = ? AND used_at IS NULL",
+                                     {Value::Text(std::string(user_id)), Value::Int(idx)}));
+  if (rows.empty()) return proof;
+  std::string upper(code);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes hash,
+                           crypto::Pbkdf2HmacSha256(crypto::AsBytes(upper), rows[0][0].as_bytes(),
+                                                    options_.recovery_iterations, 32));
+  proof.index = idx;
+  proof.hash.assign(hash.reveal_span().begin(), hash.reveal_span().end());
+  return proof;
+}
+
 StatusOr<MfaCheck> MfaService::Verify(store::Transaction& tx, std::string_view user_id,
-                                      std::string_view code, std::int64_t now) {
-  return Check(tx, user_id, code, now, false);
+                                      std::string_view code, std::int64_t now,
+                                      const RecoveryProof* proof) {
+  return Check(tx, user_id, code, now, false, proof);
 }
 
 StatusOr<MfaCheck> MfaService::Check(store::Transaction& tx, std::string_view user_id,
-                                     std::string_view code, std::int64_t now, bool confirming) {
+                                     std::string_view code, std::int64_t now, bool confirming,
+                                     const RecoveryProof* proof) {
   MfaCheck out;
   BULWARK_ASSIGN_OR_RETURN(
       auto rows, tx.Query("SELECT sealed_seed, confirmed, last_step, failures, locked_until "
@@ -132,8 +193,8 @@ StatusOr<MfaCheck> MfaService::Check(store::Transaction& tx, std::string_view us
       ok = true;
       matched_step = static_cast<std::int64_t>(*step);
     }
-  } else if (!confirming) {
-    BULWARK_ASSIGN_OR_RETURN(ok, UseRecoveryCode(tx, user_id, code, now));
+  } else if (!confirming && proof != nullptr && proof->index >= 0) {
+    BULWARK_ASSIGN_OR_RETURN(ok, UseRecoveryCode(tx, user_id, *proof, now));
     out.used_recovery_code = ok;
   }
   if (ok) {
@@ -161,55 +222,18 @@ StatusOr<MfaCheck> MfaService::Check(store::Transaction& tx, std::string_view us
   return out;
 }
 
-StatusOr<std::vector<std::string>> MfaService::IssueRecoveryCodes(store::Transaction& tx,
-                                                                  std::string_view user_id) {
-  BULWARK_RETURN_IF_ERROR(tx.Exec("DELETE FROM mfa_recovery_codes WHERE user_id = ?",
-                                  {Value::Text(std::string(user_id))})
-                              .status());
-  std::vector<std::string> codes;
-  for (int i = 0; i < kRecoveryCodes; ++i) {
-    BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes random, crypto::RandomSecret(10));  // 80 bits
-    const std::string body = crypto::Base32Encode(random.reveal_span());  // 16 characters
-    std::string code = std::to_string(i) + "-" + body.substr(0, 4) + "-" + body.substr(4, 4) + "-" +
-                       body.substr(8, 4) + "-" + body.substr(12, 4);
-    std::array<std::uint8_t, 16> salt{};
-    BULWARK_RETURN_IF_ERROR(crypto::RandomBytes(salt));
-    BULWARK_ASSIGN_OR_RETURN(
-        crypto::SecretBytes hash,
-        crypto::Pbkdf2HmacSha256(crypto::AsBytes(code), salt, options_.recovery_iterations, 32));
-    BULWARK_RETURN_IF_ERROR(
-        tx.Exec(
-              "INSERT INTO mfa_recovery_codes(user_id, idx, salt, code_hash) VALUES (?, ?, ?, ?)",
-              {Value::Text(std::string(user_id)), Value::Int(i),
-               Value::Bytes(std::span<const std::uint8_t>(salt)), Value::Bytes(hash.reveal_span())})
-            .status());
-    codes.push_back(std::move(code));
-  }
-  return codes;
-}
-
 StatusOr<bool> MfaService::UseRecoveryCode(store::Transaction& tx, std::string_view user_id,
-                                           std::string_view code, std::int64_t now) {
-  // "N-XXXX-XXXX-XXXX-XXXX": the index names the one row to check, so a guess costs one hash.
-  if (code.size() != 21 || code[0] < '0' || code[0] > '9' || code[1] != '-') return false;
-  const int idx = code[0] - '0';
+                                           const RecoveryProof& proof, std::int64_t now) {
   BULWARK_ASSIGN_OR_RETURN(auto rows,
-                           tx.Query("SELECT salt, code_hash FROM mfa_recovery_codes "
+                           tx.Query("SELECT code_hash FROM mfa_recovery_codes "
                                     "WHERE user_id = ? AND idx = ? AND used_at IS NULL",
-                                    {Value::Text(std::string(user_id)), Value::Int(idx)}));
-  if (rows.empty()) return false;
-  std::string upper(code);
-  std::transform(upper.begin(), upper.end(), upper.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes hash,
-                           crypto::Pbkdf2HmacSha256(crypto::AsBytes(upper), rows[0][0].as_bytes(),
-                                                    options_.recovery_iterations, 32));
-  if (!crypto::ConstantTimeEquals(hash.reveal_span(), rows[0][1].as_bytes())) return false;
+                                    {Value::Text(std::string(user_id)), Value::Int(proof.index)}));
+  if (rows.empty() || !crypto::ConstantTimeEquals(proof.hash, rows[0][0].as_bytes())) return false;
   BULWARK_ASSIGN_OR_RETURN(
       std::int64_t changed,
-      tx.Exec("UPDATE mfa_recovery_codes SET used_at = ? WHERE user_id = ? AND idx = ? AND used_at "
-              "IS NULL",
-              {Value::Int(now), Value::Text(std::string(user_id)), Value::Int(idx)}));
+      tx.Exec("UPDATE mfa_recovery_codes SET used_at = ? "
+              "WHERE user_id = ? AND idx = ? AND used_at IS NULL",
+              {Value::Int(now), Value::Text(std::string(user_id)), Value::Int(proof.index)}));
   return changed == 1;
 }
 

@@ -9,8 +9,9 @@
 // PBKDF2-HMAC-SHA-256 hashes with their own salt; each works once.
 //
 //   auto e = mfa.Enroll(tx, user_id, email, now);            // show e.otpauth_uri
-//   auto c = mfa.Confirm(tx, user_id, first_code, now);      // c.recovery_codes, shown once
-//   auto v = mfa.Verify(tx, user_id, code_or_recovery, now); // step-up
+//   auto codes = mfa.PrepareRecoveryCodes();                 // slow hashes, outside the write
+//   auto c = mfa.Confirm(tx, user_id, first_code, now, *codes);   // c.recovery_codes, shown once
+//   auto v = mfa.Verify(tx, user_id, totp_code, now);             // step-up
 //
 // Verification outcomes are values, not errors, so the failure counter and its audit record
 // commit together; a non-OK StatusOr means the store or keyring failed.
@@ -38,6 +39,21 @@ struct MfaCheck {
   std::vector<std::string> recovery_codes;  // Confirm only: secret, shown once
 };
 
+// Recovery codes with their salted slow hashes, made before the write transaction so the
+// PBKDF2 work never holds the store's write lock.
+struct RecoveryCodeSet {
+  std::vector<std::string> codes;  // secret: shown once
+  std::vector<std::vector<std::uint8_t>> salts;
+  std::vector<std::vector<std::uint8_t>> hashes;
+};
+
+// A presented recovery code hashed under the salt stored for its index (again outside the write
+// transaction). `index` is -1 when the text is not a recovery code or that index is spent.
+struct RecoveryProof {
+  int index = -1;
+  std::vector<std::uint8_t> hash;
+};
+
 struct MfaOptions {
   std::string issuer = "Bulwark";  // the label authenticator apps show
   int max_failures = 5;
@@ -53,22 +69,26 @@ class MfaService {
   // a confirmed one exists.
   StatusOr<MfaEnrollment> Enroll(store::Transaction& tx, std::string_view user_id,
                                  std::string_view account_label, std::int64_t now);
-  // Confirms enrollment with a first code; on success issues the recovery codes.
+  // Ten fresh recovery codes and their hashes (CPU only; no store access).
+  StatusOr<RecoveryCodeSet> PrepareRecoveryCodes() const;
+  // Confirms enrollment with a first code; on success stores `codes` (from
+  // PrepareRecoveryCodes) and returns them in recovery_codes.
   StatusOr<MfaCheck> Confirm(store::Transaction& tx, std::string_view user_id,
-                             std::string_view code, std::int64_t now);
-  // A TOTP code or a recovery code ("N-XXXX-XXXX-XXXX-XXXX").
+                             std::string_view code, std::int64_t now, RecoveryCodeSet codes);
+  // Reads the salt for a recovery code's index and hashes the code under it.
+  StatusOr<RecoveryProof> PrepareRecoveryProof(store::Store& store, std::string_view user_id,
+                                               std::string_view code) const;
+  // A TOTP code, or a recovery code whose proof was prepared ("N-XXXX-XXXX-XXXX-XXXX").
   StatusOr<MfaCheck> Verify(store::Transaction& tx, std::string_view user_id, std::string_view code,
-                            std::int64_t now);
+                            std::int64_t now, const RecoveryProof* proof = nullptr);
   // True if the user has confirmed TOTP.
   StatusOr<bool> Enrolled(store::Transaction& tx, std::string_view user_id);
 
  private:
   StatusOr<MfaCheck> Check(store::Transaction& tx, std::string_view user_id, std::string_view code,
-                           std::int64_t now, bool confirming);
+                           std::int64_t now, bool confirming, const RecoveryProof* proof);
   StatusOr<bool> UseRecoveryCode(store::Transaction& tx, std::string_view user_id,
-                                 std::string_view code, std::int64_t now);
-  StatusOr<std::vector<std::string>> IssueRecoveryCodes(store::Transaction& tx,
-                                                        std::string_view user_id);
+                                 const RecoveryProof& proof, std::int64_t now);
 
   const keyring::Keyring& keys_;
   const MfaOptions options_;

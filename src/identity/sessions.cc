@@ -169,6 +169,20 @@ Status SessionService::RevokeMember(store::Transaction& tx, std::string_view ten
       .status();
 }
 
+Status SessionService::RequireRecentSignIn(store::Transaction& tx, std::string_view session_id,
+                                           std::int64_t now, std::int64_t max_age_s) {
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT created_at FROM sessions WHERE id = ? AND revoked_at IS NULL",
+                          {Value::Text(std::string(session_id))}));
+  if (rows.empty()) return Status::Unauthenticated("session_revoked", "the session has ended");
+  if (now - rows[0][0].as_int() > max_age_s) {
+    return Status::PermissionDenied(
+        "reauthentication_required",
+        "sign in again (a fresh sign-in link) to set up two-factor authentication");
+  }
+  return Status::Ok();
+}
+
 Status SessionService::MarkMfaVerified(store::Transaction& tx, std::string_view session_id,
                                        std::int64_t now) {
   return tx

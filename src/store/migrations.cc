@@ -215,12 +215,34 @@ CREATE TABLE mfa_recovery_codes (
 );
 )sql";
 
+// Migration 6: API keys. secret_hash is SHA-256 of the whole key text; the id (a primary key) is
+// in the key, so verification is one lookup whatever the number of keys. scopes is a
+// space-separated list of verbs, allowed_cidrs a comma-separated list (empty: any address).
+// last_used_at is written in batches (identity/api_keys.h), not per request.
+constexpr std::string_view kApiKeys = R"sql(
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  secret_hash BLOB NOT NULL,
+  scopes TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  allowed_cidrs TEXT NOT NULL DEFAULT '',
+  last_used_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX api_keys_by_tenant ON api_keys(tenant_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
     {3, "audit_export_cursors", kAuditExportCursors},
     {4, "receipts", kReceipts},
     {5, "identity", kIdentity},
+    {6, "api_keys", kApiKeys},
 };
 
 }  // namespace

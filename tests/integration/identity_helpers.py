@@ -17,6 +17,8 @@ LOOSE_RULES = [
     "POST /api/v1/auth/request email 1000/1m",
     "POST /api/v1/auth/verify ip 1000/1m",
     "POST /api/v1/auth/accept-invite ip 1000/1m",
+    "POST /api/v1/auth/refresh ip 1000/1m",
+    "POST /api/v1/auth/mfa/verify ip 1000/1m",
 ]
 LOOSE = {"rate_limit.rules": LOOSE_RULES}
 MAGIC_RE = re.compile(r"bwm_[A-Za-z0-9_-]{43}")
@@ -26,8 +28,8 @@ STEP = 30
 # Identity tables whose rows a refused request must leave alone. sessions.last_seen_at moves on
 # every authenticated request, so it is left out of the comparison.
 STATE_TABLES = ["tenants", "users", "memberships", "magic_links", "sessions", "refresh_tokens",
-                "invites", "mfa_totp", "mfa_recovery_codes", "receipts"]
-VOLATILE = {("sessions", "last_seen_at")}
+                "invites", "mfa_totp", "mfa_recovery_codes", "receipts", "api_keys"]
+VOLATILE = {("sessions", "last_seen_at"), ("api_keys", "last_used_at")}
 
 
 def bearer(tokens_or_access, extra=None):
@@ -145,13 +147,15 @@ def wrong_code(secret):
 
 
 def enroll(srv, tokens):
-    """TOTP enrollment and confirmation; returns (secret, recovery codes)."""
+    """TOTP enrollment and confirmation, then a step-up with one recovery code (confirmation itself
+    is not a step-up); returns (secret, the remaining recovery codes)."""
     res = post(srv, "/api/v1/auth/mfa/totp", headers=bearer(tokens))
     assert res.status == 201, res
     secret = res.json()["secret"]
     res = post(srv, "/api/v1/auth/mfa/totp/confirm", {"code": totp(secret)}, bearer(tokens))
     assert res.status == 200, res
     codes = res.json()["recovery_codes"]
+    step_up(srv, tokens, codes)
     return secret, codes
 
 

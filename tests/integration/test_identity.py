@@ -400,12 +400,21 @@ def test_totp_enroll_confirm_step_up_replay_recovery_and_lockout(make_server):
     res = post(srv, "/api/v1/auth/mfa/totp/confirm", {"code": code}, auth)
     assert res.status == 200, res
     doc = res.json()
-    assert doc["status"] == "verified" and abs(doc["mfa_verified_at"] - time.time()) < 60
+    assert doc["status"] == "enrolled" and "mfa_verified_at" not in doc
     codes = doc["recovery_codes"]
     assert len(codes) == 10 and len(set(codes)) == 10
     assert all(RECOVERY_RE.match(c) for c in codes), codes
     who = me(srv, tokens)
-    assert who["mfa_enrolled"] is True and who["mfa_verified_at"] == doc["mfa_verified_at"]
+    # Confirmation is not a step-up: whoever holds only a session must not gain one by enrolling.
+    assert who["mfa_enrolled"] is True and who["mfa_verified_at"] == 0
+    assert_error_body(post(srv, "/api/v1/invites", {"email": "zed@acme.test", "role": "viewer"}, auth),
+                      403, "mfa_required")
+    # The account's address is told that two-factor authentication was turned on.
+    deadline = time.monotonic() + 5
+    while not any(m["to"] == "ada@acme.test" and m["subject"] == "Two-factor authentication was turned on"
+                  for m in outbox(srv)):
+        assert time.monotonic() < deadline, outbox(srv)
+        time.sleep(0.02)
     assert_error_body(post(srv, "/api/v1/auth/mfa/totp", headers=auth), 409, "mfa_already_enrolled")
 
     # Step-up with TOTP: the code used for confirmation is refused (replay); the next step's code
@@ -475,7 +484,7 @@ def test_invites_roles_owner_rules_and_step_up(make_server):
     time.sleep(0.1)
     assert mail_count(srv, "bob@acme.test") == 0
 
-    secret, codes = enroll(srv, ada)  # confirmation counts as a step-up
+    secret, codes = enroll(srv, ada)  # enrolled and stepped up with a recovery code
     # A new session of an enrolled member still needs its own step-up.
     ada2 = sign_in(srv, ADA)
     snap = state(srv)

@@ -66,7 +66,7 @@ def test_tenant_b_owner_walks_every_route_against_tenant_a(make_server):
     a_secrets = [a["tenant_id"], *a_users, a_receipt, "ada@acme.test", "bob@acme.test", "customer@acme.test",
                  ada["session_id"], bob["session_id"]]
 
-    # Tenant B: its owner, signed in and stepped up (confirmation counts as a step-up).
+    # Tenant B: its owner, signed in and stepped up (enroll() steps up with a recovery code).
     bea = sign_in(srv, "bea@beta.test")
     enroll(srv, bea)
     b_receipt = issue_receipt(srv, b["tenant_id"], "client@beta.test")

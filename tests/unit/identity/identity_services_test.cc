@@ -7,8 +7,10 @@
 
 #include "../keyed_store_env.h"
 #include "core/clock.h"
+#include "crypto/encoding.h"
 #include "crypto/totp.h"
 #include "http/rate_limit_stage.h"
+#include "identity/api_keys.h"
 #include "identity/directory.h"
 #include "identity/invites.h"
 #include "identity/magic_links.h"
@@ -330,6 +332,21 @@ TEST(SessionTest, TheSigningKeySurvivesARestartAndTokensStillVerify) {
   EXPECT_FALSE(SessionService::Open(*env.store, *env.keys, bad).ok());
 }
 
+TEST(SessionTest, OnlyARecentSignInIsRecentAndRefreshDoesNotMakeItSo) {
+  SessionEnv env;
+  const std::int64_t now = core::NowUnixSeconds();
+  SessionTokens t = env.Start(now);
+  const auto recent = [&](std::int64_t at) {
+    return env.Write([&](auto& tx) -> StatusOr<bool> {
+      BULWARK_RETURN_IF_ERROR(env.sessions->RequireRecentSignIn(tx, t.session_id, at, 600));
+      return true;
+    });
+  };
+  EXPECT_TRUE(recent(now + 600).ok());
+  ASSERT_TRUE(env.Refresh(t.refresh_token, now + 601).status.ok());
+  EXPECT_EQ(recent(now + 601).status().reason(), "reauthentication_required");
+}
+
 // ---- MFA -----------------------------------------------------------------------------------
 
 struct MfaEnv : Env {
@@ -347,8 +364,11 @@ struct MfaEnv : Env {
     seed = crypto::SecretBytes::CopyFrom(Base32Decode(e->secret_base32));
   }
   std::string Code(std::int64_t t) { return *crypto::Totp(seed, t, {}); }
+  RecoveryCodeSet Codes() { return *mfa.PrepareRecoveryCodes(); }
   MfaCheck Verify(const std::string& code, std::int64_t t) {
-    return *Write([&](auto& tx) { return mfa.Verify(tx, user, code, t); });
+    auto proof = mfa.PrepareRecoveryProof(*store, user, code);
+    EXPECT_TRUE(proof.ok());
+    return *Write([&](auto& tx) { return mfa.Verify(tx, user, code, t, &*proof); });
   }
 };
 
@@ -356,7 +376,8 @@ TEST(MfaTest, ConfirmThenStepUpOnceEveryCode) {
   MfaEnv env;
   EXPECT_EQ(env.Verify(env.Code(kNow), kNow).status.reason(),
             "mfa_not_enrolled");  // not confirmed yet
-  auto c = env.Write([&](auto& tx) { return env.mfa.Confirm(tx, env.user, env.Code(kNow), kNow); });
+  auto c = env.Write(
+      [&](auto& tx) { return env.mfa.Confirm(tx, env.user, env.Code(kNow), kNow, env.Codes()); });
   ASSERT_TRUE(c.ok() && c->status.ok()) << c->status.ToString();
   EXPECT_EQ(c->recovery_codes.size(), 10u);
   // The confirmation code's step is spent: the same code is a replay.
@@ -376,9 +397,10 @@ TEST(MfaTest, ConfirmThenStepUpOnceEveryCode) {
 
 TEST(MfaTest, FiveFailuresLockForFifteenMinutes) {
   MfaEnv env;
-  ASSERT_TRUE(
-      env.Write([&](auto& tx) { return env.mfa.Confirm(tx, env.user, env.Code(kNow), kNow); })
-          ->status.ok());
+  ASSERT_TRUE(env.Write([&](auto& tx) {
+                   return env.mfa.Confirm(tx, env.user, env.Code(kNow), kNow, env.Codes());
+                 })
+                  ->status.ok());
   const std::int64_t t = kNow + 300;
   for (int i = 1; i <= 4; ++i) {
     MfaCheck c = env.Verify("000000", t);
@@ -394,7 +416,8 @@ TEST(MfaTest, FiveFailuresLockForFifteenMinutes) {
 
 TEST(MfaTest, RecoveryCodesWorkOnceEach) {
   MfaEnv env;
-  auto c = env.Write([&](auto& tx) { return env.mfa.Confirm(tx, env.user, env.Code(kNow), kNow); });
+  auto c = env.Write(
+      [&](auto& tx) { return env.mfa.Confirm(tx, env.user, env.Code(kNow), kNow, env.Codes()); });
   const std::string code = c->recovery_codes[3];
   MfaCheck ok = env.Verify(code, kNow + 100);
   EXPECT_TRUE(ok.status.ok());
@@ -411,9 +434,10 @@ TEST(MfaTest, RecoveryCodesWorkOnceEach) {
 
 TEST(MfaTest, SeedsAreSealedAndBoundToTheirUser) {
   MfaEnv env;
-  ASSERT_TRUE(
-      env.Write([&](auto& tx) { return env.mfa.Confirm(tx, env.user, env.Code(kNow), kNow); })
-          ->status.ok());
+  ASSERT_TRUE(env.Write([&](auto& tx) {
+                   return env.mfa.Confirm(tx, env.user, env.Code(kNow), kNow, env.Codes());
+                 })
+                  ->status.ok());
   {
     auto tx = env.store->Begin(TxMode::kRead);
     auto rows = (*tx)->Query("SELECT sealed_seed FROM mfa_totp");
@@ -446,21 +470,21 @@ TEST(InviteTest, AcceptOnceJoinsWithTheRole) {
       [](auto& tx) { return directory::CreateTenant(tx, "acme", "ada@acme.test", kNow); });
   EXPECT_EQ(env.Write([&](auto& tx) {
                  return invites::Create(tx, t->tenant_id, Role::kAdmin, "bo@acme.test",
-                                        Role::kOwner, "u", kNow);
+                                        Role::kOwner, t->owner_user_id, kNow);
                })
                 .status()
                 .reason(),
             "owner_required");
   EXPECT_EQ(env.Write([&](auto& tx) {
                  return invites::Create(tx, t->tenant_id, Role::kOwner, "ada@acme.test",
-                                        Role::kMember, "u", kNow);
+                                        Role::kMember, t->owner_user_id, kNow);
                })
                 .status()
                 .reason(),
             "already_member");
   auto inv = env.Write([&](auto& tx) {
-    return invites::Create(tx, t->tenant_id, Role::kAdmin, "bo@acme.test", Role::kMember, "u",
-                           kNow);
+    return invites::Create(tx, t->tenant_id, Role::kAdmin, "bo@acme.test", Role::kMember,
+                           t->owner_user_id, kNow);
   });
   ASSERT_TRUE(inv.ok());
   auto joined =
@@ -473,8 +497,8 @@ TEST(InviteTest, AcceptOnceJoinsWithTheRole) {
                 .reason(),
             "invalid_token");
   auto expired = env.Write([&](auto& tx) {
-    return invites::Create(tx, t->tenant_id, Role::kAdmin, "cy@acme.test", Role::kViewer, "u",
-                           kNow);
+    return invites::Create(tx, t->tenant_id, Role::kAdmin, "cy@acme.test", Role::kViewer,
+                           t->owner_user_id, kNow);
   });
   EXPECT_EQ(env.Write([&](auto& tx) {
                  return invites::Accept(tx, expired->token.text, kNow + invites::kTtlSeconds);
@@ -483,6 +507,37 @@ TEST(InviteTest, AcceptOnceJoinsWithTheRole) {
                 .reason(),
             "invalid_token");
   EXPECT_EQ(env.Count("SELECT COUNT(*) FROM memberships"), 2);
+}
+
+TEST(InviteTest, AnInvitationLapsesWhenItsCreatorCouldNoLongerGrantIt) {
+  Env env;
+  auto t = env.Write(
+      [](auto& tx) { return directory::CreateTenant(tx, "acme", "ada@acme.test", kNow); });
+  auto bo = env.Write([&](auto& tx) -> StatusOr<std::string> {
+    BULWARK_ASSIGN_OR_RETURN(std::string id, directory::EnsureUser(tx, "bo@acme.test", kNow));
+    BULWARK_RETURN_IF_ERROR(directory::AddMember(tx, t->tenant_id, id, Role::kAdmin, kNow));
+    return id;
+  });
+  // An admin about to be removed invites an address they control as admin...
+  auto inv = env.Write([&](auto& tx) {
+    return invites::Create(tx, t->tenant_id, Role::kAdmin, "mallory@evil.test", Role::kAdmin, *bo,
+                           kNow);
+  });
+  ASSERT_TRUE(inv.ok());
+  ASSERT_TRUE(env.Write([&](auto& tx) -> StatusOr<bool> {
+                   BULWARK_RETURN_IF_ERROR(
+                       directory::RemoveMember(tx, t->tenant_id, Role::kOwner, *bo));
+                   return true;
+                 })
+                  .ok());
+  // ...and the invitation dies with their membership.
+  EXPECT_EQ(env.Write([&](auto& tx) { return invites::Accept(tx, inv->token.text, kNow + 60); })
+                .status()
+                .reason(),
+            "invalid_token");
+  EXPECT_EQ(env.Count("SELECT COUNT(*) FROM memberships"), 1);
+  EXPECT_EQ(env.Count("SELECT COUNT(*) FROM invites WHERE accepted_at IS NOT NULL"),
+            0);  // rolled back
 }
 
 // ---- rate-limit rules ----------------------------------------------------------------------
@@ -512,6 +567,151 @@ TEST(RateLimitRulesTest, DefaultsAndOverrides) {
                           "POST x ip 1/1m", "* ip 1/1m extra", "POST /x ip 5/10"}) {
     EXPECT_EQ(http::RateLimitRules({bad}).status().reason(), "invalid_rate_rule") << bad;
   }
+}
+
+}  // namespace
+}  // namespace bulwark::identity
+
+namespace bulwark::identity {
+namespace {
+
+// ---- API keys ------------------------------------------------------------------------------
+
+struct KeyEnv : Env {
+  ApiKeyService keys_service{*store, std::chrono::milliseconds(50)};
+  directory::CreatedTenant tenant;
+  KeyEnv() {
+    tenant =
+        *Write([](auto& tx) { return directory::CreateTenant(tx, "acme", "ada@acme.test", kNow); });
+  }
+  StatusOr<CreatedApiKey> Create(ApiKeyRequest r) {
+    if (r.tenant_id.empty()) r.tenant_id = tenant.tenant_id;
+    if (r.created_by.empty()) r.created_by = tenant.owner_user_id;
+    return Write([&](auto& tx) { return keys_service.Create(tx, r, kNow); });
+  }
+};
+
+core::IpAddress Ip(const char* s) { return *core::IpAddress::Parse(s); }
+
+TEST(ApiKeyTest, FormatIsScannableAndTheChecksumCatchesLookAlikes) {
+  KeyEnv env;
+  auto k = env.Create({.name = "ci", .scopes = {"secrets.read"}, .creator_role = Role::kAdmin});
+  ASSERT_TRUE(k.ok()) << k.status().ToString();
+  EXPECT_EQ(k->key.size(), kApiKeyLength);
+  EXPECT_TRUE(k->key.starts_with("bwk_" + k->info.id + "_"));
+  EXPECT_TRUE(ApiKeyChecksumValid(k->key));
+  EXPECT_EQ(ApiKeyId(k->key), k->info.id);
+  std::string flipped = k->key;
+  flipped[30] = flipped[30] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(ApiKeyChecksumValid(flipped));
+  EXPECT_FALSE(ApiKeyChecksumValid(k->key.substr(0, 70)));
+  EXPECT_FALSE(ApiKeyChecksumValid(""));
+  // Stored: the hash only.
+  auto tx = env.store->Begin(TxMode::kRead);
+  auto rows = (*tx)->Query("SELECT secret_hash FROM api_keys");
+  EXPECT_EQ((*rows)[0][0].as_bytes().size(), 32u);
+}
+
+TEST(ApiKeyTest, ScopesAreASubsetOfTheCreatorsVerbs) {
+  KeyEnv env;
+  EXPECT_EQ(env.Create({.name = "x", .scopes = {"members.invite"}, .creator_role = Role::kMember})
+                .status()
+                .reason(),
+            "scope_not_held");
+  EXPECT_EQ(
+      env.Create({.name = "x", .scopes = {"*"}, .creator_role = Role::kOwner}).status().reason(),
+      "invalid_scope");
+  EXPECT_EQ(env.Create({.name = "x", .scopes = {}, .creator_role = Role::kOwner}).status().reason(),
+            "invalid_scope");
+  EXPECT_EQ(env.Create({.name = "", .scopes = {"secrets.read"}, .creator_role = Role::kOwner})
+                .status()
+                .reason(),
+            "invalid_name");
+  EXPECT_EQ(env.Create({.name = "x",
+                        .scopes = {"secrets.read"},
+                        .creator_role = Role::kOwner,
+                        .expires_at = kNow})
+                .status()
+                .reason(),
+            "invalid_expiry");
+  EXPECT_EQ(env.Create({.name = "x",
+                        .scopes = {"secrets.read"},
+                        .creator_role = Role::kOwner,
+                        .cidrs = {"10.0.0.1/8"}})
+                .status()
+                .reason(),
+            "invalid_cidr");
+  EXPECT_EQ(env.Count("SELECT COUNT(*) FROM api_keys"), 0);
+  auto ok = env.Create({.name = "x",
+                        .scopes = {"secrets.read", "secrets.list", "secrets.read"},
+                        .creator_role = Role::kMember});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->info.scopes, (std::vector<std::string>{"secrets.list", "secrets.read"}));
+}
+
+TEST(ApiKeyTest, AuthenticateChecksSecretRevocationExpiryAndBinding) {
+  KeyEnv env;
+  const std::int64_t now = kNow + 10;
+  auto k = env.Create({.name = "ci",
+                       .scopes = {"secrets.read"},
+                       .creator_role = Role::kOwner,
+                       .expires_at = kNow + 3600,
+                       .cidrs = {"10.0.0.0/8", "2001:db8::/32"}});
+  ASSERT_TRUE(k.ok());
+  auto p = env.keys_service.Authenticate(k->key, Ip("10.1.2.3"), now);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->kind, core::Principal::Kind::kApiKey);
+  EXPECT_EQ(p->id, k->info.id);
+  EXPECT_EQ(p->tenant_id, env.tenant.tenant_id);
+  EXPECT_EQ(p->scopes, std::vector<std::string>{"secrets.read"});
+  EXPECT_TRUE(env.keys_service.Authenticate(k->key, Ip("2001:db8::1"), now).ok());
+  EXPECT_EQ(env.keys_service.Authenticate(k->key, Ip("192.0.2.1"), now).status().reason(),
+            "apikey_address_refused");
+  EXPECT_EQ(env.keys_service.Authenticate(k->key, Ip("10.1.2.3"), kNow + 3600).status().reason(),
+            "apikey_expired");
+  // Another key with the same id but another secret (checksum made valid) is refused.
+  const std::string body = k->key.substr(0, 4 + 16 + 1) + std::string(43, 'A');
+  const crypto::Digest256 d = crypto::Sha256(body);
+  const std::string forged = body + "_" + crypto::Base64UrlEncode(d).substr(0, 6);
+  ASSERT_TRUE(ApiKeyChecksumValid(forged));
+  std::string refused;
+  EXPECT_EQ(env.keys_service.Authenticate(forged, Ip("10.1.2.3"), now, &refused).status().reason(),
+            "invalid_api_key");
+  EXPECT_EQ(refused, k->info.id);
+  // Revoked: refused from the next request on, despite the cache.
+  ASSERT_TRUE(env.Write([&](auto& tx) -> StatusOr<bool> {
+                   BULWARK_RETURN_IF_ERROR(
+                       env.keys_service.Revoke(tx, env.tenant.tenant_id, k->info.id, now));
+                   return true;
+                 })
+                  .ok());
+  env.keys_service.Invalidate(k->info.id);
+  EXPECT_EQ(env.keys_service.Authenticate(k->key, Ip("10.1.2.3"), now).status().reason(),
+            "apikey_revoked");
+}
+
+TEST(ApiKeyTest, AnotherTenantsKeyIsNotFoundForRevocation) {
+  KeyEnv env;
+  auto k = env.Create({.name = "ci", .scopes = {"secrets.read"}, .creator_role = Role::kOwner});
+  auto other = env.Write(
+      [](auto& tx) { return directory::CreateTenant(tx, "other", "eve@other.test", kNow); });
+  auto r = env.Write([&](auto& tx) -> StatusOr<bool> {
+    BULWARK_RETURN_IF_ERROR(env.keys_service.Revoke(tx, other->tenant_id, k->info.id, kNow));
+    return true;
+  });
+  EXPECT_EQ(r.status().reason(), "apikey_not_found");
+  EXPECT_EQ(env.Count("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL"), 1);
+}
+
+TEST(ApiKeyTest, LastUsedIsWrittenInBatches) {
+  KeyEnv env;
+  auto k = env.Create({.name = "ci", .scopes = {"secrets.read"}, .creator_role = Role::kOwner});
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(env.keys_service.Authenticate(k->key, Ip("127.0.0.1"), kNow + i).ok());
+  ASSERT_TRUE(env.keys_service.Flush().ok());
+  auto tx = env.store->Begin(TxMode::kRead);
+  auto rows = (*tx)->Query("SELECT last_used_at FROM api_keys");
+  EXPECT_EQ((*rows)[0][0].as_int(), kNow + 99);
 }
 
 }  // namespace

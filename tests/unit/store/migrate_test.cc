@@ -77,7 +77,7 @@ TEST(Migrate, EmptyDatabaseReachesLatestWithFoundationTables) {
   ASSERT_TRUE(tables.ok());
   std::vector<std::string> names;
   for (const Row& r : *tables) names.push_back(r[0].as_text());
-  EXPECT_EQ(names, (std::vector<std::string>{"audit_checkpoints",
+  EXPECT_EQ(names, (std::vector<std::string>{"api_keys", "audit_checkpoints",
                                              "audit_export_cursors",
                                              "audit_index",
                                              "audit_ledger",

@@ -1,0 +1,188 @@
+// API keys over HTTP. Same adapters as identity_routes.cc: parse, call the service inside one
+// audited transaction, shape the reply.
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "api/body.h"
+#include "api/identity_routes.h"
+#include "core/clock.h"
+#include "http/ledger_audit_stage.h"
+
+namespace bulwark::api {
+namespace {
+
+using http::AuthDecision;
+using http::BodyKind;
+using http::Reply;
+using http::RequestContext;
+using http::Verb;
+namespace json = boost::json;
+
+constexpr std::int64_t kMaxKeyLifetimeSeconds = 2LL * 365 * 86400;
+
+Status NotServing() {
+  return Status::Unavailable("identity_unavailable", "the identity service is not available");
+}
+
+json::array ToArray(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) a.emplace_back(s);
+  return a;
+}
+
+json::object KeyJson(const identity::ApiKeyInfo& k) {
+  json::object o{{"id", k.id},
+                 {"name", k.name},
+                 {"scopes", ToArray(k.scopes)},
+                 {"created_by", k.created_by},
+                 {"created_at", k.created_at},
+                 {"cidrs", ToArray(k.cidrs)}};
+  o["expires_at"] = k.expires_at ? json::value(*k.expires_at) : json::value(nullptr);
+  o["last_used_at"] = k.last_used_at ? json::value(*k.last_used_at) : json::value(nullptr);
+  o["revoked_at"] = k.revoked_at ? json::value(*k.revoked_at) : json::value(nullptr);
+  return o;
+}
+
+StatusOr<Reply> CreateKey(const IdentityRouteDeps& d, RequestContext& ctx) {
+  using K = FieldSpec::Kind;
+  BULWARK_ASSIGN_OR_RETURN(
+      JsonFields body,
+      JsonBody(ctx, {{.name = "name"},
+                     {.name = "scopes", .kind = K::kStringArray},
+                     {.name = "expires_in_s", .kind = K::kInt, .required = false},
+                     {.name = "cidrs", .kind = K::kStringArray, .required = false}}));
+  const auto role = policy::ParseRole(ctx.principal.role);
+  if (!role) return Status::PermissionDenied("permission_denied", "no role in this tenant");
+  const std::int64_t now = core::NowUnixSeconds();
+  identity::ApiKeyRequest req{.tenant_id = ctx.principal.tenant_id,
+                              .name = std::string(body.String("name")),
+                              .scopes = body.Strings("scopes"),
+                              .creator_role = *role,
+                              .created_by = ctx.principal.id,
+                              .cidrs = body.Strings("cidrs")};
+  if (auto ttl = body.Int("expires_in_s")) {
+    if (*ttl < 60 || *ttl > kMaxKeyLifetimeSeconds) {
+      return Status::InvalidArgument("invalid_expiry",
+                                     "expires_in_s is between 60 seconds and 2 years");
+    }
+    req.expires_at = now + *ttl;
+  }
+  identity::CreatedApiKey created;
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(created, d.api_keys->Create(tx, req, now));
+        ev.resource = "apikey:" + created.info.id;
+        ev.details.emplace_back(
+            "scopes", created.info.scopes.empty() ? std::string() : [&] {
+              std::string s;
+              for (const auto& v : created.info.scopes) s += (s.empty() ? "" : " ") + v;
+              return s;
+            }());
+        return Status::Ok();
+      },
+      http::LedgerAuditStage::EventFor(ctx, 201, Status::Ok())));
+  ctx.audited = true;
+  json::object out = KeyJson(created.info);
+  out["key"] = created.key;  // shown once
+  return Reply{.status = 201, .body = json::serialize(out)};
+}
+
+StatusOr<Reply> ListKeys(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
+  BULWARK_ASSIGN_OR_RETURN(auto keys, d.api_keys->List(*tx, ctx.principal.tenant_id));
+  json::array out;
+  for (const auto& k : keys) out.push_back(KeyJson(k));
+  return Reply{.body = json::serialize(json::object{{"api_keys", std::move(out)}})};
+}
+
+StatusOr<Reply> RevokeKey(const IdentityRouteDeps& d, RequestContext& ctx) {
+  const std::string id(ctx.param("id"));
+  audit::Event e = http::LedgerAuditStage::EventFor(ctx, 204, Status::Ok());
+  e.resource = "apikey:" + id;
+  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
+      [&](store::Transaction& tx) {
+        return d.api_keys->Revoke(tx, ctx.principal.tenant_id, id, core::NowUnixSeconds());
+      },
+      std::move(e)));
+  ctx.audited = true;
+  d.api_keys->Invalidate(id);
+  return Reply{.status = 204};
+}
+
+StatusOr<Reply> WhoAmI(RequestContext& ctx) {
+  const core::Principal& p = ctx.principal;
+  json::object o{{"kind", p.kind == core::Principal::Kind::kApiKey ? "api_key" : "user"},
+                 {"id", p.id},
+                 {"tenant_id", p.tenant_id},
+                 {"auth_method", p.auth_method}};
+  if (p.kind == core::Principal::Kind::kApiKey) {
+    o["scopes"] = ToArray(p.scopes);
+  } else {
+    o["role"] = p.role;
+  }
+  return Reply{.body = json::serialize(o)};
+}
+
+}  // namespace
+
+Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps) {
+  const auto ready = [deps] {
+    return deps.store != nullptr && deps.writer != nullptr && deps.api_keys != nullptr;
+  };
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::post,
+      .pattern = "/api/v1/apikeys",
+      .auth = AuthDecision::kSession,
+      .permission = "apikeys.create",
+      .tenant_scoped = true,
+      .mfa_step_up = true,
+      .body = BodyKind::kJson,
+      .max_body_bytes = 4096,
+      .audit_action = "apikey.create",
+      .summary = "Create an API key (scopes within the creator's verbs, optional expiry and CIDR "
+                 "binding); "
+                 "the key is shown once (MFA step-up).",
+      .handler = [deps, ready](RequestContext& ctx) -> StatusOr<Reply> {
+        if (!ready()) return NotServing();
+        return CreateKey(deps, ctx);
+      },
+  }));
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::get,
+      .pattern = "/api/v1/apikeys",
+      .auth = AuthDecision::kEither,
+      .permission = "apikeys.read",
+      .tenant_scoped = true,
+      .summary =
+          "The tenant's API keys: id, name, scopes, expiry, binding, last use; never the key.",
+      .handler = [deps, ready](RequestContext& ctx) -> StatusOr<Reply> {
+        if (!ready()) return NotServing();
+        return ListKeys(deps, ctx);
+      },
+  }));
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::delete_,
+      .pattern = "/api/v1/apikeys/{id}",
+      .auth = AuthDecision::kEither,
+      .permission = "apikeys.revoke",
+      .tenant_scoped = true,
+      .audit_action = "apikey.revoke",
+      .summary = "Revoke an API key: refused from the next request on.",
+      .handler = [deps, ready](RequestContext& ctx) -> StatusOr<Reply> {
+        if (!ready()) return NotServing();
+        return RevokeKey(deps, ctx);
+      },
+  }));
+  return router.Add({
+      .method = Verb::get,
+      .pattern = "/api/v1/whoami",
+      .auth = AuthDecision::kEither,
+      .tenant_scoped = true,
+      .summary =
+          "The authenticated principal: kind, id, tenant, and role (users) or scopes (API keys).",
+      .handler = [](RequestContext& ctx) -> StatusOr<Reply> { return WhoAmI(ctx); },
+  });
+}
+
+}  // namespace bulwark::api
