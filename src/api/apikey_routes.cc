@@ -21,10 +21,6 @@ namespace json = boost::json;
 
 constexpr std::int64_t kMaxKeyLifetimeSeconds = 2LL * 365 * 86400;
 
-Status NotServing() {
-  return Status::Unavailable("identity_unavailable", "the identity service is not available");
-}
-
 json::array ToArray(const std::vector<std::string>& v) {
   json::array a;
   for (const auto& s : v) a.emplace_back(s);
@@ -127,9 +123,6 @@ StatusOr<Reply> WhoAmI(RequestContext& ctx) {
 }  // namespace
 
 Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps) {
-  const auto ready = [deps] {
-    return deps.store != nullptr && deps.writer != nullptr && deps.api_keys != nullptr;
-  };
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::post,
       .pattern = "/api/v1/apikeys",
@@ -143,10 +136,7 @@ Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps) {
       .summary = "Create an API key (scopes within the creator's verbs, optional expiry and CIDR "
                  "binding); "
                  "the key is shown once (MFA step-up).",
-      .handler = [deps, ready](RequestContext& ctx) -> StatusOr<Reply> {
-        if (!ready()) return NotServing();
-        return CreateKey(deps, ctx);
-      },
+      .handler = BindIdentity(deps, CreateKey),
   }));
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::get,
@@ -156,10 +146,7 @@ Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps) {
       .tenant_scoped = true,
       .summary =
           "The tenant's API keys: id, name, scopes, expiry, binding, last use; never the key.",
-      .handler = [deps, ready](RequestContext& ctx) -> StatusOr<Reply> {
-        if (!ready()) return NotServing();
-        return ListKeys(deps, ctx);
-      },
+      .handler = BindIdentity(deps, ListKeys),
   }));
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::delete_,
@@ -169,10 +156,7 @@ Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps) {
       .tenant_scoped = true,
       .audit_action = "apikey.revoke",
       .summary = "Revoke an API key: refused from the next request on.",
-      .handler = [deps, ready](RequestContext& ctx) -> StatusOr<Reply> {
-        if (!ready()) return NotServing();
-        return RevokeKey(deps, ctx);
-      },
+      .handler = BindIdentity(deps, RevokeKey),
   }));
   return router.Add({
       .method = Verb::get,

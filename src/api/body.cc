@@ -13,6 +13,7 @@ StatusOr<JsonFields> CheckBody(const http::RequestContext& ctx, std::span<const 
       expected += " \"" + std::string(f.name) + "\" (";
       expected += f.kind == FieldSpec::Kind::kString ? "string"
                   : f.kind == FieldSpec::Kind::kInt  ? "integer"
+                  : f.kind == FieldSpec::Kind::kBool ? "boolean"
                                                      : "array of strings";
       expected += f.required ? ")" : ", optional)";
     }
@@ -32,8 +33,11 @@ StatusOr<JsonFields> CheckBody(const http::RequestContext& ctx, std::span<const 
       case FieldSpec::Kind::kInt:
         if (!v.is_int64()) return bad();
         break;
+      case FieldSpec::Kind::kBool:
+        if (!v.is_bool()) return bad();
+        break;
       case FieldSpec::Kind::kStringArray:
-        if (!v.is_array() || v.get_array().size() > 64) return bad();
+        if (!v.is_array() || v.get_array().size() > 256) return bad();
         for (const auto& e : v.get_array()) {
           if (!e.is_string()) return bad();
         }
@@ -62,6 +66,12 @@ std::vector<std::string> JsonFields::Strings(std::string_view name) const {
     if (e.is_string()) out.emplace_back(e.get_string());
   }
   return out;
+}
+
+std::optional<bool> JsonFields::Bool(std::string_view name) const {
+  const auto* v = o_.if_contains(name);
+  if (v == nullptr || !v->is_bool()) return std::nullopt;
+  return v->get_bool();
 }
 
 std::optional<std::int64_t> JsonFields::Int(std::string_view name) const {

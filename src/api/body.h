@@ -26,6 +26,8 @@ class JsonFields {
   std::vector<std::string> Strings(std::string_view name) const;
   // The integer member `name`, or nullopt when absent.
   std::optional<std::int64_t> Int(std::string_view name) const;
+  // The boolean member `name`, or nullopt when absent.
+  std::optional<bool> Bool(std::string_view name) const;
   bool Has(std::string_view name) const { return o_.contains(name); }
 
  private:
@@ -39,10 +41,10 @@ StatusOr<JsonFields> JsonBody(const http::RequestContext& ctx,
                               std::initializer_list<std::string_view> optional);
 
 // The general form: each member with its type and whether it is required. String arrays hold at
-// most 64 strings.
+// most 256 strings (services set their own, smaller limits).
 //   JsonBody(ctx, {{.name = "name"}, {.name = "scopes", .kind = FieldSpec::Kind::kStringArray}})
 struct FieldSpec {
-  enum class Kind { kString, kStringArray, kInt };
+  enum class Kind { kString, kStringArray, kInt, kBool };
   std::string_view name;
   Kind kind = Kind::kString;
   bool required = true;

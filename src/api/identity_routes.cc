@@ -7,12 +7,17 @@
 #include "api/body.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "crypto/compare.h"
+#include "crypto/random.h"
+#include "http/cookies.h"
 #include "http/ledger_audit_stage.h"
 #include "identity/directory.h"
 #include "identity/invites.h"
 #include "identity/magic_links.h"
 #include "identity/tokens.h"
+#include "policy/breakglass.h"
 #include "policy/roles.h"
+#include "policy/tenant_policy.h"
 
 namespace bulwark::api {
 namespace {
@@ -33,19 +38,48 @@ Status NotServing() {
 }
 
 bool Ready(const IdentityRouteDeps& d) {
-  return d.store != nullptr && d.writer != nullptr && d.sessions != nullptr && d.mfa != nullptr;
+  return d.store != nullptr && d.writer != nullptr && d.sessions != nullptr && d.mfa != nullptr &&
+         d.api_keys != nullptr && d.policies != nullptr && d.receipts != nullptr;
 }
 
 Reply JsonReply(unsigned status, const json::object& o) {
   return Reply{.status = status, .body = json::serialize(o)};
 }
 
-json::object TokensJson(const identity::SessionTokens& t, std::string_view user_id,
-                        std::string_view tenant_id) {
-  return {{"token_type", "Bearer"},     {"access_token", t.access_token},
-          {"expires_in", t.expires_in}, {"refresh_token", t.refresh_token},
-          {"session_id", t.session_id}, {"user_id", user_id},
-          {"tenant_id", tenant_id}};
+// "delivery": "body" (default: the tokens in the JSON reply, for API clients) or "cookie"
+// (browser mode: HttpOnly __Host- cookies and a CSRF token, see http/cookies.h).
+StatusOr<bool> WantsCookies(const JsonFields& body) {
+  const std::string_view delivery = body.String("delivery");
+  if (delivery.empty() || delivery == "body") return false;
+  if (delivery == "cookie") return true;
+  return Status::InvalidArgument("invalid_delivery", "delivery is \"body\" or \"cookie\"");
+}
+
+StatusOr<Reply> SessionReply(const IdentityRouteDeps& d, const identity::SessionTokens& t,
+                             std::string_view user_id, std::string_view tenant_id, bool cookies) {
+  json::object o{{"expires_in", t.expires_in},
+                 {"session_id", t.session_id},
+                 {"user_id", user_id},
+                 {"tenant_id", tenant_id}};
+  Reply reply;
+  if (!cookies) {
+    o["token_type"] = "Bearer";
+    o["access_token"] = t.access_token;
+    o["refresh_token"] = t.refresh_token;
+  } else {
+    BULWARK_ASSIGN_OR_RETURN(std::string csrf, crypto::RandomTokenBase64Url(32));
+    const std::int64_t lifetime = d.sessions->options().absolute_timeout_s;
+    reply.headers.emplace_back(
+        "Set-Cookie", http::SetCookie(http::kAccessCookie, t.access_token, t.expires_in, true));
+    reply.headers.emplace_back(
+        "Set-Cookie", http::SetCookie(http::kRefreshCookie, t.refresh_token, lifetime, true));
+    reply.headers.emplace_back("Set-Cookie",
+                               http::SetCookie(http::kCsrfCookie, csrf, lifetime, false));
+    o["token_type"] = "cookie";
+    o["csrf_token"] = csrf;
+  }
+  reply.body = json::serialize(o);
+  return reply;
 }
 
 // The audit event of this request, before the change decides its outcome.
@@ -59,20 +93,6 @@ void Deny(audit::Event& e, const Status& s, unsigned http_status) {
   for (auto& d : e.details) {
     if (d.first == "status") d.second = static_cast<int>(http_status);
   }
-}
-
-void RaiseAlert(audit::AuditWriter& writer, std::string_view name, const audit::Event& cause) {
-  log::Warn("audit.alert", {{"alert", name}, {"tenant", cause.tenant}}, cause.request_id);
-  audit::Event a;
-  a.actor = {audit::ActorKind::kSystem, ""};
-  a.tenant = cause.tenant;
-  a.action = "alert." + std::string(name);
-  a.resource = cause.resource;
-  a.result = audit::Result::kDenied;
-  a.reason = std::string(name);
-  a.request_id = cause.request_id;
-  a.client = cause.client;
-  (void)writer.Record(std::move(a));  // the cause is durable; a lost alert is logged by the writer
 }
 
 std::string LinkFor(const IdentityRouteDeps& d, std::string_view path, std::string_view token) {
@@ -128,7 +148,8 @@ StatusOr<Reply> RequestLink(const IdentityRouteDeps& d, RequestContext& ctx) {
 }
 
 StatusOr<Reply> VerifyLink(const IdentityRouteDeps& d, RequestContext& ctx) {
-  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"token"}, {"tenant"}));
+  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"token"}, {"tenant", "delivery"}));
+  BULWARK_ASSIGN_OR_RETURN(bool cookies, WantsCookies(body));
   const std::string token(body.String("token"));
   const std::string wanted_tenant(body.String("tenant"));
   const std::int64_t now = core::NowUnixSeconds();
@@ -156,6 +177,7 @@ StatusOr<Reply> VerifyLink(const IdentityRouteDeps& d, RequestContext& ctx) {
           return Status::InvalidArgument("tenant_required",
                                          "this account belongs to several tenants: name one");
         }
+        BULWARK_RETURN_IF_ERROR(policy::CheckClientAllowed(tx, tenant_id, ctx.client));
         BULWARK_ASSIGN_OR_RETURN(tokens, d.sessions->Start(tx, user_id, tenant_id, now));
         ev.actor = {audit::ActorKind::kUser, user_id};
         ev.tenant = tenant_id;
@@ -165,12 +187,25 @@ StatusOr<Reply> VerifyLink(const IdentityRouteDeps& d, RequestContext& ctx) {
       },
       std::move(e)));
   ctx.audited = true;
-  return JsonReply(200, TokensJson(tokens, user_id, tenant_id));
+  return SessionReply(d, tokens, user_id, tenant_id, cookies);
 }
 
 StatusOr<Reply> Refresh(const IdentityRouteDeps& d, RequestContext& ctx) {
-  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"refresh_token"}, {}));
-  const std::string token(body.String("refresh_token"));
+  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {}, {"refresh_token", "delivery"}));
+  BULWARK_ASSIGN_OR_RETURN(bool cookies, WantsCookies(body));
+  std::string token(body.String("refresh_token"));
+  if (cookies && token.empty()) {
+    // Browser mode: the refresh token is in its cookie; a cross-site page cannot echo the CSRF
+    // cookie into the header, so it cannot make the browser refresh.
+    const std::string_view csrf = http::CookieValue(ctx.req, http::kCsrfCookie);
+    if (csrf.size() < 32 || !crypto::ConstantTimeEquals(csrf, ctx.req[http::kCsrfHeader])) {
+      return Status::PermissionDenied("csrf_failed",
+                                      "refreshing with the cookie needs the X-CSRF-Token header");
+    }
+    token = std::string(http::CookieValue(ctx.req, http::kRefreshCookie));
+  }
+  if (token.empty())
+    return Status::InvalidArgument("invalid_body", "expected {\"refresh_token\": string}");
   const std::int64_t now = core::NowUnixSeconds();
   identity::RefreshResult result;
   audit::Event e = EventOf(ctx, 200);
@@ -179,6 +214,10 @@ StatusOr<Reply> Refresh(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(result, d.sessions->Refresh(tx, token, now));
+        if (result.tokens) {
+          // A refresh token used from outside the tenant's allowlist rotates nothing.
+          BULWARK_RETURN_IF_ERROR(policy::CheckClientAllowed(tx, result.tenant_id, ctx.client));
+        }
         if (!result.session_id.empty()) {
           ev.actor = {audit::ActorKind::kUser, result.user_id};
           ev.tenant = result.tenant_id;
@@ -208,21 +247,41 @@ StatusOr<Reply> Refresh(const IdentityRouteDeps& d, RequestContext& ctx) {
     if (result.reused) RaiseAlert(*d.writer, "refresh_token_reuse", recorded);
     return result.status;
   }
-  return JsonReply(200, TokensJson(*result.tokens, result.user_id, result.tenant_id));
+  return SessionReply(d, *result.tokens, result.user_id, result.tenant_id, cookies);
 }
 
 StatusOr<Reply> Logout(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string sid = ctx.principal.session_id;
   audit::Event e = EventOf(ctx, 204);
   e.details.emplace_back("session", sid);
-  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
-      [&](store::Transaction& tx) {
-        return d.sessions->Revoke(tx, sid, "logout", core::NowUnixSeconds());
+  const std::int64_t now = core::NowUnixSeconds();
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_RETURN_IF_ERROR(d.sessions->Revoke(tx, sid, "logout", now));
+        // A break-glass grant does not outlive its session: it ends here, with its end receipt.
+        BULWARK_ASSIGN_OR_RETURN(auto open, policy::breakglass::OpenGrant(tx, sid, now));
+        if (open && d.receipts != nullptr) {
+          BULWARK_ASSIGN_OR_RETURN(policy::breakglass::Grant ended,
+                                   policy::breakglass::EndForSession(tx, sid, now));
+          BULWARK_ASSIGN_OR_RETURN(
+              receipts::Receipt r,
+              d.receipts->Issue(tx, ended.tenant_id, receipts::kind::kBreakglassEnd,
+                                policy::breakglass::ReceiptFields(ended, true),
+                                {"reason", "user_id"}));
+          ev.details.emplace_back("breakglass_ended", ended.id);
+          ev.details.emplace_back("receipt_id", r.id);
+        }
+        return Status::Ok();
       },
       std::move(e)));
   ctx.audited = true;
   d.sessions->InvalidateSession(sid);
-  return Reply{.status = 204};
+  Reply reply{.status = 204};
+  for (std::string_view name : {http::kAccessCookie, http::kRefreshCookie, http::kCsrfCookie}) {
+    reply.headers.emplace_back("Set-Cookie",
+                               http::SetCookie(name, "", 0, name != http::kCsrfCookie));
+  }
+  return reply;
 }
 
 StatusOr<Reply> Me(const IdentityRouteDeps& d, RequestContext& ctx) {
@@ -418,7 +477,8 @@ StatusOr<Reply> CreateInvite(const IdentityRouteDeps& d, RequestContext& ctx) {
 }
 
 StatusOr<Reply> AcceptInvite(const IdentityRouteDeps& d, RequestContext& ctx) {
-  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"token"}, {}));
+  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"token"}, {"delivery"}));
+  BULWARK_ASSIGN_OR_RETURN(bool cookies, WantsCookies(body));
   const std::string token(body.String("token"));
   const std::int64_t now = core::NowUnixSeconds();
   identity::invites::Accepted accepted;
@@ -426,6 +486,7 @@ StatusOr<Reply> AcceptInvite(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(accepted, identity::invites::Accept(tx, token, now));
+        BULWARK_RETURN_IF_ERROR(policy::CheckClientAllowed(tx, accepted.tenant_id, ctx.client));
         BULWARK_ASSIGN_OR_RETURN(tokens,
                                  d.sessions->Start(tx, accepted.user_id, accepted.tenant_id, now));
         ev.actor = {audit::ActorKind::kUser, accepted.user_id};
@@ -437,7 +498,7 @@ StatusOr<Reply> AcceptInvite(const IdentityRouteDeps& d, RequestContext& ctx) {
       },
       EventOf(ctx, 200)));
   ctx.audited = true;
-  return JsonReply(200, TokensJson(tokens, accepted.user_id, accepted.tenant_id));
+  return SessionReply(d, tokens, accepted.user_id, accepted.tenant_id, cookies);
 }
 
 StatusOr<Reply> Outbox(const IdentityRouteDeps& d) {
@@ -452,14 +513,29 @@ StatusOr<Reply> Outbox(const IdentityRouteDeps& d) {
 
 }  // namespace
 
-Status AddIdentityRoutes(http::Router& router, IdentityRouteDeps deps, bool local_overlay) {
-  using H = StatusOr<Reply> (*)(const IdentityRouteDeps&, RequestContext&);
-  const auto wrap = [deps](H h) {
-    return [deps, h](RequestContext& ctx) -> StatusOr<Reply> {
-      if (!Ready(deps)) return NotServing();
-      return h(deps, ctx);
-    };
+void RaiseAlert(audit::AuditWriter& writer, std::string_view name, const audit::Event& cause) {
+  log::Warn("audit.alert", {{"alert", name}, {"tenant", cause.tenant}}, cause.request_id);
+  audit::Event a;
+  a.actor = {audit::ActorKind::kSystem, ""};
+  a.tenant = cause.tenant;
+  a.action = "alert." + std::string(name);
+  a.resource = cause.resource;
+  a.result = audit::Result::kDenied;
+  a.reason = std::string(name);
+  a.request_id = cause.request_id;
+  a.client = cause.client;
+  (void)writer.Record(std::move(a));  // the cause is durable; a lost alert is logged by the writer
+}
+
+http::Handler BindIdentity(const IdentityRouteDeps& deps, IdentityHandlerFn fn) {
+  return [deps, fn](RequestContext& ctx) -> StatusOr<Reply> {
+    if (!Ready(deps)) return NotServing();
+    return fn(deps, ctx);
   };
+}
+
+Status AddIdentityRoutes(http::Router& router, IdentityRouteDeps deps, bool local_overlay) {
+  using H = IdentityHandlerFn;
   struct Def {
     Verb method;
     const char* pattern;
@@ -532,7 +608,7 @@ Status AddIdentityRoutes(http::Router& router, IdentityRouteDeps deps, bool loca
         .max_body_bytes = def.body ? kSmallBody : 0,
         .audit_action = def.action,
         .summary = def.summary,
-        .handler = wrap(def.handler),
+        .handler = BindIdentity(deps, def.handler),
     }));
   }
   BULWARK_RETURN_IF_ERROR(router.Add({

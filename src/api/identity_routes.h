@@ -13,6 +13,8 @@
 #include "identity/mailer.h"
 #include "identity/mfa.h"
 #include "identity/sessions.h"
+#include "policy/tenant_policy.h"
+#include "receipts/service.h"
 #include "store/store.h"
 
 namespace bulwark::api {
@@ -23,12 +25,23 @@ struct IdentityRouteDeps {
   identity::SessionService* sessions = nullptr;
   identity::MfaService* mfa = nullptr;
   identity::ApiKeyService* api_keys = nullptr;
-  identity::MailQueue* mail = nullptr;       // null: sign-in mail cannot be sent (503)
-  identity::OutboxMailer* outbox = nullptr;  // dev overlay only
+  policy::TenantPolicies* policies = nullptr;
+  receipts::ReceiptService* receipts = nullptr;  // break-glass start and end receipts
+  bool breakglass_enabled = false;               // the server's half of the switch
+  identity::MailQueue* mail = nullptr;           // null: sign-in mail cannot be sent (503)
+  identity::OutboxMailer* outbox = nullptr;      // dev overlay only
   http::RouteRateLimiter* limiter = nullptr;
   std::int64_t magic_link_ttl_s = 900;
   std::string public_url;  // base of the links mailed
 };
+
+// An identity route's handler: a plain function of the services and the request.
+using IdentityHandlerFn = StatusOr<http::Reply> (*)(const IdentityRouteDeps&,
+                                                    http::RequestContext&);
+
+// Binds `fn` to `deps` as a route handler that answers 503 identity_unavailable while the
+// services are not wired (the route table is also built without them, for `bulwark routes`).
+http::Handler BindIdentity(const IdentityRouteDeps& deps, IdentityHandlerFn fn);
 
 // Registers the identity routes (and GET /api/v1/local/outbox when `local_overlay`).
 Status AddIdentityRoutes(http::Router& router, IdentityRouteDeps deps, bool local_overlay);
@@ -36,5 +49,15 @@ Status AddIdentityRoutes(http::Router& router, IdentityRouteDeps deps, bool loca
 // API keys: create (MFA step-up, shown once), list, revoke; and GET /api/v1/whoami for any
 // credential (apikey_routes.cc).
 Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps);
+
+// Tenant settings: the IP allowlist and the break-glass switch (settings_routes.cc).
+Status AddSettingsRoutes(http::Router& router, IdentityRouteDeps deps);
+
+// Break-glass: designation (owner), activation, status, end (breakglass_routes.cc).
+Status AddBreakglassRoutes(http::Router& router, IdentityRouteDeps deps);
+
+// Records alert.<name> caused by `cause` (tenant, resource, request id) and logs a warning. A
+// lost alert does not undo its cause, which is durable already.
+void RaiseAlert(audit::AuditWriter& writer, std::string_view name, const audit::Event& cause);
 
 }  // namespace bulwark::api

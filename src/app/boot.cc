@@ -13,6 +13,7 @@
 #include "api/identity_routes.h"
 #include "api/ops.h"
 #include "api/receipt_routes.h"
+#include "app/breakglass_sweeper.h"
 #include "audit/alerts.h"
 #include "audit/background_verifier.h"
 #include "audit/ledger.h"
@@ -546,6 +547,8 @@ Status RegisterRoutes(http::Router& router, const RouteDeps& deps, bool local_ov
   BULWARK_RETURN_IF_ERROR(api::AddReceiptRoutes(router, deps.receipts, local_overlay));
   BULWARK_RETURN_IF_ERROR(api::AddIdentityRoutes(router, deps.identity, local_overlay));
   BULWARK_RETURN_IF_ERROR(api::AddApiKeyRoutes(router, deps.identity));
+  BULWARK_RETURN_IF_ERROR(api::AddSettingsRoutes(router, deps.identity));
+  BULWARK_RETURN_IF_ERROR(api::AddBreakglassRoutes(router, deps.identity));
   // No route may name a verb no role grants: a typo would otherwise deny everyone silently, or
   // tempt someone to add a wildcard.
   for (const http::Route& r : router.routes()) {
@@ -662,6 +665,7 @@ int Serve(const core::ConfigSources& sources_in) {
   std::unique_ptr<identity::SessionService> sessions = std::move(*sessions_or);
   identity::MfaService mfa(*keys);
   identity::ApiKeyService api_keys(*store);
+  policy::TenantPolicies tenant_policies(*store);
   identity::OutboxMailer* outbox = nullptr;
   auto mailer_or = MailerFor(config, &outbox);
   if (!mailer_or.ok()) return Refuse("mail", mailer_or.status());
@@ -688,6 +692,9 @@ int Serve(const core::ConfigSources& sources_in) {
                                           .sessions = sessions.get(),
                                           .mfa = &mfa,
                                           .api_keys = &api_keys,
+                                          .policies = &tenant_policies,
+                                          .receipts = receipt_service.get(),
+                                          .breakglass_enabled = config.breakglass_enabled,
                                           .mail = mail.get(),
                                           .outbox = outbox,
                                           .limiter = limiter.get(),
@@ -721,10 +728,12 @@ int Serve(const core::ConfigSources& sources_in) {
                                                         *op_token),
           *sessions, api_keys),
       .tenant_guard = std::make_shared<policy::CredentialTenantGuard>(),
-      .authorizer = std::make_shared<policy::RoleAuthorizer>(),
+      .authorizer = std::make_shared<policy::RoleAuthorizer>(&tenant_policies),
       .audit = std::make_shared<http::LedgerAuditStage>(writer, &alerts),
   };
   http::Pipeline pipeline(std::move(popts), router, metrics, std::move(stages));
+  BreakglassSweeper breakglass_sweeper(*store, writer, *receipt_service, *sessions,
+                                       std::chrono::seconds(1));
 
   http::ServerOptions sopts2;
   sopts2.listen = config.listen;
@@ -761,6 +770,7 @@ int Serve(const core::ConfigSources& sources_in) {
                                  {"store", std::string(store->backend())},
                                  {"routes", static_cast<std::int64_t>(router.routes().size())}});
   server.Run();
+  breakglass_sweeper.Stop();
   if (mail) mail->Stop();  // delivers what is queued
   api_keys.Stop();         // writes the batched last-used times
   verifier.Stop();

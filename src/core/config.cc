@@ -98,6 +98,7 @@ const std::vector<Setting>& Settings() {
       Int("auth.session_absolute_timeout_s", &Config::session_absolute_timeout_s, 60, 365 * 86400),
       Int("auth.magic_link_ttl_s", &Config::magic_link_ttl_s, 1, 900),
       List("rate_limit.rules", &Config::rate_limit_rules),
+      Bool("breakglass.enabled", &Config::breakglass_enabled),
       Str("mail.smtp_url", &Config::smtp_url),
       Str("mail.smtp_username", &Config::smtp_username),
       Str("mail.smtp_password_file", &Config::smtp_password_file),

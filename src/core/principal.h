@@ -22,8 +22,14 @@ struct Principal {
   std::string role;  // the member's role now ("owner", "admin", ...); API keys: empty
   std::vector<std::string> scopes;  // an API key's verbs (a subset of its creator's); users: empty
   std::string session_id;           // a user session's id
-  std::int64_t mfa_verified_at =
-      0;  // unix seconds of the session's last MFA verification; 0 = never
+  // Unix seconds of the session's last MFA verification; 0 = never.
+  std::int64_t mfa_verified_at = 0;
+  // An open break-glass grant of the session: every action is flagged in the ledger, and the
+  // grant's verbs (and secret path prefix) are allowed beyond the role.
+  bool break_glass = false;
+  std::string breakglass_grant_id;
+  std::vector<std::string> breakglass_verbs;
+  std::string breakglass_path_prefix;
 };
 
 }  // namespace bulwark::core

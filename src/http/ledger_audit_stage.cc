@@ -37,6 +37,7 @@ audit::Event LedgerAuditStage::EventFor(const RequestContext& ctx, unsigned http
   e.client = ctx.client.ToString();
   e.user_agent = std::string(ctx.req[bhttp::field::user_agent]);
   e.auth_method = ctx.principal.auth_method;
+  e.break_glass = ctx.principal.break_glass;
   e.details.emplace_back("status", static_cast<int>(http_status));
   return e;
 }

@@ -1,6 +1,8 @@
 #include "identity/authenticator.h"
 
 #include "core/clock.h"
+#include "crypto/compare.h"
+#include "http/cookies.h"
 
 namespace bulwark::identity {
 namespace {
@@ -49,7 +51,25 @@ Status IdentityAuthenticator::Authenticate(http::RequestContext& ctx) {
     ctx.principal = std::move(*p);
     return Status::Ok();
   }
-  if (bearer.empty() || !accepts_sessions) return Missing();
+  if (!accepts_sessions) return Missing();
+  if (bearer.empty()) {
+    // Browser mode: the access token in its HttpOnly cookie, and for anything that changes state
+    // the CSRF token echoed from its cookie into the header.
+    const std::string_view cookie = http::CookieValue(ctx.req, http::kAccessCookie);
+    if (cookie.empty()) return Missing();
+    if (!http::IsSafeMethod(ctx.req.method())) {
+      const std::string_view expected = http::CookieValue(ctx.req, http::kCsrfCookie);
+      const std::string_view presented = ctx.req[http::kCsrfHeader];
+      if (expected.size() < 32 || !crypto::ConstantTimeEquals(expected, presented)) {
+        return Status::PermissionDenied("csrf_failed",
+                                        "a state-changing request with the session cookie needs "
+                                        "the X-CSRF-Token header");
+      }
+    }
+    BULWARK_ASSIGN_OR_RETURN(ctx.principal, sessions_.Authenticate(cookie, now));
+    ctx.principal.auth_method = "session_cookie";
+    return Status::Ok();
+  }
   BULWARK_ASSIGN_OR_RETURN(ctx.principal, sessions_.Authenticate(bearer, now));
   return Status::Ok();
 }

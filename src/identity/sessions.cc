@@ -211,6 +211,22 @@ StatusOr<SessionService::State> SessionService::LoadState(std::string_view sessi
   st.mfa_verified_at = r[5].as_int();
   st.role = r[7].is_null() ? std::string() : r[7].as_text();
   st.active = r[3].is_null() && r[6].as_int() == 0 && !st.role.empty();
+  BULWARK_ASSIGN_OR_RETURN(
+      auto grants, tx->Query("SELECT id, scope_verbs, scope_path_prefix, expires_at "
+                             "FROM breakglass_grants WHERE session_id = ? AND ended_at IS NULL",
+                             {Value::Text(std::string(session_id))}));
+  if (!grants.empty()) {
+    st.grant_id = grants[0][0].as_text();
+    std::string_view verbs = grants[0][1].as_text();
+    while (!verbs.empty()) {
+      const auto sp = verbs.find(' ');
+      if (sp != 0) st.grant_verbs.emplace_back(verbs.substr(0, sp));
+      if (sp == std::string_view::npos) break;
+      verbs.remove_prefix(sp + 1);
+    }
+    st.grant_path_prefix = grants[0][2].as_text();
+    st.grant_expires_at = grants[0][3].as_int();
+  }
   return st;
 }
 
@@ -242,13 +258,21 @@ StatusOr<core::Principal> SessionService::Authenticate(std::string_view access_t
       st.tenant_id != claims.tenant || now >= st.absolute_expires_at) {
     return Status::Unauthenticated("session_revoked", "the session has ended");
   }
-  return core::Principal{.kind = core::Principal::Kind::kUser,
-                         .id = st.user_id,
-                         .tenant_id = st.tenant_id,
-                         .auth_method = "session",
-                         .role = st.role,
-                         .session_id = claims.session,
-                         .mfa_verified_at = st.mfa_verified_at};
+  core::Principal p{.kind = core::Principal::Kind::kUser,
+                    .id = st.user_id,
+                    .tenant_id = st.tenant_id,
+                    .auth_method = "session",
+                    .role = st.role,
+                    .session_id = claims.session,
+                    .mfa_verified_at = st.mfa_verified_at};
+  // A grant past its time is closed here at once, whether or not the sweeper has ended it yet.
+  if (!st.grant_id.empty() && now < st.grant_expires_at) {
+    p.break_glass = true;
+    p.breakglass_grant_id = st.grant_id;
+    p.breakglass_verbs = st.grant_verbs;
+    p.breakglass_path_prefix = st.grant_path_prefix;
+  }
+  return p;
 }
 
 void SessionService::InvalidateSession(std::string_view session_id) {

@@ -117,6 +117,11 @@ class SessionService {
     std::string role;
     std::int64_t mfa_verified_at = 0;
     std::int64_t absolute_expires_at = 0;
+    // The open break-glass grant, if any (id empty: none).
+    std::string grant_id;
+    std::vector<std::string> grant_verbs;
+    std::string grant_path_prefix;
+    std::int64_t grant_expires_at = 0;
   };
   SessionService(store::Store& store, SessionOptions options, JwtSigningKey key);
   StatusOr<SessionTokens> Issue(store::Transaction& tx, std::string_view session_id,

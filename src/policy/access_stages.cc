@@ -23,6 +23,15 @@ Status CredentialTenantGuard::Check(http::RequestContext& ctx) {
 
 Status RoleAuthorizer::Authorize(http::RequestContext& ctx) {
   const http::Route& route = *ctx.route;
+  const bool tenant_credential = ctx.principal.kind == core::Principal::Kind::kUser ||
+                                 ctx.principal.kind == core::Principal::Kind::kApiKey;
+  if (policies_ != nullptr && tenant_credential && !ctx.principal.tenant_id.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(auto policy, policies_->Get(ctx.principal.tenant_id));
+    if (!policy->allowlist.empty() && !core::AnyContains(policy->allowlist, ctx.client)) {
+      return Status::PermissionDenied("ip_not_allowed",
+                                      "this tenant does not accept requests from this address");
+    }
+  }
   if (route.permission.empty() && !route.mfa_step_up) return Status::Ok();
   const core::Principal& p = ctx.principal;
   bool granted = route.permission.empty();
@@ -31,6 +40,11 @@ Status RoleAuthorizer::Authorize(http::RequestContext& ctx) {
     granted = role.has_value() && RoleGrants(*role, route.permission);
   } else if (!granted && p.kind == core::Principal::Kind::kApiKey) {
     granted = std::find(p.scopes.begin(), p.scopes.end(), route.permission) != p.scopes.end();
+  }
+  if (!granted && p.break_glass) {
+    // An open break-glass grant widens the session by exactly its verbs.
+    granted = std::find(p.breakglass_verbs.begin(), p.breakglass_verbs.end(), route.permission) !=
+              p.breakglass_verbs.end();
   }
   if (!granted) {
     return Status::PermissionDenied("permission_denied",

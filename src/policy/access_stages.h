@@ -5,13 +5,15 @@
 // sent, must name that same tenant (403 tenant_mismatch otherwise); a principal without a tenant
 // is refused (unknown ownership is denied).
 //
-// Authorizer: the route's permission verb must be granted by the member's current role (read
-// from the store through the session check, never from the token) or, for an API key, be in its
-// scopes. A high-impact route also needs an MFA verification within the last five minutes
-// (403 mfa_required); an API key can never satisfy that.
+// Authorizer: every credential of a tenant must come from the tenant's IP allowlist when it has
+// one (403 ip_not_allowed; 503 if it cannot be read). Then the route's permission verb must be
+// granted by the member's current role (read from the store through the session check, never
+// from the token) or, for an API key, be in its scopes. A high-impact route also needs an MFA
+// verification within the last five minutes (403 mfa_required); an API key can never satisfy that.
 #include <cstdint>
 
 #include "http/stages.h"
+#include "policy/tenant_policy.h"
 
 namespace bulwark::policy {
 
@@ -24,7 +26,12 @@ class CredentialTenantGuard : public http::TenantGuard {
 
 class RoleAuthorizer : public http::Authorizer {
  public:
+  // `policies` may be null (no allowlists: unit tests of the verb logic).
+  explicit RoleAuthorizer(TenantPolicies* policies = nullptr) : policies_(policies) {}
   Status Authorize(http::RequestContext& ctx) override;
+
+ private:
+  TenantPolicies* policies_;
 };
 
 }  // namespace bulwark::policy

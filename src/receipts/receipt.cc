@@ -8,10 +8,11 @@
 namespace bulwark::receipts {
 
 bool IsKnownKind(std::string_view k) {
-  static constexpr std::array<std::string_view, 9> kKinds = {
-      kind::kKeyRotate,      kind::kApiKeyCreate,      kind::kApiKeyRevoke,
-      kind::kRoleChange,     kind::kDownloadGrant,     kind::kBackupVerified,
-      kind::kLicenceActivated, kind::kIdpConfigChange, kind::kDevSample};
+  static constexpr std::array<std::string_view, 11> kKinds = {
+      kind::kKeyRotate,        kind::kApiKeyCreate,    kind::kApiKeyRevoke,
+      kind::kRoleChange,       kind::kDownloadGrant,   kind::kBackupVerified,
+      kind::kLicenceActivated, kind::kIdpConfigChange, kind::kBreakglassStart,
+      kind::kBreakglassEnd,    kind::kDevSample};
   for (std::string_view known : kKinds) {
     if (k == known) return true;
   }
@@ -19,7 +20,8 @@ bool IsKnownKind(std::string_view k) {
 }
 
 bool IsReceiptId(std::string_view id) {
-  if (id.size() != kReceiptIdPrefix.size() + 2 * kReceiptIdRandomBytes || !id.starts_with(kReceiptIdPrefix)) {
+  if (id.size() != kReceiptIdPrefix.size() + 2 * kReceiptIdRandomBytes ||
+      !id.starts_with(kReceiptIdPrefix)) {
     return false;
   }
   for (char c : id.substr(kReceiptIdPrefix.size())) {
@@ -39,7 +41,9 @@ namespace {
 
 // Members are appended in RFC 8785 order by the callers below. The payload and disclosures were
 // checked canonical (hence valid UTF-8) when issued or loaded, so appending cannot fail.
-void AppendString(std::string& out, std::string_view s) { (void)core::AppendCanonicalString(out, s); }
+void AppendString(std::string& out, std::string_view s) {
+  (void)core::AppendCanonicalString(out, s);
+}
 
 }  // namespace
 

@@ -32,8 +32,8 @@
 // The projection carries the same signed bytes, so it verifies exactly as the full receipt does;
 // revealing a redacted field later is handing out its disclosure, which anyone checks against
 // the signed commitment.
-#include <boost/json/value.hpp>
 #include <array>
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -64,6 +64,8 @@ inline constexpr std::string_view kDownloadGrant = "download.grant";
 inline constexpr std::string_view kBackupVerified = "backup.verified";
 inline constexpr std::string_view kLicenceActivated = "licence.activated";
 inline constexpr std::string_view kIdpConfigChange = "idp.config_change";
+inline constexpr std::string_view kBreakglassStart = "breakglass.start";
+inline constexpr std::string_view kBreakglassEnd = "breakglass.end";
 // Issued only by the dev-mode local overlay (POST /api/v1/local/receipts), for tests and demos.
 inline constexpr std::string_view kDevSample = "dev.sample";
 }  // namespace kind
@@ -83,10 +85,10 @@ struct Receipt {
   std::string tenant;
   std::string kind;
   std::int64_t seq = 0;
-  std::string payload;               // the canonical payload text: the signed bytes
+  std::string payload;  // the canonical payload text: the signed bytes
   crypto::Ed25519Signature signature{};
-  std::string disclosures;           // canonical JSON object {name:{"salt":b64,"value":v}}, "{}" if none
-  crypto::Digest256 hash{};          // SHA-256(payload): the next receipt's prev
+  std::string disclosures;   // canonical JSON object {name:{"salt":b64,"value":v}}, "{}" if none
+  crypto::Digest256 hash{};  // SHA-256(payload): the next receipt's prev
 
   // The full receipt document (canonical JSON), disclosures included: for tenant members.
   std::string FullJson() const;

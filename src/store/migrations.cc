@@ -236,6 +236,27 @@ CREATE TABLE api_keys (
 CREATE INDEX api_keys_by_tenant ON api_keys(tenant_id);
 )sql";
 
+// Migration 7: break-glass grants. A grant belongs to one session of a designated member and
+// widens what that session may do (scope_verbs, space-separated; scope_path_prefix for secret
+// paths) until expires_at or ended_at, whichever comes first.
+constexpr std::string_view kBreakglass = R"sql(
+CREATE TABLE breakglass_grants (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  user_id TEXT NOT NULL REFERENCES users(id),
+  session_id TEXT NOT NULL REFERENCES sessions(id),
+  reason TEXT NOT NULL,
+  scope_verbs TEXT NOT NULL,
+  scope_path_prefix TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  end_reason TEXT
+);
+CREATE INDEX breakglass_by_session ON breakglass_grants(session_id);
+CREATE INDEX breakglass_open ON breakglass_grants(ended_at, expires_at);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -243,6 +264,7 @@ constexpr Migration kMigrations[] = {
     {4, "receipts", kReceipts},
     {5, "identity", kIdentity},
     {6, "api_keys", kApiKeys},
+    {7, "breakglass", kBreakglass},
 };
 
 }  // namespace

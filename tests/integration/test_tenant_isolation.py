@@ -16,8 +16,14 @@ BODIES = {
     ("PATCH", "/api/v1/members/{user_id}"): {"role": "viewer"},
     ("POST", "/api/v1/auth/mfa/totp/confirm"): {"code": "000000"},
     ("POST", "/api/v1/auth/mfa/verify"): {"code": "000000"},
+    ("POST", "/api/v1/apikeys"): {"name": "walker", "scopes": ["apikeys.read"]},
+    ("PUT", "/api/v1/settings/ip-allowlist"): {"cidrs": ["127.0.0.0/8"]},
+    ("PUT", "/api/v1/settings/breakglass"): {"enabled": False},
+    ("PUT", "/api/v1/members/{user_id}/breakglass"): {"designated": True},
+    ("POST", "/api/v1/breakglass"): {"reason": "walking every route of the router", "ttl_s": 60,
+                                     "verbs": ["audit.read"]},
 }
-NO_BODY = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/mfa/totp")}
+NO_BODY = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/mfa/totp"), ("POST", "/api/v1/breakglass/end")}
 
 
 def routes():

@@ -1,0 +1,130 @@
+// Tenant settings over HTTP: the IP allowlist every credential of the tenant must come from, and
+// the tenant's break-glass switch (owner-only). Both need settings.update and an MFA step-up.
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "api/body.h"
+#include "api/identity_routes.h"
+#include "http/ledger_audit_stage.h"
+
+namespace bulwark::api {
+namespace {
+
+using http::AuthDecision;
+using http::BodyKind;
+using http::Reply;
+using http::RequestContext;
+using http::Verb;
+namespace json = boost::json;
+
+json::array CidrArray(const std::vector<core::Cidr>& cidrs) {
+  json::array a;
+  for (const auto& c : cidrs) a.emplace_back(c.ToString());
+  return a;
+}
+
+StatusOr<Reply> GetSettings(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
+  BULWARK_ASSIGN_OR_RETURN(policy::TenantPolicy p,
+                           policy::LoadTenantPolicy(*tx, ctx.principal.tenant_id));
+  return Reply{.body = json::serialize(json::object{{"ip_allowlist", CidrArray(p.allowlist)},
+                                                    {"breakglass_enabled", p.breakglass_enabled},
+                                                    {"your_address", ctx.client.ToString()}})};
+}
+
+StatusOr<Reply> PutAllowlist(const IdentityRouteDeps& d, RequestContext& ctx) {
+  using K = FieldSpec::Kind;
+  BULWARK_ASSIGN_OR_RETURN(
+      JsonFields body,
+      JsonBody(ctx, {{.name = "cidrs", .kind = K::kStringArray},
+                     {.name = "confirm_self_exclusion", .kind = K::kBool, .required = false}}));
+  BULWARK_ASSIGN_OR_RETURN(std::vector<core::Cidr> list,
+                           policy::ParseAllowlist(body.Strings("cidrs")));
+  // Saving a list that shuts out the caller is allowed, but never by accident.
+  if (!list.empty() && !core::AnyContains(list, ctx.client) &&
+      !body.Bool("confirm_self_exclusion").value_or(false)) {
+    return Status::Conflict("allowlist_excludes_caller",
+                            "the list does not include your address " + ctx.client.ToString() +
+                                "; send confirm_self_exclusion: true to save it anyway");
+  }
+  audit::Event e = http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
+  e.resource = "tenant:" + ctx.principal.tenant_id;
+  std::string joined;
+  for (const auto& c : list) joined += (joined.empty() ? "" : ",") + c.ToString();
+  e.details.emplace_back("ip_allowlist", joined);
+  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
+      [&](store::Transaction& tx) {
+        return policy::SetIpAllowlist(tx, ctx.principal.tenant_id, list);
+      },
+      std::move(e)));
+  ctx.audited = true;
+  d.policies->Invalidate(ctx.principal.tenant_id);
+  return Reply{.body = json::serialize(json::object{{"ip_allowlist", CidrArray(list)}})};
+}
+
+StatusOr<Reply> PutBreakglass(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(JsonFields body,
+                           JsonBody(ctx, {{.name = "enabled", .kind = FieldSpec::Kind::kBool}}));
+  if (ctx.principal.role != policy::RoleName(policy::Role::kOwner)) {
+    return Status::PermissionDenied("owner_required", "only an owner may set up break-glass");
+  }
+  const bool enabled = *body.Bool("enabled");
+  audit::Event e = http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
+  e.resource = "tenant:" + ctx.principal.tenant_id;
+  e.details.emplace_back("enabled", enabled);
+  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
+      [&](store::Transaction& tx) {
+        return policy::SetBreakglassEnabled(tx, ctx.principal.tenant_id, enabled);
+      },
+      std::move(e)));
+  ctx.audited = true;
+  d.policies->Invalidate(ctx.principal.tenant_id);
+  return Reply{.body = json::serialize(json::object{{"breakglass_enabled", enabled}})};
+}
+
+}  // namespace
+
+Status AddSettingsRoutes(http::Router& router, IdentityRouteDeps deps) {
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::get,
+      .pattern = "/api/v1/settings",
+      .auth = AuthDecision::kEither,
+      .permission = "settings.read",
+      .tenant_scoped = true,
+      .summary = "The tenant's access settings: IP allowlist and break-glass switch, and the "
+                 "caller's address.",
+      .handler = BindIdentity(deps, GetSettings),
+  }));
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::put,
+      .pattern = "/api/v1/settings/ip-allowlist",
+      .auth = AuthDecision::kSession,
+      .permission = "settings.update",
+      .tenant_scoped = true,
+      .mfa_step_up = true,
+      .body = BodyKind::kJson,
+      .max_body_bytes = 8192,
+      .audit_action = "settings.allowlist_change",
+      .summary =
+          "Replace the tenant's IP allowlist (CIDRs, v4 and v6; empty: any address); excluding "
+          "your own address needs confirm_self_exclusion (MFA step-up).",
+      .handler = BindIdentity(deps, PutAllowlist),
+  }));
+  return router.Add({
+      .method = Verb::put,
+      .pattern = "/api/v1/settings/breakglass",
+      .auth = AuthDecision::kSession,
+      .permission = "settings.update",
+      .tenant_scoped = true,
+      .mfa_step_up = true,
+      .body = BodyKind::kJson,
+      .max_body_bytes = 1024,
+      .audit_action = "settings.breakglass_change",
+      .summary = "Turn break-glass on or off for the tenant (owner only, MFA step-up; the server "
+                 "must allow it too).",
+      .handler = BindIdentity(deps, PutBreakglass),
+  });
+}
+
+}  // namespace bulwark::api

@@ -1,0 +1,84 @@
+#include "app/breakglass_sweeper.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "policy/breakglass.h"
+
+namespace bulwark::app {
+
+namespace bg = policy::breakglass;
+
+BreakglassSweeper::BreakglassSweeper(store::Store& store, audit::AuditWriter& writer,
+                                     const receipts::ReceiptService& receipts,
+                                     identity::SessionService& sessions,
+                                     std::chrono::milliseconds interval)
+    : store_(store),
+      writer_(writer),
+      receipts_(receipts),
+      sessions_(sessions),
+      interval_(interval),
+      thread_([this] { Run(); }) {}
+
+BreakglassSweeper::~BreakglassSweeper() { Stop(); }
+
+StatusOr<int> BreakglassSweeper::SweepOnce() {
+  std::vector<std::string> due;
+  {
+    BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRead));
+    BULWARK_ASSIGN_OR_RETURN(due, bg::DueGrants(*tx, core::NowUnixSeconds()));
+  }
+  int ended = 0;
+  for (const std::string& id : due) {
+    std::optional<bg::Grant> grant;
+    audit::Event e;
+    e.actor = {audit::ActorKind::kSystem, ""};
+    e.action = "breakglass.end";
+    e.resource = "breakglass:" + id;
+    e.break_glass = true;
+    e.auth_method = "system";
+    BULWARK_RETURN_IF_ERROR(writer_.CommitAmending(
+        [&](store::Transaction& tx, audit::Event& ev) -> Status {
+          BULWARK_ASSIGN_OR_RETURN(grant, bg::EndExpiredGrant(tx, id));
+          if (!grant) return Status::Ok();  // ended meanwhile by its holder; recorded there
+          BULWARK_ASSIGN_OR_RETURN(
+              receipts::Receipt r,
+              receipts_.Issue(tx, grant->tenant_id, receipts::kind::kBreakglassEnd,
+                              bg::ReceiptFields(*grant, true), {"reason", "user_id"}));
+          ev.tenant = grant->tenant_id;
+          ev.reason = "expired";
+          ev.details.emplace_back("receipt_id", r.id);
+          ev.details.emplace_back("user", grant->user_id);
+          return Status::Ok();
+        },
+        std::move(e)));
+    if (grant) {
+      sessions_.InvalidateSession(grant->session_id);
+      ++ended;
+    }
+  }
+  return ended;
+}
+
+void BreakglassSweeper::Run() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, interval_, [&] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    if (auto n = SweepOnce(); !n.ok()) {
+      log::Warn("breakglass.sweep_failed", {{"reason", n.status().reason()}});
+    }
+    lock.lock();
+  }
+}
+
+void BreakglassSweeper::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace bulwark::app

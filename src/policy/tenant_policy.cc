@@ -1,0 +1,104 @@
+#include "policy/tenant_policy.h"
+
+namespace bulwark::policy {
+namespace {
+
+using store::Value;
+
+std::string Join(const std::vector<core::Cidr>& cidrs) {
+  std::string out;
+  for (const auto& c : cidrs) {
+    if (!out.empty()) out.push_back(',');
+    out += c.ToString();
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<core::Cidr>> ParseAllowlist(const std::vector<std::string>& entries) {
+  if (entries.size() > kMaxAllowlistEntries) {
+    return Status::InvalidArgument("too_many_networks", "an allowlist holds at most 64 networks");
+  }
+  std::vector<core::Cidr> out;
+  for (const auto& e : entries) {
+    auto c = core::Cidr::Parse(e);
+    if (!c.ok()) return Status::InvalidArgument("invalid_cidr", "not a network (CIDR): " + e);
+    out.push_back(*c);
+  }
+  return out;
+}
+
+StatusOr<TenantPolicy> LoadTenantPolicy(store::Transaction& tx, std::string_view tenant_id) {
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT ip_allowlist, breakglass_enabled FROM tenants WHERE id = ?",
+                          {Value::Text(std::string(tenant_id))}));
+  if (rows.empty()) return Status::NotFound("tenant_not_found", "no such tenant");
+  TenantPolicy p;
+  std::string_view list = rows[0][0].as_text();
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    auto c = core::Cidr::Parse(list.substr(0, comma));
+    if (!c.ok()) return Status::Integrity("a tenant allowlist is malformed");
+    p.allowlist.push_back(*c);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  p.breakglass_enabled = rows[0][1].as_int() != 0;
+  return p;
+}
+
+Status SetIpAllowlist(store::Transaction& tx, std::string_view tenant_id,
+                      const std::vector<core::Cidr>& allowlist) {
+  BULWARK_ASSIGN_OR_RETURN(
+      std::int64_t changed,
+      tx.Exec("UPDATE tenants SET ip_allowlist = ? WHERE id = ?",
+              {Value::Text(Join(allowlist)), Value::Text(std::string(tenant_id))}));
+  if (changed != 1) return Status::NotFound("tenant_not_found", "no such tenant");
+  return Status::Ok();
+}
+
+Status SetBreakglassEnabled(store::Transaction& tx, std::string_view tenant_id, bool enabled) {
+  BULWARK_ASSIGN_OR_RETURN(
+      std::int64_t changed,
+      tx.Exec("UPDATE tenants SET breakglass_enabled = ? WHERE id = ?",
+              {Value::Int(enabled ? 1 : 0), Value::Text(std::string(tenant_id))}));
+  if (changed != 1) return Status::NotFound("tenant_not_found", "no such tenant");
+  return Status::Ok();
+}
+
+Status CheckClientAllowed(store::Transaction& tx, std::string_view tenant_id,
+                          const core::IpAddress& client) {
+  BULWARK_ASSIGN_OR_RETURN(TenantPolicy p, LoadTenantPolicy(tx, tenant_id));
+  if (!p.allowlist.empty() && !core::AnyContains(p.allowlist, client)) {
+    return Status::PermissionDenied("ip_not_allowed",
+                                    "this tenant does not accept requests from this address");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::shared_ptr<const TenantPolicy>> TenantPolicies::Get(std::string_view tenant_id) {
+  std::uint64_t epoch;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(std::string(tenant_id)); it != cache_.end()) return it->second;
+    epoch = epoch_;
+  }
+  BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRead));
+  BULWARK_ASSIGN_OR_RETURN(TenantPolicy p, LoadTenantPolicy(*tx, tenant_id));
+  auto shared = std::make_shared<const TenantPolicy>(std::move(p));
+  std::lock_guard lock(mu_);
+  if (epoch_ == epoch) {
+    if (cache_.size() >= 100'000) cache_.clear();
+    cache_.emplace(std::string(tenant_id), shared);
+  }
+  return shared;
+}
+
+void TenantPolicies::Invalidate(std::string_view tenant_id) {
+  std::lock_guard lock(mu_);
+  ++epoch_;
+  cache_.erase(std::string(tenant_id));
+}
+
+}  // namespace bulwark::policy
