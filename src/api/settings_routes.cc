@@ -6,7 +6,9 @@
 
 #include "api/body.h"
 #include "api/identity_routes.h"
+#include "core/clock.h"
 #include "http/ledger_audit_stage.h"
+#include "identity/directory.h"
 
 namespace bulwark::api {
 namespace {
@@ -83,6 +85,37 @@ StatusOr<Reply> PutBreakglass(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = json::serialize(json::object{{"breakglass_enabled", enabled}})};
 }
 
+StatusOr<Reply> DeleteTenant(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"confirm"}, {}));
+  const auto role = policy::ParseRole(ctx.principal.role);
+  if (!role) return Status::PermissionDenied("permission_denied", "no role in this tenant");
+  const std::string tenant = ctx.principal.tenant_id;
+  identity::directory::TenantDeletion done;
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(
+            done, identity::directory::DeleteTenant(tx, tenant, *role, body.String("confirm"),
+                                                    core::NowUnixSeconds()));
+        ev.resource = "tenant:" + tenant;
+        ev.details.emplace_back("sessions_revoked", done.sessions_revoked);
+        ev.details.emplace_back("api_keys_revoked", done.api_keys_revoked);
+        ev.details.emplace_back("invites_cancelled", done.invites_cancelled);
+        ev.details.emplace_back("breakglass_ended", done.grants_ended);
+        return Status::Ok();
+      },
+      http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok())));
+  ctx.audited = true;
+  d.sessions->InvalidateTenant(tenant);
+  d.api_keys->InvalidateTenant(tenant);
+  d.policies->Invalidate(tenant);
+  return Reply{.body =
+                   json::serialize(json::object{{"tenant_id", tenant},
+                                                {"deleted", true},
+                                                {"sessions_revoked", done.sessions_revoked},
+                                                {"api_keys_revoked", done.api_keys_revoked},
+                                                {"invites_cancelled", done.invites_cancelled}})};
+}
+
 }  // namespace
 
 Status AddSettingsRoutes(http::Router& router, IdentityRouteDeps deps) {
@@ -110,6 +143,21 @@ Status AddSettingsRoutes(http::Router& router, IdentityRouteDeps deps) {
           "Replace the tenant's IP allowlist (CIDRs, v4 and v6; empty: any address); excluding "
           "your own address needs confirm_self_exclusion (MFA step-up).",
       .handler = BindIdentity(deps, PutAllowlist),
+  }));
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::delete_,
+      .pattern = "/api/v1/tenant",
+      .auth = AuthDecision::kSession,
+      .permission = "settings.update",
+      .tenant_scoped = true,
+      .mfa_step_up = true,
+      .body = BodyKind::kJson,
+      .max_body_bytes = 1024,
+      .audit_action = "tenant.delete",
+      .summary = "Delete the caller's tenant (owner only, MFA step-up, confirmed by its name): "
+                 "every session and "
+                 "API key of it stops working; its audit history and receipts stay.",
+      .handler = BindIdentity(deps, DeleteTenant),
   }));
   return router.Add({
       .method = Verb::put,

@@ -192,6 +192,12 @@ void ApiKeyService::Invalidate(std::string_view key_id) {
   cache_.erase(std::string(key_id));
 }
 
+void ApiKeyService::InvalidateTenant(std::string_view tenant_id) {
+  std::lock_guard lock(mu_);
+  ++epoch_;
+  std::erase_if(cache_, [&](const auto& kv) { return kv.second.tenant_id == tenant_id; });
+}
+
 StatusOr<ApiKeyService::Record> ApiKeyService::Load(std::string_view key_id) {
   BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(

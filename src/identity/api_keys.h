@@ -90,6 +90,7 @@ class ApiKeyService {
                 std::int64_t now);
   // Drops the cached record so the next use reloads it. Call after the revocation committed.
   void Invalidate(std::string_view key_id);
+  void InvalidateTenant(std::string_view tenant_id);
 
   // The principal of a presented key. kUnauthenticated with reason "invalid_api_key" (malformed,
   // unknown, wrong secret), "apikey_revoked", "apikey_expired" or "apikey_address_refused" (CIDR

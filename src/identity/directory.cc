@@ -89,8 +89,10 @@ StatusOr<std::optional<std::string>> FindActiveUser(store::Transaction& tx,
 
 StatusOr<std::vector<std::string>> TenantsOf(store::Transaction& tx, std::string_view user_id) {
   BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT tenant_id FROM memberships WHERE user_id = ? ORDER BY tenant_id",
-                          {Value::Text(std::string(user_id))}));
+      auto rows,
+      tx.Query("SELECT m.tenant_id FROM memberships m JOIN tenants t ON t.id = m.tenant_id "
+               "WHERE m.user_id = ? AND t.deleted_at IS NULL ORDER BY m.tenant_id",
+               {Value::Text(std::string(user_id))}));
   std::vector<std::string> out;
   for (const auto& r : rows) out.push_back(r[0].as_text());
   return out;
@@ -98,9 +100,10 @@ StatusOr<std::vector<std::string>> TenantsOf(store::Transaction& tx, std::string
 
 StatusOr<std::optional<std::string>> ResolveTenant(store::Transaction& tx,
                                                    std::string_view id_or_name) {
-  BULWARK_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT id FROM tenants WHERE id = ? OR name = ?",
-                                               {Value::Text(std::string(id_or_name)),
-                                                Value::Text(std::string(id_or_name))}));
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows,
+      tx.Query("SELECT id FROM tenants WHERE (id = ? OR name = ?) AND deleted_at IS NULL",
+               {Value::Text(std::string(id_or_name)), Value::Text(std::string(id_or_name))}));
   if (rows.size() != 1) return std::optional<std::string>();
   return std::optional<std::string>(rows[0][0].as_text());
 }
@@ -175,6 +178,50 @@ Status RemoveMember(store::Transaction& tx, std::string_view tenant_id, policy::
       .Exec("DELETE FROM memberships WHERE tenant_id = ? AND user_id = ?",
             {Value::Text(std::string(tenant_id)), Value::Text(std::string(target_user_id))})
       .status();
+}
+
+}  // namespace bulwark::identity::directory
+
+namespace bulwark::identity::directory {
+
+StatusOr<TenantDeletion> DeleteTenant(store::Transaction& tx, std::string_view tenant_id,
+                                      policy::Role actor_role, std::string_view confirm_name,
+                                      std::int64_t now) {
+  if (actor_role != policy::Role::kOwner) {
+    return Status::PermissionDenied("owner_required", "only an owner may delete the tenant");
+  }
+  const Value tenant = Value::Text(std::string(tenant_id));
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows,
+      tx.Query("SELECT name FROM tenants WHERE id = ? AND deleted_at IS NULL", {tenant}));
+  if (rows.empty()) return Status::NotFound("tenant_not_found", "no such tenant");
+  if (rows[0][0].as_text() != confirm_name) {
+    return Status::InvalidArgument("confirmation_mismatch", "confirm with the tenant's exact name");
+  }
+  TenantDeletion out;
+  BULWARK_RETURN_IF_ERROR(
+      tx.Exec("UPDATE tenants SET deleted_at = ? WHERE id = ?", {Value::Int(now), tenant})
+          .status());
+  BULWARK_ASSIGN_OR_RETURN(
+      out.sessions_revoked,
+      tx.Exec("UPDATE sessions SET revoked_at = ?, revoked_reason = 'tenant_deleted', "
+              "version = version + 1 WHERE tenant_id = ? AND revoked_at IS NULL",
+              {Value::Int(now), tenant}));
+  BULWARK_ASSIGN_OR_RETURN(
+      out.api_keys_revoked,
+      tx.Exec("UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND revoked_at IS NULL",
+              {Value::Int(now), tenant}));
+  BULWARK_ASSIGN_OR_RETURN(
+      out.invites_cancelled,
+      tx.Exec("UPDATE invites SET expires_at = ? WHERE tenant_id = ? AND accepted_at IS NULL "
+              "AND expires_at > ?",
+              {Value::Int(now), tenant, Value::Int(now)}));
+  BULWARK_ASSIGN_OR_RETURN(
+      out.grants_ended,
+      tx.Exec("UPDATE breakglass_grants SET ended_at = ?, end_reason = 'tenant_deleted' "
+              "WHERE tenant_id = ? AND ended_at IS NULL",
+              {Value::Int(now), tenant}));
+  return out;
 }
 
 }  // namespace bulwark::identity::directory

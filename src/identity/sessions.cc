@@ -289,6 +289,12 @@ void SessionService::InvalidateMember(std::string_view tenant_id, std::string_vi
   });
 }
 
+void SessionService::InvalidateTenant(std::string_view tenant_id) {
+  std::lock_guard lock(mu_);
+  ++epoch_;
+  std::erase_if(cache_, [&](const auto& kv) { return kv.second.tenant_id == tenant_id; });
+}
+
 void SessionService::InvalidateUser(std::string_view user_id) {
   std::lock_guard lock(mu_);
   ++epoch_;

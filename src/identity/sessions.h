@@ -103,6 +103,7 @@ class SessionService {
   void InvalidateSession(std::string_view session_id);
   void InvalidateMember(std::string_view tenant_id, std::string_view user_id);
   void InvalidateUser(std::string_view user_id);
+  void InvalidateTenant(std::string_view tenant_id);
 
   // The JWKS document of the keys that verify access tokens.
   const std::string& jwks() const { return jwks_; }

@@ -257,6 +257,12 @@ CREATE INDEX breakglass_by_session ON breakglass_grants(session_id);
 CREATE INDEX breakglass_open ON breakglass_grants(ended_at, expires_at);
 )sql";
 
+// Migration 8: tenant deletion. A deleted tenant keeps its row (its name stays taken, its ledger
+// and receipts stay verifiable); deleted_at makes every credential of it fail.
+constexpr std::string_view kTenantDeletion = R"sql(
+ALTER TABLE tenants ADD COLUMN deleted_at INTEGER;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -265,6 +271,7 @@ constexpr Migration kMigrations[] = {
     {5, "identity", kIdentity},
     {6, "api_keys", kApiKeys},
     {7, "breakglass", kBreakglass},
+    {8, "tenant_deletion", kTenantDeletion},
 };
 
 }  // namespace

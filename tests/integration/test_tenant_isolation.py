@@ -20,6 +20,7 @@ BODIES = {
     ("PUT", "/api/v1/settings/ip-allowlist"): {"cidrs": ["127.0.0.0/8"]},
     ("PUT", "/api/v1/settings/breakglass"): {"enabled": False},
     ("PUT", "/api/v1/members/{user_id}/breakglass"): {"designated": True},
+    ("DELETE", "/api/v1/tenant"): {"confirm": "acme"},  # A's name: B may never delete A (nor itself by it)
     ("POST", "/api/v1/breakglass"): {"reason": "walking every route of the router", "ttl_s": 60,
                                      "verbs": ["audit.read"]},
 }
@@ -51,7 +52,7 @@ def call(srv, route, path, headers):
     key = (route["method"], route["path"])
     if key in NO_BODY:
         return srv.request(route["method"], path, headers=headers, body="")
-    if route["method"] in ("POST", "PUT", "PATCH"):
+    if route["method"] in ("POST", "PUT", "PATCH") or key in BODIES:
         doc = BODIES.get(key, {})
         return srv.request(route["method"], path, headers={**headers, "Content-Type": "application/json"},
                            body=json.dumps(doc))

@@ -716,3 +716,59 @@ TEST(ApiKeyTest, LastUsedIsWrittenInBatches) {
 
 }  // namespace
 }  // namespace bulwark::identity
+
+namespace bulwark::identity {
+namespace {
+
+// The real SQLite store, switched to answer like an unreachable one: what a credential check
+// must then say is 503, never "allow".
+class SwitchableStore : public store::Store {
+ public:
+  explicit SwitchableStore(store::Store& real) : real_(real) {}
+  StatusOr<std::unique_ptr<store::Transaction>> Begin(store::TxMode mode) override {
+    if (down) return Status::Unavailable("store_unavailable", "the store cannot be reached");
+    return real_.Begin(mode);
+  }
+  std::vector<store::HealthCheck> CheckHealth() override { return real_.CheckHealth(); }
+  StatusOr<int> SchemaVersion() override { return real_.SchemaVersion(); }
+  std::string_view backend() const override { return real_.backend(); }
+  bool down = false;
+
+ private:
+  store::Store& real_;
+};
+
+TEST(CredentialCheckTest, AnUncheckableCredentialIsUnavailableNeverAllowed) {
+  Env env;
+  SwitchableStore store(*env.store);
+  auto sessions = SessionService::Open(store, *env.keys, {});
+  ASSERT_TRUE(sessions.ok());
+  ApiKeyService keys(store, std::chrono::hours(1));
+  auto t = env.Write(
+      [](auto& tx) { return directory::CreateTenant(tx, "acme", "ada@acme.test", kNow); });
+  const std::int64_t now = core::NowUnixSeconds();
+  auto tokens = env.Write(
+      [&](auto& tx) { return (*sessions)->Start(tx, t->owner_user_id, t->tenant_id, now); });
+  auto key = env.Write([&](auto& tx) {
+    return keys.Create(tx,
+                       {.tenant_id = t->tenant_id,
+                        .name = "ci",
+                        .scopes = {"apikeys.read"},
+                        .creator_role = Role::kOwner,
+                        .created_by = t->owner_user_id},
+                       now);
+  });
+  ASSERT_TRUE(tokens.ok() && key.ok());
+  store.down = true;
+  const auto ip = *core::IpAddress::Parse("127.0.0.1");
+  EXPECT_EQ((*sessions)->Authenticate(tokens->access_token, now).status().code(),
+            ErrorCode::kUnavailable);
+  EXPECT_EQ(keys.Authenticate(key->key, ip, now).status().code(), ErrorCode::kUnavailable);
+  store.down = false;
+  EXPECT_TRUE((*sessions)->Authenticate(tokens->access_token, now).ok());
+  EXPECT_TRUE(keys.Authenticate(key->key, ip, now).ok());
+  keys.Stop();
+}
+
+}  // namespace
+}  // namespace bulwark::identity
