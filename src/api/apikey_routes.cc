@@ -65,21 +65,31 @@ StatusOr<Reply> CreateKey(const IdentityRouteDeps& d, RequestContext& ctx) {
     req.expires_at = now + *ttl;
   }
   identity::CreatedApiKey created;
+  std::string receipt_id;
   BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(created, d.api_keys->Create(tx, req, now));
+        json::object fields{{"api_key_id", created.info.id},
+                            {"name", created.info.name},
+                            {"scopes", ToArray(created.info.scopes)},
+                            {"created_by", created.info.created_by}};
+        fields["expires_at"] =
+            created.info.expires_at ? json::value(*created.info.expires_at) : json::value(nullptr);
+        BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r,
+                                 d.receipts->Issue(tx, req.tenant_id, receipts::kind::kApiKeyCreate,
+                                                   fields, {"api_key_id", "created_by"}));
+        receipt_id = r.id;
         ev.resource = "apikey:" + created.info.id;
-        ev.details.emplace_back(
-            "scopes", created.info.scopes.empty() ? std::string() : [&] {
-              std::string s;
-              for (const auto& v : created.info.scopes) s += (s.empty() ? "" : " ") + v;
-              return s;
-            }());
+        std::string scopes;
+        for (const auto& v : created.info.scopes) scopes += (scopes.empty() ? "" : " ") + v;
+        ev.details.emplace_back("scopes", scopes);
+        ev.details.emplace_back("receipt_id", r.id);
         return Status::Ok();
       },
       http::LedgerAuditStage::EventFor(ctx, 201, Status::Ok())));
   ctx.audited = true;
   json::object out = KeyJson(created.info);
+  out["receipt_id"] = receipt_id;
   out["key"] = created.key;  // shown once
   return Reply{.status = 201, .body = json::serialize(out)};
 }
@@ -96,9 +106,18 @@ StatusOr<Reply> RevokeKey(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string id(ctx.param("id"));
   audit::Event e = http::LedgerAuditStage::EventFor(ctx, 204, Status::Ok());
   e.resource = "apikey:" + id;
-  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
-      [&](store::Transaction& tx) {
-        return d.api_keys->Revoke(tx, ctx.principal.tenant_id, id, core::NowUnixSeconds());
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(bool revoked, d.api_keys->Revoke(tx, ctx.principal.tenant_id, id,
+                                                                  core::NowUnixSeconds()));
+        if (!revoked) return Status::Ok();  // already revoked: one receipt per revocation
+        BULWARK_ASSIGN_OR_RETURN(
+            receipts::Receipt r,
+            d.receipts->Issue(tx, ctx.principal.tenant_id, receipts::kind::kApiKeyRevoke,
+                              json::object{{"api_key_id", id}, {"revoked_by", ctx.principal.id}},
+                              {"api_key_id", "revoked_by"}));
+        ev.details.emplace_back("receipt_id", r.id);
+        return Status::Ok();
       },
       std::move(e)));
   ctx.audited = true;

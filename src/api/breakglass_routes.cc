@@ -132,6 +132,7 @@ StatusOr<Reply> Designate(const IdentityRouteDeps& d, RequestContext& ctx) {
       },
       std::move(e)));
   ctx.audited = true;
+  d.sessions->InvalidateMember(ctx.principal.tenant_id, target);  // an open grant stops applying
   return Reply{.body = json::serialize(
                    json::object{{"user_id", target}, {"breakglass_designated", designated}})};
 }

@@ -413,14 +413,28 @@ StatusOr<Reply> ChangeRole(const IdentityRouteDeps& d, RequestContext& ctx) {
   audit::Event e = EventOf(ctx, 200);
   e.resource = "member:" + target;
   e.details.emplace_back("role", std::string(policy::RoleName(*role)));
-  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
-      [&](store::Transaction& tx) {
-        return identity::directory::ChangeRole(tx, ctx.principal.tenant_id, actor, target, *role);
+  std::string receipt_id;
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_RETURN_IF_ERROR(
+            identity::directory::ChangeRole(tx, ctx.principal.tenant_id, actor, target, *role));
+        BULWARK_ASSIGN_OR_RETURN(
+            receipts::Receipt r,
+            d.receipts->Issue(tx, ctx.principal.tenant_id, receipts::kind::kRoleChange,
+                              json::object{{"user_id", target},
+                                           {"role", policy::RoleName(*role)},
+                                           {"changed_by", ctx.principal.id}},
+                              {"user_id", "changed_by"}));
+        receipt_id = r.id;
+        ev.details.emplace_back("receipt_id", r.id);
+        return Status::Ok();
       },
       std::move(e)));
   ctx.audited = true;
   d.sessions->InvalidateMember(ctx.principal.tenant_id, target);
-  return JsonReply(200, {{"user_id", target}, {"role", policy::RoleName(*role)}});
+  d.api_keys->InvalidateTenant(ctx.principal.tenant_id);  // keys hold at most their creator's verbs
+  return JsonReply(
+      200, {{"user_id", target}, {"role", policy::RoleName(*role)}, {"receipt_id", receipt_id}});
 }
 
 StatusOr<Reply> RemoveMember(const IdentityRouteDeps& d, RequestContext& ctx) {
@@ -438,6 +452,7 @@ StatusOr<Reply> RemoveMember(const IdentityRouteDeps& d, RequestContext& ctx) {
       std::move(e)));
   ctx.audited = true;
   d.sessions->InvalidateMember(ctx.principal.tenant_id, target);
+  d.api_keys->InvalidateTenant(ctx.principal.tenant_id);  // keys hold at most their creator's verbs
   return Reply{.status = 204};
 }
 

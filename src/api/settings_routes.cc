@@ -81,6 +81,7 @@ StatusOr<Reply> PutBreakglass(const IdentityRouteDeps& d, RequestContext& ctx) {
       },
       std::move(e)));
   ctx.audited = true;
+  d.sessions->InvalidateTenant(ctx.principal.tenant_id);  // open grants stop applying
   d.policies->Invalidate(ctx.principal.tenant_id);
   return Reply{.body = json::serialize(json::object{{"breakglass_enabled", enabled}})};
 }

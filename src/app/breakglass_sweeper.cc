@@ -36,10 +36,11 @@ StatusOr<int> BreakglassSweeper::SweepOnce() {
     e.resource = "breakglass:" + id;
     e.break_glass = true;
     e.auth_method = "system";
-    BULWARK_RETURN_IF_ERROR(writer_.CommitAmending(
+    const Status s = writer_.CommitAmending(
         [&](store::Transaction& tx, audit::Event& ev) -> Status {
           BULWARK_ASSIGN_OR_RETURN(grant, bg::EndExpiredGrant(tx, id));
-          if (!grant) return Status::Ok();  // ended meanwhile by its holder; recorded there
+          // Ended meanwhile by its holder (and recorded there): record nothing here.
+          if (!grant) return Status::NotFound("breakglass_not_active", "already ended");
           BULWARK_ASSIGN_OR_RETURN(
               receipts::Receipt r,
               receipts_.Issue(tx, grant->tenant_id, receipts::kind::kBreakglassEnd,
@@ -50,10 +51,13 @@ StatusOr<int> BreakglassSweeper::SweepOnce() {
           ev.details.emplace_back("user", grant->user_id);
           return Status::Ok();
         },
-        std::move(e)));
-    if (grant) {
+        std::move(e));
+    if (s.ok()) {
       sessions_.InvalidateSession(grant->session_id);
       ++ended;
+    } else if (s.code() != ErrorCode::kNotFound) {
+      // One grant's failure must not keep the others open: log it, go on, retry next round.
+      log::Warn("breakglass.end_failed", {{"grant", id}, {"reason", s.reason()}});
     }
   }
   return ended;
@@ -65,8 +69,11 @@ void BreakglassSweeper::Run() {
     cv_.wait_for(lock, interval_, [&] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
-    if (auto n = SweepOnce(); !n.ok()) {
-      log::Warn("breakglass.sweep_failed", {{"reason", n.status().reason()}});
+    try {
+      if (auto n = SweepOnce(); !n.ok())
+        log::Warn("breakglass.sweep_failed", {{"reason", n.status().reason()}});
+    } catch (const std::exception& ex) {
+      log::Error("breakglass.sweep_threw", {{"what", ex.what()}});
     }
     lock.lock();
   }

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "crypto/hash.h"
+
 namespace bulwark::http {
 namespace {
 
@@ -23,18 +25,17 @@ std::string_view KeyName(RateLimitRule::Key k) {
   return "ip";
 }
 
-// The key id a request presents ("bwk_<id>_..."), unverified; empty if none.
-std::string_view PresentedKeyId(const Request& req) {
+// The bucket of the API key a request presents: a digest of the whole key, not its id. Ids are
+// not secret (members list them, audit records name them), so a bucket keyed by id would let
+// anyone drain a victim key's limit; only the key's holder can charge this one. Empty if none.
+std::string PresentedKeyBucket(const Request& req) {
   std::string_view key = req["X-API-Key"];
   if (key.empty()) {
     const std::string_view auth = req[bhttp::field::authorization];
     if (auth.starts_with("Bearer ")) key = auth.substr(7);
   }
-  if (!key.starts_with(kApiKeyPrefix)) return {};
-  key.remove_prefix(kApiKeyPrefix.size());
-  const auto sep = key.find('_');
-  if (sep == std::string_view::npos || sep > 32) return {};
-  return key.substr(0, sep);
+  if (!key.starts_with(kApiKeyPrefix) || key.size() > 256) return {};
+  return crypto::Sha256Hex(key).substr(0, 32);
 }
 
 // The bucket of a client address: an IPv4 address, or an IPv6 /64. One IPv6 host usually holds
@@ -101,7 +102,7 @@ StatusOr<std::vector<RateLimitRule>> RateLimitRules(const std::vector<std::strin
        {"POST /api/v1/auth/request ip 5/10m", "POST /api/v1/auth/request email 5/10m",
         "POST /api/v1/auth/verify ip 20/10m", "POST /api/v1/auth/refresh ip 600/1m",
         "POST /api/v1/auth/mfa/verify ip 30/10m", "POST /api/v1/auth/accept-invite ip 20/10m",
-        "* api_key 600/1m"}) {
+        "GET /public/receipts/{id} ip 120/1m", "* api_key 600/1m"}) {
     BULWARK_ASSIGN_OR_RETURN(RateLimitRule r, ParseRateLimitRule(d));
     rules.push_back(std::move(r));
   }
@@ -155,7 +156,7 @@ Status RouteRateLimiter::Check(RequestContext& ctx) {
         key += ClientNetwork(ctx.client);
         break;
       case RateLimitRule::Key::kApiKey: {
-        const std::string_view id = PresentedKeyId(ctx.req);
+        const std::string id = PresentedKeyBucket(ctx.req);
         if (id.empty()) continue;
         key += id;
         break;

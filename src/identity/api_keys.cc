@@ -172,18 +172,19 @@ StatusOr<std::vector<ApiKeyInfo>> ApiKeyService::List(store::Transaction& tx,
   return out;
 }
 
-Status ApiKeyService::Revoke(store::Transaction& tx, std::string_view tenant_id,
-                             std::string_view key_id, std::int64_t now) {
+StatusOr<bool> ApiKeyService::Revoke(store::Transaction& tx, std::string_view tenant_id,
+                                     std::string_view key_id, std::int64_t now) {
   BULWARK_ASSIGN_OR_RETURN(
       auto rows, tx.Query("SELECT revoked_at FROM api_keys WHERE id = ? AND tenant_id = ?",
                           {Value::Text(std::string(key_id)), Value::Text(std::string(tenant_id))}));
   if (rows.empty()) return Status::NotFound("apikey_not_found", "no such API key");
-  if (!rows[0][0].is_null()) return Status::Ok();
-  return tx
-      .Exec(
-          "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ?",
-          {Value::Int(now), Value::Text(std::string(key_id)), Value::Text(std::string(tenant_id))})
-      .status();
+  if (!rows[0][0].is_null()) return false;
+  BULWARK_RETURN_IF_ERROR(
+      tx.Exec("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ?",
+              {Value::Int(now), Value::Text(std::string(key_id)),
+               Value::Text(std::string(tenant_id))})
+          .status());
+  return true;
 }
 
 void ApiKeyService::Invalidate(std::string_view key_id) {
@@ -201,9 +202,13 @@ void ApiKeyService::InvalidateTenant(std::string_view tenant_id) {
 StatusOr<ApiKeyService::Record> ApiKeyService::Load(std::string_view key_id) {
   BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx->Query("SELECT tenant_id, secret_hash, scopes, expires_at, allowed_cidrs, "
-                           "revoked_at FROM api_keys WHERE id = ?",
-                           {Value::Text(std::string(key_id))}));
+      auto rows,
+      tx->Query("SELECT k.tenant_id, k.secret_hash, k.scopes, k.expires_at, k.allowed_cidrs, "
+                "k.revoked_at, m.role, t.deleted_at FROM api_keys k "
+                "JOIN tenants t ON t.id = k.tenant_id "
+                "LEFT JOIN memberships m ON m.tenant_id = k.tenant_id AND m.user_id = k.created_by "
+                "WHERE k.id = ?",
+                {Value::Text(std::string(key_id))}));
   Record rec;
   if (rows.empty()) return rec;
   const auto& r = rows[0];
@@ -213,14 +218,20 @@ StatusOr<ApiKeyService::Record> ApiKeyService::Load(std::string_view key_id) {
   if (hash.size() != rec.secret_hash.size())
     return Status::Integrity("an API key hash has the wrong size");
   std::copy(hash.begin(), hash.end(), rec.secret_hash.begin());
-  rec.scopes = Split(r[2].as_text(), ' ');
+  // A key speaks for its creator: it holds only the verbs the creator's role grants now, and
+  // nothing once the creator has left the tenant or the tenant is deleted.
+  const auto creator_role = r[6].is_null() ? std::nullopt : policy::ParseRole(r[6].as_text());
+  for (auto& scope : Split(r[2].as_text(), ' ')) {
+    if (creator_role && policy::RoleGrants(*creator_role, scope))
+      rec.scopes.push_back(std::move(scope));
+  }
   if (!r[3].is_null()) rec.expires_at = r[3].as_int();
   for (const auto& c : Split(r[4].as_text(), ',')) {
     auto parsed = core::Cidr::Parse(c);
     if (!parsed.ok()) return Status::Integrity("an API key has a malformed network binding");
     rec.cidrs.push_back(*parsed);
   }
-  rec.revoked = !r[5].is_null();
+  rec.revoked = !r[5].is_null() || !creator_role || !r[7].is_null();
   return rec;
 }
 
@@ -247,7 +258,8 @@ StatusOr<core::Principal> ApiKeyService::Authenticate(std::string_view presented
     }
     BULWARK_ASSIGN_OR_RETURN(rec, Load(id));
     std::lock_guard lock(mu_);
-    if (epoch_ == epoch) {
+    // Unknown ids are not cached: a flood of made-up ids must not push real keys out.
+    if (epoch_ == epoch && rec.found) {
       if (cache_.size() >= kMaxCachedKeys) cache_.clear();
       cache_.emplace(std::string(id), rec);
     }
@@ -306,8 +318,12 @@ void ApiKeyService::RunFlusher() {
   while (!stopping_) {
     flush_cv_.wait_for(lock, flush_interval_, [&] { return stopping_; });
     lock.unlock();
-    if (Status s = Flush(); !s.ok())
-      log::Warn("apikeys.last_used_flush_failed", {{"reason", s.reason()}});
+    try {
+      if (Status s = Flush(); !s.ok())
+        log::Warn("apikeys.last_used_flush_failed", {{"reason", s.reason()}});
+    } catch (const std::exception& ex) {
+      log::Error("apikeys.last_used_flush_threw", {{"what", ex.what()}});
+    }
     lock.lock();
   }
 }

@@ -85,9 +85,10 @@ class ApiKeyService {
   StatusOr<CreatedApiKey> Create(store::Transaction& tx, const ApiKeyRequest& request,
                                  std::int64_t now);
   StatusOr<std::vector<ApiKeyInfo>> List(store::Transaction& tx, std::string_view tenant_id);
-  // kNotFound "apikey_not_found" for an unknown id or another tenant's key; revoking twice is OK.
-  Status Revoke(store::Transaction& tx, std::string_view tenant_id, std::string_view key_id,
-                std::int64_t now);
+  // kNotFound "apikey_not_found" for an unknown id or another tenant's key. Revoking twice is
+  // OK: true when this call revoked it, false when it was already revoked.
+  StatusOr<bool> Revoke(store::Transaction& tx, std::string_view tenant_id, std::string_view key_id,
+                        std::int64_t now);
   // Drops the cached record so the next use reloads it. Call after the revocation committed.
   void Invalidate(std::string_view key_id);
   void InvalidateTenant(std::string_view tenant_id);

@@ -1,5 +1,6 @@
 #include "identity/sessions.h"
 
+#include "core/clock.h"
 #include "identity/tokens.h"
 
 namespace bulwark::identity {
@@ -195,12 +196,13 @@ StatusOr<SessionService::State> SessionService::LoadState(std::string_view sessi
   BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(
       auto rows,
-      tx->Query(
-          "SELECT s.user_id, s.tenant_id, s.version, s.revoked_at, s.absolute_expires_at, "
-          "s.mfa_verified_at, u.disabled, m.role FROM sessions s JOIN users u ON u.id = s.user_id "
-          "LEFT JOIN memberships m ON m.tenant_id = s.tenant_id AND m.user_id = s.user_id "
-          "WHERE s.id = ?",
-          {Value::Text(std::string(session_id))}));
+      tx->Query("SELECT s.user_id, s.tenant_id, s.version, s.revoked_at, s.absolute_expires_at, "
+                "s.mfa_verified_at, u.disabled, m.role, t.deleted_at, t.breakglass_enabled, "
+                "m.breakglass_designated FROM sessions s JOIN users u ON u.id = s.user_id "
+                "JOIN tenants t ON t.id = s.tenant_id "
+                "LEFT JOIN memberships m ON m.tenant_id = s.tenant_id AND m.user_id = s.user_id "
+                "WHERE s.id = ?",
+                {Value::Text(std::string(session_id))}));
   State st;
   if (rows.empty()) return st;  // inactive
   const auto& r = rows[0];
@@ -210,12 +212,17 @@ StatusOr<SessionService::State> SessionService::LoadState(std::string_view sessi
   st.absolute_expires_at = r[4].as_int();
   st.mfa_verified_at = r[5].as_int();
   st.role = r[7].is_null() ? std::string() : r[7].as_text();
-  st.active = r[3].is_null() && r[6].as_int() == 0 && !st.role.empty();
+  st.active = r[3].is_null() && r[6].as_int() == 0 && !st.role.empty() && r[8].is_null();
+  // A grant counts only while the tenant allows break-glass and the member is still designated:
+  // switching it off or un-designating takes effect on the next request.
+  const bool grant_allowed = r[9].as_int() != 0 && !r[10].is_null() && r[10].as_int() != 0;
   BULWARK_ASSIGN_OR_RETURN(
-      auto grants, tx->Query("SELECT id, scope_verbs, scope_path_prefix, expires_at "
-                             "FROM breakglass_grants WHERE session_id = ? AND ended_at IS NULL",
-                             {Value::Text(std::string(session_id))}));
-  if (!grants.empty()) {
+      auto grants,
+      tx->Query("SELECT id, scope_verbs, scope_path_prefix, expires_at "
+                "FROM breakglass_grants WHERE session_id = ? AND ended_at IS NULL "
+                "AND expires_at > ? ORDER BY started_at DESC LIMIT 1",
+                {Value::Text(std::string(session_id)), Value::Int(core::NowUnixSeconds())}));
+  if (grant_allowed && !grants.empty()) {
     st.grant_id = grants[0][0].as_text();
     std::string_view verbs = grants[0][1].as_text();
     while (!verbs.empty()) {

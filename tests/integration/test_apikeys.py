@@ -184,3 +184,39 @@ def test_last_use_is_recorded_in_batches_and_the_key_is_never_stored_in_clear(sr
         con.close()
     raw = b"".join(p.read_bytes() for p in srv.data_dir.rglob("*") if p.is_file())
     assert key.encode() not in raw and key[21:64].encode() not in raw
+
+
+def receipt_kind(srv, tokens, receipt_id):
+    res = srv.get(f"/api/v1/receipts/{receipt_id}", headers=bearer(tokens))
+    assert res.status == 200, res
+    return json.loads(res.json()["payload"])
+
+
+def test_key_creation_revocation_and_role_changes_issue_signed_receipts(srv):
+    tokens, _ = owner_session(srv)
+    created = create_key(srv, tokens).json()
+    payload = receipt_kind(srv, tokens, created["receipt_id"])
+    assert payload["kind"] == "apikey.create", payload
+    # The public projection commits to the key id and creator instead of showing them.
+    public = srv.get(f"/public/receipts/{created['receipt_id']}")
+    assert public.status == 200
+    assert created["id"] not in public.body.decode() and tokens["user_id"] not in public.body.decode()
+    res = srv.request("DELETE", f"/api/v1/apikeys/{created['id']}", headers=bearer(tokens))
+    assert res.status == 204
+    revocations = [e for e in ledger(srv) if e["action"] == "apikey.revoke" and e["result"] == "success"]
+    assert len(revocations) == 1
+    assert receipt_kind(srv, tokens, revocations[0]["details"]["receipt_id"])["kind"] == "apikey.revoke"
+    # Revoking again is idempotent and issues no second receipt.
+    assert srv.request("DELETE", f"/api/v1/apikeys/{created['id']}", headers=bearer(tokens)).status == 204
+    con = sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True)
+    try:
+        kinds = [k for (k,) in con.execute("SELECT json_extract(payload, '$.kind') FROM receipts")]
+    finally:
+        con.close()
+    assert kinds.count("apikey.revoke") == 1, kinds
+    # A role change.
+    from identity_helpers import accept, invite, send_json
+    bo = accept(srv, invite(srv, tokens, "bo@acme.test", "member"))
+    res = send_json(srv, "PATCH", f"/api/v1/members/{bo['user_id']}", {"role": "viewer"}, bearer(tokens))
+    assert res.status == 200, res
+    assert receipt_kind(srv, tokens, res.json()["receipt_id"])["kind"] == "role.change"

@@ -679,12 +679,13 @@ TEST(ApiKeyTest, AuthenticateChecksSecretRevocationExpiryAndBinding) {
             "invalid_api_key");
   EXPECT_EQ(refused, k->info.id);
   // Revoked: refused from the next request on, despite the cache.
-  ASSERT_TRUE(env.Write([&](auto& tx) -> StatusOr<bool> {
-                   BULWARK_RETURN_IF_ERROR(
-                       env.keys_service.Revoke(tx, env.tenant.tenant_id, k->info.id, now));
-                   return true;
-                 })
-                  .ok());
+  auto revoked = env.Write(
+      [&](auto& tx) { return env.keys_service.Revoke(tx, env.tenant.tenant_id, k->info.id, now); });
+  ASSERT_TRUE(revoked.ok() && *revoked);
+  auto again = env.Write(
+      [&](auto& tx) { return env.keys_service.Revoke(tx, env.tenant.tenant_id, k->info.id, now); });
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);  // already revoked
   env.keys_service.Invalidate(k->info.id);
   EXPECT_EQ(env.keys_service.Authenticate(k->key, Ip("10.1.2.3"), now).status().reason(),
             "apikey_revoked");
@@ -695,10 +696,8 @@ TEST(ApiKeyTest, AnotherTenantsKeyIsNotFoundForRevocation) {
   auto k = env.Create({.name = "ci", .scopes = {"secrets.read"}, .creator_role = Role::kOwner});
   auto other = env.Write(
       [](auto& tx) { return directory::CreateTenant(tx, "other", "eve@other.test", kNow); });
-  auto r = env.Write([&](auto& tx) -> StatusOr<bool> {
-    BULWARK_RETURN_IF_ERROR(env.keys_service.Revoke(tx, other->tenant_id, k->info.id, kNow));
-    return true;
-  });
+  auto r = env.Write(
+      [&](auto& tx) { return env.keys_service.Revoke(tx, other->tenant_id, k->info.id, kNow); });
   EXPECT_EQ(r.status().reason(), "apikey_not_found");
   EXPECT_EQ(env.Count("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL"), 1);
 }
@@ -767,6 +766,56 @@ TEST(CredentialCheckTest, AnUncheckableCredentialIsUnavailableNeverAllowed) {
   store.down = false;
   EXPECT_TRUE((*sessions)->Authenticate(tokens->access_token, now).ok());
   EXPECT_TRUE(keys.Authenticate(key->key, ip, now).ok());
+  keys.Stop();
+}
+
+}  // namespace
+}  // namespace bulwark::identity
+
+namespace bulwark::identity {
+namespace {
+
+TEST(ApiKeyCreatorTest, AKeyHoldsAtMostItsCreatorsVerbsAndNothingOnceTheyLeave) {
+  Env env;
+  ApiKeyService keys(*env.store, std::chrono::hours(1));
+  auto t = env.Write(
+      [](auto& tx) { return directory::CreateTenant(tx, "acme", "ada@acme.test", kNow); });
+  auto bo = env.Write([&](auto& tx) -> StatusOr<std::string> {
+    BULWARK_ASSIGN_OR_RETURN(std::string id, directory::EnsureUser(tx, "bo@acme.test", kNow));
+    BULWARK_RETURN_IF_ERROR(directory::AddMember(tx, t->tenant_id, id, Role::kAdmin, kNow));
+    return id;
+  });
+  auto key = env.Write([&](auto& tx) {
+    return keys.Create(tx,
+                       {.tenant_id = t->tenant_id,
+                        .name = "ci",
+                        .scopes = {"audit.read", "secrets.read"},
+                        .creator_role = Role::kAdmin,
+                        .created_by = *bo},
+                       kNow);
+  });
+  ASSERT_TRUE(key.ok());
+  const auto ip = *core::IpAddress::Parse("127.0.0.1");
+  EXPECT_EQ(keys.Authenticate(key->key, ip, kNow)->scopes,
+            (std::vector<std::string>{"audit.read", "secrets.read"}));
+  const auto role_change = [&](Role to) {
+    return env.Write([&](auto& tx) -> StatusOr<bool> {
+      BULWARK_RETURN_IF_ERROR(directory::ChangeRole(tx, t->tenant_id, Role::kOwner, *bo, to));
+      return true;
+    });
+  };
+  ASSERT_TRUE(role_change(Role::kMember).ok());
+  keys.InvalidateTenant(t->tenant_id);
+  EXPECT_EQ(keys.Authenticate(key->key, ip, kNow)->scopes,
+            std::vector<std::string>{"secrets.read"});
+  ASSERT_TRUE(env.Write([&](auto& tx) -> StatusOr<bool> {
+                   BULWARK_RETURN_IF_ERROR(
+                       directory::RemoveMember(tx, t->tenant_id, Role::kOwner, *bo));
+                   return true;
+                 })
+                  .ok());
+  keys.InvalidateTenant(t->tenant_id);
+  EXPECT_EQ(keys.Authenticate(key->key, ip, kNow).status().reason(), "apikey_revoked");
   keys.Stop();
 }
 

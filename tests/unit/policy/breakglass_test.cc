@@ -164,6 +164,30 @@ TEST(BreakglassTest, TheSweeperEndsDueGrantsWithARecordAndAReceipt) {
   EXPECT_EQ((*(*tx)->Query("SELECT COUNT(*) FROM receipts"))[0][0].as_int(), 1);
 }
 
+TEST(BreakglassTest, AGrantAppliesOnlyWhileTheTenantAllowsItAndTheMemberIsDesignated) {
+  Env env;
+  auto sessions = identity::SessionService::Open(*env.store, *env.keys, {});
+  ASSERT_TRUE(sessions.ok());
+  const std::int64_t now = core::NowUnixSeconds();
+  auto tokens = env.Write([&](auto& tx) {
+    return (*sessions)->Start(tx, env.tenant.owner_user_id, env.tenant.tenant_id, now);
+  });
+  ASSERT_TRUE(tokens.ok());
+  env.session = tokens->session_id;
+  env.Enable(true, true);
+  ASSERT_TRUE(env.Activate(env.Req(), true, now).ok());
+  EXPECT_TRUE((*sessions)->Authenticate(tokens->access_token, now)->break_glass);
+  env.Enable(false, true);  // the owner switches break-glass off for the tenant
+  (*sessions)->InvalidateTenant(env.tenant.tenant_id);
+  EXPECT_FALSE((*sessions)->Authenticate(tokens->access_token, now)->break_glass);
+  env.Enable(true, false);  // or un-designates the member
+  (*sessions)->InvalidateTenant(env.tenant.tenant_id);
+  EXPECT_FALSE((*sessions)->Authenticate(tokens->access_token, now)->break_glass);
+  env.Enable(true, true);
+  (*sessions)->InvalidateTenant(env.tenant.tenant_id);
+  EXPECT_TRUE((*sessions)->Authenticate(tokens->access_token, now)->break_glass);
+}
+
 // ---- the authorizer: allowlists and break-glass widening -----------------------------------
 
 struct AuthzFixture {
