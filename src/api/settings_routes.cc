@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "http/ledger_audit_stage.h"
 #include "identity/directory.h"
+#include "policy/breakglass.h"
 
 namespace bulwark::api {
 namespace {
@@ -65,6 +66,21 @@ StatusOr<Reply> PutAllowlist(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = json::serialize(json::object{{"ip_allowlist", CidrArray(list)}})};
 }
 
+// Ends the tenant's open break-glass grants, each with its end receipt, inside `tx`.
+StatusOr<std::int64_t> EndGrants(const IdentityRouteDeps& d, store::Transaction& tx,
+                                 const std::string& tenant, std::string_view reason) {
+  BULWARK_ASSIGN_OR_RETURN(
+      auto grants, policy::breakglass::EndTenantGrants(tx, tenant, core::NowUnixSeconds(), reason));
+  for (const auto& g : grants) {
+    BULWARK_RETURN_IF_ERROR(d.receipts
+                                ->Issue(tx, tenant, receipts::kind::kBreakglassEnd,
+                                        policy::breakglass::ReceiptFields(g, true),
+                                        {"reason", "user_id"})
+                                .status());
+  }
+  return static_cast<std::int64_t>(grants.size());
+}
+
 StatusOr<Reply> PutBreakglass(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(JsonFields body,
                            JsonBody(ctx, {{.name = "enabled", .kind = FieldSpec::Kind::kBool}}));
@@ -75,9 +91,15 @@ StatusOr<Reply> PutBreakglass(const IdentityRouteDeps& d, RequestContext& ctx) {
   audit::Event e = http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   e.resource = "tenant:" + ctx.principal.tenant_id;
   e.details.emplace_back("enabled", enabled);
-  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
-      [&](store::Transaction& tx) {
-        return policy::SetBreakglassEnabled(tx, ctx.principal.tenant_id, enabled);
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_RETURN_IF_ERROR(policy::SetBreakglassEnabled(tx, ctx.principal.tenant_id, enabled));
+        if (enabled) return Status::Ok();
+        // Switching off ends what is open now, each grant with its end receipt.
+        BULWARK_ASSIGN_OR_RETURN(std::int64_t ended,
+                                 EndGrants(d, tx, ctx.principal.tenant_id, "switched_off"));
+        ev.details.emplace_back("breakglass_ended", ended);
+        return Status::Ok();
       },
       std::move(e)));
   ctx.audited = true;
@@ -94,6 +116,8 @@ StatusOr<Reply> DeleteTenant(const IdentityRouteDeps& d, RequestContext& ctx) {
   identity::directory::TenantDeletion done;
   BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(std::int64_t grants_ended,
+                                 EndGrants(d, tx, tenant, "tenant_deleted"));
         BULWARK_ASSIGN_OR_RETURN(
             done, identity::directory::DeleteTenant(tx, tenant, *role, body.String("confirm"),
                                                     core::NowUnixSeconds()));
@@ -101,7 +125,7 @@ StatusOr<Reply> DeleteTenant(const IdentityRouteDeps& d, RequestContext& ctx) {
         ev.details.emplace_back("sessions_revoked", done.sessions_revoked);
         ev.details.emplace_back("api_keys_revoked", done.api_keys_revoked);
         ev.details.emplace_back("invites_cancelled", done.invites_cancelled);
-        ev.details.emplace_back("breakglass_ended", done.grants_ended);
+        ev.details.emplace_back("breakglass_ended", grants_ended);
         return Status::Ok();
       },
       http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok())));

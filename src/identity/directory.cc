@@ -216,11 +216,6 @@ StatusOr<TenantDeletion> DeleteTenant(store::Transaction& tx, std::string_view t
       tx.Exec("UPDATE invites SET expires_at = ? WHERE tenant_id = ? AND accepted_at IS NULL "
               "AND expires_at > ?",
               {Value::Int(now), tenant, Value::Int(now)}));
-  BULWARK_ASSIGN_OR_RETURN(
-      out.grants_ended,
-      tx.Exec("UPDATE breakglass_grants SET ended_at = ?, end_reason = 'tenant_deleted' "
-              "WHERE tenant_id = ? AND ended_at IS NULL",
-              {Value::Int(now), tenant}));
   return out;
 }
 

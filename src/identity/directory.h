@@ -79,15 +79,14 @@ struct TenantDeletion {
   std::int64_t sessions_revoked = 0;
   std::int64_t api_keys_revoked = 0;
   std::int64_t invites_cancelled = 0;
-  std::int64_t grants_ended = 0;
 };
 
 // Deletes a tenant (owner only, confirmed by its exact name): marks it deleted, revokes every
-// session and API key of it, cancels pending invitations and ends break-glass grants, in the
-// caller's transaction. Its row, audit entries and receipts stay (the name stays taken, the
-// history verifiable); no credential of it works again. Call the session and API-key cache
-// invalidations after the commit. kPermissionDenied "owner_required", kInvalidArgument
-// "confirmation_mismatch", kNotFound "tenant_not_found".
+// session and API key of it and cancels pending invitations, in the caller's transaction (whose
+// caller ends the tenant's break-glass grants with their receipts in the same one). Its row, audit
+// entries and receipts stay (the name stays taken, the history verifiable); no credential of it
+// works again. Call the session and API-key cache invalidations after the commit. kPermissionDenied
+// "owner_required", kInvalidArgument "confirmation_mismatch", kNotFound "tenant_not_found".
 StatusOr<TenantDeletion> DeleteTenant(store::Transaction& tx, std::string_view tenant_id,
                                       policy::Role actor_role, std::string_view confirm_name,
                                       std::int64_t now);

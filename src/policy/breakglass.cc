@@ -192,6 +192,27 @@ StatusOr<std::optional<Grant>> EndExpiredGrant(store::Transaction& tx, std::stri
   return std::optional<Grant>(std::move(g));
 }
 
+StatusOr<std::vector<Grant>> EndTenantGrants(store::Transaction& tx, std::string_view tenant_id,
+                                             std::int64_t now, std::string_view reason) {
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT " + std::string(kColumns) +
+                              " FROM breakglass_grants WHERE tenant_id = ? AND ended_at IS NULL",
+                          {Value::Text(std::string(tenant_id))}));
+  std::vector<Grant> out;
+  for (const auto& r : rows) {
+    Grant g = FromRow(r);
+    const std::int64_t at = std::min(now, g.expires_at);
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("UPDATE breakglass_grants SET ended_at = ?, end_reason = ? WHERE id = ?",
+                {Value::Int(at), Value::Text(std::string(reason)), Value::Text(g.id)})
+            .status());
+    g.ended_at = at;
+    g.end_reason = std::string(reason);
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
 Status Designate(store::Transaction& tx, std::string_view tenant_id, std::string_view user_id,
                  bool designated) {
   BULWARK_ASSIGN_OR_RETURN(

@@ -72,6 +72,11 @@ StatusOr<std::optional<Grant>> EndExpiredGrant(store::Transaction& tx, std::stri
 StatusOr<std::optional<Grant>> OpenGrant(store::Transaction& tx, std::string_view session_id,
                                          std::int64_t now);
 
+// Ends every open grant of a tenant now with `reason` ("switched_off", "tenant_deleted") and
+// returns them, so the caller issues their end receipts in the same transaction.
+StatusOr<std::vector<Grant>> EndTenantGrants(store::Transaction& tx, std::string_view tenant_id,
+                                             std::int64_t now, std::string_view reason);
+
 // Marks a member as (not) designated for break-glass. kNotFound "member_not_found".
 Status Designate(store::Transaction& tx, std::string_view tenant_id, std::string_view user_id,
                  bool designated);

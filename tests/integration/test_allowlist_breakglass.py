@@ -630,6 +630,18 @@ def test_a_grant_in_one_tenant_does_not_touch_another(srv):
     assert grant_state(srv, a)["active"] is True
 
 
+def grant_end_and_receipt_kinds(srv, grant_id):
+    """(ended_at, end_reason) of a grant and the kinds of every receipt issued so far."""
+    con = connect_ro(srv)
+    try:
+        ended_at, reason = con.execute("SELECT ended_at, end_reason FROM breakglass_grants WHERE id = ?",
+                                       (grant_id,)).fetchone()
+        kinds = [k for (k,) in con.execute("SELECT json_extract(payload, '$.kind') FROM receipts")]
+    finally:
+        con.close()
+    return ended_at, reason, kinds
+
+
 def test_logout_ends_an_open_grant_with_its_end_receipt(srv):
     tokens, _ = breakglass_ready(srv)
     res = activate(srv, tokens)
@@ -640,12 +652,22 @@ def test_logout_ends_an_open_grant_with_its_end_receipt(srv):
     entry = the_entry(srv, res, "auth.logout")
     details = entry.get("details", {})
     assert details.get("breakglass_ended") == grant_id, entry
-    con = connect_ro(srv)
-    try:
-        ended_at, reason = con.execute("SELECT ended_at, end_reason FROM breakglass_grants WHERE id = ?",
-                                       (grant_id,)).fetchone()
-        kinds = [k for (k,) in con.execute("SELECT json_extract(payload, '$.kind') FROM receipts")]
-    finally:
-        con.close()
+    ended_at, reason, kinds = grant_end_and_receipt_kinds(srv, grant_id)
     assert ended_at is not None and reason == "ended"
     assert kinds.count("breakglass.start") == 1 and kinds.count("breakglass.end") == 1, kinds
+
+
+def test_switching_break_glass_off_ends_open_grants_with_their_receipts(srv):
+    tokens, _ = breakglass_ready(srv)
+    res = activate(srv, tokens)
+    assert res.status == 201, res
+    grant_id = res.json()["grant_id"]
+    res = set_tenant_breakglass(srv, tokens, False)
+    assert res.status == 200, res
+    assert grant_state(srv, tokens) == {"active": False}
+    ended_at, reason, kinds = grant_end_and_receipt_kinds(srv, grant_id)
+    assert ended_at is not None and reason == "switched_off"
+    assert kinds.count("breakglass.end") == 1, kinds
+    # Later actions of the session are no longer flagged.
+    res = srv.get("/api/v1/me", headers=bearer(tokens))
+    assert res.status == 200
