@@ -1,0 +1,65 @@
+#pragma once
+// Path policies: what a principal may do with secret data, separate from role verbs. Both must
+// allow: a role verb says "may read secrets at all", a path policy says "which ones".
+//
+// A policy is a list of rules, each a path pattern with capabilities:
+//   "prod/db/password"   exactly that path
+//   "prod/+/password"    '+' stands for exactly one segment
+//   "dev/*"              a trailing '*' matches any remaining characters (dev/a, dev/a/b, dev/x*)
+// Capabilities: create, read, update, delete, list, and deny (which removes all of them).
+//
+// Deciding for a path, over every rule of every policy attached to the principal:
+//   1. only rules whose pattern matches the path count; with none, nothing is allowed;
+//   2. the most specific matching pattern decides (see MoreSpecific); rules with that same
+//      pattern, from different policies, are combined;
+//   3. if any of those deciding rules says deny, nothing is allowed (deny wins).
+// So "prod/*: deny" with "prod/app/*: read" lets the holder read prod/app/x but nothing else
+// under prod, and a policy attached on top that says "prod/app/*: deny" takes that away again.
+//
+//   auto rule = policy::ParsePathRule("dev/*", {"read", "list"});
+//   Capabilities c = policy::Decide(rules, "dev/api/token");   // c.read == true
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace bulwark::policy {
+
+enum Capability : std::uint8_t {
+  kCapCreate = 1 << 0,
+  kCapRead = 1 << 1,
+  kCapUpdate = 1 << 2,
+  kCapDelete = 1 << 3,
+  kCapList = 1 << 4,
+  kCapDeny = 1 << 5,
+};
+
+struct PathRule {
+  std::string pattern;
+  std::uint8_t capabilities = 0;  // Capability bits
+};
+
+// kInvalidArgument "invalid_pattern" (segments as in secret paths, or "+"; '*' only as the last
+// character; at most 512 bytes) or "invalid_capability" (unknown name, or none).
+StatusOr<PathRule> ParsePathRule(std::string_view pattern,
+                                 const std::vector<std::string>& capabilities);
+
+// True if `pattern` matches `path` (a valid secret path).
+bool PatternMatches(std::string_view pattern, std::string_view path);
+
+// True if pattern `a` is more specific than `b`, the order the most specific match is chosen by:
+// the one whose first wildcard ('+' or '*') comes later; then the one not ending in '*'; then the
+// one with fewer '+' segments; then the longer; then the lexicographically greater (so the order
+// is total and a decision never depends on the order rules were attached in).
+bool MoreSpecific(std::string_view a, std::string_view b);
+
+// The capabilities `rules` grant on `path` (0 when none match or the deciding rules deny).
+std::uint8_t Decide(std::span<const PathRule> rules, std::string_view path);
+
+// The capability names of a bit set, in a fixed order ("create", "read", ...).
+std::vector<std::string> CapabilityNames(std::uint8_t capabilities);
+
+}  // namespace bulwark::policy
