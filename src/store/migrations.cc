@@ -263,6 +263,48 @@ constexpr std::string_view kTenantDeletion = R"sql(
 ALTER TABLE tenants ADD COLUMN deleted_at INTEGER;
 )sql";
 
+// Migration 9: the secrets vault. tenant_data_keys lists each tenant's data keys (the keys
+// themselves are keyring-wrapped in wrapped_keys under key_id) and how many seals each has made;
+// the highest version below its seal limit seals new versions. A secret_versions row holds one
+// version sealed with AES-256-GCM (nonce || ciphertext || tag) under data_key_id, with AAD binding
+// tenant, path, version and key id; destroying a version sets sealed to NULL for good.
+constexpr std::string_view kSecrets = R"sql(
+CREATE TABLE tenant_data_keys (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  version INTEGER NOT NULL,
+  key_id TEXT NOT NULL UNIQUE,
+  seals INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, version)
+);
+CREATE TABLE secrets (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  path TEXT NOT NULL,
+  current_version INTEGER NOT NULL,
+  max_versions INTEGER NOT NULL,
+  cas_required INTEGER NOT NULL DEFAULT 0,
+  custom_metadata TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, path)
+);
+CREATE TABLE secret_versions (
+  tenant_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  data_key_id TEXT NOT NULL REFERENCES tenant_data_keys(key_id),
+  sealed BLOB,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  deleted_at INTEGER,
+  destroyed_at INTEGER,
+  PRIMARY KEY (tenant_id, path, version),
+  FOREIGN KEY (tenant_id, path) REFERENCES secrets(tenant_id, path)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -272,6 +314,7 @@ constexpr Migration kMigrations[] = {
     {6, "api_keys", kApiKeys},
     {7, "breakglass", kBreakglass},
     {8, "tenant_deletion", kTenantDeletion},
+    {9, "secrets", kSecrets},
 };
 
 }  // namespace

@@ -32,6 +32,19 @@ struct KeyedStore {
     EXPECT_TRUE(k.ok()) << k.status().ToString();
     keys = std::move(*k);
   }
+
+  // Runs `fn(tx)` in a write transaction and commits when the StatusOr it returns is OK (a
+  // failed call rolls back, as the AuditWriter would).
+  template <typename Fn>
+  auto Write(Fn fn) {
+    auto tx = store->Begin(store::TxMode::kWrite);
+    EXPECT_TRUE(tx.ok());
+    auto result = fn(**tx);
+    if (result.ok()) {
+      EXPECT_TRUE((*tx)->Commit().ok());
+    }
+    return result;
+  }
 };
 
 }  // namespace bulwark::testing

@@ -28,17 +28,6 @@ using store::Value;
 constexpr std::int64_t kNow = 1'800'000'000;
 
 struct Env : bulwark::testing::KeyedStore {
-  // Runs `fn` in a write transaction and commits it when fn succeeds.
-  template <typename Fn>
-  auto Write(Fn fn) {
-    auto tx = store->Begin(TxMode::kWrite);
-    EXPECT_TRUE(tx.ok());
-    auto result = fn(**tx);
-    if (result.ok()) {
-      EXPECT_TRUE((*tx)->Commit().ok());
-    }
-    return result;
-  }
   std::int64_t Count(const std::string& sql) {
     auto tx = store->Begin(TxMode::kRead);
     auto rows = (*tx)->Query(sql);

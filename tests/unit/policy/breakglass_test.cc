@@ -35,15 +35,6 @@ struct Env : bulwark::testing::KeyedStore {
     EXPECT_TRUE((*tx)->Commit().ok());
     session = "ses_1";
   }
-  template <typename Fn>
-  auto Write(Fn fn) {
-    auto tx = store->Begin(TxMode::kWrite);
-    auto r = fn(**tx);
-    if (r.ok()) {
-      EXPECT_TRUE((*tx)->Commit().ok());
-    }
-    return r;
-  }
   breakglass::Request Req() {
     return {.tenant_id = tenant.tenant_id,
             .user_id = tenant.owner_user_id,

@@ -84,7 +84,8 @@ TEST(Migrate, EmptyDatabaseReachesLatestWithFoundationTables) {
                        "keyring_kek",        "magic_links",       "memberships",
                        "mfa_recovery_codes", "mfa_totp",          "receipt_signing_keys",
                        "receipts",           "refresh_tokens",    "schema_migrations",
-                       "sessions",           "tenants",           "users",
+                       "secret_versions",    "secrets",           "sessions",
+                       "tenant_data_keys",   "tenants",           "users",
                        "wrapped_keys"}));
 
   auto rows =

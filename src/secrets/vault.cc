@@ -1,0 +1,268 @@
+#include "secrets/vault.h"
+
+#include <algorithm>
+#include <boost/json/parse.hpp>
+
+#include "crypto/aead.h"
+#include "crypto/hash.h"
+
+namespace bulwark::secrets {
+namespace {
+
+using store::Value;
+
+Status NotFound() { return Status::NotFound("secret_not_found", "no such secret or version"); }
+
+Value Text(std::string_view s) { return Value::Text(std::string(s)); }
+
+}  // namespace
+
+std::string SecretAad(std::string_view tenant, std::string_view path, std::int64_t version,
+                      std::string_view key_id) {
+  std::string aad = "bulwark-secret-v1";
+  for (std::string_view part : {tenant, path, std::string_view(std::to_string(version)), key_id}) {
+    aad.push_back('\0');
+    aad.append(part);
+  }
+  return aad;
+}
+
+Vault::Vault(const keyring::Keyring& keys, VaultOptions options) : keys_(keys), options_(options) {}
+
+StatusOr<Vault::DataKey> Vault::ActiveKeyForSealing(store::Transaction& tx, std::string_view tenant,
+                                                    std::int64_t now) {
+  BULWARK_ASSIGN_OR_RETURN(auto rows,
+                           tx.Query("SELECT version, key_id, seals FROM tenant_data_keys "
+                                    "WHERE tenant_id = ? ORDER BY version DESC LIMIT 1",
+                                    {Text(tenant)}));
+  std::int64_t version = 1;
+  std::string key_id;
+  if (!rows.empty() && rows[0][2].as_int() < options_.max_seals_per_key) {
+    version = rows[0][0].as_int();
+    key_id = rows[0][1].as_text();
+  } else {
+    if (!rows.empty()) version = rows[0][0].as_int() + 1;  // the old key has sealed enough
+    key_id = "tenant-data:" + std::string(tenant) + ":" + std::to_string(version);
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO tenant_data_keys(tenant_id, version, key_id, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                {Text(tenant), Value::Int(version), Value::Text(key_id), Value::Int(now)})
+            .status());
+  }
+  BULWARK_RETURN_IF_ERROR(tx.Exec("UPDATE tenant_data_keys SET seals = seals + 1 WHERE key_id = ?",
+                                  {Value::Text(key_id)})
+                              .status());
+  BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes key,
+                           keys_.GetOrCreateKey(tx, key_id, "tenant_data", 32));
+  return DataKey{.key_id = std::move(key_id), .key = std::move(key)};
+}
+
+StatusOr<crypto::SecretBytes> Vault::KeyById(store::Transaction& tx, std::string_view key_id) {
+  BULWARK_ASSIGN_OR_RETURN(auto rows,
+                           tx.Query("SELECT wrapped FROM wrapped_keys WHERE id = ? AND purpose = ?",
+                                    {Text(key_id), Value::Text("tenant_data")}));
+  if (rows.empty()) return Status::Integrity("a secret's data key is missing");
+  return keys_.Unwrap(rows[0][0].as_bytes(), key_id);
+}
+
+StatusOr<VersionInfo> Vault::Put(store::Transaction& tx, std::string_view tenant,
+                                 std::string_view path, std::string_view json_object,
+                                 std::optional<std::int64_t> cas, std::string_view actor,
+                                 std::int64_t now) {
+  if (json_object.size() > options_.max_value_bytes) {
+    return Status::InvalidArgument("invalid_value", "the secret value is larger than the limit");
+  }
+  boost::system::error_code ec;
+  const boost::json::value parsed = boost::json::parse(json_object, ec);
+  if (ec || !parsed.is_object())
+    return Status::InvalidArgument("invalid_value", "a secret value is a JSON object");
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT current_version, max_versions, cas_required FROM secrets "
+                          "WHERE tenant_id = ? AND path = ?",
+                          {Text(tenant), Text(path)}));
+  const std::int64_t current = rows.empty() ? 0 : rows[0][0].as_int();
+  const std::int64_t max_versions =
+      rows.empty() ? options_.default_max_versions : rows[0][1].as_int();
+  if (!rows.empty() && rows[0][2].as_int() != 0 && !cas) {
+    return Status::Conflict("cas_required", "this secret requires check-and-set (cas)");
+  }
+  if (cas && *cas != current) {
+    return Status::Conflict("cas_mismatch",
+                            "check-and-set version does not match the current version");
+  }
+  const std::int64_t version = current + 1;
+  if (rows.empty()) {
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO secrets(tenant_id, path, current_version, max_versions, created_at, "
+                "created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                {Text(tenant), Text(path), Value::Int(version), Value::Int(max_versions),
+                 Value::Int(now), Text(actor), Value::Int(now), Text(actor)})
+            .status());
+  } else {
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("UPDATE secrets SET current_version = ?, updated_at = ?, updated_by = ? "
+                "WHERE tenant_id = ? AND path = ?",
+                {Value::Int(version), Value::Int(now), Text(actor), Text(tenant), Text(path)})
+            .status());
+  }
+  BULWARK_ASSIGN_OR_RETURN(DataKey key, ActiveKeyForSealing(tx, tenant, now));
+  const std::string aad = SecretAad(tenant, path, version, key.key_id);
+  BULWARK_ASSIGN_OR_RETURN(
+      auto sealed,
+      crypto::SealRandomNonce(key.key, crypto::AsBytes(json_object), crypto::AsBytes(aad)));
+  BULWARK_RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO secret_versions(tenant_id, path, version, data_key_id, sealed, "
+              "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+              {Text(tenant), Text(path), Value::Int(version), Value::Text(key.key_id),
+               Value::Bytes(std::move(sealed)), Value::Int(now), Text(actor)})
+          .status());
+  // Keep at most max_versions: older ones go for good, as in Vault.
+  BULWARK_RETURN_IF_ERROR(
+      tx.Exec("DELETE FROM secret_versions WHERE tenant_id = ? AND path = ? AND version <= ?",
+              {Text(tenant), Text(path), Value::Int(version - max_versions)})
+          .status());
+  return VersionInfo{.version = version, .created_at = now, .created_by = std::string(actor)};
+}
+
+StatusOr<SecretValue> Vault::Get(store::Transaction& tx, std::string_view tenant,
+                                 std::string_view path, std::optional<std::int64_t> version) {
+  std::int64_t wanted = 0;
+  if (version && *version > 0) {
+    wanted = *version;
+  } else {
+    BULWARK_ASSIGN_OR_RETURN(
+        auto meta, tx.Query("SELECT current_version FROM secrets WHERE tenant_id = ? AND path = ?",
+                            {Text(tenant), Text(path)}));
+    if (meta.empty()) return NotFound();
+    wanted = meta[0][0].as_int();
+  }
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT data_key_id, sealed, created_at, created_by, deleted_at, "
+                          "destroyed_at FROM secret_versions "
+                          "WHERE tenant_id = ? AND path = ? AND version = ?",
+                          {Text(tenant), Text(path), Value::Int(wanted)}));
+  if (rows.empty() || !rows[0][4].is_null() || !rows[0][5].is_null() || rows[0][1].is_null())
+    return NotFound();
+  const auto& r = rows[0];
+  const std::string key_id = r[0].as_text();
+  BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes key, KeyById(tx, key_id));
+  const std::string aad = SecretAad(tenant, path, wanted, key_id);
+  auto plain = crypto::OpenRandomNonce(key, r[1].as_bytes(), crypto::AsBytes(aad));
+  if (!plain.ok()) return Status::Integrity("a secret version failed its integrity check");
+  return SecretValue{
+      .data = std::move(*plain),
+      .version = {.version = wanted, .created_at = r[2].as_int(), .created_by = r[3].as_text()}};
+}
+
+StatusOr<SecretMetadata> Vault::Metadata(store::Transaction& tx, std::string_view tenant,
+                                         std::string_view path) {
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT current_version, max_versions, cas_required, custom_metadata, "
+                          "created_at, created_by, updated_at, updated_by FROM secrets "
+                          "WHERE tenant_id = ? AND path = ?",
+                          {Text(tenant), Text(path)}));
+  if (rows.empty()) return NotFound();
+  const auto& r = rows[0];
+  SecretMetadata m{.path = std::string(path),
+                   .current_version = r[0].as_int(),
+                   .max_versions = r[1].as_int(),
+                   .cas_required = r[2].as_int() != 0,
+                   .custom_metadata = r[3].as_text(),
+                   .created_at = r[4].as_int(),
+                   .created_by = r[5].as_text(),
+                   .updated_at = r[6].as_int(),
+                   .updated_by = r[7].as_text()};
+  BULWARK_ASSIGN_OR_RETURN(
+      auto versions, tx.Query("SELECT version, created_at, created_by, deleted_at, destroyed_at "
+                              "FROM secret_versions WHERE tenant_id = ? AND path = ? "
+                              "ORDER BY version",
+                              {Text(tenant), Text(path)}));
+  for (const auto& v : versions) {
+    VersionInfo info{.version = v[0].as_int(),
+                     .created_at = v[1].as_int(),
+                     .created_by = v[2].as_text(),
+                     .destroyed = !v[4].is_null()};
+    if (!v[3].is_null()) info.deleted_at = v[3].as_int();
+    m.versions.push_back(std::move(info));
+  }
+  m.oldest_version = m.versions.empty() ? 0 : m.versions.front().version;
+  return m;
+}
+
+Status Vault::SoftDelete(store::Transaction& tx, std::string_view tenant, std::string_view path,
+                         std::vector<std::int64_t> versions, std::int64_t now) {
+  if (versions.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(
+        auto meta, tx.Query("SELECT current_version FROM secrets WHERE tenant_id = ? AND path = ?",
+                            {Text(tenant), Text(path)}));
+    if (meta.empty()) return NotFound();
+    versions.push_back(meta[0][0].as_int());
+  }
+  for (std::int64_t v : versions) {
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("UPDATE secret_versions SET deleted_at = ? WHERE tenant_id = ? AND path = ? "
+                "AND version = ? AND deleted_at IS NULL",
+                {Value::Int(now), Text(tenant), Text(path), Value::Int(v)})
+            .status());
+  }
+  return Status::Ok();
+}
+
+Status Vault::Undelete(store::Transaction& tx, std::string_view tenant, std::string_view path,
+                       const std::vector<std::int64_t>& versions) {
+  for (std::int64_t v : versions) {
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("UPDATE secret_versions SET deleted_at = NULL WHERE tenant_id = ? AND path = ? "
+                "AND version = ? AND destroyed_at IS NULL",
+                {Text(tenant), Text(path), Value::Int(v)})
+            .status());
+  }
+  return Status::Ok();
+}
+
+Status Vault::Destroy(store::Transaction& tx, std::string_view tenant, std::string_view path,
+                      const std::vector<std::int64_t>& versions, std::int64_t now) {
+  for (std::int64_t v : versions) {
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("UPDATE secret_versions SET sealed = NULL, destroyed_at = ? "
+                "WHERE tenant_id = ? AND path = ? AND version = ? AND destroyed_at IS NULL",
+                {Value::Int(now), Text(tenant), Text(path), Value::Int(v)})
+            .status());
+  }
+  return Status::Ok();
+}
+
+Status Vault::DeleteAll(store::Transaction& tx, std::string_view tenant, std::string_view path) {
+  BULWARK_RETURN_IF_ERROR(tx.Exec("DELETE FROM secret_versions WHERE tenant_id = ? AND path = ?",
+                                  {Text(tenant), Text(path)})
+                              .status());
+  BULWARK_ASSIGN_OR_RETURN(
+      std::int64_t n,
+      tx.Exec("DELETE FROM secrets WHERE tenant_id = ? AND path = ?", {Text(tenant), Text(path)}));
+  if (n == 0) return NotFound();
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> Vault::List(store::Transaction& tx, std::string_view tenant,
+                                               std::string_view prefix, bool recursive) {
+  // A range instead of LIKE (whose '_' and '%' would need escaping): every path character sorts
+  // below '~', so [prefix, prefix + "~") holds exactly the paths that start with prefix.
+  const std::string lo(prefix);
+  const std::string hi = lo + "~";
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT path FROM secrets WHERE tenant_id = ? AND path >= ? AND "
+                          "path < ? ORDER BY path",
+                          {Text(tenant), Value::Text(lo), Value::Text(hi)}));
+  std::vector<std::string> out;
+  for (const auto& r : rows) {
+    std::string rest = r[0].as_text().substr(prefix.size());
+    if (!recursive) {
+      const auto slash = rest.find('/');
+      if (slash != std::string::npos) rest = rest.substr(0, slash + 1);  // a folder
+    }
+    if (out.empty() || out.back() != rest) out.push_back(std::move(rest));
+  }
+  return out;
+}
+
+}  // namespace bulwark::secrets

@@ -1,0 +1,118 @@
+#pragma once
+// The secrets vault's storage: versioned secret values sealed with per-tenant data keys.
+//
+// Envelope encryption: every tenant has data keys (AES-256, wrapped by the keyring's KEK in
+// wrapped_keys under "tenant-data:<tenant>:<n>"). Each secret version is sealed with the
+// tenant's active data key, a fresh 96-bit random nonce, and AAD binding it to its place:
+//   "bulwark-secret-v1" 0x00 tenant 0x00 path 0x00 version 0x00 data key id
+// (no part may hold a NUL), so a ciphertext copied to another row, version or tenant fails to
+// open (kIntegrity "integrity_error"), never yielding another secret. A data key is retired for
+// sealing after kMaxSealsPerDataKey seals (far below the 2^32 random-nonce bound) and the next
+// one created; older keys still open what they sealed.
+//
+// Everything runs inside the caller's transaction (AuditWriter::Commit for changes, so each
+// change and its record are durable together). Tenant and path come from the caller, which
+// takes the tenant from the principal and validates the path (secrets/path.h).
+//
+//   Vault vault(keyring);
+//   auto w = vault.Put(tx, tenant, "prod/db/password", R"({"password":"s3cret"})", {}, actor, now);
+//   auto r = vault.Get(tx, tenant, "prod/db/password", {});   // r->data: SecretBytes
+//
+// Errors: kNotFound "secret_not_found" (no such path, or the version is deleted, destroyed or
+// pruned; another tenant's path is simply not found); kConflict "cas_mismatch" (check-and-set);
+// kInvalidArgument "invalid_value" (not a JSON object, or larger than max_value_bytes).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "crypto/secret_bytes.h"
+#include "keyring/keyring.h"
+#include "store/store.h"
+
+namespace bulwark::secrets {
+
+inline constexpr std::int64_t kMaxSealsPerDataKey = 1LL << 30;
+
+struct VaultOptions {
+  std::size_t max_value_bytes = 512 * 1024;
+  std::int64_t default_max_versions = 10;
+  std::int64_t max_seals_per_key = kMaxSealsPerDataKey;  // lower only in tests
+};
+
+struct VersionInfo {
+  std::int64_t version = 0;
+  std::int64_t created_at = 0;
+  std::string created_by;
+  std::optional<std::int64_t> deleted_at;
+  bool destroyed = false;
+};
+
+struct SecretMetadata {
+  std::string path;
+  std::int64_t current_version = 0;
+  std::int64_t oldest_version = 0;
+  std::int64_t max_versions = 0;
+  bool cas_required = false;
+  std::string custom_metadata;  // a JSON object
+  std::int64_t created_at = 0;
+  std::string created_by;
+  std::int64_t updated_at = 0;
+  std::string updated_by;
+  std::vector<VersionInfo> versions;  // oldest first
+};
+
+struct SecretValue {
+  crypto::SecretBytes data;  // the JSON object, exactly as written
+  VersionInfo version;
+};
+
+class Vault {
+ public:
+  explicit Vault(const keyring::Keyring& keys, VaultOptions options = {});
+
+  // Writes a new version. `cas`: when set, the write happens only if the current version is
+  // exactly *cas (0: only if the path does not exist yet); required when the secret says so.
+  StatusOr<VersionInfo> Put(store::Transaction& tx, std::string_view tenant, std::string_view path,
+                            std::string_view json_object, std::optional<std::int64_t> cas,
+                            std::string_view actor, std::int64_t now);
+  // The latest version, or `version` when given; deleted or destroyed versions are not found.
+  StatusOr<SecretValue> Get(store::Transaction& tx, std::string_view tenant, std::string_view path,
+                            std::optional<std::int64_t> version);
+  StatusOr<SecretMetadata> Metadata(store::Transaction& tx, std::string_view tenant,
+                                    std::string_view path);
+  // Soft delete (recoverable), undelete, destroy (the ciphertext is gone for good). An empty
+  // `versions` means the current one. Versions that do not exist are ignored, as Vault does.
+  Status SoftDelete(store::Transaction& tx, std::string_view tenant, std::string_view path,
+                    std::vector<std::int64_t> versions, std::int64_t now);
+  Status Undelete(store::Transaction& tx, std::string_view tenant, std::string_view path,
+                  const std::vector<std::int64_t>& versions);
+  Status Destroy(store::Transaction& tx, std::string_view tenant, std::string_view path,
+                 const std::vector<std::int64_t>& versions, std::int64_t now);
+  // Removes the secret: its metadata and every version.
+  Status DeleteAll(store::Transaction& tx, std::string_view tenant, std::string_view path);
+  // Paths under `prefix` ("" or ending in '/'): the next level only ("db/" for a folder), or
+  // every path below when `recursive`. Sorted. The caller filters by what the principal may read.
+  StatusOr<std::vector<std::string>> List(store::Transaction& tx, std::string_view tenant,
+                                          std::string_view prefix, bool recursive);
+
+ private:
+  struct DataKey {
+    std::string key_id;
+    crypto::SecretBytes key;
+  };
+  StatusOr<DataKey> ActiveKeyForSealing(store::Transaction& tx, std::string_view tenant,
+                                        std::int64_t now);
+  StatusOr<crypto::SecretBytes> KeyById(store::Transaction& tx, std::string_view key_id);
+
+  const keyring::Keyring& keys_;
+  const VaultOptions options_;
+};
+
+// The AAD of a secret version (exposed for tests that move ciphertexts around).
+std::string SecretAad(std::string_view tenant, std::string_view path, std::int64_t version,
+                      std::string_view key_id);
+
+}  // namespace bulwark::secrets

@@ -1,0 +1,209 @@
+// The vault's storage against a real migrated store and keyring: versions, check-and-set,
+// pruning, soft delete / undelete / destroy, listing, data-key rollover, and ciphertexts that
+// refuse to open anywhere but where they were sealed.
+#include "secrets/vault.h"
+
+#include <gtest/gtest.h>
+
+#include "../keyed_store_env.h"
+#include "identity/directory.h"
+
+namespace bulwark::secrets {
+namespace {
+
+using store::TxMode;
+using store::Value;
+
+constexpr std::int64_t kNow = 1'800'000'000;
+
+struct Env : bulwark::testing::KeyedStore {
+  Vault vault;
+  std::string tenant, other;
+  explicit Env(VaultOptions o = {}) : vault(*keys, o) {
+    auto tx = store->Begin(TxMode::kWrite);
+    tenant = identity::directory::CreateTenant(**tx, "acme", "ada@acme.test", kNow)->tenant_id;
+    other = identity::directory::CreateTenant(**tx, "other", "eve@other.test", kNow)->tenant_id;
+    EXPECT_TRUE((*tx)->Commit().ok());
+  }
+  StatusOr<VersionInfo> Put(const std::string& t, const std::string& path, const std::string& v,
+                            std::optional<std::int64_t> cas = std::nullopt) {
+    return Write([&](auto& tx) { return vault.Put(tx, t, path, v, cas, "usr_ada", kNow); });
+  }
+  StatusOr<std::string> Get(const std::string& t, const std::string& path,
+                            std::optional<std::int64_t> version = std::nullopt) {
+    auto tx = store->Begin(TxMode::kRead);
+    BULWARK_ASSIGN_OR_RETURN(SecretValue v, vault.Get(**tx, t, path, version));
+    return std::string(v.data.reveal_string_view());
+  }
+  template <typename Fn>
+  Status Do(Fn fn) {
+    return Write([&](auto& tx) -> StatusOr<bool> {
+             BULWARK_RETURN_IF_ERROR(fn(tx));
+             return true;
+           })
+        .status();
+  }
+};
+
+TEST(VaultTest, VersionsAndCheckAndSet) {
+  Env env;
+  ASSERT_EQ(env.Put(env.tenant, "prod/db/password", R"({"p":"one"})")->version, 1);
+  ASSERT_EQ(env.Put(env.tenant, "prod/db/password", R"({"p":"two"})")->version, 2);
+  EXPECT_EQ(*env.Get(env.tenant, "prod/db/password"), R"({"p":"two"})");
+  EXPECT_EQ(*env.Get(env.tenant, "prod/db/password", 1), R"({"p":"one"})");
+  EXPECT_EQ(env.Get(env.tenant, "prod/db/password", 3).status().reason(), "secret_not_found");
+  EXPECT_EQ(env.Put(env.tenant, "prod/db/password", R"({"p":"x"})", 1).status().reason(),
+            "cas_mismatch");
+  EXPECT_EQ(env.Put(env.tenant, "new/one", R"({"p":"x"})", 1).status().reason(), "cas_mismatch");
+  EXPECT_TRUE(env.Put(env.tenant, "new/one", R"({"p":"x"})", 0).ok());  // cas 0: only if absent
+  EXPECT_EQ(env.Put(env.tenant, "new/one", R"({"p":"y"})", 0).status().reason(), "cas_mismatch");
+  EXPECT_EQ(env.Put(env.tenant, "prod/db/password", R"({"p":"three"})", 2)->version, 3);
+  for (const char* bad : {"[1]", "\"s\"", "{", "", "null"}) {
+    EXPECT_EQ(env.Put(env.tenant, "prod/db/password", bad).status().reason(), "invalid_value")
+        << bad;
+  }
+  EXPECT_EQ(*env.Get(env.tenant, "prod/db/password"),
+            R"({"p":"three"})");  // refusals changed nothing
+}
+
+TEST(VaultTest, OlderVersionsArePrunedBeyondMaxVersions) {
+  Env env(VaultOptions{.default_max_versions = 3});
+  for (int i = 1; i <= 5; ++i)
+    ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":)" + std::to_string(i) + "}").ok());
+  auto tx = env.store->Begin(TxMode::kRead);
+  auto m = env.vault.Metadata(**tx, env.tenant, "a");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->current_version, 5);
+  EXPECT_EQ(m->oldest_version, 3);
+  EXPECT_EQ(m->versions.size(), 3u);
+  EXPECT_EQ(env.Get(env.tenant, "a", 2).status().reason(), "secret_not_found");
+}
+
+TEST(VaultTest, SoftDeleteUndeleteAndDestroy) {
+  Env env;
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":1})").ok());
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":2})").ok());
+  ASSERT_TRUE(
+      env.Do([&](auto& tx) { return env.vault.SoftDelete(tx, env.tenant, "a", {}, kNow + 1); })
+          .ok());
+  EXPECT_EQ(env.Get(env.tenant, "a").status().reason(), "secret_not_found");
+  EXPECT_EQ(*env.Get(env.tenant, "a", 1), R"({"v":1})");
+  ASSERT_TRUE(env.Do([&](auto& tx) { return env.vault.Undelete(tx, env.tenant, "a", {2}); }).ok());
+  EXPECT_EQ(*env.Get(env.tenant, "a"), R"({"v":2})");
+  ASSERT_TRUE(
+      env.Do([&](auto& tx) { return env.vault.Destroy(tx, env.tenant, "a", {1}, kNow + 2); }).ok());
+  EXPECT_EQ(env.Get(env.tenant, "a", 1).status().reason(), "secret_not_found");
+  ASSERT_TRUE(env.Do([&](auto& tx) { return env.vault.Undelete(tx, env.tenant, "a", {1}); }).ok());
+  EXPECT_EQ(env.Get(env.tenant, "a", 1).status().reason(),
+            "secret_not_found");  // destroyed is for good
+  {
+    auto tx = env.store->Begin(TxMode::kRead);
+    auto rows = (*tx)->Query("SELECT sealed FROM secret_versions WHERE version = 1");
+    EXPECT_TRUE((*rows)[0][0].is_null());
+  }
+  ASSERT_TRUE(env.Do([&](auto& tx) { return env.vault.DeleteAll(tx, env.tenant, "a"); }).ok());
+  EXPECT_EQ(env.Get(env.tenant, "a", 2).status().reason(), "secret_not_found");
+  EXPECT_EQ(env.Do([&](auto& tx) { return env.vault.DeleteAll(tx, env.tenant, "a"); }).reason(),
+            "secret_not_found");
+}
+
+TEST(VaultTest, ListsOneLevelOrRecursivelyWithinTheTenant) {
+  Env env;
+  for (const char* p : {"prod/db/password", "prod/db/user", "prod/api", "prod-old/x", "dev/a"}) {
+    ASSERT_TRUE(env.Put(env.tenant, p, "{}").ok());
+  }
+  ASSERT_TRUE(env.Put(env.other, "prod/secret-of-other", "{}").ok());
+  auto tx = env.store->Begin(TxMode::kRead);
+  EXPECT_EQ(*env.vault.List(**tx, env.tenant, "prod/", false),
+            (std::vector<std::string>{"api", "db/"}));
+  EXPECT_EQ(*env.vault.List(**tx, env.tenant, "prod/", true),
+            (std::vector<std::string>{"api", "db/password", "db/user"}));
+  EXPECT_EQ(*env.vault.List(**tx, env.tenant, "", false),
+            (std::vector<std::string>{"dev/", "prod-old/", "prod/"}));
+  EXPECT_TRUE(env.vault.List(**tx, env.tenant, "nothing/", true)->empty());
+}
+
+TEST(VaultTest, AnotherTenantsPathIsNotFound) {
+  Env env;
+  ASSERT_TRUE(env.Put(env.tenant, "prod/db/password", R"({"p":"a"})").ok());
+  EXPECT_EQ(env.Get(env.other, "prod/db/password").status().reason(), "secret_not_found");
+}
+
+TEST(VaultTest, ACiphertextMovedToAnotherRowVersionOrTenantDoesNotOpen) {
+  Env env;
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"secret":"A"})").ok());
+  ASSERT_TRUE(env.Put(env.tenant, "b", R"({"secret":"B"})").ok());
+  ASSERT_TRUE(env.Put(env.tenant, "b", R"({"secret":"B2"})").ok());
+  ASSERT_TRUE(env.Put(env.other, "a", R"({"secret":"O"})").ok());
+  const auto copy = [&](const std::string& from_tenant, const std::string& from_path, int from_v,
+                        const std::string& to_tenant, const std::string& to_path, int to_v) {
+    ASSERT_TRUE(
+        env.Write([&](auto& tx) -> StatusOr<bool> {
+             BULWARK_RETURN_IF_ERROR(
+                 tx.Exec("UPDATE secret_versions SET sealed = (SELECT sealed FROM secret_versions "
+                         "WHERE "
+                         "tenant_id = ? AND path = ? AND version = ?), data_key_id = (SELECT "
+                         "data_key_id FROM "
+                         "secret_versions WHERE tenant_id = ? AND path = ? AND version = ?) "
+                         "WHERE tenant_id = ? AND path = ? AND version = ?",
+                         {Value::Text(from_tenant), Value::Text(from_path), Value::Int(from_v),
+                          Value::Text(from_tenant), Value::Text(from_path), Value::Int(from_v),
+                          Value::Text(to_tenant), Value::Text(to_path), Value::Int(to_v)})
+                     .status());
+             return true;
+           })
+            .ok());
+  };
+  copy(env.tenant, "a", 1, env.tenant, "b", 2);  // another row
+  EXPECT_EQ(env.Get(env.tenant, "b").status().code(), ErrorCode::kIntegrity);
+  copy(env.tenant, "b", 1, env.tenant, "b", 2);  // another version of the same row
+  EXPECT_EQ(env.Get(env.tenant, "b").status().code(), ErrorCode::kIntegrity);
+  copy(env.tenant, "a", 1, env.other, "a", 1);  // another tenant, same path and version
+  EXPECT_EQ(env.Get(env.other, "a").status().code(), ErrorCode::kIntegrity);
+  // A flipped byte does not open either; the untouched rows still do.
+  ASSERT_TRUE(
+      env.Write([&](auto& tx) -> StatusOr<bool> {
+           auto rows =
+               tx.Query("SELECT sealed FROM secret_versions WHERE tenant_id = ? AND path = 'a'",
+                        {Value::Text(env.tenant)});
+           auto bytes = (*rows)[0][0].as_bytes();
+           bytes[20] ^= 1;
+           BULWARK_RETURN_IF_ERROR(
+               tx.Exec("UPDATE secret_versions SET sealed = ? WHERE tenant_id = ? AND path = 'a'",
+                       {Value::Bytes(bytes), Value::Text(env.tenant)})
+                   .status());
+           return true;
+         })
+          .ok());
+  EXPECT_EQ(env.Get(env.tenant, "a").status().code(), ErrorCode::kIntegrity);
+  EXPECT_EQ(*env.Get(env.tenant, "b", 1), R"({"secret":"B"})");
+}
+
+TEST(VaultTest, ADataKeyRollsOverAfterItsSealLimitAndOldVersionsStillOpen) {
+  Env env(VaultOptions{.max_seals_per_key = 2});
+  for (int i = 1; i <= 5; ++i)
+    ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":)" + std::to_string(i) + "}").ok());
+  auto tx = env.store->Begin(TxMode::kRead);
+  auto keys = (*tx)->Query(
+      "SELECT version, seals FROM tenant_data_keys WHERE tenant_id = ? ORDER BY version",
+      {Value::Text(env.tenant)});
+  ASSERT_EQ(keys->size(), 3u);
+  EXPECT_EQ((*keys)[0][1].as_int(), 2);
+  EXPECT_EQ((*keys)[2][1].as_int(), 1);
+  tx->reset();
+  for (int i = 1; i <= 5; ++i)
+    EXPECT_EQ(*env.Get(env.tenant, "a", i), R"({"v":)" + std::to_string(i) + "}") << i;
+}
+
+TEST(VaultTest, NoPlaintextInTheStore) {
+  Env env;
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"secret":"correct horse battery staple"})").ok());
+  auto tx = env.store->Begin(TxMode::kRead);
+  auto rows = (*tx)->Query("SELECT sealed FROM secret_versions");
+  const auto& bytes = (*rows)[0][0].as_bytes();
+  const std::string needle = "correct horse";
+  EXPECT_EQ(std::search(bytes.begin(), bytes.end(), needle.begin(), needle.end()), bytes.end());
+}
+
+}  // namespace
+}  // namespace bulwark::secrets
