@@ -7,6 +7,7 @@
 #include "api/body.h"
 #include "api/identity_routes.h"
 #include "core/clock.h"
+#include "core/text_list.h"
 #include "http/ledger_audit_stage.h"
 
 namespace bulwark::api {
@@ -80,9 +81,7 @@ StatusOr<Reply> CreateKey(const IdentityRouteDeps& d, RequestContext& ctx) {
                                                    fields, {"api_key_id", "created_by"}));
         receipt_id = r.id;
         ev.resource = "apikey:" + created.info.id;
-        std::string scopes;
-        for (const auto& v : created.info.scopes) scopes += (scopes.empty() ? "" : " ") + v;
-        ev.details.emplace_back("scopes", scopes);
+        ev.details.emplace_back("scopes", core::JoinList(created.info.scopes, ' '));
         ev.details.emplace_back("receipt_id", r.id);
         return Status::Ok();
       },

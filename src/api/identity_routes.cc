@@ -7,7 +7,6 @@
 #include "api/body.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "crypto/compare.h"
 #include "crypto/random.h"
 #include "http/cookies.h"
 #include "http/ledger_audit_stage.h"
@@ -197,8 +196,7 @@ StatusOr<Reply> Refresh(const IdentityRouteDeps& d, RequestContext& ctx) {
   if (cookies && token.empty()) {
     // Browser mode: the refresh token is in its cookie; a cross-site page cannot echo the CSRF
     // cookie into the header, so it cannot make the browser refresh.
-    const std::string_view csrf = http::CookieValue(ctx.req, http::kCsrfCookie);
-    if (csrf.size() < 32 || !crypto::ConstantTimeEquals(csrf, ctx.req[http::kCsrfHeader])) {
+    if (!http::CsrfTokenMatches(ctx.req)) {
       return Status::PermissionDenied("csrf_failed",
                                       "refreshing with the cookie needs the X-CSRF-Token header");
     }

@@ -7,6 +7,7 @@
 #include "api/body.h"
 #include "api/identity_routes.h"
 #include "core/clock.h"
+#include "core/text_list.h"
 #include "http/ledger_audit_stage.h"
 #include "identity/directory.h"
 #include "policy/breakglass.h"
@@ -53,9 +54,9 @@ StatusOr<Reply> PutAllowlist(const IdentityRouteDeps& d, RequestContext& ctx) {
   }
   audit::Event e = http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   e.resource = "tenant:" + ctx.principal.tenant_id;
-  std::string joined;
-  for (const auto& c : list) joined += (joined.empty() ? "" : ",") + c.ToString();
-  e.details.emplace_back("ip_allowlist", joined);
+  std::vector<std::string> texts;
+  for (const auto& c : list) texts.push_back(c.ToString());
+  e.details.emplace_back("ip_allowlist", core::JoinList(texts, ','));
   BULWARK_RETURN_IF_ERROR(d.writer->Commit(
       [&](store::Transaction& tx) {
         return policy::SetIpAllowlist(tx, ctx.principal.tenant_id, list);

@@ -1,5 +1,7 @@
 #include "http/cookies.h"
 
+#include "crypto/compare.h"
+
 namespace bulwark::http {
 
 std::string_view CookieValue(const Request& req, std::string_view name) {
@@ -28,6 +30,11 @@ std::string SetCookie(std::string_view name, std::string_view value, std::int64_
   if (http_only) out += "; HttpOnly";
   out += "; SameSite=Strict";
   return out;
+}
+
+bool CsrfTokenMatches(const Request& req) {
+  const std::string_view expected = CookieValue(req, kCsrfCookie);
+  return expected.size() >= 32 && crypto::ConstantTimeEquals(expected, req[kCsrfHeader]);
 }
 
 bool IsSafeMethod(Verb method) {

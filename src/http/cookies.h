@@ -28,6 +28,10 @@ std::string_view CookieValue(const Request& req, std::string_view name);
 std::string SetCookie(std::string_view name, std::string_view value, std::int64_t max_age_s,
                       bool http_only);
 
+// True when the request echoes its __Host-bulwark_csrf cookie (at least 32 characters) in the
+// X-CSRF-Token header, compared in constant time.
+bool CsrfTokenMatches(const Request& req);
+
 // True for methods that change nothing (GET, HEAD, OPTIONS): the only ones a cookie-authenticated
 // request may make without the CSRF token.
 bool IsSafeMethod(Verb method);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/log.h"
+#include "core/text_list.h"
 #include "crypto/compare.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
@@ -16,7 +17,6 @@ using store::Value;
 constexpr std::size_t kIdLength = 16;
 constexpr std::size_t kSecretLength = 43;
 constexpr std::size_t kChecksumLength = 6;
-constexpr std::size_t kMaxCachedKeys = 200'000;
 
 std::string Checksum(std::string_view body) {
   const crypto::Digest256 d = crypto::Sha256(body);
@@ -35,26 +35,6 @@ bool IsLowerHex(std::string_view s) {
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-std::string Join(const std::vector<std::string>& v, char sep) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out.push_back(sep);
-    out += s;
-  }
-  return out;
-}
-
-std::vector<std::string> Split(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  while (!s.empty()) {
-    const auto p = s.find(sep);
-    out.emplace_back(s.substr(0, p));
-    if (p == std::string_view::npos) break;
-    s.remove_prefix(p + 1);
-  }
-  return out;
-}
-
 Status Invalid() { return Status::Unauthenticated("invalid_api_key", "the API key is not valid"); }
 
 ApiKeyInfo InfoFromRow(const store::Row& r) {
@@ -62,11 +42,11 @@ ApiKeyInfo InfoFromRow(const store::Row& r) {
   i.id = r[0].as_text();
   i.tenant_id = r[1].as_text();
   i.name = r[2].as_text();
-  i.scopes = Split(r[3].as_text(), ' ');
+  i.scopes = core::SplitList(r[3].as_text(), ' ');
   i.created_by = r[4].as_text();
   i.created_at = r[5].as_int();
   if (!r[6].is_null()) i.expires_at = r[6].as_int();
-  i.cidrs = Split(r[7].as_text(), ',');
+  i.cidrs = core::SplitList(r[7].as_text(), ',');
   if (!r[8].is_null()) i.last_used_at = r[8].as_int();
   if (!r[9].is_null()) i.revoked_at = r[9].as_int();
   return i;
@@ -149,9 +129,10 @@ StatusOr<CreatedApiKey> ApiKeyService::Create(store::Transaction& tx, const ApiK
               "created_at, expires_at, "
               "allowed_cidrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
               {Value::Text(out.info.id), Value::Text(req.tenant_id), Value::Text(req.name),
-               TokenHashValue(hash), Value::Text(Join(scopes, ' ')), Value::Text(req.created_by),
-               Value::Int(now), req.expires_at ? Value::Int(*req.expires_at) : Value::Null(),
-               Value::Text(Join(cidrs, ','))})
+               TokenHashValue(hash), Value::Text(core::JoinList(scopes, ' ')),
+               Value::Text(req.created_by), Value::Int(now),
+               req.expires_at ? Value::Int(*req.expires_at) : Value::Null(),
+               Value::Text(core::JoinList(cidrs, ','))})
           .status());
   return out;
 }
@@ -187,16 +168,10 @@ StatusOr<bool> ApiKeyService::Revoke(store::Transaction& tx, std::string_view te
   return true;
 }
 
-void ApiKeyService::Invalidate(std::string_view key_id) {
-  std::lock_guard lock(mu_);
-  ++epoch_;
-  cache_.erase(std::string(key_id));
-}
+void ApiKeyService::Invalidate(std::string_view key_id) { cache_.Invalidate(key_id); }
 
 void ApiKeyService::InvalidateTenant(std::string_view tenant_id) {
-  std::lock_guard lock(mu_);
-  ++epoch_;
-  std::erase_if(cache_, [&](const auto& kv) { return kv.second.tenant_id == tenant_id; });
+  cache_.InvalidateIf([&](const Record& r) { return r.tenant_id == tenant_id; });
 }
 
 StatusOr<ApiKeyService::Record> ApiKeyService::Load(std::string_view key_id) {
@@ -221,12 +196,12 @@ StatusOr<ApiKeyService::Record> ApiKeyService::Load(std::string_view key_id) {
   // A key speaks for its creator: it holds only the verbs the creator's role grants now, and
   // nothing once the creator has left the tenant or the tenant is deleted.
   const auto creator_role = r[6].is_null() ? std::nullopt : policy::ParseRole(r[6].as_text());
-  for (auto& scope : Split(r[2].as_text(), ' ')) {
+  for (auto& scope : core::SplitList(r[2].as_text(), ' ')) {
     if (creator_role && policy::RoleGrants(*creator_role, scope))
       rec.scopes.push_back(std::move(scope));
   }
   if (!r[3].is_null()) rec.expires_at = r[3].as_int();
-  for (const auto& c : Split(r[4].as_text(), ',')) {
+  for (const auto& c : core::SplitList(r[4].as_text(), ',')) {
     auto parsed = core::Cidr::Parse(c);
     if (!parsed.ok()) return Status::Integrity("an API key has a malformed network binding");
     rec.cidrs.push_back(*parsed);
@@ -241,29 +216,15 @@ StatusOr<core::Principal> ApiKeyService::Authenticate(std::string_view presented
   const std::string_view id = ApiKeyId(presented);
   if (id.empty()) return Invalid();
   if (refused_id != nullptr) *refused_id = std::string(id);
-  Record rec;
-  bool cached = false;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = cache_.find(std::string(id)); it != cache_.end()) {
-      rec = it->second;
-      cached = true;
-    }
-  }
+  const std::uint64_t epoch = cache_.Epoch();
+  std::optional<Record> cached = cache_.Find(id);
   if (!cached) {
-    std::uint64_t epoch;
-    {
-      std::lock_guard lock(mu_);
-      epoch = epoch_;
-    }
-    BULWARK_ASSIGN_OR_RETURN(rec, Load(id));
-    std::lock_guard lock(mu_);
+    BULWARK_ASSIGN_OR_RETURN(Record loaded, Load(id));
     // Unknown ids are not cached: a flood of made-up ids must not push real keys out.
-    if (epoch_ == epoch && rec.found) {
-      if (cache_.size() >= kMaxCachedKeys) cache_.clear();
-      cache_.emplace(std::string(id), rec);
-    }
+    if (loaded.found) cache_.Insert(id, loaded, epoch);
+    cached = std::move(loaded);
   }
+  const Record& rec = *cached;
   // Hash first, whatever the record says, so an unknown id costs what a known one does.
   const crypto::Digest256 presented_hash = crypto::Sha256(presented);
   if (!rec.found || !crypto::ConstantTimeEquals(presented_hash, rec.secret_hash)) return Invalid();

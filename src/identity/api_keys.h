@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/cidr.h"
+#include "core/invalidated_cache.h"
 #include "core/principal.h"
 #include "core/status.h"
 #include "crypto/hash.h"
@@ -120,9 +121,8 @@ class ApiKeyService {
   store::Store& store_;
   const std::chrono::milliseconds flush_interval_;
 
-  std::mutex mu_;
-  std::unordered_map<std::string, Record> cache_;
-  std::uint64_t epoch_ = 0;
+  core::InvalidatedCache<Record> cache_{200'000};
+  std::mutex mu_;                                            // guards last_used_
   std::unordered_map<std::string, std::int64_t> last_used_;  // pending writes
 
   std::mutex flush_mu_;

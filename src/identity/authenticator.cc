@@ -1,7 +1,6 @@
 #include "identity/authenticator.h"
 
 #include "core/clock.h"
-#include "crypto/compare.h"
 #include "http/cookies.h"
 
 namespace bulwark::identity {
@@ -58,9 +57,7 @@ Status IdentityAuthenticator::Authenticate(http::RequestContext& ctx) {
     const std::string_view cookie = http::CookieValue(ctx.req, http::kAccessCookie);
     if (cookie.empty()) return Missing();
     if (!http::IsSafeMethod(ctx.req.method())) {
-      const std::string_view expected = http::CookieValue(ctx.req, http::kCsrfCookie);
-      const std::string_view presented = ctx.req[http::kCsrfHeader];
-      if (expected.size() < 32 || !crypto::ConstantTimeEquals(expected, presented)) {
+      if (!http::CsrfTokenMatches(ctx.req)) {
         return Status::PermissionDenied("csrf_failed",
                                         "a state-changing request with the session cookie needs "
                                         "the X-CSRF-Token header");

@@ -1,6 +1,7 @@
 #include "identity/sessions.h"
 
 #include "core/clock.h"
+#include "core/text_list.h"
 #include "identity/tokens.h"
 
 namespace bulwark::identity {
@@ -9,7 +10,6 @@ namespace {
 using store::Value;
 
 constexpr std::string_view kRefreshPrefix = "bwr_";
-constexpr std::size_t kMaxCachedSessions = 100'000;
 
 Status InvalidRefresh() {
   return Status::Unauthenticated("invalid_refresh_token", "the refresh token is not valid");
@@ -224,13 +224,7 @@ StatusOr<SessionService::State> SessionService::LoadState(std::string_view sessi
                 {Value::Text(std::string(session_id)), Value::Int(core::NowUnixSeconds())}));
   if (grant_allowed && !grants.empty()) {
     st.grant_id = grants[0][0].as_text();
-    std::string_view verbs = grants[0][1].as_text();
-    while (!verbs.empty()) {
-      const auto sp = verbs.find(' ');
-      if (sp != 0) st.grant_verbs.emplace_back(verbs.substr(0, sp));
-      if (sp == std::string_view::npos) break;
-      verbs.remove_prefix(sp + 1);
-    }
+    st.grant_verbs = core::SplitList(grants[0][1].as_text(), ' ');
     st.grant_path_prefix = grants[0][2].as_text();
     st.grant_expires_at = grants[0][3].as_int();
   }
@@ -242,25 +236,14 @@ StatusOr<core::Principal> SessionService::Authenticate(std::string_view access_t
   BULWARK_ASSIGN_OR_RETURN(
       AccessClaims claims,
       VerifyAccessToken(access_token, verify_keys_, options_.issuer, options_.audience, now));
-  State st;
-  bool cached = false;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = cache_.find(claims.session); it != cache_.end()) {
-      st = it->second;
-      cached = true;
-    }
-  }
+  const std::uint64_t epoch = cache_.Epoch();
+  std::optional<State> cached = cache_.Find(claims.session);
   if (!cached) {
-    const std::uint64_t epoch = epoch_.load();
-    BULWARK_ASSIGN_OR_RETURN(st, LoadState(claims.session));
-    std::lock_guard lock(mu_);
-    if (epoch_.load() == epoch) {
-      if (cache_.size() >= kMaxCachedSessions)
-        cache_.clear();  // reloads are cheap; memory stays bounded
-      cache_.emplace(claims.session, st);
-    }
+    BULWARK_ASSIGN_OR_RETURN(State loaded, LoadState(claims.session));
+    cache_.Insert(claims.session, loaded, epoch);
+    cached = std::move(loaded);
   }
+  const State& st = *cached;
   if (!st.active || st.version != claims.session_version || st.user_id != claims.subject ||
       st.tenant_id != claims.tenant || now >= st.absolute_expires_at) {
     return Status::Unauthenticated("session_revoked", "the session has ended");
@@ -283,29 +266,20 @@ StatusOr<core::Principal> SessionService::Authenticate(std::string_view access_t
 }
 
 void SessionService::InvalidateSession(std::string_view session_id) {
-  std::lock_guard lock(mu_);
-  ++epoch_;
-  cache_.erase(std::string(session_id));
+  cache_.Invalidate(session_id);
 }
 
 void SessionService::InvalidateMember(std::string_view tenant_id, std::string_view user_id) {
-  std::lock_guard lock(mu_);
-  ++epoch_;
-  std::erase_if(cache_, [&](const auto& kv) {
-    return kv.second.tenant_id == tenant_id && kv.second.user_id == user_id;
-  });
+  cache_.InvalidateIf(
+      [&](const State& st) { return st.tenant_id == tenant_id && st.user_id == user_id; });
 }
 
 void SessionService::InvalidateTenant(std::string_view tenant_id) {
-  std::lock_guard lock(mu_);
-  ++epoch_;
-  std::erase_if(cache_, [&](const auto& kv) { return kv.second.tenant_id == tenant_id; });
+  cache_.InvalidateIf([&](const State& st) { return st.tenant_id == tenant_id; });
 }
 
 void SessionService::InvalidateUser(std::string_view user_id) {
-  std::lock_guard lock(mu_);
-  ++epoch_;
-  std::erase_if(cache_, [&](const auto& kv) { return kv.second.user_id == user_id; });
+  cache_.InvalidateIf([&](const State& st) { return st.user_id == user_id; });
 }
 
 }  // namespace bulwark::identity

@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/invalidated_cache.h"
 #include "core/principal.h"
 #include "core/status.h"
 #include "identity/jwt.h"
@@ -136,10 +137,7 @@ class SessionService {
   std::vector<JwtVerifyKey> verify_keys_;
   std::string jwks_;
 
-  std::mutex mu_;
-  std::unordered_map<std::string, State> cache_;
-  // Bumped by every invalidation: a load that started before one must not fill the cache.
-  std::atomic<std::uint64_t> epoch_{0};
+  core::InvalidatedCache<State> cache_{100'000};
 };
 
 }  // namespace bulwark::identity

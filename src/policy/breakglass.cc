@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <boost/json/array.hpp>
 
+#include "core/text_list.h"
 #include "crypto/random.h"
 #include "policy/roles.h"
 #include "policy/tenant_policy.h"
+#include "secrets/path.h"
 
 namespace bulwark::policy::breakglass {
 namespace {
@@ -17,24 +19,13 @@ constexpr std::string_view kColumns =
     "expires_at, ended_at, "
     "end_reason";
 
-std::vector<std::string> Split(std::string_view s) {
-  std::vector<std::string> out;
-  while (!s.empty()) {
-    const auto p = s.find(' ');
-    if (p != 0) out.emplace_back(s.substr(0, p));
-    if (p == std::string_view::npos) break;
-    s.remove_prefix(p + 1);
-  }
-  return out;
-}
-
 Grant FromRow(const store::Row& r) {
   Grant g{.id = r[0].as_text(),
           .tenant_id = r[1].as_text(),
           .user_id = r[2].as_text(),
           .session_id = r[3].as_text(),
           .reason = r[4].as_text(),
-          .verbs = Split(r[5].as_text()),
+          .verbs = core::SplitList(r[5].as_text(), ' '),
           .path_prefix = r[6].as_text(),
           .started_at = r[7].as_int(),
           .expires_at = r[8].as_int()};
@@ -62,10 +53,8 @@ std::size_t CharacterCount(std::string_view s) {
 
 bool ValidPathPrefix(std::string_view p) {
   if (p.size() > 256 || p.starts_with('/') || p.find("..") != std::string_view::npos) return false;
-  return std::all_of(p.begin(), p.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
-           c == '-' || c == '_' || c == '.';
-  });
+  return std::all_of(p.begin(), p.end(),
+                     [](char c) { return secrets::IsSegmentChar(c) || c == '/'; });
 }
 
 }  // namespace
@@ -127,15 +116,14 @@ StatusOr<Grant> Activate(store::Transaction& tx, const Request& req, bool server
           .expires_at = now + req.ttl_s};
   BULWARK_ASSIGN_OR_RETURN(std::string hex, crypto::RandomHex(12));
   g.id = "bg_" + hex;
-  std::string joined;
-  for (const auto& v : verbs) joined += (joined.empty() ? "" : " ") + v;
   BULWARK_RETURN_IF_ERROR(
       tx.Exec("INSERT INTO breakglass_grants(id, tenant_id, user_id, session_id, reason, "
               "scope_verbs, scope_path_prefix, started_at, expires_at) "
               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
               {Value::Text(g.id), Value::Text(g.tenant_id), Value::Text(g.user_id),
-               Value::Text(g.session_id), Value::Text(g.reason), Value::Text(joined),
-               Value::Text(g.path_prefix), Value::Int(g.started_at), Value::Int(g.expires_at)})
+               Value::Text(g.session_id), Value::Text(g.reason),
+               Value::Text(core::JoinList(verbs, ' ')), Value::Text(g.path_prefix),
+               Value::Int(g.started_at), Value::Int(g.expires_at)})
           .status());
   return g;
 }

@@ -59,10 +59,7 @@ Status ValidatePattern(std::string_view pattern) {
   }
   // The characters before the '*' in its segment begin a segment, so they are segment
   // characters ('+' only ever stands for a whole segment).
-  if (!std::all_of(partial.begin(), partial.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '.' || c == '_' || c == '-';
-      })) {
+  if (!std::all_of(partial.begin(), partial.end(), secrets::IsSegmentChar)) {
     return bad();
   }
   std::string_view rest = body;

@@ -1,17 +1,16 @@
 #include "policy/tenant_policy.h"
 
+#include "core/text_list.h"
+
 namespace bulwark::policy {
 namespace {
 
 using store::Value;
 
 std::string Join(const std::vector<core::Cidr>& cidrs) {
-  std::string out;
-  for (const auto& c : cidrs) {
-    if (!out.empty()) out.push_back(',');
-    out += c.ToString();
-  }
-  return out;
+  std::vector<std::string> texts;
+  for (const auto& c : cidrs) texts.push_back(c.ToString());
+  return core::JoinList(texts, ',');
 }
 
 }  // namespace
@@ -35,14 +34,10 @@ StatusOr<TenantPolicy> LoadTenantPolicy(store::Transaction& tx, std::string_view
                           {Value::Text(std::string(tenant_id))}));
   if (rows.empty()) return Status::NotFound("tenant_not_found", "no such tenant");
   TenantPolicy p;
-  std::string_view list = rows[0][0].as_text();
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    auto c = core::Cidr::Parse(list.substr(0, comma));
+  for (const std::string& entry : core::SplitList(rows[0][0].as_text(), ',')) {
+    auto c = core::Cidr::Parse(entry);
     if (!c.ok()) return Status::Integrity("a tenant allowlist is malformed");
     p.allowlist.push_back(*c);
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
   }
   p.breakglass_enabled = rows[0][1].as_int() != 0;
   return p;
@@ -78,27 +73,15 @@ Status CheckClientAllowed(store::Transaction& tx, std::string_view tenant_id,
 }
 
 StatusOr<std::shared_ptr<const TenantPolicy>> TenantPolicies::Get(std::string_view tenant_id) {
-  std::uint64_t epoch;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = cache_.find(std::string(tenant_id)); it != cache_.end()) return it->second;
-    epoch = epoch_;
-  }
+  const std::uint64_t epoch = cache_.Epoch();
+  if (auto hit = cache_.Find(tenant_id)) return *hit;
   BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(TenantPolicy p, LoadTenantPolicy(*tx, tenant_id));
   auto shared = std::make_shared<const TenantPolicy>(std::move(p));
-  std::lock_guard lock(mu_);
-  if (epoch_ == epoch) {
-    if (cache_.size() >= 100'000) cache_.clear();
-    cache_.emplace(std::string(tenant_id), shared);
-  }
+  cache_.Insert(tenant_id, shared, epoch);
   return shared;
 }
 
-void TenantPolicies::Invalidate(std::string_view tenant_id) {
-  std::lock_guard lock(mu_);
-  ++epoch_;
-  cache_.erase(std::string(tenant_id));
-}
+void TenantPolicies::Invalidate(std::string_view tenant_id) { cache_.Invalidate(tenant_id); }
 
 }  // namespace bulwark::policy

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/cidr.h"
+#include "core/invalidated_cache.h"
 #include "core/status.h"
 #include "store/store.h"
 
@@ -57,9 +58,7 @@ class TenantPolicies {
 
  private:
   store::Store& store_;
-  std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const TenantPolicy>> cache_;
-  std::uint64_t epoch_ = 0;
+  core::InvalidatedCache<std::shared_ptr<const TenantPolicy>> cache_{100'000};
 };
 
 }  // namespace bulwark::policy

@@ -9,12 +9,12 @@ Status Invalid(std::string message) {
   return Status::InvalidArgument("invalid_path", std::move(message));
 }
 
+}  // namespace
+
 bool IsSegmentChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '_' || c == '-';
 }
-
-}  // namespace
 
 Status ValidateSecretPath(std::string_view path) {
   if (path.empty()) return Invalid("a secret path is not empty");

@@ -14,6 +14,9 @@ namespace bulwark::secrets {
 
 inline constexpr std::size_t kMaxPathBytes = 512;
 
+// True for the characters a path segment is made of: [A-Za-z0-9._-].
+bool IsSegmentChar(char c);
+
 // kInvalidArgument "invalid_path" with the rule that failed (the path itself is not echoed).
 Status ValidateSecretPath(std::string_view path);
 

@@ -17,7 +17,8 @@ Value Text(std::string_view s) { return Value::Text(std::string(s)); }
 
 }  // namespace
 
-std::string SecretAad(std::string_view tenant, std::string_view path, std::int64_t version, std::string_view key_id) {
+std::string SecretAad(std::string_view tenant, std::string_view path, std::int64_t version,
+                      std::string_view key_id) {
   const std::string version_text = std::to_string(version);  // outlives the loop below
   std::string aad = "bulwark-secret-v1";
   for (std::string_view part : {tenant, path, std::string_view(version_text), key_id}) {
