@@ -445,10 +445,14 @@ StatusOr<Reply> RemoveMember(const IdentityRouteDeps& d, RequestContext& ctx) {
       [&](store::Transaction& tx) -> Status {
         BULWARK_RETURN_IF_ERROR(
             identity::directory::RemoveMember(tx, ctx.principal.tenant_id, actor, target));
+        // Rejoining later starts from no path policies.
+        BULWARK_RETURN_IF_ERROR(
+            policy::path_policies::ForgetMember(tx, ctx.principal.tenant_id, target));
         return d.sessions->RevokeMember(tx, ctx.principal.tenant_id, target, "member_removed", now);
       },
       std::move(e)));
   ctx.audited = true;
+  if (d.path_access != nullptr) d.path_access->InvalidateTenant(ctx.principal.tenant_id);
   d.sessions->InvalidateMember(ctx.principal.tenant_id, target);
   d.api_keys->InvalidateTenant(ctx.principal.tenant_id);  // keys hold at most their creator's verbs
   return Reply{.status = 204};

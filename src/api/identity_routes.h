@@ -13,8 +13,10 @@
 #include "identity/mailer.h"
 #include "identity/mfa.h"
 #include "identity/sessions.h"
+#include "policy/path_policy_store.h"
 #include "policy/tenant_policy.h"
 #include "receipts/service.h"
+#include "secrets/vault.h"
 #include "store/store.h"
 
 namespace bulwark::api {
@@ -33,6 +35,10 @@ struct IdentityRouteDeps {
   http::RouteRateLimiter* limiter = nullptr;
   std::int64_t magic_link_ttl_s = 900;
   std::string public_url;  // base of the links mailed
+  // The vault (secret_routes.cc, vault_routes.cc, policy_routes.cc); null: those routes answer 503.
+  secrets::Vault* vault = nullptr;
+  policy::PathAccess* path_access = nullptr;
+  std::size_t secret_max_value_bytes = 512 * 1024;
 };
 
 // An identity route's handler: a plain function of the services and the request.
@@ -55,6 +61,15 @@ Status AddSettingsRoutes(http::Router& router, IdentityRouteDeps deps);
 
 // Break-glass: designation (owner), activation, status, end (breakglass_routes.cc).
 Status AddBreakglassRoutes(http::Router& router, IdentityRouteDeps deps);
+
+// Path policies and groups: create, replace, list, delete, attach, detach (policy_routes.cc).
+Status AddPolicyRoutes(http::Router& router, IdentityRouteDeps deps);
+
+// Secrets, native surface under /api/v1/secrets... (secret_routes.cc).
+Status AddSecretRoutes(http::Router& router, IdentityRouteDeps deps);
+
+// Secrets, Vault KV v2-compatible surface under /v1/... (vault_routes.cc).
+Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps);
 
 // Records alert.<name> caused by `cause` (tenant, resource, request id) and logs a warning. A
 // lost alert does not undo its cause, which is durable already.

@@ -549,6 +549,9 @@ Status RegisterRoutes(http::Router& router, const RouteDeps& deps, bool local_ov
   BULWARK_RETURN_IF_ERROR(api::AddApiKeyRoutes(router, deps.identity));
   BULWARK_RETURN_IF_ERROR(api::AddSettingsRoutes(router, deps.identity));
   BULWARK_RETURN_IF_ERROR(api::AddBreakglassRoutes(router, deps.identity));
+  BULWARK_RETURN_IF_ERROR(api::AddPolicyRoutes(router, deps.identity));
+  BULWARK_RETURN_IF_ERROR(api::AddSecretRoutes(router, deps.identity));
+  BULWARK_RETURN_IF_ERROR(api::AddVaultRoutes(router, deps.identity));
   // No route may name a verb no role grants: a typo would otherwise deny everyone silently, or
   // tempt someone to add a wildcard.
   for (const http::Route& r : router.routes()) {
@@ -666,6 +669,10 @@ int Serve(const core::ConfigSources& sources_in) {
   identity::MfaService mfa(*keys);
   identity::ApiKeyService api_keys(*store);
   policy::TenantPolicies tenant_policies(*store);
+  secrets::Vault vault(*keys,
+                       {.max_value_bytes = static_cast<std::size_t>(config.secrets_max_value_bytes),
+                        .default_max_versions = config.secrets_max_versions});
+  policy::PathAccess path_access(*store);
   identity::OutboxMailer* outbox = nullptr;
   auto mailer_or = MailerFor(config, &outbox);
   if (!mailer_or.ok()) return Refuse("mail", mailer_or.status());
@@ -699,7 +706,11 @@ int Serve(const core::ConfigSources& sources_in) {
                                           .outbox = outbox,
                                           .limiter = limiter.get(),
                                           .magic_link_ttl_s = config.magic_link_ttl_s,
-                                          .public_url = config.public_url}};
+                                          .public_url = config.public_url,
+                                          .vault = &vault,
+                                          .path_access = &path_access,
+                                          .secret_max_value_bytes = static_cast<std::size_t>(
+                                              config.secrets_max_value_bytes)}};
   if (Status s = RegisterRoutes(router, route_deps, config.dev && config.local_overlay_enabled());
       !s.ok()) {
     return Refuse("routes", s);
@@ -727,7 +738,7 @@ int Serve(const core::ConfigSources& sources_in) {
           std::make_shared<http::BaselineAuthenticator>(*core::ParseCidrList(operator_cidrs),
                                                         *op_token),
           *sessions, api_keys),
-      .tenant_guard = std::make_shared<policy::CredentialTenantGuard>(),
+      .tenant_guard = std::make_shared<policy::CredentialTenantGuard>(&tenant_policies),
       .authorizer = std::make_shared<policy::RoleAuthorizer>(&tenant_policies),
       .audit = std::make_shared<http::LedgerAuditStage>(writer, &alerts),
   };

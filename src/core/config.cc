@@ -99,6 +99,8 @@ const std::vector<Setting>& Settings() {
       Int("auth.magic_link_ttl_s", &Config::magic_link_ttl_s, 1, 900),
       List("rate_limit.rules", &Config::rate_limit_rules),
       Bool("breakglass.enabled", &Config::breakglass_enabled),
+      Int("secrets.max_value_bytes", &Config::secrets_max_value_bytes, 2, 4 * 1024 * 1024),
+      Int("secrets.max_versions", &Config::secrets_max_versions, 1, 1000),
       Str("mail.smtp_url", &Config::smtp_url),
       Str("mail.smtp_username", &Config::smtp_username),
       Str("mail.smtp_password_file", &Config::smtp_password_file),

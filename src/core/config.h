@@ -102,8 +102,10 @@ struct Config {
   std::int64_t session_idle_timeout_s = 8 * 3600;  // no refresh for this long ends a session
   std::int64_t session_absolute_timeout_s = 7 * 24 * 3600;  // and this long after sign-in, always
   std::int64_t magic_link_ttl_s = 900;                      // sign-in links, at most 15 minutes
-  std::vector<std::string> rate_limit_rules;  // "POST /api/v1/auth/verify ip 20/10m", ...
-  bool breakglass_enabled = false;            // the server's half of the break-glass switch
+  std::vector<std::string> rate_limit_rules;          // "POST /api/v1/auth/verify ip 20/10m", ...
+  bool breakglass_enabled = false;                    // the server's half of the break-glass switch
+  std::int64_t secrets_max_value_bytes = 512 * 1024;  // a secret value (JSON object), bytes
+  std::int64_t secrets_max_versions = 10;             // versions kept per secret by default
 
   // --- mail (sign-in links, invitations) ---------------------------------------------------
   std::string smtp_url;  // smtp://host:587 (STARTTLS required) or smtps://host:465

@@ -46,4 +46,28 @@ std::string ErrorBody(const Status& status, std::string_view request_id) {
   return body;
 }
 
+bool IsVaultSurface(std::string_view path) { return path.starts_with("/v1/"); }
+
+unsigned VaultHttpStatusFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kUnauthenticated: return 403;
+    case ErrorCode::kConflict: return 400;
+    default: return HttpStatusFor(code);
+  }
+}
+
+std::string VaultErrorBody(const Status& status) {
+  std::string text(status.reason().empty() ? std::string_view("error") : status.reason());
+  text += ": ";
+  if (status.code() == ErrorCode::kInternal || status.code() == ErrorCode::kIntegrity) {
+    text += "internal error; quote the request id to the operator";
+  } else {
+    text += status.message();
+  }
+  std::string body = "{\"errors\":[";
+  core::AppendJsonString(body, text);
+  body += "]}";
+  return body;
+}
+
 }  // namespace bulwark::http

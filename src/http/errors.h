@@ -11,4 +11,11 @@ namespace bulwark::http {
 unsigned HttpStatusFor(ErrorCode code);
 std::string ErrorBody(const Status& status, std::string_view request_id);
 
+// The Vault-compatible surface (/v1/...) answers errors as Vault does, so Vault clients raise
+// their usual exceptions: {"errors":["<code>: <message>"]}, a missing or bad token is 403, and a
+// check-and-set conflict is 400.
+bool IsVaultSurface(std::string_view path);
+unsigned VaultHttpStatusFor(ErrorCode code);
+std::string VaultErrorBody(const Status& status);
+
 }  // namespace bulwark::http

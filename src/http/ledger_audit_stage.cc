@@ -28,7 +28,7 @@ audit::Event LedgerAuditStage::EventFor(const RequestContext& ctx, unsigned http
   e.action = ctx.route != nullptr && !ctx.route->audit_action.empty() ? ctx.route->audit_action
              : IsRefusal(http_status, ctx)                               ? "http.denied"
                                                                          : "http.failed";
-  e.resource = std::string(bhttp::to_string(ctx.req.method())) + " " + std::string(ctx.path);
+  e.resource = std::string(ctx.req.method_string()) + " " + std::string(ctx.path);
   e.result = http_status < 400 ? audit::Result::kSuccess
              : http_status < 500 ? audit::Result::kDenied
                                  : audit::Result::kError;

@@ -241,7 +241,16 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
     return Status(ErrorCode::kMethodNotAllowed, "method_not_allowed",
                   "TRACE and CONNECT are refused");
   }
-  const Router::Match match = router_.Find(ctx.req.method(), ctx.path);
+  Verb method = ctx.req.method();
+  if (IsVaultSurface(ctx.path)) {
+    // Vault clients list with the LIST method, on a path that may end in '/'.
+    if (method == Verb::unknown && ctx.req.method_string() == "LIST") {
+      method = Verb::get;
+      ctx.vault_list = true;
+    }
+    if (ctx.path.size() > 4 && ctx.path.back() == '/') ctx.path.remove_suffix(1);
+  }
+  const Router::Match match = router_.Find(method, ctx.path);
   if (match.kind == Router::Match::Kind::kNotFound) {
     return Status::NotFound("not_found", "no such route");
   }
@@ -296,6 +305,7 @@ Response Pipeline::Handle(const Request& req, const core::IpAddress& peer, bool 
       StatusOr<Reply> reply = RunStages(ctx);
       // 8. The record is durable before anything leaves; if it cannot be, nothing leaves.
       const Status outcome = reply.status();
+      // Recorded with the native status (a bad Vault token counts as the 401 it is).
       const unsigned http_status = reply.ok() ? reply->status : HttpStatusFor(outcome.code());
       if (Status a = stages_.audit->Record(ctx, http_status, outcome); !a.ok()) {
         log::Error("audit.record_failed", {{"reason", a.reason()}}, ctx.request_id);
@@ -373,8 +383,13 @@ Response Pipeline::Finish(RequestContext& ctx, Reply reply) {
 
 Response Pipeline::Finish(RequestContext& ctx, const Status& error) {
   Reply reply;
-  reply.status = HttpStatusFor(error.code());
-  reply.body = ErrorBody(error, ctx.request_id);
+  if (IsVaultSurface(ctx.path)) {
+    reply.status = VaultHttpStatusFor(error.code());
+    reply.body = VaultErrorBody(error);
+  } else {
+    reply.status = HttpStatusFor(error.code());
+    reply.body = ErrorBody(error, ctx.request_id);
+  }
   if (error.code() == ErrorCode::kInternal || error.code() == ErrorCode::kIntegrity) {
     log::Error("request.failed", {{"reason", error.reason()}, {"detail", error.message()}},
                ctx.request_id);

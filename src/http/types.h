@@ -111,6 +111,9 @@ struct RequestContext {
   PathParams params;
   core::Principal principal;
   boost::json::value json;  // the parsed body when route->body == kJson
+  // The Vault-compatible surface's LIST (the LIST method, routed as GET without the path's
+  // trailing '/'); a handler also accepts GET with ?list=true.
+  bool vault_list = false;
   // Set by a handler that recorded the request itself (with its change, in one transaction).
   bool audited = false;
   // Headers a stage adds to the response whatever the outcome (e.g. Retry-After).

@@ -30,6 +30,15 @@ Status IdentityAuthenticator::Authenticate(http::RequestContext& ctx) {
     bearer = auth.substr(kBearer.size());
   std::string_view api_key = ctx.req["X-API-Key"];
   if (api_key.empty() && bearer.starts_with(kApiKeyPrefix)) api_key = bearer;
+  // The Vault-compatible surface: X-Vault-Token carries an API key or an access token.
+  if (ctx.path.starts_with("/v1/") && api_key.empty() && bearer.empty()) {
+    const std::string_view vault_token = ctx.req["X-Vault-Token"];
+    if (vault_token.starts_with(kApiKeyPrefix)) {
+      api_key = vault_token;
+    } else {
+      bearer = vault_token;
+    }
+  }
   const bool accepts_keys = decision == AuthDecision::kApiKey || decision == AuthDecision::kEither;
   const bool accepts_sessions =
       decision == AuthDecision::kSession || decision == AuthDecision::kEither;

@@ -18,6 +18,18 @@ Status CredentialTenantGuard::Check(http::RequestContext& ctx) {
     return Status::PermissionDenied("tenant_mismatch",
                                     "the credential does not belong to the tenant in X-Tenant-ID");
   }
+  const auto [ns_first, ns_last] = ctx.req.equal_range("X-Vault-Namespace");
+  for (auto it = ns_first; it != ns_last; ++it) {
+    std::string_view ns = it->value();
+    if (ns.ends_with('/')) ns.remove_suffix(1);
+    if (ns == ctx.principal.tenant_id) continue;
+    if (policies_ != nullptr && !ns.empty()) {
+      BULWARK_ASSIGN_OR_RETURN(auto policy, policies_->Get(ctx.principal.tenant_id));
+      if (ns == policy->name) continue;
+    }
+    return Status::PermissionDenied(
+        "tenant_mismatch", "the credential does not belong to the tenant in X-Vault-Namespace");
+  }
   return Status::Ok();
 }
 

@@ -19,9 +19,16 @@ namespace bulwark::policy {
 
 inline constexpr std::int64_t kStepUpWindowSeconds = 5 * 60;
 
+// X-Vault-Namespace (the Vault-compatible surface) is a claim too: it must name the credential's
+// tenant, by id or by name (one trailing '/' ignored), else 403 tenant_mismatch.
 class CredentialTenantGuard : public http::TenantGuard {
  public:
+  // `policies` may be null (then a namespace must be the tenant id).
+  explicit CredentialTenantGuard(TenantPolicies* policies = nullptr) : policies_(policies) {}
   Status Check(http::RequestContext& ctx) override;
+
+ private:
+  TenantPolicies* policies_;
 };
 
 class RoleAuthorizer : public http::Authorizer {

@@ -30,7 +30,7 @@ StatusOr<std::vector<core::Cidr>> ParseAllowlist(const std::vector<std::string>&
 
 StatusOr<TenantPolicy> LoadTenantPolicy(store::Transaction& tx, std::string_view tenant_id) {
   BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT ip_allowlist, breakglass_enabled FROM tenants WHERE id = ?",
+      auto rows, tx.Query("SELECT ip_allowlist, breakglass_enabled, name FROM tenants WHERE id = ?",
                           {Value::Text(std::string(tenant_id))}));
   if (rows.empty()) return Status::NotFound("tenant_not_found", "no such tenant");
   TenantPolicy p;
@@ -40,6 +40,7 @@ StatusOr<TenantPolicy> LoadTenantPolicy(store::Transaction& tx, std::string_view
     p.allowlist.push_back(*c);
   }
   p.breakglass_enabled = rows[0][1].as_int() != 0;
+  p.name = rows[0][2].as_text();
   return p;
 }
 

@@ -31,6 +31,7 @@ inline constexpr std::size_t kMaxAllowlistEntries = 64;
 struct TenantPolicy {
   std::vector<core::Cidr> allowlist;  // empty: any address
   bool breakglass_enabled = false;
+  std::string name;  // the tenant's unique name (X-Vault-Namespace may give it)
 };
 
 // Parses and canonicalizes an allowlist. kInvalidArgument "invalid_cidr" naming the bad entry, or

@@ -233,6 +233,158 @@ Status Vault::Destroy(store::Transaction& tx, std::string_view tenant, std::stri
   return Status::Ok();
 }
 
+StatusOr<std::string> Vault::StartDataRotation(store::Transaction& tx, std::string_view tenant,
+                                               std::int64_t now) {
+  BULWARK_ASSIGN_OR_RETURN(
+      auto open, tx.Query("SELECT target_key_id FROM data_rotation_jobs WHERE tenant_id = ? AND "
+                          "finished_at IS NULL",
+                          {Text(tenant)}));
+  if (!open.empty()) return open[0][0].as_text();  // resume
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows,
+      tx.Query("SELECT COALESCE(MAX(version), 0) FROM tenant_data_keys WHERE tenant_id = ?",
+               {Text(tenant)}));
+  const std::int64_t version = rows[0][0].as_int() + 1;
+  const std::string key_id = "tenant-data:" + std::string(tenant) + ":" + std::to_string(version);
+  BULWARK_RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO tenant_data_keys(tenant_id, version, key_id, "
+              "created_at) VALUES (?, ?, ?, ?)",
+              {Text(tenant), Value::Int(version), Value::Text(key_id), Value::Int(now)})
+          .status());
+  BULWARK_RETURN_IF_ERROR(keys_.GetOrCreateKey(tx, key_id, "tenant_data", 32).status());
+  BULWARK_RETURN_IF_ERROR(tx.Exec("INSERT INTO data_rotation_jobs(tenant_id, target_key_id, "
+                                  "started_at) VALUES (?, ?, ?)",
+                                  {Text(tenant), Value::Text(key_id), Value::Int(now)})
+                              .status());
+  return key_id;
+}
+
+StatusOr<std::int64_t> Vault::ResealBatch(store::Transaction& tx, std::string_view tenant,
+                                          std::string_view target_key_id, std::int64_t limit) {
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT path, version, data_key_id, sealed FROM secret_versions "
+                          "WHERE tenant_id = ? AND data_key_id <> ? AND sealed IS NOT NULL "
+                          "ORDER BY path, version LIMIT ?",
+                          {Text(tenant), Text(target_key_id), Value::Int(limit)}));
+  if (rows.empty()) return std::int64_t{0};
+  BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes target, KeyById(tx, target_key_id));
+  std::string old_id;
+  crypto::SecretBytes old_key;
+  for (const auto& r : rows) {
+    const std::string& path = r[0].as_text();
+    const std::int64_t version = r[1].as_int();
+    if (r[2].as_text() != old_id) {
+      BULWARK_ASSIGN_OR_RETURN(old_key, KeyById(tx, r[2].as_text()));
+      old_id = r[2].as_text();
+    }
+    auto plain = crypto::OpenRandomNonce(old_key, r[3].as_bytes(),
+                                         crypto::AsBytes(SecretAad(tenant, path, version, old_id)));
+    if (!plain.ok()) return Status::Integrity("a secret version failed its integrity check");
+    BULWARK_ASSIGN_OR_RETURN(
+        auto sealed,
+        crypto::SealRandomNonce(target, plain->reveal_span(),
+                                crypto::AsBytes(SecretAad(tenant, path, version, target_key_id))));
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("UPDATE secret_versions SET sealed = ?, data_key_id = ? WHERE tenant_id = ? AND "
+                "path = ? AND version = ? AND data_key_id = ?",
+                {Value::Bytes(std::move(sealed)), Text(target_key_id), Text(tenant), Text(path),
+                 Value::Int(version), Value::Text(old_id)})
+            .status());
+  }
+  const auto n = static_cast<std::int64_t>(rows.size());
+  BULWARK_RETURN_IF_ERROR(tx.Exec("UPDATE tenant_data_keys SET seals = seals + ? WHERE key_id = ?",
+                                  {Value::Int(n), Text(target_key_id)})
+                              .status());
+  BULWARK_RETURN_IF_ERROR(
+      tx.Exec("UPDATE data_rotation_jobs SET resealed = resealed + ? WHERE tenant_id = ? AND "
+              "target_key_id = ?",
+              {Value::Int(n), Text(tenant), Text(target_key_id)})
+          .status());
+  return n;
+}
+
+StatusOr<std::int64_t> Vault::FinishDataRotation(store::Transaction& tx, std::string_view tenant,
+                                                 std::string_view target_key_id, std::int64_t now) {
+  BULWARK_RETURN_IF_ERROR(
+      tx.Exec("UPDATE data_rotation_jobs SET finished_at = ? WHERE tenant_id = ? AND "
+              "target_key_id = ? AND finished_at IS NULL",
+              {Value::Int(now), Text(tenant), Text(target_key_id)})
+          .status());
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT resealed FROM data_rotation_jobs WHERE tenant_id = ? AND "
+                          "target_key_id = ?",
+                          {Text(tenant), Text(target_key_id)}));
+  if (rows.empty()) return Status::NotFound("rotation_not_found", "no such data-key rotation");
+  return rows[0][0].as_int();
+}
+
+Status Vault::UpdateMetadata(store::Transaction& tx, std::string_view tenant, std::string_view path,
+                             const MetadataUpdate& update, std::string_view actor,
+                             std::int64_t now) {
+  const auto invalid = [](std::string_view why) {
+    return Status::InvalidArgument("invalid_metadata", std::string(why));
+  };
+  if (update.max_versions && (*update.max_versions < 0 || *update.max_versions > kMaxVersionsLimit))
+    return invalid("max_versions is between 0 (the default) and 1000");
+  if (update.custom_metadata) {
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(*update.custom_metadata, ec);
+    if (ec || !v.is_object()) return invalid("custom_metadata is a JSON object");
+    if (v.as_object().size() > kMaxCustomMetadataKeys)
+      return invalid("custom_metadata has at most 64 members");
+    for (const auto& kv : v.as_object()) {
+      if (kv.key().empty() || kv.key().size() > kMaxCustomMetadataKeyBytes ||
+          !kv.value().is_string() || kv.value().as_string().size() > kMaxCustomMetadataValueBytes) {
+        return invalid(
+            "custom_metadata members are strings; keys of 1-128 bytes, values up to 512 bytes");
+      }
+    }
+  }
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT current_version FROM secrets WHERE tenant_id = ? AND path = ?",
+                          {Text(tenant), Text(path)}));
+  const std::int64_t max_versions =
+      update.max_versions.value_or(0) > 0 ? *update.max_versions : options_.default_max_versions;
+  if (rows.empty()) {
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO secrets(tenant_id, path, current_version, max_versions, cas_required, "
+                "custom_metadata, created_at, created_by, updated_at, updated_by) "
+                "VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
+                {Text(tenant), Text(path), Value::Int(max_versions),
+                 Value::Int(update.cas_required.value_or(false) ? 1 : 0),
+                 Value::Text(update.custom_metadata.value_or("{}")), Value::Int(now), Text(actor),
+                 Value::Int(now), Text(actor)})
+            .status());
+    return Status::Ok();
+  }
+  if (update.max_versions) {
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("UPDATE secrets SET max_versions = ? WHERE tenant_id = ? AND path = ?",
+                {Value::Int(max_versions), Text(tenant), Text(path)})
+            .status());
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("DELETE FROM secret_versions WHERE tenant_id = ? AND path = ? AND version <= ?",
+                {Text(tenant), Text(path), Value::Int(rows[0][0].as_int() - max_versions)})
+            .status());
+  }
+  if (update.cas_required) {
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("UPDATE secrets SET cas_required = ? WHERE tenant_id = ? AND path = ?",
+                {Value::Int(*update.cas_required ? 1 : 0), Text(tenant), Text(path)})
+            .status());
+  }
+  if (update.custom_metadata) {
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("UPDATE secrets SET custom_metadata = ? WHERE tenant_id = ? AND path = ?",
+                {Value::Text(*update.custom_metadata), Text(tenant), Text(path)})
+            .status());
+  }
+  return tx
+      .Exec("UPDATE secrets SET updated_at = ?, updated_by = ? WHERE tenant_id = ? AND path = ?",
+            {Value::Int(now), Text(actor), Text(tenant), Text(path)})
+      .status();
+}
+
 Status Vault::DeleteAll(store::Transaction& tx, std::string_view tenant, std::string_view path) {
   BULWARK_RETURN_IF_ERROR(tx.Exec("DELETE FROM secret_versions WHERE tenant_id = ? AND path = ?",
                                   {Text(tenant), Text(path)})

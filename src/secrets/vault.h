@@ -64,6 +64,18 @@ struct SecretMetadata {
   std::vector<VersionInfo> versions;  // oldest first
 };
 
+// What a metadata update changes; unset fields stay as they are.
+struct MetadataUpdate {
+  std::optional<std::int64_t> max_versions;  // 0: the server default; lowering it prunes at once
+  std::optional<bool> cas_required;
+  std::optional<std::string> custom_metadata;  // a JSON object of string values (see below)
+};
+
+inline constexpr std::size_t kMaxCustomMetadataKeys = 64;
+inline constexpr std::size_t kMaxCustomMetadataKeyBytes = 128;
+inline constexpr std::size_t kMaxCustomMetadataValueBytes = 512;
+inline constexpr std::int64_t kMaxVersionsLimit = 1000;
+
 struct SecretValue {
   crypto::SecretBytes data;  // the JSON object, exactly as written
   VersionInfo version;
@@ -91,12 +103,33 @@ class Vault {
                   const std::vector<std::int64_t>& versions);
   Status Destroy(store::Transaction& tx, std::string_view tenant, std::string_view path,
                  const std::vector<std::int64_t>& versions, std::int64_t now);
+  // Changes a secret's settings, creating its metadata (with no version yet) if the path does
+  // not exist. kInvalidArgument "invalid_metadata" for max_versions outside 0..1000 or custom
+  // metadata that is not an object of at most 64 string members (keys up to 128 bytes, values
+  // up to 512).
+  Status UpdateMetadata(store::Transaction& tx, std::string_view tenant, std::string_view path,
+                        const MetadataUpdate& update, std::string_view actor, std::int64_t now);
   // Removes the secret: its metadata and every version.
   Status DeleteAll(store::Transaction& tx, std::string_view tenant, std::string_view path);
   // Paths under `prefix` ("" or ending in '/'): the next level only ("db/" for a folder), or
   // every path below when `recursive`. Sorted. The caller filters by what the principal may read.
   StatusOr<std::vector<std::string>> List(store::Transaction& tx, std::string_view tenant,
                                           std::string_view prefix, bool recursive);
+
+  // Data-key rotation for one tenant (`bulwark key rotate-data`): every stored version is
+  // resealed under a new data key, a batch per transaction, so it runs beside live traffic and a
+  // crash loses nothing. StartDataRotation resumes the tenant's unfinished job if there is one,
+  // else creates the next data key (from then on every new version is sealed with it) and a job
+  // for it; it returns the target key id. ResealBatch reseals up to `limit` versions not yet
+  // under the target (opening each with its own key and AAD, sealing with the target's) and
+  // returns how many; 0 means done, and FinishDataRotation closes the job (returns the total).
+  // A version that fails to open stops the job with kIntegrity; nothing of that batch is kept.
+  StatusOr<std::string> StartDataRotation(store::Transaction& tx, std::string_view tenant,
+                                          std::int64_t now);
+  StatusOr<std::int64_t> ResealBatch(store::Transaction& tx, std::string_view tenant,
+                                     std::string_view target_key_id, std::int64_t limit);
+  StatusOr<std::int64_t> FinishDataRotation(store::Transaction& tx, std::string_view tenant,
+                                            std::string_view target_key_id, std::int64_t now);
 
  private:
   struct DataKey {

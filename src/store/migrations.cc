@@ -305,6 +305,55 @@ CREATE TABLE secret_versions (
 );
 )sql";
 
+// Migration 10: path policies and groups. A policy is a named list of rules (JSON: [{"path":
+// pattern, "capabilities": [...]}]) attached to members, API keys or groups of members; a
+// principal's rules are those of every policy attached to it (for a member, also to its groups).
+// data_rotation_jobs tracks `bulwark key rotate-data`: every version not yet sealed under
+// target_key_id is resealed in batches, so a crashed run resumes where it stopped.
+constexpr std::string_view kPathPolicies = R"sql(
+CREATE TABLE path_policies (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  rules TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, name)
+);
+CREATE TABLE member_groups (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, name)
+);
+CREATE TABLE group_members (
+  tenant_id TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  PRIMARY KEY (tenant_id, group_name, user_id),
+  FOREIGN KEY (tenant_id, group_name) REFERENCES member_groups(tenant_id, name)
+);
+CREATE TABLE policy_attachments (
+  tenant_id TEXT NOT NULL,
+  policy_name TEXT NOT NULL,
+  subject_kind TEXT NOT NULL CHECK (subject_kind IN ('user', 'api_key', 'group')),
+  subject_id TEXT NOT NULL,
+  attached_at INTEGER NOT NULL,
+  attached_by TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, policy_name, subject_kind, subject_id),
+  FOREIGN KEY (tenant_id, policy_name) REFERENCES path_policies(tenant_id, name)
+);
+CREATE INDEX policy_attachments_subject ON policy_attachments(tenant_id, subject_kind, subject_id);
+CREATE TABLE data_rotation_jobs (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  target_key_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  resealed INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant_id, target_key_id)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -315,6 +364,7 @@ constexpr Migration kMigrations[] = {
     {7, "breakglass", kBreakglass},
     {8, "tenant_deletion", kTenantDeletion},
     {9, "secrets", kSecrets},
+    {10, "path_policies", kPathPolicies},
 };
 
 }  // namespace

@@ -28,7 +28,8 @@ STEP = 30
 # Identity tables whose rows a refused request must leave alone. sessions.last_seen_at moves on
 # every authenticated request, so it is left out of the comparison.
 STATE_TABLES = ["tenants", "users", "memberships", "magic_links", "sessions", "refresh_tokens",
-                "invites", "mfa_totp", "mfa_recovery_codes", "receipts", "api_keys"]
+                "invites", "mfa_totp", "mfa_recovery_codes", "receipts", "api_keys", "secrets",
+                "secret_versions", "path_policies", "policy_attachments", "member_groups", "group_members"]
 VOLATILE = {("sessions", "last_seen_at"), ("api_keys", "last_used_at")}
 
 

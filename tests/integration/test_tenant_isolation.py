@@ -7,9 +7,13 @@ import re
 
 from conftest import assert_error_body, run_cli
 from identity_helpers import (LOOSE, accept, bearer, create_tenant, enroll, invite, ledger, members, post,
-                              sign_in, state)
+                              send_json, sign_in, state, step_up)
+from vault_helpers import attach, put_policy
 
-PARAM_RE = re.compile(r"\{([a-z_]+)\}")
+PARAM_RE = re.compile(r"\{([a-z_]+\*?)\}")
+# Routes keyed by a name the caller chooses (a secret path, a policy or group name): B may create
+# its own under the same name, so they answer B, never A; A's rows must not move.
+NAMED = ("/api/v1/secrets/", "/api/v1/secret-", "/v1/{mount}/", "/api/v1/policies/", "/api/v1/groups/")
 # Plausible bodies for the routes that take one; any other write gets {}.
 BODIES = {
     ("POST", "/api/v1/invites"): {"email": "walker@beta.test", "role": "viewer"},
@@ -23,8 +27,28 @@ BODIES = {
     ("DELETE", "/api/v1/tenant"): {"confirm": "acme"},  # A's name: B may never delete A (nor itself by it)
     ("POST", "/api/v1/breakglass"): {"reason": "walking every route of the router", "ttl_s": 60,
                                      "verbs": ["audit.read"]},
+    ("PUT", "/api/v1/secrets/{path*}"): {"data": {"walker": "b"}},
+    ("POST", "/v1/{mount}/data/{path*}"): {"data": {"walker": "b"}},
+    ("PUT", "/v1/{mount}/data/{path*}"): {"data": {"walker": "b"}},
+    ("PUT", "/api/v1/policies/{name}"): {"rules": [{"path": "*", "capabilities": ["read"]}]},
+    ("PUT", "/api/v1/groups/{name}"): {"members": []},
 }
-NO_BODY = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/mfa/totp"), ("POST", "/api/v1/breakglass/end")}
+for _m in ("POST", "PUT"):
+    for _op in ("delete", "undelete", "destroy"):
+        BODIES[(_m, f"/v1/{{mount}}/{_op}/{{path*}}")] = {"versions": [1]}
+for _op in ("delete", "undelete", "destroy"):
+    BODIES[("POST", f"/api/v1/secret-versions/{_op}/{{path*}}")] = {"versions": [1]}
+NO_BODY = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/mfa/totp"), ("POST", "/api/v1/breakglass/end"),
+           ("PUT", "/api/v1/policies/{name}/attachments/{kind}/{id}")}
+
+
+def assert_refused(res, status, code, path):
+    """The native error shape, or Vault's on its surface."""
+    if path.startswith("/v1/"):
+        assert res.status == status, res
+        assert list(res.json()) == ["errors"] and res.json()["errors"][0].startswith(code + ":"), res
+        return
+    assert_error_body(res, status, code)
 
 
 def routes():
@@ -66,16 +90,28 @@ def test_tenant_b_owner_walks_every_route_against_tenant_a(make_server):
 
     # Tenant A: an owner (MFA), a member, a receipt.
     ada = sign_in(srv, "ada@acme.test")
-    enroll(srv, ada)
+    _, ada_codes = enroll(srv, ada)
     bob = accept(srv, invite(srv, ada, "bob@acme.test", "member"))
     a_receipt = issue_receipt(srv, a["tenant_id"], "customer@acme.test")
+    # A's secret, policy and group.
+    put_policy(srv, ada, ada_codes, "a-policy", {"*": ["create", "read", "update", "delete", "list"]})
+    attach(srv, ada, ada_codes, "a-policy", "user", a["owner_user_id"])
+    step_up(srv, ada, ada_codes)
+    assert send_json(srv, "PUT", "/api/v1/groups/a-group", {"members": [bob["user_id"]]}, bearer(ada)).status == 201
+    res = send_json(srv, "PUT", "/api/v1/secrets/a-secret/password", {"data": {"pw": "acme-only-value"}},
+                    bearer(ada))
+    assert res.status == 200, res
     a_users = [a["owner_user_id"], bob["user_id"]]
-    a_secrets = [a["tenant_id"], *a_users, a_receipt, "ada@acme.test", "bob@acme.test", "customer@acme.test",
+    a_secrets = [a["tenant_id"], *a_users, a_receipt, "acme-only-value", "ada@acme.test", "bob@acme.test", "customer@acme.test",
                  ada["session_id"], bob["session_id"]]
 
     # Tenant B: its owner, signed in and stepped up (enroll() steps up with a recovery code).
     bea = sign_in(srv, "bea@beta.test")
-    enroll(srv, bea)
+    _, bea_codes = enroll(srv, bea)
+    # B may read and write any path of its own tenant: what it cannot reach is A's.
+    put_policy(srv, bea, bea_codes, "b-all", {"*": ["create", "read", "update", "delete", "list"]})
+    attach(srv, bea, bea_codes, "b-all", "user", b["owner_user_id"])
+    step_up(srv, bea, bea_codes)
     b_receipt = issue_receipt(srv, b["tenant_id"], "client@beta.test")
     assert srv.get(f"/api/v1/receipts/{b_receipt}", headers=bearer(bea)).status == 200  # control: B's own
     assert srv.get(f"/api/v1/receipts/{a_receipt}", headers=bearer(ada)).status == 200  # control: A's own
@@ -124,6 +160,11 @@ def test_tenant_b_owner_walks_every_route_against_tenant_a(make_server):
         params = PARAM_RE.findall(r["path"])
         if not params:
             return [r["path"]]
+        if r["path"].startswith(NAMED):
+            fill = {"mount": "secret", "path*": "a-secret/password", "name": "a-policy", "kind": "user"}
+            names = {"/api/v1/groups/{name}": "a-group"}
+            return [PARAM_RE.sub(lambda m: names.get(r["path"], fill.get(m.group(1), a["owner_user_id"])),
+                                 r["path"])]
         return [PARAM_RE.sub(v, r["path"]) for v in a_ids]
 
     # Pass 1: X-Tenant-ID names A. Every tenant-scoped route refuses with 403 tenant_mismatch,
@@ -132,7 +173,7 @@ def test_tenant_b_owner_walks_every_route_against_tenant_a(make_server):
     for r in ordered:
         for path in attempts(r):
             res = call(srv, r, path, bearer(bea, {"X-Tenant-ID": a["tenant_id"]}))
-            assert_error_body(res, 403, "tenant_mismatch")
+            assert_refused(res, 403, "tenant_mismatch", path)
             refusals.append((res.header("X-Request-ID"), r["method"], path))
             checked.add((r["method"], r["path"]))
     assert srv.get("/api/v1/me", headers=bearer(bea)).status == 200  # B's session survived
@@ -142,7 +183,12 @@ def test_tenant_b_owner_walks_every_route_against_tenant_a(make_server):
     for r in ordered:
         for path in attempts(r):
             res = call(srv, r, path, bearer(bea))
-            if PARAM_RE.search(r["path"]):
+            if r["path"].startswith(NAMED):
+                # B's own namespace: B's answer (B's own secret, policy or group, or none).
+                assert res.status in (200, 201, 204, 404), (r, path, res)
+                if res.status == 404 and not path.startswith("/v1/"):
+                    assert res.json()["error"]["code"].endswith("_not_found"), res
+            elif PARAM_RE.search(r["path"]):
                 assert res.status == 404, (r, path, res)
                 assert res.json()["error"]["code"].endswith("_not_found"), res
             else:

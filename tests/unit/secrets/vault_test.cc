@@ -207,3 +207,112 @@ TEST(VaultTest, NoPlaintextInTheStore) {
 
 }  // namespace
 }  // namespace bulwark::secrets
+
+namespace bulwark::secrets {
+namespace {
+
+TEST(VaultRotationTest, ResealsEveryVersionUnderANewKeyInBatchesAndResumes) {
+  Env env;
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_TRUE(env.Put(env.tenant, "p/" + std::to_string(i), R"({"v":"a"})").ok());
+    ASSERT_TRUE(env.Put(env.tenant, "p/" + std::to_string(i), R"({"v":"b"})").ok());
+  }
+  ASSERT_TRUE(env.Put(env.other, "p/0", R"({"v":"other"})").ok());
+  ASSERT_TRUE(env.Do([&](auto& tx) {
+                   return env.vault.Destroy(tx, env.tenant, "p/0", {1},
+                                            kNow);  // nothing to reseal there
+                 })
+                  .ok());
+  std::string target;
+  ASSERT_TRUE(env.Do([&](auto& tx) -> Status {
+                   BULWARK_ASSIGN_OR_RETURN(target,
+                                            env.vault.StartDataRotation(tx, env.tenant, kNow));
+                   return Status::Ok();
+                 })
+                  .ok());
+  EXPECT_EQ(target, "tenant-data:" + env.tenant + ":2");
+  // A write during the rotation is sealed with the new key already.
+  ASSERT_TRUE(env.Put(env.tenant, "p/new", R"({"v":"new"})").ok());
+  // One batch, then "a crash": a second start resumes the same job, it does not begin another.
+  std::int64_t n = 0;
+  ASSERT_TRUE(env.Do([&](auto& tx) -> Status {
+                   BULWARK_ASSIGN_OR_RETURN(n, env.vault.ResealBatch(tx, env.tenant, target, 5));
+                   return Status::Ok();
+                 })
+                  .ok());
+  EXPECT_EQ(n, 5);
+  std::string resumed;
+  ASSERT_TRUE(env.Do([&](auto& tx) -> Status {
+                   BULWARK_ASSIGN_OR_RETURN(resumed,
+                                            env.vault.StartDataRotation(tx, env.tenant, kNow));
+                   return Status::Ok();
+                 })
+                  .ok());
+  EXPECT_EQ(resumed, target);
+  std::int64_t total = 5;
+  for (;;) {
+    ASSERT_TRUE(env.Do([&](auto& tx) -> Status {
+                     BULWARK_ASSIGN_OR_RETURN(n, env.vault.ResealBatch(tx, env.tenant, target, 5));
+                     return Status::Ok();
+                   })
+                    .ok());
+    if (n == 0) break;
+    total += n;
+  }
+  EXPECT_EQ(total, 13);  // 14 versions, one destroyed
+  std::int64_t finished = 0;
+  ASSERT_TRUE(env.Do([&](auto& tx) -> Status {
+                   BULWARK_ASSIGN_OR_RETURN(
+                       finished, env.vault.FinishDataRotation(tx, env.tenant, target, kNow));
+                   return Status::Ok();
+                 })
+                  .ok());
+  EXPECT_EQ(finished, 13);
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_EQ(*env.Get(env.tenant, "p/" + std::to_string(i)), R"({"v":"b"})");
+    if (i > 0) {
+      EXPECT_EQ(*env.Get(env.tenant, "p/" + std::to_string(i), 1), R"({"v":"a"})");
+    }
+  }
+  EXPECT_EQ(*env.Get(env.tenant, "p/new"), R"({"v":"new"})");
+  EXPECT_EQ(*env.Get(env.other, "p/0"), R"({"v":"other"})");
+  auto tx = env.store->Begin(TxMode::kRead);
+  auto keys = (*tx)->Query(
+      "SELECT DISTINCT data_key_id FROM secret_versions WHERE tenant_id = ? AND sealed IS NOT NULL",
+      {Value::Text(env.tenant)});
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0][0].as_text(), target);
+  // The other tenant's versions were not touched.
+  auto others = (*tx)->Query("SELECT data_key_id FROM secret_versions WHERE tenant_id = ?",
+                             {Value::Text(env.other)});
+  EXPECT_EQ((*others)[0][0].as_text(), "tenant-data:" + env.other + ":1");
+}
+
+TEST(VaultRotationTest, AVersionThatFailsToOpenStopsTheBatchAndKeepsNothing) {
+  Env env;
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":"a"})").ok());
+  ASSERT_TRUE(env.Put(env.tenant, "b", R"({"v":"b"})").ok());
+  {
+    auto tx = env.store->Begin(TxMode::kWrite);
+    ASSERT_TRUE((*tx)
+                    ->Exec("UPDATE secret_versions SET sealed = (SELECT sealed FROM "
+                           "secret_versions WHERE path = 'a') WHERE path = 'b'")
+                    .ok());
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+  std::string target;
+  ASSERT_TRUE(env.Do([&](auto& tx) -> Status {
+                   BULWARK_ASSIGN_OR_RETURN(target,
+                                            env.vault.StartDataRotation(tx, env.tenant, kNow));
+                   return Status::Ok();
+                 })
+                  .ok());
+  Status s =
+      env.Do([&](auto& tx) { return env.vault.ResealBatch(tx, env.tenant, target, 10).status(); });
+  EXPECT_EQ(s.code(), ErrorCode::kIntegrity);
+  EXPECT_EQ(*env.Get(env.tenant, "a"), R"({"v":"a"})");  // rolled back, still under the old key
+}
+
+}  // namespace
+}  // namespace bulwark::secrets

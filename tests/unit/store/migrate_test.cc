@@ -77,16 +77,36 @@ TEST(Migrate, EmptyDatabaseReachesLatestWithFoundationTables) {
   ASSERT_TRUE(tables.ok());
   std::vector<std::string> names;
   for (const Row& r : *tables) names.push_back(r[0].as_text());
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "api_keys",           "audit_checkpoints", "audit_export_cursors",
-                       "audit_index",        "audit_ledger",      "audit_ledger_meta",
-                       "audit_signing_keys", "breakglass_grants", "invites",
-                       "keyring_kek",        "magic_links",       "memberships",
-                       "mfa_recovery_codes", "mfa_totp",          "receipt_signing_keys",
-                       "receipts",           "refresh_tokens",    "schema_migrations",
-                       "secret_versions",    "secrets",           "sessions",
-                       "tenant_data_keys",   "tenants",           "users",
-                       "wrapped_keys"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"api_keys",
+                                             "audit_checkpoints",
+                                             "audit_export_cursors",
+                                             "audit_index",
+                                             "audit_ledger",
+                                             "audit_ledger_meta",
+                                             "audit_signing_keys",
+                                             "breakglass_grants",
+                                             "data_rotation_jobs",
+                                             "group_members",
+                                             "invites",
+                                             "keyring_kek",
+                                             "magic_links",
+                                             "member_groups",
+                                             "memberships",
+                                             "mfa_recovery_codes",
+                                             "mfa_totp",
+                                             "path_policies",
+                                             "policy_attachments",
+                                             "receipt_signing_keys",
+                                             "receipts",
+                                             "refresh_tokens",
+                                             "schema_migrations",
+                                             "secret_versions",
+                                             "secrets",
+                                             "sessions",
+                                             "tenant_data_keys",
+                                             "tenants",
+                                             "users",
+                                             "wrapped_keys"}));
 
   auto rows =
       (*tx)->Query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version");

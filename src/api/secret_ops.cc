@@ -1,0 +1,302 @@
+#include "api/secret_ops.h"
+
+#include <algorithm>
+#include <boost/json/serialize.hpp>
+
+#include "core/clock.h"
+#include "core/text_list.h"
+#include "http/ledger_audit_stage.h"
+#include "secrets/path.h"
+
+namespace bulwark::api::secret_ops {
+namespace {
+
+using http::RequestContext;
+using policy::kCapCreate;
+using policy::kCapDelete;
+using policy::kCapList;
+using policy::kCapRead;
+using policy::kCapUpdate;
+
+Status PathDenied() {
+  return Status::PermissionDenied("path_denied",
+                                  "no path policy of this credential allows this at this path");
+}
+
+// The capability bits the principal holds on `path` (already validated).
+StatusOr<std::uint8_t> CapsAt(const IdentityRouteDeps& d, const RequestContext& ctx,
+                              std::string_view path) {
+  return d.path_access->Capabilities(ctx.principal, path);
+}
+
+Status Require(const IdentityRouteDeps& d, const RequestContext& ctx, std::string_view path,
+               std::uint8_t any_of) {
+  BULWARK_ASSIGN_OR_RETURN(std::uint8_t caps, CapsAt(d, ctx, path));
+  if ((caps & any_of) == 0) return PathDenied();
+  return Status::Ok();
+}
+
+audit::Event EventOf(const RequestContext& ctx, std::string_view path, unsigned status) {
+  audit::Event e = http::LedgerAuditStage::EventFor(ctx, status, Status::Ok());
+  e.resource = "secret:" + std::string(path);
+  return e;
+}
+
+// Runs a change of the secret at `path` with its record, in one transaction.
+Status CommitChange(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path,
+                    audit::AuditWriter::AmendingChange change) {
+  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(std::move(change), EventOf(ctx, path, 200)));
+  ctx.audited = true;
+  return Status::Ok();
+}
+
+std::string VersionsText(const std::vector<std::int64_t>& versions) {
+  std::vector<std::string> parts;
+  for (auto v : versions) parts.push_back(std::to_string(v));
+  return core::JoinList(parts, ',');
+}
+
+}  // namespace
+
+Status Ready(const IdentityRouteDeps& d) {
+  if (d.vault == nullptr || d.path_access == nullptr || d.store == nullptr || d.writer == nullptr) {
+    return Status::Unavailable("secrets_unavailable", "the secrets vault is not available");
+  }
+  return Status::Ok();
+}
+
+StatusOr<secrets::SecretValue> Read(const IdentityRouteDeps& d, RequestContext& ctx,
+                                    std::string_view path, std::optional<std::int64_t> version) {
+  BULWARK_RETURN_IF_ERROR(Ready(d));
+  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
+  BULWARK_RETURN_IF_ERROR(Require(d, ctx, path, kCapRead));
+  StatusOr<secrets::SecretValue> value = Status::Internal("unread");
+  {
+    BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
+    value = d.vault->Get(*tx, ctx.principal.tenant_id, path, version);
+  }
+  if (!value.ok()) {
+    if (value.status().code() == ErrorCode::kIntegrity) {
+      // Recorded (the pipeline would too, but without the path) and alerted; no plaintext.
+      audit::Event e = http::LedgerAuditStage::EventFor(ctx, 500, value.status());
+      e.resource = "secret:" + std::string(path);
+      if (version) e.details.emplace_back("version", *version);
+      BULWARK_RETURN_IF_ERROR(d.writer->Record(e));
+      ctx.audited = true;
+      RaiseAlert(*d.writer, "secret_integrity", e);
+    }
+    return value.status();
+  }
+  audit::Event e = EventOf(ctx, path, 200);
+  e.details.emplace_back("version", value->version.version);
+  // Durable before the value leaves; if the ledger cannot take it, the value does not leave.
+  BULWARK_RETURN_IF_ERROR(d.writer->Record(std::move(e)));
+  ctx.audited = true;
+  return value;
+}
+
+StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, RequestContext& ctx,
+                                     std::string_view path, std::string_view json_object,
+                                     std::optional<std::int64_t> cas) {
+  BULWARK_RETURN_IF_ERROR(Ready(d));
+  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
+  BULWARK_ASSIGN_OR_RETURN(std::uint8_t caps, CapsAt(d, ctx, path));
+  if ((caps & (kCapCreate | kCapUpdate)) == 0) return PathDenied();
+  if (cas && *cas < 0) return Status::InvalidArgument("invalid_cas", "cas is 0 or a version");
+  secrets::VersionInfo written;
+  const std::int64_t now = core::NowUnixSeconds();
+  BULWARK_RETURN_IF_ERROR(
+      CommitChange(d, ctx, path, [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        // Create or update: which one depends on whether a version exists now.
+        auto meta = d.vault->Metadata(tx, ctx.principal.tenant_id, path);
+        if (!meta.ok() && meta.status().code() != ErrorCode::kNotFound) return meta.status();
+        const bool exists = meta.ok() && meta->current_version > 0;
+        if ((caps & (exists ? kCapUpdate : kCapCreate)) == 0) return PathDenied();
+        BULWARK_ASSIGN_OR_RETURN(written, d.vault->Put(tx, ctx.principal.tenant_id, path,
+                                                       json_object, cas, ctx.principal.id, now));
+        ev.details.emplace_back("version", written.version);
+        return Status::Ok();
+      }));
+  return written;
+}
+
+Status ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path,
+                      VersionAction action, const std::vector<std::int64_t>& versions) {
+  BULWARK_RETURN_IF_ERROR(Ready(d));
+  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
+  if (action != VersionAction::kSoftDelete && versions.empty()) {
+    return Status::InvalidArgument("invalid_versions", "name at least one version");
+  }
+  BULWARK_RETURN_IF_ERROR(
+      Require(d, ctx, path, action == VersionAction::kUndelete ? kCapUpdate : kCapDelete));
+  const std::int64_t now = core::NowUnixSeconds();
+  return CommitChange(d, ctx, path, [&](store::Transaction& tx, audit::Event& ev) -> Status {
+    const std::string& tenant = ctx.principal.tenant_id;
+    ev.details.emplace_back("versions", versions.empty() ? "current" : VersionsText(versions));
+    switch (action) {
+      case VersionAction::kSoftDelete:
+        return d.vault->SoftDelete(tx, tenant, path, versions, now);
+      case VersionAction::kUndelete:
+        return d.vault->Undelete(tx, tenant, path, versions);
+      case VersionAction::kDestroy:
+        return d.vault->Destroy(tx, tenant, path, versions, now);
+    }
+    return Status::Internal("unknown version action");
+  });
+}
+
+Status DeleteAll(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path) {
+  BULWARK_RETURN_IF_ERROR(Ready(d));
+  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
+  BULWARK_RETURN_IF_ERROR(Require(d, ctx, path, kCapDelete));
+  return CommitChange(d, ctx, path, [&](store::Transaction& tx, audit::Event&) -> Status {
+    return d.vault->DeleteAll(tx, ctx.principal.tenant_id, path);
+  });
+}
+
+StatusOr<secrets::SecretMetadata> Metadata(const IdentityRouteDeps& d, RequestContext& ctx,
+                                           std::string_view path) {
+  BULWARK_RETURN_IF_ERROR(Ready(d));
+  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
+  BULWARK_RETURN_IF_ERROR(Require(d, ctx, path, kCapRead | kCapList));
+  BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
+  return d.vault->Metadata(*tx, ctx.principal.tenant_id, path);
+}
+
+Status UpdateMetadata(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path,
+                      const secrets::MetadataUpdate& update) {
+  BULWARK_RETURN_IF_ERROR(Ready(d));
+  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
+  BULWARK_ASSIGN_OR_RETURN(std::uint8_t caps, CapsAt(d, ctx, path));
+  if ((caps & (kCapCreate | kCapUpdate)) == 0) return PathDenied();
+  const std::int64_t now = core::NowUnixSeconds();
+  return CommitChange(d, ctx, path, [&](store::Transaction& tx, audit::Event& ev) -> Status {
+    auto meta = d.vault->Metadata(tx, ctx.principal.tenant_id, path);
+    if (!meta.ok() && meta.status().code() != ErrorCode::kNotFound) return meta.status();
+    if ((caps & (meta.ok() ? kCapUpdate : kCapCreate)) == 0) return PathDenied();
+    if (update.max_versions) ev.details.emplace_back("max_versions", *update.max_versions);
+    if (update.cas_required) ev.details.emplace_back("cas_required", *update.cas_required);
+    return d.vault->UpdateMetadata(tx, ctx.principal.tenant_id, path, update, ctx.principal.id,
+                                   now);
+  });
+}
+
+StatusOr<std::vector<std::string>> List(const IdentityRouteDeps& d, RequestContext& ctx,
+                                        std::string_view prefix, bool recursive) {
+  BULWARK_RETURN_IF_ERROR(Ready(d));
+  BULWARK_RETURN_IF_ERROR(secrets::ValidateListPrefix(prefix));
+  BULWARK_ASSIGN_OR_RETURN(auto rules, d.path_access->Rules(ctx.principal));
+  std::vector<std::string> all;
+  {
+    BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
+    BULWARK_ASSIGN_OR_RETURN(all, d.vault->List(*tx, ctx.principal.tenant_id, prefix, true));
+  }
+  std::vector<std::string> out;
+  for (const std::string& rest : all) {
+    const std::string path = std::string(prefix) + rest;
+    if ((policy::CapabilitiesOf(*rules, ctx.principal, path) & (kCapRead | kCapList)) == 0)
+      continue;
+    std::string shown = rest;
+    if (!recursive) {
+      const auto slash = shown.find('/');
+      if (slash != std::string::npos) shown.resize(slash + 1);  // a folder
+    }
+    if (out.empty() || out.back() != shown) out.push_back(std::move(shown));
+  }
+  return out;
+}
+
+namespace json = boost::json;
+
+StatusOr<secrets::MetadataUpdate> ParseMetadataUpdate(
+    const json::object& o, std::initializer_list<std::string_view> ignored) {
+  secrets::MetadataUpdate u;
+  for (const auto& kv : o) {
+    const std::string_view k = kv.key();
+    const json::value& v = kv.value();
+    if (k == "max_versions") {
+      if (!v.is_int64())
+        return Status::InvalidArgument("invalid_metadata", "max_versions is an integer");
+      u.max_versions = v.as_int64();
+    } else if (k == "cas_required") {
+      if (!v.is_bool())
+        return Status::InvalidArgument("invalid_metadata", "cas_required is a boolean");
+      u.cas_required = v.as_bool();
+    } else if (k == "custom_metadata") {
+      if (v.is_null()) continue;
+      if (!v.is_object())
+        return Status::InvalidArgument("invalid_metadata", "custom_metadata is a JSON object");
+      u.custom_metadata = json::serialize(v);
+    } else if (std::find(ignored.begin(), ignored.end(), k) == ignored.end()) {
+      return Status::InvalidArgument("invalid_body", "unknown member \"" + std::string(k) + "\"");
+    }
+  }
+  return u;
+}
+
+StatusOr<const json::object*> BodyObject(const RequestContext& ctx) {
+  const json::object* o = ctx.json.if_object();
+  if (o == nullptr) return Status::InvalidArgument("invalid_body", "the body is a JSON object");
+  return o;
+}
+
+StatusOr<std::vector<std::int64_t>> VersionsBody(const json::value& body) {
+  const json::object* o = body.if_object();
+  if (o == nullptr) return Status::InvalidArgument("invalid_body", "the body is a JSON object");
+  std::vector<std::int64_t> out;
+  for (const auto& kv : *o) {
+    if (kv.key() != "versions") {
+      return Status::InvalidArgument("invalid_body",
+                                     "unknown member \"" + std::string(kv.key()) + "\"");
+    }
+    const json::array* a = kv.value().if_array();
+    if (a == nullptr || a->size() > 1000) {
+      return Status::InvalidArgument("invalid_versions", "versions is an array of integers");
+    }
+    for (const json::value& v : *a) {
+      if (!v.is_int64() || v.as_int64() < 1)
+        return Status::InvalidArgument("invalid_versions", "versions are positive integers");
+      out.push_back(v.as_int64());
+    }
+  }
+  return out;
+}
+
+Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
+                     std::span<const RouteDef> defs) {
+  constexpr std::size_t kSmallBody = 16 * 1024;
+  for (const RouteDef& def : defs) {
+    BULWARK_RETURN_IF_ERROR(router.Add({
+        .method = def.method,
+        .pattern = def.pattern,
+        .auth = http::AuthDecision::kEither,
+        .permission = def.permission,
+        .tenant_scoped = true,
+        .body = def.body ? http::BodyKind::kJson : http::BodyKind::kNone,
+        .max_body_bytes = !def.body        ? 0
+                          : def.value_body ? deps.secret_max_value_bytes + kSmallBody
+                                           : kSmallBody,
+        .audit_action = def.action,
+        .summary = def.summary,
+        .handler = BindIdentity(deps, def.handler),
+    }));
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::int64_t>> ParseVersions(std::string_view comma_separated) {
+  std::vector<std::int64_t> out;
+  for (const std::string& part : core::SplitList(comma_separated, ',')) {
+    std::int64_t v = 0;
+    if (part.empty() || part.size() > 16 ||
+        !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return Status::InvalidArgument("invalid_versions", "versions are positive integers");
+    }
+    v = std::stoll(part);
+    if (v < 1) return Status::InvalidArgument("invalid_versions", "versions are positive integers");
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace bulwark::api::secret_ops

@@ -1,0 +1,88 @@
+#pragma once
+// The secret operations both API surfaces share (secret_routes.cc: native; vault_routes.cc: Vault
+// KV v2). Each one, in this order:
+//   1. validates the path (secrets/path.h) before anything else sees it;
+//   2. asks the principal's path policies (policy::PathAccess) for the capability it needs —
+//      the role verb was already checked by the authorizer; both must allow — else 403
+//      `path_denied` (the same answer whether or not the path exists);
+//   3. runs the vault inside one transaction and records it in the ledger: a change together
+//      with its record (AuditWriter::CommitAmending); a read is recorded durably before the
+//      value is returned, so no value leaves unrecorded. A version that fails its integrity
+//      check is recorded as an error and raises alert.secret_integrity; the caller gets 500
+//      integrity_error and never any plaintext.
+// Every event's resource is "secret:<path>"; its action is the route's audit action.
+//
+// Capabilities: read data — read; write — create (new path) or update (existing); soft delete,
+// destroy, delete everything — delete; undelete and metadata changes — update; metadata read —
+// read or list. LIST shows a path when the caller holds read or list on it (a folder when it
+// holds that on some path below).
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/identity_routes.h"
+#include "secrets/vault.h"
+
+namespace bulwark::api::secret_ops {
+
+// 503 secrets_unavailable when the vault is not wired.
+Status Ready(const IdentityRouteDeps& d);
+
+StatusOr<secrets::SecretValue> Read(const IdentityRouteDeps& d, http::RequestContext& ctx,
+                                    std::string_view path, std::optional<std::int64_t> version);
+StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, http::RequestContext& ctx,
+                                     std::string_view path, std::string_view json_object,
+                                     std::optional<std::int64_t> cas);
+
+enum class VersionAction { kSoftDelete, kUndelete, kDestroy };
+// An empty `versions` soft-deletes the current version; undelete and destroy need at least one.
+Status ChangeVersions(const IdentityRouteDeps& d, http::RequestContext& ctx, std::string_view path,
+                      VersionAction action, const std::vector<std::int64_t>& versions);
+Status DeleteAll(const IdentityRouteDeps& d, http::RequestContext& ctx, std::string_view path);
+
+StatusOr<secrets::SecretMetadata> Metadata(const IdentityRouteDeps& d, http::RequestContext& ctx,
+                                           std::string_view path);
+Status UpdateMetadata(const IdentityRouteDeps& d, http::RequestContext& ctx, std::string_view path,
+                      const secrets::MetadataUpdate& update);
+
+// Names under `prefix` ("" or ending in '/'), relative to it: the next level ("db/" for a
+// folder) or, when `recursive`, every path below. Only what the caller may see; sorted.
+StatusOr<std::vector<std::string>> List(const IdentityRouteDeps& d, http::RequestContext& ctx,
+                                        std::string_view prefix, bool recursive);
+
+// A metadata update from a body's members (max_versions, cas_required, custom_metadata); other
+// members are refused (400 invalid_body) unless listed in `ignored`.
+StatusOr<secrets::MetadataUpdate> ParseMetadataUpdate(
+    const boost::json::object& o, std::initializer_list<std::string_view> ignored);
+
+// The request's JSON body as an object, else 400 invalid_body.
+StatusOr<const boost::json::object*> BodyObject(const http::RequestContext& ctx);
+
+// {"versions": [1, 2]} (the member optional; nothing else allowed): each version 1..2^63, at most
+// 1000. kInvalidArgument "invalid_body" / "invalid_versions".
+StatusOr<std::vector<std::int64_t>> VersionsBody(const boost::json::value& body);
+
+// One route of either secrets surface; both register theirs through AddRouteTable.
+struct RouteDef {
+  http::Verb method;
+  const char* pattern;
+  const char* permission;
+  bool body;        // takes a JSON body
+  bool value_body;  // the body carries a secret value (limit: the value limit plus 16 KiB)
+  const char* action;
+  const char* summary;
+  IdentityHandlerFn handler;
+};
+// Every route: a session or API key, tenant-scoped, recorded under `action`.
+Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
+                     std::span<const RouteDef> defs);
+
+// Parses a version list ("1,2,3" or a JSON array's integers): each 1..2^53.
+StatusOr<std::vector<std::int64_t>> ParseVersions(std::string_view comma_separated);
+
+}  // namespace bulwark::api::secret_ops

@@ -1,0 +1,263 @@
+"""The Vault KV v2-compatible surface driven by python3-hvac (Debian's), a client no one here wrote:
+create, read, update with check-and-set, versions, soft delete, undelete, destroy, metadata, list,
+token lookup, health, namespaces; path policies deciding what a token may touch, whatever its role;
+ciphertexts moved between rows or tenants failing to open, recorded and alerted."""
+import json
+import sqlite3
+
+import hvac
+import hvac.exceptions as hx
+import pytest
+from identity_helpers import LOOSE, accept, bearer, invite, ledger, sign_in, step_up
+from vault_helpers import api_key, attach, owner, put_policy
+
+
+@pytest.fixture
+def srv(make_server):
+    return make_server(dev=True, settings=LOOSE)
+
+
+def client(srv, token, namespace=None):
+    return hvac.Client(url=srv.url, token=token, namespace=namespace, timeout=10)
+
+
+def full_access(srv, tenant="acme"):
+    """An owner, and an hvac client on an API key bound to a policy granting everything."""
+    doc, tokens, codes = owner(srv, tenant)
+    put_policy(srv, tokens, codes, "all", {"*": ["create", "read", "update", "delete", "list"]})
+    key, key_id = api_key(srv, tokens, codes, policy="all")
+    return doc, tokens, codes, client(srv, key), key
+
+
+def test_hvac_create_read_update_cas_versions(srv):
+    _, _, _, c, _ = full_access(srv)
+    kv = c.secrets.kv.v2
+    w = kv.create_or_update_secret("app/db", {"password": "s3cret-1"})
+    assert w["data"]["version"] == 1 and w["data"]["destroyed"] is False
+    r = kv.read_secret_version("app/db")
+    assert r["data"]["data"] == {"password": "s3cret-1"}
+    assert r["data"]["metadata"]["version"] == 1 and r["data"]["metadata"]["deletion_time"] == ""
+    # check-and-set: the right version writes, a stale one is Vault's 400 (InvalidRequest).
+    assert kv.create_or_update_secret("app/db", {"password": "s3cret-2"}, cas=1)["data"]["version"] == 2
+    with pytest.raises(hx.InvalidRequest):
+        kv.create_or_update_secret("app/db", {"password": "lost"}, cas=1)
+    with pytest.raises(hx.InvalidRequest):
+        kv.create_or_update_secret("app/new", {"a": "b"}, cas=1)  # cas 1 on a path with none
+    assert kv.create_or_update_secret("app/new", {"a": "b"}, cas=0)["data"]["version"] == 1
+    with pytest.raises(hx.InvalidRequest):
+        kv.create_or_update_secret("app/new", {"a": "c"}, cas=0)  # cas 0: only if absent
+    assert kv.read_secret_version("app/db")["data"]["data"] == {"password": "s3cret-2"}
+    assert kv.read_secret_version("app/db", version=1)["data"]["data"] == {"password": "s3cret-1"}
+    # patch is hvac's read + write with cas.
+    kv.patch("app/db", {"user": "ada"})
+    assert kv.read_secret_version("app/db")["data"]["data"] == {"password": "s3cret-2", "user": "ada"}
+    with pytest.raises(hx.InvalidPath):
+        kv.read_secret_version("app/missing")
+
+
+def test_hvac_soft_delete_undelete_destroy_and_metadata(srv):
+    _, _, _, c, _ = full_access(srv)
+    kv = c.secrets.kv.v2
+    for i in range(1, 4):
+        kv.create_or_update_secret("svc/token", {"v": str(i)})
+    kv.delete_latest_version_of_secret("svc/token")
+    with pytest.raises(hx.InvalidPath):
+        kv.read_secret_version("svc/token")
+    kv.undelete_secret_versions("svc/token", versions=[3])
+    assert kv.read_secret_version("svc/token")["data"]["data"] == {"v": "3"}
+    kv.delete_secret_versions("svc/token", versions=[1, 2])
+    with pytest.raises(hx.InvalidPath):
+        kv.read_secret_version("svc/token", version=2)
+    kv.undelete_secret_versions("svc/token", versions=[2])
+    assert kv.read_secret_version("svc/token", version=2)["data"]["data"] == {"v": "2"}
+    kv.destroy_secret_versions("svc/token", versions=[1])
+    kv.undelete_secret_versions("svc/token", versions=[1])  # destroyed stays destroyed
+    with pytest.raises(hx.InvalidPath):
+        kv.read_secret_version("svc/token", version=1)
+    meta = kv.read_secret_metadata("svc/token")["data"]
+    assert meta["current_version"] == 3 and meta["oldest_version"] == 1
+    assert meta["versions"]["1"]["destroyed"] is True
+    assert meta["versions"]["1"]["deletion_time"] != ""
+    assert meta["versions"]["2"]["deletion_time"] == "" and meta["versions"]["3"]["destroyed"] is False
+    # The destroyed version's ciphertext is gone from the database.
+    con = sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True)
+    sealed = dict(con.execute("SELECT version, sealed FROM secret_versions WHERE path='svc/token'"))
+    con.close()
+    assert sealed[1] is None and sealed[2] is not None
+    # Metadata settings: max_versions prunes, cas_required makes writes without cas fail.
+    kv.update_metadata("svc/token", max_versions=2, cas_required=True)
+    meta = kv.read_secret_metadata("svc/token")["data"]
+    assert meta["max_versions"] == 2 and meta["cas_required"] is True
+    assert sorted(meta["versions"]) == ["2", "3"]
+    with pytest.raises(hx.InvalidRequest):
+        kv.create_or_update_secret("svc/token", {"v": "4"})
+    assert kv.create_or_update_secret("svc/token", {"v": "4"}, cas=3)["data"]["version"] == 4
+    kv.delete_metadata_and_all_versions("svc/token")
+    with pytest.raises(hx.InvalidPath):
+        kv.read_secret_metadata("svc/token")
+    with pytest.raises(hx.InvalidPath):
+        kv.read_secret_version("svc/token")
+
+
+def test_hvac_list_shows_folders_and_only_what_the_token_may_see(srv):
+    doc, tokens, codes, c, _ = full_access(srv)
+    kv = c.secrets.kv.v2
+    for p in ["dev/api/key", "dev/db", "prod/db", "prod/api/key", "top"]:
+        kv.create_or_update_secret(p, {"x": "y"})
+    assert sorted(kv.list_secrets("")["data"]["keys"]) == ["dev/", "prod/", "top"]
+    assert sorted(kv.list_secrets("dev")["data"]["keys"]) == ["api/", "db"]
+    assert sorted(kv.list_secrets("dev/")["data"]["keys"]) == ["api/", "db"]
+    with pytest.raises(hx.InvalidPath):
+        kv.list_secrets("nothing-here")
+    # A token bound to dev/* sees dev only: Vault would list prod to it too.
+    put_policy(srv, tokens, codes, "dev-only", {"dev/*": ["read", "list"]})
+    dev_key, _ = api_key(srv, tokens, codes, policy="dev-only")
+    dc = client(srv, dev_key).secrets.kv.v2
+    assert dc.list_secrets("")["data"]["keys"] == ["dev/"]
+    with pytest.raises(hx.InvalidPath):
+        dc.list_secrets("prod")
+    # LIST through GET ?list=true as well.
+    res = srv.get("/v1/secret/metadata/dev?list=true", headers={"X-Vault-Token": dev_key})
+    assert res.status == 200 and sorted(res.json()["data"]["keys"]) == ["api/", "db"], res
+
+
+def test_dev_prod_policy_an_admin_bound_to_dev_cannot_touch_prod(srv):
+    doc, tokens, codes, c, _ = full_access(srv)
+    c.secrets.kv.v2.create_or_update_secret("prod/db/password", {"password": "prod-secret"})
+    c.secrets.kv.v2.create_or_update_secret("dev/db/password", {"password": "dev-secret"})
+    # An admin holds every secret verb; bound to dev/* it still cannot read prod.
+    admin_invite = invite(srv, tokens, "admin@acme.test", "admin")
+    admin = accept(srv, admin_invite)
+    put_policy(srv, tokens, codes, "dev", {"dev/*": ["create", "read", "update", "delete", "list"]})
+    attach(srv, tokens, codes, "dev", "user", admin["user_id"])
+    ac = client(srv, admin["access_token"]).secrets.kv.v2
+    assert ac.read_secret_version("dev/db/password")["data"]["data"] == {"password": "dev-secret"}
+    with pytest.raises(hx.Forbidden):
+        ac.read_secret_version("prod/db/password")
+    with pytest.raises(hx.Forbidden):
+        ac.create_or_update_secret("prod/db/password", {"password": "overwritten"})
+    with pytest.raises(hx.Forbidden):
+        ac.delete_metadata_and_all_versions("prod/db/password")
+    with pytest.raises(hx.Forbidden):
+        ac.read_secret_metadata("prod/db/password")
+    # Native API: the same decision.
+    res = srv.get("/api/v1/secrets/prod/db/password", headers=bearer(admin))
+    assert res.status == 403 and res.json()["error"]["code"] == "path_denied", res
+    res = srv.get("/api/v1/secrets/dev/db/password", headers=bearer(admin))
+    assert res.status == 200 and res.json()["data"] == {"password": "dev-secret"}, res
+    # Nothing changed in prod.
+    assert c.secrets.kv.v2.read_secret_version("prod/db/password")["data"]["data"] == {
+        "password": "prod-secret"}
+    # A policy change applies to the very next request: deny wins at the same pattern.
+    put_policy(srv, tokens, codes, "dev-deny", {"dev/*": ["deny"]})
+    attach(srv, tokens, codes, "dev-deny", "user", admin["user_id"])
+    with pytest.raises(hx.Forbidden):
+        ac.read_secret_version("dev/db/password")
+    # Refusals are recorded with the path.
+    denied = [e for e in ledger(srv) if e["action"] == "secret.read" and e["result"] == "denied"]
+    assert any("prod/db/password" in e["resource"] for e in denied), denied
+
+
+def test_lookup_self_health_and_namespaces(srv):
+    doc, tokens, codes, c, key = full_access(srv)
+    assert c.is_authenticated()
+    me = c.lookup_token()["data"]
+    assert me["policies"] == ["all"] and me["id"] == "" and me["meta"]["tenant_id"] == doc["tenant_id"]
+    assert key not in json.dumps(me)
+    assert not client(srv, "bwk_" + "0" * 16 + "_x").is_authenticated()
+    assert not client(srv, "not-a-token").is_authenticated()
+    health = c.sys.read_health_status(method="GET")
+    assert health["initialized"] is True and health["sealed"] is False
+    # X-Vault-Namespace names the tenant by name or id; any other is 403.
+    assert client(srv, key, namespace="acme").secrets.kv.v2.create_or_update_secret("ns", {"a": "b"})
+    assert client(srv, key, namespace=doc["tenant_id"]).secrets.kv.v2.read_secret_version("ns")
+    other, _, _ = owner(srv, "globex")
+    with pytest.raises(hx.Forbidden):
+        client(srv, key, namespace="globex").secrets.kv.v2.read_secret_version("ns")
+    with pytest.raises(hx.Forbidden):
+        client(srv, key, namespace=other["tenant_id"]).secrets.kv.v2.read_secret_version("ns")
+
+
+def test_vault_errors_take_vaults_shape_and_change_nothing(srv):
+    _, _, _, c, key = full_access(srv)
+    c.secrets.kv.v2.create_or_update_secret("app/x", {"a": "1"})
+    h = {"X-Vault-Token": key, "Content-Type": "application/json"}
+
+    def errors(res, status, code):
+        assert res.status == status, res
+        doc = res.json()
+        assert list(doc) == ["errors"] and len(doc["errors"]) == 1, doc
+        assert doc["errors"][0].startswith(code + ": "), doc
+    before = c.secrets.kv.v2.read_secret_metadata("app/x")["data"]
+    errors(srv.request("POST", "/v1/kv/data/app/x", h, '{"data":{"a":"2"}}'), 404, "unknown_mount")
+    errors(srv.request("POST", "/v1/secret/data/app/%2e%2e/x", h, '{"data":{"a":"2"}}'), 400,
+           "invalid_path")
+    errors(srv.request("POST", "/v1/secret/data/app/x", h, '{"data":'), 400, "malformed_json")
+    errors(srv.request("POST", "/v1/secret/data/app/x", h, '{"data":"text"}'), 400, "invalid_value")
+    errors(srv.request("POST", "/v1/secret/data/app/x", h, '{"data":{},"extra":1}'), 400,
+           "invalid_body")
+    errors(srv.request("POST", "/v1/secret/data/app/x", h, '{"data":{"a":"2"},"options":{"cas":7}}'),
+           400, "cas_mismatch")
+    big = json.dumps({"data": {"blob": "x" * (512 * 1024)}})
+    res = srv.request("POST", "/v1/secret/data/app/x", h, big)
+    assert res.status in (400, 413), res
+    errors(srv.request("POST", "/v1/secret/delete/app/x", h, '{"versions":["one"]}'), 400,
+           "invalid_versions")
+    errors(srv.get("/v1/secret/data/app/x", {"X-Vault-Token": "bogus"}), 403, "invalid_token")
+    errors(srv.get("/v1/secret/data/app/x"), 403, "authentication_required")
+    assert c.secrets.kv.v2.read_secret_metadata("app/x")["data"] == before
+    assert c.secrets.kv.v2.read_secret_version("app/x")["data"]["data"] == {"a": "1"}
+
+
+def tamper(srv, sql, params=()):
+    con = sqlite3.connect(srv.data_dir / "bulwark.db", timeout=10)
+    try:
+        con.execute(sql, params)
+        con.commit()
+    finally:
+        con.close()
+
+
+def test_a_ciphertext_moved_between_rows_or_tenants_fails_to_open_and_is_alerted(srv):
+    _, _, _, c, _ = full_access(srv, "acme")
+    _, _, _, g, _ = full_access(srv, "globex")
+    kv = c.secrets.kv.v2
+    kv.create_or_update_secret("a", {"v": "A"})
+    kv.create_or_update_secret("b", {"v": "B"})
+    kv.create_or_update_secret("b", {"v": "B2"})
+    g.secrets.kv.v2.create_or_update_secret("a", {"v": "GLOBEX"})
+    con = sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True)
+    rows = {(t, p, v): (s, k) for t, p, v, s, k in con.execute(
+        "SELECT tenant_id, path, version, sealed, data_key_id FROM secret_versions")}
+    con.close()
+    acme = [t for (t, p, v) in rows if p == "b"][0]
+    globex = [t for (t, p, v) in rows if t != acme][0]
+    # Another row of the same tenant (same data key): b's ciphertext into a.
+    tamper(srv, "UPDATE secret_versions SET sealed = ? WHERE tenant_id = ? AND path = 'a'",
+           (rows[(acme, "b", 1)][0], acme))
+    r = srv.get("/v1/secret/data/a", headers={"X-Vault-Token": c.token})
+    assert r.status == 500 and r.json()["errors"][0].startswith("integrity_error: "), r
+    assert b"B" not in r.body
+    # Another version of the same path.
+    tamper(srv, "UPDATE secret_versions SET sealed = ? WHERE tenant_id = ? AND path = 'b' AND version = 2",
+           (rows[(acme, "b", 1)][0], acme))
+    r = srv.get("/v1/secret/data/b", headers={"X-Vault-Token": c.token})
+    assert r.status == 500, r
+    assert srv.get("/v1/secret/data/b?version=1", headers={"X-Vault-Token": c.token}).status == 200
+    # Another tenant's ciphertext and key id, moved whole into acme's row.
+    tamper(srv, "UPDATE secret_versions SET sealed = ?, data_key_id = ? WHERE tenant_id = ? AND path = 'b' AND version = 1",
+           (rows[(globex, "a", 1)][0], rows[(globex, "a", 1)][1], acme))
+    r = srv.get("/v1/secret/data/b?version=1", headers={"X-Vault-Token": c.token})
+    assert r.status == 500 and b"GLOBEX" not in r.body, r
+    # A flipped byte.
+    sealed = bytearray(rows[(globex, "a", 1)][0])
+    sealed[-1] ^= 1
+    tamper(srv, "UPDATE secret_versions SET sealed = ? WHERE tenant_id = ? AND path = 'a'",
+           (bytes(sealed), globex))
+    r = srv.get("/api/v1/secrets/a", headers={"X-API-Key": g.token})
+    assert r.status == 500 and r.json()["error"]["code"] == "integrity_error", r
+    entries = ledger(srv)
+    failed = [e for e in entries if e["action"] == "secret.read" and e.get("reason") == "integrity_error"]
+    alerts = [e for e in entries if e["action"] == "alert.secret_integrity"]
+    assert len(failed) == 4 and len(alerts) == 4, (failed, alerts)
+    assert {e["resource"] for e in failed} == {"secret:a", "secret:b"}
