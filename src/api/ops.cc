@@ -203,6 +203,27 @@ Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
                      .content_type = "text/plain; version=0.0.4; charset=utf-8"};
       },
   }));
+
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::post,
+      .pattern = "/api/v1/ops/keyring/reload",
+      .auth = AuthDecision::kInternal,
+      .audit_action = "keyring.reload",
+      .summary = "Re-read the configuration and load the master key it names (after `bulwark key "
+                 "rotate`), keeping the versions already held (operators only).",
+      .handler = [deps](RequestContext&) -> StatusOr<Reply> {
+        if (!deps.reload_keyring) {
+          return Status::Unavailable("keyring_unavailable", "the keyring cannot be reloaded");
+        }
+        BULWARK_ASSIGN_OR_RETURN(KeyringReload r, deps.reload_keyring());
+        json::array held;
+        for (std::uint32_t v : r.held_versions) held.push_back(v);
+        json::object body{{"status", "reloaded"},
+                          {"kek_version", r.kek_version},
+                          {"held_versions", std::move(held)}};
+        return Reply{.body = json::serialize(body)};
+      },
+  }));
   return Status::Ok();
 }
 

@@ -5,8 +5,11 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/serialize.hpp>
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "api/audit_routes.h"
@@ -14,6 +17,7 @@
 #include "api/ops.h"
 #include "api/receipt_routes.h"
 #include "app/breakglass_sweeper.h"
+#include "app/core_open.h"
 #include "audit/alerts.h"
 #include "audit/background_verifier.h"
 #include "audit/ledger.h"
@@ -38,6 +42,7 @@
 #include "identity/sessions.h"
 #include "keyring/keyring.h"
 #include "keyring/master_key.h"
+#include "keyring/rotation.h"
 #include "policy/access_stages.h"
 #include "policy/roles.h"
 #include "receipts/service.h"
@@ -82,6 +87,8 @@ int CountKeySources(const Config& c) {
          static_cast<int>(!c.master_password_file.empty());
 }
 
+}  // namespace
+
 StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
@@ -98,6 +105,8 @@ StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path) {
   while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
   return crypto::SecretBytes::FromString(std::move(content));
 }
+
+namespace {
 
 void CheckSecretFileMode(Problems& p, const std::string& key, const std::string& path,
                          bool production) {
@@ -390,6 +399,8 @@ std::size_t CountErrors(const std::vector<ConfigProblem>& problems) {
                     [](const ConfigProblem& pr) { return pr.severity == Severity::kError; }));
 }
 
+}  // namespace
+
 StatusOr<keyring::MasterKeySource> MasterKeySourceFor(Config& c) {
   keyring::MasterKeySource src;
   src.pbkdf2_iterations = static_cast<std::uint32_t>(c.pbkdf2_iterations);
@@ -406,11 +417,16 @@ StatusOr<keyring::MasterKeySource> MasterKeySourceFor(Config& c) {
     BULWARK_ASSIGN_OR_RETURN(auto pw, ReadSecretFile(c.master_password_file));
     src.kind = keyring::MasterKeySourceKind::kPassword;
     src.material = std::move(pw);
+  } else if (c.dev) {
+    src.kind = keyring::MasterKeySourceKind::kFile;  // the generated one (OpenCore)
+    src.file_path = c.dev_key_path();
   } else {
     return Status::FailedPrecondition("no_master_key", "no master key source");
   }
   return src;
 }
+
+namespace {
 
 StatusOr<std::optional<crypto::SecretBytes>> OperatorToken(const Config& c) {
   if (c.operator_token) return std::optional<crypto::SecretBytes>(c.operator_token->Clone());
@@ -419,24 +435,21 @@ StatusOr<std::optional<crypto::SecretBytes>> OperatorToken(const Config& c) {
   return std::optional<crypto::SecretBytes>(std::move(t));
 }
 
+}  // namespace
+
 int Refuse(const std::string& what, const Status& st) {
   log::Error("boot.refused", {{"step", what}, {"reason", st.reason()}, {"message", st.message()}});
   std::cerr << "bulwark: refusing to start: " << what << ": " << st.message() << "\n";
   return kExitConfigRefused;
 }
 
-// What every command that writes needs: the store (migrated), the keyring and the ledger.
-struct Core {
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<keyring::Keyring> keys;
-  std::unique_ptr<audit::Ledger> ledger;
-};
-
-// Opens them in order, creating the data directory (0700) and, in dev mode only, a generated
-// master key. On failure `step` names what failed ("storage", "keyring", "audit").
-StatusOr<Core> OpenCore(Config& config, std::string& step) {
+StatusOr<Core> OpenCore(Config& config, std::string& step, const OpenCoreOptions& options) {
   std::error_code ec;
   step = "storage";
+  if (options.any_kek_version && !fs::exists(config.database_path(), ec)) {
+    return Status::FailedPrecondition("no_database",
+                                      "there is no Bulwark database in " + config.data_dir);
+  }
   if (!fs::exists(config.data_dir, ec)) {
     fs::create_directories(config.data_dir, ec);
     if (ec || ::chmod(config.data_dir.c_str(), 0700) != 0) {
@@ -469,11 +482,37 @@ StatusOr<Core> OpenCore(Config& config, std::string& step) {
   BULWARK_RETURN_IF_ERROR(store::Migrate(*core.store));
   step = "keyring";
   BULWARK_ASSIGN_OR_RETURN(keyring::MasterKeySource source, MasterKeySourceFor(config));
-  BULWARK_ASSIGN_OR_RETURN(core.keys, keyring::Keyring::Open(source, *core.store));
+  if (options.any_kek_version) {
+    BULWARK_ASSIGN_OR_RETURN(core.keys, keyring::Keyring::OpenAnyVersion(source, *core.store));
+  } else {
+    BULWARK_ASSIGN_OR_RETURN(core.keys, keyring::Keyring::Open(source, *core.store));
+  }
+  if (options.also_hold != nullptr) {
+    // Not a version yet (a first rotation), or not a key at all: the caller reports that.
+    (void)core.keys->Reload(*options.also_hold, *core.store);
+  }
+  if (options.any_kek_version) {
+    // Whatever else it holds, the keyring must hold the active version: the ledger's and the
+    // receipts' signing keys are sealed under it.
+    BULWARK_ASSIGN_OR_RETURN(auto rtx, core.store->Begin(store::TxMode::kRead));
+    BULWARK_ASSIGN_OR_RETURN(auto versions, keyring::ListVersions(*rtx));
+    for (const keyring::KekVersionInfo& v : versions) {
+      if (v.active && !core.keys->holds_version(v.version)) {
+        return Status::FailedPrecondition(
+            "master_key_not_active",
+            "the configured master key is version " + std::to_string(core.keys->kek_version()) +
+                ", but version " + std::to_string(v.version) +
+                " is the active version; configure the active key (or give it as --new-source to "
+                "finish that rotation)");
+      }
+    }
+  }
   step = "audit";
   BULWARK_ASSIGN_OR_RETURN(core.ledger, audit::Ledger::Open(*core.store, *core.keys));
   return core;
 }
+
+namespace {
 
 void CheckIdentity(const Config& c, Problems& p, bool production) {
   if (auto rules = http::RateLimitRules(c.rate_limit_rules); !rules.ok()) {
@@ -524,6 +563,89 @@ StatusOr<std::shared_ptr<identity::Mailer>> MailerFor(const Config& c,
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<identity::SmtpMailer> smtp,
                            identity::SmtpMailer::Create(std::move(o)));
   return std::shared_ptr<identity::Mailer>(std::move(smtp));
+}
+
+// Runs `fn` on its own thread each time it is poked; pokes while it runs coalesce into one more
+// run. Stop() waits for a run in progress.
+class BackgroundTask {
+ public:
+  explicit BackgroundTask(std::function<void()> fn)
+      : fn_(std::move(fn)), thread_([this] { Run(); }) {}
+  ~BackgroundTask() { Stop(); }
+  BackgroundTask(const BackgroundTask&) = delete;
+  BackgroundTask& operator=(const BackgroundTask&) = delete;
+
+  void Poke() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_ = true;
+    }
+    cv_.notify_one();
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return pending_ || stopping_; });
+      if (stopping_) return;
+      pending_ = false;
+      lock.unlock();
+      fn_();
+      lock.lock();
+    }
+  }
+
+  std::function<void()> fn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool pending_ = false;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts once the rest is initialised
+};
+
+// Re-reads the configuration (file; the environment's secrets were read once at start and
+// scrubbed) and reloads the master key it names into `keys`.
+Status ReloadKeyring(const core::ConfigSources& sources, keyring::Keyring& keys,
+                     store::Store& store, bool production) {
+  core::ConfigLoad loaded = core::LoadConfig(sources);
+  if (loaded.has_errors()) {
+    std::string first;
+    for (const auto& pr : loaded.problems) {
+      if (pr.severity == Severity::kError) {
+        first = pr.Format();
+        break;
+      }
+    }
+    return Status::FailedPrecondition(
+        "config_invalid", "the configuration has errors; the keyring was not changed: " + first);
+  }
+  Config& c = loaded.config;
+  if (CountKeySources(c) == 0 && production) {
+    return Status::FailedPrecondition(
+        "no_master_key",
+        "the configuration names no master key file or password file (BULWARK_MASTER_KEY and "
+        "BULWARK_MASTER_PASSWORD are read once at start and cannot change while it runs)");
+  }
+  if (CountKeySources(c) > 1) {
+    return Status::FailedPrecondition("config_invalid",
+                                      "more than one master key source is set; the keyring was "
+                                      "not changed");
+  }
+  if (c.pbkdf2_iterations < keyring::kMinPbkdf2Iterations) {
+    return Status::InvalidArgument("weak_kdf_iterations",
+                                   "keyring.pbkdf2_iterations must be at least 100000");
+  }
+  BULWARK_ASSIGN_OR_RETURN(keyring::MasterKeySource source, MasterKeySourceFor(c));
+  return keys.Reload(source, store);
 }
 
 }  // namespace
@@ -683,6 +805,29 @@ int Serve(const core::ConfigSources& sources_in) {
   auto limiter = std::make_shared<http::RouteRateLimiter>(std::move(*rules_or),
                                                           std::make_shared<http::TokenBuckets>());
 
+  // Master key reload (SIGHUP, POST /api/v1/ops/keyring/reload): re-read the configuration and
+  // hold the version its key opens, besides those already held. One at a time.
+  std::mutex reload_mu;
+  auto reload_keyring = [&sources, &reload_mu, &keys, &store,
+                         production](std::string_view trigger) -> StatusOr<api::KeyringReload> {
+    std::lock_guard<std::mutex> lock(reload_mu);
+    Status s = ReloadKeyring(sources, *keys, *store, production);
+    if (!s.ok()) {
+      log::Warn(
+          "keyring.reload_failed",
+          {{"trigger", std::string(trigger)}, {"reason", s.reason()}, {"message", s.message()}});
+      return s;
+    }
+    api::KeyringReload out{.kek_version = keys->kek_version(),
+                           .held_versions = keys->held_versions()};
+    std::string held;
+    for (std::uint32_t v : out.held_versions) held += (held.empty() ? "" : ",") + std::to_string(v);
+    log::Info("keyring.reloaded", {{"trigger", std::string(trigger)},
+                                   {"kek_version", static_cast<std::int64_t>(out.kek_version)},
+                                   {"held_versions", held}});
+    return out;
+  };
+
   http::Router router;
   http::Metrics metrics;
   api::OpsDeps ops{.store = store.get(),
@@ -691,6 +836,7 @@ int Serve(const core::ConfigSources& sources_in) {
                    .ledger_healthy = [&writer] { return writer.healthy(); },
                    .audit_file = config.audit_file,
                    .audit_export = [&exports] { return exports->States(); },
+                   .reload_keyring = [&reload_keyring] { return reload_keyring("api"); },
                    .production = production};
   const RouteDeps route_deps{.ops = ops,
                              .receipts = {.service = receipt_service.get(), .writer = &writer},
@@ -766,12 +912,26 @@ int Serve(const core::ConfigSources& sources_in) {
   http::Server server(std::move(sopts2), pipeline, metrics);
   if (Status s = server.Listen(); !s.ok()) return Refuse("listen", s);
 
+  // SIGHUP: reload the master key on a thread of its own (a password's KDF takes a while, and the
+  // I/O threads must not wait for it).
+  BackgroundTask hup_reload([&reload_keyring] { (void)reload_keyring("sighup"); });
+  boost::asio::signal_set hup(server.io_context(), SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_hup =
+      [&hup, &hup_reload, &on_hup](const boost::system::error_code& sig_ec, int) {
+        if (sig_ec) return;
+        hup_reload.Poke();
+        hup.async_wait(on_hup);
+      };
+  hup.async_wait(on_hup);
+
   boost::asio::signal_set signals(server.io_context(), SIGTERM, SIGINT);
   const auto grace = std::chrono::milliseconds(config.shutdown_grace_ms);
-  signals.async_wait([&server, grace](const boost::system::error_code& sig_ec, int signo) {
+  signals.async_wait([&server, &hup, grace](const boost::system::error_code& sig_ec, int signo) {
     if (sig_ec) return;
     log::Info("server.shutdown_requested",
               {{"signal", signo}, {"grace_ms", static_cast<std::int64_t>(grace.count())}});
+    boost::system::error_code ignored;
+    hup.cancel(ignored);
     server.Shutdown(grace);
   });
 
@@ -781,6 +941,7 @@ int Serve(const core::ConfigSources& sources_in) {
                                  {"store", std::string(store->backend())},
                                  {"routes", static_cast<std::int64_t>(router.routes().size())}});
   server.Run();
+  hup_reload.Stop();
   breakglass_sweeper.Stop();
   if (mail) mail->Stop();  // delivers what is queued
   api_keys.Stop();         // writes the batched last-used times

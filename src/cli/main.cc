@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "app/boot.h"
+#include "app/key_commands.h"
 #include "audit/export.h"
 #include "audit/verify.h"
 #include "core/build_info.h"
@@ -97,6 +98,31 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   tenant_create->add_option("--data", data, "Data directory (default ./data)");
 
+  CLI::App* key_cmd = app.add_subcommand("key", "Master key (KEK) rotation and retirement");
+  key_cmd->require_subcommand(1);
+  std::string key_new_source;
+  std::uint32_t key_version = 0;
+  CLI::App* key_rotate = key_cmd->add_subcommand(
+      "rotate",
+      "Re-wrap every data key under a new master key version in one transaction (the running "
+      "server picks the new key up on SIGHUP or POST /api/v1/ops/keyring/reload)");
+  key_rotate
+      ->add_option("--new-source", key_new_source,
+                   "The new master key: file:/path, env:VARNAME (base64) or password-file:/path")
+      ->required();
+  CLI::App* key_retire = key_cmd->add_subcommand(
+      "retire", "Retire a master key version once no data key is sealed under it");
+  key_retire->add_option("--version", key_version, "The master key version to retire")
+      ->required()
+      ->check(CLI::Range(1u, 0xFFFFFFFFu));
+  CLI::App* key_status = key_cmd->add_subcommand(
+      "status", "Print every master key version and how many data keys each seals (JSON)");
+  for (CLI::App* sub : {key_rotate, key_retire, key_status}) {
+    sub->add_flag("--dev", sources.dev_flag, "Use the dev-mode data directory and generated key");
+    sub->add_option("--config", sources.file, "TOML configuration file")->check(CLI::ExistingFile);
+    sub->add_option("--data", data, "Data directory (default ./data)");
+  }
+
   bool routes_dev = false;
   CLI::App* routes = app.add_subcommand(
       "routes", "Print the route table (method, path, auth decision) as JSON lines");
@@ -114,6 +140,9 @@ int main(int argc, char** argv) {
   if (*check) return bulwark::app::ConfigCheck(sources, std::cout);
   if (*tenant_create)
     return bulwark::app::TenantCreate(sources, tenant_name, tenant_owner, std::cout);
+  if (*key_rotate) return bulwark::app::KeyRotate(sources, key_new_source, std::cout);
+  if (*key_retire) return bulwark::app::KeyRetire(sources, key_version, std::cout);
+  if (*key_status) return bulwark::app::KeyStatus(sources, std::cout);
   if (*routes) return bulwark::app::PrintRoutes(routes_dev, std::cout);
   if (*verify)
     return bulwark::audit::RunAuditVerify(audit_data, audit_export_file, audit_pubkey, std::cout);

@@ -57,6 +57,7 @@ inline constexpr std::size_t kMaxPayloadBytes = 16 * 1024;
 // refuses any other, so a typo cannot mint a receipt nobody will recognise.
 namespace kind {
 inline constexpr std::string_view kKeyRotate = "key.rotate";
+inline constexpr std::string_view kKeyRetire = "key.retire";
 inline constexpr std::string_view kApiKeyCreate = "apikey.create";
 inline constexpr std::string_view kApiKeyRevoke = "apikey.revoke";
 inline constexpr std::string_view kRoleChange = "role.change";

@@ -63,7 +63,7 @@ StatusOr<crypto::SecretBytes> Vault::KeyById(store::Transaction& tx, std::string
                            tx.Query("SELECT wrapped FROM wrapped_keys WHERE id = ? AND purpose = ?",
                                     {Text(key_id), Value::Text("tenant_data")}));
   if (rows.empty()) return Status::Integrity("a secret's data key is missing");
-  return keys_.Unwrap(rows[0][0].as_bytes(), key_id);
+  return keys_.Unwrap(rows[0][0].as_bytes(), key_id, "tenant_data");
 }
 
 StatusOr<VersionInfo> Vault::Put(store::Transaction& tx, std::string_view tenant,

@@ -164,9 +164,9 @@ TEST_F(KeyringTest, PasswordFirstBootReopenAndWrongPassword) {
   // The stored iteration count is used on reopen, even if the configured one changed.
   auto again = Keyring::Open(PasswordSource("correct horse battery staple", 200000), *store_);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  auto wrapped = (*ring)->Wrap(crypto::AsBytes("k"), "id");
+  auto wrapped = (*ring)->Wrap(crypto::AsBytes("k"), "id", "test");
   ASSERT_TRUE(wrapped.ok());
-  EXPECT_TRUE((*again)->Unwrap(*wrapped, "id").ok());
+  EXPECT_TRUE((*again)->Unwrap(*wrapped, "id", "test").ok());
 
   ExpectWrongMasterKey(Keyring::Open(PasswordSource("correct horse battery stapler"), *store_));
   EXPECT_EQ(KekRows().size(), 1u);
@@ -260,36 +260,38 @@ class WrapTest : public KeyringTest {
 
 TEST_F(WrapTest, RoundTripAndFormat) {
   const SecretBytes dek = *crypto::RandomSecret(32);
-  auto wrapped = ring_->Wrap(dek.reveal_span(), "tenant/t1/dek/1");
+  auto wrapped = ring_->Wrap(dek.reveal_span(), "tenant/t1/dek/1", "test");
   ASSERT_TRUE(wrapped.ok());
   ASSERT_EQ(wrapped->size(), kWrapOverhead + 32);
-  EXPECT_EQ((*wrapped)[0], kWrapFormatV1);
+  EXPECT_EQ((*wrapped)[0], kWrapFormatV2);
   EXPECT_EQ((*wrapped)[1], 0);
   EXPECT_EQ((*wrapped)[4], 1);  // kek_version 1, big endian
-  auto back = ring_->Unwrap(*wrapped, "tenant/t1/dek/1");
+  auto back = ring_->Unwrap(*wrapped, "tenant/t1/dek/1", "test");
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(back->Equals(dek));
-  EXPECT_NE(*wrapped, *ring_->Wrap(dek.reveal_span(), "tenant/t1/dek/1"));  // fresh nonce
+  EXPECT_NE(*wrapped, *ring_->Wrap(dek.reveal_span(), "tenant/t1/dek/1", "test"));  // fresh nonce
 }
 
 TEST_F(WrapTest, AnotherKeyIdFailsIntegrity) {
-  auto wrapped = ring_->Wrap(crypto::AsBytes("data key"), "tenant/a");
+  auto wrapped = ring_->Wrap(crypto::AsBytes("data key"), "tenant/a", "test");
   ASSERT_TRUE(wrapped.ok());
-  auto r = ring_->Unwrap(*wrapped, "tenant/b");
+  auto r = ring_->Unwrap(*wrapped, "tenant/b", "test");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kIntegrity);
   EXPECT_EQ(r.status().reason(), "integrity_error");
 }
 
 TEST_F(WrapTest, EveryFlippedByteAndTruncationFailsIntegrity) {
-  auto wrapped = *ring_->Wrap(crypto::AsBytes("data key"), "id");
+  auto wrapped = *ring_->Wrap(crypto::AsBytes("data key"), "id", "test");
   for (std::size_t i = 0; i < wrapped.size(); ++i) {
     auto bad = wrapped;
     bad[i] ^= 0x40;
-    EXPECT_EQ(ring_->Unwrap(bad, "id").status().code(), ErrorCode::kIntegrity) << i;
+    EXPECT_EQ(ring_->Unwrap(bad, "id", "test").status().code(), ErrorCode::kIntegrity) << i;
   }
   for (std::size_t n = 0; n < wrapped.size(); ++n) {
-    EXPECT_EQ(ring_->Unwrap(std::span(wrapped).first(n), "id").status().code(), ErrorCode::kIntegrity) << n;
+    EXPECT_EQ(ring_->Unwrap(std::span(wrapped).first(n), "id", "test").status().code(),
+              ErrorCode::kIntegrity)
+        << n;
   }
 }
 
@@ -297,13 +299,14 @@ TEST_F(WrapTest, AnotherMasterKeyCannotUnwrap) {
   auto other_store = OpenStore(dir_ + "/other.db");
   auto other = Keyring::Open(Base64Source(RandomKeyBase64()), *other_store);
   ASSERT_TRUE(other.ok());
-  auto wrapped = *ring_->Wrap(crypto::AsBytes("data key"), "id");
-  EXPECT_EQ((*other)->Unwrap(wrapped, "id").status().code(), ErrorCode::kIntegrity);
+  auto wrapped = *ring_->Wrap(crypto::AsBytes("data key"), "id", "test");
+  EXPECT_EQ((*other)->Unwrap(wrapped, "id", "test").status().code(), ErrorCode::kIntegrity);
 }
 
 TEST_F(WrapTest, KeyIdValidation) {
-  EXPECT_EQ(ring_->Wrap(crypto::AsBytes("k"), "").status().reason(), "invalid_key_id");
-  EXPECT_EQ(ring_->Wrap(crypto::AsBytes("k"), std::string(257, 'x')).status().reason(), "invalid_key_id");
+  EXPECT_EQ(ring_->Wrap(crypto::AsBytes("k"), "", "test").status().reason(), "invalid_key_id");
+  EXPECT_EQ(ring_->Wrap(crypto::AsBytes("k"), std::string(257, 'x'), "test").status().reason(),
+            "invalid_key_id");
 }
 
 TEST_F(WrapTest, GetOrCreateKeyPersistsWrapped) {

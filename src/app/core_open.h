@@ -1,0 +1,46 @@
+#pragma once
+// What every command that writes needs (the store, the keyring, the audit ledger), opened the
+// same way for `serve`, `tenant create` and `key ...`. Internal to src/app.
+#include <memory>
+#include <string>
+
+#include "audit/ledger.h"
+#include "core/config.h"
+#include "core/status.h"
+#include "crypto/secret_bytes.h"
+#include "keyring/keyring.h"
+#include "keyring/master_key.h"
+#include "store/store.h"
+
+namespace bulwark::app {
+
+struct Core {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<keyring::Keyring> keys;
+  std::unique_ptr<audit::Ledger> ledger;
+};
+
+struct OpenCoreOptions {
+  // Maintenance commands: the configured key may be that of any live version, not only the
+  // active one (keyring::Keyring::OpenAnyVersion), and an existing database is required.
+  bool any_kek_version = false;
+  // Also hold the version this key opens, if it is one already (a re-run of a rotation).
+  const keyring::MasterKeySource* also_hold = nullptr;
+};
+
+// Opens them in order, creating the data directory (0700) and, in dev mode only, a generated
+// master key. On failure `step` names what failed ("storage", "keyring", "audit").
+StatusOr<Core> OpenCore(core::Config& config, std::string& step,
+                        const OpenCoreOptions& options = {});
+
+// The master key source the configuration names (moves a secret out of `c`); in dev mode with no
+// source, the generated key file in the data directory. kFailedPrecondition "no_master_key".
+StatusOr<keyring::MasterKeySource> MasterKeySourceFor(core::Config& c);
+
+// A secret file's content without its trailing newline (at most 64 KiB).
+StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path);
+
+// Logs boot.refused, prints "bulwark: refusing to start: <what>: <message>", returns 78.
+int Refuse(const std::string& what, const Status& st);
+
+}  // namespace bulwark::app

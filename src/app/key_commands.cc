@@ -1,0 +1,253 @@
+#include "app/key_commands.h"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "app/boot.h"
+#include "app/core_open.h"
+#include "audit/writer.h"
+#include "keyring/rotation.h"
+#include "receipts/receipt.h"
+#include "receipts/service.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace bulwark::app {
+namespace {
+
+namespace json = boost::json;
+
+constexpr int kExitRefused = 1;
+
+int Fail(std::string_view cmd, const Status& s, int code = kExitRefused) {
+  std::cerr << "bulwark: key " << cmd << ": " << s.message() << " (" << s.reason() << ")\n";
+  return code;
+}
+
+int FailOpen(std::string_view cmd, const std::string& step, const Status& s) {
+  std::cerr << "bulwark: key " << cmd << ": " << step << ": " << s.message() << " (" << s.reason()
+            << ")\n";
+  return kExitConfigRefused;
+}
+
+// The configuration as for `serve`; nullopt (after printing why) if it has errors.
+std::optional<core::Config> LoadOrComplain(std::string_view cmd,
+                                           const core::ConfigSources& sources) {
+  core::ConfigLoad loaded = core::LoadConfig(sources);
+  if (loaded.has_errors()) {
+    std::cerr << "bulwark: key " << cmd << ": the configuration has errors:\n";
+    for (const auto& p : loaded.problems) std::cerr << "  " << p.Format() << "\n";
+    return std::nullopt;
+  }
+  return std::move(loaded.config);
+}
+
+audit::Event CliEvent(std::string action) {
+  audit::Event e;
+  e.actor = {audit::ActorKind::kOperator, "cli"};
+  e.action = std::move(action);
+  e.auth_method = "cli";
+  e.resource = "keyring";
+  return e;
+}
+
+bool IsEnvName(std::string_view n) {
+  if (n.empty() || n.size() > 128 || (n[0] >= '0' && n[0] <= '9')) return false;
+  for (char c : n) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<keyring::MasterKeySource> ParseNewMasterKeySource(std::string_view spec, char** environ,
+                                                           std::int64_t pbkdf2_iterations) {
+  const auto invalid = [](std::string m) {
+    return Status::InvalidArgument("invalid_new_source", std::move(m));
+  };
+  keyring::MasterKeySource src;
+  if (spec.starts_with("file:")) {
+    const std::string_view path = spec.substr(5);
+    if (path.empty()) return invalid("--new-source file: needs a path");
+    src.kind = keyring::MasterKeySourceKind::kFile;
+    src.file_path = std::string(path);
+    return src;
+  }
+  if (spec.starts_with("env:")) {
+    const std::string_view name = spec.substr(4);
+    if (!IsEnvName(name)) return invalid("--new-source env: needs a variable name");
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      const std::string_view entry(*e);
+      if (entry.size() > name.size() && entry.starts_with(name) && entry[name.size()] == '=') {
+        src.kind = keyring::MasterKeySourceKind::kBase64;
+        src.material =
+            crypto::SecretBytes::CopyFrom(crypto::AsBytes(entry.substr(name.size() + 1)));
+        return src;
+      }
+    }
+    return invalid("the environment variable " + std::string(name) + " is not set or empty");
+  }
+  if (spec.starts_with("password-file:")) {
+    const std::string path(spec.substr(14));
+    if (path.empty()) return invalid("--new-source password-file: needs a path");
+    if (pbkdf2_iterations < keyring::kMinPbkdf2Iterations || pbkdf2_iterations > UINT32_MAX) {
+      return Status::InvalidArgument("weak_kdf_iterations",
+                                     "keyring.pbkdf2_iterations must be at least 100000");
+    }
+    auto pw = ReadSecretFile(path);
+    if (!pw.ok()) return invalid("cannot read the new password file");
+    if (pw->empty()) return invalid("the new password file is empty");
+    if (pw->reveal_string_view().find('\n') != std::string_view::npos) {
+      return invalid("the new password file must hold the password on one line");
+    }
+    src.kind = keyring::MasterKeySourceKind::kPassword;
+    src.material = std::move(pw).value();
+    src.pbkdf2_iterations = static_cast<std::uint32_t>(pbkdf2_iterations);
+    return src;
+  }
+  return invalid("--new-source must be file:/path, env:NAME or password-file:/path");
+}
+
+int KeyRotate(const core::ConfigSources& sources, const std::string& new_source,
+              std::ostream& out) {
+  std::optional<core::Config> config = LoadOrComplain("rotate", sources);
+  if (!config) return kExitConfigRefused;
+  auto source = ParseNewMasterKeySource(new_source, sources.environ, config->pbkdf2_iterations);
+  if (!source.ok()) return Fail("rotate: --new-source", source.status());
+
+  std::string step;
+  auto core_or = OpenCore(*config, step, {.any_kek_version = true, .also_hold = &*source});
+  if (!core_or.ok()) return FailOpen("rotate", step, core_or.status());
+  Core& core = *core_or;
+  // The slow part (a password's KDF) before the write lock is taken.
+  auto next = keyring::PrepareMasterKey(*source, *core.store);
+  if (!next.ok()) return Fail("rotate: --new-source", next.status());
+  auto receipts_or = receipts::ReceiptService::Open(*core.store, *core.keys);
+  if (!receipts_or.ok()) return FailOpen("rotate", "receipts", receipts_or.status());
+
+  keyring::RotationResult result;
+  std::string receipt_id;
+  Status s;
+  {
+    audit::AuditWriter writer(*core.store, *core.ledger, {});
+    s = writer.CommitAmending(
+        [&](store::Transaction& tx, audit::Event& ev) -> Status {
+          BULWARK_ASSIGN_OR_RETURN(result, keyring::Rotate(tx, *core.keys, *next));
+          const json::object fields{{"from_version", result.from_version},
+                                    {"to_version", result.to_version},
+                                    {"rewrapped", result.rewrapped}};
+          BULWARK_ASSIGN_OR_RETURN(
+              receipts::Receipt r,
+              (*receipts_or)
+                  ->Issue(tx, kKeyringReceiptTenant, receipts::kind::kKeyRotate, fields, {}));
+          receipt_id = r.id;
+          ev.resource = "keyring:v" + std::to_string(result.to_version);
+          ev.details.emplace_back("from_version", static_cast<std::int64_t>(result.from_version));
+          ev.details.emplace_back("to_version", static_cast<std::int64_t>(result.to_version));
+          ev.details.emplace_back("rewrapped", result.rewrapped);
+          ev.details.emplace_back("new_version", result.created_version);
+          ev.details.emplace_back("source_kind", next->source_kind);
+          ev.details.emplace_back("receipt_id", r.id);
+          return Status::Ok();
+        },
+        CliEvent("key.rotate"));
+    writer.Stop();
+  }
+  if (!s.ok()) return Fail("rotate", s);
+  out << json::serialize(json::object{{"kek_version", result.to_version},
+                                      {"rewrapped", result.rewrapped},
+                                      {"receipt_id", receipt_id}})
+      << "\n";
+  return 0;
+}
+
+int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::ostream& out) {
+  std::optional<core::Config> config = LoadOrComplain("retire", sources);
+  if (!config) return kExitConfigRefused;
+  if (version == 0) {
+    return Fail("retire", Status::InvalidArgument("invalid_version", "--version must be >= 1"));
+  }
+  std::string step;
+  std::error_code ec;
+  if (!std::filesystem::exists(config->database_path(), ec)) {
+    return FailOpen("retire", "storage",
+                    Status::FailedPrecondition(
+                        "no_database", "there is no Bulwark database in " + config->data_dir));
+  }
+  auto core_or = OpenCore(*config, step);
+  if (!core_or.ok()) return FailOpen("retire", step, core_or.status());
+  Core& core = *core_or;
+  auto receipts_or = receipts::ReceiptService::Open(*core.store, *core.keys);
+  if (!receipts_or.ok()) return FailOpen("retire", "receipts", receipts_or.status());
+
+  std::string receipt_id;
+  Status s;
+  {
+    audit::AuditWriter writer(*core.store, *core.ledger, {});
+    audit::Event event = CliEvent("key.retire");
+    event.resource = "keyring:v" + std::to_string(version);
+    s = writer.CommitAmending(
+        [&](store::Transaction& tx, audit::Event& ev) -> Status {
+          BULWARK_RETURN_IF_ERROR(keyring::Retire(tx, version));
+          BULWARK_ASSIGN_OR_RETURN(
+              receipts::Receipt r,
+              (*receipts_or)
+                  ->Issue(tx, kKeyringReceiptTenant, receipts::kind::kKeyRetire,
+                          json::object{{"version", version}}, {}));
+          receipt_id = r.id;
+          ev.details.emplace_back("version", static_cast<std::int64_t>(version));
+          ev.details.emplace_back("receipt_id", r.id);
+          return Status::Ok();
+        },
+        std::move(event));
+    writer.Stop();
+  }
+  if (!s.ok()) return Fail("retire", s);
+  out << json::serialize(json::object{{"retired_version", version}, {"receipt_id", receipt_id}})
+      << "\n";
+  return 0;
+}
+
+int KeyStatus(const core::ConfigSources& sources, std::ostream& out) {
+  std::optional<core::Config> config = LoadOrComplain("status", sources);
+  if (!config) return kExitConfigRefused;
+  std::error_code ec;
+  if (!std::filesystem::exists(config->database_path(), ec)) {
+    return FailOpen("status", "storage",
+                    Status::FailedPrecondition(
+                        "no_database", "there is no Bulwark database in " + config->data_dir));
+  }
+  store::SqliteOptions opts{.path = config->database_path(),
+                            .create_if_missing = false,
+                            .journal_mode = config->journal_mode,
+                            .synchronous = config->synchronous,
+                            .foreign_keys = config->foreign_keys,
+                            .busy_timeout_ms = static_cast<int>(config->busy_timeout_ms),
+                            .pool_size = 1};
+  auto store = store::OpenSqliteStore(opts);
+  if (!store.ok()) return FailOpen("status", "storage", store.status());
+  auto tx = (*store)->Begin(store::TxMode::kRead);
+  if (!tx.ok()) return FailOpen("status", "storage", tx.status());
+  auto versions = keyring::ListVersions(**tx);
+  if (!versions.ok()) return FailOpen("status", "keyring", versions.status());
+  json::array list;
+  json::value active = nullptr;
+  for (const keyring::KekVersionInfo& v : *versions) {
+    list.push_back(json::object{
+        {"version", v.version},
+        {"source_kind", v.source_kind},
+        {"created_at", v.created_at},
+        {"retired_at", v.retired_at ? json::value(*v.retired_at) : json::value(nullptr)},
+        {"wrapped_keys", v.wrapped_keys},
+        {"active", v.active}});
+    if (v.active) active = v.version;
+  }
+  out << json::serialize(json::object{{"active_version", active}, {"versions", std::move(list)}})
+      << "\n";
+  return 0;
+}
+
+}  // namespace bulwark::app

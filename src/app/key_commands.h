@@ -1,0 +1,52 @@
+#pragma once
+// `bulwark key ...`: master key (KEK) rotation, retirement and status. The current master key
+// comes from the configuration as for `serve`; each command prints one JSON document on `out`
+// and, on a refusal, one line "bulwark: key <cmd>: <message>" on stderr.
+//
+// Exit codes: 0 done; 1 refused (nothing was written); 78 the configuration, store or keyring
+// cannot be opened (nothing was written).
+//
+//   bulwark key rotate --new-source file:/etc/bulwark/master-2026.key --config bulwark.toml
+//   {"kek_version":2,"rewrapped":7,"receipt_id":"rcpt_..."}
+//   # point keyring.master_key_file at the new key, then: kill -HUP <pid>
+//   bulwark key retire --version 1 --config bulwark.toml
+//   {"retired_version":1,"receipt_id":"rcpt_..."}
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "keyring/master_key.h"
+
+namespace bulwark::app {
+
+// Receipts of keyring operations belong to no tenant: they are issued in this chain.
+inline constexpr std::string_view kKeyringReceiptTenant = "system";
+
+// Parses --new-source: "file:/path" (a key file as for keyring.master_key_file), "env:NAME" (the
+// base64 key in environment variable NAME, looked up in `environ`) or "password-file:/path" (a
+// password on one line; PBKDF2 with `pbkdf2_iterations`, which must be >= 100000). Reads the
+// password file and the variable; a key file is read later (keyring::ReadKeyFile). Errors:
+// kInvalidArgument "invalid_new_source" (never including the secret), "weak_kdf_iterations".
+StatusOr<keyring::MasterKeySource> ParseNewMasterKeySource(std::string_view spec, char** environ,
+                                                           std::int64_t pbkdf2_iterations);
+
+// `bulwark key rotate --new-source S`: in one transaction adds the new master key version (or,
+// on a re-run with the same key, reuses it), re-wraps every data key under it, records
+// key.rotate in the audit ledger and issues a key.rotate receipt. Prints
+// {"kek_version":N,"rewrapped":M,"receipt_id":"..."}.
+int KeyRotate(const core::ConfigSources& sources, const std::string& new_source, std::ostream& out);
+
+// `bulwark key retire --version N`: refuses while any data key is sealed under N, or if N is the
+// active version; otherwise marks it retired, records key.retire with a key.retire receipt.
+// Prints {"retired_version":N,"receipt_id":"..."}.
+int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::ostream& out);
+
+// `bulwark key status`: every master key version (needs no key; reads the store only):
+// {"active_version":2,"versions":[{"version":1,"source_kind":"file","created_at":"...",
+//  "retired_at":null,"wrapped_keys":0,"active":false}, ...]}
+int KeyStatus(const core::ConfigSources& sources, std::ostream& out);
+
+}  // namespace bulwark::app

@@ -1,0 +1,278 @@
+"""Master key (KEK) rotation, live reload and retirement over the real binary (dev mode).
+
+`bulwark key rotate` runs while the server serves; the server picks the new key up on SIGHUP (or
+POST /api/v1/ops/keyring/reload) once its configuration names it, and then opens data keys sealed
+under both versions. `bulwark key retire` refuses while any data key still uses the version. A
+restart with the old key is refused (exit 78) and writes nothing; the new key starts it."""
+import base64
+import json
+import os
+import signal
+import sqlite3
+import time
+
+from conftest import EXIT_REFUSED, assert_error_body, b64key, render_toml, run_cli
+from identity_helpers import LOOSE, bearer, ledger, post, sign_in, step_up, totp
+
+ADA = "ada@acme.test"
+
+
+def write_key(path, b64=None):
+    b64 = b64 or b64key()
+    path.write_text(f"# test master key\n{b64}\n")
+    os.chmod(path, 0o600)
+    return b64
+
+
+def cli(srv, *args, config=None):
+    """`bulwark <args> --config <config> --data <srv data> --dev`."""
+    return run_cli([*args, "--config", str(config or srv.config_path), "--data", str(srv.data_dir), "--dev"])
+
+
+def messages(res):
+    """The human lines on stderr (JSON log lines, e.g. the ledger's final checkpoint, left out)."""
+    return [line for line in res.stderr.splitlines() if line.strip() and not line.startswith("{")]
+
+
+def point_config_at(srv, key_path):
+    srv.settings["keyring.master_key_file"] = str(key_path)
+    srv.config_path.write_text(render_toml(srv.settings))
+
+
+def db(srv):
+    return sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True, timeout=10)
+
+
+def query(srv, sql, args=()):
+    con = db(srv)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def snapshot(srv):
+    """Everything rotation or a refused boot could change."""
+    return {t: query(srv, f"SELECT * FROM {t} ORDER BY 1")
+            for t in ("keyring_kek", "wrapped_keys", "audit_ledger", "receipts")}
+
+
+def wait_log(srv, event, count, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [e for e in srv.log_events() if e.get("event") == event]
+        if len(found) >= count:
+            return found[count - 1]
+        assert time.monotonic() < deadline, f"no {event} #{count}:\n{srv.stderr_text}"
+        time.sleep(0.02)
+
+
+def start_dev(make_server, tmp_path):
+    old_key = tmp_path / "old.key"
+    old_b64 = write_key(old_key)
+    srv = make_server(dev=True, settings={**LOOSE, "keyring.master_key_file": str(old_key)})
+    res = cli(srv, "tenant", "create", "--name", "acme", "--owner", ADA)
+    assert res.returncode == 0, res
+    return srv, old_key, old_b64
+
+
+def test_rotate_reload_retire_and_restart(make_server, tmp_path):
+    srv, old_key, old_b64 = start_dev(make_server, tmp_path)
+    new_key = tmp_path / "new.key"
+    new_b64 = write_key(new_key)
+    # The rotation's own configuration keeps naming the old key (its "current" key).
+    old_config = tmp_path / "rotate-old.toml"
+    old_config.write_text(render_toml(srv.settings))
+    tokens = sign_in(srv, ADA)
+    auth = bearer(tokens)
+
+    # Rotate while the server runs: every data key is re-wrapped under version 2.
+    before = query(srv, "SELECT COUNT(*) FROM wrapped_keys")[0][0]
+    assert before >= 3  # audit, receipt and session signing keys at least
+    res = cli(srv, "key", "rotate", "--new-source", f"file:{new_key}")
+    assert res.returncode == 0, res
+    doc = json.loads(res.stdout)
+    assert set(doc) == {"kek_version", "rewrapped", "receipt_id"}, doc
+    assert doc["kek_version"] == 2 and doc["rewrapped"] == before, doc
+    assert doc["receipt_id"].startswith("rcpt_")
+    assert query(srv, "SELECT DISTINCT kek_version FROM wrapped_keys") == [(2,)]
+    assert query(srv, "SELECT DISTINCT substr(wrapped, 1, 1) FROM wrapped_keys") == [(b"\x02",)]
+    assert new_b64 not in res.output and old_b64 not in res.output
+
+    # The server still holds only version 1: a data key it creates now is a leftover under it.
+    res = post(srv, "/api/v1/auth/mfa/totp", headers=auth)
+    assert res.status == 201, res
+    secret = res.json()["secret"]
+    assert query(srv, "SELECT kek_version FROM wrapped_keys WHERE purpose = 'mfa_totp_seal'") == [(1,)]
+
+    # The operator points the configuration at the new key. Version 1 cannot be retired yet.
+    point_config_at(srv, new_key)
+    res = cli(srv, "key", "retire", "--version", "1")
+    assert res.returncode == 1, res
+    assert "1 wrapped key(s) are still sealed under master key version 1" in res.stderr, res
+    assert len(messages(res)) == 1, res
+    # Re-running the rotation with the new key as the current one cannot open the leftover.
+    res = cli(srv, "key", "rotate", "--new-source", f"file:{new_key}")
+    assert res.returncode == 1 and "version 1" in res.stderr, res
+    # With the old key as the current one it re-wraps exactly the leftover.
+    res = cli(srv, "key", "rotate", "--new-source", f"file:{new_key}", config=old_config)
+    assert res.returncode == 0, res
+    assert json.loads(res.stdout)["kek_version"] == 2 and json.loads(res.stdout)["rewrapped"] == 1
+    # And once more: nothing left, refused, nothing written.
+    snap = snapshot(srv)
+    res = cli(srv, "key", "rotate", "--new-source", f"file:{new_key}", config=old_config)
+    assert res.returncode == 1 and "nothing was changed" in res.stderr, res
+    assert snapshot(srv) == snap
+
+    # Until it reloads, the server cannot open the re-wrapped MFA key.
+    res = post(srv, "/api/v1/auth/mfa/totp/confirm", {"code": totp(secret)}, auth)
+    assert res.status >= 500, res
+
+    # SIGHUP: the server re-reads its configuration and holds both versions.
+    srv.signal(signal.SIGHUP)
+    ev = wait_log(srv, "keyring.reloaded", 1)
+    assert ev["kek_version"] == 2 and ev["held_versions"] == "1,2" and ev["trigger"] == "sighup", ev
+    assert srv.get("/readyz").status == 200
+    res = post(srv, "/api/v1/auth/mfa/totp/confirm", {"code": totp(secret)}, auth)
+    assert res.status == 200, res
+    codes = res.json()["recovery_codes"]
+    step_up(srv, tokens, codes)
+    assert srv.get("/api/v1/me", headers=auth).status == 200
+
+    # Everything is under version 2 now: version 1 retires, with a receipt.
+    res = cli(srv, "key", "retire", "--version", "1")
+    assert res.returncode == 0, res
+    doc = json.loads(res.stdout)
+    assert doc["retired_version"] == 1 and doc["receipt_id"].startswith("rcpt_"), doc
+    res = cli(srv, "key", "retire", "--version", "2")
+    assert res.returncode == 1 and "active version" in res.stderr, res
+    res = cli(srv, "key", "status")
+    assert res.returncode == 0, res
+    status = json.loads(res.stdout)
+    assert status["active_version"] == 2, status
+    v1, v2 = status["versions"]
+    assert v1["version"] == 1 and v1["retired_at"] and v1["wrapped_keys"] == 0 and v1["source_kind"] == "file"
+    assert v2["version"] == 2 and v2["retired_at"] is None and v2["active"] and v2["wrapped_keys"] >= 4
+    assert v2["created_at"]
+
+    # The operator route does the same as SIGHUP, and is recorded.
+    res = post(srv, "/api/v1/ops/keyring/reload")
+    assert res.status == 200, res
+    assert res.json() == {"status": "reloaded", "kek_version": 2, "held_versions": [1, 2]}
+
+    # Ledger and receipts hold the rotations, the retirement and the reload.
+    actions = [e["action"] for e in ledger(srv)]
+    assert actions.count("key.rotate") == 2 and actions.count("key.retire") == 1, actions
+    assert "keyring.reload" in actions
+    rotate = [e for e in ledger(srv) if e["action"] == "key.rotate"]
+    assert all(e["actor"]["kind"] == "operator" for e in rotate), rotate
+    kinds = [json.loads(p)["kind"] for (p,) in query(srv, "SELECT payload FROM receipts WHERE tenant = 'system'")]
+    assert kinds == ["key.rotate", "key.rotate", "key.retire"], kinds
+    for text in (srv.stderr_text, json.dumps(ledger(srv))):
+        assert old_b64 not in text and new_b64 not in text
+
+    # A restart with the old key is refused and writes nothing; with the new key it starts.
+    assert srv.stop() == 0
+    snap = snapshot(srv)
+    point_config_at(srv, old_key)
+    res = run_cli(["serve", "--dev", "--config", srv.config_path, "--data", srv.data_dir,
+                   "--listen", "127.0.0.1:0"])
+    assert res.returncode == EXIT_REFUSED, res
+    assert "does not match the one this data was sealed with" in res.stderr, res
+    assert old_b64 not in res.output
+    assert snapshot(srv) == snap
+    point_config_at(srv, new_key)
+    srv.start()
+    assert srv.get("/readyz").status == 200
+    tokens = sign_in(srv, ADA)
+    res = post(srv, "/api/v1/auth/mfa/verify", {"code": totp(secret, time.time() + 30)}, bearer(tokens))
+    assert res.status == 200, res  # the MFA key, once a leftover under version 1, opens
+
+
+def test_reload_with_a_wrong_key_changes_nothing(make_server, tmp_path):
+    srv, old_key, old_b64 = start_dev(make_server, tmp_path)
+    wrong = tmp_path / "wrong.key"
+    wrong_b64 = write_key(wrong)
+    point_config_at(srv, wrong)
+    srv.signal(signal.SIGHUP)
+    ev = wait_log(srv, "keyring.reload_failed", 1)
+    assert ev["reason"] == "wrong_master_key" and ev["trigger"] == "sighup", ev
+    err = assert_error_body(post(srv, "/api/v1/ops/keyring/reload"), 409, "wrong_master_key")
+    assert wrong_b64 not in err["message"]
+    # An unreadable key file: refused the same way, the server keeps serving with what it holds.
+    point_config_at(srv, tmp_path / "missing.key")
+    assert_error_body(post(srv, "/api/v1/ops/keyring/reload"), 409, "master_key_unreadable")
+    assert srv.get("/readyz").status == 200
+    assert sign_in(srv, ADA)["access_token"]
+    point_config_at(srv, old_key)
+    res = post(srv, "/api/v1/ops/keyring/reload")
+    assert res.status == 200 and res.json()["held_versions"] == [1], res
+    for text in (srv.stderr_text, json.dumps(ledger(srv))):
+        assert wrong_b64 not in text and old_b64 not in text
+    failed = [e for e in ledger(srv) if e["action"] == "keyring.reload" and e["result"] != "success"]
+    assert len(failed) == 2, failed
+
+
+def test_rotate_refusals_write_nothing(make_server, tmp_path):
+    srv, old_key, _ = start_dev(make_server, tmp_path)
+    snap = snapshot(srv)
+    cases = [
+        (f"file:{old_key}", "already the active version"),      # the current key again
+        (f"file:{tmp_path / 'missing.key'}", "cannot read"),    # unreadable
+        ("env:BULWARK_TEST_NO_SUCH_VAR", "not set"),             # no such variable
+        ("stdin:", "must be file:/path, env:NAME or password-file:/path"),
+    ]
+    bad = tmp_path / "bad.key"
+    bad.write_text("not a key\n")
+    os.chmod(bad, 0o600)
+    cases.append((f"file:{bad}", "base64"))
+    for spec, message in cases:
+        res = cli(srv, "key", "rotate", "--new-source", spec)
+        assert res.returncode == 1, (spec, res)
+        assert message in res.stderr, (spec, res)
+        assert len(messages(res)) == 1, res
+    # A password KDF below the floor is refused, whatever the configuration says.
+    pw = tmp_path / "new.pw"
+    pw.write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
+    os.chmod(pw, 0o600)
+    weak = tmp_path / "weak.toml"
+    weak.write_text(render_toml({**srv.settings, "keyring.pbkdf2_iterations": 99999}))
+    res = cli(srv, "key", "rotate", "--new-source", f"password-file:{pw}", config=weak)
+    assert res.returncode == 1 and "100000" in res.stderr, res
+    assert snapshot(srv) == snap
+    # env: and password-file: sources rotate (password: a fresh salt and the configured count).
+    env_b64 = b64key()
+    res = run_cli(["key", "rotate", "--new-source", "env:NEW_BULWARK_KEY", "--config", srv.config_path,
+                   "--data", srv.data_dir, "--dev"], env={"NEW_BULWARK_KEY": env_b64})
+    assert res.returncode == 0 and json.loads(res.stdout)["kek_version"] == 2, res
+    assert env_b64 not in res.output
+    # Version 2 (the env key) is active now: a configuration naming version 1 cannot rotate on.
+    res = cli(srv, "key", "rotate", "--new-source", f"password-file:{pw}")
+    assert res.returncode == EXIT_REFUSED and "version 2 is the active version" in res.stderr, res
+    assert len(messages(res)) == 1, res
+    env_key = tmp_path / "env.key"
+    write_key(env_key, env_b64)
+    fast = tmp_path / "fast.toml"
+    fast.write_text(render_toml({**srv.settings, "keyring.master_key_file": str(env_key),
+                                 "keyring.pbkdf2_iterations": 100000}))
+    res = cli(srv, "key", "rotate", "--new-source", f"password-file:{pw}", config=fast)
+    assert res.returncode == 0 and json.loads(res.stdout)["kek_version"] == 3, res
+    rows = query(srv, "SELECT version, source_kind, length(salt), iterations FROM keyring_kek ORDER BY version")
+    assert rows == [(1, "file", None, None), (2, "base64", None, None), (3, "password", 16, 100000)], rows
+    res = run_cli(["key", "status", "--config", srv.config_path, "--data", srv.data_dir, "--dev"])
+    assert [v["source_kind"] for v in json.loads(res.stdout)["versions"]] == ["file", "base64", "password"]
+
+
+def test_wrong_master_key_at_boot_is_refused_and_writes_nothing(make_server, tmp_path):
+    srv, _, _ = start_dev(make_server, tmp_path)
+    assert srv.stop() == 0
+    snap = snapshot(srv)
+    other = tmp_path / "other.key"
+    other_b64 = write_key(other)
+    point_config_at(srv, other)
+    res = run_cli(["serve", "--dev", "--config", srv.config_path, "--data", srv.data_dir,
+                   "--listen", "127.0.0.1:0"])
+    assert res.returncode == EXIT_REFUSED, res
+    assert "refusing to start: keyring: the master key does not match" in res.stderr, res
+    assert other_b64 not in res.output
+    assert snapshot(srv) == snap
