@@ -184,6 +184,10 @@ Status UpdateMetadata(const IdentityRouteDeps& d, RequestContext& ctx, std::stri
 StatusOr<std::vector<std::string>> List(const IdentityRouteDeps& d, RequestContext& ctx,
                                         std::string_view prefix, bool recursive) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
+  // A prefix names a folder: "dev" is "dev/" (never the raw string prefix of "development").
+  std::string folder(prefix);
+  if (!folder.empty() && folder.back() != '/') folder += '/';
+  prefix = folder;
   BULWARK_RETURN_IF_ERROR(secrets::ValidateListPrefix(prefix));
   BULWARK_ASSIGN_OR_RETURN(auto rules, d.path_access->Rules(ctx.principal));
   std::vector<std::string> all;
@@ -254,8 +258,8 @@ StatusOr<std::vector<std::int64_t>> VersionsBody(const json::value& body) {
       return Status::InvalidArgument("invalid_versions", "versions is an array of integers");
     }
     for (const json::value& v : *a) {
-      if (!v.is_int64() || v.as_int64() < 1)
-        return Status::InvalidArgument("invalid_versions", "versions are positive integers");
+      if (!v.is_int64() || v.as_int64() < 1 || v.as_int64() > kMaxVersionNumber)
+        return Status::InvalidArgument("invalid_versions", "versions are 1 to 2^53");
       out.push_back(v.as_int64());
     }
   }
@@ -293,7 +297,9 @@ StatusOr<std::vector<std::int64_t>> ParseVersions(std::string_view comma_separat
       return Status::InvalidArgument("invalid_versions", "versions are positive integers");
     }
     v = std::stoll(part);
-    if (v < 1) return Status::InvalidArgument("invalid_versions", "versions are positive integers");
+    if (v < 1 || v > kMaxVersionNumber) {
+      return Status::InvalidArgument("invalid_versions", "versions are 1 to 2^53");
+    }
     out.push_back(v);
   }
   return out;

@@ -10,7 +10,8 @@
 //      value is returned, so no value leaves unrecorded. A version that fails its integrity
 //      check is recorded as an error and raises alert.secret_integrity; the caller gets 500
 //      integrity_error and never any plaintext.
-// Every event's resource is "secret:<path>"; its action is the route's audit action.
+// Every event recorded here has the resource "secret:<path>" and the route's audit action (a
+// refusal before that, such as path_denied, is recorded by the pipeline with the request path).
 //
 // Capabilities: read data — read; write — create (new path) or update (existing); soft delete,
 // destroy, delete everything — delete; undelete and metadata changes — update; metadata read —
@@ -29,6 +30,9 @@
 #include "secrets/vault.h"
 
 namespace bulwark::api::secret_ops {
+
+// The largest version number accepted anywhere (JSON clients count in doubles).
+inline constexpr std::int64_t kMaxVersionNumber = std::int64_t{1} << 53;
 
 // 503 secrets_unavailable when the vault is not wired.
 Status Ready(const IdentityRouteDeps& d);
@@ -50,8 +54,8 @@ StatusOr<secrets::SecretMetadata> Metadata(const IdentityRouteDeps& d, http::Req
 Status UpdateMetadata(const IdentityRouteDeps& d, http::RequestContext& ctx, std::string_view path,
                       const secrets::MetadataUpdate& update);
 
-// Names under `prefix` ("" or ending in '/'), relative to it: the next level ("db/" for a
-// folder) or, when `recursive`, every path below. Only what the caller may see; sorted.
+// Names under `prefix` ("" or a folder, "dev" or "dev/"), relative to it: the next level ("db/" for
+// a folder) or, when `recursive`, every path below. Only what the caller may see; sorted.
 StatusOr<std::vector<std::string>> List(const IdentityRouteDeps& d, http::RequestContext& ctx,
                                         std::string_view prefix, bool recursive);
 
@@ -82,7 +86,7 @@ struct RouteDef {
 Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
                      std::span<const RouteDef> defs);
 
-// Parses a version list ("1,2,3" or a JSON array's integers): each 1..2^53.
+// Parses a version list "1,2,3": each 1..2^53.
 StatusOr<std::vector<std::int64_t>> ParseVersions(std::string_view comma_separated);
 
 }  // namespace bulwark::api::secret_ops

@@ -2,15 +2,19 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "app/boot.h"
 #include "app/core_open.h"
 #include "audit/writer.h"
+#include "core/clock.h"
 #include "keyring/rotation.h"
 #include "receipts/receipt.h"
 #include "receipts/service.h"
+#include "secrets/vault.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace bulwark::app {
@@ -207,6 +211,110 @@ int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::os
   }
   if (!s.ok()) return Fail("retire", s);
   out << json::serialize(json::object{{"retired_version", version}, {"receipt_id", receipt_id}})
+      << "\n";
+  return 0;
+}
+
+int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
+                  std::int64_t batch_size, std::int64_t pause_ms, std::ostream& out) {
+  constexpr std::string_view kCmd = "rotate-data";
+  std::optional<core::Config> config = LoadOrComplain(kCmd, sources);
+  if (!config) return kExitConfigRefused;
+  if (batch_size < 1 || batch_size > 10000 || pause_ms < 0 || pause_ms > 60000) {
+    return Fail(kCmd, Status::InvalidArgument("invalid_option",
+                                              "--batch-size is 1-10000, --pause-ms 0-60000"));
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(config->database_path(), ec)) {
+    return FailOpen(kCmd, "storage",
+                    Status::FailedPrecondition(
+                        "no_database", "there is no Bulwark database in " + config->data_dir));
+  }
+  std::string step;
+  auto core_or = OpenCore(*config, step);
+  if (!core_or.ok()) return FailOpen(kCmd, step, core_or.status());
+  Core& core = *core_or;
+  auto receipts_or = receipts::ReceiptService::Open(*core.store, *core.keys);
+  if (!receipts_or.ok()) return FailOpen(kCmd, "receipts", receipts_or.status());
+  std::string tenant_id;
+  {
+    auto tx = core.store->Begin(store::TxMode::kRead);
+    if (!tx.ok()) return FailOpen(kCmd, "storage", tx.status());
+    auto rows =
+        (*tx)->Query("SELECT id FROM tenants WHERE (id = ? OR name = ?) AND deleted_at IS NULL",
+                     {store::Value::Text(tenant), store::Value::Text(tenant)});
+    if (!rows.ok()) return FailOpen(kCmd, "storage", rows.status());
+    if (rows->empty()) {
+      return Fail(kCmd, Status::NotFound("tenant_not_found", "no such tenant: " + tenant));
+    }
+    tenant_id = (*rows)[0][0].as_text();
+  }
+  secrets::Vault vault(*core.keys);
+  audit::AuditWriter writer(*core.store, *core.ledger, {});
+  const auto event_for = [&](std::string action) {
+    audit::Event e = CliEvent(std::move(action));
+    e.tenant = tenant_id;
+    e.resource = "tenant-data:" + tenant_id;
+    return e;
+  };
+  std::string target;
+  Status s = writer.CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(target,
+                                 vault.StartDataRotation(tx, tenant_id, core::NowUnixSeconds()));
+        ev.details.emplace_back("data_key_id", target);
+        return Status::Ok();
+      },
+      event_for("key.rotate_data.start"));
+  if (!s.ok()) {
+    writer.Stop();
+    return Fail(kCmd, s);
+  }
+  // Batches: each its own short write transaction, so requests keep flowing in between.
+  for (;;) {
+    auto tx = core.store->Begin(store::TxMode::kWrite);
+    if (!tx.ok()) {
+      writer.Stop();
+      return Fail(kCmd, tx.status());
+    }
+    auto n = vault.ResealBatch(**tx, tenant_id, target, batch_size);
+    if (!n.ok()) {
+      writer.Stop();
+      return Fail(kCmd, n.status());
+    }
+    if (*n == 0) break;
+    if (Status c = (*tx)->Commit(); !c.ok()) {
+      writer.Stop();
+      return Fail(kCmd, c);
+    }
+    if (pause_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+  }
+  std::int64_t total = 0;
+  std::string receipt_id;
+  s = writer.CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(
+            total, vault.FinishDataRotation(tx, tenant_id, target, core::NowUnixSeconds()));
+        BULWARK_ASSIGN_OR_RETURN(
+            receipts::Receipt r,
+            (*receipts_or)
+                ->Issue(tx, tenant_id, receipts::kind::kKeyRotateData,
+                        json::object{
+                            {"tenant_id", tenant_id}, {"data_key_id", target}, {"resealed", total}},
+                        {}));
+        receipt_id = r.id;
+        ev.details.emplace_back("data_key_id", target);
+        ev.details.emplace_back("resealed", total);
+        ev.details.emplace_back("receipt_id", r.id);
+        return Status::Ok();
+      },
+      event_for("key.rotate_data"));
+  writer.Stop();
+  if (!s.ok()) return Fail(kCmd, s);
+  out << json::serialize(json::object{{"tenant_id", tenant_id},
+                                      {"data_key_id", target},
+                                      {"resealed", total},
+                                      {"receipt_id", receipt_id}})
       << "\n";
   return 0;
 }

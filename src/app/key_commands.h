@@ -44,6 +44,15 @@ int KeyRotate(const core::ConfigSources& sources, const std::string& new_source,
 // Prints {"retired_version":N,"receipt_id":"..."}.
 int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::ostream& out);
 
+// `bulwark key rotate-data --tenant T`: reseals every secret version of tenant T (id or name)
+// under a new data key, `batch_size` versions per transaction with `pause_ms` between batches,
+// beside a running server (new writes are sealed with the new key from the start). Re-running
+// after a crash resumes the unfinished job. Records key.rotate_data.start, and at the end
+// key.rotate_data with a key.rotate_data receipt in the tenant's chain. Prints
+// {"tenant_id":"...","data_key_id":"...","resealed":N,"receipt_id":"..."}.
+int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
+                  std::int64_t batch_size, std::int64_t pause_ms, std::ostream& out);
+
 // `bulwark key status`: every master key version (needs no key; reads the store only):
 // {"active_version":2,"versions":[{"version":1,"source_kind":"file","created_at":"...",
 //  "retired_at":null,"wrapped_keys":0,"active":false}, ...]}

@@ -115,9 +115,19 @@ int main(int argc, char** argv) {
   key_retire->add_option("--version", key_version, "The master key version to retire")
       ->required()
       ->check(CLI::Range(1u, 0xFFFFFFFFu));
+  std::string rotate_tenant;
+  std::int64_t rotate_batch = 500;
+  std::int64_t rotate_pause_ms = 0;
+  CLI::App* key_rotate_data = key_cmd->add_subcommand(
+      "rotate-data",
+      "Reseal every secret of a tenant under a new data key, in batches beside the running "
+      "server; a re-run resumes an interrupted rotation");
+  key_rotate_data->add_option("--tenant", rotate_tenant, "Tenant id or name")->required();
+  key_rotate_data->add_option("--batch-size", rotate_batch, "Versions per transaction (500)");
+  key_rotate_data->add_option("--pause-ms", rotate_pause_ms, "Pause between batches (0)");
   CLI::App* key_status = key_cmd->add_subcommand(
       "status", "Print every master key version and how many data keys each seals (JSON)");
-  for (CLI::App* sub : {key_rotate, key_retire, key_status}) {
+  for (CLI::App* sub : {key_rotate, key_retire, key_status, key_rotate_data}) {
     sub->add_flag("--dev", sources.dev_flag, "Use the dev-mode data directory and generated key");
     sub->add_option("--config", sources.file, "TOML configuration file")->check(CLI::ExistingFile);
     sub->add_option("--data", data, "Data directory (default ./data)");
@@ -143,6 +153,9 @@ int main(int argc, char** argv) {
   if (*key_rotate) return bulwark::app::KeyRotate(sources, key_new_source, std::cout);
   if (*key_retire) return bulwark::app::KeyRetire(sources, key_version, std::cout);
   if (*key_status) return bulwark::app::KeyStatus(sources, std::cout);
+  if (*key_rotate_data)
+    return bulwark::app::KeyRotateData(sources, rotate_tenant, rotate_batch, rotate_pause_ms,
+                                       std::cout);
   if (*routes) return bulwark::app::PrintRoutes(routes_dev, std::cout);
   if (*verify)
     return bulwark::audit::RunAuditVerify(audit_data, audit_export_file, audit_pubkey, std::cout);

@@ -58,6 +58,7 @@ inline constexpr std::size_t kMaxPayloadBytes = 16 * 1024;
 namespace kind {
 inline constexpr std::string_view kKeyRotate = "key.rotate";
 inline constexpr std::string_view kKeyRetire = "key.retire";
+inline constexpr std::string_view kKeyRotateData = "key.rotate_data";
 inline constexpr std::string_view kApiKeyCreate = "apikey.create";
 inline constexpr std::string_view kApiKeyRevoke = "apikey.revoke";
 inline constexpr std::string_view kRoleChange = "role.change";

@@ -11,6 +11,8 @@ namespace {
 
 using store::Value;
 
+constexpr std::size_t kMaxCachedDataKeys = 4096;
+
 Status NotFound() { return Status::NotFound("secret_not_found", "no such secret or version"); }
 
 Value Text(std::string_view s) { return Value::Text(std::string(s)); }
@@ -58,12 +60,23 @@ StatusOr<Vault::DataKey> Vault::ActiveKeyForSealing(store::Transaction& tx, std:
   return DataKey{.key_id = std::move(key_id), .key = std::move(key)};
 }
 
-StatusOr<crypto::SecretBytes> Vault::KeyById(store::Transaction& tx, std::string_view key_id) {
+StatusOr<std::shared_ptr<const crypto::SecretBytes>> Vault::KeyById(store::Transaction& tx,
+                                                                    std::string_view key_id) {
+  {
+    std::lock_guard lock(key_cache_mu_);
+    if (auto it = key_cache_.find(std::string(key_id)); it != key_cache_.end()) return it->second;
+  }
   BULWARK_ASSIGN_OR_RETURN(auto rows,
                            tx.Query("SELECT wrapped FROM wrapped_keys WHERE id = ? AND purpose = ?",
                                     {Text(key_id), Value::Text("tenant_data")}));
   if (rows.empty()) return Status::Integrity("a secret's data key is missing");
-  return keys_.Unwrap(rows[0][0].as_bytes(), key_id, "tenant_data");
+  BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes key,
+                           keys_.Unwrap(rows[0][0].as_bytes(), key_id, "tenant_data"));
+  auto shared = std::make_shared<const crypto::SecretBytes>(std::move(key));
+  std::lock_guard lock(key_cache_mu_);
+  if (key_cache_.size() >= kMaxCachedDataKeys) key_cache_.clear();
+  key_cache_.emplace(std::string(key_id), shared);
+  return shared;
 }
 
 StatusOr<VersionInfo> Vault::Put(store::Transaction& tx, std::string_view tenant,
@@ -146,9 +159,9 @@ StatusOr<SecretValue> Vault::Get(store::Transaction& tx, std::string_view tenant
     return NotFound();
   const auto& r = rows[0];
   const std::string key_id = r[0].as_text();
-  BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes key, KeyById(tx, key_id));
+  BULWARK_ASSIGN_OR_RETURN(auto key, KeyById(tx, key_id));
   const std::string aad = SecretAad(tenant, path, wanted, key_id);
-  auto plain = crypto::OpenRandomNonce(key, r[1].as_bytes(), crypto::AsBytes(aad));
+  auto plain = crypto::OpenRandomNonce(*key, r[1].as_bytes(), crypto::AsBytes(aad));
   if (!plain.ok()) return Status::Integrity("a secret version failed its integrity check");
   return SecretValue{
       .data = std::move(*plain),
@@ -267,9 +280,9 @@ StatusOr<std::int64_t> Vault::ResealBatch(store::Transaction& tx, std::string_vi
                           "ORDER BY path, version LIMIT ?",
                           {Text(tenant), Text(target_key_id), Value::Int(limit)}));
   if (rows.empty()) return std::int64_t{0};
-  BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes target, KeyById(tx, target_key_id));
+  BULWARK_ASSIGN_OR_RETURN(auto target, KeyById(tx, target_key_id));
   std::string old_id;
-  crypto::SecretBytes old_key;
+  std::shared_ptr<const crypto::SecretBytes> old_key;
   for (const auto& r : rows) {
     const std::string& path = r[0].as_text();
     const std::int64_t version = r[1].as_int();
@@ -277,12 +290,12 @@ StatusOr<std::int64_t> Vault::ResealBatch(store::Transaction& tx, std::string_vi
       BULWARK_ASSIGN_OR_RETURN(old_key, KeyById(tx, r[2].as_text()));
       old_id = r[2].as_text();
     }
-    auto plain = crypto::OpenRandomNonce(old_key, r[3].as_bytes(),
+    auto plain = crypto::OpenRandomNonce(*old_key, r[3].as_bytes(),
                                          crypto::AsBytes(SecretAad(tenant, path, version, old_id)));
     if (!plain.ok()) return Status::Integrity("a secret version failed its integrity check");
     BULWARK_ASSIGN_OR_RETURN(
         auto sealed,
-        crypto::SealRandomNonce(target, plain->reveal_span(),
+        crypto::SealRandomNonce(*target, plain->reveal_span(),
                                 crypto::AsBytes(SecretAad(tenant, path, version, target_key_id))));
     BULWARK_RETURN_IF_ERROR(
         tx.Exec("UPDATE secret_versions SET sealed = ?, data_key_id = ? WHERE tenant_id = ? AND "

@@ -22,9 +22,12 @@
 // pruned; another tenant's path is simply not found); kConflict "cas_mismatch" (check-and-set);
 // kInvalidArgument "invalid_value" (not a JSON object, or larger than max_value_bytes).
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -138,10 +141,16 @@ class Vault {
   };
   StatusOr<DataKey> ActiveKeyForSealing(store::Transaction& tx, std::string_view tenant,
                                         std::int64_t now);
-  StatusOr<crypto::SecretBytes> KeyById(store::Transaction& tx, std::string_view key_id);
+  // A data key by id, unwrapped once and then held (a data key never changes: rotation makes a
+  // new one, and a master key rotation only re-wraps it), so reads skip the lookup and unwrap,
+  // and a running server keeps opening what it has read across a master key rotation.
+  StatusOr<std::shared_ptr<const crypto::SecretBytes>> KeyById(store::Transaction& tx,
+                                                               std::string_view key_id);
 
   const keyring::Keyring& keys_;
   const VaultOptions options_;
+  std::mutex key_cache_mu_;
+  std::unordered_map<std::string, std::shared_ptr<const crypto::SecretBytes>> key_cache_;
 };
 
 // The AAD of a secret version (exposed for tests that move ciphertexts around).
