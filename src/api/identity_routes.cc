@@ -445,7 +445,9 @@ StatusOr<Reply> RemoveMember(const IdentityRouteDeps& d, RequestContext& ctx) {
       [&](store::Transaction& tx) -> Status {
         BULWARK_RETURN_IF_ERROR(
             identity::directory::RemoveMember(tx, ctx.principal.tenant_id, actor, target));
-        // Rejoining later starts from no path policies.
+        // Rejoining later starts from nothing: no keys, no path policies.
+        BULWARK_RETURN_IF_ERROR(
+            d.api_keys->RevokeCreatedBy(tx, ctx.principal.tenant_id, target, now).status());
         BULWARK_RETURN_IF_ERROR(
             policy::path_policies::ForgetMember(tx, ctx.principal.tenant_id, target));
         return d.sessions->RevokeMember(tx, ctx.principal.tenant_id, target, "member_removed", now);

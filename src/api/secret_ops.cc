@@ -158,7 +158,7 @@ StatusOr<secrets::SecretMetadata> Metadata(const IdentityRouteDeps& d, RequestCo
                                            std::string_view path) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
-  BULWARK_RETURN_IF_ERROR(Require(d, ctx, path, kCapRead | kCapList));
+  BULWARK_RETURN_IF_ERROR(Require(d, ctx, path, kCapRead));
   BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
   return d.vault->Metadata(*tx, ctx.principal.tenant_id, path);
 }
@@ -174,6 +174,11 @@ Status UpdateMetadata(const IdentityRouteDeps& d, RequestContext& ctx, std::stri
     auto meta = d.vault->Metadata(tx, ctx.principal.tenant_id, path);
     if (!meta.ok() && meta.status().code() != ErrorCode::kNotFound) return meta.status();
     if ((caps & (meta.ok() ? kCapUpdate : kCapCreate)) == 0) return PathDenied();
+    // Lowering max_versions removes old versions for good: that is a delete.
+    if (meta.ok() && update.max_versions && *update.max_versions > 0 &&
+        *update.max_versions < meta->max_versions && (caps & kCapDelete) == 0) {
+      return PathDenied();
+    }
     if (update.max_versions) ev.details.emplace_back("max_versions", *update.max_versions);
     if (update.cas_required) ev.details.emplace_back("cas_required", *update.cas_required);
     return d.vault->UpdateMetadata(tx, ctx.principal.tenant_id, path, update, ctx.principal.id,

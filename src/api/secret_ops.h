@@ -14,9 +14,10 @@
 // refusal before that, such as path_denied, is recorded by the pipeline with the request path).
 //
 // Capabilities: read data — read; write — create (new path) or update (existing); soft delete,
-// destroy, delete everything — delete; undelete and metadata changes — update; metadata read —
-// read or list. LIST shows a path when the caller holds read or list on it (a folder when it
-// holds that on some path below).
+// destroy, delete everything — delete; undelete and metadata changes — update (lowering
+// max_versions, which removes old versions, also delete); metadata read — read. LIST shows a
+// path's name when the caller holds read or list on it (a folder when it holds that on some path
+// below).
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <initializer_list>

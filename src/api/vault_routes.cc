@@ -148,13 +148,15 @@ StatusOr<Reply> ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx,
 StatusOr<Reply> ListKeys(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path) {
   const std::string prefix = path.empty() ? std::string() : std::string(path) + "/";
   BULWARK_ASSIGN_OR_RETURN(auto keys, secret_ops::List(d, ctx, prefix, false));
-  audit::Event e = http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
+  // Vault answers an empty listing with 404; recorded as what it is.
+  const Status outcome =
+      keys.empty() ? Status::NotFound("secret_not_found", "nothing to list here") : Status::Ok();
+  audit::Event e = http::LedgerAuditStage::EventFor(ctx, keys.empty() ? 404 : 200, outcome);
   e.action = "secret.list";
   e.resource = "secret:" + prefix;
   BULWARK_RETURN_IF_ERROR(d.writer->Record(std::move(e)));
   ctx.audited = true;
-  // Vault answers an empty listing with 404.
-  if (keys.empty()) return Status::NotFound("secret_not_found", "nothing to list here");
+  if (!outcome.ok()) return outcome;
   json::array a;
   for (auto& k : keys) a.emplace_back(k);
   return Reply{.body = Envelope(ctx, json::serialize(json::object{{"keys", std::move(a)}}))};

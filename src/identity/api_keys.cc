@@ -168,6 +168,15 @@ StatusOr<bool> ApiKeyService::Revoke(store::Transaction& tx, std::string_view te
   return true;
 }
 
+StatusOr<std::int64_t> ApiKeyService::RevokeCreatedBy(store::Transaction& tx,
+                                                      std::string_view tenant_id,
+                                                      std::string_view user_id, std::int64_t now) {
+  return tx.Exec(
+      "UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND created_by = ? AND "
+      "revoked_at IS NULL",
+      {Value::Int(now), Value::Text(std::string(tenant_id)), Value::Text(std::string(user_id))});
+}
+
 void ApiKeyService::Invalidate(std::string_view key_id) { cache_.Invalidate(key_id); }
 
 void ApiKeyService::InvalidateTenant(std::string_view tenant_id) {

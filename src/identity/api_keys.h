@@ -90,6 +90,10 @@ class ApiKeyService {
   // OK: true when this call revoked it, false when it was already revoked.
   StatusOr<bool> Revoke(store::Transaction& tx, std::string_view tenant_id, std::string_view key_id,
                         std::int64_t now);
+  // Revokes every key `user_id` created in the tenant (the member is being removed: its keys must
+  // not come back to life if it is invited again). Returns how many were revoked.
+  StatusOr<std::int64_t> RevokeCreatedBy(store::Transaction& tx, std::string_view tenant_id,
+                                         std::string_view user_id, std::int64_t now);
   // Drops the cached record so the next use reloads it. Call after the revocation committed.
   void Invalidate(std::string_view key_id);
   void InvalidateTenant(std::string_view tenant_id);

@@ -394,6 +394,17 @@ StatusOr<SecretBytes> Keyring::GetOrCreateKey(store::Transaction& tx, std::strin
   BULWARK_ASSIGN_OR_RETURN(SecretBytes key, crypto::RandomSecret(len));
   // One snapshot for the blob and its kek_version column, even if a Reload lands meanwhile.
   const auto state = Snapshot();
+  // Never seal a new key under a version the store has moved past (rotated or retired) while
+  // this process has not reloaded: no later holder of only the new key could open it.
+  BULWARK_ASSIGN_OR_RETURN(
+      store::Rows active,
+      tx.Query("SELECT MAX(version) FROM keyring_kek WHERE retired_at IS NULL"));
+  if (active.empty() || active[0].empty() || active[0][0].is_null() ||
+      active[0][0].as_int() != static_cast<std::int64_t>(state->active)) {
+    return Status::Unavailable("master_key_reload_required",
+                               "the master key was rotated; this server must reload it (SIGHUP "
+                               "or POST /api/v1/ops/keyring/reload) before it seals new keys");
+  }
   BULWARK_ASSIGN_OR_RETURN(std::vector<std::uint8_t> wrapped,
                            internal::WrapUnder(state->keks.at(state->active), state->active,
                                                key.reveal_span(), key_id, purpose));

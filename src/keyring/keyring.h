@@ -113,8 +113,10 @@ class Keyring {
   // bytes (1..1024, else kInvalidArgument "invalid_key_length"), wraps it and inserts it through
   // `tx` (which must be a write transaction; the caller commits). An existing key of another
   // purpose or length is kFailedPrecondition "key_purpose_mismatch" / "key_length_mismatch";
-  // a stored key that fails to unwrap is kIntegrity. Store errors are returned as they are (two
-  // callers racing to create the same id: the loser gets kConflict from the primary key).
+  // a stored key that fails to unwrap is kIntegrity. Creating a key while the store's active
+  // KEK version is not this keyring's (rotated or retired since the last reload) is kUnavailable
+  // "master_key_reload_required". Store errors are returned as they are (two callers racing to
+  // create the same id: the loser gets kConflict from the primary key).
   StatusOr<crypto::SecretBytes> GetOrCreateKey(store::Transaction& tx, std::string_view key_id,
                                                std::string_view purpose, std::size_t len) const;
 

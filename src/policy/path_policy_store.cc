@@ -360,6 +360,11 @@ StatusOr<std::vector<PathRule>> RulesFor(store::Transaction& tx, std::string_vie
 
 Status ForgetMember(store::Transaction& tx, std::string_view tenant, std::string_view user_id) {
   BULWARK_RETURN_IF_ERROR(
+      tx.Exec("DELETE FROM policy_attachments WHERE tenant_id = ? AND subject_kind = 'api_key' "
+              "AND subject_id IN (SELECT id FROM api_keys WHERE tenant_id = ? AND created_by = ?)",
+              {Text(tenant), Text(tenant), Text(user_id)})
+          .status());
+  BULWARK_RETURN_IF_ERROR(
       tx.Exec("DELETE FROM policy_attachments WHERE tenant_id = ? AND subject_kind = 'user' AND "
               "subject_id = ?",
               {Text(tenant), Text(user_id)})

@@ -97,7 +97,7 @@ StatusOr<std::vector<PathRule>> RulesFor(store::Transaction& tx, std::string_vie
 StatusOr<std::vector<std::string>> PolicyNamesFor(store::Transaction& tx, std::string_view tenant,
                                                   SubjectKind kind, std::string_view id);
 
-// Drops a removed member's attachments and group memberships.
+// Drops a removed member's attachments (its own and its API keys') and group memberships.
 Status ForgetMember(store::Transaction& tx, std::string_view tenant, std::string_view user_id);
 
 }  // namespace path_policies

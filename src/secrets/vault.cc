@@ -299,7 +299,8 @@ StatusOr<std::int64_t> Vault::ResealBatch(store::Transaction& tx, std::string_vi
                                 crypto::AsBytes(SecretAad(tenant, path, version, target_key_id))));
     BULWARK_RETURN_IF_ERROR(
         tx.Exec("UPDATE secret_versions SET sealed = ?, data_key_id = ? WHERE tenant_id = ? AND "
-                "path = ? AND version = ? AND data_key_id = ?",
+                "path = ? AND version = ? AND data_key_id = ? AND sealed IS NOT NULL AND "
+                "destroyed_at IS NULL",
                 {Value::Bytes(std::move(sealed)), Text(target_key_id), Text(tenant), Text(path),
                  Value::Int(version), Value::Text(old_id)})
             .status());

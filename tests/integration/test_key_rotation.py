@@ -99,40 +99,33 @@ def test_rotate_reload_retire_and_restart(make_server, tmp_path):
     assert query(srv, "SELECT DISTINCT substr(wrapped, 1, 1) FROM wrapped_keys") == [(b"\x02",)]
     assert new_b64 not in res.output and old_b64 not in res.output
 
-    # The server still holds only version 1: a data key it creates now is a leftover under it.
+    # The server still holds only version 1. It refuses to seal a new data key under it (no holder
+    # of only the new key could open it later), and cannot open the re-wrapped ones it has not
+    # loaded: 503, never a key under a superseded version, never an integrity alarm.
     res = post(srv, "/api/v1/auth/mfa/totp", headers=auth)
-    assert res.status == 201, res
-    secret = res.json()["secret"]
-    assert query(srv, "SELECT kek_version FROM wrapped_keys WHERE purpose = 'mfa_totp_seal'") == [(1,)]
+    assert res.status == 503 and res.json()["error"]["code"] == "master_key_reload_required", res
+    assert query(srv, "SELECT DISTINCT kek_version FROM wrapped_keys") == [(2,)]
+    assert not [e for e in ledger(srv) if e["action"].startswith("alert.")]
 
-    # The operator points the configuration at the new key. Version 1 cannot be retired yet.
+    # The operator points the configuration at the new key. Version 2 is active: not retirable.
     point_config_at(srv, new_key)
-    res = cli(srv, "key", "retire", "--version", "1")
+    res = cli(srv, "key", "retire", "--version", "2")
     assert res.returncode == 1, res
-    assert "1 wrapped key(s) are still sealed under master key version 1" in res.stderr, res
     assert len(messages(res)) == 1, res
-    # Re-running the rotation with the new key as the current one cannot open the leftover.
-    res = cli(srv, "key", "rotate", "--new-source", f"file:{new_key}")
-    assert res.returncode == 1 and "version 1" in res.stderr, res
-    # With the old key as the current one it re-wraps exactly the leftover.
-    res = cli(srv, "key", "rotate", "--new-source", f"file:{new_key}", config=old_config)
-    assert res.returncode == 0, res
-    assert json.loads(res.stdout)["kek_version"] == 2 and json.loads(res.stdout)["rewrapped"] == 1
-    # And once more: nothing left, refused, nothing written.
+    # Nothing is left under version 1 to re-wrap: refused, nothing written.
     snap = snapshot(srv)
     res = cli(srv, "key", "rotate", "--new-source", f"file:{new_key}", config=old_config)
     assert res.returncode == 1 and "nothing was changed" in res.stderr, res
     assert snapshot(srv) == snap
-
-    # Until it reloads, the server cannot open the re-wrapped MFA key.
-    res = post(srv, "/api/v1/auth/mfa/totp/confirm", {"code": totp(secret)}, auth)
-    assert res.status >= 500, res
 
     # SIGHUP: the server re-reads its configuration and holds both versions.
     srv.signal(signal.SIGHUP)
     ev = wait_log(srv, "keyring.reloaded", 1)
     assert ev["kek_version"] == 2 and ev["held_versions"] == "1,2" and ev["trigger"] == "sighup", ev
     assert srv.get("/readyz").status == 200
+    res = post(srv, "/api/v1/auth/mfa/totp", headers=auth)
+    assert res.status == 201, res
+    secret = res.json()["secret"]
     res = post(srv, "/api/v1/auth/mfa/totp/confirm", {"code": totp(secret)}, auth)
     assert res.status == 200, res
     codes = res.json()["recovery_codes"]
@@ -162,12 +155,12 @@ def test_rotate_reload_retire_and_restart(make_server, tmp_path):
 
     # Ledger and receipts hold the rotations, the retirement and the reload.
     actions = [e["action"] for e in ledger(srv)]
-    assert actions.count("key.rotate") == 2 and actions.count("key.retire") == 1, actions
+    assert actions.count("key.rotate") == 1 and actions.count("key.retire") == 1, actions
     assert "keyring.reload" in actions
     rotate = [e for e in ledger(srv) if e["action"] == "key.rotate"]
     assert all(e["actor"]["kind"] == "operator" for e in rotate), rotate
     kinds = [json.loads(p)["kind"] for (p,) in query(srv, "SELECT payload FROM receipts WHERE tenant = 'system'")]
-    assert kinds == ["key.rotate", "key.rotate", "key.retire"], kinds
+    assert kinds == ["key.rotate", "key.retire"], kinds
     for text in (srv.stderr_text, json.dumps(ledger(srv))):
         assert old_b64 not in text and new_b64 not in text
 
@@ -186,7 +179,7 @@ def test_rotate_reload_retire_and_restart(make_server, tmp_path):
     assert srv.get("/readyz").status == 200
     tokens = sign_in(srv, ADA)
     res = post(srv, "/api/v1/auth/mfa/verify", {"code": totp(secret, time.time() + 30)}, bearer(tokens))
-    assert res.status == 200, res  # the MFA key, once a leftover under version 1, opens
+    assert res.status == 200, res  # the MFA key sealed after the reload opens
 
 
 def test_reload_with_a_wrong_key_changes_nothing(make_server, tmp_path):

@@ -271,7 +271,8 @@ def test_list_capability_shows_a_path_but_does_not_read_it(srv):
     assert res.status == 200 and res.json()["keys"] == ["ls/"], res
     assert srv.get("/api/v1/secrets?prefix=ls/", mh).json()["keys"] == ["one", "sub/"]
     assert srv.get("/api/v1/secrets?recursive=true", mh).json()["keys"] == ["ls/one", "ls/sub/two"]
-    assert t.meta("ls/one", mh)["current_version"] == 1  # metadata: read or list
+    # Metadata (authors, custom metadata, history) needs read: list shows names only.
+    refused(srv.get(META + "ls/one", mh), 403, "path_denied")
     refused(srv.get(META + "hidden/three", mh), 403, "path_denied")
     before = state(srv)
     res = t.read("ls/one", mh)
@@ -608,3 +609,22 @@ def test_every_read_is_recorded_and_no_value_is_logged(srv):
     files = b"".join(p.read_bytes() for p in srv.data_dir.glob("bulwark.db*"))
     for v in values:
         assert v not in blob and v not in log and v.encode() not in files, v
+
+
+def test_lowering_max_versions_removes_history_so_it_needs_delete(srv):
+    t = Tenant(srv)
+    for i in range(4):
+        t.write("keep/x", {"v": str(i)})
+    m = t.member("keeper@acme.test")
+    mh = bearer(m)
+    t.policy("keeper", {"keep/*": ["read", "update"]})
+    t.attach("keeper", "user", m["user_id"])
+    before = state(srv)
+    refused(send_json(srv, "PUT", META + "keep/x", {"max_versions": 1}, mh), 403, "path_denied")
+    assert state(srv) == before
+    res = send_json(srv, "PUT", META + "keep/x", {"max_versions": 20}, mh)  # raising keeps all
+    assert res.status == 204, res
+    t.policy("keeper", {"keep/*": ["read", "update", "delete"]})
+    res = send_json(srv, "PUT", META + "keep/x", {"max_versions": 1}, mh)
+    assert res.status == 204, res
+    assert [v["version"] for v in t.meta("keep/x", mh)["versions"]] == [4]

@@ -8,7 +8,7 @@ import sqlite3
 import hvac
 import hvac.exceptions as hx
 import pytest
-from identity_helpers import LOOSE, accept, bearer, invite, ledger, sign_in, step_up
+from identity_helpers import LOOSE, accept, bearer, enroll, invite, ledger, sign_in, step_up
 from vault_helpers import api_key, attach, owner, put_policy
 
 
@@ -261,3 +261,31 @@ def test_a_ciphertext_moved_between_rows_or_tenants_fails_to_open_and_is_alerted
     alerts = [e for e in entries if e["action"] == "alert.secret_integrity"]
     assert len(failed) == 4 and len(alerts) == 4, (failed, alerts)
     assert {e["resource"] for e in failed} == {"secret:a", "secret:b"}
+
+
+def test_a_removed_member_comes_back_with_no_keys_and_no_policies(srv):
+    doc, tokens, codes, c, _ = full_access(srv)
+    c.secrets.kv.v2.create_or_update_secret("prod/db", {"password": "p"})
+    bob = accept(srv, invite(srv, tokens, "bob@acme.test", "admin"))
+    _, bob_codes = enroll(srv, bob)
+    put_policy(srv, tokens, codes, "prod-read", {"prod/*": ["read"]})
+    attach(srv, tokens, codes, "prod-read", "user", bob["user_id"])
+    bob_key, bob_key_id = api_key(srv, bob, bob_codes, scopes=["secrets.read"])
+    attach(srv, tokens, codes, "prod-read", "api_key", bob_key_id)
+    assert client(srv, bob_key).secrets.kv.v2.read_secret_version("prod/db")["data"]["data"] == {"password": "p"}
+    step_up(srv, tokens, codes)
+    res = srv.request("DELETE", f"/api/v1/members/{bob['user_id']}", headers=bearer(tokens))
+    assert res.status == 204, res
+    with pytest.raises(hx.Forbidden):  # Vault's 403 for a dead token
+        client(srv, bob_key).secrets.kv.v2.read_secret_version("prod/db")
+    con = sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True)
+    assert con.execute("SELECT revoked_at IS NOT NULL FROM api_keys WHERE id = ?", (bob_key_id,)).fetchone() == (1,)
+    assert con.execute("SELECT COUNT(*) FROM policy_attachments WHERE subject_id IN (?, ?)",
+                       (bob["user_id"], bob_key_id)).fetchone() == (0,)
+    con.close()
+    # Invited again: the old key stays dead, and nothing of the old access comes back.
+    bob2 = accept(srv, invite(srv, tokens, "bob@acme.test", "admin"))
+    with pytest.raises(hx.Forbidden):
+        client(srv, bob_key).secrets.kv.v2.read_secret_version("prod/db")
+    res = srv.get("/api/v1/secrets/prod/db", headers=bearer(bob2))
+    assert res.status == 403 and res.json()["error"]["code"] == "path_denied", res

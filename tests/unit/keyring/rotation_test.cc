@@ -85,6 +85,25 @@ class KeyringRotationTest : public ::testing::Test {
     return k.ok() ? std::move(k).value() : SecretBytes();
   }
 
+  // A data key sealed under `ring`'s version though the store has moved on: what a node whose key
+  // creation raced a rotation could leave behind on a store with weaker isolation (GetOrCreateKey
+  // itself refuses, see StaleKeyringRefusesToSealNewKeys). Inserted directly.
+  SecretBytes CreateLeftover(const Keyring& ring, const std::string& id) {
+    SecretBytes key = *crypto::RandomSecret(32);
+    auto wrapped = ring.Wrap(key.reveal_span(), id, "tenant_data");
+    EXPECT_TRUE(wrapped.ok());
+    auto tx = store_->Begin(store::TxMode::kWrite);
+    EXPECT_TRUE(
+        (*tx)
+            ->Exec("INSERT INTO wrapped_keys (id, purpose, kek_version, wrapped, created_at) "
+                   "VALUES (?, 'tenant_data', ?, ?, 'now')",
+                   {store::Value::Text(id), store::Value::Int(ring.kek_version()),
+                    store::Value::Bytes(*wrapped)})
+            .ok());
+    EXPECT_TRUE((*tx)->Commit().ok());
+    return key;
+  }
+
   StatusOr<SecretBytes> ReadKey(const Keyring& ring, const std::string& id,
                                 const std::string& purpose = "tenant_data") {
     auto tx = store_->Begin(store::TxMode::kWrite);
@@ -215,7 +234,7 @@ TEST_F(KeyringRotationTest, RotationRewrapsEveryKeyAndIsIdempotent) {
 
   // A node still on the old key seals a new data key under version 1 (a leftover); the re-run
   // (configured key: the old one, which any-version opening accepts) re-wraps just that one.
-  const SecretBytes late = CreateKey(*ring_, "tenant-data:t2:1");
+  const SecretBytes late = CreateLeftover(*ring_, "tenant-data:t2:1");
   EXPECT_EQ(KeyVersions().at("tenant-data:t2:1"), 1);
   auto current = Keyring::OpenAnyVersion(Base64Source(key_a_), *store_);
   ASSERT_TRUE(current.ok()) << current.status().ToString();
@@ -255,7 +274,7 @@ TEST_F(KeyringRotationTest, RotationRefusals) {
   EXPECT_EQ(RotateTo(*ring_, Base64Source(key_a_)).status().reason(), "master_key_not_new");
 
   // A leftover under version 1, and a keyring that holds only version 2: it cannot re-wrap it.
-  CreateKey(*ring_, "late");
+  CreateLeftover(*ring_, "late");
   auto only_new = Keyring::Open(Base64Source(key_b_), *store_);
   ASSERT_TRUE(only_new.ok());
   auto r = RotateTo(**only_new, Base64Source(RandomKeyBase64()));
@@ -280,8 +299,8 @@ TEST_F(KeyringRotationTest, RetireRefusesWhileInUseAndForTheActiveVersion) {
   ASSERT_TRUE(RotateTo(*ring_, Base64Source(key_b_)).ok());
   EXPECT_EQ(retire(2).reason(), "kek_version_active");
 
-  CreateKey(*ring_, "late1");  // two leftovers under version 1
-  CreateKey(*ring_, "late2");
+  CreateLeftover(*ring_, "late1");  // two leftovers under version 1
+  CreateLeftover(*ring_, "late2");
   Status in_use = retire(1);
   EXPECT_EQ(in_use.code(), ErrorCode::kFailedPrecondition);
   EXPECT_EQ(in_use.reason(), "kek_version_in_use");
@@ -408,6 +427,26 @@ TEST_F(KeyringRotationTest, OpenAnyVersionNeedsAKeyringAndWritesNothing) {
             "no_master_key");
   auto tx = (*empty)->Begin(store::TxMode::kRead);
   EXPECT_EQ((*(*tx)->Query("SELECT COUNT(*) FROM keyring_kek"))[0][0].as_int(), 0);
+}
+
+}  // namespace
+}  // namespace bulwark::keyring
+
+namespace bulwark::keyring {
+namespace {
+
+TEST_F(KeyringRotationTest, StaleKeyringRefusesToSealNewKeys) {
+  ASSERT_TRUE(RotateTo(*ring_, Base64Source(key_b_)).ok());
+  // ring_ holds only version 1; the store's active version is 2: no new key under version 1.
+  auto tx = store_->Begin(store::TxMode::kWrite);
+  auto k = ring_->GetOrCreateKey(**tx, "tenant-data:new:1", "tenant_data", 32);
+  EXPECT_EQ(k.status().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(k.status().reason(), "master_key_reload_required");
+  tx->reset();
+  // After a reload it seals under version 2.
+  ASSERT_TRUE(ring_->Reload(Base64Source(key_b_), *store_).ok());
+  CreateKey(*ring_, "tenant-data:new:1");
+  EXPECT_EQ(KeyVersions().at("tenant-data:new:1"), 2);
 }
 
 }  // namespace
