@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Vault benchmarks, side by side in one run on this machine (wrk -t2 -c64, keep-alive):
+# Vault benchmarks, side by side in one run on this machine (wrk -t2, 64 connections unless
+# BENCH_CONNECTIONS says otherwise, keep-alive; BENCH_WORKERS sets server.worker_threads, 32):
 #  1. Secret reads: GET /api/v1/secrets/{path} with an API key: authentication, path policy,
 #     decryption (AES-256-GCM under the tenant's data key) and a durable audit record per read,
 #     against nginx `return 200` (goal >= 0.5).
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN=$ROOT/${1:-build/release/bulwark}
 DURATION=${2:-10}
+CONNS=${BENCH_CONNECTIONS:-64}
 PY=/usr/bin/python3
 work=$(mktemp -d)
 cleanup() {
@@ -34,6 +36,8 @@ rules = ["* api_key 1000000/1s", "POST /api/v1/auth/request ip 1000000/1s",
          "POST /api/v1/auth/mfa/verify ip 1000000/1s"]
 [log]
 level = "warn"
+[server]
+worker_threads = ${BENCH_WORKERS:-32}
 CONF
 (cd "$work" && exec "$BIN" serve --dev --config bulwark.toml --listen "127.0.0.1:$PORT" --data ./data) \
   2>> "$work/stderr.log" &
@@ -77,19 +81,19 @@ PY
 )
 export BULWARK_KEY=$KEY
 
-wrk -t2 -c64 -d2s "http://127.0.0.1:$NGINX_PORT/" >/dev/null
-wrk -t2 -c64 -d2s -s bench/lua/secret_read.lua "http://127.0.0.1:$PORT" >/dev/null
-NGINX_RPS=$(wrk -t2 -c64 -d"${DURATION}s" "http://127.0.0.1:$NGINX_PORT/" | rps)
-READ_OUT=$(wrk -t2 -c64 -d"${DURATION}s" -s bench/lua/secret_read.lua "http://127.0.0.1:$PORT")
-WRITE_OUT=$(wrk -t2 -c64 -d"${DURATION}s" -s bench/lua/secret_write.lua "http://127.0.0.1:$PORT")
+wrk -t2 -c"$CONNS" -d2s "http://127.0.0.1:$NGINX_PORT/" >/dev/null
+wrk -t2 -c"$CONNS" -d2s -s bench/lua/secret_read.lua "http://127.0.0.1:$PORT" >/dev/null
+NGINX_RPS=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:$NGINX_PORT/" | rps)
+READ_OUT=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" -s bench/lua/secret_read.lua "http://127.0.0.1:$PORT")
+WRITE_OUT=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" -s bench/lua/secret_write.lua "http://127.0.0.1:$PORT")
 ENTRIES=$($PY -c "import sqlite3,sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute('SELECT COUNT(*) FROM audit_ledger').fetchone()[0])" "$work/data/bulwark.db")
 
 $PY - "$(echo "$READ_OUT" | rps)" "$(echo "$READ_OUT" | non2xx)" "$(echo "$WRITE_OUT" | rps)" \
-  "$(echo "$WRITE_OUT" | non2xx)" "$NGINX_RPS" "$(nproc)" "$ENTRIES" <<'PY'
+  "$(echo "$WRITE_OUT" | non2xx)" "$NGINX_RPS" "$(nproc)" "$ENTRIES" "$CONNS" "${BENCH_WORKERS:-32}" <<'PY'
 import sys
-read, read_bad, write, write_bad, nginx, cores, entries = sys.argv[1:]
+read, read_bad, write, write_bad, nginx, cores, entries = sys.argv[1:8]
 read, write, nginx = float(read), float(write), float(nginx)
-print(f"cores: {cores}; wrk -t2 -c64 keep-alive; SQLite, synchronous=FULL; ledger entries afterwards: {entries}")
+print(f"cores: {cores}; wrk -t2 -c{sys.argv[8]} keep-alive, {sys.argv[9]} worker threads; SQLite, synchronous=FULL; ledger entries afterwards: {entries}")
 print(f"secret reads (API key, policy, decrypt, durable audit): {read:,.0f}/s, nginx return 200 {nginx:,.0f}/s, "
       f"ratio {read/nginx:.2f} (goal >= 0.5); non-2xx: {read_bad}; vault-benchmark kvv2 read 9,909/s: {read/9909:.1f}x")
 print(f"durable secret writes: {write:,.0f}/s; non-2xx: {write_bad}; vault-benchmark kvv2 write 9,808/s: {write/9808:.1f}x")
