@@ -66,10 +66,17 @@ StatusOr<std::shared_ptr<const crypto::SecretBytes>> Vault::KeyById(store::Trans
     std::lock_guard lock(key_cache_mu_);
     if (auto it = key_cache_.find(std::string(key_id)); it != key_cache_.end()) return it->second;
   }
-  BULWARK_ASSIGN_OR_RETURN(auto rows,
-                           tx.Query("SELECT wrapped FROM wrapped_keys WHERE id = ? AND purpose = ?",
-                                    {Text(key_id), Value::Text("tenant_data")}));
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT wrapped, kek_version FROM wrapped_keys WHERE id = ? AND "
+                          "purpose = ?",
+                          {Text(key_id), Value::Text("tenant_data")}));
   if (rows.empty()) return Status::Integrity("a secret's data key is missing");
+  const std::int64_t kek_version = rows[0][1].as_int();
+  if (kek_version > static_cast<std::int64_t>(keys_.kek_version())) {
+    // Re-wrapped by a master key rotation this process has not reloaded yet: not damage.
+    return Status::Unavailable("master_key_reload_required",
+                               "the master key was rotated; this server must reload it");
+  }
   BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes key,
                            keys_.Unwrap(rows[0][0].as_bytes(), key_id, "tenant_data"));
   auto shared = std::make_shared<const crypto::SecretBytes>(std::move(key));

@@ -316,3 +316,33 @@ TEST(VaultRotationTest, AVersionThatFailsToOpenStopsTheBatchAndKeepsNothing) {
 
 }  // namespace
 }  // namespace bulwark::secrets
+
+namespace bulwark::secrets {
+namespace {
+
+TEST(VaultRotationTest, ADataKeyUnderAMasterKeyVersionNotYetLoadedIsUnavailableNotDamage) {
+  Env env;
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":"a"})").ok());
+  ASSERT_EQ(*env.Get(env.tenant, "a"), R"({"v":"a"})");  // env.vault now holds the data key
+  {
+    // What `bulwark key rotate` leaves for a server that has not reloaded: the row says v2.
+    auto tx = env.store->Begin(TxMode::kWrite);
+    ASSERT_TRUE((*tx)
+                    ->Exec("INSERT INTO keyring_kek (version, source_kind, check_value, "
+                           "created_at) VALUES (2, 'base64', x'00', 'now')")
+                    .ok());
+    ASSERT_TRUE(
+        (*tx)->Exec("UPDATE wrapped_keys SET kek_version = 2 WHERE purpose = 'tenant_data'").ok());
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+  Vault fresh(*env.keys);  // nothing cached
+  auto tx = env.store->Begin(TxMode::kRead);
+  auto v = fresh.Get(**tx, env.tenant, "a", std::nullopt);
+  EXPECT_EQ(v.status().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(v.status().reason(), "master_key_reload_required");
+  // The Vault that has read the secret before holds its key and keeps serving it.
+  EXPECT_EQ(*env.Get(env.tenant, "a"), R"({"v":"a"})");
+}
+
+}  // namespace
+}  // namespace bulwark::secrets
