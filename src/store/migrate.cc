@@ -5,6 +5,7 @@
 
 #include "core/clock.h"
 #include "store/migrations.h"
+#include "store/postgres/dialect.h"
 
 namespace bulwark::store {
 namespace {
@@ -144,12 +145,17 @@ Status Migrate(Store& store) {
   BULWARK_RETURN_IF_ERROR(CheckMigrationList(all));
   const int latest = all.back().version;
   bool checked_history = false;
+  const bool postgres = store.backend() == "postgresql";
   for (;;) {
     // The version is read inside the write transaction: under the write lock no other process
     // can apply the same migration between our read and our commit. Returning early destroys
     // the transaction, which rolls back, so the IF NOT EXISTS below never outlives a refusal.
     BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(TxMode::kWrite));
-    BULWARK_RETURN_IF_ERROR(tx->Exec(kCreateSchemaMigrations).status());
+    BULWARK_ASSIGN_OR_RETURN(const std::string create_history,
+                             postgres
+                                 ? TranslateForPostgres(kCreateSchemaMigrations)
+                                 : StatusOr<std::string>(std::string(kCreateSchemaMigrations)));
+    BULWARK_RETURN_IF_ERROR(tx->Exec(create_history).status());
     BULWARK_ASSIGN_OR_RETURN(Rows max_rows,
                              tx->Query("SELECT MAX(version) FROM schema_migrations"));
     int current = 0;
@@ -182,7 +188,13 @@ Status Migrate(Store& store) {
 
     const Migration& m = all[static_cast<std::size_t>(current)];
     BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> statements, SplitSqlStatements(m.sql));
+    if (postgres) BULWARK_RETURN_IF_ERROR(tx->Exec(kPostgresRefuseFunction).status());
     for (const std::string& s : statements) {
+      if (postgres) {
+        BULWARK_ASSIGN_OR_RETURN(std::string translated, TranslateForPostgres(s));
+        BULWARK_RETURN_IF_ERROR(tx->Exec(translated).status());
+        continue;
+      }
       BULWARK_RETURN_IF_ERROR(tx->Exec(s).status());
     }
     BULWARK_RETURN_IF_ERROR(
