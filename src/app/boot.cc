@@ -48,6 +48,7 @@
 #include "receipts/service.h"
 #include "store/migrate.h"
 #include "store/migrations.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace bulwark::app {
@@ -296,7 +297,50 @@ void CheckModeAndFlags(const Config& c, Problems& p, bool production) {
   }
 }
 
+// A reachable store passes its health checks and has no schema newer than this binary's.
+void CheckOpenStore(store::Store& st, Problems& p) {
+  for (const auto& check : st.CheckHealth()) {
+    if (!check.ok) p.Error("storage", "store check " + check.name + " failed: " + check.detail);
+  }
+  if (auto v = st.SchemaVersion(); v.ok() && *v > store::LatestSchemaVersion()) {
+    p.Error("storage", "the database schema (version " + std::to_string(*v) +
+                           ") is newer than this binary supports (" +
+                           std::to_string(store::LatestSchemaVersion()) + ")");
+  }
+}
+
+// PostgreSQL: TLS with certificate and host name verification, no password in the URL (it would
+// show in process listings and configuration backups), and a reachable, not-newer schema.
+void CheckPostgres(const Config& c, Problems& p, bool production) {
+  const std::string& u = c.storage_url;
+  const bool verify_full = u.find("sslmode=verify-full") != std::string::npos;
+  if (!verify_full) {
+    p.Unsafe(production, "storage.url",
+             "PostgreSQL without sslmode=verify-full: the connection is not verified TLS");
+  }
+  const auto scheme = u.find("://");
+  const auto at = u.find('@');
+  const bool inline_password =
+      u.find("password=") != std::string::npos ||
+      (scheme != std::string::npos && at != std::string::npos &&
+       u.substr(scheme + 3, at - scheme - 3).find(':') != std::string::npos);
+  if (inline_password) {
+    p.Unsafe(production, "storage.url",
+             "the PostgreSQL password is written in storage.url; use a passfile instead");
+  }
+  auto st_or = store::OpenPostgresStore({.url = u, .pool_size = 1});
+  if (!st_or.ok()) {
+    p.Error("storage", "the store is unreachable: " + st_or.status().message());
+    return;
+  }
+  CheckOpenStore(**st_or, p);
+}
+
 void CheckStorage(const Config& c, Problems& p, bool production) {
+  if (!c.storage_url.empty()) {
+    CheckPostgres(c, p, production);
+    return;
+  }
   auto upper = [](std::string s) {
     for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     return s;
@@ -347,14 +391,7 @@ void CheckStorage(const Config& c, Problems& p, bool production) {
         p.Error("storage", "the store is unreachable: " + st_or.status().message());
         return;
       }
-      for (const auto& check : (*st_or)->CheckHealth()) {
-        if (!check.ok) p.Error("storage", "store check " + check.name + " failed: " + check.detail);
-      }
-      if (auto v = (*st_or)->SchemaVersion(); v.ok() && *v > store::LatestSchemaVersion()) {
-        p.Error("storage", "the database schema (version " + std::to_string(*v) +
-                               ") is newer than this binary supports (" +
-                               std::to_string(store::LatestSchemaVersion()) + ")");
-      }
+      CheckOpenStore(**st_or, p);
       return;
     }
     if (::access(c.data_dir.c_str(), W_OK | X_OK) != 0) {
@@ -478,7 +515,15 @@ StatusOr<Core> OpenCore(Config& config, std::string& step, const OpenCoreOptions
                              .busy_timeout_ms = static_cast<int>(config.busy_timeout_ms),
                              .pool_size = static_cast<int>(config.pool_size)};
   Core core;
-  BULWARK_ASSIGN_OR_RETURN(core.store, store::OpenSqliteStore(sopts));
+  if (!config.storage_url.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(
+        core.store,
+        store::OpenPostgresStore({.url = config.storage_url,
+                                  .pool_size = static_cast<int>(config.pool_size),
+                                  .busy_timeout_ms = static_cast<int>(config.busy_timeout_ms)}));
+  } else {
+    BULWARK_ASSIGN_OR_RETURN(core.store, store::OpenSqliteStore(sopts));
+  }
   BULWARK_RETURN_IF_ERROR(store::Migrate(*core.store));
   step = "keyring";
   BULWARK_ASSIGN_OR_RETURN(keyring::MasterKeySource source, MasterKeySourceFor(config));

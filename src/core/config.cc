@@ -68,6 +68,7 @@ const std::vector<Setting>& Settings() {
       Str("server.tls_key_file", &Config::tls_key_file),
       List("cors.allowed_origins", &Config::cors_allowed_origins),
       Str("storage.data_dir", &Config::data_dir),
+      Str("storage.url", &Config::storage_url),
       Str("storage.journal_mode", &Config::journal_mode),
       Str("storage.synchronous", &Config::synchronous),
       Bool("storage.foreign_keys", &Config::foreign_keys),

@@ -60,6 +60,9 @@ struct Config {
 
   // --- storage ----------------------------------------------------------------------------
   std::string data_dir = "./data";
+  // PostgreSQL (libpq URI or key=value string); empty: SQLite in the data directory. In
+  // production sslmode=verify-full is required and a password may not be inline (use a passfile).
+  std::string storage_url;
   std::string journal_mode = "WAL";
   std::string synchronous = "FULL";
   bool foreign_keys = true;

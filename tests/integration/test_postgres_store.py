@@ -1,0 +1,124 @@
+"""`storage.url`: the real binary on a real PostgreSQL 15 (initdb and pg_ctl into a temporary
+directory on a free port): a tenant, sign-in with MFA, path policies, an API key and the Vault
+KV v2 surface through python3-hvac, the ledger in PostgreSQL with its append-only triggers, and
+the production refusals for an unverified or password-bearing URL."""
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+
+import hvac
+import pytest
+from conftest import EXIT_REFUSED, run_cli
+from test_production_refusals import Boot
+from identity_helpers import LOOSE, enroll, sign_in
+from vault_helpers import api_key, put_policy
+
+PG_BIN = "/usr/lib/postgresql/15/bin/"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Postgres:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="bulwark-pg-")
+        self.port = free_port()
+        self.as_user = []
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.run([PG_BIN + "initdb", "-D", f"{self.dir}/data", "-U", "bulwark", "--auth=trust", "-E", "UTF8",
+                  "--no-sync", "--no-instructions"])
+        self.run([PG_BIN + "pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/server.log", "-w", "-o",
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start"])
+        self.count = 0
+
+    def run(self, args):
+        subprocess.run(self.as_user + args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=60)
+
+    def url(self, db):
+        return f"postgresql://bulwark@127.0.0.1:{self.port}/{db}"
+
+    def new_database(self):
+        self.count += 1
+        name = f"t_{self.count}"
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "bulwark", name], check=True,
+                       timeout=30)
+        return self.url(name)
+
+    def sql(self, url, query):
+        out = subprocess.run(["psql", url, "-At", "-c", query], capture_output=True, text=True, timeout=30)
+        return out.returncode, out.stdout.strip(), out.stderr
+
+    def stop(self):
+        self.run([PG_BIN + "pg_ctl", "-D", f"{self.dir}/data", "-m", "immediate", "-w", "stop"])
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pg():
+    server = Postgres()
+    yield server
+    server.stop()
+
+
+def test_the_server_runs_on_postgresql(pg, make_server):
+    url = pg.new_database()
+    srv = make_server(dev=True, settings={**LOOSE, "storage.url": url})
+    res = run_cli(["tenant", "create", "--dev", "--config", srv.config_path, "--data", srv.data_dir, "--name",
+                   "acme", "--owner", "owner@acme.test"])
+    assert res.returncode == 0, res
+    tenant = json.loads(res.stdout)["tenant_id"]
+    # Nothing went to a SQLite file: the data directory holds no database.
+    assert not (srv.data_dir / "bulwark.db").exists()
+    tokens = sign_in(srv, "owner@acme.test")
+    _, codes = enroll(srv, tokens)
+    put_policy(srv, tokens, codes, "all", {"*": ["create", "read", "update", "delete", "list"]})
+    key, _ = api_key(srv, tokens, codes, policy="all")
+    kv = hvac.Client(url=srv.url, token=key, timeout=10).secrets.kv.v2
+    assert kv.create_or_update_secret("db/password", {"p": "one"})["data"]["version"] == 1
+    assert kv.create_or_update_secret("db/password", {"p": "two"}, cas=1)["data"]["version"] == 2
+    assert kv.read_secret_version("db/password", version=1)["data"]["data"] == {"p": "one"}
+    assert kv.list_secrets("")["data"]["keys"] == ["db/"]
+    kv.destroy_secret_versions("db/password", versions=[1])
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        kv.read_secret_version("db/password", version=1)
+    # The ledger is in PostgreSQL, gap-free, and its rows cannot be changed.
+    rc, out, _ = pg.sql(url, "SELECT COUNT(*), MIN(seq), MAX(seq) FROM audit_ledger")
+    count, lo, hi = map(int, out.split("|"))
+    assert rc == 0 and count > 10 and lo == 1 and hi == count, out
+    rc, _, err = pg.sql(url, "UPDATE audit_ledger SET entry = entry WHERE seq = 1")
+    assert rc != 0 and "append-only" in err, err
+    rc, _, err = pg.sql(url, "DELETE FROM audit_ledger WHERE seq = 1")
+    assert rc != 0 and "append-only" in err, err
+    rc, out, _ = pg.sql(url, f"SELECT COUNT(*) FROM secret_versions WHERE tenant_id = '{tenant}'")
+    assert out == "2", out
+    rc, out, _ = pg.sql(url, "SELECT sealed IS NULL FROM secret_versions WHERE version = 1")
+    assert out == "t", out
+    assert srv.get("/readyz").status == 200
+
+
+def test_production_refuses_an_unverified_or_password_bearing_url(pg, tmp_path):
+    url = pg.new_database()
+    for i, (bad, reason) in enumerate([
+            (url, "sslmode=verify-full"),
+            (url.replace("bulwark@", "bulwark:hunter2@") + "?sslmode=verify-full", "password")]):
+        (tmp_path / str(i)).mkdir()
+        boot = Boot(tmp_path / str(i), settings={"storage.url": bad})
+        boot.write_config()
+        res = boot.serve()
+        assert res.returncode == EXIT_REFUSED, res
+        assert reason in res.stderr and "hunter2" not in res.output, res
+        rc, out, _ = pg.sql(url, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'")
+        assert out == "0", out  # nothing written
