@@ -15,6 +15,7 @@
 #include "receipts/receipt.h"
 #include "receipts/service.h"
 #include "secrets/vault.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace bulwark::app {
@@ -23,6 +24,29 @@ namespace {
 namespace json = boost::json;
 
 constexpr int kExitRefused = 1;
+
+// The commands below work on an existing database: PostgreSQL (storage.url) or the SQLite file
+// in the data directory, which they never create.
+Status RequireDatabase(const core::Config& c) {
+  std::error_code ec;
+  if (!c.storage_url.empty() || std::filesystem::exists(c.database_path(), ec)) {
+    return Status::Ok();
+  }
+  return Status::FailedPrecondition("no_database", "there is no Bulwark database in " + c.data_dir);
+}
+
+StatusOr<std::unique_ptr<store::Store>> OpenExistingStore(const core::Config& c) {
+  if (!c.storage_url.empty()) {
+    return store::OpenPostgresStore({.url = c.storage_url, .pool_size = 1});
+  }
+  return store::OpenSqliteStore({.path = c.database_path(),
+                                 .create_if_missing = false,
+                                 .journal_mode = c.journal_mode,
+                                 .synchronous = c.synchronous,
+                                 .foreign_keys = c.foreign_keys,
+                                 .busy_timeout_ms = static_cast<int>(c.busy_timeout_ms),
+                                 .pool_size = 1});
+}
 
 int Fail(std::string_view cmd, const Status& s, int code = kExitRefused) {
   std::cerr << "bulwark: key " << cmd << ": " << s.message() << " (" << s.reason() << ")\n";
@@ -175,12 +199,7 @@ int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::os
     return Fail("retire", Status::InvalidArgument("invalid_version", "--version must be >= 1"));
   }
   std::string step;
-  std::error_code ec;
-  if (!std::filesystem::exists(config->database_path(), ec)) {
-    return FailOpen("retire", "storage",
-                    Status::FailedPrecondition(
-                        "no_database", "there is no Bulwark database in " + config->data_dir));
-  }
+  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen("retire", "storage", s);
   auto core_or = OpenCore(*config, step);
   if (!core_or.ok()) return FailOpen("retire", step, core_or.status());
   Core& core = *core_or;
@@ -224,12 +243,7 @@ int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
     return Fail(kCmd, Status::InvalidArgument("invalid_option",
                                               "--batch-size is 1-10000, --pause-ms 0-60000"));
   }
-  std::error_code ec;
-  if (!std::filesystem::exists(config->database_path(), ec)) {
-    return FailOpen(kCmd, "storage",
-                    Status::FailedPrecondition(
-                        "no_database", "there is no Bulwark database in " + config->data_dir));
-  }
+  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen(kCmd, "storage", s);
   std::string step;
   auto core_or = OpenCore(*config, step);
   if (!core_or.ok()) return FailOpen(kCmd, step, core_or.status());
@@ -322,20 +336,8 @@ int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
 int KeyStatus(const core::ConfigSources& sources, std::ostream& out) {
   std::optional<core::Config> config = LoadOrComplain("status", sources);
   if (!config) return kExitConfigRefused;
-  std::error_code ec;
-  if (!std::filesystem::exists(config->database_path(), ec)) {
-    return FailOpen("status", "storage",
-                    Status::FailedPrecondition(
-                        "no_database", "there is no Bulwark database in " + config->data_dir));
-  }
-  store::SqliteOptions opts{.path = config->database_path(),
-                            .create_if_missing = false,
-                            .journal_mode = config->journal_mode,
-                            .synchronous = config->synchronous,
-                            .foreign_keys = config->foreign_keys,
-                            .busy_timeout_ms = static_cast<int>(config->busy_timeout_ms),
-                            .pool_size = 1};
-  auto store = store::OpenSqliteStore(opts);
+  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen("status", "storage", s);
+  auto store = OpenExistingStore(*config);
   if (!store.ok()) return FailOpen("status", "storage", store.status());
   auto tx = (*store)->Begin(store::TxMode::kRead);
   if (!tx.ok()) return FailOpen("status", "storage", tx.status());

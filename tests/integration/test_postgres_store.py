@@ -107,6 +107,13 @@ def test_the_server_runs_on_postgresql(pg, make_server):
     rc, out, _ = pg.sql(url, "SELECT sealed IS NULL FROM secret_versions WHERE version = 1")
     assert out == "t", out
     assert srv.get("/readyz").status == 200
+    # The maintenance commands work on PostgreSQL too.
+    cli = ["--dev", "--config", srv.config_path, "--data", srv.data_dir]
+    res = run_cli(["key", "status", *cli])
+    assert res.returncode == 0 and json.loads(res.stdout)["active_version"] == 1, res
+    res = run_cli(["key", "rotate-data", "--tenant", "acme", *cli])
+    assert res.returncode == 0 and json.loads(res.stdout)["resealed"] == 1, res  # v1 destroyed
+    assert kv.read_secret_version("db/password")["data"]["data"] == {"p": "two"}
 
 
 def test_production_refuses_an_unverified_or_password_bearing_url(pg, tmp_path):
