@@ -108,9 +108,8 @@ StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, RequestContext&
   BULWARK_RETURN_IF_ERROR(
       CommitChange(d, ctx, path, [&](store::Transaction& tx, audit::Event& ev) -> Status {
         // Create or update: which one depends on whether a version exists now.
-        auto meta = d.vault->Metadata(tx, ctx.principal.tenant_id, path);
-        if (!meta.ok() && meta.status().code() != ErrorCode::kNotFound) return meta.status();
-        const bool exists = meta.ok() && meta->current_version > 0;
+        BULWARK_ASSIGN_OR_RETURN(const auto head, d.vault->Head(tx, ctx.principal.tenant_id, path));
+        const bool exists = head && head->current_version > 0;
         if ((caps & (exists ? kCapUpdate : kCapCreate)) == 0) return PathDenied();
         BULWARK_ASSIGN_OR_RETURN(written, d.vault->Put(tx, ctx.principal.tenant_id, path,
                                                        json_object, cas, ctx.principal.id, now));
@@ -171,12 +170,11 @@ Status UpdateMetadata(const IdentityRouteDeps& d, RequestContext& ctx, std::stri
   if ((caps & (kCapCreate | kCapUpdate)) == 0) return PathDenied();
   const std::int64_t now = core::NowUnixSeconds();
   return CommitChange(d, ctx, path, [&](store::Transaction& tx, audit::Event& ev) -> Status {
-    auto meta = d.vault->Metadata(tx, ctx.principal.tenant_id, path);
-    if (!meta.ok() && meta.status().code() != ErrorCode::kNotFound) return meta.status();
-    if ((caps & (meta.ok() ? kCapUpdate : kCapCreate)) == 0) return PathDenied();
+    BULWARK_ASSIGN_OR_RETURN(const auto head, d.vault->Head(tx, ctx.principal.tenant_id, path));
+    if ((caps & (head ? kCapUpdate : kCapCreate)) == 0) return PathDenied();
     // Lowering max_versions removes old versions for good: that is a delete.
-    if (meta.ok() && update.max_versions && *update.max_versions > 0 &&
-        *update.max_versions < meta->max_versions && (caps & kCapDelete) == 0) {
+    if (head && update.max_versions && *update.max_versions > 0 &&
+        *update.max_versions < head->max_versions && (caps & kCapDelete) == 0) {
       return PathDenied();
     }
     if (update.max_versions) ev.details.emplace_back("max_versions", *update.max_versions);
@@ -198,21 +196,14 @@ StatusOr<std::vector<std::string>> List(const IdentityRouteDeps& d, RequestConte
   std::vector<std::string> all;
   {
     BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
-    BULWARK_ASSIGN_OR_RETURN(all, d.vault->List(*tx, ctx.principal.tenant_id, prefix, true));
+    BULWARK_ASSIGN_OR_RETURN(all, d.vault->List(*tx, ctx.principal.tenant_id, prefix));
   }
-  std::vector<std::string> out;
-  for (const std::string& rest : all) {
-    const std::string path = std::string(prefix) + rest;
-    if ((policy::CapabilitiesOf(*rules, ctx.principal, path) & (kCapRead | kCapList)) == 0)
-      continue;
-    std::string shown = rest;
-    if (!recursive) {
-      const auto slash = shown.find('/');
-      if (slash != std::string::npos) shown.resize(slash + 1);  // a folder
-    }
-    if (out.empty() || out.back() != shown) out.push_back(std::move(shown));
-  }
-  return out;
+  // Filter whole paths first: a folder shows only when some path below it may be seen.
+  std::erase_if(all, [&](const std::string& rest) {
+    return (policy::CapabilitiesOf(*rules, ctx.principal, std::string(prefix) + rest) &
+            (kCapRead | kCapList)) == 0;
+  });
+  return recursive ? all : secrets::NextLevel(all);
 }
 
 namespace json = boost::json;

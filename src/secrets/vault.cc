@@ -97,14 +97,10 @@ StatusOr<VersionInfo> Vault::Put(store::Transaction& tx, std::string_view tenant
   const boost::json::value parsed = boost::json::parse(json_object, ec);
   if (ec || !parsed.is_object())
     return Status::InvalidArgument("invalid_value", "a secret value is a JSON object");
-  BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT current_version, max_versions, cas_required FROM secrets "
-                          "WHERE tenant_id = ? AND path = ?",
-                          {Text(tenant), Text(path)}));
-  const std::int64_t current = rows.empty() ? 0 : rows[0][0].as_int();
-  const std::int64_t max_versions =
-      rows.empty() ? options_.default_max_versions : rows[0][1].as_int();
-  if (!rows.empty() && rows[0][2].as_int() != 0 && !cas) {
+  BULWARK_ASSIGN_OR_RETURN(const std::optional<SecretHead> head, Head(tx, tenant, path));
+  const std::int64_t current = head ? head->current_version : 0;
+  const std::int64_t max_versions = head ? head->max_versions : options_.default_max_versions;
+  if (head && head->cas_required && !cas) {
     return Status::Conflict("cas_required", "this secret requires check-and-set (cas)");
   }
   if (cas && *cas != current) {
@@ -112,7 +108,7 @@ StatusOr<VersionInfo> Vault::Put(store::Transaction& tx, std::string_view tenant
                             "check-and-set version does not match the current version");
   }
   const std::int64_t version = current + 1;
-  if (rows.empty()) {
+  if (!head) {
     BULWARK_RETURN_IF_ERROR(
         tx.Exec("INSERT INTO secrets(tenant_id, path, current_version, max_versions, created_at, "
                 "created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -151,11 +147,9 @@ StatusOr<SecretValue> Vault::Get(store::Transaction& tx, std::string_view tenant
   if (version && *version > 0) {
     wanted = *version;
   } else {
-    BULWARK_ASSIGN_OR_RETURN(
-        auto meta, tx.Query("SELECT current_version FROM secrets WHERE tenant_id = ? AND path = ?",
-                            {Text(tenant), Text(path)}));
-    if (meta.empty()) return NotFound();
-    wanted = meta[0][0].as_int();
+    BULWARK_ASSIGN_OR_RETURN(const std::optional<SecretHead> head, Head(tx, tenant, path));
+    if (!head) return NotFound();
+    wanted = head->current_version;
   }
   BULWARK_ASSIGN_OR_RETURN(
       auto rows, tx.Query("SELECT data_key_id, sealed, created_at, created_by, deleted_at, "
@@ -213,11 +207,9 @@ StatusOr<SecretMetadata> Vault::Metadata(store::Transaction& tx, std::string_vie
 Status Vault::SoftDelete(store::Transaction& tx, std::string_view tenant, std::string_view path,
                          std::vector<std::int64_t> versions, std::int64_t now) {
   if (versions.empty()) {
-    BULWARK_ASSIGN_OR_RETURN(
-        auto meta, tx.Query("SELECT current_version FROM secrets WHERE tenant_id = ? AND path = ?",
-                            {Text(tenant), Text(path)}));
-    if (meta.empty()) return NotFound();
-    versions.push_back(meta[0][0].as_int());
+    BULWARK_ASSIGN_OR_RETURN(const std::optional<SecretHead> head, Head(tx, tenant, path));
+    if (!head) return NotFound();
+    versions.push_back(head->current_version);
   }
   for (std::int64_t v : versions) {
     BULWARK_RETURN_IF_ERROR(
@@ -361,12 +353,10 @@ Status Vault::UpdateMetadata(store::Transaction& tx, std::string_view tenant, st
       }
     }
   }
-  BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT current_version FROM secrets WHERE tenant_id = ? AND path = ?",
-                          {Text(tenant), Text(path)}));
+  BULWARK_ASSIGN_OR_RETURN(const std::optional<SecretHead> head, Head(tx, tenant, path));
   const std::int64_t max_versions =
       update.max_versions.value_or(0) > 0 ? *update.max_versions : options_.default_max_versions;
-  if (rows.empty()) {
+  if (!head) {
     BULWARK_RETURN_IF_ERROR(
         tx.Exec("INSERT INTO secrets(tenant_id, path, current_version, max_versions, cas_required, "
                 "custom_metadata, created_at, created_by, updated_at, updated_by) "
@@ -385,7 +375,7 @@ Status Vault::UpdateMetadata(store::Transaction& tx, std::string_view tenant, st
             .status());
     BULWARK_RETURN_IF_ERROR(
         tx.Exec("DELETE FROM secret_versions WHERE tenant_id = ? AND path = ? AND version <= ?",
-                {Text(tenant), Text(path), Value::Int(rows[0][0].as_int() - max_versions)})
+                {Text(tenant), Text(path), Value::Int(head->current_version - max_versions)})
             .status());
   }
   if (update.cas_required) {
@@ -417,8 +407,20 @@ Status Vault::DeleteAll(store::Transaction& tx, std::string_view tenant, std::st
   return Status::Ok();
 }
 
+StatusOr<std::optional<SecretHead>> Vault::Head(store::Transaction& tx, std::string_view tenant,
+                                                std::string_view path) {
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT current_version, max_versions, cas_required FROM secrets "
+                          "WHERE tenant_id = ? AND path = ?",
+                          {Text(tenant), Text(path)}));
+  if (rows.empty()) return std::optional<SecretHead>();
+  return std::optional<SecretHead>(SecretHead{.current_version = rows[0][0].as_int(),
+                                              .max_versions = rows[0][1].as_int(),
+                                              .cas_required = rows[0][2].as_int() != 0});
+}
+
 StatusOr<std::vector<std::string>> Vault::List(store::Transaction& tx, std::string_view tenant,
-                                               std::string_view prefix, bool recursive) {
+                                               std::string_view prefix) {
   // A range instead of LIKE (whose '_' and '%' would need escaping): every path character sorts
   // below '~', so [prefix, prefix + "~") holds exactly the paths that start with prefix.
   const std::string lo(prefix);
@@ -428,13 +430,19 @@ StatusOr<std::vector<std::string>> Vault::List(store::Transaction& tx, std::stri
                           "path < ? ORDER BY path",
                           {Text(tenant), Value::Text(lo), Value::Text(hi)}));
   std::vector<std::string> out;
-  for (const auto& r : rows) {
-    std::string rest = r[0].as_text().substr(prefix.size());
-    if (!recursive) {
-      const auto slash = rest.find('/');
-      if (slash != std::string::npos) rest = rest.substr(0, slash + 1);  // a folder
-    }
-    if (out.empty() || out.back() != rest) out.push_back(std::move(rest));
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.push_back(r[0].as_text().substr(prefix.size()));
+  return out;
+}
+
+std::vector<std::string> NextLevel(const std::vector<std::string>& relative_paths) {
+  std::vector<std::string> out;
+  for (const std::string& p : relative_paths) {
+    const auto slash = p.find('/');
+    std::string shown = slash == std::string::npos ? p : p.substr(0, slash + 1);  // a folder
+    // Sorted input keeps a folder's paths together (nothing sorts between "db/a" and "db/b"
+    // that does not start with "db/"), so one look back removes its repeats.
+    if (out.empty() || out.back() != shown) out.push_back(std::move(shown));
   }
   return out;
 }

@@ -67,6 +67,13 @@ struct SecretMetadata {
   std::vector<VersionInfo> versions;  // oldest first
 };
 
+// A secret's settings row, without its versions.
+struct SecretHead {
+  std::int64_t current_version = 0;  // 0: metadata written, no version yet
+  std::int64_t max_versions = 0;
+  bool cas_required = false;
+};
+
 // What a metadata update changes; unset fields stay as they are.
 struct MetadataUpdate {
   std::optional<std::int64_t> max_versions;  // 0: the server default; lowering it prunes at once
@@ -114,10 +121,13 @@ class Vault {
                         const MetadataUpdate& update, std::string_view actor, std::int64_t now);
   // Removes the secret: its metadata and every version.
   Status DeleteAll(store::Transaction& tx, std::string_view tenant, std::string_view path);
-  // Paths under `prefix` ("" or ending in '/'): the next level only ("db/" for a folder), or
-  // every path below when `recursive`. Sorted. The caller filters by what the principal may read.
+  // The path's settings row; nullopt when the path has none.
+  StatusOr<std::optional<SecretHead>> Head(store::Transaction& tx, std::string_view tenant,
+                                           std::string_view path);
+  // Every path under `prefix` ("" or ending in '/'), relative to it, sorted. The caller filters
+  // by what the principal may read, then folds to one level with NextLevel when it lists one.
   StatusOr<std::vector<std::string>> List(store::Transaction& tx, std::string_view tenant,
-                                          std::string_view prefix, bool recursive);
+                                          std::string_view prefix);
 
   // Data-key rotation for one tenant (`bulwark key rotate-data`): every stored version is
   // resealed under a new data key, a batch per transaction, so it runs beside live traffic and a
@@ -152,6 +162,9 @@ class Vault {
   std::mutex key_cache_mu_;
   std::unordered_map<std::string, std::shared_ptr<const crypto::SecretBytes>> key_cache_;
 };
+
+// One listing level of sorted relative paths: "db/user" becomes the folder "db/" (once).
+std::vector<std::string> NextLevel(const std::vector<std::string>& relative_paths);
 
 // The AAD of a secret version (exposed for tests that move ciphertexts around).
 std::string SecretAad(std::string_view tenant, std::string_view path, std::int64_t version,

@@ -114,13 +114,13 @@ TEST(VaultTest, ListsOneLevelOrRecursivelyWithinTheTenant) {
   }
   ASSERT_TRUE(env.Put(env.other, "prod/secret-of-other", "{}").ok());
   auto tx = env.store->Begin(TxMode::kRead);
-  EXPECT_EQ(*env.vault.List(**tx, env.tenant, "prod/", false),
+  EXPECT_EQ(NextLevel(*env.vault.List(**tx, env.tenant, "prod/")),
             (std::vector<std::string>{"api", "db/"}));
-  EXPECT_EQ(*env.vault.List(**tx, env.tenant, "prod/", true),
+  EXPECT_EQ(*env.vault.List(**tx, env.tenant, "prod/"),
             (std::vector<std::string>{"api", "db/password", "db/user"}));
-  EXPECT_EQ(*env.vault.List(**tx, env.tenant, "", false),
+  EXPECT_EQ(NextLevel(*env.vault.List(**tx, env.tenant, "")),
             (std::vector<std::string>{"dev/", "prod-old/", "prod/"}));
-  EXPECT_TRUE(env.vault.List(**tx, env.tenant, "nothing/", true)->empty());
+  EXPECT_TRUE(env.vault.List(**tx, env.tenant, "nothing/")->empty());
 }
 
 TEST(VaultTest, AnotherTenantsPathIsNotFound) {
