@@ -328,7 +328,7 @@ void CheckPostgres(const Config& c, Problems& p, bool production) {
     p.Unsafe(production, "storage.url",
              "the PostgreSQL password is written in storage.url; use a passfile instead");
   }
-  auto st_or = store::OpenPostgresStore({.url = u, .pool_size = 1});
+  auto st_or = OpenExistingStore(c);
   if (!st_or.ok()) {
     p.Error("storage", "the store is unreachable: " + st_or.status().message());
     return;
@@ -379,14 +379,7 @@ void CheckStorage(const Config& c, Problems& p, bool production) {
     }
     const std::string db = c.database_path();
     if (fs::exists(db, ec)) {
-      store::SqliteOptions opts{.path = db,
-                                .create_if_missing = false,
-                                .journal_mode = c.journal_mode,
-                                .synchronous = c.synchronous,
-                                .foreign_keys = c.foreign_keys,
-                                .busy_timeout_ms = static_cast<int>(c.busy_timeout_ms),
-                                .pool_size = 1};
-      auto st_or = store::OpenSqliteStore(opts);
+      auto st_or = OpenExistingStore(c);
       if (!st_or.ok()) {
         p.Error("storage", "the store is unreachable: " + st_or.status().message());
         return;
@@ -1037,6 +1030,19 @@ int TenantCreate(const core::ConfigSources& sources, const std::string& name,
       {"tenant_id", created.tenant_id}, {"name", name}, {"owner_user_id", created.owner_user_id}};
   out << boost::json::serialize(o) << "\n";
   return 0;
+}
+
+StatusOr<std::unique_ptr<store::Store>> OpenExistingStore(const core::Config& c) {
+  if (!c.storage_url.empty()) {
+    return store::OpenPostgresStore({.url = c.storage_url, .pool_size = 1});
+  }
+  return store::OpenSqliteStore({.path = c.database_path(),
+                                 .create_if_missing = false,
+                                 .journal_mode = c.journal_mode,
+                                 .synchronous = c.synchronous,
+                                 .foreign_keys = c.foreign_keys,
+                                 .busy_timeout_ms = static_cast<int>(c.busy_timeout_ms),
+                                 .pool_size = 1});
 }
 
 }  // namespace bulwark::app

@@ -33,6 +33,10 @@ struct OpenCoreOptions {
 StatusOr<Core> OpenCore(core::Config& config, std::string& step,
                         const OpenCoreOptions& options = {});
 
+// The configured store as it is, creating nothing (one connection): PostgreSQL when
+// storage.url is set, else the SQLite file in the data directory (kUnavailable if missing).
+StatusOr<std::unique_ptr<store::Store>> OpenExistingStore(const core::Config& c);
+
 // The master key source the configuration names (moves a secret out of `c`); in dev mode with no
 // source, the generated key file in the data directory. kFailedPrecondition "no_master_key".
 StatusOr<keyring::MasterKeySource> MasterKeySourceFor(core::Config& c);

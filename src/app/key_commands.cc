@@ -15,8 +15,6 @@
 #include "receipts/receipt.h"
 #include "receipts/service.h"
 #include "secrets/vault.h"
-#include "store/postgres/pg_store.h"
-#include "store/sqlite/sqlite_store.h"
 
 namespace bulwark::app {
 namespace {
@@ -33,19 +31,6 @@ Status RequireDatabase(const core::Config& c) {
     return Status::Ok();
   }
   return Status::FailedPrecondition("no_database", "there is no Bulwark database in " + c.data_dir);
-}
-
-StatusOr<std::unique_ptr<store::Store>> OpenExistingStore(const core::Config& c) {
-  if (!c.storage_url.empty()) {
-    return store::OpenPostgresStore({.url = c.storage_url, .pool_size = 1});
-  }
-  return store::OpenSqliteStore({.path = c.database_path(),
-                                 .create_if_missing = false,
-                                 .journal_mode = c.journal_mode,
-                                 .synchronous = c.synchronous,
-                                 .foreign_keys = c.foreign_keys,
-                                 .busy_timeout_ms = static_cast<int>(c.busy_timeout_ms),
-                                 .pool_size = 1});
 }
 
 int Fail(std::string_view cmd, const Status& s, int code = kExitRefused) {
