@@ -17,6 +17,7 @@
 #include "api/ops.h"
 #include "api/receipt_routes.h"
 #include "app/breakglass_sweeper.h"
+#include "app/cluster_sync.h"
 #include "app/core_open.h"
 #include "audit/alerts.h"
 #include "audit/background_verifier.h"
@@ -34,6 +35,7 @@
 #include "http/pipeline.h"
 #include "http/rate_limit_stage.h"
 #include "http/server.h"
+#include "http/shared_rate_buckets.h"
 #include "identity/authenticator.h"
 #include "identity/directory.h"
 #include "identity/mail_queue.h"
@@ -833,6 +835,16 @@ int Serve(const core::ConfigSources& sources_in) {
                        {.max_value_bytes = static_cast<std::size_t>(config.secrets_max_value_bytes),
                         .default_max_versions = config.secrets_max_versions});
   policy::PathAccess path_access(*store);
+  // Several nodes on one PostgreSQL: follow the other nodes' changes (app/cluster_sync.h).
+  std::unique_ptr<store::PgListener> cluster_sync;
+  if (store->backend() == "postgresql") {
+    auto sync_or = StartClusterSync(config.storage_url, {.sessions = sessions.get(),
+                                                         .api_keys = &api_keys,
+                                                         .tenant_policies = &tenant_policies,
+                                                         .path_access = &path_access});
+    if (!sync_or.ok()) return Refuse("storage", sync_or.status());
+    cluster_sync = std::move(*sync_or);
+  }
   identity::OutboxMailer* outbox = nullptr;
   auto mailer_or = MailerFor(config, &outbox);
   if (!mailer_or.ok()) return Refuse("mail", mailer_or.status());
@@ -840,8 +852,14 @@ int Serve(const core::ConfigSources& sources_in) {
   if (*mailer_or) mail = std::make_unique<identity::MailQueue>(*mailer_or);
   auto rules_or = http::RateLimitRules(config.rate_limit_rules);
   if (!rules_or.ok()) return Refuse("rate_limit", rules_or.status());
-  auto limiter = std::make_shared<http::RouteRateLimiter>(std::move(*rules_or),
-                                                          std::make_shared<http::TokenBuckets>());
+  // One node keeps its buckets in memory; nodes sharing PostgreSQL share them there.
+  std::shared_ptr<http::RateBuckets> buckets;
+  if (store->backend() == "postgresql") {
+    buckets = std::make_shared<http::SharedRateBuckets>(*store);
+  } else {
+    buckets = std::make_shared<http::TokenBuckets>();
+  }
+  auto limiter = std::make_shared<http::RouteRateLimiter>(std::move(*rules_or), std::move(buckets));
 
   // Master key reload (SIGHUP, POST /api/v1/ops/keyring/reload): re-read the configuration and
   // hold the version its key opens, besides those already held. One at a time.

@@ -121,11 +121,11 @@ StatusOr<std::vector<RateLimitRule>> RateLimitRules(const std::vector<std::strin
 }
 
 RouteRateLimiter::RouteRateLimiter(std::vector<RateLimitRule> rules,
-                                   std::shared_ptr<TokenBuckets> buckets)
+                                   std::shared_ptr<RateBuckets> buckets)
     : rules_(std::move(rules)), buckets_(std::move(buckets)) {}
 
 Status RouteRateLimiter::Take(RequestContext& ctx, std::string_view key, const RateRule& rate) {
-  const auto wait = buckets_->Take(key, rate, std::chrono::steady_clock::now());
+  BULWARK_ASSIGN_OR_RETURN(const auto wait, buckets_->TakeNow(key, rate));
   if (wait.count() == 0) return Status::Ok();
   const auto seconds = (wait.count() + 999) / 1000;
   ctx.extra_headers.emplace_back("Retry-After", std::to_string(seconds));

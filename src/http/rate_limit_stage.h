@@ -1,6 +1,6 @@
 #pragma once
-// Stage 3b: rate limits per route, keyed by client address, API key or tenant, over shared
-// token buckets (token_buckets.h). A refused request gets 429 `rate_limited` with Retry-After
+// Stage 3b: rate limits per route, keyed by client address, API key or tenant, over token
+// buckets (token_buckets.h; shared by every node when they share a PostgreSQL store). A refused request gets 429 `rate_limited` with Retry-After
 // (whole seconds, rounded up) and is recorded like every refusal.
 //
 // Rules come from defaults (identity's auth routes, API keys) overridden and extended by the
@@ -37,7 +37,7 @@ StatusOr<std::vector<RateLimitRule>> RateLimitRules(const std::vector<std::strin
 
 class RouteRateLimiter : public RateLimiter {
  public:
-  RouteRateLimiter(std::vector<RateLimitRule> rules, std::shared_ptr<TokenBuckets> buckets);
+  RouteRateLimiter(std::vector<RateLimitRule> rules, std::shared_ptr<RateBuckets> buckets);
   Status Check(RequestContext& ctx) override;
 
   // For a handler: applies the rules of this route with key kind `key` to `value` (e.g. the
@@ -48,7 +48,7 @@ class RouteRateLimiter : public RateLimiter {
   Status Take(RequestContext& ctx, std::string_view key, const RateRule& rate);
 
   std::vector<RateLimitRule> rules_;
-  std::shared_ptr<TokenBuckets> buckets_;
+  std::shared_ptr<RateBuckets> buckets_;
 };
 
 }  // namespace bulwark::http

@@ -60,8 +60,18 @@ StatusOr<RateRule> ParseRateRule(std::string_view text);
 // ParseRateRule does not accept (such a rule does not come from configuration).
 std::string FormatRateRule(const RateRule& rule);
 
+// Where the rate limiter takes its tokens: this process's table (TokenBuckets, one node), or
+// buckets in the store that every node shares (SharedRateBuckets, several nodes on PostgreSQL).
+class RateBuckets {
+ public:
+  virtual ~RateBuckets() = default;
+  // Takes one token for `key` now: 0ms when allowed, otherwise the wait (>= 1ms) and nothing is
+  // taken. An error only from a shared store that cannot be reached (the caller refuses).
+  virtual StatusOr<std::chrono::milliseconds> TakeNow(std::string_view key, const RateRule& rule) = 0;
+};
+
 // A bounded, thread-safe table of token buckets keyed by an opaque string.
-class TokenBuckets {
+class TokenBuckets final : public RateBuckets {
  public:
   // At most `max_keys` buckets are held at any time (0 is taken as 1). Small tables use fewer
   // shards so that each shard keeps a useful budget (see kMinKeysPerShard).
@@ -88,6 +98,10 @@ class TokenBuckets {
   // consistent if it does.
   std::chrono::milliseconds Take(std::string_view key, const RateRule& rule,
                                  std::chrono::steady_clock::time_point now);
+
+  StatusOr<std::chrono::milliseconds> TakeNow(std::string_view key, const RateRule& rule) override {
+    return Take(key, rule, std::chrono::steady_clock::now());
+  }
 
   // The number of keys currently held (a snapshot; shards are counted one after another).
   std::size_t size() const;

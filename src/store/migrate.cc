@@ -197,6 +197,9 @@ Status Migrate(Store& store) {
       }
       BULWARK_RETURN_IF_ERROR(tx->Exec(s).status());
     }
+    if (postgres) {
+      for (std::string_view s : m.postgres_only) BULWARK_RETURN_IF_ERROR(tx->Exec(s).status());
+    }
     BULWARK_RETURN_IF_ERROR(
         tx->Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                  {Value::Int(m.version), Value::Text(std::string(m.name)),

@@ -354,6 +354,68 @@ CREATE TABLE data_rotation_jobs (
 );
 )sql";
 
+// Several nodes on one database (issue #6): shared rate-limit buckets, and on PostgreSQL the
+// change notifications that keep every node's caches in step, plus WORM privileges.
+constexpr std::string_view kCluster = R"sql(
+CREATE TABLE rate_buckets (
+  bucket TEXT PRIMARY KEY,
+  tat INTEGER NOT NULL,
+  idle_at INTEGER NOT NULL
+);
+CREATE INDEX rate_buckets_idle ON rate_buckets(idle_at);
+)sql";
+
+// Every committed change to state a node caches notifies channel bulwark_invalidate with
+// "<kind>:<id>" (app/cluster_sync reads them): t = a tenant's settings or members, u = a user,
+// s = a session, k = an API key, p = a tenant's path policies. NOTIFY is transactional: it is
+// delivered on commit, never for a rolled-back change.
+constexpr std::string_view kClusterPostgres[] = {
+    R"sql(CREATE OR REPLACE FUNCTION bulwark_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    PERFORM pg_notify('bulwark_invalidate', TG_ARGV[0] || ':' || COALESCE(to_jsonb(OLD) ->> TG_ARGV[1], ''));
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    PERFORM pg_notify('bulwark_invalidate', TG_ARGV[0] || ':' || COALESCE(to_jsonb(NEW) ->> TG_ARGV[1], ''));
+  END IF;
+  RETURN NULL;
+END $$)sql",
+    "CREATE TRIGGER tenants_notify AFTER INSERT OR UPDATE OR DELETE ON tenants FOR EACH ROW "
+    "EXECUTE FUNCTION bulwark_notify_change('t', 'id')",
+    "CREATE TRIGGER memberships_notify AFTER INSERT OR UPDATE OR DELETE ON memberships FOR EACH ROW "
+    "EXECUTE FUNCTION bulwark_notify_change('t', 'tenant_id')",
+    "CREATE TRIGGER users_notify AFTER UPDATE OR DELETE ON users FOR EACH ROW "
+    "EXECUTE FUNCTION bulwark_notify_change('u', 'id')",
+    "CREATE TRIGGER sessions_notify AFTER UPDATE OF revoked_at, version, mfa_verified_at, "
+    "absolute_expires_at, user_id, tenant_id OR DELETE ON sessions FOR EACH ROW "
+    "EXECUTE FUNCTION bulwark_notify_change('s', 'id')",
+    "CREATE TRIGGER breakglass_grants_notify AFTER INSERT OR UPDATE OR DELETE ON breakglass_grants "
+    "FOR EACH ROW EXECUTE FUNCTION bulwark_notify_change('s', 'session_id')",
+    "CREATE TRIGGER api_keys_notify AFTER UPDATE OF revoked_at, scopes, expires_at, allowed_cidrs, "
+    "created_by, tenant_id OR DELETE ON api_keys FOR EACH ROW "
+    "EXECUTE FUNCTION bulwark_notify_change('k', 'id')",
+    "CREATE TRIGGER path_policies_notify AFTER INSERT OR UPDATE OR DELETE ON path_policies "
+    "FOR EACH ROW EXECUTE FUNCTION bulwark_notify_change('p', 'tenant_id')",
+    "CREATE TRIGGER policy_attachments_notify AFTER INSERT OR UPDATE OR DELETE ON policy_attachments "
+    "FOR EACH ROW EXECUTE FUNCTION bulwark_notify_change('p', 'tenant_id')",
+    "CREATE TRIGGER member_groups_notify AFTER INSERT OR UPDATE OR DELETE ON member_groups "
+    "FOR EACH ROW EXECUTE FUNCTION bulwark_notify_change('p', 'tenant_id')",
+    "CREATE TRIGGER group_members_notify AFTER INSERT OR UPDATE OR DELETE ON group_members "
+    "FOR EACH ROW EXECUTE FUNCTION bulwark_notify_change('p', 'tenant_id')",
+    // WORM: TRUNCATE skips row triggers, so it is refused by its own; and no role, the
+    // database owner included, keeps UPDATE, DELETE or TRUNCATE on the append-only tables.
+    "CREATE TRIGGER audit_ledger_no_truncate BEFORE TRUNCATE ON audit_ledger FOR EACH STATEMENT "
+    "EXECUTE FUNCTION bulwark_refuse('audit_ledger is append-only')",
+    "CREATE TRIGGER audit_index_no_truncate BEFORE TRUNCATE ON audit_index FOR EACH STATEMENT "
+    "EXECUTE FUNCTION bulwark_refuse('audit_index is append-only')",
+    "CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints FOR EACH "
+    "STATEMENT EXECUTE FUNCTION bulwark_refuse('audit_checkpoints is append-only')",
+    "CREATE TRIGGER receipts_no_truncate BEFORE TRUNCATE ON receipts FOR EACH STATEMENT "
+    "EXECUTE FUNCTION bulwark_refuse('receipts are append-only')",
+    "REVOKE UPDATE, DELETE, TRUNCATE ON audit_ledger, audit_index, audit_checkpoints, "
+    "audit_signing_keys, receipts, receipt_signing_keys FROM PUBLIC, CURRENT_USER",
+};
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -365,6 +427,7 @@ constexpr Migration kMigrations[] = {
     {8, "tenant_deletion", kTenantDeletion},
     {9, "secrets", kSecrets},
     {10, "path_policies", kPathPolicies},
+    {11, "cluster", kCluster, kClusterPostgres},
 };
 
 }  // namespace

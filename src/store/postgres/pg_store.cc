@@ -249,17 +249,34 @@ class PgStore : public Store {
   explicit PgStore(std::shared_ptr<Pool> pool) : pool_(std::move(pool)) {}
 
   StatusOr<std::unique_ptr<Transaction>> Begin(TxMode mode) override {
+    // A pooled connection the server has closed since (a restart, a failover, an idle timeout)
+    // fails its first statement: it is dropped and the next one tried, up to a fresh one, so
+    // that costs reconnects, not the caller's transaction.
+    auto tx = TryBegin(mode);
+    for (int i = 0;
+         i < pool_->opts().pool_size && !tx.ok() && tx.status().reason() == "store_unavailable";
+         ++i) {
+      tx = TryBegin(mode);
+    }
+    return tx;
+  }
+
+  StatusOr<std::unique_ptr<Transaction>> TryBegin(TxMode mode) {
     BULWARK_ASSIGN_OR_RETURN(PGconn * conn, pool_->Acquire());
     auto tx = std::make_unique<PgTransaction>(pool_, conn);
     if (mode == TxMode::kRead) {
       BULWARK_RETURN_IF_ERROR(tx->Simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
     } else {
-      BULWARK_RETURN_IF_ERROR(tx->Simple("BEGIN ISOLATION LEVEL READ COMMITTED"));
-      const std::string timeout =
-          "SET LOCAL lock_timeout = '" + std::to_string(pool_->opts().busy_timeout_ms) + "ms'";
-      BULWARK_RETURN_IF_ERROR(tx->Simple(timeout.c_str()));
-      const std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(kWriterLock) + ")";
-      BULWARK_RETURN_IF_ERROR(tx->Simple(lock.c_str()));
+      // One round trip: the simple-query protocol runs the statements in order, stopping at
+      // the first error.
+      std::string begin = "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '" +
+                          std::to_string(pool_->opts().busy_timeout_ms) + "ms'; ";
+      if (mode == TxMode::kRowWrite) {
+        begin += "SET LOCAL synchronous_commit = off";  // see TxMode::kRowWrite's one user
+      } else {
+        begin += "SELECT pg_advisory_xact_lock(" + std::to_string(kWriterLock) + ")";
+      }
+      BULWARK_RETURN_IF_ERROR(tx->Simple(begin.c_str()));
     }
     return std::unique_ptr<Transaction>(std::move(tx));
   }

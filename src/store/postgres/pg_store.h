@@ -8,6 +8,9 @@
 //           writers are serialized (as SQLite's single writer), so a write transaction reads
 //           the latest committed state and never fails later on a conflict. The wait is bounded
 //           by busy_timeout_ms (lock_timeout): kUnavailable "store_busy".
+//   kRowWrite: BEGIN without the advisory lock: row locks only, and synchronous_commit off
+//              (shared rate-limit counters: losing the last increments in a crash is harmless,
+//              an fsync per request is not).
 // Placeholders `?` become $1..$n. Parameters are typed (int8, text, bytea); results come back in
 // binary and map int2/int4/int8/bool -> Int, text/varchar -> Text, bytea -> Bytes, NULL -> Null;
 // any other column type is kInternal (the schema never uses one).

@@ -510,6 +510,7 @@ class SqliteStore final : public Store {
       : pool_(std::move(pool)), dev_(dev), ino_(ino) {}
 
   StatusOr<std::unique_ptr<Transaction>> Begin(TxMode mode) override {
+    if (mode == TxMode::kRowWrite) mode = TxMode::kWrite;  // SQLite has one writer at a time
     BULWARK_ASSIGN_OR_RETURN(Connection * conn, pool_->Acquire(mode));
     // The transaction object owns the lease from here on, so every return releases it.
     auto tx = std::make_unique<SqliteTransaction>(pool_, conn, mode);

@@ -32,6 +32,24 @@ TEST(InvalidatedCacheTest, InvalidateIfDropsMatchingEntriesAndCapacityBoundsMemo
   EXPECT_EQ(cache.Find("k5"), 5);
 }
 
+TEST(InvalidatedCacheTest, AClosedGateMissesKeepsNothingAndReopeningDropsEverything) {
+  InvalidatedCache<int> cache(10);
+  CacheGate& gate = CacheGate::Process();
+  cache.Insert("a", 1, cache.Epoch());
+  const auto epoch = cache.Epoch();  // a load begins before the channel drops
+  gate.Close();
+  EXPECT_FALSE(cache.Find("a").has_value());  // cannot be trusted while closed
+  cache.Insert("b", 2, cache.Epoch());        // and nothing is kept
+  EXPECT_FALSE(cache.Find("b").has_value());
+  gate.Open();
+  cache.Insert("c", 3, epoch);                // the load that began before is stale
+  EXPECT_FALSE(cache.Find("a").has_value());  // what was cached before the drop is gone
+  EXPECT_FALSE(cache.Find("b").has_value());
+  EXPECT_FALSE(cache.Find("c").has_value());
+  cache.Insert("d", 4, cache.Epoch());
+  EXPECT_EQ(cache.Find("d"), 4);
+}
+
 TEST(TextListTest, SplitAndJoinRoundTrip) {
   EXPECT_EQ(SplitList("", ' '), std::vector<std::string>{});
   EXPECT_EQ(SplitList("a", ' '), std::vector<std::string>{"a"});

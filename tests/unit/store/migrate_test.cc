@@ -96,6 +96,7 @@ TEST(Migrate, EmptyDatabaseReachesLatestWithFoundationTables) {
                                              "mfa_totp",
                                              "path_policies",
                                              "policy_attachments",
+                                             "rate_buckets",
                                              "receipt_signing_keys",
                                              "receipts",
                                              "refresh_tokens",

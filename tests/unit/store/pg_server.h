@@ -89,14 +89,22 @@ class PgServer {
     return "postgresql://bulwark@127.0.0.1:" + std::to_string(port_) + "/" + db;
   }
 
-  // A new, empty database; returns its URL.
-  std::string NewDatabase() {
+  // A new, empty database (owned by `owner`, the superuser by default); returns its URL, for
+  // connecting as the owner.
+  std::string NewDatabase(const std::string& owner = "bulwark") {
     const std::string name = "t_" + std::to_string(++counter_);
-    PGconn* c = PQconnectdb(Url("postgres").c_str());
-    PGresult* r = PQexec(c, ("CREATE DATABASE " + name).c_str());
+    Admin("CREATE DATABASE " + name + " OWNER " + owner);
+    return "postgresql://" + owner + "@127.0.0.1:" + std::to_string(port_) + "/" + name;
+  }
+
+  // Runs one statement as the superuser on `db`; true if it succeeded.
+  bool Admin(const std::string& sql, const std::string& db = "postgres") {
+    PGconn* c = PQconnectdb(Url(db).c_str());
+    PGresult* r = PQexec(c, sql.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
     PQfinish(c);
-    return Url(name);
+    return ok;
   }
 
  private:
@@ -121,5 +129,11 @@ class PgServer {
   std::function<void()> stop_;
   std::atomic<int> counter_{0};
 };
+
+// The one server of the test binary, started on first use.
+inline PgServer& SharedPgServer() {
+  static PgServer pg;
+  return pg;
+}
 
 }  // namespace bulwark::testing

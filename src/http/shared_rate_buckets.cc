@@ -1,0 +1,80 @@
+#include "http/shared_rate_buckets.h"
+
+#include <algorithm>
+
+#include "crypto/hash.h"
+
+namespace bulwark::http {
+namespace {
+
+using std::chrono::milliseconds;
+using store::Value;
+
+constexpr std::int64_t kPruneEveryMs = 60'000;
+
+std::int64_t WallNowMs() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t CeilDiv(std::int64_t a, std::int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
+
+}  // namespace
+
+SharedRateBuckets::SharedRateBuckets(store::Store& store, WallClockMs now_ms)
+    : store_(store), now_ms_(now_ms ? std::move(now_ms) : WallClockMs(WallNowMs)) {}
+
+StatusOr<milliseconds> SharedRateBuckets::TakeNow(std::string_view key, const RateRule& rule) {
+  if (rule.capacity == 0 || rule.period.count() <= 0) return milliseconds(1000);
+  // Units of 1/N ms: one request costs P (in ms), a burst may run N-1 requests ahead.
+  const std::int64_t n = std::min<std::int64_t>(rule.capacity, kMaxRateCapacity);
+  const std::int64_t cost = std::min(rule.period, kMaxRatePeriod).count();
+  const std::int64_t tolerance = cost * (n - 1);
+  const std::int64_t now_ms = now_ms_();
+  const std::int64_t now = now_ms * n;
+  const std::string bucket = crypto::Sha256Hex(key);
+
+  BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRowWrite));
+  // later = max(tat, now): a bucket idle long enough is full again, never fuller.
+  BULWARK_ASSIGN_OR_RETURN(
+      auto taken,
+      tx->Query(
+          "INSERT INTO rate_buckets(bucket, tat, idle_at) VALUES (?, ?, ?) "
+          "ON CONFLICT(bucket) DO UPDATE SET "
+          "tat = (CASE WHEN rate_buckets.tat > ? THEN rate_buckets.tat ELSE ? END) + ?, "
+          "idle_at = ((CASE WHEN rate_buckets.tat > ? THEN rate_buckets.tat ELSE ? END) + ? + ? - "
+          "1) / ? "
+          "WHERE (CASE WHEN rate_buckets.tat > ? THEN rate_buckets.tat ELSE ? END) - ? <= ? "
+          "RETURNING tat",
+          {Value::Text(bucket), Value::Int(now + cost), Value::Int(CeilDiv(now + cost, n)),
+           Value::Int(now), Value::Int(now), Value::Int(cost),                                //
+           Value::Int(now), Value::Int(now), Value::Int(cost), Value::Int(n), Value::Int(n),  //
+           Value::Int(now), Value::Int(now), Value::Int(now), Value::Int(tolerance)}));
+  milliseconds wait(0);
+  if (taken.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(auto rows, tx->Query("SELECT tat FROM rate_buckets WHERE bucket = ?",
+                                                  {Value::Text(bucket)}));
+    if (rows.empty() || !rows[0][0].is_int()) return Status::Internal("a rate bucket vanished");
+    const std::int64_t ahead = std::max(rows[0][0].as_int(), now) - now - tolerance;
+    wait = milliseconds(std::max<std::int64_t>(1, CeilDiv(ahead, n)));
+  }
+  BULWARK_RETURN_IF_ERROR(tx->Commit());
+  tx.reset();  // hand the connection back before the prune takes one
+  MaybePrune(now_ms);
+  return wait;
+}
+
+void SharedRateBuckets::MaybePrune(std::int64_t now_ms) {
+  std::int64_t due = next_prune_ms_.load();
+  if (now_ms < due || !next_prune_ms_.compare_exchange_strong(due, now_ms + kPruneEveryMs)) return;
+  // A refilled bucket behaves exactly like an absent one, so dropping it changes no decision.
+  // Best effort: a failure leaves the rows for the next minute.
+  if (auto tx = store_.Begin(store::TxMode::kRowWrite); tx.ok()) {
+    if ((*tx)->Exec("DELETE FROM rate_buckets WHERE idle_at < ?", {Value::Int(now_ms)}).ok()) {
+      (void)(*tx)->Commit();
+    }
+  }
+}
+
+}  // namespace bulwark::http

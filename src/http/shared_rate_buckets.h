@@ -1,0 +1,44 @@
+#pragma once
+// Rate-limit buckets every node shares, in the store (table rate_buckets), for several nodes on
+// one PostgreSQL database: a client spreading its attempts over the nodes gets the same budget
+// as against one.
+//
+// Each bucket is one row, updated by one statement under its row lock (TxMode::kRowWrite: it
+// does not wait for the ledger's writers). The algorithm is GCRA, the token bucket held as one
+// "theoretical arrival time": capacity N over period P allows a burst of N, then one request
+// every P/N, like TokenBuckets. Times are the nodes' wall clocks (kept in step by NTP), scaled by
+// N so the arithmetic stays integer and exact. Bucket keys are stored as SHA-256 digests: the
+// emails and addresses in them never reach the database. Buckets that have refilled are pruned
+// once a minute. With PostgreSQL the increment skips the WAL flush wait (synchronous_commit off):
+// a database crash may forget the last few increments, which only ever grants a few more
+// attempts, and never costs an fsync per request.
+//
+//   auto buckets = std::make_shared<SharedRateBuckets>(store);
+//   auto wait = buckets->TakeNow("ip:203.0.113.9|POST /api/v1/auth/request", {5, 10min});
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+
+#include "http/token_buckets.h"
+#include "store/store.h"
+
+namespace bulwark::http {
+
+class SharedRateBuckets final : public RateBuckets {
+ public:
+  using WallClockMs = std::function<std::int64_t()>;
+  explicit SharedRateBuckets(store::Store& store, WallClockMs now_ms = nullptr);
+
+  // Errors: the store's (kUnavailable when it cannot be reached or is busy).
+  StatusOr<std::chrono::milliseconds> TakeNow(std::string_view key, const RateRule& rule) override;
+
+ private:
+  void MaybePrune(std::int64_t now_ms);
+
+  store::Store& store_;
+  WallClockMs now_ms_;
+  std::atomic<std::int64_t> next_prune_ms_{0};
+};
+
+}  // namespace bulwark::http

@@ -1,0 +1,309 @@
+// Several nodes on one PostgreSQL 15 (pg_server.h): change notifications from the cached tables
+// reach a listener (and a silent one is declared lost and comes back), rate-limit buckets are
+// shared between nodes exactly, and the ledger and receipt tables keep no UPDATE, DELETE or
+// TRUNCATE privilege even for the database owner.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "http/shared_rate_buckets.h"
+#include "pg_server.h"
+#include "store/migrate.h"
+#include "store/postgres/pg_listener.h"
+#include "store/postgres/pg_store.h"
+#include "store_test_util.h"
+
+namespace bulwark::store {
+namespace {
+
+using std::chrono::milliseconds;
+using namespace std::chrono_literals;
+
+::bulwark::testing::PgServer& Server() { return ::bulwark::testing::SharedPgServer(); }
+
+std::unique_ptr<Store> OpenMigrated(const std::string& url) {
+  auto s = OpenPostgresStore({.url = url, .pool_size = 4});
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  if (!s.ok()) return nullptr;
+  EXPECT_TRUE(Migrate(**s).ok());
+  return std::move(*s);
+}
+
+Status Exec(Store& store, std::string_view sql, Params p = {}) {
+  BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(TxMode::kWrite));
+  BULWARK_RETURN_IF_ERROR(tx->Exec(sql, p).status());
+  return tx->Commit();
+}
+
+// What a listener reported, in order, with a wait for the next item.
+class Inbox {
+ public:
+  void Push(std::string item) {
+    std::lock_guard lock(mu_);
+    items_.push_back(std::move(item));
+    cv_.notify_all();
+  }
+  // The next item, or "" after `timeout`.
+  std::string Next(milliseconds timeout = 5000ms) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return !items_.empty(); })) return "";
+    std::string item = std::move(items_.front());
+    items_.pop_front();
+    return item;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> items_;
+};
+
+class PgClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(Server().ok()) << Server().error();
+    url_ = Server().NewDatabase();
+    store_ = OpenMigrated(url_);
+    ASSERT_NE(store_, nullptr);
+  }
+  std::unique_ptr<PgListener> Listen(Inbox& inbox) {
+    auto l = PgListener::Start(
+        {.url = url_, .channel = "bulwark_invalidate"},
+        [&inbox](std::string_view payload) { inbox.Push(std::string(payload)); },
+        [&inbox](bool up) { inbox.Push(up ? "<up>" : "<down>"); });
+    EXPECT_TRUE(l.ok());
+    return l.ok() ? std::move(*l) : nullptr;
+  }
+  std::string url_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(PgClusterTest, CommittedChangesToCachedStateNotifyAndRolledBackOnesDoNot) {
+  Inbox inbox;
+  auto listener = Listen(inbox);
+  ASSERT_EQ(inbox.Next(), "<up>");
+
+  ASSERT_TRUE(
+      Exec(*store_, "INSERT INTO tenants(id, name, created_at) VALUES ('ten_1', 'acme', 1)").ok());
+  EXPECT_EQ(inbox.Next(), "t:ten_1");
+  ASSERT_TRUE(
+      Exec(*store_, "INSERT INTO users(id, email, created_at) VALUES ('usr_1', 'a@acme.test', 1)")
+          .ok());
+  ASSERT_TRUE(Exec(*store_, "UPDATE users SET disabled = 1 WHERE id = 'usr_1'").ok());
+  EXPECT_EQ(inbox.Next(), "u:usr_1");  // the insert named nothing: no one can have cached it
+  ASSERT_TRUE(Exec(*store_,
+                   "INSERT INTO memberships(tenant_id, user_id, role, created_at) "
+                   "VALUES ('ten_1', 'usr_1', 'viewer', 1)")
+                  .ok());
+  EXPECT_EQ(inbox.Next(), "t:ten_1");
+  {
+    auto tx = store_->Begin(TxMode::kWrite);
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE(
+        (*tx)->Exec("UPDATE tenants SET ip_allowlist = '10.0.0.0/8' WHERE id = 'ten_1'").ok());
+    // destroyed without Commit: rolled back, so nothing is announced
+  }
+  ASSERT_TRUE(
+      Exec(*store_,
+           "INSERT INTO path_policies(tenant_id, name, rules, created_at, updated_at, updated_by) "
+           "VALUES ('ten_1', 'dev', '[]', 1, 1, 'usr_1')")
+          .ok());
+  EXPECT_EQ(inbox.Next(), "p:ten_1");  // the first message after the rollback
+  EXPECT_EQ(inbox.Next(300ms), "");
+}
+
+TEST_F(PgClusterTest, ALostListenerReportsDownThenComesBackUp) {
+  Inbox inbox;
+  auto listener = Listen(inbox);
+  ASSERT_EQ(inbox.Next(), "<up>");
+  // Cut every other session to the database: the listener's connection is among them.
+  ASSERT_TRUE(
+      Server().Admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                     "current_database() AND pid <> pg_backend_pid()",
+                     url_.substr(url_.rfind('/') + 1)));
+  EXPECT_EQ(inbox.Next(), "<down>");
+  EXPECT_EQ(inbox.Next(), "<up>");  // reconnected, LISTEN in force again
+  ASSERT_TRUE(
+      Exec(*store_, "INSERT INTO tenants(id, name, created_at) VALUES ('ten_2', 'beta', 1)").ok());
+  EXPECT_EQ(inbox.Next(), "t:ten_2");
+}
+
+TEST_F(PgClusterTest, AListenerWhoseServerStopsAnsweringIsDeclaredLostWithinASecond) {
+  Inbox inbox;
+  auto listener = Listen(inbox);
+  ASSERT_EQ(inbox.Next(), "<up>");
+  // The listener's server process, frozen: the socket stays open, nothing answers (what a
+  // network partition looks like from the node).
+  PGconn* c = PQconnectdb(url_.c_str());
+  PGresult* r = PQexec(c,
+                       "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND "
+                       "(query LIKE 'LISTEN%' OR query = 'SELECT 1') AND pid <> pg_backend_pid()");
+  ASSERT_EQ(PQntuples(r), 1);
+  const pid_t pid = std::stoi(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  PQfinish(c);
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string next = inbox.Next(3000ms);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ::kill(pid, SIGCONT);
+  EXPECT_EQ(next, "<down>");
+  EXPECT_LT(took, 1000ms);  // at most heartbeat (200 ms) + dead-after (600 ms)
+  EXPECT_EQ(inbox.Next(), "<up>");
+}
+
+TEST_F(PgClusterTest, AListenerThatCannotConnectReportsDown) {
+  Inbox inbox;
+  auto l = PgListener::Start(
+      {.url = "postgresql://bulwark@127.0.0.1:1/nothing?connect_timeout=1",
+       .channel = "bulwark_invalidate"},
+      [&inbox](std::string_view payload) { inbox.Push(std::string(payload)); },
+      [&inbox](bool up) { inbox.Push(up ? "<up>" : "<down>"); });
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(inbox.Next(), "<down>");
+  EXPECT_FALSE(PgListener::Start(
+                   {.url = url_, .channel = "bad-channel"}, [](std::string_view) {}, [](bool) {})
+                   .ok());
+}
+
+TEST_F(PgClusterTest, RateBucketsAreSharedExactlyBetweenNodes) {
+  std::atomic<std::int64_t> now{1'700'000'000'000};
+  auto clock = [&now] { return now.load(); };
+  auto other = OpenMigrated(url_);  // a second node: its own pool on the same database
+  http::SharedRateBuckets a(*store_, clock), b(*other, clock);
+  const http::RateRule three_per_3s{3, 3000ms};
+  EXPECT_EQ(*a.TakeNow("ip:203.0.113.9|POST /x", three_per_3s), 0ms);
+  EXPECT_EQ(*b.TakeNow("ip:203.0.113.9|POST /x", three_per_3s), 0ms);
+  EXPECT_EQ(*a.TakeNow("ip:203.0.113.9|POST /x", three_per_3s), 0ms);
+  EXPECT_EQ(*b.TakeNow("ip:203.0.113.9|POST /x", three_per_3s), 1000ms);  // the burst is spent
+  EXPECT_EQ(*a.TakeNow("ip:198.51.100.1|POST /x", three_per_3s), 0ms);    // keys are independent
+  now += 999;
+  EXPECT_EQ(*a.TakeNow("ip:203.0.113.9|POST /x", three_per_3s), 1ms);
+  now += 1;
+  EXPECT_EQ(*b.TakeNow("ip:203.0.113.9|POST /x", three_per_3s), 0ms);  // one token refilled
+  EXPECT_EQ(*a.TakeNow("ip:203.0.113.9|POST /x", three_per_3s), 1000ms);
+
+  // The key itself never reaches the database, only its digest.
+  auto tx = store_->Begin(TxMode::kRead);
+  ASSERT_TRUE(tx.ok());
+  auto rows = (*tx)->Query("SELECT bucket FROM rate_buckets ORDER BY bucket");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  for (const auto& r : *rows) EXPECT_EQ(r[0].as_text().size(), 64u);
+}
+
+TEST_F(PgClusterTest, ConcurrentTakesFromTwoNodesAllowExactlyTheCapacity) {
+  auto other = OpenMigrated(url_);
+  const std::int64_t t0 = 1'700'000'000'000;
+  http::SharedRateBuckets a(*store_, [t0] { return t0; }), b(*other, [t0] { return t0; });
+  const http::RateRule five_per_minute{5, 60'000ms};
+  std::atomic<int> allowed{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < 5; ++j) {
+        auto w =
+            (i % 2 ? a : b).TakeNow("email:x@acme.test|POST /api/v1/auth/request", five_per_minute);
+        if (!w.ok()) {
+          ++errors;
+        } else if (w->count() == 0) {
+          ++allowed;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(allowed.load(), 5);
+}
+
+TEST_F(PgClusterTest, RefilledBucketsArePruned) {
+  std::int64_t now = 1'700'000'000'000;
+  http::SharedRateBuckets buckets(*store_, [&now] { return now; });
+  ASSERT_EQ(*buckets.TakeNow("a", {2, 1000ms}), 0ms);  // the first take schedules a prune
+  ASSERT_EQ(*buckets.TakeNow("b", {2, 1000ms}), 0ms);
+  now += 120'000;  // both idle long past refilling; the next take prunes them
+  ASSERT_EQ(*buckets.TakeNow("c", {2, 1000ms}), 0ms);
+  auto tx = store_->Begin(TxMode::kRead);
+  ASSERT_TRUE(tx.ok());
+  auto rows = (*tx)->Query("SELECT COUNT(*) FROM rate_buckets");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0][0].as_int(), 1);
+}
+
+TEST(SharedRateBucketsSqlite, TheSameStatementWorksOnSqlite) {
+  testing::TempDir dir;
+  auto store = OpenSqliteStore(testing::Options(dir.File("b.db")));
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(Migrate(**store).ok());
+  std::int64_t now = 1'700'000'000'000;
+  http::SharedRateBuckets buckets(**store, [&now] { return now; });
+  const http::RateRule two_per_second{2, 1000ms};
+  EXPECT_EQ(*buckets.TakeNow("k", two_per_second), 0ms);
+  EXPECT_EQ(*buckets.TakeNow("k", two_per_second), 0ms);
+  EXPECT_EQ(*buckets.TakeNow("k", two_per_second), 500ms);
+  now += 500;
+  EXPECT_EQ(*buckets.TakeNow("k", two_per_second), 0ms);
+  EXPECT_EQ(*buckets.TakeNow("k", {0, 1000ms}), 1000ms);  // an invalid rule refuses
+}
+
+TEST(PgWormPrivileges, NotEvenTheOwningRoleMayUpdateDeleteOrTruncateTheLedger) {
+  ASSERT_TRUE(Server().ok()) << Server().error();
+  ASSERT_TRUE(Server().Admin(
+      "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bulwark_app') "
+      "THEN CREATE ROLE bulwark_app LOGIN; END IF; END $$"));
+  const std::string url = Server().NewDatabase("bulwark_app");  // the app's role owns its schema
+  const std::string db = url.substr(url.rfind('/') + 1);
+  ASSERT_TRUE(Server().Admin("ALTER SCHEMA public OWNER TO bulwark_app", db));
+  auto store = OpenMigrated(url);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(
+      Exec(*store, "INSERT INTO audit_ledger_meta(ledger_id, created_at) VALUES ('l', 't')").ok());
+  ASSERT_TRUE(Exec(*store,
+                   "INSERT INTO audit_ledger(seq, entry, prev_hash, hash) VALUES (1, ?, ?, ?)",
+                   {Value::Bytes(Value::Blob{1}), Value::Bytes(Value::Blob(32, 0)),
+                    Value::Bytes(Value::Blob(32, 1))})
+                  .ok());
+  for (const char* table : {"audit_ledger", "audit_index", "audit_checkpoints",
+                            "audit_signing_keys", "receipts", "receipt_signing_keys"}) {
+    auto tx = store->Begin(TxMode::kRead);
+    ASSERT_TRUE(tx.ok());
+    auto rows = (*tx)->Query(
+        "SELECT has_table_privilege(current_user, ?, 'UPDATE')::int, "
+        "has_table_privilege(current_user, ?, "
+        "'DELETE')::int, has_table_privilege(current_user, ?, 'TRUNCATE')::int, "
+        "has_table_privilege(current_user, ?, 'INSERT')::int, has_table_privilege(current_user, ?, "
+        "'SELECT')::int",
+        {Value::Text(table), Value::Text(table), Value::Text(table), Value::Text(table),
+         Value::Text(table)});
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ((*rows)[0][0].as_int(), 0) << table;
+    EXPECT_EQ((*rows)[0][1].as_int(), 0) << table;
+    EXPECT_EQ((*rows)[0][2].as_int(), 0) << table;
+    EXPECT_EQ((*rows)[0][3].as_int(), 1) << table;
+    EXPECT_EQ((*rows)[0][4].as_int(), 1) << table;
+  }
+  // Refused by privilege before any trigger runs, so disabling the triggers would not help.
+  for (const char* sql : {"UPDATE audit_ledger SET entry = ? WHERE seq = 1",
+                          "DELETE FROM audit_ledger WHERE seq = 1", "TRUNCATE audit_ledger"}) {
+    Status s = std::string_view(sql).find('?') != std::string_view::npos
+                   ? Exec(*store, sql, {Value::Bytes(Value::Blob{2})})
+                   : Exec(*store, sql);
+    EXPECT_FALSE(s.ok()) << sql;
+    EXPECT_NE(s.message().find("42501"), std::string::npos) << sql << ": " << s.ToString();
+  }
+  // And the superuser, who has every privilege, still meets the triggers.
+  EXPECT_FALSE(Server().Admin("TRUNCATE audit_ledger", db));
+  EXPECT_FALSE(Server().Admin("UPDATE audit_ledger SET seq = 2", db));
+}
+
+}  // namespace
+}  // namespace bulwark::store
