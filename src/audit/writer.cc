@@ -111,7 +111,9 @@ void AuditWriter::WriteBatch(std::deque<Pending*>& batch) {
     BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kWrite));
     BULWARK_ASSIGN_OR_RETURN(LedgerHead head, ledger_.ReadHead(*tx));
     for (Pending* p : batch) {
-      BULWARK_RETURN_IF_ERROR(tx->Exec("SAVEPOINT audit_item").status());
+      // A change that fails is undone alone (its savepoint); a bare record needs none: if its
+      // append fails the whole batch fails closed.
+      if (p->change) BULWARK_RETURN_IF_ERROR(tx->Exec("SAVEPOINT audit_item").status());
       Status change_status = Status::Ok();
       if (p->change) {
         // A caller's change is its own business: whatever it throws fails that caller only.
@@ -136,7 +138,7 @@ void AuditWriter::WriteBatch(std::deque<Pending*>& batch) {
         return next.status();
       }
       head = *next;
-      BULWARK_RETURN_IF_ERROR(tx->Exec("RELEASE audit_item").status());
+      if (p->change) BULWARK_RETURN_IF_ERROR(tx->Exec("RELEASE audit_item").status());
       p->result = Status::Ok();
       ++appended;
     }

@@ -14,8 +14,8 @@ import time
 
 import pytest
 from conftest import b64key, run_cli
-from identity_helpers import LOOSE_RULES, MAGIC_RE, bearer, enroll, post, send_json, sign_in, step_up, \
-    wait_mail, mail_count
+from identity_helpers import LOOSE_RULES, MAGIC_RE, bearer, enroll, invite, mail_count, post, send_json, \
+    sign_in, step_up, wait_mail
 from test_postgres_store import Postgres
 from vault_helpers import api_key, put_policy
 
@@ -136,27 +136,48 @@ def test_three_nodes_under_load_with_one_killed_lose_nothing_and_keep_one_ledger
         assert seen.get(rid, 0) <= 1, rid  # never twice, acknowledged or not
 
 
-def test_a_magic_link_raced_on_every_node_signs_in_exactly_once(cluster):
+def race_on_every_node(nodes, path, doc):
+    """POSTs `doc` to `path` from 4 clients per node, released at once; the responses."""
+    barrier = threading.Barrier(len(nodes) * 4)
+    results = []
+
+    def one(node):
+        barrier.wait()
+        results.append(post(node, path, doc))
+
+    threads = [threading.Thread(target=one, args=(nodes[i % len(nodes)],)) for i in range(len(nodes) * 4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_one_time_tokens_raced_on_every_node_are_used_exactly_once(cluster):
     nodes = cluster["nodes"]
     for round_ in range(3):  # the fixture used one of the 4 links per 10 minutes
         seen = mail_count(nodes[1], "owner@acme.test")
         res = post(nodes[1], "/api/v1/auth/request", {"email": "owner@acme.test"})
         assert res.status == 202, res
         token = wait_mail(nodes[1], "owner@acme.test", MAGIC_RE, seen)
-        barrier = threading.Barrier(NODES * 4)
-        results = []
+        responses = race_on_every_node(nodes, "/api/v1/auth/verify", {"token": token})
+        results = [r.status for r in responses]
+        assert results.count(200) == 1 and results.count(401) == len(results) - 1, (round_, results)
+        tokens = next(r.json() for r in responses if r.status == 200)
 
-        def race(node):
-            barrier.wait()
-            results.append(post(node, "/api/v1/auth/verify", {"token": token}).status)
+    # A refresh token: one rotation wins; the others are reuse, which revokes the session.
+    responses = race_on_every_node(nodes, "/api/v1/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    results = [r.status for r in responses]
+    assert results.count(200) == 1 and results.count(401) == len(results) - 1, results
 
-        threads = [threading.Thread(target=race, args=(nodes[i % NODES],)) for i in range(NODES * 4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sorted(results).count(200) == 1, (round_, results)
-        assert all(s in (200, 401) for s in results), results
+    # An invitation: one member, whichever node each click reached.
+    step_up(nodes[0], cluster["tokens"], cluster["codes"])
+    token = invite(nodes[0], cluster["tokens"], "new@acme.test", "viewer")
+    results = [r.status for r in race_on_every_node(nodes, "/api/v1/auth/accept-invite", {"token": token})]
+    assert results.count(200) == 1, results
+    rc, out, _ = cluster["pg"].sql(cluster["url"], "SELECT COUNT(*) FROM memberships m JOIN users u ON "
+                                                   "u.id = m.user_id WHERE u.email = 'new@acme.test'")
+    assert rc == 0 and out == "1", out
 
 
 def test_a_revoked_api_key_is_refused_on_every_node_within_one_second(cluster):
