@@ -6,6 +6,8 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "store/postgres/dialect.h"
@@ -89,10 +91,19 @@ class Pool : public std::enable_shared_from_this<Pool> {
     if (healthy && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE) {
       idle_.push_back(c);
     } else {
+      statements_.erase(c);
       PQfinish(c);
       --open_;
     }
     cv_.notify_one();
+  }
+
+  // The statements prepared on connection `c` (SQL text -> name), used only by whoever holds
+  // `c`. The map's nodes are stable, so the reference outlives later inserts of other
+  // connections; it goes when the connection is closed.
+  std::unordered_map<std::string, std::string>& StatementsOf(PGconn* c) {
+    std::lock_guard lock(mu_);
+    return statements_[c];
   }
 
   const PgOptions& opts() const { return opts_; }
@@ -102,12 +113,26 @@ class Pool : public std::enable_shared_from_this<Pool> {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<PGconn*> idle_;
+  std::unordered_map<PGconn*, std::unordered_map<std::string, std::string>> statements_;
   int open_ = 0;
 };
 
+// Domain statements are constant text, so each is parsed and planned once per connection and
+// then only executed. Anything else (transaction control, DDL in migrations) runs unprepared,
+// and so does everything past the cap (a statement whose text varies would otherwise grow it).
+constexpr std::size_t kMaxPreparedPerConnection = 512;
+
+bool Preparable(std::string_view sql) {
+  for (std::string_view head : {"SELECT ", "INSERT ", "UPDATE ", "DELETE ", "WITH "}) {
+    if (sql.starts_with(head)) return true;
+  }
+  return false;
+}
+
 class PgTransaction : public Transaction {
  public:
-  PgTransaction(std::shared_ptr<Pool> pool, PGconn* conn) : pool_(std::move(pool)), conn_(conn) {}
+  PgTransaction(std::shared_ptr<Pool> pool, PGconn* conn)
+      : pool_(std::move(pool)), conn_(conn), statements_(pool_->StatementsOf(conn)) {}
   ~PgTransaction() override {
     bool healthy = true;
     if (!done_) {
@@ -181,8 +206,28 @@ class PgTransaction : public Transaction {
         formats.push_back(1);
       }
     }
-    PGresult* r = PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()), types.data(),
-                               values.data(), lengths.data(), formats.data(), 1);
+    const int nparams = static_cast<int>(values.size());
+    PGresult* r = nullptr;
+    auto prepared = statements_.find(text);
+    if (prepared == statements_.end() && Preparable(text) &&
+        statements_.size() < kMaxPreparedPerConnection) {
+      std::string name = "bw" + std::to_string(statements_.size());
+      PGresult* p = PQprepare(conn_, name.c_str(), text.c_str(), nparams, types.data());
+      if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+        Status s = FromResult(conn_, p);
+        PQclear(p);
+        return s;
+      }
+      PQclear(p);
+      prepared = statements_.emplace(text, std::move(name)).first;
+    }
+    if (prepared != statements_.end()) {
+      r = PQexecPrepared(conn_, prepared->second.c_str(), nparams, values.data(), lengths.data(),
+                         formats.data(), 1);
+    } else {
+      r = PQexecParams(conn_, text.c_str(), nparams, types.data(), values.data(), lengths.data(),
+                       formats.data(), 1);
+    }
     const auto st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
       Status s = FromResult(conn_, r);
@@ -241,6 +286,7 @@ class PgTransaction : public Transaction {
 
   std::shared_ptr<Pool> pool_;
   PGconn* conn_;
+  std::unordered_map<std::string, std::string>& statements_;
   bool done_ = false;
 };
 
