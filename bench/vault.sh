@@ -29,16 +29,7 @@ non2xx() { awk '/non-2xx responses/ {print $3}'; }
 start_nginx "$work"
 
 PORT=$(free_port)
-cat > "$work/bulwark.toml" <<CONF
-[rate_limit]
-rules = ["* api_key 1000000/1s", "POST /api/v1/auth/request ip 1000000/1s",
-         "POST /api/v1/auth/request email 1000000/1s", "POST /api/v1/auth/verify ip 1000000/1s",
-         "POST /api/v1/auth/mfa/verify ip 1000000/1s"]
-[log]
-level = "warn"
-[server]
-worker_threads = ${BENCH_WORKERS:-32}
-CONF
+node_config > "$work/bulwark.toml"
 (cd "$work" && exec "$BIN" serve --dev --config bulwark.toml --listen "127.0.0.1:$PORT" --data ./data) \
   2>> "$work/stderr.log" &
 BW_PID=$!
@@ -49,36 +40,7 @@ done
 "$BIN" tenant create --dev --data "$work/data" --name bench --owner owner@bench.test > /dev/null
 
 # An owner with MFA creates a policy over everything and an API key bound to it; 1000 secrets.
-KEY=$($PY - "$PORT" <<'PY'
-import json, re, subprocess, sys, time, urllib.request
-base = f"http://127.0.0.1:{sys.argv[1]}"
-def call(method, path, doc=None, token=None, key=None):
-    data = json.dumps(doc).encode() if doc is not None else (b"" if method in ("POST", "PUT") else None)
-    req = urllib.request.Request(base + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token: req.add_header("Authorization", "Bearer " + token)
-    if key: req.add_header("X-API-Key", key)
-    with urllib.request.urlopen(req) as r:
-        return json.loads(r.read() or b"{}")
-call("POST", "/api/v1/auth/request", {"email": "owner@bench.test"})
-for _ in range(200):
-    msgs = call("GET", "/api/v1/local/outbox")["messages"]
-    if msgs: break
-    time.sleep(0.01)
-s = call("POST", "/api/v1/auth/verify", {"token": re.search(r"bwm_[A-Za-z0-9_-]{43}", msgs[-1]["text"]).group(0)})
-t = s["access_token"]
-secret = call("POST", "/api/v1/auth/mfa/totp", token=t)["secret"]
-code = subprocess.run(["oathtool", "--totp", "--base32", secret], capture_output=True, text=True, check=True).stdout.strip()
-codes = call("POST", "/api/v1/auth/mfa/totp/confirm", {"code": code}, t)["recovery_codes"]
-call("POST", "/api/v1/auth/mfa/verify", {"code": codes.pop()}, t)
-call("PUT", "/api/v1/policies/all", {"rules": [{"path": "*", "capabilities": ["create", "read", "update", "delete", "list"]}]}, t)
-k = call("POST", "/api/v1/apikeys", {"name": "bench", "scopes": ["secrets.read", "secrets.write", "secrets.list"]}, t)
-call("PUT", f"/api/v1/policies/all/attachments/api_key/{k['id']}", token=t)
-for i in range(1000):
-    call("PUT", f"/api/v1/secrets/bench/s{i:04d}", {"data": {"password": f"secret-{i}", "user": "svc"}}, key=k["key"])
-print(k["key"])
-PY
-)
+KEY=$(seed_secrets "http://127.0.0.1:$PORT")
 export BULWARK_KEY=$KEY
 
 wrk -t2 -c"$CONNS" -d2s "http://127.0.0.1:$NGINX_PORT/" >/dev/null
