@@ -327,11 +327,22 @@ class PgStore : public Store {
     return std::unique_ptr<Transaction>(std::move(tx));
   }
 
+  // Without the writers' lock, so health probes never queue behind (or delay) the ledger:
+  // writable means the server is a primary that accepts writes (not a standby, not read-only).
   std::vector<HealthCheck> CheckHealth() override {
     std::vector<HealthCheck> out;
-    auto tx = Begin(TxMode::kWrite);
+    auto tx = Begin(TxMode::kRead);
     out.push_back({"store", tx.ok(), tx.ok() ? "" : tx.status().reason()});
-    out.push_back({"store_writable", tx.ok(), tx.ok() ? "" : tx.status().reason()});
+    if (!tx.ok()) {
+      out.push_back({"store_writable", false, "store unreachable"});
+      return out;
+    }
+    auto rows = (*tx)->Query(
+        "SELECT (pg_is_in_recovery() OR current_setting('default_transaction_read_only') = "
+        "'on')::int");
+    const bool writable = rows.ok() && !rows->empty() && (*rows)[0][0].as_int() == 0;
+    out.push_back({"store_writable", writable,
+                   writable ? "" : (rows.ok() ? "read_only_server" : rows.status().reason())});
     return out;
   }
 
