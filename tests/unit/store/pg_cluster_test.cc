@@ -174,6 +174,25 @@ TEST_F(PgClusterTest, AListenerThatCannotConnectReportsDown) {
                    .ok());
 }
 
+TEST_F(PgClusterTest, HealthSaysNotWritableForAReadOnlyServerWithoutTakingTheWritersLock) {
+  // A writer holds the writers' lock: the health check must not wait for it.
+  auto writer = store_->Begin(TxMode::kWrite);
+  ASSERT_TRUE(writer.ok());
+  auto checks = store_->CheckHealth();
+  ASSERT_EQ(checks.size(), 2u);
+  EXPECT_TRUE(checks[0].ok && checks[1].ok) << checks[1].detail;
+  writer->reset();
+  // What a node sees when its URL now leads to a standby or a read-only server.
+  const std::string db = url_.substr(url_.rfind('/') + 1);
+  ASSERT_TRUE(Server().Admin("ALTER DATABASE " + db + " SET default_transaction_read_only = on"));
+  auto fresh = OpenPostgresStore({.url = url_, .pool_size = 1});
+  ASSERT_TRUE(fresh.ok());
+  checks = (*fresh)->CheckHealth();
+  EXPECT_TRUE(checks[0].ok);
+  EXPECT_FALSE(checks[1].ok);
+  EXPECT_EQ(checks[1].detail, "read_only_server");
+}
+
 TEST_F(PgClusterTest, RateBucketsAreSharedExactlyBetweenNodes) {
   std::atomic<std::int64_t> now{1'700'000'000'000};
   auto clock = [&now] { return now.load(); };
