@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "core/build_info.h"
+#include "core/invalidated_cache.h"
 #include "http/errors.h"
 
 namespace bulwark::api {
@@ -196,6 +197,11 @@ Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
       .summary = "Prometheus metrics (operators only).",
       .handler = [deps](RequestContext&) -> StatusOr<Reply> {
         std::string body = deps.metrics->Render();
+        // app/cluster_sync.h: 0 while a node on shared PostgreSQL may have missed a change.
+        body +=
+            "# HELP bulwark_cache_trusted 1 while this node trusts its caches of the store\n"
+            "# TYPE bulwark_cache_trusted gauge\nbulwark_cache_trusted ";
+        body += core::CacheGate::Process().open() ? "1\n" : "0\n";
         if (deps.audit_export) {
           if (auto sinks = deps.audit_export(); !sinks.empty()) body += AuditExportMetrics(sinks);
         }

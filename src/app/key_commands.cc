@@ -15,6 +15,9 @@
 #include "receipts/receipt.h"
 #include "receipts/service.h"
 #include "secrets/vault.h"
+#include "store/migrate.h"
+#include "store/migrations.h"
+#include "store/postgres/roles.h"
 
 namespace bulwark::app {
 namespace {
@@ -34,12 +37,12 @@ Status RequireDatabase(const core::Config& c) {
 }
 
 int Fail(std::string_view cmd, const Status& s, int code = kExitRefused) {
-  std::cerr << "bulwark: key " << cmd << ": " << s.message() << " (" << s.reason() << ")\n";
+  std::cerr << "bulwark: " << cmd << ": " << s.message() << " (" << s.reason() << ")\n";
   return code;
 }
 
 int FailOpen(std::string_view cmd, const std::string& step, const Status& s) {
-  std::cerr << "bulwark: key " << cmd << ": " << step << ": " << s.message() << " (" << s.reason()
+  std::cerr << "bulwark: " << cmd << ": " << step << ": " << s.message() << " (" << s.reason()
             << ")\n";
   return kExitConfigRefused;
 }
@@ -49,7 +52,7 @@ std::optional<core::Config> LoadOrComplain(std::string_view cmd,
                                            const core::ConfigSources& sources) {
   core::ConfigLoad loaded = core::LoadConfig(sources);
   if (loaded.has_errors()) {
-    std::cerr << "bulwark: key " << cmd << ": the configuration has errors:\n";
+    std::cerr << "bulwark: " << cmd << ": the configuration has errors:\n";
     for (const auto& p : loaded.problems) std::cerr << "  " << p.Format() << "\n";
     return std::nullopt;
   }
@@ -126,20 +129,20 @@ StatusOr<keyring::MasterKeySource> ParseNewMasterKeySource(std::string_view spec
 
 int KeyRotate(const core::ConfigSources& sources, const std::string& new_source,
               std::ostream& out) {
-  std::optional<core::Config> config = LoadOrComplain("rotate", sources);
+  std::optional<core::Config> config = LoadOrComplain("key rotate", sources);
   if (!config) return kExitConfigRefused;
   auto source = ParseNewMasterKeySource(new_source, sources.environ, config->pbkdf2_iterations);
   if (!source.ok()) return Fail("rotate: --new-source", source.status());
 
   std::string step;
   auto core_or = OpenCore(*config, step, {.any_kek_version = true, .also_hold = &*source});
-  if (!core_or.ok()) return FailOpen("rotate", step, core_or.status());
+  if (!core_or.ok()) return FailOpen("key rotate", step, core_or.status());
   Core& core = *core_or;
   // The slow part (a password's KDF) before the write lock is taken.
   auto next = keyring::PrepareMasterKey(*source, *core.store);
   if (!next.ok()) return Fail("rotate: --new-source", next.status());
   auto receipts_or = receipts::ReceiptService::Open(*core.store, *core.keys);
-  if (!receipts_or.ok()) return FailOpen("rotate", "receipts", receipts_or.status());
+  if (!receipts_or.ok()) return FailOpen("key rotate", "receipts", receipts_or.status());
 
   keyring::RotationResult result;
   std::string receipt_id;
@@ -169,7 +172,7 @@ int KeyRotate(const core::ConfigSources& sources, const std::string& new_source,
         CliEvent("key.rotate"));
     writer.Stop();
   }
-  if (!s.ok()) return Fail("rotate", s);
+  if (!s.ok()) return Fail("key rotate", s);
   out << json::serialize(json::object{{"kek_version", result.to_version},
                                       {"rewrapped", result.rewrapped},
                                       {"receipt_id", receipt_id}})
@@ -178,18 +181,18 @@ int KeyRotate(const core::ConfigSources& sources, const std::string& new_source,
 }
 
 int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::ostream& out) {
-  std::optional<core::Config> config = LoadOrComplain("retire", sources);
+  std::optional<core::Config> config = LoadOrComplain("key retire", sources);
   if (!config) return kExitConfigRefused;
   if (version == 0) {
-    return Fail("retire", Status::InvalidArgument("invalid_version", "--version must be >= 1"));
+    return Fail("key retire", Status::InvalidArgument("invalid_version", "--version must be >= 1"));
   }
   std::string step;
-  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen("retire", "storage", s);
+  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen("key retire", "storage", s);
   auto core_or = OpenCore(*config, step);
-  if (!core_or.ok()) return FailOpen("retire", step, core_or.status());
+  if (!core_or.ok()) return FailOpen("key retire", step, core_or.status());
   Core& core = *core_or;
   auto receipts_or = receipts::ReceiptService::Open(*core.store, *core.keys);
-  if (!receipts_or.ok()) return FailOpen("retire", "receipts", receipts_or.status());
+  if (!receipts_or.ok()) return FailOpen("key retire", "receipts", receipts_or.status());
 
   std::string receipt_id;
   Status s;
@@ -213,7 +216,7 @@ int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::os
         std::move(event));
     writer.Stop();
   }
-  if (!s.ok()) return Fail("retire", s);
+  if (!s.ok()) return Fail("key retire", s);
   out << json::serialize(json::object{{"retired_version", version}, {"receipt_id", receipt_id}})
       << "\n";
   return 0;
@@ -319,15 +322,15 @@ int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
 }
 
 int KeyStatus(const core::ConfigSources& sources, std::ostream& out) {
-  std::optional<core::Config> config = LoadOrComplain("status", sources);
+  std::optional<core::Config> config = LoadOrComplain("key status", sources);
   if (!config) return kExitConfigRefused;
-  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen("status", "storage", s);
+  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen("key status", "storage", s);
   auto store = OpenExistingStore(*config);
-  if (!store.ok()) return FailOpen("status", "storage", store.status());
+  if (!store.ok()) return FailOpen("key status", "storage", store.status());
   auto tx = (*store)->Begin(store::TxMode::kRead);
-  if (!tx.ok()) return FailOpen("status", "storage", tx.status());
+  if (!tx.ok()) return FailOpen("key status", "storage", tx.status());
   auto versions = keyring::ListVersions(**tx);
-  if (!versions.ok()) return FailOpen("status", "keyring", versions.status());
+  if (!versions.ok()) return FailOpen("key status", "keyring", versions.status());
   json::array list;
   json::value active = nullptr;
   for (const keyring::KekVersionInfo& v : *versions) {
@@ -341,6 +344,23 @@ int KeyStatus(const core::ConfigSources& sources, std::ostream& out) {
     if (v.active) active = v.version;
   }
   out << json::serialize(json::object{{"active_version", active}, {"versions", std::move(list)}})
+      << "\n";
+  return 0;
+}
+
+int DbMigrate(const core::ConfigSources& sources, const std::string& app_role, std::ostream& out) {
+  std::optional<core::Config> config = LoadOrComplain("db migrate", sources);
+  if (!config) return kExitConfigRefused;
+  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen("db migrate", "storage", s);
+  auto store = OpenExistingStore(*config);
+  if (!store.ok()) return FailOpen("db migrate", "storage", store.status());
+  if (Status s = store::Migrate(**store); !s.ok()) return Fail("db migrate", s);
+  if (!app_role.empty()) {
+    if (Status s = store::GrantAppRole(**store, app_role); !s.ok()) return Fail("db migrate", s);
+  }
+  out << json::serialize(json::object{
+             {"schema_version", store::LatestSchemaVersion()},
+             {"app_role", app_role.empty() ? json::value(nullptr) : json::value(app_role)}})
       << "\n";
   return 0;
 }

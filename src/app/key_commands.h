@@ -1,5 +1,6 @@
 #pragma once
-// `bulwark key ...`: master key (KEK) rotation, retirement and status. The current master key
+// `bulwark key ...`: master key (KEK) rotation, retirement and status; and `bulwark db migrate`,
+// the other maintenance command that opens the store as `serve` would. The current master key
 // comes from the configuration as for `serve`; each command prints one JSON document on `out`
 // and, on a refusal, one line "bulwark: key <cmd>: <message>" on stderr.
 //
@@ -57,5 +58,12 @@ int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
 // {"active_version":2,"versions":[{"version":1,"source_kind":"file","created_at":"...",
 //  "retired_at":null,"wrapped_keys":0,"active":false}, ...]}
 int KeyStatus(const core::ConfigSources& sources, std::ostream& out);
+
+// `bulwark db migrate [--grant-app-role R]`: brings the configured database to this binary's
+// schema, and on PostgreSQL grants application role R its privileges (store/postgres/roles.h).
+// Run it with the configuration of the schema's owner; the nodes then connect as R, which may
+// not create tables (serve migrates only what is behind, and reads otherwise). Prints
+// {"schema_version":N,"app_role":"R"|null}.
+int DbMigrate(const core::ConfigSources& sources, const std::string& app_role, std::ostream& out);
 
 }  // namespace bulwark::app

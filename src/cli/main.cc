@@ -133,6 +133,19 @@ int main(int argc, char** argv) {
     sub->add_option("--data", data, "Data directory (default ./data)");
   }
 
+  CLI::App* db_cmd = app.add_subcommand("db", "Database schema and roles");
+  db_cmd->require_subcommand(1);
+  std::string app_role;
+  CLI::App* db_migrate = db_cmd->add_subcommand(
+      "migrate",
+      "Bring the database to this binary's schema; with --grant-app-role, give the role the nodes "
+      "connect as its privileges (PostgreSQL: SELECT and INSERT only on the append-only tables)");
+  db_migrate->add_option("--grant-app-role", app_role, "PostgreSQL role the nodes connect as");
+  db_migrate->add_flag("--dev", sources.dev_flag, "Use the dev-mode data directory");
+  db_migrate->add_option("--config", sources.file, "TOML configuration file")
+      ->check(CLI::ExistingFile);
+  db_migrate->add_option("--data", data, "Data directory (default ./data)");
+
   bool routes_dev = false;
   CLI::App* routes = app.add_subcommand(
       "routes", "Print the route table (method, path, auth decision) as JSON lines");
@@ -153,6 +166,7 @@ int main(int argc, char** argv) {
   if (*key_rotate) return bulwark::app::KeyRotate(sources, key_new_source, std::cout);
   if (*key_retire) return bulwark::app::KeyRetire(sources, key_version, std::cout);
   if (*key_status) return bulwark::app::KeyStatus(sources, std::cout);
+  if (*db_migrate) return bulwark::app::DbMigrate(sources, app_role, std::cout);
   if (*key_rotate_data)
     return bulwark::app::KeyRotateData(sources, rotate_tenant, rotate_batch, rotate_pause_ms,
                                        std::cout);

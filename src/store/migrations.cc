@@ -363,6 +363,10 @@ CREATE TABLE rate_buckets (
   idle_at INTEGER NOT NULL
 );
 CREATE INDEX rate_buckets_idle ON rate_buckets(idle_at);
+CREATE TRIGGER audit_ledger_meta_no_update BEFORE UPDATE ON audit_ledger_meta
+BEGIN SELECT RAISE(ABORT, 'audit ledger identity is write-once'); END;
+CREATE TRIGGER audit_ledger_meta_no_delete BEFORE DELETE ON audit_ledger_meta
+BEGIN SELECT RAISE(ABORT, 'audit ledger identity is write-once'); END;
 )sql";
 
 // Every committed change to state a node caches notifies channel bulwark_invalidate with
@@ -382,7 +386,8 @@ BEGIN
 END $$)sql",
     "CREATE TRIGGER tenants_notify AFTER INSERT OR UPDATE OR DELETE ON tenants FOR EACH ROW "
     "EXECUTE FUNCTION bulwark_notify_change('t', 'id')",
-    "CREATE TRIGGER memberships_notify AFTER INSERT OR UPDATE OR DELETE ON memberships FOR EACH ROW "
+    "CREATE TRIGGER memberships_notify AFTER INSERT OR UPDATE OR DELETE ON memberships FOR EACH "
+    "ROW "
     "EXECUTE FUNCTION bulwark_notify_change('t', 'tenant_id')",
     "CREATE TRIGGER users_notify AFTER UPDATE OR DELETE ON users FOR EACH ROW "
     "EXECUTE FUNCTION bulwark_notify_change('u', 'id')",
@@ -392,18 +397,22 @@ END $$)sql",
     "CREATE TRIGGER breakglass_grants_notify AFTER INSERT OR UPDATE OR DELETE ON breakglass_grants "
     "FOR EACH ROW EXECUTE FUNCTION bulwark_notify_change('s', 'session_id')",
     "CREATE TRIGGER api_keys_notify AFTER UPDATE OF revoked_at, scopes, expires_at, allowed_cidrs, "
-    "created_by, tenant_id OR DELETE ON api_keys FOR EACH ROW "
+    "created_by, tenant_id, secret_hash OR DELETE ON api_keys FOR EACH ROW "
     "EXECUTE FUNCTION bulwark_notify_change('k', 'id')",
     "CREATE TRIGGER path_policies_notify AFTER INSERT OR UPDATE OR DELETE ON path_policies "
     "FOR EACH ROW EXECUTE FUNCTION bulwark_notify_change('p', 'tenant_id')",
-    "CREATE TRIGGER policy_attachments_notify AFTER INSERT OR UPDATE OR DELETE ON policy_attachments "
+    "CREATE TRIGGER policy_attachments_notify AFTER INSERT OR UPDATE OR DELETE ON "
+    "policy_attachments "
     "FOR EACH ROW EXECUTE FUNCTION bulwark_notify_change('p', 'tenant_id')",
     "CREATE TRIGGER member_groups_notify AFTER INSERT OR UPDATE OR DELETE ON member_groups "
     "FOR EACH ROW EXECUTE FUNCTION bulwark_notify_change('p', 'tenant_id')",
     "CREATE TRIGGER group_members_notify AFTER INSERT OR UPDATE OR DELETE ON group_members "
     "FOR EACH ROW EXECUTE FUNCTION bulwark_notify_change('p', 'tenant_id')",
-    // WORM: TRUNCATE skips row triggers, so it is refused by its own; and no role, the
-    // database owner included, keeps UPDATE, DELETE or TRUNCATE on the append-only tables.
+    // WORM: TRUNCATE skips row triggers, so it is refused by its own. Privileges: PUBLIC holds
+    // none on the append-only tables; the application role holds only SELECT and INSERT there
+    // (store/postgres/roles.h, `bulwark db migrate --grant-app-role`). The owner keeps its
+    // privileges: PostgreSQL checks foreign keys into these tables as the owner, with a lock
+    // that needs UPDATE.
     "CREATE TRIGGER audit_ledger_no_truncate BEFORE TRUNCATE ON audit_ledger FOR EACH STATEMENT "
     "EXECUTE FUNCTION bulwark_refuse('audit_ledger is append-only')",
     "CREATE TRIGGER audit_index_no_truncate BEFORE TRUNCATE ON audit_index FOR EACH STATEMENT "
@@ -412,8 +421,14 @@ END $$)sql",
     "STATEMENT EXECUTE FUNCTION bulwark_refuse('audit_checkpoints is append-only')",
     "CREATE TRIGGER receipts_no_truncate BEFORE TRUNCATE ON receipts FOR EACH STATEMENT "
     "EXECUTE FUNCTION bulwark_refuse('receipts are append-only')",
+    "CREATE TRIGGER audit_signing_keys_no_truncate BEFORE TRUNCATE ON audit_signing_keys FOR EACH "
+    "STATEMENT EXECUTE FUNCTION bulwark_refuse('audit signing keys are append-only')",
+    "CREATE TRIGGER receipt_signing_keys_no_truncate BEFORE TRUNCATE ON receipt_signing_keys FOR "
+    "EACH STATEMENT EXECUTE FUNCTION bulwark_refuse('receipt signing keys are append-only')",
+    "CREATE TRIGGER audit_ledger_meta_no_truncate BEFORE TRUNCATE ON audit_ledger_meta FOR EACH "
+    "STATEMENT EXECUTE FUNCTION bulwark_refuse('audit ledger identity is write-once')",
     "REVOKE UPDATE, DELETE, TRUNCATE ON audit_ledger, audit_index, audit_checkpoints, "
-    "audit_signing_keys, receipts, receipt_signing_keys FROM PUBLIC, CURRENT_USER",
+    "audit_signing_keys, audit_ledger_meta, receipts, receipt_signing_keys FROM PUBLIC",
 };
 
 constexpr Migration kMigrations[] = {

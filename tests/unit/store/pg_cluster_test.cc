@@ -14,11 +14,16 @@
 #include <thread>
 #include <vector>
 
+#include "audit/ledger.h"
+#include "audit/writer.h"
+#include "crypto/encoding.h"
 #include "http/shared_rate_buckets.h"
+#include "keyring/keyring.h"
 #include "pg_server.h"
 #include "store/migrate.h"
 #include "store/postgres/pg_listener.h"
 #include "store/postgres/pg_store.h"
+#include "store/postgres/roles.h"
 #include "store_test_util.h"
 
 namespace bulwark::store {
@@ -274,54 +279,93 @@ TEST(SharedRateBucketsSqlite, TheSameStatementWorksOnSqlite) {
   EXPECT_EQ(*buckets.TakeNow("k", {0, 1000ms}), 1000ms);  // an invalid rule refuses
 }
 
-TEST(PgWormPrivileges, NotEvenTheOwningRoleMayUpdateDeleteOrTruncateTheLedger) {
+TEST(PgWormPrivileges, TheAppRoleAppendsToTheLedgerButCannotRewriteItOrLiftItsTriggers) {
   ASSERT_TRUE(Server().ok()) << Server().error();
-  ASSERT_TRUE(Server().Admin(
-      "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bulwark_app') "
-      "THEN CREATE ROLE bulwark_app LOGIN; END IF; END $$"));
-  const std::string url = Server().NewDatabase("bulwark_app");  // the app's role owns its schema
-  const std::string db = url.substr(url.rfind('/') + 1);
-  ASSERT_TRUE(Server().Admin("ALTER SCHEMA public OWNER TO bulwark_app", db));
-  auto store = OpenMigrated(url);
-  ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(
-      Exec(*store, "INSERT INTO audit_ledger_meta(ledger_id, created_at) VALUES ('l', 't')").ok());
-  ASSERT_TRUE(Exec(*store,
-                   "INSERT INTO audit_ledger(seq, entry, prev_hash, hash) VALUES (1, ?, ?, ?)",
-                   {Value::Bytes(Value::Blob{1}), Value::Bytes(Value::Blob(32, 0)),
-                    Value::Bytes(Value::Blob(32, 1))})
-                  .ok());
-  for (const char* table : {"audit_ledger", "audit_index", "audit_checkpoints",
-                            "audit_signing_keys", "receipts", "receipt_signing_keys"}) {
-    auto tx = store->Begin(TxMode::kRead);
+  for (const char* role : {"bulwark_owner", "bulwark_app"}) {
+    ASSERT_TRUE(Server().Admin(
+        std::string("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '") + role +
+        "') THEN CREATE ROLE " + role + " LOGIN; END IF; END $$"));
+  }
+  // The owner (not a superuser) migrates and grants; the nodes connect as the app role.
+  const std::string owner_url = Server().NewDatabase("bulwark_owner");
+  const std::string db = owner_url.substr(owner_url.rfind('/') + 1);
+  const std::string app_url =
+      "postgresql://bulwark_app@127.0.0.1:" + std::to_string(Server().port()) + "/" + db;
+  auto owner = OpenMigrated(owner_url);
+  ASSERT_NE(owner, nullptr);
+  EXPECT_EQ(GrantAppRole(*owner, "Bad-Name").reason(), "invalid_role");
+  EXPECT_EQ(GrantAppRole(*owner, "nobody_here").reason(), "unknown_role");
+  EXPECT_EQ(GrantAppRole(*owner, "bulwark_owner").reason(), "role_too_strong");
+  EXPECT_EQ(GrantAppRole(*owner, "bulwark").reason(), "role_too_strong");  // the superuser
+  ASSERT_TRUE(GrantAppRole(*owner, "bulwark_app").ok());
+  ASSERT_TRUE(GrantAppRole(*owner, "bulwark_app").ok());  // idempotent
+
+  auto app = OpenMigrated(app_url);  // up to date: Migrate reads only, no DDL
+  ASSERT_NE(app, nullptr);
+  // A real ledger, as a node runs it: appends (into audit_index, whose foreign key PostgreSQL
+  // checks as the owner) and a signed checkpoint.
+  keyring::MasterKeySource src;
+  src.kind = keyring::MasterKeySourceKind::kBase64;
+  src.material =
+      crypto::SecretBytes::FromString(crypto::Base64Encode(std::vector<std::uint8_t>(32, 7)));
+  auto keys = keyring::Keyring::Open(src, *app);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  auto ledger = audit::Ledger::Open(*app, **keys);
+  ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+  {
+    audit::AuditWriter writer(*app, **ledger, {.checkpoint_every = 2});
+    for (int i = 0; i < 3; ++i) {
+      audit::Event e;
+      e.action = "test.append";
+      e.actor = {audit::ActorKind::kOperator, "test"};
+      ASSERT_TRUE(writer.Commit(nullptr, e).ok());
+    }
+  }
+  auto count = [&](const char* sql) {
+    auto tx = app->Begin(TxMode::kRead);
+    auto rows = (*tx)->Query(sql);
+    return rows.ok() ? (*rows)[0][0].as_int() : -1;
+  };
+  EXPECT_EQ(count("SELECT COUNT(*) FROM audit_ledger"), 3);
+  EXPECT_GE(count("SELECT COUNT(*) FROM audit_checkpoints"), 1);
+
+  for (std::string_view table : kAppendOnlyTables) {
+    auto tx = app->Begin(TxMode::kRead);
     ASSERT_TRUE(tx.ok());
+    const Value t = Value::Text(std::string(table));
     auto rows = (*tx)->Query(
-        "SELECT has_table_privilege(current_user, ?, 'UPDATE')::int, "
+        "SELECT has_table_privilege(current_user, ?, 'UPDATE')::int + "
         "has_table_privilege(current_user, ?, "
-        "'DELETE')::int, has_table_privilege(current_user, ?, 'TRUNCATE')::int, "
-        "has_table_privilege(current_user, ?, 'INSERT')::int, has_table_privilege(current_user, ?, "
-        "'SELECT')::int",
-        {Value::Text(table), Value::Text(table), Value::Text(table), Value::Text(table),
-         Value::Text(table)});
+        "'DELETE')::int + has_table_privilege(current_user, ?, 'TRUNCATE')::int, "
+        "has_table_privilege(current_user, ?, 'INSERT')::int + has_table_privilege(current_user, "
+        "?, 'SELECT')::int",
+        {t, t, t, t, t});
     ASSERT_TRUE(rows.ok()) << rows.status().ToString();
     EXPECT_EQ((*rows)[0][0].as_int(), 0) << table;
-    EXPECT_EQ((*rows)[0][1].as_int(), 0) << table;
-    EXPECT_EQ((*rows)[0][2].as_int(), 0) << table;
-    EXPECT_EQ((*rows)[0][3].as_int(), 1) << table;
-    EXPECT_EQ((*rows)[0][4].as_int(), 1) << table;
+    EXPECT_EQ((*rows)[0][1].as_int(), 2) << table;
   }
-  // Refused by privilege before any trigger runs, so disabling the triggers would not help.
-  for (const char* sql : {"UPDATE audit_ledger SET entry = ? WHERE seq = 1",
-                          "DELETE FROM audit_ledger WHERE seq = 1", "TRUNCATE audit_ledger"}) {
-    Status s = std::string_view(sql).find('?') != std::string_view::npos
-                   ? Exec(*store, sql, {Value::Bytes(Value::Blob{2})})
-                   : Exec(*store, sql);
-    EXPECT_FALSE(s.ok()) << sql;
-    EXPECT_NE(s.message().find("42501"), std::string::npos) << sql << ": " << s.ToString();
+  // Refused by privilege before any trigger runs; and not owning the tables, the app role can
+  // neither lift the triggers nor grant itself the missing privileges.
+  for (const char* sql :
+       {"UPDATE audit_ledger SET entry = entry WHERE seq = 1", "DELETE FROM audit_ledger",
+        "TRUNCATE audit_ledger", "UPDATE receipts SET id = id", "DELETE FROM audit_ledger_meta",
+        "ALTER TABLE audit_ledger DISABLE TRIGGER USER", "DROP TABLE audit_index"}) {
+    Status st = Exec(*app, sql);
+    EXPECT_FALSE(st.ok()) << sql;
+    EXPECT_NE(st.message().find("42501"), std::string::npos) << sql << ": " << st.ToString();
   }
-  // And the superuser, who has every privilege, still meets the triggers.
-  EXPECT_FALSE(Server().Admin("TRUNCATE audit_ledger", db));
-  EXPECT_FALSE(Server().Admin("UPDATE audit_ledger SET seq = 2", db));
+  (void)Exec(*app,
+             "GRANT UPDATE ON audit_ledger TO bulwark_app");  // PostgreSQL: a warning, no grant
+  EXPECT_EQ(count("SELECT has_table_privilege(current_user, 'audit_ledger', 'UPDATE')::int"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM audit_ledger"), 3);
+  // The app role still does its ordinary work elsewhere.
+  EXPECT_TRUE(
+      Exec(*app, "INSERT INTO tenants(id, name, created_at) VALUES ('ten_w', 'worm', 1)").ok());
+  EXPECT_TRUE(Exec(*app, "UPDATE tenants SET ip_allowlist = '' WHERE id = 'ten_w'").ok());
+  // And even the owner, who may, meets the triggers on every append-only table.
+  EXPECT_FALSE(Exec(*owner, "UPDATE audit_ledger SET entry = entry WHERE seq = 1").ok());
+  EXPECT_FALSE(Exec(*owner, "TRUNCATE audit_signing_keys").ok());
+  EXPECT_FALSE(Exec(*owner, "DELETE FROM audit_ledger_meta").ok());
 }
 
 }  // namespace

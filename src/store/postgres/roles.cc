@@ -1,0 +1,59 @@
+#include "store/postgres/roles.h"
+
+#include <string>
+
+namespace bulwark::store {
+namespace {
+
+bool PlainIdentifier(std::string_view s) {
+  if (s.empty() || s.size() > 63 || (s[0] >= '0' && s[0] <= '9')) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status GrantAppRole(Store& store, std::string_view role) {
+  if (store.backend() != "postgresql") {
+    return Status::InvalidArgument("not_postgresql",
+                                   "an application role exists only on PostgreSQL");
+  }
+  if (!PlainIdentifier(role)) {
+    return Status::InvalidArgument("invalid_role",
+                                   "a role name is lower-case letters, digits and '_'");
+  }
+  BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(TxMode::kWrite));
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx->Query("SELECT rolsuper::int, (rolname = current_user)::int, current_schema() "
+                           "FROM pg_roles WHERE rolname = ?",
+                           {Value::Text(std::string(role))}));
+  if (rows.empty()) {
+    return Status::FailedPrecondition("unknown_role",
+                                      "the application role does not exist; create it first");
+  }
+  if (rows[0][0].as_int() != 0 || rows[0][1].as_int() != 0) {
+    return Status::FailedPrecondition(
+        "role_too_strong", "the application role must be neither a superuser nor the owner");
+  }
+  const std::string schema = rows[0][2].as_text();
+  if (!PlainIdentifier(schema)) {
+    return Status::InvalidArgument("invalid_role",
+                                   "the current schema's name is not a plain identifier");
+  }
+  // Identifiers cannot be parameters; both were checked to be plain above, and are quoted.
+  const std::string r = "\"" + std::string(role) + "\"";
+  const std::string in = " IN SCHEMA \"" + schema + "\" TO " + r;
+  std::string worm;
+  for (std::string_view t : kAppendOnlyTables) worm += (worm.empty() ? "" : ", ") + std::string(t);
+  for (const std::string& sql : {"GRANT USAGE ON SCHEMA \"" + schema + "\" TO " + r,
+                                 "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES" + in,
+                                 "GRANT USAGE, SELECT ON ALL SEQUENCES" + in,
+                                 "REVOKE UPDATE, DELETE, TRUNCATE ON " + worm + " FROM " + r}) {
+    BULWARK_RETURN_IF_ERROR(tx->Exec(sql).status());
+  }
+  return tx->Commit();
+}
+
+}  // namespace bulwark::store
