@@ -855,7 +855,15 @@ int Serve(const core::ConfigSources& sources_in) {
   // One node keeps its buckets in memory; nodes sharing PostgreSQL share them there.
   std::shared_ptr<http::RateBuckets> buckets;
   if (store->backend() == "postgresql") {
-    buckets = std::make_shared<http::SharedRateBuckets>(*store);
+    auto key_or = [&]() -> StatusOr<crypto::SecretBytes> {
+      BULWARK_ASSIGN_OR_RETURN(auto tx, store->Begin(store::TxMode::kWrite));
+      BULWARK_ASSIGN_OR_RETURN(
+          auto key, keys->GetOrCreateKey(*tx, "rate-bucket-names-v1", "rate_bucket_hmac", 32));
+      BULWARK_RETURN_IF_ERROR(tx->Commit());
+      return key;
+    }();
+    if (!key_or.ok()) return Refuse("rate_limit", key_or.status());
+    buckets = std::make_shared<http::SharedRateBuckets>(*store, std::move(*key_or));
   } else {
     buckets = std::make_shared<http::TokenBuckets>();
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "crypto/encoding.h"
 #include "crypto/hash.h"
 
 namespace bulwark::http {
@@ -11,6 +12,7 @@ using std::chrono::milliseconds;
 using store::Value;
 
 constexpr std::int64_t kPruneEveryMs = 60'000;
+constexpr std::size_t kMaxRememberedRefusals = 100'000;
 
 std::int64_t WallNowMs() {
   return std::chrono::duration_cast<milliseconds>(
@@ -22,8 +24,11 @@ std::int64_t CeilDiv(std::int64_t a, std::int64_t b) { return a <= 0 ? 0 : (a + 
 
 }  // namespace
 
-SharedRateBuckets::SharedRateBuckets(store::Store& store, WallClockMs now_ms)
-    : store_(store), now_ms_(now_ms ? std::move(now_ms) : WallClockMs(WallNowMs)) {}
+SharedRateBuckets::SharedRateBuckets(store::Store& store, crypto::SecretBytes key,
+                                     WallClockMs now_ms)
+    : store_(store),
+      key_(std::move(key)),
+      now_ms_(now_ms ? std::move(now_ms) : WallClockMs(WallNowMs)) {}
 
 StatusOr<milliseconds> SharedRateBuckets::TakeNow(std::string_view key, const RateRule& rule) {
   if (rule.capacity == 0 || rule.period.count() <= 0) return milliseconds(1000);
@@ -33,7 +38,16 @@ StatusOr<milliseconds> SharedRateBuckets::TakeNow(std::string_view key, const Ra
   const std::int64_t tolerance = cost * (n - 1);
   const std::int64_t now_ms = now_ms_();
   const std::int64_t now = now_ms * n;
-  const std::string bucket = crypto::Sha256Hex(key);
+  const std::string named = std::string(key) + '|' + std::to_string(n) + '|' + std::to_string(cost);
+  const std::string bucket =
+      crypto::HexEncode(crypto::HmacSha256(key_.reveal_span(), crypto::AsBytes(named)));
+  {
+    std::lock_guard lock(refused_mu_);
+    if (auto it = refused_until_ms_.find(bucket); it != refused_until_ms_.end()) {
+      if (it->second > now_ms) return milliseconds(it->second - now_ms);
+      refused_until_ms_.erase(it);
+    }
+  }
 
   BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRowWrite));
   // later = max(tat, now): a bucket idle long enough is full again, never fuller.
@@ -60,6 +74,11 @@ StatusOr<milliseconds> SharedRateBuckets::TakeNow(std::string_view key, const Ra
     wait = milliseconds(std::max<std::int64_t>(1, CeilDiv(ahead, n)));
   }
   BULWARK_RETURN_IF_ERROR(tx->Commit());
+  if (wait.count() > 0) {
+    std::lock_guard lock(refused_mu_);
+    if (refused_until_ms_.size() >= kMaxRememberedRefusals) refused_until_ms_.clear();
+    refused_until_ms_[bucket] = now_ms + wait.count();
+  }
   tx.reset();  // hand the connection back before the prune takes one
   MaybePrune(now_ms);
   return wait;

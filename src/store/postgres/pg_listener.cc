@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "core/log.h"
+#include "crypto/random.h"
+#include "store/postgres/connect.h"
 
 namespace bulwark::store {
 namespace {
@@ -18,7 +20,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 bool ValidChannel(std::string_view c) {
-  if (c.empty() || c.size() > 63) return false;
+  if (c.empty() || c.size() > 40) return false;
   for (char ch : c) {
     if (!((ch >= 'a' && ch <= 'z') || ch == '_')) return false;
   }
@@ -27,8 +29,10 @@ bool ValidChannel(std::string_view c) {
 
 class Listener final : public PgListener {
  public:
-  Listener(PgListenerOptions options, OnMessage on_message, OnState on_state, int wake_fd)
+  Listener(PgListenerOptions options, std::string ping_channel, OnMessage on_message,
+           OnState on_state, int wake_fd)
       : options_(std::move(options)),
+        ping_channel_(std::move(ping_channel)),
         on_message_(std::move(on_message)),
         on_state_(std::move(on_state)),
         wake_fd_(wake_fd),
@@ -52,13 +56,13 @@ class Listener final : public PgListener {
   }
 
   PGconn* Connect() {
-    PGconn* c = PQconnectdb(options_.url.c_str());
-    if (c == nullptr) return nullptr;
+    PGconn* c = ConnectPostgres(options_.url);
     if (PQstatus(c) != CONNECTION_OK) {
       PQfinish(c);
       return nullptr;
     }
-    const std::string listen = "LISTEN " + options_.channel;
+    // Both channel names were checked to be plain identifiers.
+    const std::string listen = "LISTEN " + options_.channel + "; LISTEN " + ping_channel_;
     PGresult* r = PQexec(c, listen.c_str());
     const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
@@ -79,34 +83,42 @@ class Listener final : public PgListener {
   // One session on one connection; returns when it is lost or the listener stops.
   void Serve(PGconn* c) {
     const int fd = PQsocket(c);
+    const std::string ping = "NOTIFY " + ping_channel_;
     std::optional<Clock::time_point> ping_sent;
     auto next_ping = Clock::now() + options_.heartbeat;
     while (!stop_.load()) {
       const auto now = Clock::now();
-      if (ping_sent && now - *ping_sent > options_.dead_after) return;  // silent: presume lost
+      if (ping_sent && now - *ping_sent > options_.reconnect_after) return;  // presume it lost
+      if (ping_sent && now - *ping_sent > options_.dead_after) SetState(false);
       if (!ping_sent && now >= next_ping) {
-        if (PQsendQuery(c, "SELECT 1") != 1) return;
+        if (PQsendQuery(c, ping.c_str()) != 1) return;
         ping_sent = now;
       }
       if (PQflush(c) < 0) return;
-      const auto until = ping_sent ? *ping_sent + options_.dead_after : next_ping;
+      auto until = next_ping;
+      if (ping_sent) {
+        until = *ping_sent + (up_ == true ? options_.dead_after : options_.reconnect_after);
+      }
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
-      if (!Wait(fd, std::max(std::chrono::milliseconds(1), wait + std::chrono::milliseconds(1))))
+      if (!Wait(fd, std::max(std::chrono::milliseconds(1), wait + std::chrono::milliseconds(1)))) {
         return;
+      }
       if (PQconsumeInput(c) != 1) return;
-      while (ping_sent && PQisBusy(c) == 0) {
+      while (PQisBusy(c) == 0) {  // the NOTIFY's own result; the echo comes as a notification
         PGresult* r = PQgetResult(c);
-        if (r == nullptr) {  // the heartbeat's answer is complete
-          ping_sent.reset();
-          next_ping = Clock::now() + options_.heartbeat;
-          break;
-        }
-        const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+        if (r == nullptr) break;
+        const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
         if (!ok) return;
       }
       while (PGnotify* n = PQnotifies(c)) {
-        on_message_(n->extra != nullptr ? std::string_view(n->extra) : std::string_view());
+        if (ping_channel_ == n->relname) {
+          ping_sent.reset();
+          next_ping = Clock::now() + options_.heartbeat;
+          SetState(true);  // every notification sent before the echo has arrived
+        } else {
+          on_message_(n->extra != nullptr ? std::string_view(n->extra) : std::string_view());
+        }
         PQfreemem(n);
       }
     }
@@ -126,6 +138,7 @@ class Listener final : public PgListener {
   }
 
   const PgListenerOptions options_;
+  const std::string ping_channel_;
   const OnMessage on_message_;
   const OnState on_state_;
   const int wake_fd_;
@@ -142,11 +155,18 @@ StatusOr<std::unique_ptr<PgListener>> PgListener::Start(PgListenerOptions option
     return Status::InvalidArgument("invalid_store_option",
                                    "a listener needs a URL, a channel and callbacks");
   }
+  // This listener's own heartbeat channel: no other session listens on it.
+  BULWARK_ASSIGN_OR_RETURN(std::string nonce, crypto::RandomHex(8));
+  for (char& ch : nonce) {
+    if (ch >= '0' && ch <= '9') ch = static_cast<char>('g' + (ch - '0'));  // letters only
+  }
   const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (fd < 0)
+  if (fd < 0) {
     return Status::Unavailable("store_unavailable", "cannot create the listener's wake-up");
+  }
+  std::string ping = options.channel + "_ping_" + nonce;
   return std::unique_ptr<PgListener>(std::make_unique<Listener>(
-      std::move(options), std::move(on_message), std::move(on_state), fd));
+      std::move(options), std::move(ping), std::move(on_message), std::move(on_state), fd));
 }
 
 }  // namespace bulwark::store

@@ -4,11 +4,14 @@
 //
 // A background thread connects, runs LISTEN on `channel` and hands every notification's payload
 // to `on_message`. It reports the channel's state through `on_state`: true once LISTEN is in
-// force, false when the connection is lost or stops answering its heartbeat (a query sent every
-// `heartbeat`; no answer within `dead_after` counts as lost, which catches a silent network
-// partition that a closed socket would not). It then reconnects, and reports true again only
-// after LISTEN is back. Between a false and the next true, notifications may have been missed:
-// the caller must not trust anything it learned before (app/cluster_sync closes the cache gate).
+// force, false when it may have missed a notification. The heartbeat proves the notification
+// path itself, not just the connection: every `heartbeat` the listener NOTIFYs a private channel
+// it also listens on, and the echo must come back within `dead_after` (behind a pooler that
+// moved the session, or a silent partition, it does not). A late echo reports true again (every
+// notification sent before it has arrived by then: one connection delivers in order); no echo
+// within `reconnect_after`, or a lost connection, starts a new connection, which reports true
+// once its LISTEN is in force. Between a false and the next true, the caller must not trust
+// anything it learned before (app/cluster_sync closes the cache gate).
 //
 //   auto listener = PgListener::Start({.url = url, .channel = "bulwark_invalidate"},
 //                                     [](std::string_view payload) { ... },
@@ -30,6 +33,7 @@ struct PgListenerOptions {
   std::string channel;  // [a-z_]+
   std::chrono::milliseconds heartbeat{200};
   std::chrono::milliseconds dead_after{600};
+  std::chrono::milliseconds reconnect_after{5000};
   std::chrono::milliseconds retry{200};
 };
 

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/postgres/connect.h"
 #include "store/postgres/dialect.h"
 
 namespace bulwark::store {
@@ -56,7 +57,10 @@ class Pool : public std::enable_shared_from_this<Pool> {
     for (PGconn* c : idle_) PQfinish(c);
   }
 
-  StatusOr<PGconn*> Acquire() {
+  // `reused` (if given) tells whether the connection had served before: only such a one can
+  // have been closed by the server since.
+  StatusOr<PGconn*> Acquire(bool* reused = nullptr) {
+    if (reused != nullptr) *reused = false;
     std::unique_lock lock(mu_);
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.busy_timeout_ms);
@@ -69,11 +73,12 @@ class Pool : public std::enable_shared_from_this<Pool> {
     if (!idle_.empty()) {
       PGconn* c = idle_.back();
       idle_.pop_back();
+      if (reused != nullptr) *reused = true;
       return c;
     }
     ++open_;
     lock.unlock();
-    PGconn* c = PQconnectdb(opts_.url.c_str());
+    PGconn* c = ConnectPostgres(opts_.url);
     if (c == nullptr || PQstatus(c) != CONNECTION_OK) {
       if (c != nullptr) PQfinish(c);
       std::lock_guard relock(mu_);
@@ -296,19 +301,21 @@ class PgStore : public Store {
 
   StatusOr<std::unique_ptr<Transaction>> Begin(TxMode mode) override {
     // A pooled connection the server has closed since (a restart, a failover, an idle timeout)
-    // fails its first statement: it is dropped and the next one tried, up to a fresh one, so
-    // that costs reconnects, not the caller's transaction.
-    auto tx = TryBegin(mode);
-    for (int i = 0;
-         i < pool_->opts().pool_size && !tx.ok() && tx.status().reason() == "store_unavailable";
+    // fails its first statement: it is dropped and the next one tried, so that costs a
+    // reconnect, not the caller's transaction. Only a reused connection is retried: a fresh
+    // one that fails means the database is down, and retrying would only multiply the attempts.
+    bool reused = false;
+    auto tx = TryBegin(mode, &reused);
+    for (int i = 0; i < pool_->opts().pool_size && reused && !tx.ok() &&
+                    tx.status().reason() == "store_unavailable";
          ++i) {
-      tx = TryBegin(mode);
+      tx = TryBegin(mode, &reused);
     }
     return tx;
   }
 
-  StatusOr<std::unique_ptr<Transaction>> TryBegin(TxMode mode) {
-    BULWARK_ASSIGN_OR_RETURN(PGconn * conn, pool_->Acquire());
+  StatusOr<std::unique_ptr<Transaction>> TryBegin(TxMode mode, bool* reused) {
+    BULWARK_ASSIGN_OR_RETURN(PGconn * conn, pool_->Acquire(reused));
     auto tx = std::make_unique<PgTransaction>(pool_, conn);
     if (mode == TxMode::kRead) {
       BULWARK_RETURN_IF_ERROR(tx->Simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));

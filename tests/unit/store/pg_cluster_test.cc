@@ -34,6 +34,9 @@ using namespace std::chrono_literals;
 
 ::bulwark::testing::PgServer& Server() { return ::bulwark::testing::SharedPgServer(); }
 
+// The bucket-naming key every node gets from the keyring (one per database).
+crypto::SecretBytes Key() { return crypto::SecretBytes::FromString(std::string(32, 'k')); }
+
 std::unique_ptr<Store> OpenMigrated(const std::string& url) {
   auto s = OpenPostgresStore({.url = url, .pool_size = 4});
   EXPECT_TRUE(s.ok()) << s.status().ToString();
@@ -202,7 +205,7 @@ TEST_F(PgClusterTest, RateBucketsAreSharedExactlyBetweenNodes) {
   std::atomic<std::int64_t> now{1'700'000'000'000};
   auto clock = [&now] { return now.load(); };
   auto other = OpenMigrated(url_);  // a second node: its own pool on the same database
-  http::SharedRateBuckets a(*store_, clock), b(*other, clock);
+  http::SharedRateBuckets a(*store_, Key(), clock), b(*other, Key(), clock);
   const http::RateRule three_per_3s{3, 3000ms};
   EXPECT_EQ(*a.TakeNow("ip:203.0.113.9|POST /x", three_per_3s), 0ms);
   EXPECT_EQ(*b.TakeNow("ip:203.0.113.9|POST /x", three_per_3s), 0ms);
@@ -224,10 +227,31 @@ TEST_F(PgClusterTest, RateBucketsAreSharedExactlyBetweenNodes) {
   for (const auto& r : *rows) EXPECT_EQ(r[0].as_text().size(), 64u);
 }
 
+TEST_F(PgClusterTest, AChangedRuleStartsAFreshBucketAndRefusalsAreRememberedLocally) {
+  std::int64_t now = 1'700'000'000'000;
+  auto other = OpenMigrated(url_);
+  http::SharedRateBuckets old_rule(*store_, Key(), [&now] { return now; });
+  http::SharedRateBuckets new_rule(*other, Key(), [&now] { return now; });
+  // A node still on 600/1m spends a token; a node already on 100/1m must not read that row
+  // at the wrong scale (it once answered a wait of billions of seconds).
+  EXPECT_EQ(*old_rule.TakeNow("k", {600, 60'000ms}), 0ms);
+  EXPECT_EQ(*new_rule.TakeNow("k", {100, 60'000ms}), 0ms);
+  for (int i = 0; i < 99; ++i) ASSERT_EQ(*new_rule.TakeNow("k", {100, 60'000ms}), 0ms);
+  EXPECT_EQ(*new_rule.TakeNow("k", {100, 60'000ms}), 600ms);
+  // The refusal is remembered: with the rows gone, this node still refuses until the wait is
+  // over, without asking the database; then it asks again.
+  ASSERT_TRUE(Exec(*store_, "DELETE FROM rate_buckets").ok());
+  now += 599;
+  EXPECT_EQ(*new_rule.TakeNow("k", {100, 60'000ms}), 1ms);
+  now += 1;
+  EXPECT_EQ(*new_rule.TakeNow("k", {100, 60'000ms}), 0ms);
+}
+
 TEST_F(PgClusterTest, ConcurrentTakesFromTwoNodesAllowExactlyTheCapacity) {
   auto other = OpenMigrated(url_);
   const std::int64_t t0 = 1'700'000'000'000;
-  http::SharedRateBuckets a(*store_, [t0] { return t0; }), b(*other, [t0] { return t0; });
+  http::SharedRateBuckets a(*store_, Key(), [t0] { return t0; }),
+      b(*other, Key(), [t0] { return t0; });
   const http::RateRule five_per_minute{5, 60'000ms};
   std::atomic<int> allowed{0}, errors{0};
   std::vector<std::thread> threads;
@@ -251,7 +275,7 @@ TEST_F(PgClusterTest, ConcurrentTakesFromTwoNodesAllowExactlyTheCapacity) {
 
 TEST_F(PgClusterTest, RefilledBucketsArePruned) {
   std::int64_t now = 1'700'000'000'000;
-  http::SharedRateBuckets buckets(*store_, [&now] { return now; });
+  http::SharedRateBuckets buckets(*store_, Key(), [&now] { return now; });
   ASSERT_EQ(*buckets.TakeNow("a", {2, 1000ms}), 0ms);  // the first take schedules a prune
   ASSERT_EQ(*buckets.TakeNow("b", {2, 1000ms}), 0ms);
   now += 120'000;  // both idle long past refilling; the next take prunes them
@@ -269,7 +293,7 @@ TEST(SharedRateBucketsSqlite, TheSameStatementWorksOnSqlite) {
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE(Migrate(**store).ok());
   std::int64_t now = 1'700'000'000'000;
-  http::SharedRateBuckets buckets(**store, [&now] { return now; });
+  http::SharedRateBuckets buckets(**store, Key(), [&now] { return now; });
   const http::RateRule two_per_second{2, 1000ms};
   EXPECT_EQ(*buckets.TakeNow("k", two_per_second), 0ms);
   EXPECT_EQ(*buckets.TakeNow("k", two_per_second), 0ms);
