@@ -40,7 +40,11 @@ store::HealthCheck AuditExportCheck(const std::vector<audit::siem::SinkState>& s
   std::string detail;
   for (const auto& s : sinks) {
     detail += (detail.empty() ? "" : ", ") + s.sink + " lag " + std::to_string(s.lag);
-    if (!s.connected) detail += " disconnected";
+    if (!s.active) {
+      detail += " standby";  // another node exports this sink; the lag is that node's
+    } else if (!s.connected) {
+      detail += " disconnected";
+    }
   }
   return {.name = "audit_export", .ok = true, .detail = "ok (" + detail + ")"};
 }
@@ -60,6 +64,13 @@ std::string AuditExportMetrics(const std::vector<audit::siem::SinkState>& sinks)
   for (const auto& s : sinks) {
     out += "bulwark_audit_export_connected{sink=\"" + s.sink + "\"} " + (s.connected ? "1" : "0") +
            "\n";
+  }
+  out +=
+      "# HELP bulwark_audit_export_active 1 on the node that holds the sink's lease and exports "
+      "it; 0 on the nodes standing by.\n"
+      "# TYPE bulwark_audit_export_active gauge\n";
+  for (const auto& s : sinks) {
+    out += "bulwark_audit_export_active{sink=\"" + s.sink + "\"} " + (s.active ? "1" : "0") + "\n";
   }
   return out;
 }

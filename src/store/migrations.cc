@@ -431,6 +431,14 @@ END $$)sql",
     "audit_signing_keys, audit_ledger_meta, receipts, receipt_signing_keys FROM PUBLIC",
 };
 
+// Migration 12: one exporter per SIEM sink across nodes (audit/siem/exporter.h). The node whose
+// id is in `owner` exports that sink until lease_until (Unix ms, the holder's clock); the others
+// wait, and take over from `seq` once the lease has expired or was released (owner NULL).
+constexpr std::string_view kExportLease = R"sql(
+ALTER TABLE audit_export_cursors ADD COLUMN owner TEXT;
+ALTER TABLE audit_export_cursors ADD COLUMN lease_until INTEGER;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -443,6 +451,7 @@ constexpr Migration kMigrations[] = {
     {9, "secrets", kSecrets},
     {10, "path_policies", kPathPolicies},
     {11, "cluster", kCluster, kClusterPostgres},
+    {12, "export_lease", kExportLease},
 };
 
 }  // namespace

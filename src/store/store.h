@@ -70,8 +70,8 @@ enum class TxMode {
   kWrite,  // takes the write lock at BEGIN, so it cannot fail later on lock upgrade
   // A short write that needs only row locks, not the order of every other writer: with
   // PostgreSQL it does not take the writers' lock, so it neither waits for nor delays the ledger
-  // (shared rate-limit counters), and may skip the durability wait: use it only for state whose
-  // last changes may be lost in a database crash. With SQLite it is kWrite.
+  // (shared rate-limit counters, SIEM export leases), and may skip the durability wait: use it
+  // only for state whose last changes may be lost in a database crash. With SQLite it is kWrite.
   kRowWrite,
 };
 

@@ -4,6 +4,9 @@
 //   audit.syslog_address = "siem.example.com:6514"  -> SyslogSink (syslog_sink.h), cursor "syslog"
 //   audit.file = "/var/log/bulwark/audit.jsonl"     -> FileSink (file_sink.h), cursor "file"
 //
+// With several nodes on one database, each sink is exported by one node at a time (the lease in
+// exporter.h); the others stand by and report the exporting node's lag.
+//
 // Started at boot after the audit writer, stopped after it (so the final entries are shipped
 // when the receiver is up). A receiver outage never makes the service unready: it shows as lag.
 //

@@ -1,9 +1,13 @@
 #include "audit/siem/exporter.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
+#include "audit/siem/syslog_format.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "crypto/random.h"
 
 namespace bulwark::audit::siem {
 namespace {
@@ -12,7 +16,28 @@ using Clock = std::chrono::steady_clock;
 using store::TxMode;
 using store::Value;
 
+std::int64_t NowUnixMillis() { return core::NowUnixMicros() / 1000; }
+
+// The holder's writes of its row: each changes nothing unless `owner` is still this node.
+constexpr std::string_view kSaveCursor =
+    "UPDATE audit_export_cursors SET seq = CASE WHEN seq < ? THEN ? ELSE seq END, updated_at = ?, "
+    "owner = ?, lease_until = ? WHERE sink = ? AND owner = ?";
+constexpr std::string_view kRenewLease =
+    "UPDATE audit_export_cursors SET owner = ?, lease_until = ? WHERE sink = ? AND owner = ?";
+// Taking the lease: a new row, or one whose lease is free, expired or already this node's.
+constexpr std::string_view kNewCursor =
+    "INSERT INTO audit_export_cursors(sink, seq, updated_at, owner, lease_until) "
+    "VALUES (?, 0, ?, ?, ?) ON CONFLICT(sink) DO NOTHING";
+constexpr std::string_view kTakeLease =
+    "UPDATE audit_export_cursors SET owner = ?, lease_until = ? WHERE sink = ? AND "
+    "(owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until < ?)";
+
 }  // namespace
+
+StatusOr<std::string> NewExportNodeId() {
+  BULWARK_ASSIGN_OR_RETURN(std::string random, crypto::RandomHex(8));
+  return LocalHostname() + "/" + std::to_string(::getpid()) + "/" + random;
+}
 
 StatusOr<std::int64_t> ReadExportCursor(store::Store& store, std::string_view sink) {
   BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(TxMode::kRead));
@@ -22,12 +47,16 @@ StatusOr<std::int64_t> ReadExportCursor(store::Store& store, std::string_view si
   return rows[0][0].as_int();
 }
 
-Exporter::Exporter(store::Store& store, std::unique_ptr<ExportSink> sink, ExporterOptions options)
-    : store_(store), sink_(std::move(sink)), options_(options) {}
+Exporter::Exporter(store::Store& store, std::unique_ptr<ExportSink> sink, ExporterOptions options,
+                   std::string node)
+    : store_(store), sink_(std::move(sink)), options_(options), node_(std::move(node)) {}
 
 Exporter::~Exporter() { Stop(); }
 
 Status Exporter::Start() {
+  if (node_.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(node_, NewExportNodeId());
+  }
   BULWARK_ASSIGN_OR_RETURN(std::int64_t cursor, ReadExportCursor(store_, sink_->name()));
   confirmed_ = cursor;
   sent_ = cursor;
@@ -89,22 +118,135 @@ StatusOr<std::vector<ExportRecord>> Exporter::ReadBatch(std::int64_t after) {
   return out;
 }
 
+StatusOr<bool> Exporter::WriteLease(std::optional<std::int64_t> cursor, bool release) {
+  const auto started = Clock::now();
+  const Value owner = release ? Value::Null() : Value::Text(node_);
+  const Value until =
+      release ? Value::Null() : Value::Int(NowUnixMillis() + options_.lease.count());
+  // A cursor write waits its turn with the ledger's writers (durable); a bare renewal needs only
+  // the row (TxMode::kRowWrite: losing it in a database crash at worst moves a takeover).
+  BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(cursor ? TxMode::kWrite : TxMode::kRowWrite));
+  const Value sink = Value::Text(std::string(sink_->name()));
+  const Value me = Value::Text(node_);
+  StatusOr<std::int64_t> changed =
+      cursor
+          ? tx->Exec(kSaveCursor, {Value::Int(*cursor), Value::Int(*cursor),
+                                   Value::Text(core::NowIso8601Micros()), owner, until, sink, me})
+          : tx->Exec(kRenewLease, {owner, until, sink, me});
+  BULWARK_RETURN_IF_ERROR(changed.status());
+  if (*changed == 0) return false;
+  BULWARK_RETURN_IF_ERROR(tx->Commit());
+  if (!release) {
+    lease_deadline_ = started + options_.lease;
+    renew_at_ = started + options_.renew;
+  }
+  return true;
+}
+
+bool Exporter::Claim() {
+  const std::string sink(sink_->name());
+  {
+    // A node without the lease only reads, once per poll, until the lease looks free.
+    auto tx = store_.Begin(TxMode::kRead);
+    if (!tx.ok()) return false;
+    auto rows =
+        (*tx)->Query("SELECT seq, owner, lease_until FROM audit_export_cursors WHERE sink = ?",
+                     {Value::Text(sink)});
+    if (!rows.ok()) return false;
+    if (!rows->empty()) {
+      const auto& row = (*rows)[0];
+      // Shown as this node's cursor while it stands by: the lag is the exporting node's.
+      if (row[0].as_int() > confirmed_) confirmed_ = row[0].as_int();
+      const bool free = row[1].is_null() || row[1].as_text() == node_ || row[2].is_null() ||
+                        row[2].as_int() < NowUnixMillis();
+      if (!free) return false;
+    }
+  }
+  const auto started = Clock::now();
+  auto claim = [&]() -> StatusOr<std::optional<std::int64_t>> {
+    const std::int64_t now = NowUnixMillis();
+    const std::int64_t until = now + options_.lease.count();
+    BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(TxMode::kRowWrite));
+    BULWARK_ASSIGN_OR_RETURN(
+        std::int64_t changed,
+        tx->Exec(kNewCursor, {Value::Text(sink), Value::Text(core::NowIso8601Micros()),
+                              Value::Text(node_), Value::Int(until)}));
+    if (changed == 0) {
+      // The same test as above, now atomic: the row stays locked until this transaction ends, so
+      // a holder's conditional write racing with it changes nothing.
+      BULWARK_ASSIGN_OR_RETURN(
+          changed, tx->Exec(kTakeLease, {Value::Text(node_), Value::Int(until), Value::Text(sink),
+                                         Value::Text(node_), Value::Int(now)}));
+      if (changed == 0) return std::optional<std::int64_t>();  // another node was quicker
+    }
+    BULWARK_ASSIGN_OR_RETURN(
+        auto rows,
+        tx->Query("SELECT seq FROM audit_export_cursors WHERE sink = ?", {Value::Text(sink)}));
+    if (rows.empty()) return Status::Internal("the claimed export cursor row is missing");
+    BULWARK_RETURN_IF_ERROR(tx->Commit());
+    return std::optional<std::int64_t>(rows[0][0].as_int());
+  };
+  auto claimed = claim();
+  if (!claimed.ok() || !claimed->has_value()) return false;
+  // Resume from the shared cursor (or from what this node itself confirmed, if further: that was
+  // delivered too, but not yet persisted when it lost the lease).
+  const std::int64_t shared = **claimed;
+  if (shared > confirmed_) confirmed_ = shared;
+  sent_ = confirmed_.load();
+  persisted_ = shared;
+  last_persist_ = Clock::now();
+  lease_deadline_ = started + options_.lease;
+  renew_at_ = started + options_.renew;
+  active_ = true;
+  log::Info("audit.export_lease_acquired",
+            {{"sink", sink_->name()}, {"node", node_}, {"cursor", confirmed_.load()}});
+  return true;
+}
+
+void Exporter::LoseLease(std::string_view reason) {
+  log::Warn("audit.export_lease_lost", {{"sink", sink_->name()},
+                                        {"node", node_},
+                                        {"reason", reason},
+                                        {"cursor", confirmed_.load()}});
+  active_ = false;
+  sink_->Close();  // what was sent but not confirmed is the new holder's to resend
+  connected_ = false;
+  sent_ = confirmed_.load();
+}
+
+bool Exporter::HoldLease() {
+  if (!active_) return Claim();
+  const auto now = Clock::now();
+  if (now < renew_at_) return true;
+  auto renewed = WriteLease(std::nullopt, /*release=*/false);
+  if (renewed.ok()) {
+    if (*renewed) return true;
+    LoseLease("taken");
+    return false;
+  }
+  // The store cannot be written: another node may take over once our lease has expired, so stop
+  // shipping with half of it left, and let it go for good at its end.
+  if (now >= lease_deadline_) {
+    LoseLease("expired");
+    return false;
+  }
+  return now < lease_deadline_ - options_.lease / 2;
+}
+
 void Exporter::PersistCursor(bool force) {
   const std::int64_t c = confirmed_.load();
   if (c <= persisted_) return;
   if (!force && Clock::now() - last_persist_ < options_.persist_interval) return;
-  auto write = [&]() -> Status {
-    BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(TxMode::kWrite));
-    BULWARK_RETURN_IF_ERROR(tx->Exec(
-        "INSERT INTO audit_export_cursors(sink, seq, updated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(sink) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
-        {Value::Text(std::string(sink_->name())), Value::Int(c), Value::Text(core::NowIso8601Micros())}).status());
-    return tx->Commit();
-  };
   last_persist_ = Clock::now();
-  if (Status s = write(); !s.ok()) {
+  auto written = WriteLease(c, /*release=*/false);
+  if (!written.ok()) {
     // Not fatal: the in-memory cursor is right; a restart would only resend more.
-    log::Warn("audit.export_cursor_not_saved", {{"sink", sink_->name()}, {"reason", s.reason()}});
+    log::Warn("audit.export_cursor_not_saved",
+              {{"sink", sink_->name()}, {"reason", written.status().reason()}});
+    return;
+  }
+  if (!*written) {
+    LoseLease("taken");
     return;
   }
   persisted_ = c;
@@ -134,7 +276,13 @@ void Exporter::Run() {
       deadline = drain_deadline_;
     }
     const auto now = Clock::now();
-    if (stopping && (!sink_->connected() || confirmed_ >= head_ || now >= deadline)) break;
+    if (stopping && (!active_ || !sink_->connected() || confirmed_ >= head_ || now >= deadline))
+      break;
+
+    if (!HoldLease()) {  // another node exports this sink: check the lease again at the next poll
+      Wait(options_.poll);
+      continue;
+    }
 
     if (!sink_->connected()) {
       if (now < next_attempt_) {
@@ -161,6 +309,7 @@ void Exporter::Run() {
     }
     if (*confirmed > confirmed_) confirmed_ = *confirmed;
     PersistCursor(false);
+    if (!active_) continue;  // the cursor write found another node holding the lease
 
     if (sent_ < head_) {
       auto batch = ReadBatch(sent_);
@@ -180,10 +329,20 @@ void Exporter::Run() {
     // Sent entries awaiting confirmation are checked again soon; otherwise wait for new ones.
     Wait(sent_ > confirmed_ ? std::min(options_.poll, std::chrono::milliseconds(50)) : options_.poll);
   }
-  if (sink_->connected()) {
-    if (auto c = sink_->Confirmed(); c.ok() && *c > confirmed_) confirmed_ = *c;
+  if (active_) {
+    if (sink_->connected()) {
+      if (auto c = sink_->Confirmed(); c.ok() && *c > confirmed_) confirmed_ = *c;
+    }
+    // Persist and let go in one write, so another node takes over at its next poll.
+    if (auto released = WriteLease(confirmed_.load(), /*release=*/true); !released.ok()) {
+      log::Warn("audit.export_cursor_not_saved",
+                {{"sink", sink_->name()}, {"reason", released.status().reason()}});
+    } else if (*released) {
+      log::Info("audit.export_lease_released",
+                {{"sink", sink_->name()}, {"node", node_}, {"cursor", confirmed_.load()}});
+    }
+    active_ = false;
   }
-  PersistCursor(true);
   sink_->Close();
   connected_ = false;
 }

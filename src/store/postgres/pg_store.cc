@@ -325,7 +325,7 @@ class PgStore : public Store {
       std::string begin = "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '" +
                           std::to_string(pool_->opts().busy_timeout_ms) + "ms'; ";
       if (mode == TxMode::kRowWrite) {
-        begin += "SET LOCAL synchronous_commit = off";  // see TxMode::kRowWrite's one user
+        begin += "SET LOCAL synchronous_commit = off";  // see TxMode::kRowWrite
       } else {
         begin += "SELECT pg_advisory_xact_lock(" + std::to_string(kWriterLock) + ")";
       }

@@ -1,5 +1,6 @@
 // SIEM export: RFC 5424 formatting, octet-counting framing, and the exporter's delivery
-// guarantees (in order, at least once, no gap) against a real TCP receiver on loopback.
+// guarantees (in order, at least once, no gap) against a real TCP receiver on loopback; with
+// several nodes on one PostgreSQL (pg_server.h), one exporter per sink at a time (the lease).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,8 +14,10 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -23,6 +26,7 @@
 
 #include "../keyed_store_env.h"
 #include "../run_program.h"
+#include "../store/pg_server.h"
 #include "../store/store_test_util.h"
 #include "audit/event.h"
 #include "audit/ledger.h"
@@ -32,11 +36,13 @@
 #include "audit/siem/syslog_format.h"
 #include "audit/siem/syslog_sink.h"
 #include "audit/writer.h"
+#include "core/clock.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
 #include "crypto/tls_context.h"
 #include "keyring/keyring.h"
 #include "store/migrate.h"
+#include "store/postgres/pg_store.h"
 
 namespace bulwark::audit::siem {
 namespace {
@@ -382,15 +388,19 @@ TEST(ExporterTest, DeliversEveryEntryInOrderAndPersistsTheCursor) {
   }
 }
 
+// Runs an exporter until it has shipped the whole ledger, then destroys it: stopped, cursor
+// persisted, lease released.
+void ExportAll(Fixture& f, std::uint16_t port) {
+  Exporter ex(*f.store, f.Sink(port), kFast);
+  ASSERT_TRUE(ex.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0; }));
+}
+
 TEST(ExporterTest, ResumesFromThePersistedCursorAfterARestart) {
   Fixture f;
   TestReceiver rx;
   f.Record(40);
-  {
-    Exporter ex(*f.store, f.Sink(rx.port()), kFast);
-    ASSERT_TRUE(ex.Start().ok());
-    ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0; }));
-  }  // destroyed: stopped, cursor persisted
+  ExportAll(f, rx.port());
   f.Record(25);
   Exporter ex2(*f.store, f.Sink(rx.port()), kFast);
   ASSERT_TRUE(ex2.Start().ok());
@@ -696,6 +706,7 @@ TEST(AuditExportTest, StartsOneExporterPerConfiguredSink) {
   EXPECT_EQ(st[0].sink, "syslog");
   EXPECT_EQ(st[1].sink, "file");
   EXPECT_TRUE(st[0].connected && st[1].connected);
+  EXPECT_TRUE(st[0].active && st[1].active);  // a single node always holds the leases
   (*set)->Stop();
   ExpectInOrderNoGap(rx.connections(), 5);
   EXPECT_EQ(store::testing::FileMode(c.audit_file) & 077, 0);  // created 0600
@@ -704,6 +715,370 @@ TEST(AuditExportTest, StartsOneExporterPerConfiguredSink) {
   auto empty = AuditExport::Start(none, *f.store, f.ledger->ledger_id());
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE((*empty)->States().empty());
+}
+
+// ------------------------------------------------------------------------------------------
+// Several nodes, one database: the export lease.
+
+// One SIEM that every node's sink delivers to, recording which node sent each seq.
+class SharedReceiver {
+ public:
+  struct Delivery {
+    std::string node;
+    std::int64_t seq;
+  };
+  void Add(const std::string& node, std::int64_t seq) {
+    std::lock_guard lock(mu_);
+    log_.push_back({node, seq});
+  }
+  std::vector<Delivery> log() {
+    std::lock_guard lock(mu_);
+    return log_;
+  }
+  std::map<std::int64_t, int> counts() {
+    std::map<std::int64_t, int> out;
+    for (const auto& d : log()) ++out[d.seq];
+    return out;
+  }
+  std::size_t from(const std::string& node) {
+    std::size_t n = 0;
+    for (const auto& d : log()) n += d.node == node ? 1 : 0;
+    return n;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Delivery> log_;
+};
+
+// A sink that delivers to a SharedReceiver and confirms what it sent. HangNextSend() makes the
+// next Send deliver its batch and then block (a node that froze or died mid-batch, its entries
+// in flight) until Resume() or CancelAt().
+class RecordingSink final : public ExportSink {
+ public:
+  RecordingSink(std::string node, SharedReceiver& rx) : node_(std::move(node)), rx_(rx) {}
+  std::string_view name() const override { return "syslog"; }
+  Status Connect() override {
+    connected_ = true;
+    last_sent_ = 0;
+    return Status::Ok();
+  }
+  bool connected() const override { return connected_; }
+  void Close() override { connected_ = false; }
+  Status Send(std::span<const ExportRecord> records) override {
+    for (const auto& r : records) rx_.Add(node_, r.seq);
+    std::unique_lock lock(mu_);
+    if (hang_next_) {
+      hang_next_ = false;
+      hanging_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return !hanging_; });
+      if (cancelled_) return Status::Unavailable("export_cancelled", "cancelled");
+    }
+    last_sent_ = records.back().seq;
+    return Status::Ok();
+  }
+  StatusOr<std::int64_t> Confirmed() override { return last_sent_; }
+  void CancelAt(std::chrono::steady_clock::time_point) override {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    hanging_ = false;
+    cv_.notify_all();
+  }
+
+  void HangNextSend() {
+    std::lock_guard lock(mu_);
+    hang_next_ = true;
+  }
+  bool hanging() {
+    std::lock_guard lock(mu_);
+    return hanging_;
+  }
+  void Resume() {
+    std::lock_guard lock(mu_);
+    hanging_ = false;
+    cv_.notify_all();
+  }
+
+ private:
+  const std::string node_;
+  SharedReceiver& rx_;
+  bool connected_ = false;
+  std::int64_t last_sent_ = 0;  // exporter thread only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool hang_next_ = false;
+  bool hanging_ = false;
+  bool cancelled_ = false;
+};
+
+constexpr ExporterOptions kLeaseFast{.batch = 20,
+                                     .poll = 20ms,
+                                     .backoff_initial = 10ms,
+                                     .backoff_max = 100ms,
+                                     .persist_interval = 0ms,  // persist before every batch
+                                     .drain = 2000ms,
+                                     .lease = 1000ms,
+                                     .renew = 200ms};
+
+// Reads the shared cursor every few milliseconds while it runs and notes any step backwards.
+class CursorWatch {
+ public:
+  CursorWatch(store::Store& store, std::string sink) : store_(store), sink_(std::move(sink)) {
+    thread_ = std::thread([this] {
+      std::int64_t last = 0;
+      while (!stop_) {
+        if (auto c = ReadExportCursor(store_, sink_); c.ok()) {
+          if (*c < last) backwards_ = true;
+          last = std::max(last, *c);
+        }
+        std::this_thread::sleep_for(3ms);
+      }
+    });
+  }
+  ~CursorWatch() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  bool moved_backwards() const { return backwards_; }
+
+ private:
+  store::Store& store_;
+  const std::string sink_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> backwards_{false};
+  std::thread thread_;
+};
+
+// Two nodes (two stores, each with its own connection pool) on one fresh PostgreSQL database.
+class ExportLeaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto& pg = ::bulwark::testing::SharedPgServer();
+    ASSERT_TRUE(pg.ok()) << pg.error();
+    const std::string url = pg.NewDatabase();
+    for (auto* node : {&node_a_, &node_b_}) {
+      auto s = store::OpenPostgresStore({.url = url, .pool_size = 4});
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      *node = std::move(*s);
+    }
+    ASSERT_TRUE(store::Migrate(*node_a_).ok());
+  }
+
+  // Appends ledger rows seq head+1 .. head+n (the exporter reads only seq and entry).
+  void Append(int n) {
+    auto tx = node_a_->Begin(store::TxMode::kWrite);
+    ASSERT_TRUE(tx.ok());
+    for (int i = 0; i < n; ++i) {
+      ++head_;
+      const std::string entry = R"({"seq":)" + std::to_string(head_) + "}";
+      ASSERT_TRUE(
+          (*tx)
+              ->Exec("INSERT INTO audit_ledger(seq, entry, prev_hash, hash) VALUES (?, ?, ?, ?)",
+                     {store::Value::Int(head_),
+                      store::Value::Bytes(store::Value::Blob(entry.begin(), entry.end())),
+                      store::Value::Bytes(store::Value::Blob(32, 0)),
+                      store::Value::Bytes(store::Value::Blob(32, 1))})
+              .ok());
+    }
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+
+  std::vector<store::Row> LeaseRow() {
+    auto tx = node_a_->Begin(store::TxMode::kRead);
+    auto rows = (*tx)->Query(
+        "SELECT seq, owner, lease_until FROM audit_export_cursors WHERE sink = 'syslog'");
+    EXPECT_TRUE(rows.ok());
+    return rows.ok() ? *rows : std::vector<store::Row>{};
+  }
+
+  std::unique_ptr<store::Store> node_a_, node_b_;
+  std::int64_t head_ = 0;
+};
+
+TEST_F(ExportLeaseTest, TwoNodesDeliverEachEntryExactlyOnce) {
+  SharedReceiver rx;
+  CursorWatch watch(*node_a_, "syslog");
+  Append(150);
+  Exporter a(*node_a_, std::make_unique<RecordingSink>("a", rx), kLeaseFast, "node-a");
+  Exporter b(*node_b_, std::make_unique<RecordingSink>("b", rx), kLeaseFast, "node-b");
+  ASSERT_TRUE(a.Start().ok());
+  ASSERT_TRUE(b.Start().ok());
+  for (int i = 0; i < 10; ++i) {  // more while both run, across several lease renewals
+    Append(15);
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    return rx.counts().size() == 300u && *ReadExportCursor(*node_a_, "syslog") == 300;
+  })) << rx.counts().size();
+  std::this_thread::sleep_for(300ms);              // the standby had every chance to send too
+  EXPECT_NE(a.active(), b.active());               // exactly one holds the lease
+  EXPECT_FALSE((a.active() ? b : a).connected());  // the other never even connects
+  const auto& holder = a.active() ? "a" : "b";
+  EXPECT_EQ(rx.from(holder), 300u);
+  for (const auto& [seq, n] : rx.counts()) EXPECT_EQ(n, 1) << "seq " << seq;
+  // Both show the same lag: the standby reads the exporting node's cursor.
+  EXPECT_TRUE(WaitFor([&] { return a.lag() == 0 && b.lag() == 0; })) << a.lag() << " " << b.lag();
+  const auto row = LeaseRow();
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0][1].as_text(), a.active() ? "node-a" : "node-b");
+  a.Stop();
+  b.Stop();
+  watch.Stop();
+  EXPECT_FALSE(watch.moved_backwards());
+  EXPECT_EQ(rx.log().size(), 300u);
+  const auto released = LeaseRow();
+  EXPECT_EQ(released[0][0].as_int(), 300);
+  EXPECT_TRUE(released[0][1].is_null());  // a stopped node lets go of its lease
+}
+
+TEST_F(ExportLeaseTest, AStoppedHolderHandsOverAtOnceWithoutGapOrRepeat) {
+  SharedReceiver rx;
+  CursorWatch watch(*node_a_, "syslog");
+  Append(100);
+  auto a = std::make_unique<Exporter>(*node_a_, std::make_unique<RecordingSink>("a", rx),
+                                      kLeaseFast, "node-a");
+  ASSERT_TRUE(a->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return a->active(); }));  // a first: it is the holder
+  Exporter b(*node_b_, std::make_unique<RecordingSink>("b", rx), kLeaseFast, "node-b");
+  ASSERT_TRUE(b.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return a->cursor() == 100; }));
+  Append(40);
+  const auto t0 = std::chrono::steady_clock::now();
+  a.reset();  // stops: persists its cursor and releases the lease
+  Append(60);
+  ASSERT_TRUE(WaitFor([&] { return b.active(); }));
+  const auto takeover = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(takeover, 700ms) << "a released lease is taken at the next poll, not after it expires";
+  ASSERT_TRUE(WaitFor([&] { return rx.counts().size() == 200u && b.cursor() == 200; }))
+      << rx.counts().size();
+  b.Stop();
+  watch.Stop();
+  EXPECT_FALSE(watch.moved_backwards());
+  EXPECT_GE(rx.from("a"), 100u);
+  EXPECT_GT(rx.from("b"), 0u);
+  // b started exactly after a's last delivery: every seq once, in order.
+  const auto log = rx.log();
+  ASSERT_EQ(log.size(), 200u);
+  for (std::size_t i = 0; i < log.size(); ++i)
+    EXPECT_EQ(log[i].seq, static_cast<std::int64_t>(i) + 1);
+}
+
+TEST_F(ExportLeaseTest, ADeadHolderIsReplacedWhenItsLeaseExpiresAndCannotComeBack) {
+  SharedReceiver rx;
+  CursorWatch watch(*node_a_, "syslog");
+  Append(100);
+  auto* sink_a = new RecordingSink("a", rx);
+  Exporter a(*node_a_, std::unique_ptr<ExportSink>(sink_a), kLeaseFast, "node-a");
+  ASSERT_TRUE(a.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return a.active() && a.cursor() == 100; }));
+  Exporter b(*node_b_, std::make_unique<RecordingSink>("b", rx), kLeaseFast, "node-b");
+  ASSERT_TRUE(b.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return b.cursor() == 100; }));  // standing by, showing a's cursor
+  EXPECT_FALSE(b.active());
+
+  // a freezes in the middle of shipping 101..120: delivered, not confirmed, no more renewals.
+  sink_a->HangNextSend();
+  Append(100);
+  ASSERT_TRUE(WaitFor([&] { return sink_a->hanging(); }));
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto row = LeaseRow();
+  ASSERT_EQ(row.size(), 1u);
+  const std::int64_t lease_until = row[0][2].as_int();  // a's last renewal
+  ASSERT_TRUE(WaitFor([&] { return b.active(); }, 5000ms));
+  EXPECT_GE(core::NowUnixMicros() / 1000, lease_until) << "taken before the lease expired";
+  EXPECT_LE(std::chrono::steady_clock::now() - t0, kLeaseFast.lease + 1000ms);
+  ASSERT_TRUE(WaitFor([&] { return b.cursor() == 200; }));
+
+  // a wakes up: its next renewal finds b's lease, so it stands by and ships nothing more.
+  const std::size_t from_a = rx.from("a");
+  EXPECT_EQ(from_a, 120u);
+  sink_a->Resume();
+  ASSERT_TRUE(WaitFor([&] { return !a.active(); }));
+  Append(30);
+  ASSERT_TRUE(WaitFor([&] { return rx.counts().size() == 230u && b.cursor() == 230; }));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(rx.from("a"), from_a);
+  EXPECT_FALSE(a.connected());
+  EXPECT_TRUE(b.active());
+
+  // At least once, no gap: only the batch in flight when a froze (101..120) arrived twice.
+  for (const auto& [seq, n] : rx.counts())
+    EXPECT_EQ(n, seq >= 101 && seq <= 120 ? 2 : 1) << "seq " << seq;
+  a.Stop();
+  b.Stop();
+  watch.Stop();
+  EXPECT_FALSE(watch.moved_backwards());
+  EXPECT_EQ(*ReadExportCursor(*node_a_, "syslog"), 230);
+}
+
+// The file sink follows the same rule (audit_export.cc): one node at a time, one cursor. Each
+// entry lands in exactly one node's file; together the files hold the ledger once.
+TEST_F(ExportLeaseTest, FileSinksOnTwoNodesTogetherHoldEachEntryOnce) {
+  store::testing::TempDir dir;
+  const std::string file_a = dir.File("a.jsonl"), file_b = dir.File("b.jsonl");
+  Append(80);
+  auto a = std::make_unique<Exporter>(*node_a_, std::make_unique<FileSink>(file_a), kLeaseFast,
+                                      "node-a");
+  ASSERT_TRUE(a->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return a->active(); }));
+  Exporter b(*node_b_, std::make_unique<FileSink>(file_b), kLeaseFast, "node-b");
+  ASSERT_TRUE(b.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return a->cursor() == 80; }));
+  a.reset();
+  Append(50);
+  ASSERT_TRUE(WaitFor([&] { return b.active() && b.cursor() == 130; }));
+  b.Stop();
+  auto lines = [](const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  };
+  auto all = lines(file_a);
+  EXPECT_EQ(all.size(), 80u);
+  for (auto& l : lines(file_b)) all.push_back(std::move(l));
+  ASSERT_EQ(all.size(), 130u);
+  for (std::size_t i = 0; i < all.size(); ++i)
+    EXPECT_EQ(all[i], R"({"seq":)" + std::to_string(i + 1) + "}");
+  EXPECT_EQ(*ReadExportCursor(*node_a_, "file"), 130);
+}
+
+// One node on SQLite: after a crash, the dead process's lease (still in the row) delays the
+// restarted exporter by at most its remainder; then it resumes from the cursor.
+TEST(ExportLeaseSqliteTest, ARestartAfterACrashWaitsOutTheDeadProcesssLeaseOnly) {
+  Fixture f;
+  TestReceiver rx;
+  f.Record(20);
+  ExportAll(f, rx.port());
+  f.Record(10);
+  // What a crash leaves: the row still names the dead process, its lease running for 600 ms.
+  const std::int64_t until = core::NowUnixMicros() / 1000 + 600;
+  {
+    auto tx = f.store->Begin(store::TxMode::kWrite);
+    ASSERT_TRUE((*tx)
+                    ->Exec("UPDATE audit_export_cursors SET owner = 'dead', lease_until = ? WHERE "
+                           "sink = 'syslog'",
+                           {store::Value::Int(until)})
+                    .ok());
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+  ExporterOptions options = kFast;
+  options.lease = 1000ms;
+  Exporter ex(*f.store, f.Sink(rx.port()), options);
+  ASSERT_TRUE(ex.Start().ok());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(ex.active());
+  EXPECT_EQ(ex.lag(), 10);
+  ASSERT_TRUE(WaitFor([&] { return ex.active() && ex.lag() == 0; }, 3000ms));
+  EXPECT_GE(core::NowUnixMicros() / 1000, until);
+  ASSERT_TRUE(WaitFor([&] { return rx.messages().size() >= 30; }));
+  ex.Stop();
+  const auto conns = rx.connections();
+  ASSERT_EQ(conns.size(), 2u);
+  EXPECT_EQ(conns[1].front(), 21);
+  ExpectInOrderNoGap(conns, 30);
 }
 
 }  // namespace
