@@ -129,7 +129,8 @@ class LedgerTest : public ::testing::Test {
   void DropTriggers() {
     for (const char* t : {"audit_ledger_no_update", "audit_ledger_no_delete",
                           "audit_checkpoints_no_update", "audit_checkpoints_no_delete",
-                          "audit_signing_keys_no_update", "audit_signing_keys_no_delete"}) {
+                          "audit_signing_keys_no_update", "audit_signing_keys_no_delete",
+                          "audit_ledger_meta_no_update", "audit_ledger_meta_no_delete"}) {
       Exec(std::string("DROP TRIGGER ") + t);
     }
   }
