@@ -4,7 +4,7 @@
 // as the `postgres` system user when the tests run as root (initdb refuses root). Programs are
 // spawned without a shell (run_program.h).
 //
-//   static PgServer pg;                       // one server for the whole test binary
+//   PgServer& pg = SharedPgServer();          // one server for the whole test binary
 //   ASSERT_TRUE(pg.ok()) << pg.error();
 //   std::string url = pg.NewDatabase();       // postgresql://bulwark@127.0.0.1:<port>/t_<n>
 #include <libpq-fe.h>
@@ -121,5 +121,11 @@ class PgServer {
   std::function<void()> stop_;
   std::atomic<int> counter_{0};
 };
+
+// The one server of the test binary, started on first use.
+inline PgServer& SharedPgServer() {
+  static PgServer pg;
+  return pg;
+}
 
 }  // namespace bulwark::testing
