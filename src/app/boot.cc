@@ -475,13 +475,16 @@ int Refuse(const std::string& what, const Status& st) {
   return kExitConfigRefused;
 }
 
+Status RequireDatabase(const Config& c) {
+  std::error_code ec;
+  if (!c.storage_url.empty() || fs::exists(c.database_path(), ec)) return Status::Ok();
+  return Status::FailedPrecondition("no_database", "there is no Bulwark database in " + c.data_dir);
+}
+
 StatusOr<Core> OpenCore(Config& config, std::string& step, const OpenCoreOptions& options) {
   std::error_code ec;
   step = "storage";
-  if (options.any_kek_version && !fs::exists(config.database_path(), ec)) {
-    return Status::FailedPrecondition("no_database",
-                                      "there is no Bulwark database in " + config.data_dir);
-  }
+  if (options.any_kek_version) BULWARK_RETURN_IF_ERROR(RequireDatabase(config));
   if (!fs::exists(config.data_dir, ec)) {
     fs::create_directories(config.data_dir, ec);
     if (ec || ::chmod(config.data_dir.c_str(), 0700) != 0) {

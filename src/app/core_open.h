@@ -28,6 +28,10 @@ struct OpenCoreOptions {
   const keyring::MasterKeySource* also_hold = nullptr;
 };
 
+// Maintenance commands work on an existing database: PostgreSQL (storage.url), or the SQLite file
+// in the data directory, which they never create. kFailedPrecondition "no_database" without one.
+Status RequireDatabase(const core::Config& c);
+
 // Opens them in order, creating the data directory (0700) and, in dev mode only, a generated
 // master key. On failure `step` names what failed ("storage", "keyring", "audit").
 StatusOr<Core> OpenCore(core::Config& config, std::string& step,

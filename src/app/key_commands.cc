@@ -3,7 +3,6 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
-#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -25,16 +24,6 @@ namespace {
 namespace json = boost::json;
 
 constexpr int kExitRefused = 1;
-
-// The commands below work on an existing database: PostgreSQL (storage.url) or the SQLite file
-// in the data directory, which they never create.
-Status RequireDatabase(const core::Config& c) {
-  std::error_code ec;
-  if (!c.storage_url.empty() || std::filesystem::exists(c.database_path(), ec)) {
-    return Status::Ok();
-  }
-  return Status::FailedPrecondition("no_database", "there is no Bulwark database in " + c.data_dir);
-}
 
 int Fail(std::string_view cmd, const Status& s, int code = kExitRefused) {
   std::cerr << "bulwark: " << cmd << ": " << s.message() << " (" << s.reason() << ")\n";

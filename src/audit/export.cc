@@ -1,7 +1,5 @@
 #include "audit/export.h"
 
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -52,17 +50,10 @@ void AppendCheckpoint(std::string& line, const LedgerCheckpoint& cp) {
   line += "\"}\n";
 }
 
-std::string DatabasePath(const std::string& data_dir) {
-  std::string path = data_dir.empty() ? std::string("data") : data_dir;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) path += "/bulwark.db";
-  return path;
-}
-
 }  // namespace
 
-Status ExportLedger(const std::string& db_path, std::ostream& out) {
-  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<LedgerSource> src, OpenDatabaseSource(db_path));
+Status ExportLedger(std::unique_ptr<store::Store> store, std::ostream& out) {
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<LedgerSource> src, OpenStoreSource(std::move(store)));
   const LedgerHeader& h = src->header();
   if (!h.problem.empty()) return Status::FailedPrecondition("ledger_meta_damaged", h.problem);
   std::string line = R"({"type":"header","format":"bulwark-audit-export-v1","ledger_id":)";
@@ -102,10 +93,15 @@ Status ExportLedger(const std::string& db_path, std::ostream& out) {
   return Status::Ok();
 }
 
-int RunAuditExport(const std::string& data_dir, const std::string& out_file_or_dash, std::ostream& err) {
-  const std::string db = DatabasePath(data_dir);
+int RunAuditExport(const store::Opener& database, const std::string& out_file_or_dash,
+                   std::ostream& err) {
+  auto db = database();
+  if (!db.ok()) {
+    err << "audit export: error: " << db.status().ToString() << "\n";
+    return 2;
+  }
   if (out_file_or_dash.empty() || out_file_or_dash == "-") {
-    Status s = ExportLedger(db, std::cout);
+    Status s = ExportLedger(std::move(db).value(), std::cout);
     if (!s.ok()) {
       err << "audit export: error: " << s.ToString() << "\n";
       return 2;
@@ -120,7 +116,7 @@ int RunAuditExport(const std::string& data_dir, const std::string& out_file_or_d
       err << "audit export: error: cannot write " << partial << "\n";
       return 2;
     }
-    s = ExportLedger(db, f);
+    s = ExportLedger(std::move(db).value(), f);
     f.close();
     if (s.ok() && !f) s = Status::Unavailable("export_write_failed", "writing the export failed");
   }
@@ -135,8 +131,10 @@ int RunAuditExport(const std::string& data_dir, const std::string& out_file_or_d
   return 0;
 }
 
-int RunAuditPubkey(const std::string& data_dir, std::ostream& out) {
-  auto src = OpenDatabaseSource(DatabasePath(data_dir));
+int RunAuditPubkey(const store::Opener& database, std::ostream& out) {
+  auto db = database();
+  StatusOr<std::unique_ptr<LedgerSource>> src = db.status();
+  if (db.ok()) src = OpenStoreSource(std::move(db).value());
   if (!src.ok()) {
     out << "audit pubkey: " << src.status().message() << "\n";
     return 2;

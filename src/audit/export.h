@@ -5,9 +5,11 @@
 // Format "bulwark-audit-export-v1", one JSON object per line:
 //   {"type":"header","format":"bulwark-audit-export-v1","ledger_id":"...",
 //    "public_keys":[{"key_id":"...","public_key":"<base64 of the raw 32 bytes>"}]}
-//   {"type":"entry","seq":1,"entry":"<the canonical entry text>","prev_hash":"<hex>","hash":"<hex>"}
+//   {"type":"entry","seq":1,"entry":"<the canonical entry
+//   text>","prev_hash":"<hex>","hash":"<hex>"}
 //   ...
-//   {"type":"checkpoint","id":1,"body":"<the canonical body text>","key_id":"...","signature":"<base64>"}
+//   {"type":"checkpoint","id":1,"body":"<the canonical body
+//   text>","key_id":"...","signature":"<base64>"}
 // Entries in seq order; each checkpoint right after the entry at its size (size 0 before the
 // first entry). The export is a faithful copy of what is stored, damage included: it does not
 // verify. Only a damaged ledger can hold entry or body bytes that are not UTF-8; such a value is
@@ -15,29 +17,33 @@
 //
 // Example:
 //   std::ofstream f("audit.jsonl");
-//   BULWARK_RETURN_IF_ERROR(audit::ExportLedger(data_dir + "/bulwark.db", f));
+//   BULWARK_ASSIGN_OR_RETURN(auto db, store::OpenSqliteFileAsIs(data_dir + "/bulwark.db"));
+//   BULWARK_RETURN_IF_ERROR(audit::ExportLedger(std::move(db), f));
+#include <memory>
 #include <ostream>
 #include <string>
 
 #include "core/status.h"
+#include "store/store.h"
 
 namespace bulwark::audit {
 
-// Streams the ledger in the database at `db_path` to `out` (read-only, one snapshot, bounded
-// memory). Errors: those of OpenDatabaseSource (audit/verify.h); kFailedPrecondition
+// Streams the ledger in `store` (SQLite or PostgreSQL) to `out` (read-only, one snapshot, bounded
+// memory). Errors: those of OpenStoreSource (audit/verify.h); kFailedPrecondition
 // "ledger_meta_damaged" if the ledger_meta table holds more than one row (no row: the
 // header's ledger_id is null); kUnavailable "export_write_failed" if `out` fails.
-Status ExportLedger(const std::string& db_path, std::ostream& out);
+Status ExportLedger(std::unique_ptr<store::Store> store, std::ostream& out);
 
-// The whole `bulwark audit export` command: `data_dir` is the directory holding bulwark.db (or
-// the database file itself; "data" if empty). `out_file_or_dash` empty or "-": standard output;
+// The whole `bulwark audit export` command: `database` opens the store holding the ledger
+// (app::OpenToolStore in the binary). `out_file_or_dash` empty or "-": standard output;
 // otherwise the file is written beside its final name and renamed into place when complete, so
 // a failed export never leaves a plausible-looking partial file. Errors go to `err`.
 // Returns 0 ok, 2 usage or I/O error.
-int RunAuditExport(const std::string& data_dir, const std::string& out_file_or_dash, std::ostream& err);
+int RunAuditExport(const store::Opener& database, const std::string& out_file_or_dash,
+                   std::ostream& err);
 
 // `bulwark audit pubkey`: each checkpoint signing key of the ledger as "# <key_id>" then its PEM,
 // to pin with `audit verify --pubkey`. Exit 0, or 2 when the database cannot be read.
-int RunAuditPubkey(const std::string& data_dir, std::ostream& out);
+int RunAuditPubkey(const store::Opener& database, std::ostream& out);
 
 }  // namespace bulwark::audit

@@ -1,13 +1,10 @@
 #include "audit/verify.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
-#include <cstring>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -24,16 +21,26 @@ namespace bulwark::audit {
 
 std::string_view DamageKindName(DamageKind kind) {
   switch (kind) {
-    case DamageKind::kNone: return "none";
-    case DamageKind::kModifiedEntry: return "modified_entry";
-    case DamageKind::kDeletedEntry: return "deleted_entry";
-    case DamageKind::kInsertedEntry: return "inserted_entry";
-    case DamageKind::kReorderedEntries: return "reordered_entries";
-    case DamageKind::kTruncatedTail: return "truncated_tail";
-    case DamageKind::kUnsigned: return "unsigned_ledger";
-    case DamageKind::kBadCheckpointSignature: return "bad_checkpoint_signature";
-    case DamageKind::kCheckpointMismatch: return "checkpoint_mismatch";
-    case DamageKind::kMalformed: return "malformed";
+    case DamageKind::kNone:
+      return "none";
+    case DamageKind::kModifiedEntry:
+      return "modified_entry";
+    case DamageKind::kDeletedEntry:
+      return "deleted_entry";
+    case DamageKind::kInsertedEntry:
+      return "inserted_entry";
+    case DamageKind::kReorderedEntries:
+      return "reordered_entries";
+    case DamageKind::kTruncatedTail:
+      return "truncated_tail";
+    case DamageKind::kUnsigned:
+      return "unsigned_ledger";
+    case DamageKind::kBadCheckpointSignature:
+      return "bad_checkpoint_signature";
+    case DamageKind::kCheckpointMismatch:
+      return "checkpoint_mismatch";
+    case DamageKind::kMalformed:
+      return "malformed";
   }
   return "unknown";
 }
@@ -55,7 +62,8 @@ Digest256 Genesis(std::string_view ledger_id) {
   return h.Finish();
 }
 
-Digest256 Link(crypto::Sha256Hasher& h, std::span<const std::uint8_t> prev, std::string_view entry) {
+Digest256 Link(crypto::Sha256Hasher& h, std::span<const std::uint8_t> prev,
+               std::string_view entry) {
   h.Update(prev);
   h.Update(entry);
   return h.Finish();
@@ -70,20 +78,6 @@ std::string Hex(std::span<const std::uint8_t> b) { return crypto::HexEncode(b); 
 std::string S(std::int64_t v) { return std::to_string(v); }
 
 // ---- Database source --------------------------------------------------------------------------
-
-// SQLite records WAL mode in the file header (bytes 18 and 19 are 2); every other mode is a
-// per-connection setting. Opening with the mode the file already has is what keeps the open from
-// rewriting the header.
-StatusOr<std::string> ExistingJournalMode(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::Unavailable("store_unavailable", "cannot read the database file");
-  char head[100] = {};
-  f.read(head, sizeof head);
-  if (f.gcount() < static_cast<std::streamsize>(sizeof head) || std::memcmp(head, "SQLite format 3", 16) != 0) {
-    return Status::FailedPrecondition("not_a_database", "the file is not an SQLite database");
-  }
-  return (head[18] == 2 && head[19] == 2) ? std::string("WAL") : std::string("DELETE");
-}
 
 Bytes AsBlob(const store::Value& v) {
   if (v.is_bytes()) return v.as_bytes();
@@ -100,18 +94,7 @@ std::string AsString(const store::Value& v) {
 
 class DatabaseSource final : public LedgerSource {
  public:
-  static StatusOr<std::unique_ptr<LedgerSource>> Open(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      return Status::Unavailable("store_unavailable", "the database file does not exist");
-    }
-    BULWARK_ASSIGN_OR_RETURN(std::string mode, ExistingJournalMode(path));
-    store::SqliteOptions opts;
-    opts.path = path;
-    opts.create_if_missing = false;
-    opts.journal_mode = mode;
-    opts.pool_size = 1;
-    BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> db, store::OpenSqliteStore(opts));
+  static StatusOr<std::unique_ptr<LedgerSource>> Open(std::unique_ptr<store::Store> db) {
     auto src = std::unique_ptr<DatabaseSource>(new DatabaseSource());
     src->store_ = std::move(db);
     BULWARK_ASSIGN_OR_RETURN(src->tx_, src->store_->Begin(store::TxMode::kRead));
@@ -145,28 +128,32 @@ class DatabaseSource final : public LedgerSource {
   DatabaseSource() = default;
 
   Status Load() {
-    BULWARK_ASSIGN_OR_RETURN(
-        store::Rows tables,
-        tx_->Query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-                   "('audit_ledger_meta', 'audit_ledger', 'audit_signing_keys', 'audit_checkpoints')"));
-    if (tables.empty() || tables[0][0].as_int() != 4) {
-      return Status::FailedPrecondition("no_audit_ledger", "the database has no audit ledger tables");
+    for (const char* table :
+         {"audit_ledger_meta", "audit_ledger", "audit_signing_keys", "audit_checkpoints"}) {
+      BULWARK_ASSIGN_OR_RETURN(const bool present, tx_->HasTable(table));
+      if (!present)
+        return Status::FailedPrecondition("no_audit_ledger",
+                                          "the database has no audit ledger tables");
     }
-    BULWARK_ASSIGN_OR_RETURN(store::Rows meta, tx_->Query("SELECT ledger_id FROM audit_ledger_meta"));
+    BULWARK_ASSIGN_OR_RETURN(store::Rows meta,
+                             tx_->Query("SELECT ledger_id FROM audit_ledger_meta"));
     if (meta.size() > 1) {
-      header_.problem = "audit_ledger_meta has " + S(static_cast<std::int64_t>(meta.size())) + " rows, not one";
+      header_.problem =
+          "audit_ledger_meta has " + S(static_cast<std::int64_t>(meta.size())) + " rows, not one";
     } else if (meta.size() == 1) {
       header_.has_ledger_id = true;
       header_.ledger_id = AsString(meta[0][0]);
     }
     BULWARK_ASSIGN_OR_RETURN(store::Rows keys,
-                             tx_->Query("SELECT key_id, CAST(public_key AS BLOB) FROM audit_signing_keys"));
-    for (const store::Row& k : keys) header_.keys.push_back(LedgerKey{AsString(k[0]), AsBlob(k[1])});
+                             tx_->Query("SELECT key_id, " + BlobColumn("public_key") +
+                                        " FROM audit_signing_keys ORDER BY created_at, key_id"));
+    for (const store::Row& k : keys)
+      header_.keys.push_back(LedgerKey{AsString(k[0]), AsBlob(k[1])});
     // Checkpoints are few (one per many entries) and are needed in size order to be interleaved.
     BULWARK_ASSIGN_OR_RETURN(
-        store::Rows cps,
-        tx_->Query("SELECT id, size, CAST(head_hash AS BLOB), CAST(body AS BLOB), key_id, "
-                   "CAST(signature AS BLOB) FROM audit_checkpoints ORDER BY size, id"));
+        store::Rows cps, tx_->Query("SELECT id, size, " + BlobColumn("head_hash") + ", " +
+                                    BlobColumn("body") + ", key_id, " + BlobColumn("signature") +
+                                    " FROM audit_checkpoints ORDER BY size, id"));
     for (const store::Row& c : cps) {
       LedgerCheckpoint cp;
       cp.id = c[0].is_int() ? c[0].as_int() : 0;
@@ -186,13 +173,18 @@ class DatabaseSource final : public LedgerSource {
   // Pages by seq inside the one read transaction: a consistent snapshot, bounded memory.
   Status FetchPage() {
     BULWARK_ASSIGN_OR_RETURN(
-        page_, tx_->Query("SELECT seq, CAST(entry AS BLOB), CAST(prev_hash AS BLOB), CAST(hash AS BLOB) "
-                          "FROM audit_ledger WHERE seq > ? ORDER BY seq LIMIT ?",
-                          {store::Value::Int(last_seq_), store::Value::Int(kPageRows)}));
+        page_,
+        tx_->Query("SELECT seq, " + BlobColumn("entry") + ", " + BlobColumn("prev_hash") + ", " +
+                       BlobColumn("hash") + " FROM audit_ledger WHERE seq > ? ORDER BY seq LIMIT ?",
+                   {store::Value::Int(last_seq_), store::Value::Int(kPageRows)}));
     page_pos_ = 0;
     if (static_cast<std::int64_t>(page_.size()) < kPageRows) entries_done_ = true;
     if (!page_.empty()) last_seq_ = page_.back()[0].as_int();
     return Status::Ok();
+  }
+
+  std::string BlobColumn(std::string_view column) const {
+    return store::BlobColumn(*store_, column);
   }
 
   std::unique_ptr<store::Store> store_;
@@ -257,14 +249,16 @@ class ExportSource final : public LedgerSource {
     const boost::json::object& o = v.get_object();
     const boost::json::string* type = Str(o, "type");
     const boost::json::string* format = Str(o, "format");
-    if (type == nullptr || *type != "header" || format == nullptr || *format != "bulwark-audit-export-v1") {
+    if (type == nullptr || *type != "header" || format == nullptr ||
+        *format != "bulwark-audit-export-v1") {
       return NotAnExport();
     }
     LedgerHeader& h = src->header_;
     if (const boost::json::string* id = Str(o, "ledger_id")) {
       h.has_ledger_id = true;
       h.ledger_id.assign(id->data(), id->size());
-    } else if (const boost::json::value* idv = o.if_contains("ledger_id"); idv == nullptr || !idv->is_null()) {
+    } else if (const boost::json::value* idv = o.if_contains("ledger_id");
+               idv == nullptr || !idv->is_null()) {
       h.problem = "export header: ledger_id is not a string";
     }
     const boost::json::value* keys = o.if_contains("public_keys");
@@ -274,7 +268,8 @@ class ExportSource final : public LedgerSource {
       for (const boost::json::value& k : keys->get_array()) {
         const boost::json::object* ko = k.if_object();
         const boost::json::string* kid = ko != nullptr ? Str(*ko, "key_id") : nullptr;
-        std::optional<Bytes> pub = ko != nullptr ? Decoded(*ko, "public_key", /*hex=*/false) : std::nullopt;
+        std::optional<Bytes> pub =
+            ko != nullptr ? Decoded(*ko, "public_key", /*hex=*/false) : std::nullopt;
         if (kid == nullptr || !pub) {
           h.problem = "export header: a public key entry is not {key_id, public_key (base64)}";
           break;
@@ -292,7 +287,8 @@ class ExportSource final : public LedgerSource {
     std::string line;
     while (true) {
       if (!std::getline(in_, line)) {
-        if (in_.bad()) return Status::Unavailable("export_unavailable", "reading the export file failed");
+        if (in_.bad())
+          return Status::Unavailable("export_unavailable", "reading the export file failed");
         return false;
       }
       ++line_no_;
@@ -314,7 +310,8 @@ class ExportSource final : public LedgerSource {
       std::optional<std::string> entry = TextOrBase64(o, "entry");
       std::optional<Bytes> prev = Decoded(o, "prev_hash", /*hex=*/true);
       std::optional<Bytes> hash = Decoded(o, "hash", /*hex=*/true);
-      if (!seq || !entry || !prev || !hash) return bad("an entry needs seq, entry, prev_hash (hex) and hash (hex)");
+      if (!seq || !entry || !prev || !hash)
+        return bad("an entry needs seq, entry, prev_hash (hex) and hash (hex)");
       item.type = LedgerItem::Type::kEntry;
       item.entry.seq = *seq;
       item.entry.entry = std::move(*entry);
@@ -344,7 +341,8 @@ class ExportSource final : public LedgerSource {
  private:
   ExportSource() = default;
   static Status NotAnExport() {
-    return Status::InvalidArgument("not_an_export", "the file does not start with a bulwark audit export header");
+    return Status::InvalidArgument("not_an_export",
+                                   "the file does not start with a bulwark audit export header");
   }
 
   std::ifstream in_;
@@ -413,7 +411,8 @@ bool AppendCanonicalSubset(const boost::json::value& v, std::string& out, int de
       bool first = true;
       for (const auto& m : v.get_object()) {
         const std::string_view key(m.key().data(), m.key().size());
-        if (std::any_of(key.begin(), key.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+        if (std::any_of(key.begin(), key.end(),
+                        [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
           return false;
         }
         if (!first && !(prev < key)) return false;
@@ -514,7 +513,8 @@ class Verifier {
           break;
         case LedgerItem::Type::kEntry: {
           if (!h.has_ledger_id) {
-            return Damage(DamageKind::kMalformed, n_ + 1, "entries exist but the ledger has no ledger_id");
+            return Damage(DamageKind::kMalformed, n_ + 1,
+                          "entries exist but the ledger has no ledger_id");
           }
           BULWARK_ASSIGN_OR_RETURN(std::optional<Finding> f, CheckEntry(cur));
           if (f) return Damage(f->kind, f->seq, std::move(f->detail));
@@ -562,34 +562,38 @@ class Verifier {
       const EntryFacts& f = cur.Facts();
       if (f.json_ok && f.seq == k) {  // the common case
         if (f.canonical) return std::optional<Finding>();
-        return Found(DamageKind::kMalformed, k, "entry " + S(k) + " is not canonical JSON (RFC 8785)");
+        return Found(DamageKind::kMalformed, k,
+                     "entry " + S(k) + " is not canonical JSON (RFC 8785)");
       }
     }
 
     // 1. The row is not where its seq says.
     if (row.seq != k) {
-      BULWARK_ASSIGN_OR_RETURN(Buffered* next, PeekEntry());
+      BULWARK_ASSIGN_OR_RETURN(Buffered * next, PeekEntry());
       if (row.seq == k + 1 && next != nullptr && next->item.entry.seq == k) {
-        return Found(DamageKind::kReorderedEntries, k, "rows " + S(k) + " and " + S(k + 1) + " are exchanged");
+        return Found(DamageKind::kReorderedEntries, k,
+                     "rows " + S(k) + " and " + S(k + 1) + " are exchanged");
       }
       if (row.seq > k) {
         return Found(DamageKind::kDeletedEntry, k,
-                     row.seq == k + 1 ? "entry " + S(k) + " is missing"
-                                      : "entries " + S(k) + " to " + S(row.seq - 1) + " are missing");
+                     row.seq == k + 1
+                         ? "entry " + S(k) + " is missing"
+                         : "entries " + S(k) + " to " + S(row.seq - 1) + " are missing");
       }
       if (n_ >= 1 && Same(row.prev_hash, prev_head_)) {
         return Found(DamageKind::kInsertedEntry, k - 1,
                      "entry " + S(k - 1) + " is not in the chain: the next row (seq " + S(row.seq) +
                          ") links to entry " + S(k - 2) + " and repeats a seq");
       }
-      return Found(DamageKind::kMalformed, k, "row seq " + S(row.seq) + " appears after seq " + S(n_));
+      return Found(DamageKind::kMalformed, k,
+                   "row seq " + S(row.seq) + " appears after seq " + S(n_));
     }
 
     // 2. The entry's own seq disagrees with its position.
     const EntryFacts& facts = cur.Facts();
     if (facts.json_ok && facts.seq != k) {
       if (facts.seq == k + 1) {
-        BULWARK_ASSIGN_OR_RETURN(Buffered* next, PeekEntry());
+        BULWARK_ASSIGN_OR_RETURN(Buffered * next, PeekEntry());
         if (next != nullptr && next->Facts().json_ok && next->Facts().seq == k) {
           return Found(DamageKind::kReorderedEntries, k,
                        "entries " + S(k) + " and " + S(k + 1) + " are exchanged");
@@ -597,8 +601,8 @@ class Verifier {
       }
       if (facts.seq == k - 1 && (!linked || self_ok)) {
         return Found(DamageKind::kInsertedEntry, k - 1,
-                     "an entry was inserted at seq " + S(k - 1) + ": the original entry " + S(k - 1) +
-                         " now sits at row " + S(k) + " and later rows were renumbered");
+                     "an entry was inserted at seq " + S(k - 1) + ": the original entry " +
+                         S(k - 1) + " now sits at row " + S(k) + " and later rows were renumbered");
       }
       if (facts.seq > k && !linked && self_ok) {
         return Found(DamageKind::kDeletedEntry, k,
@@ -610,16 +614,18 @@ class Verifier {
     // 3. This row links past the row before it: that row was inserted.
     if (!linked && n_ >= 1 && Same(row.prev_hash, prev_head_)) {
       return Found(DamageKind::kInsertedEntry, k - 1,
-                   "entry " + S(k - 1) + " is not in the chain: entry " + S(k) + " links to entry " + S(k - 2));
+                   "entry " + S(k - 1) + " is not in the chain: entry " + S(k) +
+                       " links to entry " + S(k - 2));
     }
 
     // 4. This row is bad and the next one links past it, or repeats its seq: this row was inserted.
     if (!(linked && hash_ok)) {
-      BULWARK_ASSIGN_OR_RETURN(Buffered* next, PeekEntry());
+      BULWARK_ASSIGN_OR_RETURN(Buffered * next, PeekEntry());
       if (next != nullptr && (Same(next->item.entry.prev_hash, head_) ||
                               (next->Facts().json_ok && next->Facts().seq == k))) {
-        return Found(DamageKind::kInsertedEntry, k,
-                     "entry " + S(k) + " is not in the chain: the next row links to entry " + S(k - 1));
+        return Found(
+            DamageKind::kInsertedEntry, k,
+            "entry " + S(k) + " is not in the chain: the next row links to entry " + S(k - 1));
       }
     }
 
@@ -627,19 +633,22 @@ class Verifier {
     if (!linked) {
       if (n_ == 0) {
         return Found(DamageKind::kModifiedEntry, 1,
-                     "prev_hash of entry 1 is not the genesis value of ledger " + source_.header().ledger_id);
+                     "prev_hash of entry 1 is not the genesis value of ledger " +
+                         source_.header().ledger_id);
       }
       if (self_ok) {
         return Found(DamageKind::kModifiedEntry, k - 1,
                      "entry " + S(k - 1) + " was rewritten and its hash recomputed: entry " + S(k) +
                          "'s prev_hash still names the original (" + Hex(row.prev_hash) + ")");
       }
-      return Found(DamageKind::kModifiedEntry, k, "the prev_hash stored with entry " + S(k) + " was altered");
+      return Found(DamageKind::kModifiedEntry, k,
+                   "the prev_hash stored with entry " + S(k) + " was altered");
     }
     // 6. The entry itself.
     if (!hash_ok) {
       return Found(DamageKind::kModifiedEntry, k,
-                   "SHA-256(prev_hash || entry) is " + Hex(computed) + ", the stored hash is " + Hex(row.hash));
+                   "SHA-256(prev_hash || entry) is " + Hex(computed) + ", the stored hash is " +
+                       Hex(row.hash));
     }
     // 7. The chain holds; the content does not.
     if (!facts.json_ok) return Found(DamageKind::kMalformed, k, facts.problem);
@@ -672,8 +681,9 @@ class Verifier {
   bool SignatureValid(const LedgerCheckpoint& cp) const {
     const auto body = crypto::AsBytes(cp.body);
     if (!trusted_.empty()) {
-      return std::any_of(trusted_.begin(), trusted_.end(),
-                         [&](const crypto::Ed25519PublicKey& k) { return crypto::Ed25519Verify(k, body, cp.signature); });
+      return std::any_of(trusted_.begin(), trusted_.end(), [&](const crypto::Ed25519PublicKey& k) {
+        return crypto::Ed25519Verify(k, body, cp.signature);
+      });
     }
     for (const LedgerKey& k : source_.header().keys) {
       if (k.key_id == cp.key_id) return crypto::Ed25519Verify(k.public_key, body, cp.signature);
@@ -694,13 +704,14 @@ class Verifier {
     const boost::json::string* head = Str(o, "head_hash");
     const boost::json::string* key = Str(o, "key_id");
     std::optional<std::int64_t> size = Int(o, "size");
-    if (type == nullptr || *type != kCheckpointType || ledger == nullptr || head == nullptr || key == nullptr ||
-        !size || *size < 0 || Str(o, "time") == nullptr || o.size() != 6) {
+    if (type == nullptr || *type != kCheckpointType || ledger == nullptr || head == nullptr ||
+        key == nullptr || !size || *size < 0 || Str(o, "time") == nullptr || o.size() != 6) {
       why = "body is not a bulwark.audit.checkpoint.v1 object";
       return std::nullopt;
     }
     auto hh = crypto::HexDecode(std::string_view(head->data(), head->size()));
-    if (!hh.ok() || hh->size() != 32 || crypto::HexEncode(*hh) != std::string_view(head->data(), head->size())) {
+    if (!hh.ok() || hh->size() != 32 ||
+        crypto::HexEncode(*hh) != std::string_view(head->data(), head->size())) {
       why = "body head_hash is not 64 lowercase hex digits";
       return std::nullopt;
     }
@@ -724,7 +735,8 @@ class Verifier {
         d += "any trusted key (key_id " + cp.key_id + ")";
       } else {
         const auto& keys = source_.header().keys;
-        const bool known = std::any_of(keys.begin(), keys.end(), [&](const LedgerKey& k) { return k.key_id == cp.key_id; });
+        const bool known = std::any_of(keys.begin(), keys.end(),
+                                       [&](const LedgerKey& k) { return k.key_id == cp.key_id; });
         d += known ? "key " + cp.key_id : "an unknown key_id " + cp.key_id;
       }
       Note(bad_signature_, DamageKind::kBadCheckpointSignature, size, std::move(d));
@@ -735,12 +747,14 @@ class Verifier {
       return;
     }
     if (body->ledger_id != source_.header().ledger_id) {
-      Note(mismatch_, DamageKind::kCheckpointMismatch, size, name + " belongs to ledger " + body->ledger_id);
+      Note(mismatch_, DamageKind::kCheckpointMismatch, size,
+           name + " belongs to ledger " + body->ledger_id);
       return;
     }
     if (body->key_id != cp.key_id ||
         (cp.has_columns && (cp.size != body->size || !Same(cp.head_hash, body->head_hash)))) {
-      Note(mismatch_, DamageKind::kCheckpointMismatch, size, name + ": its stored columns disagree with its signed body");
+      Note(mismatch_, DamageKind::kCheckpointMismatch, size,
+           name + ": its stored columns disagree with its signed body");
       return;
     }
     if (body->size == n_) {
@@ -767,8 +781,8 @@ class Verifier {
     if (!pending_.empty()) {
       const auto& last = *pending_.rbegin();
       Note(truncated_, DamageKind::kTruncatedTail, n_ + 1,
-           "signed checkpoint " + S(last.second.front().id) + " covers " + S(last.first) + " entries, only " +
-               S(n_) + " are present");
+           "signed checkpoint " + S(last.second.front().id) + " covers " + S(last.first) +
+               " entries, only " + S(n_) + " are present");
     }
     for (Finding* f : {&bad_signature_, &bad_body_, &mismatch_, &truncated_}) {
       if (f->kind != DamageKind::kNone) return Damage(f->kind, f->seq, std::move(f->detail));
@@ -776,10 +790,11 @@ class Verifier {
     // A chain rebuilt from genesis by someone without the signing key has no checkpoint a trusted
     // key verifies: with trusted keys, entries with no such checkpoint at all are refused.
     if (!trusted_.empty() && n_ > 0 && signed_through_ == 0) {
-      return Damage(DamageKind::kUnsigned, 1,
-                    "no checkpoint signed by a trusted key covers any of the " + S(n_) +
-                        " entries (the ledger may have been rebuilt; a running server checkpoints every "
-                        "audit.checkpoint_every entries and at shutdown)");
+      return Damage(
+          DamageKind::kUnsigned, 1,
+          "no checkpoint signed by a trusted key covers any of the " + S(n_) +
+              " entries (the ledger may have been rebuilt; a running server checkpoints every "
+              "audit.checkpoint_every entries and at shutdown)");
     }
     report_.ok = true;
     report_.kind = DamageKind::kNone;
@@ -787,11 +802,13 @@ class Verifier {
     report_.entries = n_;
     report_.head_hash = Hex(head_);
     if (trusted_.empty()) {
-      report_.detail = "checkpoint signatures checked only against the " + S(static_cast<std::int64_t>(source_.header().keys.size())) +
+      report_.detail = "checkpoint signatures checked only against the " +
+                       S(static_cast<std::int64_t>(source_.header().keys.size())) +
                        " key(s) in the " + std::string(source_.origin()) +
                        " itself; give a trusted public key (--pubkey) for independent assurance";
     } else {
-      report_.detail = "checkpoint signatures checked against " + S(static_cast<std::int64_t>(trusted_.size())) +
+      report_.detail = "checkpoint signatures checked against " +
+                       S(static_cast<std::int64_t>(trusted_.size())) +
                        " trusted key(s); signed through seq " + S(signed_through_) + " of " + S(n_);
     }
     return report_;
@@ -816,7 +833,8 @@ class Verifier {
   std::int64_t n_ = 0;  // entries verified so far
   Bytes head_;          // hash of entry n_ (genesis when 0)
   Bytes prev_head_;     // hash of entry n_-1
-  std::map<std::int64_t, std::vector<Pending>> pending_;  // checkpoints ahead of the stream, by size
+  std::map<std::int64_t, std::vector<Pending>>
+      pending_;  // checkpoints ahead of the stream, by size
   Finding bad_signature_, bad_body_, mismatch_, truncated_;
 };
 
@@ -828,32 +846,47 @@ StatusOr<std::vector<crypto::Ed25519PublicKey>> ReadTrustedKeys(const std::strin
   const std::string text = ss.str();
   constexpr std::string_view kBegin = "-----BEGIN PUBLIC KEY-----";
   std::vector<crypto::Ed25519PublicKey> keys;
-  for (std::size_t at = text.find(kBegin); at != std::string::npos; at = text.find(kBegin, at + 1)) {
-    BULWARK_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey k, crypto::Ed25519PublicKeyFromPem(std::string_view(text).substr(at)));
+  for (std::size_t at = text.find(kBegin); at != std::string::npos;
+       at = text.find(kBegin, at + 1)) {
+    BULWARK_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey k,
+                             crypto::Ed25519PublicKeyFromPem(std::string_view(text).substr(at)));
     keys.push_back(k);
   }
-  if (keys.empty()) return Status::InvalidArgument("invalid_key", "the public key file holds no PEM public key");
+  if (keys.empty())
+    return Status::InvalidArgument("invalid_key", "the public key file holds no PEM public key");
   return keys;
 }
 
 }  // namespace
 
+StatusOr<std::unique_ptr<LedgerSource>> OpenStoreSource(std::unique_ptr<store::Store> store) {
+  return DatabaseSource::Open(std::move(store));
+}
+
 StatusOr<std::unique_ptr<LedgerSource>> OpenDatabaseSource(const std::string& db_path) {
-  return DatabaseSource::Open(db_path);
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> db, store::OpenSqliteFileAsIs(db_path));
+  return OpenStoreSource(std::move(db));
 }
 
 StatusOr<std::unique_ptr<LedgerSource>> OpenExportSource(const std::string& export_path) {
   return ExportSource::Open(export_path);
 }
 
-StatusOr<VerifyReport> VerifyLedger(LedgerSource& source, const std::vector<crypto::Ed25519PublicKey>& trusted) {
+StatusOr<VerifyReport> VerifyLedger(LedgerSource& source,
+                                    const std::vector<crypto::Ed25519PublicKey>& trusted) {
   Verifier v(source, trusted);
   return v.Run();
 }
 
 StatusOr<VerifyReport> VerifyDatabase(const std::string& db_path,
                                       const std::vector<crypto::Ed25519PublicKey>& trusted) {
-  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<LedgerSource> src, OpenDatabaseSource(db_path));
+  return VerifyStore([&] { return store::OpenSqliteFileAsIs(db_path); }, trusted);
+}
+
+StatusOr<VerifyReport> VerifyStore(const store::Opener& database,
+                                   const std::vector<crypto::Ed25519PublicKey>& trusted) {
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> db, database());
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<LedgerSource> src, OpenStoreSource(std::move(db)));
   return VerifyLedger(*src, trusted);
 }
 
@@ -863,10 +896,10 @@ StatusOr<VerifyReport> VerifyExport(const std::string& export_path,
   return VerifyLedger(*src, trusted);
 }
 
-int RunAuditVerify(const std::string& data_dir, const std::string& export_file, const std::string& pubkey_pem_file,
-                   std::ostream& out) {
-  if (!data_dir.empty() && !export_file.empty()) {
-    out << "audit verify: error: give either --data or --export, not both\n";
+int RunAuditVerify(const store::Opener& database, const std::string& export_file,
+                   const std::string& pubkey_pem_file, std::ostream& out) {
+  if (static_cast<bool>(database) == !export_file.empty()) {
+    out << "audit verify: error: give either the database (--data, --config) or --export\n";
     return 2;
   }
   std::vector<crypto::Ed25519PublicKey> trusted;
@@ -883,23 +916,23 @@ int RunAuditVerify(const std::string& data_dir, const std::string& export_file, 
   if (!export_file.empty()) {
     r = VerifyExport(export_file, trusted);
   } else {
-    std::string path = data_dir.empty() ? std::string("data") : data_dir;
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) path += "/bulwark.db";
-    r = VerifyDatabase(path, trusted);
+    r = VerifyStore(database, trusted);
   }
   if (!r.ok()) {
     out << "audit verify: error: " << r.status().ToString() << "\n";
     return 2;
   }
   if (!r->ok) {
-    out << "audit verify: FAILED: " << DamageKindName(r->kind) << " at seq " << r->seq << ": " << r->detail << "\n";
+    out << "audit verify: FAILED: " << DamageKindName(r->kind) << " at seq " << r->seq << ": "
+        << r->detail << "\n";
     return 1;
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const auto rate = static_cast<std::int64_t>(secs > 0 ? static_cast<double>(r->entries) / secs : 0.0);
-  out << "audit verify: OK: " << r->entries << " entries, " << r->checkpoints << " checkpoints, head " << r->head_hash
-      << ", " << rate << " entries/s\n";
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto rate =
+      static_cast<std::int64_t>(secs > 0 ? static_cast<double>(r->entries) / secs : 0.0);
+  out << "audit verify: OK: " << r->entries << " entries, " << r->checkpoints
+      << " checkpoints, head " << r->head_hash << ", " << rate << " entries/s\n";
   out << (r->keys_from_source ? "audit verify: warning: " : "audit verify: ") << r->detail << "\n";
   return 0;
 }

@@ -13,7 +13,7 @@
 // body) and deliberately shares no code with the writer, so a writer bug cannot hide itself.
 //
 // Example:
-//   BULWARK_ASSIGN_OR_RETURN(VerifyReport r, audit::VerifyDatabase(data_dir + "/bulwark.db", {pub}));
+//   BULWARK_ASSIGN_OR_RETURN(VerifyReport r, audit::VerifyStore(open_store, {pub}));
 //   if (!r.ok) std::cerr << DamageKindName(r.kind) << " at seq " << r.seq << ": " << r.detail;
 //
 // Classification (the first anomaly in ledger order wins; checkpoint findings only when the chain
@@ -50,6 +50,7 @@
 
 #include "core/status.h"
 #include "crypto/sign.h"
+#include "store/store.h"
 
 namespace bulwark::audit {
 
@@ -79,7 +80,8 @@ struct VerifyReport {
   std::int64_t checkpoints = 0;  // checkpoints examined
   std::int64_t bytes = 0;        // entry bytes hashed
   std::string head_hash;         // hex of the verified head (the genesis value for an empty ledger)
-  bool keys_from_source = false;  // true: no trusted keys were given; the source's own keys were used
+  bool keys_from_source =
+      false;  // true: no trusted keys were given; the source's own keys were used
 };
 
 // ---- The source abstraction ------------------------------------------------------------------
@@ -136,10 +138,14 @@ class LedgerSource {
   virtual std::string_view origin() const = 0;
 };
 
-// Opens the SQLite database at `db_path` without changing it: it must exist, it is opened in the
-// journal mode it already has, and only read transactions are used (one snapshot for the whole
-// stream). Errors: kUnavailable for a missing or unreadable file, kFailedPrecondition
-// "no_audit_ledger" if it has no audit tables.
+// Reads the ledger of a store (SQLite or PostgreSQL) without changing it: one read transaction,
+// so one snapshot for the whole stream. Errors: those of Store::Begin, kFailedPrecondition
+// "no_audit_ledger" if the database has no audit tables.
+StatusOr<std::unique_ptr<LedgerSource>> OpenStoreSource(std::unique_ptr<store::Store> store);
+
+// OpenStoreSource on the SQLite file at `db_path` as it is (store::OpenSqliteFileAsIs: it must
+// exist and is opened in the journal mode it already has). Errors: also kUnavailable for a
+// missing or unreadable file.
 StatusOr<std::unique_ptr<LedgerSource>> OpenDatabaseSource(const std::string& db_path);
 
 // Opens an export written by ExportLedger (audit/export.h). Errors: kUnavailable if the file
@@ -153,22 +159,25 @@ StatusOr<std::unique_ptr<LedgerSource>> OpenExportSource(const std::string& expo
 // source's own key with its key_id (report.keys_from_source = true, and said in detail when ok);
 // otherwise a checkpoint is valid only if one of `trusted` verifies it. A Status error means the
 // source failed to read (see LedgerSource::Next); damage is always an ok StatusOr with !ok.
-StatusOr<VerifyReport> VerifyLedger(LedgerSource& source, const std::vector<crypto::Ed25519PublicKey>& trusted);
+StatusOr<VerifyReport> VerifyLedger(LedgerSource& source,
+                                    const std::vector<crypto::Ed25519PublicKey>& trusted);
 
+StatusOr<VerifyReport> VerifyStore(const store::Opener& database,
+                                   const std::vector<crypto::Ed25519PublicKey>& trusted);
 StatusOr<VerifyReport> VerifyDatabase(const std::string& db_path,
                                       const std::vector<crypto::Ed25519PublicKey>& trusted);
 StatusOr<VerifyReport> VerifyExport(const std::string& export_path,
                                     const std::vector<crypto::Ed25519PublicKey>& trusted);
 
-// The whole `bulwark audit verify` command. Exactly one of `data_dir` (the directory holding
-// bulwark.db, or the database file itself; "data" if both are empty) and `export_file`.
+// The whole `bulwark audit verify` command. Exactly one of `database` (opens the store holding
+// the ledger: app::OpenToolStore in the binary) and `export_file`.
 // `pubkey_pem_file`: one or more PEM Ed25519 public keys to trust instead of the source's own.
 // Writes one result line to `out` (plus a warning line when no key was given):
 //   audit verify: OK: 1000 entries, 10 checkpoints, head 3f2a..., 812345 entries/s
 //   audit verify: FAILED: modified_entry at seq 500: ...
 //   audit verify: error: ...
 // Returns 0 ok, 1 damage found, 2 usage or I/O error.
-int RunAuditVerify(const std::string& data_dir, const std::string& export_file, const std::string& pubkey_pem_file,
-                   std::ostream& out);
+int RunAuditVerify(const store::Opener& database, const std::string& export_file,
+                   const std::string& pubkey_pem_file, std::ostream& out);
 
 }  // namespace bulwark::audit

@@ -6,6 +6,7 @@
 
 #include "app/boot.h"
 #include "app/key_commands.h"
+#include "app/tool_store.h"
 #include "audit/export.h"
 #include "audit/verify.h"
 #include "core/build_info.h"
@@ -51,25 +52,27 @@ int main(int argc, char** argv) {
       "Check the ledger's hash chain and signed checkpoints; exit 1 naming the first damage");
   auto* verify_data =
       verify->add_option("--data", audit_data, "Data directory (or the database file)");
+  auto* verify_config = verify
+                            ->add_option("--config", sources.file,
+                                         "TOML configuration file: read its store (storage.url)")
+                            ->check(CLI::ExistingFile);
   verify->add_option("--export", audit_export_file, "A file written by `bulwark audit export`")
-      ->excludes(verify_data);
+      ->excludes(verify_data)
+      ->excludes(verify_config);
   verify->add_option("--pubkey", audit_pubkey,
                      "PEM file of the trusted checkpoint public key(s); without it the keys in the "
                      "ledger are trusted");
   CLI::App* exp =
       audit_cmd->add_subcommand("export", "Write the ledger with its checkpoints as JSON lines");
-  exp->add_option("--data", audit_data, "Data directory (or the database file)");
   exp->add_option("--out", audit_out, "Output file (default: standard output)");
   CLI::App* pubkey =
       audit_cmd->add_subcommand("pubkey", "Print the checkpoint signing public key(s) as PEM");
-  pubkey->add_option("--data", audit_data, "Data directory (or the database file)");
 
   CLI::App* receipt_cmd =
       app.add_subcommand("receipt", "Signed receipt tools (offline, read-only)");
   receipt_cmd->require_subcommand(1);
   std::string receipt_file;
   std::string receipt_pubkey;
-  std::string receipt_data;
   CLI::App* receipt_verify =
       receipt_cmd->add_subcommand("verify",
                                   "Check a receipt (full or public projection) or a JSON-lines "
@@ -80,7 +83,12 @@ int main(int argc, char** argv) {
                              "PEM file of the trusted receipt signing public key(s)");
   CLI::App* receipt_pubkey_cmd =
       receipt_cmd->add_subcommand("pubkey", "Print the receipt signing public key(s) as PEM");
-  receipt_pubkey_cmd->add_option("--data", receipt_data, "Data directory (or the database file)");
+  for (CLI::App* sub : {exp, pubkey, receipt_pubkey_cmd}) {
+    sub->add_option("--data", audit_data, "Data directory (or the database file)");
+    sub->add_option("--config", sources.file,
+                    "TOML configuration file: read its store (storage.url)")
+        ->check(CLI::ExistingFile);
+  }
 
   CLI::App* tenant_cmd = app.add_subcommand("tenant", "Tenant bootstrap");
   tenant_cmd->require_subcommand(1);
@@ -158,6 +166,11 @@ int main(int argc, char** argv) {
   }
   if (!listen.empty()) sources.listen_flag = listen;
   if (!data.empty()) sources.data_flag = data;
+  if (!audit_data.empty()) sources.data_flag = audit_data;
+  // The offline tools read the configured store; opened only when the command needs it.
+  const bulwark::store::Opener tool_store = [&sources] {
+    return bulwark::app::OpenToolStore(sources);
+  };
 
   if (*serve) return bulwark::app::Serve(sources);
   if (*check) return bulwark::app::ConfigCheck(sources, std::cout);
@@ -171,15 +184,16 @@ int main(int argc, char** argv) {
     return bulwark::app::KeyRotateData(sources, rotate_tenant, rotate_batch, rotate_pause_ms,
                                        std::cout);
   if (*routes) return bulwark::app::PrintRoutes(routes_dev, std::cout);
-  if (*verify)
-    return bulwark::audit::RunAuditVerify(audit_data, audit_export_file, audit_pubkey, std::cout);
+  if (*verify) {
+    return bulwark::audit::RunAuditVerify(audit_export_file.empty() ? tool_store : nullptr,
+                                          audit_export_file, audit_pubkey, std::cout);
+  }
   if (*exp)
-    return bulwark::audit::RunAuditExport(audit_data.empty() ? "data" : audit_data,
-                                          audit_out.empty() ? "-" : audit_out, std::cerr);
-  if (*pubkey)
-    return bulwark::audit::RunAuditPubkey(audit_data.empty() ? "data" : audit_data, std::cout);
+    return bulwark::audit::RunAuditExport(tool_store, audit_out.empty() ? "-" : audit_out,
+                                          std::cerr);
+  if (*pubkey) return bulwark::audit::RunAuditPubkey(tool_store, std::cout);
   if (*receipt_verify)
     return bulwark::receipts::RunReceiptVerify(receipt_file, receipt_pubkey, std::cout);
-  if (*receipt_pubkey_cmd) return bulwark::receipts::RunReceiptPubkey(receipt_data, std::cout);
+  if (*receipt_pubkey_cmd) return bulwark::receipts::RunReceiptPubkey(tool_store, std::cout);
   return 2;
 }

@@ -4,14 +4,13 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "core/canonical_json.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
 
 namespace bulwark::receipts {
 namespace {
@@ -52,13 +51,15 @@ const json::string* StringMember(const json::object& o, std::string_view name) {
 }
 
 // Rule 3: the payload's shape. Fills id, tenant, kind, seq, prev and the field counts.
-ReceiptReport CheckPayload(ReceiptReport r, const json::object& p, const std::string& verified_key_id,
-                           const json::object* disclosures) {
-  static constexpr std::string_view kMembers[] = {"fields", "id", "issued_at", "key_id", "kind",
-                                                  "prev", "seq", "tenant", "type"};
-  if (p.size() != std::size(kMembers)) return Fail(std::move(r), "malformed", "the payload has unexpected members");
+ReceiptReport CheckPayload(ReceiptReport r, const json::object& p,
+                           const std::string& verified_key_id, const json::object* disclosures) {
+  static constexpr std::string_view kMembers[] = {"fields", "id",  "issued_at", "key_id", "kind",
+                                                  "prev",   "seq", "tenant",    "type"};
+  if (p.size() != std::size(kMembers))
+    return Fail(std::move(r), "malformed", "the payload has unexpected members");
   for (std::string_view m : kMembers) {
-    if (!p.contains(m)) return Fail(std::move(r), "malformed", "the payload has no \"" + std::string(m) + "\"");
+    if (!p.contains(m))
+      return Fail(std::move(r), "malformed", "the payload has no \"" + std::string(m) + "\"");
   }
   const json::string* type = StringMember(p, "type");
   const json::string* id = StringMember(p, "id");
@@ -66,31 +67,36 @@ ReceiptReport CheckPayload(ReceiptReport r, const json::object& p, const std::st
   const json::string* kind = StringMember(p, "kind");
   const json::string* issued = StringMember(p, "issued_at");
   const json::string* key_id = StringMember(p, "key_id");
-  if (type == nullptr || *type != kType) return Fail(std::move(r), "malformed", "the payload is not bulwark.receipt.v1");
-  if (id == nullptr || !id->starts_with("rcpt_") || !IsLowerHex(std::string_view(*id).substr(std::min<std::size_t>(5, id->size())), 32)) {
+  if (type == nullptr || *type != kType)
+    return Fail(std::move(r), "malformed", "the payload is not bulwark.receipt.v1");
+  if (id == nullptr || !id->starts_with("rcpt_") ||
+      !IsLowerHex(std::string_view(*id).substr(std::min<std::size_t>(5, id->size())), 32)) {
     return Fail(std::move(r), "malformed", "the payload's id is not a receipt id");
   }
   r.id = std::string(*id);
-  if (tenant == nullptr || tenant->empty() || kind == nullptr || kind->empty() || issued == nullptr ||
-      key_id == nullptr) {
+  if (tenant == nullptr || tenant->empty() || kind == nullptr || kind->empty() ||
+      issued == nullptr || key_id == nullptr) {
     return Fail(std::move(r), "malformed", "tenant, kind, issued_at and key_id must be strings");
   }
   r.tenant = std::string(*tenant);
   r.kind = std::string(*kind);
   const json::value& seq = p.at("seq");
-  if (!seq.is_int64() || seq.as_int64() < 1) return Fail(std::move(r), "malformed", "seq must be an integer >= 1");
+  if (!seq.is_int64() || seq.as_int64() < 1)
+    return Fail(std::move(r), "malformed", "seq must be an integer >= 1");
   r.seq = seq.as_int64();
   const json::value& prev = p.at("prev");
   if (prev.is_null()) {
     if (r.seq != 1) return Fail(std::move(r), "malformed", "prev is null but seq is not 1");
   } else if (!prev.is_string() || !IsLowerHex(prev.as_string(), 64) || r.seq == 1) {
-    return Fail(std::move(r), "malformed", "prev must be 64 hex digits, and null exactly when seq is 1");
+    return Fail(std::move(r), "malformed",
+                "prev must be 64 hex digits, and null exactly when seq is 1");
   } else {
     r.prev = std::string(prev.as_string());
   }
   if (*key_id != verified_key_id) {
-    return Fail(std::move(r), "key_id_mismatch",
-                "the payload names key " + std::string(*key_id) + " but was signed by " + verified_key_id);
+    return Fail(
+        std::move(r), "key_id_mismatch",
+        "the payload names key " + std::string(*key_id) + " but was signed by " + verified_key_id);
   }
   const json::object* fields = p.at("fields").if_object();
   if (fields == nullptr) return Fail(std::move(r), "malformed", "fields must be an object");
@@ -99,7 +105,8 @@ ReceiptReport CheckPayload(ReceiptReport r, const json::object& p, const std::st
     if (o == nullptr || !o->contains("_sd")) continue;
     const json::string* c = StringMember(*o, "_sd");
     if (o->size() != 1 || c == nullptr || !IsLowerHex(*c, 64)) {
-      return Fail(std::move(r), "malformed", "field \"" + std::string(f.key()) + "\" has a malformed commitment");
+      return Fail(std::move(r), "malformed",
+                  "field \"" + std::string(f.key()) + "\" has a malformed commitment");
     }
     ++r.redacted;
   }
@@ -110,7 +117,8 @@ ReceiptReport CheckPayload(ReceiptReport r, const json::object& p, const std::st
       const json::value* field = fields->if_contains(name);
       const json::object* commitment = field != nullptr ? field->if_object() : nullptr;
       if (commitment == nullptr || !commitment->contains("_sd")) {
-        return Fail(std::move(r), "disclosure_mismatch", "disclosure \"" + name + "\" names no redacted field");
+        return Fail(std::move(r), "disclosure_mismatch",
+                    "disclosure \"" + name + "\" names no redacted field");
       }
       const json::object* disc = d.value().if_object();
       const json::string* salt_b64 = disc != nullptr ? StringMember(*disc, "salt") : nullptr;
@@ -122,7 +130,8 @@ ReceiptReport CheckPayload(ReceiptReport r, const json::object& p, const std::st
         return Fail(std::move(r), "malformed", "disclosure \"" + name + "\" has a malformed salt");
       }
       auto value = core::CanonicalJson(disc->at("value"));
-      if (!value.ok()) return Fail(std::move(r), "malformed", "disclosure \"" + name + "\" has a malformed value");
+      if (!value.ok())
+        return Fail(std::move(r), "malformed", "disclosure \"" + name + "\" has a malformed value");
       crypto::Sha256Hasher h;
       h.Update(std::span<const std::uint8_t>(*salt));
       h.Update(*value);
@@ -154,7 +163,8 @@ StatusOr<std::string> ReadFile(const std::string& path) {
 
 }  // namespace
 
-ReceiptReport VerifyReceiptDocument(std::string_view document, const std::vector<crypto::Ed25519PublicKey>& trusted) {
+ReceiptReport VerifyReceiptDocument(std::string_view document,
+                                    const std::vector<crypto::Ed25519PublicKey>& trusted) {
   ReceiptReport r;
   json::value doc;
   if (!StrictParse(document, doc) || !doc.is_object()) {
@@ -165,7 +175,8 @@ ReceiptReport VerifyReceiptDocument(std::string_view document, const std::vector
   const json::string* sig_b64 = StringMember(o, "signature");
   const json::value* disc = o.if_contains("disclosures");
   const std::size_t expected = disc != nullptr ? 3 : 2;
-  if (payload == nullptr || sig_b64 == nullptr || o.size() != expected || (disc != nullptr && !disc->is_object())) {
+  if (payload == nullptr || sig_b64 == nullptr || o.size() != expected ||
+      (disc != nullptr && !disc->is_object())) {
     return Fail(std::move(r), "malformed", "a receipt is {payload, signature[, disclosures]}");
   }
   r.hash = crypto::Sha256Hex(*payload);
@@ -187,15 +198,20 @@ ReceiptReport VerifyReceiptDocument(std::string_view document, const std::vector
     if (StrictParse(*payload, p) && p.is_object()) {
       if (const json::string* id = StringMember(p.as_object(), "id")) r.id = std::string(*id);
     }
-    return Fail(std::move(r), "bad_signature", "the signature does not verify under any trusted key");
+    return Fail(std::move(r), "bad_signature",
+                "the signature does not verify under any trusted key");
   }
-  if (!core::IsCanonical(*payload)) return Fail(std::move(r), "malformed", "the payload is not canonical JSON");
+  if (!core::IsCanonical(*payload))
+    return Fail(std::move(r), "malformed", "the payload is not canonical JSON");
   json::value p;
-  if (!StrictParse(*payload, p) || !p.is_object()) return Fail(std::move(r), "malformed", "the payload is not an object");
-  return CheckPayload(std::move(r), p.as_object(), crypto::Ed25519KeyId(*signer), disc != nullptr ? &disc->as_object() : nullptr);
+  if (!StrictParse(*payload, p) || !p.is_object())
+    return Fail(std::move(r), "malformed", "the payload is not an object");
+  return CheckPayload(std::move(r), p.as_object(), crypto::Ed25519KeyId(*signer),
+                      disc != nullptr ? &disc->as_object() : nullptr);
 }
 
-SeriesReport VerifyReceiptText(std::string_view text, const std::vector<crypto::Ed25519PublicKey>& trusted) {
+SeriesReport VerifyReceiptText(std::string_view text,
+                               const std::vector<crypto::Ed25519PublicKey>& trusted) {
   SeriesReport out;
   std::vector<std::pair<std::string_view, std::size_t>> docs;  // document, line number
   json::value whole;
@@ -209,7 +225,8 @@ SeriesReport VerifyReceiptText(std::string_view text, const std::vector<crypto::
       if (nl == std::string_view::npos) nl = text.size();
       std::string_view line = text.substr(pos, nl - pos);
       ++line_no;
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+        line.remove_suffix(1);
       while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
       if (!line.empty()) docs.emplace_back(line, line_no);
       pos = nl + 1;
@@ -227,13 +244,15 @@ SeriesReport VerifyReceiptText(std::string_view text, const std::vector<crypto::
     if (r.ok && i > 0) {
       const ReceiptReport& before = out.receipts.back();
       if (r.tenant != before.tenant) {
-        r = Fail(std::move(r), "tenant_mismatch", "tenant " + r.tenant + " follows tenant " + before.tenant);
+        r = Fail(std::move(r), "tenant_mismatch",
+                 "tenant " + r.tenant + " follows tenant " + before.tenant);
       } else if (r.seq != before.seq + 1) {
         r = Fail(std::move(r), "chain_gap",
-                 "seq " + std::to_string(r.seq) + " follows seq " + std::to_string(before.seq) + " (expected " +
-                     std::to_string(before.seq + 1) + ")");
+                 "seq " + std::to_string(r.seq) + " follows seq " + std::to_string(before.seq) +
+                     " (expected " + std::to_string(before.seq + 1) + ")");
       } else if (r.prev != before.hash) {
-        r = Fail(std::move(r), "chain_broken", "prev does not name the hash of seq " + std::to_string(before.seq));
+        r = Fail(std::move(r), "chain_broken",
+                 "prev does not name the hash of seq " + std::to_string(before.seq));
       }
     }
     out.receipts.push_back(r);
@@ -256,13 +275,16 @@ StatusOr<std::vector<crypto::Ed25519PublicKey>> ReadTrustedKeys(const std::strin
   std::size_t pos = 0;
   while ((pos = text.find(kBegin, pos)) != std::string::npos) {
     const std::size_t end = text.find(kEnd, pos);
-    if (end == std::string::npos) return Status::InvalidArgument("invalid_key", "an unterminated PEM block");
+    if (end == std::string::npos)
+      return Status::InvalidArgument("invalid_key", "an unterminated PEM block");
     BULWARK_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey k,
-                             crypto::Ed25519PublicKeyFromPem(std::string_view(text).substr(pos, end + kEnd.size() - pos)));
+                             crypto::Ed25519PublicKeyFromPem(
+                                 std::string_view(text).substr(pos, end + kEnd.size() - pos)));
     keys.push_back(k);
     pos = end + kEnd.size();
   }
-  if (keys.empty()) return Status::InvalidArgument("invalid_key", "no PEM public key in " + pem_file);
+  if (keys.empty())
+    return Status::InvalidArgument("invalid_key", "no PEM public key in " + pem_file);
   return keys;
 }
 
@@ -284,43 +306,24 @@ int RunReceiptVerify(const std::string& file, const std::string& pubkey_file, st
   SeriesReport rep = VerifyReceiptText(*text, *keys);
   for (const ReceiptReport& r : rep.receipts) {
     if (!r.ok) continue;
-    out << "receipt verify: OK: " << r.id << " tenant " << r.tenant << " seq " << r.seq << " kind " << r.kind << " ("
-        << r.redacted << " redacted, " << r.disclosed << " disclosed)\n";
+    out << "receipt verify: OK: " << r.id << " tenant " << r.tenant << " seq " << r.seq << " kind "
+        << r.kind << " (" << r.redacted << " redacted, " << r.disclosed << " disclosed)\n";
   }
   if (!rep.ok) {
-    out << "receipt verify: FAILED: " << rep.failed_id << ": " << rep.reason << ": " << rep.detail << "\n";
+    out << "receipt verify: FAILED: " << rep.failed_id << ": " << rep.reason << ": " << rep.detail
+        << "\n";
     return 1;
   }
   if (rep.receipts.size() > 1) {
-    out << "receipt verify: OK: chain of " << rep.receipts.size() << " receipts of tenant " << rep.receipts.front().tenant
-        << ", seq " << rep.receipts.front().seq << ".." << rep.receipts.back().seq << "\n";
+    out << "receipt verify: OK: chain of " << rep.receipts.size() << " receipts of tenant "
+        << rep.receipts.front().tenant << ", seq " << rep.receipts.front().seq << ".."
+        << rep.receipts.back().seq << "\n";
   }
   return 0;
 }
 
-int RunReceiptPubkey(const std::string& data_dir, std::ostream& out) {
-  std::string path = data_dir.empty() ? std::string("data") : data_dir;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) path += "/bulwark.db";
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    out << "receipt pubkey: error: the database file does not exist\n";
-    return 2;
-  }
-  // Open in the journal mode the file already has (SQLite marks WAL in header bytes 18-19), so
-  // opening never rewrites the file under a running server.
-  std::ifstream f(path, std::ios::binary);
-  char head[100] = {};
-  f.read(head, sizeof head);
-  if (f.gcount() < static_cast<std::streamsize>(sizeof head) || std::memcmp(head, "SQLite format 3", 16) != 0) {
-    out << "receipt pubkey: error: the file is not an SQLite database\n";
-    return 2;
-  }
-  store::SqliteOptions opts;
-  opts.path = path;
-  opts.create_if_missing = false;
-  opts.journal_mode = (head[18] == 2 && head[19] == 2) ? "WAL" : "DELETE";
-  opts.pool_size = 1;
-  auto db = store::OpenSqliteStore(opts);
+int RunReceiptPubkey(const store::Opener& database, std::ostream& out) {
+  auto db = database();
   if (!db.ok()) {
     out << "receipt pubkey: error: " << db.status().message() << "\n";
     return 2;
@@ -330,18 +333,21 @@ int RunReceiptPubkey(const std::string& data_dir, std::ostream& out) {
     out << "receipt pubkey: error: " << tx.status().message() << "\n";
     return 2;
   }
-  auto tables = (*tx)->Query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'receipt_signing_keys'");
-  if (!tables.ok() || tables->empty() || (*tables)[0][0].as_int() != 1) {
+  auto tables = (*tx)->HasTable("receipt_signing_keys");
+  if (!tables.ok() || !*tables) {
     out << "receipt pubkey: error: the database has no receipt tables\n";
     return 2;
   }
-  auto rows = (*tx)->Query("SELECT key_id, CAST(public_key AS BLOB) FROM receipt_signing_keys ORDER BY created_at, key_id");
+  auto rows = (*tx)->Query("SELECT key_id, " + store::BlobColumn(**db, "public_key") +
+                           " FROM receipt_signing_keys ORDER BY created_at, key_id");
   if (!rows.ok()) {
     out << "receipt pubkey: error: " << rows.status().message() << "\n";
     return 2;
   }
   for (const store::Row& row : *rows) {
-    if (!row[0].is_text() || !row[1].is_bytes() || row[1].as_bytes().size() != crypto::kEd25519PublicKeySize) continue;
+    if (!row[0].is_text() || !row[1].is_bytes() ||
+        row[1].as_bytes().size() != crypto::kEd25519PublicKeySize)
+      continue;
     crypto::Ed25519PublicKey k{};
     std::copy(row[1].as_bytes().begin(), row[1].as_bytes().end(), k.begin());
     auto pem = crypto::Ed25519PublicKeyToPem(k);

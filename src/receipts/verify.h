@@ -30,6 +30,7 @@
 
 #include "core/status.h"
 #include "crypto/sign.h"
+#include "store/store.h"
 
 namespace bulwark::receipts {
 
@@ -44,32 +45,34 @@ namespace bulwark::receipts {
 //   "tenant_mismatch"      a series mixes tenants
 struct ReceiptReport {
   bool ok = false;
-  std::string id;        // the receipt id, when the payload could be read
+  std::string id;  // the receipt id, when the payload could be read
   std::string tenant;
   std::string kind;
   std::int64_t seq = 0;
-  std::string hash;      // hex SHA-256 of the payload (what the next receipt's prev names)
-  std::string prev;      // empty for null
-  int redacted = 0;      // fields signed only as a commitment
-  int disclosed = 0;     // of which a disclosure was given and checked
-  std::string reason;    // when !ok
+  std::string hash;    // hex SHA-256 of the payload (what the next receipt's prev names)
+  std::string prev;    // empty for null
+  int redacted = 0;    // fields signed only as a commitment
+  int disclosed = 0;   // of which a disclosure was given and checked
+  std::string reason;  // when !ok
   std::string detail;
 };
 
 struct SeriesReport {
   bool ok = false;
   std::vector<ReceiptReport> receipts;  // up to and including the first failure
-  std::string failed_id;                // the receipt that failed ("line N" if it had no readable id)
+  std::string failed_id;  // the receipt that failed ("line N" if it had no readable id)
   std::string reason;
   std::string detail;
 };
 
 // Checks one document (rules 1-4).
-ReceiptReport VerifyReceiptDocument(std::string_view document, const std::vector<crypto::Ed25519PublicKey>& trusted);
+ReceiptReport VerifyReceiptDocument(std::string_view document,
+                                    const std::vector<crypto::Ed25519PublicKey>& trusted);
 
 // `text` is one document (possibly pretty-printed), or JSON lines with one document per line
 // (blank lines ignored): then the series is checked as a chain too.
-SeriesReport VerifyReceiptText(std::string_view text, const std::vector<crypto::Ed25519PublicKey>& trusted);
+SeriesReport VerifyReceiptText(std::string_view text,
+                               const std::vector<crypto::Ed25519PublicKey>& trusted);
 
 // Every PEM Ed25519 public key in the file. kUnavailable if it cannot be read; kInvalidArgument
 // "invalid_key" if it holds no key or a block that is not an Ed25519 public key.
@@ -82,9 +85,9 @@ StatusOr<std::vector<crypto::Ed25519PublicKey>> ReadTrustedKeys(const std::strin
 // Returns 0 valid, 1 invalid, 2 usage or I/O error (no file, no or unreadable --pubkey).
 int RunReceiptVerify(const std::string& file, const std::string& pubkey_file, std::ostream& out);
 
-// `bulwark receipt pubkey --data DIR`: each receipt signing key as "# <key_id>" then its PEM.
-// `data_dir` is the directory holding bulwark.db, or the database file ("data" if empty). The
-// database is opened read-only in the journal mode it has. Returns 0, or 2 if it cannot be read.
-int RunReceiptPubkey(const std::string& data_dir, std::ostream& out);
+// `bulwark receipt pubkey`: each receipt signing key as "# <key_id>" then its PEM. `database`
+// opens the store holding them (app::OpenToolStore in the binary); only a read transaction is
+// used. Returns 0, or 2 if it cannot be read.
+int RunReceiptPubkey(const store::Opener& database, std::ostream& out);
 
 }  // namespace bulwark::receipts

@@ -20,6 +20,7 @@
 // one is kUnavailable "store_unavailable"; anything else kInternal.
 // Messages never contain SQL or parameter values.
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -83,6 +84,8 @@ class Transaction {
   virtual StatusOr<Rows> Query(std::string_view sql, Params params = {}) = 0;
   // Runs a statement and returns the number of rows it changed.
   virtual StatusOr<std::int64_t> Exec(std::string_view sql, Params params = {}) = 0;
+  // Whether the database has a table of that name (each backend asks its own catalog).
+  virtual StatusOr<bool> HasTable(std::string_view name) = 0;
   // Makes every change durable (with SQLite: synchronous=FULL, so fsync'd on return).
   virtual Status Commit() = 0;
 };
@@ -111,5 +114,16 @@ class Store {
   // Short backend name for logs and /build-info: "sqlite" or "postgresql".
   virtual std::string_view backend() const = 0;
 };
+
+// SQL reading `column` (of a BLOB column) as bytes, for code that reads data others may have
+// tampered with: an SQLite column holds whatever was written into it (TEXT, say), so it is cast;
+// a PostgreSQL column always has its declared type (BYTEA).
+inline std::string BlobColumn(const Store& store, std::string_view column) {
+  if (store.backend() == "sqlite") return "CAST(" + std::string(column) + " AS BLOB)";
+  return std::string(column);
+}
+
+// Opens a store when it is needed (e.g. the configured one, for a command that may not need it).
+using Opener = std::function<StatusOr<std::unique_ptr<Store>>()>;
 
 }  // namespace bulwark::store

@@ -1,6 +1,8 @@
 """Shared helpers for the integration suite: the real `bulwark` binary, driven over HTTP.
 
 The binary comes from $BULWARK_BIN (default: build/release/bulwark under the repository root).
+With BULWARK_TEST_BACKEND=postgresql every Server runs on a fresh database of one throwaway
+PostgreSQL 15 started for the session (pg_helpers.py), unless the test set storage.url itself.
 Every server binds 127.0.0.1:0 and announces its address in a JSON log line on stderr
 (`"event":"server.listening"`); stderr is captured to a file so it never blocks the server.
 """
@@ -16,6 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+import pg_helpers
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -247,8 +251,17 @@ class Server:
         self.returncode = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self, timeout=START_TIMEOUT):
+    def write_config(self):
+        """Writes the config file; on PostgreSQL with the data directory's database as storage.url
+        (unless the test set one), so a restart or a CLI command finds the same data."""
+        if "storage.url" not in self.settings:
+            url = pg_helpers.storage_url_for(self.data_dir)
+            if url:
+                self.settings["storage.url"] = url
         self.config_path.write_text(render_toml(self.settings))
+
+    def start(self, timeout=START_TIMEOUT):
+        self.write_config()
         cmd = [BIN, "serve", "--config", str(self.config_path), "--listen", "127.0.0.1:0",
                "--data", str(self.data_dir), *self.extra_args]
         if self.dev:
@@ -286,6 +299,12 @@ class Server:
         self.returncode = self.proc.returncode
         self._stderr_file.close()
         return self.returncode
+
+    def store_args(self):
+        """The CLI flags that name this server's store: its config (storage.url) and data dir."""
+        if not self.config_path.exists():
+            self.write_config()
+        return ["--config", str(self.config_path), "--data", str(self.data_dir)]
 
     def signal(self, sig=signal.SIGTERM):
         self.proc.send_signal(sig)
@@ -371,6 +390,42 @@ class Server:
 
     def get(self, path, headers=None, **kw):
         return self.request("GET", path, headers, **kw)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def store_backend():
+    """On PostgreSQL: the session's cluster, stopped at the end whatever happened (a SIGTERM to
+    pytest runs the teardown too)."""
+    if not pg_helpers.ON_POSTGRES:
+        yield pg_helpers.BACKEND
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt("SIGTERM")
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        pg_helpers.cluster()
+        yield pg_helpers.BACKEND
+    finally:
+        pg_helpers.stop_cluster()
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture(autouse=True)
+def drop_test_databases(store_backend):
+    """The PostgreSQL databases a test made are dropped when it ends (its servers are gone)."""
+    yield
+    if pg_helpers.running_cluster():
+        pg_helpers.running_cluster().drop_databases()
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """A PostgreSQL 15 cluster for tests that use one directly (the session's, when it runs on one)."""
+    yield pg_helpers.cluster()
+    pg_helpers.stop_cluster()
 
 
 @pytest.fixture

@@ -1,14 +1,14 @@
 """Helpers for the identity integration tests: tenants via the CLI, sign-in through the dev outbox,
-TOTP codes from the real `oathtool`, and read-only looks at the SQLite store.
+TOTP codes from the real `oathtool`, and read-only looks at the store (pg_helpers.db_for).
 
 Not collected by pytest (the name does not start with test_)."""
 import json
 import re
-import sqlite3
 import subprocess
 import time
 
 from conftest import assert_error_body, run_cli
+from pg_helpers import db_for, query
 
 JSON = {"Content-Type": "application/json"}
 # All tests come from 127.0.0.1: every test but the rate-limit ones uses these loose rules.
@@ -58,7 +58,7 @@ def send_json(srv, method, path, doc, headers=None):
 
 
 def create_tenant(srv, name, owner):
-    res = run_cli(["tenant", "create", "--dev", "--data", srv.data_dir, "--name", name, "--owner", owner])
+    res = run_cli(["tenant", "create", "--dev", *srv.store_args(), "--name", name, "--owner", owner])
     assert res.returncode == 0, res
     doc = json.loads(res.stdout)
     assert set(doc) == {"tenant_id", "name", "owner_user_id"}, doc
@@ -173,32 +173,25 @@ def members(srv, tokens):
     return sorted((m["user_id"], m["email"], m["role"]) for m in res.json()["members"])
 
 
-def connect_ro(srv):
-    return sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True, timeout=10)
-
-
 def state(srv):
     """The identity tables (without volatile columns), read-only while the server runs."""
-    con = connect_ro(srv)
-    try:
+    with db_for(srv, readonly=True) as db:
         out = {}
         for table in STATE_TABLES:
-            cols = [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
-            keep = [c for c in cols if (table, c) not in VOLATILE]
-            rows = con.execute(f"SELECT {', '.join(keep)} FROM {table}").fetchall()
-            out[table] = sorted(rows, key=repr)
+            keep = [c for c in db.columns(table) if (table, c) not in VOLATILE]
+            out[table] = sorted(db.query(f"SELECT {', '.join(keep)} FROM {table}"), key=repr)
         return out
-    finally:
-        con.close()
 
 
 def ledger(srv):
     """Every audit entry (parsed), in order."""
-    con = connect_ro(srv)
-    try:
-        return [json.loads(bytes(e)) for (e,) in con.execute("SELECT entry FROM audit_ledger ORDER BY seq")]
-    finally:
-        con.close()
+    with db_for(srv, readonly=True) as db:
+        return [json.loads(e) for (e,) in db.query("SELECT entry FROM audit_ledger ORDER BY seq")]
+
+
+def receipt_kinds(srv):
+    """The kind of every stored receipt, in no particular order."""
+    return [json.loads(p)["kind"] for (p,) in query(srv, "SELECT payload FROM receipts")]
 
 
 def assert_401(res):

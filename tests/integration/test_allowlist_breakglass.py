@@ -13,8 +13,9 @@ All traffic comes from 127.0.0.1."""
 import json
 
 from conftest import assert_error_body
-from identity_helpers import (request_link, LOOSE, accept, bearer, connect_ro, create_tenant, enroll, invite, ledger, post,
-                              send_json, sign_in, state, step_up)
+from identity_helpers import (request_link, LOOSE, accept, bearer, create_tenant, enroll, invite, ledger, post,
+                              receipt_kinds, send_json, sign_in, state, step_up)
+from pg_helpers import query
 
 import pytest
 
@@ -104,11 +105,7 @@ def breakglass_ready(srv, tenant="acme", email="ada@acme.test"):
 def full_state(srv):
     """The identity tables plus the break-glass grants."""
     out = state(srv)
-    con = connect_ro(srv)
-    try:
-        out["breakglass_grants"] = sorted(con.execute("SELECT * FROM breakglass_grants").fetchall(), key=repr)
-    finally:
-        con.close()
+    out["breakglass_grants"] = sorted(query(srv, "SELECT * FROM breakglass_grants"), key=repr)
     return out
 
 
@@ -289,11 +286,7 @@ def test_excluding_yourself_needs_confirmation_then_every_credential_of_the_tena
     assert res.status == 200 and res.json()["ip_allowlist"] == [], res
     assert srv.get("/api/v1/whoami", headers={"X-API-Key": other_key}).status == 200
     # Nothing was saved by the refused writes.
-    con = connect_ro(srv)
-    try:
-        rows = dict(con.execute("SELECT id, ip_allowlist FROM tenants").fetchall())
-    finally:
-        con.close()
+    rows = dict(query(srv, "SELECT id, ip_allowlist FROM tenants"))
     assert rows == {owner["tenant_id"]: "10.0.0.0/8", other["tenant_id"]: ""}
 
 
@@ -607,11 +600,7 @@ def test_an_open_grant_flags_its_session_alerts_issues_receipts_and_ends_once(sr
     assert len([e for e in entries if e["action"] == "breakglass.start" and e["result"] == "success"]) == 1
     assert len([e for e in entries if e["action"] == "breakglass.end" and e["result"] == "success"]) == 1
     assert len([e for e in entries if e["action"] == "alert.breakglass_activated"]) == 1
-    con = connect_ro(srv)
-    try:
-        kinds = sorted(json.loads(bytes(p))["kind"] for (p,) in con.execute("SELECT payload FROM receipts"))
-    finally:
-        con.close()
+    kinds = sorted(receipt_kinds(srv))
     assert kinds == ["breakglass.end", "breakglass.start"], kinds
 
 
@@ -632,14 +621,9 @@ def test_a_grant_in_one_tenant_does_not_touch_another(srv):
 
 def grant_end_and_receipt_kinds(srv, grant_id):
     """(ended_at, end_reason) of a grant and the kinds of every receipt issued so far."""
-    con = connect_ro(srv)
-    try:
-        ended_at, reason = con.execute("SELECT ended_at, end_reason FROM breakglass_grants WHERE id = ?",
-                                       (grant_id,)).fetchone()
-        kinds = [k for (k,) in con.execute("SELECT json_extract(payload, '$.kind') FROM receipts")]
-    finally:
-        con.close()
-    return ended_at, reason, kinds
+    ((ended_at, reason),) = query(srv, "SELECT ended_at, end_reason FROM breakglass_grants WHERE id = ?",
+                                  (grant_id,))
+    return ended_at, reason, receipt_kinds(srv)
 
 
 def test_logout_ends_an_open_grant_with_its_end_receipt(srv):

@@ -4,10 +4,11 @@ refused at once when revoked, a hard 403 for another tenant's X-Tenant-ID, never
 import base64
 import hashlib
 import json
-import sqlite3
 
 from conftest import assert_error_body
-from identity_helpers import (LOOSE, bearer, create_tenant, enroll, ledger, post, sign_in, state, step_up)
+from identity_helpers import (LOOSE, bearer, create_tenant, enroll, ledger, post, receipt_kinds, sign_in, state,
+                              step_up)
+from pg_helpers import query, scan_store
 
 import pytest
 
@@ -169,19 +170,9 @@ def test_last_use_is_recorded_in_batches_and_the_key_is_never_stored_in_clear(sr
     listed = srv.get("/api/v1/apikeys", headers=bearer(tokens)).json()["api_keys"]
     assert listed[0]["last_used_at"] is not None  # pending batch is shown
     srv.stop()
-    db = srv.data_dir / "bulwark.db"
-    con = sqlite3.connect(db)
-    try:
-        (last_used,) = con.execute("SELECT last_used_at FROM api_keys WHERE id = ?", (created["id"],)).fetchone()
-        assert last_used is not None  # flushed at shutdown
-        needles = [key.encode(), key[21:64].encode()]
-        for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
-            for row in con.execute(f"SELECT * FROM {table}"):
-                for v in row:
-                    blob = v if isinstance(v, bytes) else str(v).encode()
-                    assert not any(n in blob for n in needles), table
-    finally:
-        con.close()
+    ((last_used,),) = query(srv, "SELECT last_used_at FROM api_keys WHERE id = ?", (created["id"],))
+    assert last_used is not None  # flushed at shutdown
+    scan_store(srv, [key.encode(), key[21:64].encode()])
     raw = b"".join(p.read_bytes() for p in srv.data_dir.rglob("*") if p.is_file())
     assert key.encode() not in raw and key[21:64].encode() not in raw
 
@@ -208,11 +199,7 @@ def test_key_creation_revocation_and_role_changes_issue_signed_receipts(srv):
     assert receipt_kind(srv, tokens, revocations[0]["details"]["receipt_id"])["kind"] == "apikey.revoke"
     # Revoking again is idempotent and issues no second receipt.
     assert srv.request("DELETE", f"/api/v1/apikeys/{created['id']}", headers=bearer(tokens)).status == 204
-    con = sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True)
-    try:
-        kinds = [k for (k,) in con.execute("SELECT json_extract(payload, '$.kind') FROM receipts")]
-    finally:
-        con.close()
+    kinds = receipt_kinds(srv)
     assert kinds.count("apikey.revoke") == 1, kinds
     # A role change.
     from identity_helpers import accept, invite, send_json

@@ -6,28 +6,25 @@ import hashlib
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
+
+from pg_helpers import ON_POSTGRES, db_for, query
 
 DENIED = "/metrics"  # an operator-only route: a non-operator gets 404, and it is recorded
 NOT_OPERATOR = {"operator.allow_cidrs": ["10.0.0.0/8"]}
 
 
-def ledger_rows(db):
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        meta = con.execute("SELECT ledger_id FROM audit_ledger_meta").fetchone()
-        rows = con.execute("SELECT seq, entry, prev_hash, hash FROM audit_ledger ORDER BY seq").fetchall()
-        cps = con.execute("SELECT size, head_hash, body, key_id, signature FROM audit_checkpoints ORDER BY id").fetchall()
-        keys = dict(con.execute("SELECT key_id, public_key FROM audit_signing_keys").fetchall())
-        return (meta[0] if meta else None), rows, cps, keys
-    finally:
-        con.close()
+def ledger_rows(srv):
+    with db_for(srv, readonly=True) as db:
+        meta = db.query("SELECT ledger_id FROM audit_ledger_meta")
+        rows = db.query("SELECT seq, entry, prev_hash, hash FROM audit_ledger ORDER BY seq")
+        cps = db.query("SELECT size, head_hash, body, key_id, signature FROM audit_checkpoints ORDER BY id")
+        keys = dict(db.query("SELECT key_id, public_key FROM audit_signing_keys"))
+        return (meta[0][0] if meta else None), rows, cps, keys
 
 
 def check_chain(ledger_id, rows):
@@ -72,7 +69,7 @@ def test_refusals_are_recorded_chained_and_checkpointed(make_server, tmp_path):
     assert srv.get("/livez").status == 200  # not security-relevant: not recorded
     srv.stop()
     assert srv.returncode == 0
-    ledger_id, rows, cps, keys = ledger_rows(srv.data_dir / "bulwark.db")
+    ledger_id, rows, cps, keys = ledger_rows(srv)
     entries, head = check_chain(ledger_id, rows)
     assert [e["request_id"] for e in entries] == ids
     for e in entries:
@@ -95,17 +92,20 @@ def test_ledger_tables_refuse_update_and_delete(make_server):
     srv = make_server(settings=NOT_OPERATOR)
     assert srv.get(DENIED).status == 404
     srv.stop()
-    db = srv.data_dir / "bulwark.db"
-    for sql in ("UPDATE audit_ledger SET entry = x'00'", "DELETE FROM audit_ledger",
-                "DELETE FROM audit_checkpoints", "UPDATE audit_signing_keys SET public_key = x'00'"):
-        res = subprocess.run(["sqlite3", str(db), sql], capture_output=True, text=True, timeout=30)
-        assert res.returncode != 0 and "append-only" in res.stderr, sql
-    _, rows, _, _ = ledger_rows(db)
+    with db_for(srv) as db:
+        for sql, params in (("UPDATE audit_ledger SET entry = ?", (b"\0",)), ("DELETE FROM audit_ledger", ()),
+                            ("DELETE FROM audit_checkpoints", ()),
+                            ("UPDATE audit_signing_keys SET public_key = ?", (b"\0",))):
+            with pytest.raises(Exception, match="append-only"):
+                db.execute(sql, params)
+    _, rows, _, _ = ledger_rows(srv)
     assert len(rows) == 1
 
 
 @pytest.fixture
 def tiny_fs(tmp_path):
+    if ON_POSTGRES:
+        pytest.skip("the ledger is in PostgreSQL, not on a filesystem the test can fill")
     """A 4 MiB tmpfs for the data directory, so the disk can really be filled."""
     mnt = tmp_path / "tinyfs"
     mnt.mkdir()
@@ -153,7 +153,7 @@ def test_no_space_left_fails_closed_with_503_and_records_nothing(make_server, ti
         assert time.monotonic() < deadline, "still not ready after the ledger recovered"
         time.sleep(0.2)
     srv.stop()
-    ledger_id, rows, _, _ = ledger_rows(data / "bulwark.db")
+    ledger_id, rows, _, _ = ledger_rows(srv)
     entries, _ = check_chain(ledger_id, rows)
     assert [e["request_id"] for e in entries] == ["before", "after"]
 
@@ -198,7 +198,7 @@ def test_sigkill_under_load_loses_no_acknowledged_record(make_server):
         return rid if srv.get(DENIED, headers={"X-Request-ID": rid}, timeout=5).status == 404 else None
 
     acknowledged = load_then_sigkill(srv, refused)
-    ledger_id, rows, _, _ = ledger_rows(srv.data_dir / "bulwark.db")
+    ledger_id, rows, _, _ = ledger_rows(srv)
     entries, _ = check_chain(ledger_id, rows)
     recorded = {e["request_id"] for e in entries}
     missing = [rid for rid in acknowledged if rid not in recorded]
@@ -207,7 +207,7 @@ def test_sigkill_under_load_loses_no_acknowledged_record(make_server):
     srv.start()
     assert srv.get(DENIED, headers={"X-Request-ID": "after-restart"}).status == 404
     srv.stop()
-    ledger_id, rows, _, _ = ledger_rows(srv.data_dir / "bulwark.db")
+    ledger_id, rows, _, _ = ledger_rows(srv)
     entries, _ = check_chain(ledger_id, rows)
     assert entries[-1]["request_id"] == "after-restart"
 
@@ -220,18 +220,16 @@ def test_background_verifier_raises_an_alert_for_a_damaged_ledger(make_server):
     time.sleep(0.5)
     assert srv.find_event("audit.alert") is None
     srv.stop()
-    db = srv.data_dir / "bulwark.db"
-    # An attacker with the sqlite3 tool: drop the guard, rewrite entry 3.
-    subprocess.run(["sqlite3", str(db), "DROP TRIGGER audit_ledger_no_update; "
-                    "UPDATE audit_ledger SET entry = replace(entry, 'r2', 'zz') WHERE seq = 3;"],
-                   check=True, capture_output=True, timeout=30)
+    # An attacker with the database's owner account: the guard off, entry 3 rewritten.
+    with db_for(srv) as db, db.unguarded("audit_ledger"):
+        ((entry,),) = db.query("SELECT entry FROM audit_ledger WHERE seq = 3")
+        db.execute("UPDATE audit_ledger SET entry = ? WHERE seq = 3", (entry.replace(b"r2", b"zz"),))
     srv.start()
     alert = srv.wait_event("audit.alert", timeout=10)
     assert alert["alert"] == "ledger_hash_mismatch" and alert["seq"] == 3
     srv.stop()
-    _, rows, _, _ = ledger_rows(db)
-    as_bytes = [r[1].encode() if isinstance(r[1], str) else bytes(r[1]) for r in rows]  # row 3 is TEXT now
-    alerts = [json.loads(b) for b in as_bytes if b"alert.ledger_hash_mismatch" in b]
+    _, rows, _, _ = ledger_rows(srv)
+    alerts = [json.loads(r[1]) for r in rows if b"alert.ledger_hash_mismatch" in r[1]]
     assert len(alerts) == 1
     assert alerts[0]["details"]["seq"] == 3 and alerts[0]["actor"]["kind"] == "system"
 
@@ -245,14 +243,14 @@ def test_server_ledger_verifies_offline_with_its_pinned_key_and_as_an_export(mak
     r = srv.get("/api/v1/audit/events?limit=5", headers={"X-Request-ID": "api-probe"})
     assert r.status == 401 and r.json()["error"]["code"] == "authentication_required"
     srv.stop()
-    pub = run_cli(["audit", "pubkey", "--data", str(srv.data_dir)])
+    pub = run_cli(["audit", "pubkey", *srv.store_args()])
     assert pub.returncode == 0 and "-----BEGIN PUBLIC KEY-----" in pub.stdout
     (tmp_path / "pinned.pem").write_text(pub.stdout)
-    ok = run_cli(["audit", "verify", "--data", str(srv.data_dir), "--pubkey", str(tmp_path / "pinned.pem")])
+    ok = run_cli(["audit", "verify", *srv.store_args(), "--pubkey", str(tmp_path / "pinned.pem")])
     assert ok.returncode == 0, ok.output
     assert "audit verify: OK: 11 entries" in ok.stdout
     export = tmp_path / "ledger.jsonl"
-    ex = run_cli(["audit", "export", "--data", str(srv.data_dir), "--out", str(export)])
+    ex = run_cli(["audit", "export", *srv.store_args(), "--out", str(export)])
     assert ex.returncode == 0, ex.output
     lines = [json.loads(line) for line in export.read_text().splitlines()]
     assert lines[0]["type"] == "header" and sum(1 for x in lines if x["type"] == "entry") == 11
@@ -265,9 +263,9 @@ def test_server_ledger_verifies_offline_with_its_pinned_key_and_as_an_export(mak
     other_pub = subprocess.run(["openssl", "pkey", "-in", str(tmp_path / "other.key"), "-pubout"],
                                capture_output=True, check=True).stdout
     (tmp_path / "other.pem").write_bytes(other_pub)
-    bad = run_cli(["audit", "verify", "--data", str(srv.data_dir), "--pubkey", str(tmp_path / "other.pem")])
+    bad = run_cli(["audit", "verify", *srv.store_args(), "--pubkey", str(tmp_path / "other.pem")])
     assert bad.returncode == 1 and "bad_checkpoint_signature" in bad.stdout
-    _, rows, _, _ = ledger_rows(srv.data_dir / "bulwark.db")
+    _, rows, _, _ = ledger_rows(srv)
     last = json.loads(bytes(rows[-1][1]))
     assert last["request_id"] == "api-probe" and last["reason"] == "authentication_required"
     assert last["details"]["status"] == 401
@@ -281,7 +279,7 @@ def test_a_spike_of_refused_authentications_raises_one_recorded_alert(make_serve
     alert = srv.wait_event("audit.alert", timeout=5)
     assert alert["alert"] == "auth_failure_spike"
     srv.stop()
-    ledger_id, rows, _, _ = ledger_rows(srv.data_dir / "bulwark.db")
+    ledger_id, rows, _, _ = ledger_rows(srv)
     entries, _ = check_chain(ledger_id, rows)
     alerts = [e for e in entries if e["action"] == "alert.auth_failure_spike"]
     assert len(alerts) == 1, "one alert per window"
@@ -303,11 +301,8 @@ def test_sigkill_during_mutations_leaves_every_acknowledged_change_with_its_reco
         return r.json()["id"] if r.status == 201 else None
 
     acked = load_then_sigkill(srv, issue, per_client=1000)
-    db = srv.data_dir / "bulwark.db"
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    receipts = {r[0]: (r[1], r[2]) for r in con.execute("SELECT id, tenant, seq FROM receipts")}
-    con.close()
-    ledger_id, rows, _, _ = ledger_rows(db)
+    receipts = {r[0]: (r[1], r[2]) for r in query(srv, "SELECT id, tenant, seq FROM receipts")}
+    ledger_id, rows, _, _ = ledger_rows(srv)
     entries, _ = check_chain(ledger_id, rows)
     recorded = {e["details"].get("receipt_id") for e in entries if e["action"] == "receipt.issue"}
     missing_change = [rid for rid in acked if rid not in receipts]
@@ -325,7 +320,7 @@ def test_sigkill_during_mutations_leaves_every_acknowledged_change_with_its_reco
                     body=json.dumps({"tenant": "tenant-0", "email": "after@example.com"}))
     assert r.status == 201
     srv.stop()
-    ledger_id, rows, _, _ = ledger_rows(db)
+    ledger_id, rows, _, _ = ledger_rows(srv)
     check_chain(ledger_id, rows)
 
 
@@ -335,14 +330,14 @@ def test_a_ledger_stripped_of_its_checkpoints_fails_verification_against_the_pin
     for i in range(4):
         assert srv.get(DENIED, headers={"X-Request-ID": f"s{i}"}).status == 404
     srv.stop()
-    pub = run_cli(["audit", "pubkey", "--data", str(srv.data_dir)])
+    pub = run_cli(["audit", "pubkey", *srv.store_args()])
     (tmp_path / "pinned.pem").write_text(pub.stdout)
-    ok = run_cli(["audit", "verify", "--data", str(srv.data_dir), "--pubkey", str(tmp_path / "pinned.pem")])
+    ok = run_cli(["audit", "verify", *srv.store_args(), "--pubkey", str(tmp_path / "pinned.pem")])
     assert ok.returncode == 0 and "signed through seq 4 of 4" in ok.stdout, ok.output
-    # Someone with the sqlite3 tool removes the signed checkpoints (a rebuilt chain looks the same).
-    subprocess.run(["sqlite3", str(srv.data_dir / "bulwark.db"),
-                    "DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_checkpoints;"],
-                   check=True, capture_output=True, timeout=30)
-    bad = run_cli(["audit", "verify", "--data", str(srv.data_dir), "--pubkey", str(tmp_path / "pinned.pem")])
+    # Someone with the database's owner account removes the signed checkpoints (a rebuilt chain
+    # looks the same).
+    with db_for(srv) as db, db.unguarded("audit_checkpoints"):
+        db.execute("DELETE FROM audit_checkpoints")
+    bad = run_cli(["audit", "verify", *srv.store_args(), "--pubkey", str(tmp_path / "pinned.pem")])
     assert bad.returncode == 1, bad.output
     assert "unsigned_ledger" in bad.stdout

@@ -1,6 +1,5 @@
 """Issue #2 routes through the real binary: /livez /readyz /healthz /build-info /metrics and the
 dev overlay outbox."""
-import os
 import time
 import re
 import shutil
@@ -9,6 +8,7 @@ import subprocess
 import pytest
 
 from conftest import assert_error_body, random_token
+from pg_helpers import store_outage
 
 BUILD_INFO_KEYS = {"version", "commit", "build_time"}
 
@@ -46,12 +46,8 @@ def wait_status(srv, path, status, timeout=3.0):
 
 
 def test_readyz_503_names_store_when_database_moved_away_and_recovers(prod_server):
-    db = prod_server.data_dir / "bulwark.db"
-    moved = prod_server.data_dir / "bulwark.db.moved"
-    assert db.is_file()
     assert prod_server.get("/readyz").status == 200
-    os.rename(db, moved)
-    try:
+    with store_outage(prod_server):
         res = wait_status(prod_server, "/readyz", 503)
         assert res.status == 503, res
         doc = res.json()
@@ -62,14 +58,13 @@ def test_readyz_503_names_store_when_database_moved_away_and_recovers(prod_serve
         # The error part names the failing check and carries the request id.
         assert "store" in doc["error"]["message"]
         assert doc["error"]["request_id"] == res.header("X-Request-ID")
-        # The message must not leak the internal path of the database.
+        # The message must not leak the internal path or address of the database.
         assert str(prod_server.data_dir) not in res.body.decode()
+        assert "127.0.0.1" not in res.body.decode() and "postgresql" not in res.body.decode()
         health = wait_status(prod_server, "/healthz", 503)
         assert health.status == 503, health
         assert health.json()["ready"] is False
         assert health.json()["live"] is True
-    finally:
-        os.rename(moved, db)
     res = wait_status(prod_server, "/readyz", 200)
     assert res.status == 200, res
     assert res.json()["checks"] == {"store": "ok", "audit": "ok", "keys": "ok"}

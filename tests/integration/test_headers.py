@@ -4,6 +4,7 @@ import re
 import pytest
 
 from conftest import assert_error_body
+from pg_helpers import store_outage
 
 ALLOWED_ORIGIN = "https://app.example.com"
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -66,13 +67,8 @@ def test_security_headers_on_every_response(make_server, mode, status):
 
 
 def test_security_headers_on_503(prod_server):
-    db = prod_server.data_dir / "bulwark.db"
-    moved = prod_server.data_dir / "moved.db"
-    db.rename(moved)
-    try:
+    with store_outage(prod_server):
         res = prod_server.get("/readyz")
-    finally:
-        moved.rename(db)
     assert res.status == 503, res
     _assert_baseline_headers(res, production=True)
 

@@ -5,7 +5,6 @@ immediate revocation, body validation, rate limits, and no secret at rest.
 Every refusal also checks that nothing stored changed (identity_helpers.state)."""
 import base64
 import json
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from conftest import EXIT_REFUSED, assert_error_body, b64key, read_response, ren
 from identity_helpers import (INVITE_RE, JSON, LOOSE, LOOSE_RULES, MAGIC_RE, RECOVERY_RE, STEP, accept, assert_401,
                               bearer, create_tenant, enroll, invite, ledger, mail_count, members, outbox, post,
                               request_link, send_json, sign_in, state, step_up, totp, verify, wait_mail, wrong_code)
+from pg_helpers import db_for, scan_store
 
 ADA = "ada@acme.test"
 
@@ -48,7 +48,7 @@ def test_tenant_create_cli_bootstrap_and_refusals(make_server):
                        (["--name", "other", "--owner", "not-an-email"], "invalid_email"),
                        (["--name", "Bad Name", "--owner", "eve@acme.test"], "invalid_tenant_name"),
                        (["--name", "", "--owner", "eve@acme.test"], "invalid_tenant_name")):
-        res = run_cli(["tenant", "create", "--dev", "--data", srv.data_dir, *args])
+        res = run_cli(["tenant", "create", "--dev", *srv.store_args(), *args])
         assert res.returncode == 1, res
         assert code in res.stderr, res
         assert res.stdout == "", res
@@ -640,23 +640,10 @@ def test_database_holds_no_token_secret_or_code(make_server):
     assert srv.stop() == 0
     scan(_data_files(srv.data_dir), "stopped")
 
-    con = sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True)
-    try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        assert {"magic_links", "refresh_tokens", "invites", "mfa_totp", "mfa_recovery_codes"} <= set(tables)
-        rows = 0
-        for table in tables:
-            for row in con.execute(f'SELECT * FROM "{table}"'):
-                rows += 1
-                for value in row:
-                    if value is None or isinstance(value, (int, float)):
-                        continue
-                    data = value.encode() if isinstance(value, str) else bytes(value)
-                    for n in needles:
-                        assert n not in data and n.lower() not in data.lower(), (table, n[:12])
-        assert rows > 30
-    finally:
-        con.close()
+    with db_for(srv, readonly=True) as db:
+        tables = db.tables()
+    assert {"magic_links", "refresh_tokens", "invites", "mfa_totp", "mfa_recovery_codes"} <= set(tables)
+    assert scan_store(srv, needles) > 30
 
 
 # ------------------------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ import base64
 import json
 import os
 import signal
-import sqlite3
 import time
 
 from conftest import EXIT_REFUSED, assert_error_body, b64key, render_toml, run_cli
 from identity_helpers import LOOSE, bearer, ledger, post, sign_in, step_up, totp
+from pg_helpers import query
 
 ADA = "ada@acme.test"
 
@@ -37,18 +37,6 @@ def messages(res):
 def point_config_at(srv, key_path):
     srv.settings["keyring.master_key_file"] = str(key_path)
     srv.config_path.write_text(render_toml(srv.settings))
-
-
-def db(srv):
-    return sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True, timeout=10)
-
-
-def query(srv, sql, args=()):
-    con = db(srv)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def snapshot(srv):

@@ -26,7 +26,8 @@ import uuid
 import pytest
 from conftest import REPO, SANITIZER_RE, Server, b64key, random_token, read_response, run_cli
 from identity_helpers import LOOSE_RULES, MAGIC_RE, enroll, outbox, post, send_json, verify
-from test_postgres_store import Postgres, free_port
+import pg_helpers
+from pg_helpers import free_port
 from vault_helpers import api_key, put_policy
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
@@ -182,7 +183,7 @@ class Cluster:
         certs.mkdir()
         self.lb_cert = self_signed(certs, NAME)
         self.node_cert = self_signed(certs, NODE_NAME)
-        self.pg = Postgres()
+        self.pg = pg_helpers.Postgres()  # its own: the module's servers outlive any one test
         stack.callback(self.pg.stop)
         self.url = self.pg.new_database()
         # Every node holds the same master key (production: the same key file on each node).

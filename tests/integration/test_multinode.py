@@ -16,17 +16,9 @@ import pytest
 from conftest import b64key, run_cli
 from identity_helpers import LOOSE_RULES, MAGIC_RE, bearer, enroll, invite, mail_count, post, send_json, \
     sign_in, step_up, wait_mail
-from test_postgres_store import Postgres
 from vault_helpers import api_key, put_policy
 
 NODES = 3
-
-
-@pytest.fixture(scope="module")
-def pg():
-    server = Postgres()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

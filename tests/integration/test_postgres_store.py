@@ -1,14 +1,10 @@
-"""`storage.url`: the real binary on a real PostgreSQL 15 (initdb and pg_ctl into a temporary
-directory on a free port): a tenant, sign-in with MFA, path policies, an API key and the Vault
-KV v2 surface through python3-hvac, the ledger in PostgreSQL with its append-only triggers, and
-the production refusals for an unverified or password-bearing URL."""
+"""`storage.url`: the real binary on a real PostgreSQL 15 (the `pg` fixture of conftest.py: initdb
+and pg_ctl into a temporary directory on a free port): a tenant, sign-in with MFA, path policies,
+an API key and the Vault KV v2 surface through python3-hvac, the ledger in PostgreSQL with its
+append-only triggers, and the production refusals for an unverified or password-bearing URL.
+
+The whole suite also runs on PostgreSQL with BULWARK_TEST_BACKEND=postgresql (pg_helpers.py)."""
 import json
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 
 import hvac
 import pytest
@@ -16,61 +12,6 @@ from conftest import EXIT_REFUSED, run_cli
 from test_production_refusals import Boot
 from identity_helpers import LOOSE, enroll, sign_in
 from vault_helpers import api_key, put_policy
-
-PG_BIN = "/usr/lib/postgresql/15/bin/"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Postgres:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="bulwark-pg-")
-        self.port = free_port()
-        self.as_user = []
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-        self.run([PG_BIN + "initdb", "-D", f"{self.dir}/data", "-U", "bulwark", "--auth=trust", "-E", "UTF8",
-                  "--no-sync", "--no-instructions"])
-        self.run([PG_BIN + "pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/server.log", "-w", "-o",
-                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start"])
-        self.count = 0
-
-    def run(self, args):
-        subprocess.run(self.as_user + args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=60)
-
-    def url(self, db):
-        return f"postgresql://bulwark@127.0.0.1:{self.port}/{db}"
-
-    def new_database(self):
-        self.count += 1
-        name = f"t_{self.count}"
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "bulwark", name], check=True,
-                       timeout=30)
-        return self.url(name)
-
-    def sql(self, url, query):
-        out = subprocess.run(["psql", url, "-At", "-c", query], capture_output=True, text=True, timeout=30)
-        return out.returncode, out.stdout.strip(), out.stderr
-
-    def stop(self):
-        self.run([PG_BIN + "pg_ctl", "-D", f"{self.dir}/data", "-m", "immediate", "-w", "stop"])
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def pg():
-    server = Postgres()
-    yield server
-    server.stop()
 
 
 def test_the_server_runs_on_postgresql(pg, make_server):

@@ -5,10 +5,10 @@ No feature issues receipts yet, so receipts come from the dev overlay's
 POST /api/v1/local/receipts (a "dev.sample" receipt with the email redacted)."""
 import base64
 import json
-import sqlite3
 import subprocess
 
 from conftest import assert_error_body, run_cli
+from pg_helpers import query
 
 EMAIL = "alice@example.com"
 
@@ -30,7 +30,7 @@ def projection(srv, rid):
 
 
 def pubkey_pem(srv, tmp_path):
-    res = run_cli(["receipt", "pubkey", "--data", srv.data_dir])
+    res = run_cli(["receipt", "pubkey", *srv.store_args()])
     assert res.returncode == 0, res
     assert "-----BEGIN PUBLIC KEY-----" in res.stdout, res
     path = tmp_path / "receipt-pub.pem"
@@ -100,14 +100,10 @@ def test_projection_hides_redacted_fields_and_verifies_with_bulwark_and_openssl(
     assert run_cli(["receipt", "verify", tmp_path / "projection.json"]).returncode == 2
 
     # Issuing was recorded in the audit ledger, naming the receipt.
-    con = sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True)
-    try:
-        rows = con.execute("SELECT i.tenant, CAST(l.entry AS TEXT) FROM audit_index i JOIN audit_ledger l "
-                           "ON l.seq = i.seq WHERE i.action = 'receipt.issue'").fetchall()
-    finally:
-        con.close()
-    assert len(rows) == 1 and rows[0][0] == "acme" and rid in rows[0][1], rows
-    assert EMAIL not in rows[0][1]
+    rows = query(srv, "SELECT i.tenant, l.entry FROM audit_index i JOIN audit_ledger l "
+                      "ON l.seq = i.seq WHERE i.action = 'receipt.issue'")
+    assert len(rows) == 1 and rows[0][0] == "acme" and rid.encode() in rows[0][1], rows
+    assert EMAIL.encode() not in rows[0][1]
 
 
 def test_a_tenants_series_verifies_as_a_chain_and_a_removed_receipt_is_detected(make_server, tmp_path):

@@ -3,7 +3,6 @@ server. Concurrent reads and writes lose nothing and never fail; a rotation kill
 to completion on the next run; the rotation is recorded and issues a receipt."""
 import json
 import signal
-import sqlite3
 import subprocess
 import threading
 import time
@@ -11,6 +10,7 @@ import time
 import pytest
 from conftest import BIN, clean_env, run_cli
 from identity_helpers import LOOSE, ledger, send_json
+from pg_helpers import query
 from vault_helpers import api_key, owner, put_policy
 
 
@@ -41,23 +41,14 @@ def read(srv, h, path, version=None):
     return res.json()["data"]["v"]
 
 
-def db(srv):
-    return sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True, timeout=10)
-
-
 def rotate_args(srv, *extra):
     return ["key", "rotate-data", "--dev", "--data", str(srv.data_dir), "--config",
             str(srv.config_path), "--tenant", "acme", *extra]
 
 
 def sealed_keys(srv, tenant_id):
-    con = db(srv)
-    try:
-        return dict(con.execute(
-            "SELECT data_key_id, COUNT(*) FROM secret_versions WHERE tenant_id = ? AND sealed IS NOT NULL "
-            "GROUP BY data_key_id", (tenant_id,)).fetchall())
-    finally:
-        con.close()
+    return dict(query(srv, "SELECT data_key_id, COUNT(*) FROM secret_versions WHERE tenant_id = ? AND "
+                           "sealed IS NOT NULL GROUP BY data_key_id", (tenant_id,)))
 
 
 def test_rotation_under_concurrent_reads_and_writes_loses_nothing(srv):
@@ -123,11 +114,8 @@ def test_rotation_under_concurrent_reads_and_writes_loses_nothing(srv):
     done = [e for e in entries if e["action"] == "key.rotate_data"]
     assert len(done) == 1 and out["receipt_id"] in json.dumps(done[0]), done
     assert [e for e in entries if e["action"] == "key.rotate_data.start"]
-    con = db(srv)
-    tenant, payload = con.execute("SELECT tenant, payload FROM receipts WHERE id = ?",
-                                  (out["receipt_id"],)).fetchone()
-    assert tenant == doc["tenant_id"] and json.loads(bytes(payload))["kind"] == "key.rotate_data"
-    con.close()
+    ((tenant, payload),) = query(srv, "SELECT tenant, payload FROM receipts WHERE id = ?", (out["receipt_id"],))
+    assert tenant == doc["tenant_id"] and json.loads(payload)["kind"] == "key.rotate_data"
 
 
 def test_a_rotation_killed_mid_way_resumes_to_completion(srv):
@@ -140,19 +128,15 @@ def test_a_rotation_killed_mid_way_resumes_to_completion(srv):
     deadline = time.monotonic() + 30
     resealed = 0
     while time.monotonic() < deadline:
-        con = db(srv)
-        row = con.execute("SELECT resealed FROM data_rotation_jobs").fetchone()
-        con.close()
-        resealed = row[0] if row else 0
+        rows = query(srv, "SELECT resealed FROM data_rotation_jobs")
+        resealed = rows[0][0] if rows else 0
         if resealed >= 12:
             break
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)  # a crash: no cleanup of any kind
     proc.communicate(timeout=10)
     assert 12 <= resealed < 120, resealed
-    con = db(srv)
-    job = con.execute("SELECT target_key_id, finished_at, resealed FROM data_rotation_jobs").fetchall()
-    con.close()
+    job = query(srv, "SELECT target_key_id, finished_at, resealed FROM data_rotation_jobs")
     assert len(job) == 1 and job[0][1] is None, job
     target = job[0][0]
     split = sealed_keys(srv, doc["tenant_id"])
@@ -166,10 +150,7 @@ def test_a_rotation_killed_mid_way_resumes_to_completion(srv):
     out = json.loads(res.stdout)
     assert out["data_key_id"] == target and out["resealed"] == 120, out
     assert set(sealed_keys(srv, doc["tenant_id"])) == {target}
-    con = db(srv)
-    assert con.execute("SELECT COUNT(*) FROM tenant_data_keys WHERE tenant_id = ?",
-                       (doc["tenant_id"],)).fetchone() == (2,)
-    con.close()
+    assert query(srv, "SELECT COUNT(*) FROM tenant_data_keys WHERE tenant_id = ?", (doc["tenant_id"],)) == [(2,)]
     for i in range(120):
         assert read(srv, h, f"bulk/s{i:03d}") == f"value-{i}"
     # Another run starts a new rotation (a third key) rather than reopening the finished one.
@@ -188,6 +169,4 @@ def test_rotate_data_refuses_bad_input_and_writes_nothing(srv):
         res = run_cli(args)
         assert res.returncode == 1 and code in res.stderr, (extra, res)
     assert ledger(srv) == before
-    con = db(srv)
-    assert con.execute("SELECT COUNT(*) FROM data_rotation_jobs").fetchone() == (0,)
-    con.close()
+    assert query(srv, "SELECT COUNT(*) FROM data_rotation_jobs") == [(0,)]

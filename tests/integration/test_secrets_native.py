@@ -3,13 +3,13 @@
 principal do; bad input answered with a stable 4xx that changes nothing; every read in the ledger
 and no value in the ledger or the log. The Vault KV v2 surface is in test_vault_hvac.py."""
 import json
-import sqlite3
 import time
 
 import pytest
 from conftest import assert_error_body, random_token
-from identity_helpers import (JSON, LOOSE, accept, bearer, connect_ro, invite, ledger, post,
+from identity_helpers import (JSON, LOOSE, accept, bearer, invite, ledger, post,
                               send_json, sign_in, state)
+from pg_helpers import db_for, query, scan_store
 from vault_helpers import owner
 
 S = "/api/v1/secrets/"
@@ -83,22 +83,14 @@ def refused(res, status, code):
 
 def versions_rows(srv, path):
     """{version: (sealed, deleted_at, destroyed_at)} of `path`'s stored versions."""
-    con = connect_ro(srv)
-    try:
-        q = "SELECT version, sealed, deleted_at, destroyed_at FROM secret_versions WHERE path = ?"
-        return {r[0]: r[1:] for r in con.execute(q, (path,))}
-    finally:
-        con.close()
+    q = "SELECT version, sealed, deleted_at, destroyed_at FROM secret_versions WHERE path = ?"
+    return {r[0]: r[1:] for r in query(srv, q, (path,))}
 
 
 def tenant_rows(srv, tenant):
     """A tenant's rows in secrets and secret_versions."""
-    con = connect_ro(srv)
-    try:
-        return tuple(con.execute(f"SELECT * FROM {table} WHERE tenant_id = ? ORDER BY 2, 3",
-                                 (tenant,)).fetchall() for table in ("secrets", "secret_versions"))
-    finally:
-        con.close()
+    return tuple(query(srv, f"SELECT * FROM {table} WHERE tenant_id = ? ORDER BY 2, 3", (tenant,))
+                 for table in ("secrets", "secret_versions"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -558,10 +550,8 @@ def test_a_revoked_api_key_is_refused(srv):
     # An expired key: its expiry moved into the past (as time would) before its first use.
     old, old_id = t.api_key(["secrets.read"])
     t.attach("all", "api_key", old_id)
-    con = sqlite3.connect(srv.data_dir / "bulwark.db", timeout=10)
-    con.execute("UPDATE api_keys SET expires_at = ? WHERE id = ?", (int(time.time()) - 1, old_id))
-    con.commit()
-    con.close()
+    with db_for(srv) as db:
+        db.execute("UPDATE api_keys SET expires_at = ? WHERE id = ?", (int(time.time()) - 1, old_id))
     before = state(srv)
     refused(t.read("app/k", {"X-API-Key": old}), 401, "apikey_expired")
     refused(t.put("app/k", {"v": "2"}, {"X-API-Key": old}), 401, "apikey_expired")
@@ -603,12 +593,13 @@ def test_every_read_is_recorded_and_no_value_is_logged(srv):
     writes = [e for e in entries if e["action"] == "secret.write" and e["result"] == "success"]
     assert [e["details"].get("version") for e in writes] == [1, 2, 1], writes
     assert [e["resource"] for e in writes] == ["secret:rec/a", "secret:rec/a", "secret:rec/b"]
-    # No value anywhere in the ledger, the log, or the database files in the clear.
+    # No value anywhere in the ledger, the log, the database files or any stored row in the clear.
     blob = json.dumps(entries)
     log = srv.stderr_text
     files = b"".join(p.read_bytes() for p in srv.data_dir.glob("bulwark.db*"))
     for v in values:
         assert v not in blob and v not in log and v.encode() not in files, v
+    scan_store(srv, [v.encode() for v in values])
 
 
 def test_lowering_max_versions_removes_history_so_it_needs_delete(srv):

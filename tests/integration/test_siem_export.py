@@ -9,7 +9,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import threading
 import time
@@ -18,7 +17,7 @@ from collections import Counter
 import pytest
 
 from conftest import random_token, run_cli, b64key, render_toml, PUBLIC_URL
-from test_postgres_store import Postgres
+from pg_helpers import query
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 DENIED = "/metrics"  # an operator-only route: a non-operator gets 404, and that refusal is recorded
@@ -110,13 +109,8 @@ def rsyslog(tmp_path):
         r.stop()
 
 
-def ledger(db):
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = con.execute("SELECT seq, entry FROM audit_ledger ORDER BY seq").fetchall()
-        return [(seq, bytes(entry)) for seq, entry in rows]
-    finally:
-        con.close()
+def ledger(srv):
+    return query(srv, "SELECT seq, entry FROM audit_ledger ORDER BY seq")
 
 
 def wait_until(pred, timeout=15.0, step=0.05):
@@ -170,14 +164,13 @@ def test_rsyslog_receives_every_record_in_order_and_nothing_is_lost_across_an_ou
                                 "audit.syslog_address": f"127.0.0.1:{port}",
                                 "audit.file": str(audit_file)},
                       env={"BULWARK_OPERATOR_TOKEN": token})
-    db = srv.data_dir / "bulwark.db"
 
     for i in range(20):
         assert srv.get(DENIED, headers={"X-Request-ID": f"before-{i}"}).status == 404
-    rows = ledger(db)
+    rows = ledger(srv)
     assert len(rows) >= 20
-    assert wait_until(lambda: len(rx.messages()) >= len(ledger(db))), rx.messages()[-3:]
-    rows = ledger(db)
+    assert wait_until(lambda: len(rx.messages()) >= len(ledger(srv))), rx.messages()[-3:]
+    rows = ledger(srv)
     msgs = rx.messages()
     assert [s for s, _ in msgs] == [s for s, _ in rows]  # no outage yet: exactly once, in order
     assert_in_order_no_gap(msgs, rows)
@@ -186,11 +179,7 @@ def test_rsyslog_receives_every_record_in_order_and_nothing_is_lost_across_an_ou
     assert conn == {"syslog": 1, "file": 1}
     # rsyslog parsed each header as RFC 5424: PRI = 13 (log audit) * 8 + 5 (notice, a denial),
     # the entry's own time, app name, MSGID = the action, and seq / ledger id structured data.
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        ledger_id = con.execute("SELECT ledger_id FROM audit_ledger_meta").fetchone()[0]
-    finally:
-        con.close()
+    ((ledger_id,),) = query(srv, "SELECT ledger_id FROM audit_ledger_meta")
     fields = rx.fields.read_text().splitlines()
     first = json.loads(rows[0][1])
     pri, ts, app, procid, msgid, sd = fields[0].split("|", 5)
@@ -222,7 +211,7 @@ def test_rsyslog_receives_every_record_in_order_and_nothing_is_lost_across_an_ou
     rx.start()
     assert wait_until(lambda: syslog_lag(srv)[1] == 0, timeout=20), syslog_lag(srv)
     recovery = time.monotonic() - restarted
-    rows = ledger(db)
+    rows = ledger(srv)
     assert wait_until(lambda: {s for s, _ in rx.messages()} >= {s for s, _ in rows})
     assert_in_order_no_gap(rx.messages(), rows)
     print(f"lag recovery after rsyslogd restart: {recovery:.2f}s")
@@ -233,7 +222,7 @@ def test_rsyslog_receives_every_record_in_order_and_nothing_is_lost_across_an_ou
     srv.stop()
     assert srv.returncode == 0
     # The file sink holds exactly the ledger entries, one per line, in order.
-    rows = ledger(db)
+    rows = ledger(srv)
     lines = audit_file.read_bytes().split(b"\n")
     assert lines[-1] == b""
     assert lines[:-1] == [entry for _, entry in rows]
@@ -260,13 +249,12 @@ def test_export_resumes_after_a_server_restart_without_gap(make_server, rsyslog)
     for _ in range(10):
         assert srv2.get(DENIED).status == 404
     rx.start()
-    db = srv2.data_dir / "bulwark.db"
     assert wait_until(lambda: syslog_lag(srv2)[1] == 0, timeout=20), syslog_lag(srv2)
-    rows = ledger(db)
+    rows = ledger(srv2)
     # Lag 0 means the receiver's TCP has everything; rsyslog writes its file a moment later.
     assert wait_until(lambda: {s for s, _ in rx.messages()} >= {s for s, _ in rows})
     assert_in_order_no_gap(rx.messages(), rows)
-    assert len(ledger(db)) >= 20
+    assert len(ledger(srv2)) >= 20
     srv2.stop()
     assert srv2.returncode == 0
 
@@ -289,7 +277,6 @@ def test_receiver_stopped_in_the_middle_of_a_burst_loses_nothing(make_server, rs
     rx = rsyslog(port)
     srv = make_server(settings={"operator.allow_cidrs": ["10.0.0.0/8"], "audit.syslog_address": f"127.0.0.1:{port}",
                                 "audit.export_batch": 16})
-    db = srv.data_dir / "bulwark.db"
     stop = threading.Event()
     errors = []
 
@@ -319,18 +306,13 @@ def test_receiver_stopped_in_the_middle_of_a_burst_loses_nothing(make_server, rs
             w.join()
     assert not errors, errors[:3]
     assert wait_until(lambda: syslog_lag(srv)[1] == 0, timeout=30), syslog_lag(srv)
-    rows = ledger(db)
+    rows = ledger(srv)
     assert len(rows) >= 100
     assert wait_until(lambda: {s for s, _ in rx.messages()} >= {s for s, _ in rows})
     assert_in_order_no_gap(rx.messages(), rows)
     print(f"burst: {len(rows)} records, {len(rx.messages()) - len(rows)} resent after outages")
 
 
-@pytest.fixture(scope="module")
-def pg():
-    server = Postgres()
-    yield server
-    server.stop()
 
 
 def pg_ledger(pg, url):

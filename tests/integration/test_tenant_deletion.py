@@ -54,7 +54,7 @@ def test_owner_deletes_the_tenant_and_every_credential_of_it_stops(srv):
     # The other tenant is untouched.
     assert srv.get("/api/v1/me", headers=bearer(other)).status == 200
     # The name stays taken and the deletion is recorded.
-    res = run_cli(["tenant", "create", "--dev", "--data", srv.data_dir, "--name", "acme", "--owner", "x@y.test"])
+    res = run_cli(["tenant", "create", "--dev", *srv.store_args(), "--name", "acme", "--owner", "x@y.test"])
     assert res.returncode == 1 and "tenant_exists" in res.stderr, res
     deletions = [e for e in ledger(srv) if e["action"] == "tenant.delete"]
     assert [e["result"] for e in deletions] == ["denied", "denied", "denied", "success"], deletions

@@ -3,12 +3,12 @@ create, read, update with check-and-set, versions, soft delete, undelete, destro
 token lookup, health, namespaces; path policies deciding what a token may touch, whatever its role;
 ciphertexts moved between rows or tenants failing to open, recorded and alerted."""
 import json
-import sqlite3
 
 import hvac
 import hvac.exceptions as hx
 import pytest
 from identity_helpers import LOOSE, accept, bearer, enroll, invite, ledger, sign_in, step_up
+from pg_helpers import db_for, query
 from vault_helpers import api_key, attach, owner, put_policy
 
 
@@ -80,9 +80,7 @@ def test_hvac_soft_delete_undelete_destroy_and_metadata(srv):
     assert meta["versions"]["1"]["deletion_time"] != ""
     assert meta["versions"]["2"]["deletion_time"] == "" and meta["versions"]["3"]["destroyed"] is False
     # The destroyed version's ciphertext is gone from the database.
-    con = sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True)
-    sealed = dict(con.execute("SELECT version, sealed FROM secret_versions WHERE path='svc/token'"))
-    con.close()
+    sealed = dict(query(srv, "SELECT version, sealed FROM secret_versions WHERE path='svc/token'"))
     assert sealed[1] is None and sealed[2] is not None
     # Metadata settings: max_versions prunes, cas_required makes writes without cas fail.
     kv.update_metadata("svc/token", max_versions=2, cas_required=True)
@@ -210,12 +208,8 @@ def test_vault_errors_take_vaults_shape_and_change_nothing(srv):
 
 
 def tamper(srv, sql, params=()):
-    con = sqlite3.connect(srv.data_dir / "bulwark.db", timeout=10)
-    try:
-        con.execute(sql, params)
-        con.commit()
-    finally:
-        con.close()
+    with db_for(srv) as db:
+        db.execute(sql, params)
 
 
 def test_a_ciphertext_moved_between_rows_or_tenants_fails_to_open_and_is_alerted(srv):
@@ -226,10 +220,8 @@ def test_a_ciphertext_moved_between_rows_or_tenants_fails_to_open_and_is_alerted
     kv.create_or_update_secret("b", {"v": "B"})
     kv.create_or_update_secret("b", {"v": "B2"})
     g.secrets.kv.v2.create_or_update_secret("a", {"v": "GLOBEX"})
-    con = sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True)
-    rows = {(t, p, v): (s, k) for t, p, v, s, k in con.execute(
-        "SELECT tenant_id, path, version, sealed, data_key_id FROM secret_versions")}
-    con.close()
+    rows = {(t, p, v): (s, k) for t, p, v, s, k in query(
+        srv, "SELECT tenant_id, path, version, sealed, data_key_id FROM secret_versions")}
     acme = [t for (t, p, v) in rows if p == "b"][0]
     globex = [t for (t, p, v) in rows if t != acme][0]
     # Another row of the same tenant (same data key): b's ciphertext into a.
@@ -278,11 +270,9 @@ def test_a_removed_member_comes_back_with_no_keys_and_no_policies(srv):
     assert res.status == 204, res
     with pytest.raises(hx.Forbidden):  # Vault's 403 for a dead token
         client(srv, bob_key).secrets.kv.v2.read_secret_version("prod/db")
-    con = sqlite3.connect(f"file:{srv.data_dir / 'bulwark.db'}?mode=ro", uri=True)
-    assert con.execute("SELECT revoked_at IS NOT NULL FROM api_keys WHERE id = ?", (bob_key_id,)).fetchone() == (1,)
-    assert con.execute("SELECT COUNT(*) FROM policy_attachments WHERE subject_id IN (?, ?)",
-                       (bob["user_id"], bob_key_id)).fetchone() == (0,)
-    con.close()
+    assert query(srv, "SELECT revoked_at IS NOT NULL FROM api_keys WHERE id = ?", (bob_key_id,)) == [(1,)]
+    assert query(srv, "SELECT COUNT(*) FROM policy_attachments WHERE subject_id IN (?, ?)",
+                 (bob["user_id"], bob_key_id)) == [(0,)]
     # Invited again: the old key stays dead, and nothing of the old access comes back.
     bob2 = accept(srv, invite(srv, tokens, "bob@acme.test", "admin"))
     with pytest.raises(hx.Forbidden):

@@ -158,6 +158,14 @@ class PgTransaction : public Transaction {
     return Run(sql, params, nullptr);
   }
 
+  StatusOr<bool> HasTable(std::string_view name) override {
+    BULWARK_ASSIGN_OR_RETURN(Rows t, Query("SELECT COUNT(*) FROM information_schema.tables WHERE "
+                                           "table_schema = current_schema() AND table_type = "
+                                           "'BASE TABLE' AND table_name = ?",
+                                           {Value::Text(std::string(name))}));
+    return t.at(0).at(0).as_int() > 0;
+  }
+
   Status Commit() override {
     if (done_) return Status::Internal("transaction already finished");
     done_ = true;
@@ -355,11 +363,8 @@ class PgStore : public Store {
 
   StatusOr<int> SchemaVersion() override {
     BULWARK_ASSIGN_OR_RETURN(auto tx, Begin(TxMode::kRead));
-    BULWARK_ASSIGN_OR_RETURN(auto exists,
-                             tx->Query("SELECT COUNT(*) FROM information_schema.tables WHERE "
-                                       "table_schema = current_schema() AND table_name = "
-                                       "'schema_migrations'"));
-    if (exists.empty() || exists[0][0].as_int() == 0) return 0;
+    BULWARK_ASSIGN_OR_RETURN(const bool has_history, tx->HasTable("schema_migrations"));
+    if (!has_history) return 0;
     BULWARK_ASSIGN_OR_RETURN(auto rows,
                              tx->Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
     return static_cast<int>(rows[0][0].as_int());

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
+#include <fstream>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -411,6 +413,13 @@ class SqliteTransaction final : public Transaction {
     return static_cast<std::int64_t>(sqlite3_changes64(conn_->db));
   }
 
+  StatusOr<bool> HasTable(std::string_view name) override {
+    BULWARK_ASSIGN_OR_RETURN(
+        Rows t, Query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                      {Value::Text(std::string(name))}));
+    return t.at(0).at(0).as_int() > 0;
+  }
+
   Status Commit() override {
     BULWARK_RETURN_IF_ERROR(CheckOpen());
     int rc = sqlite3_exec(conn_->db, "COMMIT", nullptr, nullptr, nullptr);
@@ -555,11 +564,9 @@ class SqliteStore final : public Store {
 
   StatusOr<int> SchemaVersion() override {
     BULWARK_ASSIGN_OR_RETURN(auto tx, Begin(TxMode::kRead));
-    BULWARK_ASSIGN_OR_RETURN(
-        Rows t, tx->Query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
-                          {Value::Text("schema_migrations")}));
+    BULWARK_ASSIGN_OR_RETURN(const bool has_history, tx->HasTable("schema_migrations"));
     int version = 0;
-    if (t.at(0).at(0).as_int() > 0) {
+    if (has_history) {
       BULWARK_ASSIGN_OR_RETURN(Rows r, tx->Query("SELECT MAX(version) FROM schema_migrations"));
       if (!r.empty() && r[0][0].is_int()) version = static_cast<int>(r[0][0].as_int());
     }
@@ -602,6 +609,26 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& opts) {
   }
   return std::unique_ptr<Store>(
       std::make_unique<SqliteStore>(std::move(pool), st.st_dev, st.st_ino));
+}
+
+StatusOr<std::unique_ptr<Store>> OpenSqliteFileAsIs(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Status::Unavailable("store_unavailable", "the database file does not exist");
+  }
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::Unavailable("store_unavailable", "cannot read the database file");
+  char head[100] = {};
+  f.read(head, sizeof head);
+  if (f.gcount() < static_cast<std::streamsize>(sizeof head) ||
+      std::memcmp(head, "SQLite format 3", 16) != 0) {
+    return Status::FailedPrecondition("not_a_database", "the file is not an SQLite database");
+  }
+  // Header bytes 18 and 19 (write and read format versions) are 2 in WAL mode.
+  return OpenSqliteStore({.path = path,
+                          .create_if_missing = false,
+                          .journal_mode = (head[18] == 2 && head[19] == 2) ? "WAL" : "DELETE",
+                          .pool_size = 1});
 }
 
 }  // namespace bulwark::store

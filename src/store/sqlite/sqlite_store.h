@@ -49,4 +49,12 @@ struct SqliteOptions {
 // differ from the requested ones.
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& opts);
 
+// An existing database file as it is, for the offline tools that only read it (`audit verify`,
+// `audit export`, `... pubkey`): opened in the journal mode the file already has (SQLite records
+// WAL in the file header; every other mode is per connection), so opening never rewrites it under
+// a running server; one connection; only read transactions are meant to be used. Errors:
+// kUnavailable "store_unavailable" if there is no such regular file or it cannot be read,
+// kFailedPrecondition "not_a_database" if it is not an SQLite database.
+StatusOr<std::unique_ptr<Store>> OpenSqliteFileAsIs(const std::string& path);
+
 }  // namespace bulwark::store

@@ -1,6 +1,7 @@
 // The offline verifier and exporter against ledgers built here from the format specification
-// (not by the writer), then damaged the way an attacker with the sqlite3 tool or a text editor
-// would: triggers dropped, rows edited, deleted, inserted, exchanged, checkpoints re-signed.
+// (not by the writer), then damaged the way an attacker with the database's owner account or a
+// text editor would: triggers dropped, rows edited, deleted, inserted, exchanged, checkpoints
+// re-signed. Every database test runs on SQLite and on a real PostgreSQL 15 (pg_server.h).
 #include "audit/verify.h"
 
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "../run_program.h"
+#include "../store/pg_server.h"
 #include "../store/store_test_util.h"
 #include "audit/export.h"
 #include "core/canonical_json.h"
@@ -24,6 +26,7 @@
 #include "crypto/hash.h"
 #include "crypto/sign.h"
 #include "store/migrate.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace bulwark::audit {
@@ -72,7 +75,8 @@ Bytes Sign(const crypto::Ed25519KeyPair& kp, std::string_view body) {
   return Bytes(sig->begin(), sig->end());
 }
 
-class LedgerTest : public ::testing::Test {
+// A ledger in a fresh database of the backend named by the test parameter.
+class LedgerTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     auto kp = crypto::GenerateEd25519KeyPair();
@@ -82,9 +86,28 @@ class LedgerTest : public ::testing::Test {
     ASSERT_TRUE(other.ok());
     attacker_ = std::move(other).value();
     db_path_ = dir_.File("bulwark.db");
-    store_ = store::testing::MustOpen(store::testing::Options(db_path_));
+    if (postgres()) {
+      ASSERT_TRUE(bulwark::testing::SharedPgServer().ok())
+          << bulwark::testing::SharedPgServer().error();
+      url_ = bulwark::testing::SharedPgServer().NewDatabase();
+      auto s = store::OpenPostgresStore({.url = url_, .pool_size = 1});
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      store_ = std::move(s).value();
+    } else {
+      store_ = store::testing::MustOpen(store::testing::Options(db_path_));
+    }
     ASSERT_NE(store_, nullptr);
     ASSERT_TRUE(store::Migrate(*store_).ok());
+  }
+
+  bool postgres() const { return GetParam() == "postgresql"; }
+
+  // Opens the database as the offline commands do.
+  store::Opener Opener() const {
+    if (postgres()) {
+      return [url = url_] { return store::OpenPostgresStore({.url = url, .pool_size = 1}); };
+    }
+    return [path = db_path_] { return store::OpenSqliteFileAsIs(path); };
   }
 
   // Entries 1..n, a checkpoint every `every` entries; `text(seq)` gives each entry's bytes.
@@ -125,13 +148,16 @@ class LedgerTest : public ::testing::Test {
     ASSERT_TRUE(t->Commit().ok());
   }
 
-  // What an attacker does first with the sqlite3 tool.
+  // What an attacker does first with the sqlite3 tool or psql.
   void DropTriggers() {
-    for (const char* t : {"audit_ledger_no_update", "audit_ledger_no_delete",
-                          "audit_checkpoints_no_update", "audit_checkpoints_no_delete",
-                          "audit_signing_keys_no_update", "audit_signing_keys_no_delete",
-                          "audit_ledger_meta_no_update", "audit_ledger_meta_no_delete"}) {
-      Exec(std::string("DROP TRIGGER ") + t);
+    for (const char* t :
+         {"audit_ledger", "audit_checkpoints", "audit_signing_keys", "audit_ledger_meta"}) {
+      if (postgres()) {
+        Exec(std::string("ALTER TABLE ") + t + " DISABLE TRIGGER USER");
+        continue;
+      }
+      Exec(std::string("DROP TRIGGER ") + t + "_no_update");
+      Exec(std::string("DROP TRIGGER ") + t + "_no_delete");
     }
   }
 
@@ -144,7 +170,7 @@ class LedgerTest : public ::testing::Test {
   }
 
   VerifyReport Verify(const std::vector<crypto::Ed25519PublicKey>& trusted = {}) {
-    auto r = VerifyDatabase(db_path_, trusted);
+    auto r = VerifyStore(Opener(), trusted);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : VerifyReport{};
   }
@@ -158,7 +184,10 @@ class LedgerTest : public ::testing::Test {
 
   std::vector<std::string> ExportLines() {
     std::ostringstream out;
-    Status s = ExportLedger(db_path_, out);
+    auto db = Opener()();
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    if (!db.ok()) return {};
+    Status s = ExportLedger(std::move(db).value(), out);
     EXPECT_TRUE(s.ok()) << s.ToString();
     std::vector<std::string> lines;
     std::istringstream in(out.str());
@@ -206,7 +235,8 @@ class LedgerTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::string db_path_;
+  std::string db_path_;  // SQLite
+  std::string url_;      // PostgreSQL
   std::unique_ptr<store::Store> store_;
   crypto::Ed25519KeyPair key_;
   crypto::Ed25519KeyPair attacker_;
@@ -287,7 +317,16 @@ TEST(Ed25519Pem, InteroperatesWithTheOpensslCli) {
 
 // ---- Database ---------------------------------------------------------------------------------
 
-TEST_F(LedgerTest, CleanLedgerVerifies) {
+std::string BackendName(const ::testing::TestParamInfo<std::string>& p) { return p.param; }
+
+INSTANTIATE_TEST_SUITE_P(Backends, LedgerTest, ::testing::Values("sqlite", "postgresql"),
+                         BackendName);
+
+// What only the SQLite file has: its bytes, and an attacker's connection without foreign keys.
+class SqliteLedgerTest : public LedgerTest {};
+INSTANTIATE_TEST_SUITE_P(Sqlite, SqliteLedgerTest, ::testing::Values("sqlite"), BackendName);
+
+TEST_P(LedgerTest, CleanLedgerVerifies) {
   Build(1000, 100);
   VerifyReport r = Verify();
   EXPECT_TRUE(r.ok) << DamageKindName(r.kind) << " " << r.seq << " " << r.detail;
@@ -303,7 +342,7 @@ TEST_F(LedgerTest, CleanLedgerVerifies) {
   EXPECT_FALSE(pinned.keys_from_source);
 }
 
-TEST_F(LedgerTest, EmptyLedgerVerifiesAtGenesis) {
+TEST_P(LedgerTest, EmptyLedgerVerifiesAtGenesis) {
   Build(0, 100);
   VerifyReport r = Verify();
   EXPECT_TRUE(r.ok);
@@ -311,7 +350,7 @@ TEST_F(LedgerTest, EmptyLedgerVerifiesAtGenesis) {
   EXPECT_EQ(r.head_hash, crypto::HexEncode(Genesis(kLedgerId)));
 }
 
-TEST_F(LedgerTest, VerifyingDoesNotChangeTheDatabaseFile) {
+TEST_P(SqliteLedgerTest, VerifyingDoesNotChangeTheDatabaseFile) {
   Build(300, 100);
   store_.reset();  // the builder's connections close: the WAL is folded into the file
   const std::string before = crypto::Sha256Hex(Slurp(db_path_));
@@ -321,7 +360,7 @@ TEST_F(LedgerTest, VerifyingDoesNotChangeTheDatabaseFile) {
   EXPECT_FALSE(std::ifstream(dir_.File("missing.db")).good()) << "the verifier created a database";
 }
 
-TEST_F(LedgerTest, ModifiedEntry) {
+TEST_P(LedgerTest, ModifiedEntry) {
   Build(1000, 100);
   DropTriggers();
   Exec("UPDATE audit_ledger SET entry = ? WHERE seq = 500",
@@ -329,7 +368,7 @@ TEST_F(LedgerTest, ModifiedEntry) {
   EXPECT_DAMAGE(Verify(), DamageKind::kModifiedEntry, 500);
 }
 
-TEST_F(LedgerTest, ModifiedEntryWithItsHashRecomputed) {
+TEST_P(LedgerTest, ModifiedEntryWithItsHashRecomputed) {
   Build(1000, 100);
   DropTriggers();
   const std::string forged = EntryText(500, "denied");
@@ -338,28 +377,28 @@ TEST_F(LedgerTest, ModifiedEntryWithItsHashRecomputed) {
   EXPECT_DAMAGE(Verify(), DamageKind::kModifiedEntry, 500);
 }
 
-TEST_F(LedgerTest, ModifiedPrevHashColumn) {
+TEST_P(LedgerTest, ModifiedPrevHashColumn) {
   Build(1000, 100);
   DropTriggers();
   Exec("UPDATE audit_ledger SET prev_hash = ? WHERE seq = 500", {Value::Bytes(hashes_[10])});
   EXPECT_DAMAGE(Verify(), DamageKind::kModifiedEntry, 500);
 }
 
-TEST_F(LedgerTest, ChangedLedgerIdBreaksGenesis) {
+TEST_P(LedgerTest, ChangedLedgerIdBreaksGenesis) {
   Build(50, 10);
   DropTriggers();
   Exec("UPDATE audit_ledger_meta SET ledger_id = 'ldg_other'");
   EXPECT_DAMAGE(Verify(), DamageKind::kModifiedEntry, 1);
 }
 
-TEST_F(LedgerTest, DeletedEntry) {
+TEST_P(LedgerTest, DeletedEntry) {
   Build(1000, 100);
   DropTriggers();
   Exec("DELETE FROM audit_ledger WHERE seq = 500");
   EXPECT_DAMAGE(Verify(), DamageKind::kDeletedEntry, 500);
 }
 
-TEST_F(LedgerTest, DeletedEntryWithLaterRowsRenumbered) {
+TEST_P(LedgerTest, DeletedEntryWithLaterRowsRenumbered) {
   Build(1000, 100);
   DropTriggers();
   Exec("DELETE FROM audit_ledger WHERE seq = 500");
@@ -368,7 +407,7 @@ TEST_F(LedgerTest, DeletedEntryWithLaterRowsRenumbered) {
   EXPECT_DAMAGE(Verify(), DamageKind::kDeletedEntry, 500);
 }
 
-TEST_F(LedgerTest, InsertedEntryAfter499) {
+TEST_P(LedgerTest, InsertedEntryAfter499) {
   Build(1000, 100);
   DropTriggers();
   Exec("UPDATE audit_ledger SET seq = -(seq + 1) WHERE seq >= 500");
@@ -380,7 +419,7 @@ TEST_F(LedgerTest, InsertedEntryAfter499) {
   EXPECT_DAMAGE(Verify(), DamageKind::kInsertedEntry, 500);
 }
 
-TEST_F(LedgerTest, InsertedEntryThatDoesNotEvenChain) {
+TEST_P(LedgerTest, InsertedEntryThatDoesNotEvenChain) {
   Build(1000, 100);
   DropTriggers();
   Exec("UPDATE audit_ledger SET seq = -(seq + 1) WHERE seq >= 500");
@@ -391,7 +430,7 @@ TEST_F(LedgerTest, InsertedEntryThatDoesNotEvenChain) {
   EXPECT_DAMAGE(Verify(), DamageKind::kInsertedEntry, 500);
 }
 
-TEST_F(LedgerTest, ReorderedEntries) {
+TEST_P(LedgerTest, ReorderedEntries) {
   Build(1000, 100);
   DropTriggers();
   // Exchange the contents of rows 500 and 501 (seq column unchanged), as an UPDATE would.
@@ -401,14 +440,14 @@ TEST_F(LedgerTest, ReorderedEntries) {
   EXPECT_DAMAGE(Verify(), DamageKind::kReorderedEntries, 500);
 }
 
-TEST_F(LedgerTest, TruncatedTailBehindTheLastCheckpoint) {
+TEST_P(LedgerTest, TruncatedTailBehindTheLastCheckpoint) {
   Build(1000, 100);
   DropTriggers();
   Exec("DELETE FROM audit_ledger WHERE seq > 950");
   EXPECT_DAMAGE(Verify(), DamageKind::kTruncatedTail, 951);
 }
 
-TEST_F(LedgerTest, TruncatedTailThatAlsoDroppedTheCheckpointIsInvisible) {
+TEST_P(LedgerTest, TruncatedTailThatAlsoDroppedTheCheckpointIsInvisible) {
   // The documented limit: with the covering checkpoint gone too, a shorter ledger is consistent.
   Build(1000, 100);
   DropTriggers();
@@ -419,7 +458,7 @@ TEST_F(LedgerTest, TruncatedTailThatAlsoDroppedTheCheckpointIsInvisible) {
   EXPECT_EQ(r.entries, 950);
 }
 
-TEST_F(LedgerTest, BadCheckpointSignature) {
+TEST_P(LedgerTest, BadCheckpointSignature) {
   Build(1000, 100);
   DropTriggers();
   auto rows = (*store_->Begin(store::TxMode::kRead))
@@ -431,7 +470,7 @@ TEST_F(LedgerTest, BadCheckpointSignature) {
   EXPECT_DAMAGE(Verify(), DamageKind::kBadCheckpointSignature, 300);
 }
 
-TEST_F(LedgerTest, CheckpointResignedWithAnUntrustedKey) {
+TEST_P(LedgerTest, CheckpointResignedWithAnUntrustedKey) {
   Build(1000, 100);
   DropTriggers();
   const std::string body = Body(400, hashes_[7]);
@@ -442,7 +481,7 @@ TEST_F(LedgerTest, CheckpointResignedWithAnUntrustedKey) {
   EXPECT_DAMAGE(Verify({key_.public_key}), DamageKind::kBadCheckpointSignature, 400);
 }
 
-TEST_F(LedgerTest, CheckpointWithTheTrustedKeyButAWrongHead) {
+TEST_P(LedgerTest, CheckpointWithTheTrustedKeyButAWrongHead) {
   Build(1000, 100);
   DropTriggers();
   const std::string body = Body(400, hashes_[7]);
@@ -453,14 +492,14 @@ TEST_F(LedgerTest, CheckpointWithTheTrustedKeyButAWrongHead) {
   EXPECT_DAMAGE(Verify({key_.public_key}), DamageKind::kCheckpointMismatch, 400);
 }
 
-TEST_F(LedgerTest, CheckpointColumnsThatDisagreeWithTheSignedBody) {
+TEST_P(LedgerTest, CheckpointColumnsThatDisagreeWithTheSignedBody) {
   Build(1000, 100);
   DropTriggers();
   Exec("UPDATE audit_checkpoints SET head_hash = ? WHERE size = 600", {Value::Bytes(hashes_[5])});
   EXPECT_DAMAGE(Verify(), DamageKind::kCheckpointMismatch, 600);
 }
 
-TEST_F(LedgerTest, SwappedSigningKeyInTheDatabaseIsCaughtOnlyWithATrustedKey) {
+TEST_P(LedgerTest, SwappedSigningKeyInTheDatabaseIsCaughtOnlyWithATrustedKey) {
   // An attacker who rewrites the chain, re-signs every checkpoint and replaces the stored public
   // key fools a verifier that trusts the database; a pinned key stops them.
   Build(200, 100);
@@ -475,12 +514,12 @@ TEST_F(LedgerTest, SwappedSigningKeyInTheDatabaseIsCaughtOnlyWithATrustedKey) {
   EXPECT_DAMAGE(Verify({key_.public_key}), DamageKind::kBadCheckpointSignature, 100);
 }
 
-TEST_F(LedgerTest, TrustedKeySetExcludingTheDatabaseKey) {
+TEST_P(LedgerTest, TrustedKeySetExcludingTheDatabaseKey) {
   Build(1000, 100);
   EXPECT_DAMAGE(Verify({attacker_.public_key}), DamageKind::kBadCheckpointSignature, 100);
 }
 
-TEST_F(LedgerTest, UnknownKeyId) {
+TEST_P(SqliteLedgerTest, UnknownKeyId) {
   Build(300, 100);
   DropTriggers();
   store::SqliteOptions o = store::testing::Options(db_path_);
@@ -494,13 +533,13 @@ TEST_F(LedgerTest, UnknownKeyId) {
   EXPECT_DAMAGE(Verify(), DamageKind::kBadCheckpointSignature, 200);
 }
 
-TEST_F(LedgerTest, NonCanonicalEntryWithAValidChainIsMalformed) {
+TEST_P(LedgerTest, NonCanonicalEntryWithAValidChainIsMalformed) {
   Build(20, 0,
         [](std::int64_t s) { return s == 7 ? std::string(R"({"v":1, "seq":7})") : EntryText(s); });
   EXPECT_DAMAGE(Verify(), DamageKind::kMalformed, 7);
 }
 
-TEST_F(LedgerTest, EntryWithoutSeqWithAValidChainIsMalformed) {
+TEST_P(LedgerTest, EntryWithoutSeqWithAValidChainIsMalformed) {
   Build(20, 0, [](std::int64_t s) { return s == 9 ? std::string("not json") : EntryText(s); });
   EXPECT_DAMAGE(Verify(), DamageKind::kMalformed, 9);
 }
@@ -564,17 +603,22 @@ TEST(CanonicalEntries, VerifierAgreesWithTheReferenceCanonicalizer) {
   }
 }
 
-TEST_F(LedgerTest, ADatabaseWithoutTheLedgerIsAnError) {
+TEST_P(LedgerTest, ADatabaseWithoutTheLedgerIsAnError) {
   TempDir other;
-  auto s = store::testing::MustOpen(store::testing::Options(other.File("x.db")));
-  auto r = VerifyDatabase(other.File("x.db"), {});
+  store::Opener empty = [&]() -> StatusOr<std::unique_ptr<store::Store>> {
+    if (postgres())
+      return store::OpenPostgresStore({.url = bulwark::testing::SharedPgServer().NewDatabase()});
+    auto created = store::testing::MustOpen(store::testing::Options(other.File("x.db")));  // empty
+    return store::OpenSqliteFileAsIs(other.File("x.db"));
+  };
+  auto r = VerifyStore(empty, {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().reason(), "no_audit_ledger");
 }
 
 // ---- Export ---------------------------------------------------------------------------------
 
-TEST_F(LedgerTest, ExportVerifiesLikeTheDatabase) {
+TEST_P(LedgerTest, ExportVerifiesLikeTheDatabase) {
   Build(1000, 100);
   std::vector<std::string> lines = ExportLines();
   ASSERT_EQ(lines.size(), 1u + 1000u + 10u);
@@ -594,7 +638,7 @@ TEST_F(LedgerTest, ExportVerifiesLikeTheDatabase) {
                 DamageKind::kBadCheckpointSignature, 100);
 }
 
-TEST_F(LedgerTest, ExportKeepsNonUtf8BytesExactly) {
+TEST_P(LedgerTest, ExportKeepsNonUtf8BytesExactly) {
   Build(5, 0, [](std::int64_t s) { return s == 3 ? std::string("\xff\xfe") : EntryText(s); });
   std::vector<std::string> lines = ExportLines();
   EXPECT_TRUE(Obj(lines[3]).contains("entry_base64"));
@@ -603,7 +647,7 @@ TEST_F(LedgerTest, ExportKeepsNonUtf8BytesExactly) {
   EXPECT_DAMAGE(Verify(), DamageKind::kMalformed, 3);
 }
 
-TEST_F(LedgerTest, ExportEditedEntry) {
+TEST_P(LedgerTest, ExportEditedEntry) {
   Build(1000, 100);
   auto lines = ExportLines();
   std::string& l = lines[LineOf(lines, 500)];
@@ -611,14 +655,14 @@ TEST_F(LedgerTest, ExportEditedEntry) {
   EXPECT_DAMAGE(VerifyFile(WriteLines(lines)), DamageKind::kModifiedEntry, 500);
 }
 
-TEST_F(LedgerTest, ExportDeletedLine) {
+TEST_P(LedgerTest, ExportDeletedLine) {
   Build(1000, 100);
   auto lines = ExportLines();
   lines.erase(lines.begin() + static_cast<std::ptrdiff_t>(LineOf(lines, 500)));
   EXPECT_DAMAGE(VerifyFile(WriteLines(lines)), DamageKind::kDeletedEntry, 500);
 }
 
-TEST_F(LedgerTest, ExportInsertedLineWithLaterLinesRenumbered) {
+TEST_P(LedgerTest, ExportInsertedLineWithLaterLinesRenumbered) {
   Build(1000, 100);
   auto lines = ExportLines();
   const std::size_t at = LineOf(lines, 500);
@@ -634,7 +678,7 @@ TEST_F(LedgerTest, ExportInsertedLineWithLaterLinesRenumbered) {
   EXPECT_DAMAGE(VerifyFile(WriteLines(lines)), DamageKind::kInsertedEntry, 500);
 }
 
-TEST_F(LedgerTest, ExportInsertedLineWithoutRenumbering) {
+TEST_P(LedgerTest, ExportInsertedLineWithoutRenumbering) {
   Build(1000, 100);
   auto lines = ExportLines();
   const std::string forged = EntryText(500, "forged");
@@ -643,14 +687,14 @@ TEST_F(LedgerTest, ExportInsertedLineWithoutRenumbering) {
   EXPECT_DAMAGE(VerifyFile(WriteLines(lines)), DamageKind::kInsertedEntry, 500);
 }
 
-TEST_F(LedgerTest, ExportSwappedLines) {
+TEST_P(LedgerTest, ExportSwappedLines) {
   Build(1000, 100);
   auto lines = ExportLines();
   std::swap(lines[LineOf(lines, 500)], lines[LineOf(lines, 501)]);
   EXPECT_DAMAGE(VerifyFile(WriteLines(lines)), DamageKind::kReorderedEntries, 500);
 }
 
-TEST_F(LedgerTest, ExportTruncatedTail) {
+TEST_P(LedgerTest, ExportTruncatedTail) {
   Build(1000, 100);
   auto lines = ExportLines();
   std::vector<std::string> kept;
@@ -662,7 +706,7 @@ TEST_F(LedgerTest, ExportTruncatedTail) {
   EXPECT_DAMAGE(VerifyFile(WriteLines(kept)), DamageKind::kTruncatedTail, 951);
 }
 
-TEST_F(LedgerTest, ExportBadSignatureAndMismatch) {
+TEST_P(LedgerTest, ExportBadSignatureAndMismatch) {
   Build(1000, 100);
   auto lines = ExportLines();
   const std::size_t cp = LineOf(lines, 300, "checkpoint");
@@ -686,7 +730,7 @@ TEST_F(LedgerTest, ExportBadSignatureAndMismatch) {
                 300);
 }
 
-TEST_F(LedgerTest, ExportGarbageLineIsMalformedAndAForeignFileIsAnError) {
+TEST_P(LedgerTest, ExportGarbageLineIsMalformedAndAForeignFileIsAnError) {
   Build(100, 10);
   auto lines = ExportLines();
   lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(LineOf(lines, 50)), "{not json");
@@ -698,10 +742,14 @@ TEST_F(LedgerTest, ExportGarbageLineIsMalformedAndAForeignFileIsAnError) {
 
 // ---- The command entry points ----------------------------------------------------------------
 
-TEST_F(LedgerTest, RunAuditVerifyAndExport) {
+store::Opener File(const std::string& path) {
+  return [path] { return store::OpenSqliteFileAsIs(path); };
+}
+
+TEST_P(LedgerTest, RunAuditVerifyAndExport) {
   Build(300, 100);
   std::ostringstream out, err;
-  EXPECT_EQ(RunAuditVerify(dir_.File(""), "", "", out), 0) << out.str();
+  EXPECT_EQ(RunAuditVerify(Opener(), "", "", out), 0) << out.str();
   EXPECT_EQ(out.str().rfind("audit verify: OK: 300 entries, 3 checkpoints, head " +
                                 crypto::HexEncode(hashes_[300]),
                             0),
@@ -714,30 +762,30 @@ TEST_F(LedgerTest, RunAuditVerifyAndExport) {
   const std::string pub = dir_.File("pub.pem");
   std::ofstream(pub) << *pem;
   out.str("");
-  EXPECT_EQ(RunAuditVerify(dir_.File(""), "", pub, out), 0) << out.str();
+  EXPECT_EQ(RunAuditVerify(Opener(), "", pub, out), 0) << out.str();
   EXPECT_EQ(out.str().find("warning"), std::string::npos) << out.str();
 
   const std::string exported = dir_.File("audit.jsonl");
-  EXPECT_EQ(RunAuditExport(dir_.File(""), exported, err), 0) << err.str();
+  EXPECT_EQ(RunAuditExport(Opener(), exported, err), 0) << err.str();
   EXPECT_FALSE(std::ifstream(exported + ".partial").good());
   out.str("");
-  EXPECT_EQ(RunAuditVerify("", exported, pub, out), 0) << out.str();
+  EXPECT_EQ(RunAuditVerify(nullptr, exported, pub, out), 0) << out.str();
 
   DropTriggers();
   Exec("DELETE FROM audit_ledger WHERE seq = 150");
   out.str("");
-  EXPECT_EQ(RunAuditVerify(db_path_, "", pub, out), 1);
+  EXPECT_EQ(RunAuditVerify(Opener(), "", pub, out), 1);
   EXPECT_EQ(out.str().rfind("audit verify: FAILED: deleted_entry at seq 150: ", 0), 0u)
       << out.str();
 
   out.str("");
-  EXPECT_EQ(RunAuditVerify(dir_.File("nowhere"), "", "", out), 2) << out.str();
+  EXPECT_EQ(RunAuditVerify(File(dir_.File("nowhere")), "", "", out), 2) << out.str();
   out.str("");
-  EXPECT_EQ(RunAuditVerify(db_path_, exported, "", out), 2) << out.str();
+  EXPECT_EQ(RunAuditVerify(Opener(), exported, "", out), 2) << out.str();
   out.str("");
-  EXPECT_EQ(RunAuditVerify(db_path_, "", dir_.File("no-such.pem"), out), 2) << out.str();
+  EXPECT_EQ(RunAuditVerify(Opener(), "", dir_.File("no-such.pem"), out), 2) << out.str();
   err.str("");
-  EXPECT_EQ(RunAuditExport(dir_.File("nowhere"), dir_.File("x.jsonl"), err), 2);
+  EXPECT_EQ(RunAuditExport(File(dir_.File("nowhere")), dir_.File("x.jsonl"), err), 2);
   EXPECT_FALSE(std::ifstream(dir_.File("x.jsonl")).good());
 }
 

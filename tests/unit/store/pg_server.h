@@ -4,7 +4,7 @@
 // as the `postgres` system user when the tests run as root (initdb refuses root). Programs are
 // spawned without a shell (run_program.h).
 //
-//   static PgServer pg;                       // one server for the whole test binary
+//   PgServer& pg = SharedPgServer();          // one server for the whole test binary
 //   ASSERT_TRUE(pg.ok()) << pg.error();
 //   std::string url = pg.NewDatabase();       // postgresql://bulwark@127.0.0.1:<port>/t_<n>
 #include <libpq-fe.h>

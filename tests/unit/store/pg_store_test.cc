@@ -85,6 +85,18 @@ TEST_F(PgStoreTest, BackendNameAndValueTypesRoundTrip) {
   EXPECT_EQ(r[5].as_int(), 1);
 }
 
+TEST_F(PgStoreTest, HasTableAsksTheCatalogOfTheCurrentSchema) {
+  ASSERT_TRUE(Exec("CREATE TABLE t (x BIGINT)").ok());
+  ASSERT_TRUE(Exec("CREATE VIEW v AS SELECT x FROM t").ok());
+  auto tx = store_->Begin(TxMode::kRead);
+  ASSERT_TRUE(tx.ok());
+  EXPECT_TRUE(*(*tx)->HasTable("t"));
+  EXPECT_FALSE(*(*tx)->HasTable("v"));
+  EXPECT_FALSE(*(*tx)->HasTable("pg_class"));  // a catalog table, not in the current schema
+  EXPECT_FALSE(*(*tx)->HasTable("t' OR '1'='1"));
+  EXPECT_EQ(*store_->SchemaVersion(), 0);
+}
+
 TEST_F(PgStoreTest, RollbackConstraintsAndTransactionControl) {
   ASSERT_TRUE(Exec("CREATE TABLE u (id TEXT PRIMARY KEY)").ok());
   {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <thread>
 #include <vector>
@@ -498,6 +499,43 @@ TEST(SqliteStore, SchemaVersionIsZeroOnEmptyDatabase) {
   auto v = store->SchemaVersion();
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(*v, 0);
+}
+
+TEST(SqliteStore, HasTableAsksTheCatalogForTablesOnly) {
+  TempDir dir;
+  auto store = MustOpen(Options(dir.File("db.sqlite")));
+  ASSERT_NE(store, nullptr);
+  MustExec(*store, "CREATE TABLE t (x INTEGER)");
+  MustExec(*store, "CREATE VIEW v AS SELECT x FROM t");
+  auto tx = store->Begin(TxMode::kRead);
+  ASSERT_TRUE(tx.ok());
+  EXPECT_TRUE(*(*tx)->HasTable("t"));
+  EXPECT_FALSE(*(*tx)->HasTable("v"));
+  EXPECT_FALSE(*(*tx)->HasTable("missing"));
+  EXPECT_FALSE(*(*tx)->HasTable("t' OR '1'='1"));
+}
+
+TEST(SqliteStore, AFileOpenedAsItIsKeepsItsJournalMode) {
+  TempDir dir;
+  for (const char* mode : {"WAL", "DELETE"}) {
+    const std::string path = dir.File(std::string(mode) + ".sqlite");
+    SqliteOptions o = Options(path);
+    o.journal_mode = mode;
+    auto made = MustOpen(o);
+    ASSERT_NE(made, nullptr);
+    MustExec(*made, "CREATE TABLE t (x INTEGER)");  // an empty file has no header yet
+    made.reset();
+    auto as_is = OpenSqliteFileAsIs(path);
+    ASSERT_TRUE(as_is.ok()) << as_is.status().ToString();
+    RawDb raw(path);
+    EXPECT_EQ(raw.Text("PRAGMA journal_mode"), mode == std::string("WAL") ? "wal" : "delete");
+  }
+  EXPECT_EQ(OpenSqliteFileAsIs(dir.File("missing")).status().code(), ErrorCode::kUnavailable);
+  EXPECT_FALSE(std::filesystem::exists(dir.File("missing")));
+  const std::string text = dir.File("text");
+  { std::ofstream(text) << std::string(200, 'x'); }
+  EXPECT_EQ(OpenSqliteFileAsIs(text).status().reason(), "not_a_database");
+  EXPECT_EQ(OpenSqliteFileAsIs(dir.File("")).status().code(), ErrorCode::kUnavailable);
 }
 
 TEST(SqliteStore, TransactionMayOutliveStore) {
