@@ -421,6 +421,24 @@ def drop_test_databases(store_backend):
         pg_helpers.running_cluster().drop_databases()
 
 
+# Tests that run against a PostgreSQL of their own whichever backend the session is on (several
+# nodes, the load balancer, the PostgreSQL-only refusals): the SQLite pass has run them already,
+# so the PostgreSQL pass leaves them out rather than running them twice.
+OWN_POSTGRES = ("test_multinode.py::", "test_load_balancer.py::", "test_postgres_store.py::",
+                "test_siem_export.py::test_two_nodes_on_postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not pg_helpers.ON_POSTGRES:
+        return
+    keep, skip = [], []
+    for item in items:
+        (skip if any(mark in item.nodeid for mark in OWN_POSTGRES) else keep).append(item)
+    if skip:
+        config.hook.pytest_deselected(items=skip)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def pg():
     """A PostgreSQL 15 cluster for tests that use one directly (the session's, when it runs on one)."""
