@@ -17,7 +17,10 @@
 //
 // A refusal is remembered in memory until its wait is over, so a client hammering a spent
 // bucket costs this node nothing and the database nothing (bounded: the memory starts over when
-// full, which only sends a refused client back to the database).
+// full, which only sends a refused client back to the database). A fast rule (N >= 40, e.g. the
+// per-API-key one) takes up to N/20 tokens (at most 50) per trip and spends them here within a
+// second: the nodes together never exceed the shared budget, and a busy key costs the database
+// one trip per batch, not per request. Slow rules (sign-in) take one token per trip, exactly.
 //
 //   auto buckets = std::make_shared<SharedRateBuckets>(store, hmac_key);
 //   auto wait = buckets->TakeNow("ip:203.0.113.9|POST /api/v1/auth/request", {5, 10min});
@@ -50,8 +53,13 @@ class SharedRateBuckets final : public RateBuckets {
   const crypto::SecretBytes key_;
   WallClockMs now_ms_;
   std::atomic<std::int64_t> next_prune_ms_{0};
-  std::mutex refused_mu_;
+  struct Held {
+    std::int64_t tokens;    // taken from the shared bucket, not yet spent
+    std::int64_t until_ms;  // then dropped
+  };
+  std::mutex mu_;
   std::unordered_map<std::string, std::int64_t> refused_until_ms_;  // by row name
+  std::unordered_map<std::string, Held> held_;                      // by row name
 };
 
 }  // namespace bulwark::http

@@ -76,7 +76,11 @@ class Listener final : public PgListener {
   void SetState(bool up) {
     if (up_ == up) return;
     up_ = up;
-    log::Info(up ? "cluster.listen_up" : "cluster.listen_down", {{"channel", options_.channel}});
+    if (up) {
+      log::Info("cluster.listen_up", {{"channel", options_.channel}});
+    } else {
+      log::Warn("cluster.listen_down", {{"channel", options_.channel}});  // caches off meanwhile
+    }
     on_state_(up);
   }
 

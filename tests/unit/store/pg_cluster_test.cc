@@ -247,6 +247,35 @@ TEST_F(PgClusterTest, AChangedRuleStartsAFreshBucketAndRefusalsAreRememberedLoca
   EXPECT_EQ(*new_rule.TakeNow("k", {100, 60'000ms}), 0ms);
 }
 
+TEST_F(PgClusterTest, AFastRuleTakesTokensInBatchesAndTheNodesStillSpendExactlyTheBudget) {
+  std::int64_t now = 1'700'000'000'000;
+  auto other = OpenMigrated(url_);
+  http::SharedRateBuckets a(*store_, Key(), [&now] { return now; });
+  http::SharedRateBuckets b(*other, Key(), [&now] { return now; });
+  const http::RateRule fast{1000, 1000ms};  // batches of 50
+  int allowed = 0;
+  bool a_open = true, b_open = true;
+  for (int i = 0; (a_open || b_open) && i < 5000; ++i) {
+    auto& node = i % 3 == 0 ? b : a;  // uneven: one node spends faster
+    auto w = node.TakeNow("api_key:hot", fast);
+    ASSERT_TRUE(w.ok());
+    if (w->count() == 0) {
+      ++allowed;
+    } else {
+      (i % 3 == 0 ? b_open : a_open) = false;
+    }
+  }
+  EXPECT_EQ(allowed, 1000);  // the burst, exactly, whichever node spent it
+  // The shared bucket holds exactly the 1000 tokens spent, however they were batched.
+  auto tx = store_->Begin(TxMode::kRead);
+  auto rows = (*tx)->Query("SELECT tat FROM rate_buckets");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0][0].as_int(), now * 1000 + 1000 * 1000);
+  now += 1;  // one token refills (1 ms); tokens held past their second are dropped, not spent
+  EXPECT_EQ(*a.TakeNow("api_key:hot", fast), 0ms);
+}
+
 TEST_F(PgClusterTest, ConcurrentTakesFromTwoNodesAllowExactlyTheCapacity) {
   auto other = OpenMigrated(url_);
   const std::int64_t t0 = 1'700'000'000'000;
