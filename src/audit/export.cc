@@ -133,8 +133,8 @@ int RunAuditExport(const store::Opener& database, const std::string& out_file_or
 
 int RunAuditPubkey(const store::Opener& database, std::ostream& out) {
   auto db = database();
-  StatusOr<std::unique_ptr<LedgerSource>> src = db.status();
-  if (db.ok()) src = OpenStoreSource(std::move(db).value());
+  StatusOr<std::unique_ptr<LedgerSource>> src =
+      db.ok() ? OpenStoreSource(std::move(db).value()) : StatusOr<std::unique_ptr<LedgerSource>>(db.status());
   if (!src.ok()) {
     out << "audit pubkey: " << src.status().message() << "\n";
     return 2;
