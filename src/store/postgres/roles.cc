@@ -1,6 +1,9 @@
 #include "store/postgres/roles.h"
 
+#include <iterator>
 #include <string>
+
+#include "core/text_list.h"
 
 namespace bulwark::store {
 namespace {
@@ -45,8 +48,8 @@ Status GrantAppRole(Store& store, std::string_view role) {
   // Identifiers cannot be parameters; both were checked to be plain above, and are quoted.
   const std::string r = "\"" + std::string(role) + "\"";
   const std::string in = " IN SCHEMA \"" + schema + "\" TO " + r;
-  std::string worm;
-  for (std::string_view t : kAppendOnlyTables) worm += (worm.empty() ? "" : ", ") + std::string(t);
+  const std::string worm =
+      core::JoinList({std::begin(kAppendOnlyTables), std::end(kAppendOnlyTables)}, ',');
   for (const std::string& sql : {"GRANT USAGE ON SCHEMA \"" + schema + "\" TO " + r,
                                  "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES" + in,
                                  "GRANT USAGE, SELECT ON ALL SEQUENCES" + in,
