@@ -30,7 +30,7 @@ start_nginx "$work"
 
 PORT=$(free_port)
 node_config > "$work/bulwark.toml"
-(cd "$work" && exec "$BIN" serve --dev --config bulwark.toml --listen "127.0.0.1:$PORT" --data ./data) \
+(cd "$work" && exec env ${BENCH_PRELOAD:+LD_PRELOAD=$BENCH_PRELOAD} "$BIN" serve --dev --config bulwark.toml --listen "127.0.0.1:$PORT" --data ./data) \
   2>> "$work/stderr.log" &
 BW_PID=$!
 for _ in $(seq 1 100); do

@@ -533,17 +533,8 @@ StatusOr<Reply> Outbox(const IdentityRouteDeps& d) {
 }  // namespace
 
 void RaiseAlert(audit::AuditWriter& writer, std::string_view name, const audit::Event& cause) {
-  log::Warn("audit.alert", {{"alert", name}, {"tenant", cause.tenant}}, cause.request_id);
-  audit::Event a;
-  a.actor = {audit::ActorKind::kSystem, ""};
-  a.tenant = cause.tenant;
-  a.action = "alert." + std::string(name);
-  a.resource = cause.resource;
-  a.result = audit::Result::kDenied;
-  a.reason = std::string(name);
-  a.request_id = cause.request_id;
-  a.client = cause.client;
-  (void)writer.Record(std::move(a));  // the cause is durable; a lost alert is logged by the writer
+  // The cause is durable; a lost alert is logged by the writer.
+  (void)writer.Record(audit::AlertFor(name, cause));
 }
 
 http::Handler BindIdentity(const IdentityRouteDeps& deps, IdentityHandlerFn fn) {

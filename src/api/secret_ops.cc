@@ -75,23 +75,19 @@ StatusOr<secrets::SecretValue> Read(const IdentityRouteDeps& d, RequestContext& 
     BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
     value = d.vault->Get(*tx, ctx.principal.tenant_id, path, version);
   }
+  // Stage 8 records the read with the path and version, and nothing leaves before that record
+  // is durable: if the ledger cannot take it, the value does not leave.
   if (!value.ok()) {
     if (value.status().code() == ErrorCode::kIntegrity) {
-      // Recorded (the pipeline would too, but without the path) and alerted; no plaintext.
-      audit::Event e = http::LedgerAuditStage::EventFor(ctx, 500, value.status());
-      e.resource = "secret:" + std::string(path);
-      if (version) e.details.emplace_back("version", *version);
-      BULWARK_RETURN_IF_ERROR(d.writer->Record(e));
-      ctx.audited = true;
-      RaiseAlert(*d.writer, "secret_integrity", e);
+      // Recorded and alerted; no plaintext.
+      ctx.audit_resource = "secret:" + std::string(path);
+      if (version) ctx.audit_details.emplace_back("version", *version);
+      ctx.audit_alert = "secret_integrity";
     }
     return value.status();
   }
-  audit::Event e = EventOf(ctx, path, 200);
-  e.details.emplace_back("version", value->version.version);
-  // Durable before the value leaves; if the ledger cannot take it, the value does not leave.
-  BULWARK_RETURN_IF_ERROR(d.writer->Record(std::move(e)));
-  ctx.audited = true;
+  ctx.audit_resource = "secret:" + std::string(path);
+  ctx.audit_details.emplace_back("version", value->version.version);
   return value;
 }
 
@@ -277,6 +273,7 @@ Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
                           : def.value_body ? deps.secret_max_value_bytes + kSmallBody
                                            : kSmallBody,
         .audit_action = def.action,
+        .reads_only = def.reads_only,
         .summary = def.summary,
         .handler = BindIdentity(deps, def.handler),
     }));

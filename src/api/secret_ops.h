@@ -82,6 +82,7 @@ struct RouteDef {
   const char* action;
   const char* summary;
   IdentityHandlerFn handler;
+  bool reads_only = false;  // http::RouteSpec::reads_only
 };
 // Every route: a session or API key, tenant-scoped, recorded under `action`.
 Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,

@@ -174,7 +174,7 @@ Status AddSecretRoutes(http::Router& router, IdentityRouteDeps deps) {
        ListSecrets},
       {Verb::get, "/api/v1/secrets/{path*}", "secrets.read", false, false, "secret.read",
        "Read a secret's latest (or ?version=N) value; recorded before the value leaves.",
-       GetSecret},
+       GetSecret, /*reads_only=*/true},
       {Verb::put, "/api/v1/secrets/{path*}", "secrets.write", true, true, "secret.write",
        "Write a new version ({\"data\": {...}, \"cas\": N}); check-and-set when cas is given.",
        PutSecret},

@@ -282,7 +282,8 @@ Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
   };
   const secret_ops::RouteDef defs[] = {
       {Verb::get, "/v1/{mount}/data/{path*}", "secrets.read", false, false, "secret.read",
-       "Vault KV v2: read a secret (?version=N); recorded before the value leaves.", ReadData},
+       "Vault KV v2: read a secret (?version=N); recorded before the value leaves.", ReadData,
+       /*reads_only=*/true},
       {Verb::post, "/v1/{mount}/data/{path*}", "secrets.write", true, true, "secret.write",
        "Vault KV v2: write a version ({\"data\": {...}, \"options\": {\"cas\": N}}).", WriteData},
       {Verb::put, "/v1/{mount}/data/{path*}", "secrets.write", true, true, "secret.write",

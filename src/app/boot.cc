@@ -941,7 +941,10 @@ int Serve(const core::ConfigSources& sources_in) {
   http::PipelineOptions popts{.production = production,
                               .trusted_proxies = *core::ParseCidrList(config.trusted_proxies),
                               .cors_allowed_origins = config.cors_allowed_origins,
-                              .allowed_hosts = std::move(allowed_hosts)};
+                              .allowed_hosts = std::move(allowed_hosts),
+                              // A SQLite read is a local page lookup; a PostgreSQL one waits
+                              // on the network, which no io thread may do.
+                              .local_reads = store->backend() == "sqlite"};
   std::vector<std::string> operator_cidrs = config.operator_allow_cidrs;
   if (config.dev && operator_cidrs.empty())
     operator_cidrs = {"127.0.0.0/8", "::1"};  // dev: loopback operates

@@ -4,6 +4,20 @@
 
 namespace bulwark::audit {
 
+Event AlertFor(std::string_view name, const Event& cause) {
+  log::Warn("audit.alert", {{"alert", name}, {"tenant", cause.tenant}}, cause.request_id);
+  Event a;
+  a.actor = {ActorKind::kSystem, ""};
+  a.tenant = cause.tenant;
+  a.action = "alert." + std::string(name);
+  a.resource = cause.resource;
+  a.result = Result::kDenied;
+  a.reason = std::string(name);
+  a.request_id = cause.request_id;
+  a.client = cause.client;
+  return a;
+}
+
 std::optional<Event> AlertMonitor::Observe(unsigned http_status, std::chrono::steady_clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
   if (http_status == 401 || http_status == 403) {

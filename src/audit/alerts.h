@@ -13,10 +13,15 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "audit/event.h"
 
 namespace bulwark::audit {
+
+// The alert `name` ("secret_integrity") raised by `cause`, an event just recorded: same tenant,
+// resource, request and client, from the system. Logs one warning line.
+Event AlertFor(std::string_view name, const Event& cause);
 
 struct AlertRules {
   std::int64_t auth_failure_threshold = 50;  // 401/403 within the window

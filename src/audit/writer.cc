@@ -1,5 +1,8 @@
 #include "audit/writer.h"
 
+#include <memory>
+#include <vector>
+
 #include "core/log.h"
 
 namespace bulwark::audit {
@@ -30,6 +33,25 @@ Status AuditWriter::CommitAmending(AmendingChange change, Event event) {
   work_cv_.notify_one();
   done_cv_.wait(lock, [&] { return p.done; });
   return p.result;
+}
+
+void AuditWriter::Submit(Event event, Done done) noexcept {
+  Pending* p = nullptr;
+  try {
+    p = new Pending{nullptr, std::move(event), Status::Ok(), false, nullptr};
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      p->callback = std::move(done);
+      queue_.push_back(p);
+      work_cv_.notify_one();
+      return;
+    }
+  } catch (...) {
+    // Out of memory: not queued, so not durable.
+  }
+  if (p != nullptr && p->callback) done = std::move(p->callback);
+  delete p;
+  done(Unavailable());
 }
 
 void AuditWriter::Stop() {
@@ -149,23 +171,46 @@ void AuditWriter::WriteBatch(std::deque<Pending*>& batch) {
     return Status::Ok();
   }();
 
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!batch_status.ok()) {
-    log::Error("audit.batch_failed", {{"reason", batch_status.reason()},
-                                      {"calls", static_cast<std::int64_t>(batch.size())}});
-    last_checkpoint_size_ = -1;  // re-read: the checkpoint may not have committed
-    // A caller whose change failed on its own keeps its error; everyone else: no audit, no effect.
-    for (Pending* p : batch) {
-      if (p->result.ok()) p->result = Unavailable();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!batch_status.ok()) {
+      log::Error("audit.batch_failed", {{"reason", batch_status.reason()},
+                                        {"calls", static_cast<std::int64_t>(batch.size())}});
+      last_checkpoint_size_ = -1;  // re-read: the checkpoint may not have committed
+      // A caller whose change failed on its own keeps its error; everyone else: no audit, no
+      // effect.
+      for (Pending* p : batch) {
+        if (p->result.ok()) p->result = Unavailable();
+      }
+      ++stats_.failures;
+      healthy_ = false;
+    } else {
+      ++stats_.batches;
+      stats_.entries += appended;
+      healthy_ = true;
     }
-    ++stats_.failures;
-    healthy_ = false;
-  } else {
-    ++stats_.batches;
-    stats_.entries += appended;
-    healthy_ = true;
   }
-  for (Pending* p : batch) p->done = true;
+  Finish(batch);
+}
+
+void AuditWriter::Finish(std::deque<Pending*>& batch) {
+  std::vector<Pending*> waiting;
+  for (Pending* p : batch) {
+    if (!p->callback) {
+      waiting.push_back(p);
+      continue;
+    }
+    // A submitted call: its callback only hands the outcome on; it runs outside the lock.
+    std::unique_ptr<Pending> owned(p);
+    try {
+      owned->callback(owned->result);
+    } catch (...) {
+      log::Error("audit.callback_threw", {});
+    }
+  }
+  if (waiting.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Pending* p : waiting) p->done = true;
   done_cv_.notify_all();
 }
 

@@ -49,8 +49,18 @@ class AuditWriter {
   AuditWriter(store::Store& store, const Ledger& ledger, WriterOptions options);
   ~AuditWriter();  // Stop()
 
+  // Called once with the outcome of a Submit: on the writer thread after the batch committed or
+  // failed (or at once, on the caller's thread, when the writer has stopped). It must not block
+  // or wait on this writer.
+  using Done = std::function<void(Status)>;
+
   // Records `event` durably. Blocks until committed.
   Status Record(Event event) { return Commit(nullptr, std::move(event)); }
+
+  // Queues `event` and returns at once; `done` learns when it is durable. What the event records
+  // (a read) must not be acted on before `done` reports OK: the request path sends nothing
+  // until then.
+  void Submit(Event event, Done done) noexcept;
 
   // Applies `change` (may be null) and records `event` in the same transaction. If `change`
   // fails, its effects are rolled back, nothing is recorded for it, and its Status is returned.
@@ -70,7 +80,9 @@ class AuditWriter {
     Event event;
     Status result;
     bool done = false;
+    Done callback;  // set: a Submit, owned by the queue and deleted once called
   };
+  void Finish(std::deque<Pending*>& batch);
   void Run();
   void WriteBatch(std::deque<Pending*>& batch);
   Status MaybeCheckpoint(store::Transaction& tx, const LedgerHead& head, bool force);

@@ -1,5 +1,7 @@
 #include "http/ledger_audit_stage.h"
 
+#include <optional>
+
 namespace bulwark::http {
 namespace {
 
@@ -39,27 +41,37 @@ audit::Event LedgerAuditStage::EventFor(const RequestContext& ctx, unsigned http
   e.auth_method = ctx.principal.auth_method;
   e.break_glass = ctx.principal.break_glass;
   e.details.emplace_back("status", static_cast<int>(http_status));
+  if (!ctx.audit_resource.empty()) e.resource = ctx.audit_resource;
+  e.details.insert(e.details.end(), ctx.audit_details.begin(), ctx.audit_details.end());
   return e;
 }
 
-Status LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const Status& outcome) {
-  if (ctx.audited) return Status::Ok();
+void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const Status& outcome,
+                              Done done) noexcept {
+  if (ctx.audited) return done(Status::Ok());
   const bool declared = ctx.route != nullptr && !ctx.route->audit_action.empty();
   // A failure is an error the request ran into, not a handler's deliberate answer (a /readyz 503).
   const bool failed = !outcome.ok() && http_status >= 500;
-  if (!declared && !IsRefusal(http_status, ctx) && !failed) return Status::Ok();
-  BULWARK_RETURN_IF_ERROR(writer_.Record(EventFor(ctx, http_status, outcome)));
-  if (alerts_ != nullptr) {
-    // An operator route's 404 is a failed operator authentication: it counts like a 401.
-    const unsigned observed = IsRefusal(http_status, ctx) && http_status == 404 ? 401 : http_status;
-    if (auto alert = alerts_->Observe(observed)) {
-      alert->request_id = ctx.request_id;  // the request that tipped it over
-      // The request's own record is durable; an alert that cannot be written is logged by the
-      // writer and does not change this response.
-      (void)writer_.Record(std::move(*alert));
+  if (!declared && !IsRefusal(http_status, ctx) && !failed) return done(Status::Ok());
+  audit::Event event;
+  std::optional<audit::Event> alert;
+  try {
+    event = EventFor(ctx, http_status, outcome);
+    if (!ctx.audit_alert.empty()) {
+      alert = audit::AlertFor(ctx.audit_alert, event);
+    } else if (alerts_ != nullptr) {
+      // An operator route's 404 is a failed operator authentication: it counts like a 401.
+      const unsigned observed = IsRefusal(http_status, ctx) && http_status == 404 ? 401 : http_status;
+      alert = alerts_->Observe(observed);
+      if (alert) alert->request_id = ctx.request_id;  // the request that tipped it over
     }
+  } catch (...) {
+    return done(Status::Internal("the audit record could not be built"));
   }
-  return Status::Ok();
+  writer_.Submit(std::move(event), std::move(done));
+  // Queued after the request's record, so the ledger holds the cause first. An alert that cannot
+  // be written is logged by the writer and does not change this response.
+  if (alert) writer_.Submit(std::move(*alert), [](const Status&) {});
 }
 
 }  // namespace bulwark::http

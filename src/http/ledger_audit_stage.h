@@ -15,7 +15,10 @@ class LedgerAuditStage : public AuditRecorder {
  public:
   // `alerts` may be null (no alert rules).
   LedgerAuditStage(audit::AuditWriter& writer, audit::AlertMonitor* alerts) : writer_(writer), alerts_(alerts) {}
-  Status Record(RequestContext& ctx, unsigned http_status, const Status& outcome) override;
+  // Queues the record (and any alert it raises) with the writer; `done` runs on the writer's
+  // thread once the batch holding it has committed.
+  void Record(RequestContext& ctx, unsigned http_status, const Status& outcome,
+              Done done) noexcept override;
 
   // The event the stage would record for this request (exposed for handlers and tests).
   static audit::Event EventFor(const RequestContext& ctx, unsigned http_status, const Status& outcome);

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <cstdint>
+#include <condition_variable>
 #include <exception>
+#include <mutex>
+#include <optional>
 
 #include "core/json_text.h"
 #include "core/log.h"
@@ -146,7 +150,8 @@ std::size_t Pipeline::BodyLimit(const Request& header_only, std::size_t fallback
 bool Pipeline::RunsInline(const Request& req) const {
   std::string_view target = req.target();
   const auto m = router_.Find(req.method(), target.substr(0, target.find('?')));
-  return m.route != nullptr && m.route->inline_io;
+  return m.route != nullptr &&
+         (m.route->inline_io || (m.route->reads_only && options_.local_reads));
 }
 
 Status Pipeline::DecodeBody(RequestContext& ctx) {
@@ -283,10 +288,47 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
   return ctx.route->handler(ctx);
 }
 
-Response Pipeline::Handle(const Request& req, const core::IpAddress& peer, bool tls) noexcept {
+// One request from its stages to its answer; shared by the thread that ran the stages and the
+// completion of its record.
+struct Pipeline::InFlight {
+  InFlight(const Request& r, const core::IpAddress& peer, Resume res, Respond resp, bool rej)
+      : ctx{.req = r, .start = std::chrono::steady_clock::now(), .peer = peer, .client = peer},
+        resume(std::move(res)),
+        respond(std::move(resp)),
+        rejected(rej) {}
+  RequestContext ctx;
+  StatusOr<Reply> reply = Status::Internal("no reply");
+  Status audit;
+  Resume resume;
+  Respond respond;
+  const bool rejected;  // refused before it was whole: answered whatever the ledger says
+  std::atomic<bool> recorded_or_returned{false};
+};
+
+namespace {
+
+Response BareFailure(std::string_view fixed_headers, std::string request_id) {
+  return Response{.status = 500,
+                  .keep_alive = false,
+                  .fixed_headers = fixed_headers,
+                  .request_id = std::move(request_id)};
+}
+
+Status UnhandledFailure() { return Status::Internal("unhandled exception"); }
+
+}  // namespace
+
+void Pipeline::HandleAsync(const Request& req, const core::IpAddress& peer, bool tls,
+                           Resume resume, Respond respond) noexcept {
   metrics_.RequestStarted();
-  RequestContext ctx{
-      .req = req, .start = std::chrono::steady_clock::now(), .peer = peer, .client = peer};
+  std::shared_ptr<InFlight> f;
+  try {
+    f = std::make_shared<InFlight>(req, peer, std::move(resume), std::move(respond), false);
+  } catch (...) {
+    metrics_.RequestFinished();
+    return respond(BareFailure(SecurityHeaders(false, options_.production), std::string()));
+  }
+  RequestContext& ctx = f->ctx;
   Response res;
   try {
     ctx.request_id = RequestIdFor(req);
@@ -302,69 +344,130 @@ Response Pipeline::Handle(const Request& req, const core::IpAddress& peer, bool 
       res = Finish(
           ctx, Status::InvalidArgument("malformed_target", "the request target must be a path"));
     } else if (!HandlePreflight(ctx, &res)) {
-      StatusOr<Reply> reply = RunStages(ctx);
+      f->reply = RunStages(ctx);
       // 8. The record is durable before anything leaves; if it cannot be, nothing leaves.
-      const Status outcome = reply.status();
+      const Status outcome = f->reply.status();
       // Recorded with the native status (a bad Vault token counts as the 401 it is).
-      const unsigned http_status = reply.ok() ? reply->status : HttpStatusFor(outcome.code());
-      if (Status a = stages_.audit->Record(ctx, http_status, outcome); !a.ok()) {
-        log::Error("audit.record_failed", {{"reason", a.reason()}}, ctx.request_id);
-        reply = Status::Unavailable("audit_unavailable", "the audit ledger cannot be written");
-      }
-      res = reply.ok() ? Finish(ctx, std::move(*reply)) : Finish(ctx, reply.status());
+      const unsigned http_status =
+          f->reply.ok() ? f->reply->status : HttpStatusFor(outcome.code());
+      return Audit(f, http_status, outcome);
     }
   } catch (const std::exception& e) {
     log::Error("request.unhandled_exception", {{"what", e.what()}, {"path", ctx.path}},
                ctx.request_id);
-    res = FailUnhandled(ctx);
+    f->reply = UnhandledFailure();
+    return Audit(f, 500, f->reply.status());
   } catch (...) {
     log::Error("request.unhandled_exception", {{"what", "unknown"}, {"path", ctx.path}},
                ctx.request_id);
-    res = FailUnhandled(ctx);
+    f->reply = UnhandledFailure();
+    return Audit(f, 500, f->reply.status());
   }
-  metrics_.RequestFinished();
-  metrics_.RecordRequest(ctx.route ? ctx.route->index : Metrics::kUnmatched, res.status,
-                         std::chrono::steady_clock::now() - ctx.start);
-  return res;
+  Deliver(*f, std::move(res));
 }
 
-Response Pipeline::FailUnhandled(RequestContext& ctx) noexcept {
-  const Status failure = Status::Internal("unhandled exception");
-  try {
-    // A failure is recorded like any other; if even that fails, the answer is 503.
-    if (Status a = stages_.audit->Record(ctx, 500, failure); !a.ok()) {
-      return Finish(ctx,
-                    Status::Unavailable("audit_unavailable", "the audit ledger cannot be written"));
+// Hands the request to stage 8. Whichever comes second, the record's outcome or Record's
+// return, completes the request: on this thread when the outcome came at once, else on the
+// connection's thread through Resume.
+void Pipeline::Audit(const std::shared_ptr<InFlight>& f, unsigned http_status,
+                     const Status& outcome) {
+  stages_.audit->Record(f->ctx, http_status, outcome, [this, f](Status a) {
+    f->audit = std::move(a);
+    if (f->recorded_or_returned.exchange(true, std::memory_order_acq_rel)) {
+      f->resume([this, f] { Complete(f); });
     }
-    return Finish(ctx, failure);
+  });
+  if (f->recorded_or_returned.exchange(true, std::memory_order_acq_rel)) Complete(f);
+}
+
+void Pipeline::Complete(const std::shared_ptr<InFlight>& f) noexcept {
+  RequestContext& ctx = f->ctx;
+  Response res;
+  try {
+    if (!f->audit.ok()) {
+      log::Error("audit.record_failed", {{"reason", f->audit.reason()}}, ctx.request_id);
+      // A request refused before it was whole is answered anyway; anything else: no audit, no
+      // response.
+      if (!f->rejected) {
+        f->reply = Status::Unavailable("audit_unavailable", "the audit ledger cannot be written");
+      }
+    }
+    res = f->reply.ok() ? Finish(ctx, std::move(*f->reply)) : Finish(ctx, f->reply.status());
   } catch (...) {
-    return Response{.status = 500,
-                    .keep_alive = false,
-                    .fixed_headers = SecurityHeaders(false, options_.production),
-                    .request_id = ctx.request_id};
+    res = BareFailure(SecurityHeaders(false, options_.production), ctx.request_id);
   }
+  Deliver(*f, std::move(res));
+}
+
+void Pipeline::Deliver(InFlight& f, Response res) noexcept {
+  if (f.rejected) {
+    res.keep_alive = false;
+    metrics_.RecordRequest(Metrics::kUnmatched, res.status,
+                           std::chrono::steady_clock::now() - f.ctx.start);
+  } else {
+    metrics_.RequestFinished();
+    metrics_.RecordRequest(f.ctx.route ? f.ctx.route->index : Metrics::kUnmatched, res.status,
+                           std::chrono::steady_clock::now() - f.ctx.start);
+  }
+  try {
+    f.respond(std::move(res));
+  } catch (...) {
+    log::Error("request.respond_failed", {}, f.ctx.request_id);
+  }
+}
+
+void Pipeline::RejectAsync(const Request* req, const core::IpAddress& peer, const Status& status,
+                           Resume resume, Respond respond) noexcept {
+  static const Request kEmpty;
+  std::shared_ptr<InFlight> f;
+  try {
+    f = std::make_shared<InFlight>(req ? *req : kEmpty, peer, std::move(resume),
+                                   std::move(respond), true);
+    f->ctx.request_id = RequestIdFor(f->ctx.req);
+    f->reply = status;
+  } catch (...) {
+    Respond& r = f ? f->respond : respond;
+    return r(BareFailure(SecurityHeaders(false, options_.production), std::string()));
+  }
+  Audit(f, HttpStatusFor(status.code()), status);
+}
+
+namespace {
+
+// Runs a request's completion on the waiting thread.
+struct Waiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Response> res;
+  void Set(Response r) {
+    std::lock_guard lock(mu);
+    res = std::move(r);
+    cv.notify_all();
+  }
+  Response Get() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return res.has_value(); });
+    return std::move(*res);
+  }
+};
+
+}  // namespace
+
+Response Pipeline::Handle(const Request& req, const core::IpAddress& peer, bool tls) noexcept {
+  auto w = std::make_shared<Waiter>();
+  HandleAsync(
+      req, peer, tls, [](std::function<void()> f) { f(); },
+      [w](Response r) { w->Set(std::move(r)); });
+  return w->Get();
 }
 
 Response Pipeline::Reject(const Request* req, const core::IpAddress& peer,
                           const Status& status) noexcept {
-  static const Request kEmpty;
-  const Request& r = req ? *req : kEmpty;
-  RequestContext ctx{
-      .req = r, .start = std::chrono::steady_clock::now(), .peer = peer, .client = peer};
-  Response res;
-  try {
-    ctx.request_id = RequestIdFor(r);
-    res = Finish(ctx, status);
-    if (Status a = stages_.audit->Record(ctx, res.status, status); !a.ok()) {
-      log::Error("audit.record_failed", {{"reason", a.reason()}}, ctx.request_id);
-    }
-  } catch (...) {
-    res = Response{.status = 500, .fixed_headers = SecurityHeaders(false, options_.production)};
-  }
-  res.keep_alive = false;
-  metrics_.RecordRequest(Metrics::kUnmatched, res.status,
-                         std::chrono::steady_clock::now() - ctx.start);
-  return res;
+  auto w = std::make_shared<Waiter>();
+  RejectAsync(
+      req, peer, status, [](std::function<void()> f) { f(); },
+      [w](Response r) { w->Set(std::move(r)); });
+  return w->Get();
 }
 
 Response Pipeline::Finish(RequestContext& ctx, Reply reply) {

@@ -14,6 +14,7 @@
 // The server (server.cc) parses with limits and calls Handle(); failures it detects before a
 // request is whole (431, 413, 411, a malformed request line) come back through Reject() so they
 // get the same headers, error shape, request id and metrics.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,8 @@ struct PipelineOptions {
   // Host names (without port) that operator and dev-overlay routes answer to, besides IP
   // literals and "localhost": a DNS-rebinding page reaches them only under its own name.
   std::vector<std::string> allowed_hosts;
+  // Reads are local and quick (SQLite): reads_only routes may run on the io thread.
+  bool local_reads = false;
 };
 
 struct PipelineStages {
@@ -48,25 +51,42 @@ class Pipeline {
   // `router` and `metrics` must outlive the pipeline; every stage must be set.
   Pipeline(PipelineOptions options, const Router& router, Metrics& metrics, PipelineStages stages);
 
-  // Runs every stage. Never throws: an escaped exception becomes a 500 with the request id and
-  // one log line.
-  Response Handle(const Request& req, const core::IpAddress& peer, bool tls) noexcept;
+  // Runs `f` where the request's connection lives (its io thread).
+  using Resume = std::function<void(std::function<void()>)>;
+  // Takes the finished response; called exactly once, on the calling thread or through Resume.
+  using Respond = std::function<void(Response)>;
+
+  // Runs every stage, then hands the response to `respond` once the request's record is durable
+  // (stage 8). No thread waits for the ledger: the writer's completion comes back through
+  // `resume`. `req` must stay alive until `respond` has been called. Never throws: an escaped
+  // exception becomes a 500 with the request id and one log line.
+  void HandleAsync(const Request& req, const core::IpAddress& peer, bool tls, Resume resume,
+                   Respond respond) noexcept;
 
   // A response for a request refused before it was whole. `req` may hold only the header (or
   // nothing parsed yet: pass nullptr). The connection is closed after it.
+  void RejectAsync(const Request* req, const core::IpAddress& peer, const Status& status,
+                   Resume resume, Respond respond) noexcept;
+
+  // The same, waiting for the response on this thread (tests and tools).
+  Response Handle(const Request& req, const core::IpAddress& peer, bool tls) noexcept;
   Response Reject(const Request* req, const core::IpAddress& peer, const Status& status) noexcept;
 
   std::size_t BodyLimit(const Request& header_only, std::size_t fallback) const;
 
-  // True when the request's route may run on the io thread (see RouteSpec::inline_io);
-  // everything else goes to the worker pool, where waiting on the store is allowed.
+  // True when the request's route may run on the io thread (RouteSpec::inline_io, or
+  // reads_only where reads are local); everything else goes to the worker pool, where waiting
+  // on the store is allowed.
   bool RunsInline(const Request& req) const;
 
  private:
+  struct InFlight;
+  void Audit(const std::shared_ptr<InFlight>& f, unsigned http_status, const Status& outcome);
+  void Complete(const std::shared_ptr<InFlight>& f) noexcept;
+  void Deliver(InFlight& f, Response res) noexcept;
   StatusOr<Reply> RunStages(RequestContext& ctx);
   bool Disclosable(RequestContext& ctx, const Router::Match& m);
   bool HostAllowed(const RequestContext& ctx) const;
-  Response FailUnhandled(RequestContext& ctx) noexcept;
   Status DecodeBody(RequestContext& ctx);
   Response Finish(RequestContext& ctx, Reply reply);
   Response Finish(RequestContext& ctx, const Status& error);

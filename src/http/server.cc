@@ -206,16 +206,31 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return Reject(Status::InvalidArgument("malformed_request", "the request could not be parsed"), true);
     }
     if (ec) return Close(false);
-    if (server_.pipeline().RunsInline(parser_->get())) {
-      return Respond(server_.pipeline().Handle(parser_->get(), peer_, kTls));
-    }
-    // Off the io thread: the handler may wait on the store and on the ledger's group commit.
-    server_.RunBlocking([self = this->shared_from_this()] {
-      Response res = self->server_.pipeline().Handle(self->parser_->get(), self->peer_, kTls);
-      asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
-        self->Respond(std::move(res));
-      });
-    });
+    auto handle = [self = this->shared_from_this()] {
+      self->server_.pipeline().HandleAsync(
+          self->parser_->get(), self->peer_, kTls, self->Resumer(),
+          [self](Response res) {
+            self->OnThisThread([self, res = std::move(res)]() mutable { self->Respond(std::move(res)); });
+          });
+    };
+    // The io thread runs what only reads locally; a route that may wait on the store or on a
+    // change's group commit goes to the worker pool. Neither waits for a request's record: its
+    // completion comes back to this connection's thread.
+    if (server_.pipeline().RunsInline(parser_->get())) return handle();
+    server_.RunBlocking(std::move(handle));
+  }
+
+  // Posts work to this connection's io thread.
+  Pipeline::Resume Resumer() {
+    return [self = this->shared_from_this()](std::function<void()> f) {
+      asio::post(self->stream_.get_executor(), std::move(f));
+    };
+  }
+
+  // Runs `f` now when on this connection's io thread, else posts it there.
+  template <class F>
+  void OnThisThread(F&& f) {
+    asio::dispatch(stream_.get_executor(), std::forward<F>(f));
   }
 
   void Respond(Response res) {
@@ -225,8 +240,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void Reject(const Status& status, bool linger) {
-    Response res = server_.pipeline().Reject(parser_ ? &parser_->get() : nullptr, peer_, status);
-    Write(res, false, linger);
+    server_.pipeline().RejectAsync(
+        parser_ ? &parser_->get() : nullptr, peer_, status, Resumer(),
+        [self = this->shared_from_this(), linger](Response res) {
+          self->OnThisThread([self, linger, res = std::move(res)] { self->Write(res, false, linger); });
+        });
   }
 
   void Write(const Response& res, bool keep, bool linger) {

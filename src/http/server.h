@@ -37,7 +37,9 @@ namespace bulwark::http {
 struct ServerOptions {
   std::string listen = "127.0.0.1:8420";  // "host:port", "[v6]:port"; port 0 picks a free one
   int io_threads = 1;
-  int worker_threads = 32;  // run the pipeline for routes that may wait on the store or ledger
+  // Run the pipeline for routes whose handler may wait (on the store, on a change's commit).
+  // Waiting for a request's record holds no thread: it completes back on the io thread.
+  int worker_threads = 32;
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_connections = 4096;

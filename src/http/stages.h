@@ -2,6 +2,8 @@
 // The stage points of the request pipeline (DESIGN.md "One request, one path"). Each is an
 // interface so identity, policy and audit plug in without reshaping the pipeline; the defaults
 // here deny whatever they cannot decide.
+#include <functional>
+
 #include "core/status.h"
 #include "http/types.h"
 
@@ -40,8 +42,15 @@ class Authorizer {
 // turns the response into 503: no audit, no effect.
 class AuditRecorder {
  public:
+  using Done = std::function<void(Status)>;
   virtual ~AuditRecorder() = default;
-  virtual Status Record(RequestContext& ctx, unsigned http_status, const Status& outcome) = 0;
+  // Records the request when it must be, and calls `done` exactly once: OK when the record is
+  // durable or there is nothing to record, else why it cannot be made durable. `done` runs
+  // either before Record returns, on this thread, or later on another thread (the ledger's
+  // writer): it must only hand the outcome on. The pipeline sends nothing until then.
+  // Never throws: an implementation turns its own failure into `done`'s Status.
+  virtual void Record(RequestContext& ctx, unsigned http_status, const Status& outcome,
+                      Done done) noexcept = 0;
 };
 
 }  // namespace bulwark::http

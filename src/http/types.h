@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "audit/event.h"
 #include "core/cidr.h"
 #include "core/principal.h"
 #include "core/status.h"
@@ -87,6 +88,10 @@ struct RouteSpec {
   // Runs on the io thread instead of the worker pool: only for public routes that record
   // nothing and touch no store (the router refuses anything else), e.g. /livez.
   bool inline_io = false;
+  // The handler only reads: it neither changes the store nor waits on the audit writer (its
+  // record, if any, is written by stage 8, which waits without holding a thread). Where reads
+  // are local (SQLite), such routes run on the io thread, e.g. reading a secret.
+  bool reads_only = false;
   std::string summary;             // one line for docs/openapi.yaml
   Handler handler;
 };
@@ -116,6 +121,12 @@ struct RequestContext {
   bool vault_list = false;
   // Set by a handler that recorded the request itself (with its change, in one transaction).
   bool audited = false;
+  // What a handler adds to the record stage 8 writes for it: the resource it acted on (e.g.
+  // "secret:prod/db", in place of the method and path), details (the version read), and the
+  // name of an alert raised with the record ("secret_integrity").
+  std::string audit_resource;
+  std::vector<std::pair<std::string, audit::DetailValue>> audit_details;
+  std::string_view audit_alert;
   // Headers a stage adds to the response whatever the outcome (e.g. Retry-After).
   std::vector<std::pair<std::string, std::string>> extra_headers;
 

@@ -4,6 +4,9 @@
 #include "../keyed_store_env.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <boost/json.hpp>
 #include <thread>
 #include <type_traits>
@@ -184,6 +187,90 @@ TEST(AuditLedgerTest, UnwritableLedgerFailsClosedWithNoEffect) {
   EXPECT_FALSE(w.healthy());
   EXPECT_EQ(f.Rows("SELECT COUNT(*) FROM things")[0][0].as_int(), 0);
   EXPECT_EQ(f.Rows("SELECT COUNT(*) FROM audit_ledger")[0][0].as_int(), 0);
+}
+
+// Submit's callback: once per event, after its batch committed (the entry is in the store when
+// it runs), in submission order; OK only when durable.
+TEST(AuditLedgerTest, SubmittedEventsReportOnceEachAfterTheyAreDurable) {
+  Fixture f;
+  AuditWriter w(*f.store, *f.ledger, {});
+  constexpr int kEvents = 200;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> order;
+  std::vector<std::int64_t> stored_at_callback;
+  for (int i = 0; i < kEvents; ++i) {
+    w.Submit(SampleEvent(i), [&, i](Status s) {
+      EXPECT_TRUE(s.ok()) << s.ToString();
+      // Read on another connection: visible, so committed before the callback ran.
+      const auto n = f.Rows("SELECT COUNT(*) FROM audit_ledger")[0][0].as_int();
+      std::lock_guard lock(mu);
+      order.push_back(i);
+      stored_at_callback.push_back(n);
+      cv.notify_all();
+    });
+  }
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return order.size() == kEvents; }));
+  for (int i = 0; i < kEvents; ++i) {
+    EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
+    EXPECT_GE(stored_at_callback[static_cast<std::size_t>(i)], i + 1);
+  }
+  lock.unlock();
+  EXPECT_EQ(CheckChain(f), kEvents);
+  // Entry k holds the k-th event submitted.
+  for (const auto& row : f.Rows("SELECT seq, entry FROM audit_ledger ORDER BY seq")) {
+    auto json = boost::json::parse(std::string(row[1].as_bytes().begin(), row[1].as_bytes().end()));
+    EXPECT_EQ(json.at("request_id").as_string(), "req-" + std::to_string(row[0].as_int() - 1));
+  }
+}
+
+TEST(AuditLedgerTest, ASubmittedEventThatCannotBeWrittenReportsUnavailable) {
+  Fixture f;
+  {
+    auto tx = f.store->Begin(TxMode::kWrite);
+    ASSERT_TRUE((*tx)->Exec("CREATE TRIGGER ledger_full BEFORE INSERT ON audit_ledger "
+                            "BEGIN SELECT RAISE(ABORT, 'disk full'); END").ok());
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+  AuditWriter w(*f.store, *f.ledger, {});
+  std::promise<Status> got;
+  w.Submit(SampleEvent(1), [&](Status s) { got.set_value(std::move(s)); });
+  auto fut = got.get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const Status s = fut.get();
+  EXPECT_EQ(s.code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(s.reason(), "audit_unavailable");
+  EXPECT_FALSE(w.healthy());
+  EXPECT_EQ(f.Rows("SELECT COUNT(*) FROM audit_ledger")[0][0].as_int(), 0);
+
+  // After Stop, a submission is refused at once, on the caller's thread.
+  w.Stop();
+  const auto caller = std::this_thread::get_id();
+  bool called = false;
+  w.Submit(SampleEvent(2), [&](Status st) {
+    called = true;
+    EXPECT_EQ(st.reason(), "audit_unavailable");
+    EXPECT_EQ(std::this_thread::get_id(), caller);
+  });
+  EXPECT_TRUE(called);
+}
+
+// Stop drains what was submitted before it: every callback runs, each entry is durable.
+TEST(AuditLedgerTest, StopCompletesEverySubmissionBeforeIt) {
+  Fixture f;
+  std::atomic<int> ok{0};
+  {
+    AuditWriter w(*f.store, *f.ledger, {});
+    for (int i = 0; i < 100; ++i) {
+      w.Submit(SampleEvent(i), [&](Status s) {
+        if (s.ok()) ++ok;
+      });
+    }
+    w.Stop();
+    EXPECT_EQ(ok.load(), 100);
+  }
+  EXPECT_EQ(CheckChain(f), 100);
 }
 
 TEST(AuditLedgerTest, CheckpointsAreSignedOverTheirCanonicalBody) {

@@ -11,7 +11,12 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <memory>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <regex>
+#include <thread>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -104,11 +109,19 @@ class RecordingAudit : public AuditRecorder {
     std::string reason;
     std::string request_id;
   };
-  Status Record(RequestContext& ctx, unsigned http_status, const Status& outcome) override {
+  void Record(RequestContext& ctx, unsigned http_status, const Status& outcome,
+              Done done) noexcept override {
     entries.push_back({http_status, outcome.reason(), ctx.request_id});
-    if (fail) return Status::Unavailable("ledger_down", "the ledger cannot be reached");
-    return Status::Ok();
+    Status result = fail ? Status::Unavailable("ledger_down", "the ledger cannot be reached") : Status::Ok();
+    if (!later) return done(result);
+    // As the ledger does: the outcome arrives on another thread, after Record returned.
+    threads.emplace_back([done = std::move(done), result] { done(result); });
   }
+  ~RecordingAudit() override {
+    for (auto& t : threads) t.join();
+  }
+  bool later = false;
+  std::vector<std::thread> threads;
   bool fail = false;
   std::vector<Entry> entries;
 };
@@ -477,6 +490,43 @@ TEST_F(HttpPipelineTest, FailingAuditAlsoTurnsErrorsInto503) {
   const ClientResponse r = Send(PostJson("/api/v1/items", "{"));
   EXPECT_EQ(r.result_int(), 503u);
   EXPECT_EQ(ErrorCodeOf(r), "audit_unavailable");
+}
+
+// The record's outcome arriving later, on another thread: the response is built only then, and
+// runs where Resume puts it (the connection's thread); nothing is handed over before.
+TEST_F(HttpPipelineTest, ALaterRecordCompletesThroughResumeAndOnlyThen) {
+  for (const bool fail : {false, true}) {
+    audit_->later = true;
+    audit_->fail = fail;
+    Pipeline p = MakePipeline();
+    const Request req = Get("/livez");
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::function<void()>> resumed;
+    std::optional<Response> got;
+    p.HandleAsync(
+        req, Ip("203.0.113.5"), false,
+        [&](std::function<void()> f) {
+          std::lock_guard lock(mu);
+          resumed.push_back(std::move(f));
+          cv.notify_all();
+        },
+        [&](Response r) { got = std::move(r); });
+    EXPECT_EQ(livez_calls_, fail ? 2 : 1);  // the handler ran before the record
+    {
+      std::unique_lock lock(mu);
+      ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return !resumed.empty(); }));
+    }
+    EXPECT_FALSE(got.has_value());  // not before the connection's thread runs the completion
+    resumed[0]();
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(resumed.size(), 1u);
+    const ClientResponse r = ToClient(*got);
+    EXPECT_EQ(r.result_int(), fail ? 503u : 200u);
+    if (fail) {
+      EXPECT_EQ(ErrorCodeOf(r), "audit_unavailable");
+    }
+  }
 }
 
 TEST_F(HttpPipelineTest, AuditSeesOutcomeOfEveryRoutedRequest) {
