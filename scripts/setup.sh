@@ -9,7 +9,7 @@ PACKAGES=(
   # libraries (see docs/DESIGN: Debian packages only)
   libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev libpq-dev
   libcurl4-openssl-dev libcli11-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   # real peers the tests and benchmarks talk to (PostgreSQL 15: the multi-node store)
   postgresql-15
   openssl sqlite3 curl python3 python3-pytest python3-requests python3-yaml python3-hvac python3-jwt python3-aiosmtpd

@@ -1,5 +1,6 @@
 #include "audit/event.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "core/canonical_json.h"
@@ -15,8 +16,10 @@ constexpr std::size_t kMaxField = 1024;
 
 // Printable text only, bounded: control characters dropped, invalid UTF-8 replaced.
 std::string Sanitize(std::string_view in, std::size_t max) {
+  in = in.substr(0, std::min(in.size(), max));
   std::string out;
-  for (unsigned char c : in.substr(0, max)) {
+  out.reserve(in.size());
+  for (unsigned char c : in) {
     if (c < 0x20 || c == 0x7F) continue;
     out.push_back(static_cast<char>(c));
   }
@@ -30,9 +33,88 @@ std::string Sanitize(std::string_view in, std::size_t max) {
   return out;
 }
 
-boost::json::value OrNull(const std::string& s) {
-  if (s.empty()) return nullptr;
-  return boost::json::value(Sanitize(s, kMaxField));
+// The entry is written member by member in RFC 8785 order (the names below are ASCII and listed
+// sorted), which is what core::CanonicalJson would produce from the same object, without
+// building one: every request pays for this on the ledger writer's thread.
+class EntryWriter {
+ public:
+  explicit EntryWriter(std::string& out) : out_(out) {}
+  Status Name(std::string_view name) {
+    out_.push_back(first_ ? '{' : ',');
+    first_ = false;
+    BULWARK_RETURN_IF_ERROR(core::AppendCanonicalString(out_, name));
+    out_.push_back(':');
+    return Status::Ok();
+  }
+  Status Text(std::string_view name, std::string_view v) {
+    BULWARK_RETURN_IF_ERROR(Name(name));
+    return core::AppendCanonicalString(out_, v);
+  }
+  // Empty: null; else the sanitized text.
+  Status TextOrNull(std::string_view name, const std::string& v, std::size_t max) {
+    if (v.empty()) return Raw(name, "null");
+    return Text(name, Sanitize(v, max));
+  }
+  Status Int(std::string_view name, std::int64_t v) {
+    // JCS numbers are doubles: beyond 2^53 a verifier would read another number.
+    constexpr std::uint64_t kMaxExact = std::uint64_t{1} << 53;
+    const std::uint64_t mag =
+        v < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+    if (mag > kMaxExact) {
+      return Status::InvalidArgument("non_canonicalizable", "integer beyond +/-2^53");
+    }
+    return Raw(name, std::to_string(v));
+  }
+  Status Bool(std::string_view name, bool v) { return Raw(name, v ? "true" : "false"); }
+  Status Raw(std::string_view name, std::string_view json) {
+    BULWARK_RETURN_IF_ERROR(Name(name));
+    out_ += json;
+    return Status::Ok();
+  }
+  void Close() { out_ += first_ ? "{}" : "}"; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+// The details object: names sanitized, credential-looking names redacted, a repeated name keeps
+// its last value, members in RFC 8785 order.
+Status AppendDetails(std::string& out, const std::vector<std::pair<std::string, DetailValue>>& in) {
+  std::vector<std::pair<std::string, const DetailValue*>> members;
+  members.reserve(in.size());
+  for (const auto& [name, value] : in) {
+    std::string key = Sanitize(name, 64);
+    auto same =
+        std::find_if(members.begin(), members.end(), [&](const auto& m) { return m.first == key; });
+    if (same != members.end()) {
+      same->second = &value;
+    } else {
+      members.emplace_back(std::move(key), &value);
+    }
+  }
+  std::sort(members.begin(), members.end(),
+            [](const auto& a, const auto& b) { return core::CanonicalNameLess(a.first, b.first); });
+  EntryWriter w(out);
+  for (const auto& [key, value] : members) {
+    if (log::IsCredentialName(key)) {
+      BULWARK_RETURN_IF_ERROR(w.Text(key, "[redacted]"));
+      continue;
+    }
+    switch (value->kind()) {
+      case DetailValue::Kind::kText:
+        BULWARK_RETURN_IF_ERROR(w.Text(key, Sanitize(value->text(), kMaxField)));
+        break;
+      case DetailValue::Kind::kInt:
+        BULWARK_RETURN_IF_ERROR(w.Int(key, value->integer()));
+        break;
+      case DetailValue::Kind::kBool:
+        BULWARK_RETURN_IF_ERROR(w.Bool(key, value->boolean()));
+        break;
+    }
+  }
+  w.Close();
+  return Status::Ok();
 }
 
 }  // namespace
@@ -59,38 +141,37 @@ std::string_view ResultName(Result r) {
 
 StatusOr<std::string> EntryBytes(const Event& e, std::int64_t seq) {
   if (e.action.empty()) return Status::InvalidArgument("invalid_event", "an audit event needs an action");
-  boost::json::object details;
-  for (const auto& [name, value] : e.details) {
-    const std::string key = Sanitize(name, 64);
-    if (log::IsCredentialName(key)) {
-      details[key] = "[redacted]";
-      continue;
-    }
-    switch (value.kind()) {
-      case DetailValue::Kind::kText: details[key] = Sanitize(value.text(), kMaxField); break;
-      case DetailValue::Kind::kInt: details[key] = value.integer(); break;
-      case DetailValue::Kind::kBool: details[key] = value.boolean(); break;
-    }
+  std::string out;
+  out.reserve(512);
+  EntryWriter w(out);
+  BULWARK_RETURN_IF_ERROR(w.Text("action", Sanitize(e.action, 128)));
+  {
+    std::string actor;
+    EntryWriter a(actor);
+    BULWARK_RETURN_IF_ERROR(a.TextOrNull("id", e.actor.id, kMaxField));
+    BULWARK_RETURN_IF_ERROR(a.Text("kind", ActorKindName(e.actor.kind)));
+    a.Close();
+    BULWARK_RETURN_IF_ERROR(w.Raw("actor", actor));
   }
-  boost::json::object o{
-      {"v", kEventSchemaVersion},
-      {"seq", seq},
-      {"time", e.time.empty() ? core::NowIso8601Micros() : e.time},
-      {"actor", boost::json::object{{"kind", ActorKindName(e.actor.kind)}, {"id", OrNull(e.actor.id)}}},
-      {"tenant", OrNull(e.tenant)},
-      {"action", Sanitize(e.action, 128)},
-      {"resource", OrNull(e.resource)},
-      {"result", ResultName(e.result)},
-      {"reason", OrNull(e.reason)},
-      {"request_id", OrNull(e.request_id)},
-      {"client", OrNull(e.client)},
-      {"user_agent", e.user_agent.empty() ? boost::json::value(nullptr)
-                                          : boost::json::value(Sanitize(e.user_agent, kMaxUserAgent))},
-      {"auth_method", OrNull(e.auth_method)},
-      {"break_glass", e.break_glass},
-      {"details", std::move(details)},
-  };
-  return core::CanonicalJson(o);
+  BULWARK_RETURN_IF_ERROR(w.TextOrNull("auth_method", e.auth_method, kMaxField));
+  BULWARK_RETURN_IF_ERROR(w.Bool("break_glass", e.break_glass));
+  BULWARK_RETURN_IF_ERROR(w.TextOrNull("client", e.client, kMaxField));
+  {
+    std::string details;
+    BULWARK_RETURN_IF_ERROR(AppendDetails(details, e.details));
+    BULWARK_RETURN_IF_ERROR(w.Raw("details", details));
+  }
+  BULWARK_RETURN_IF_ERROR(w.TextOrNull("reason", e.reason, kMaxField));
+  BULWARK_RETURN_IF_ERROR(w.TextOrNull("request_id", e.request_id, kMaxField));
+  BULWARK_RETURN_IF_ERROR(w.TextOrNull("resource", e.resource, kMaxField));
+  BULWARK_RETURN_IF_ERROR(w.Text("result", ResultName(e.result)));
+  BULWARK_RETURN_IF_ERROR(w.Int("seq", seq));
+  BULWARK_RETURN_IF_ERROR(w.TextOrNull("tenant", e.tenant, kMaxField));
+  BULWARK_RETURN_IF_ERROR(w.Text("time", e.time.empty() ? core::NowIso8601Micros() : e.time));
+  BULWARK_RETURN_IF_ERROR(w.TextOrNull("user_agent", e.user_agent, kMaxUserAgent));
+  BULWARK_RETURN_IF_ERROR(w.Int("v", kEventSchemaVersion));
+  w.Close();
+  return out;
 }
 
 }  // namespace bulwark::audit

@@ -560,6 +560,16 @@ bool IsCanonical(std::string_view text) {
   return c.ok() && *c == text;
 }
 
+bool CanonicalNameLess(std::string_view a, std::string_view b) {
+  // ASCII sorts the same in UTF-8 bytes and UTF-16 units; only other names need converting.
+  const auto ascii = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  };
+  if (ascii(a) && ascii(b)) return a < b;
+  return ToUtf16(a) < ToUtf16(b);
+}
+
 Status AppendCanonicalString(std::string& out, std::string_view s) { return AppendString(out, s); }
 
 }  // namespace bulwark::core

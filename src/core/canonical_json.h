@@ -68,6 +68,10 @@ StatusOr<std::string> CanonicalizeText(std::string_view text);
 //   IsCanonical(R"({"a":1.0})")           -> false (canonical number is 1)
 bool IsCanonical(std::string_view text);
 
+// True when member name `a` sorts before `b` in RFC 8785 order (UTF-16 code units, §3.2.3), for
+// a writer that emits an object's members itself. Both must be valid UTF-8.
+bool CanonicalNameLess(std::string_view a, std::string_view b);
+
 // Appends `s` as an RFC 8785 string, quotes included. Fails (InvalidArgument
 // "non_canonicalizable") when `s` is not valid UTF-8; `out` may then hold a partial string.
 Status AppendCanonicalString(std::string& out, std::string_view s);

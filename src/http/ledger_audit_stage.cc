@@ -61,7 +61,8 @@ void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const S
       alert = audit::AlertFor(ctx.audit_alert, event);
     } else if (alerts_ != nullptr) {
       // An operator route's 404 is a failed operator authentication: it counts like a 401.
-      const unsigned observed = IsRefusal(http_status, ctx) && http_status == 404 ? 401 : http_status;
+      const unsigned observed =
+          IsRefusal(http_status, ctx) && http_status == 404 ? 401 : http_status;
       alert = alerts_->Observe(observed);
       if (alert) alert->request_id = ctx.request_id;  // the request that tipped it over
     }

@@ -4,8 +4,8 @@
 #include <array>
 #include <atomic>
 #include <boost/json/parse.hpp>
-#include <cstdint>
 #include <condition_variable>
+#include <cstdint>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -318,8 +318,8 @@ Status UnhandledFailure() { return Status::Internal("unhandled exception"); }
 
 }  // namespace
 
-void Pipeline::HandleAsync(const Request& req, const core::IpAddress& peer, bool tls,
-                           Resume resume, Respond respond) noexcept {
+void Pipeline::HandleAsync(const Request& req, const core::IpAddress& peer, bool tls, Resume resume,
+                           Respond respond) noexcept {
   metrics_.RequestStarted();
   std::shared_ptr<InFlight> f;
   try {
@@ -348,8 +348,7 @@ void Pipeline::HandleAsync(const Request& req, const core::IpAddress& peer, bool
       // 8. The record is durable before anything leaves; if it cannot be, nothing leaves.
       const Status outcome = f->reply.status();
       // Recorded with the native status (a bad Vault token counts as the 401 it is).
-      const unsigned http_status =
-          f->reply.ok() ? f->reply->status : HttpStatusFor(outcome.code());
+      const unsigned http_status = f->reply.ok() ? f->reply->status : HttpStatusFor(outcome.code());
       return Audit(f, http_status, outcome);
     }
   } catch (const std::exception& e) {
@@ -421,8 +420,8 @@ void Pipeline::RejectAsync(const Request* req, const core::IpAddress& peer, cons
   static const Request kEmpty;
   std::shared_ptr<InFlight> f;
   try {
-    f = std::make_shared<InFlight>(req ? *req : kEmpty, peer, std::move(resume),
-                                   std::move(respond), true);
+    f = std::make_shared<InFlight>(req ? *req : kEmpty, peer, std::move(resume), std::move(respond),
+                                   true);
     f->ctx.request_id = RequestIdFor(f->ctx.req);
     f->reply = status;
   } catch (...) {

@@ -25,6 +25,37 @@ bool SplitPath(std::string_view path, std::vector<std::string_view>* out) {
 bool IsParam(std::string_view seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
 bool IsRestParam(std::string_view seg) { return IsParam(seg) && seg[seg.size() - 2] == '*'; }
 
+// Whether `segs` fits the pattern, checked before any parameter is copied out: most routes fail
+// on a literal segment. A final {name*} takes one or more segments.
+bool PatternMatches(const std::vector<std::string>& pat,
+                    const std::vector<std::string_view>& segs) {
+  for (std::size_t i = 0; i < pat.size(); ++i) {
+    if (IsRestParam(pat[i])) return i < segs.size();
+    if (i >= segs.size()) return false;
+    if (!IsParam(pat[i]) && pat[i] != segs[i]) return false;
+  }
+  return segs.size() == pat.size();
+}
+
+// The parameters of a path that PatternMatches `pat` (none for a static route's pattern).
+PathParams ParamsOf(const std::vector<std::string>& pat,
+                    const std::vector<std::string_view>& segs) {
+  PathParams params;
+  for (std::size_t i = 0; i < pat.size(); ++i) {
+    const std::string& p = pat[i];
+    if (IsRestParam(p)) {
+      // The rest of the path, segments rejoined: "prod/db/password".
+      const char* begin = segs[i].data();
+      const char* end = segs.back().data() + segs.back().size();
+      params.emplace_back(p.substr(1, p.size() - 3),
+                          std::string(begin, static_cast<std::size_t>(end - begin)));
+      break;
+    }
+    if (IsParam(p)) params.emplace_back(p.substr(1, p.size() - 2), std::string(segs[i]));
+  }
+  return params;
+}
+
 }  // namespace
 
 std::string_view AuthDecisionName(AuthDecision d) {
@@ -112,56 +143,17 @@ Router::Match Router::Find(Verb method, std::string_view path) const {
     }
   }
   std::vector<std::size_t> candidates;
-  std::vector<PathParams> candidate_params;
-
   if (auto it = static_routes_.find(path); it != static_routes_.end()) {
-    for (std::size_t idx : it->second) {
-      candidates.push_back(idx);
-      candidate_params.emplace_back();
-    }
+    candidates.assign(it->second.begin(), it->second.end());
   }
-  if (!param_routes_.empty()) {
-    std::vector<std::string_view> segs;
-    if (SplitPath(path, &segs)) {
-      for (std::size_t idx : param_routes_) {
-        const auto& pat = patterns_[idx];
-        PathParams params;
-        bool ok = true;
-        std::size_t i = 0;
-        for (; i < pat.size() && ok; ++i) {
-          const std::string& p = pat[i];
-          if (IsRestParam(p)) {
-            if (i >= segs.size()) {
-              ok = false;
-              break;
-            }
-            // The rest of the path, segments rejoined: "prod/db/password".
-            const char* begin = segs[i].data();
-            const char* end = segs.back().data() + segs.back().size();
-            params.emplace_back(p.substr(1, p.size() - 3),
-                                std::string(begin, static_cast<std::size_t>(end - begin)));
-            i = pat.size();
-            break;
-          }
-          if (i >= segs.size()) {
-            ok = false;
-          } else if (IsParam(p)) {
-            params.emplace_back(p.substr(1, p.size() - 2), std::string(segs[i]));
-          } else if (p != segs[i]) {
-            ok = false;
-          }
-        }
-        const bool rest = !pat.empty() && IsRestParam(pat.back());
-        if (ok && (rest || segs.size() == pat.size())) {
-          candidates.push_back(idx);
-          candidate_params.push_back(std::move(params));
-        }
-      }
+  std::vector<std::string_view> segs;
+  if (!param_routes_.empty() && SplitPath(path, &segs)) {
+    for (std::size_t idx : param_routes_) {
+      if (PatternMatches(patterns_[idx], segs)) candidates.push_back(idx);
     }
   }
   if (candidates.empty()) return m;  // kNotFound
 
-  std::vector<std::string> allow;
   m.all_internal = true;
   for (std::size_t k = 0; k < candidates.size(); ++k) {
     const Route& r = routes_[candidates[k]];
@@ -170,12 +162,15 @@ Router::Match Router::Find(Verb method, std::string_view path) const {
     if (r.method == want && m.route == nullptr) {
       m.kind = Match::Kind::kFound;
       m.route = &r;
-      m.params = std::move(candidate_params[k]);
+      m.params = ParamsOf(patterns_[candidates[k]], segs);
     }
-    allow.emplace_back(bhttp::to_string(r.method));
-    if (r.method == Verb::get) allow.emplace_back("HEAD");
   }
   if (m.route != nullptr) return m;
+  std::vector<std::string> allow;
+  for (std::size_t idx : candidates) {
+    allow.emplace_back(bhttp::to_string(routes_[idx].method));
+    if (routes_[idx].method == Verb::get) allow.emplace_back("HEAD");
+  }
   std::sort(allow.begin(), allow.end());
   allow.erase(std::unique(allow.begin(), allow.end()), allow.end());
   m.kind = Match::Kind::kMethodNotAllowed;

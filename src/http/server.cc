@@ -208,9 +208,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (ec) return Close(false);
     auto handle = [self = this->shared_from_this()] {
       self->server_.pipeline().HandleAsync(
-          self->parser_->get(), self->peer_, kTls, self->Resumer(),
-          [self](Response res) {
-            self->OnThisThread([self, res = std::move(res)]() mutable { self->Respond(std::move(res)); });
+          self->parser_->get(), self->peer_, kTls, self->Resumer(), [self](Response res) {
+            self->OnThisThread(
+                [self, res = std::move(res)]() mutable { self->Respond(std::move(res)); });
           });
     };
     // The io thread runs what only reads locally; a route that may wait on the store or on a
@@ -240,11 +240,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void Reject(const Status& status, bool linger) {
-    server_.pipeline().RejectAsync(
-        parser_ ? &parser_->get() : nullptr, peer_, status, Resumer(),
-        [self = this->shared_from_this(), linger](Response res) {
-          self->OnThisThread([self, linger, res = std::move(res)] { self->Write(res, false, linger); });
-        });
+    server_.pipeline().RejectAsync(parser_ ? &parser_->get() : nullptr, peer_, status, Resumer(),
+                                   [self = this->shared_from_this(), linger](Response res) {
+                                     self->OnThisThread([self, linger, res = std::move(res)] {
+                                       self->Write(res, false, linger);
+                                     });
+                                   });
   }
 
   void Write(const Response& res, bool keep, bool linger) {

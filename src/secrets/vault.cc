@@ -143,30 +143,34 @@ StatusOr<VersionInfo> Vault::Put(store::Transaction& tx, std::string_view tenant
 
 StatusOr<SecretValue> Vault::Get(store::Transaction& tx, std::string_view tenant,
                                  std::string_view path, std::optional<std::int64_t> version) {
-  std::int64_t wanted = 0;
+  // The same columns either way; the current version is found through its head in one query.
+  store::Rows rows;
   if (version && *version > 0) {
-    wanted = *version;
+    BULWARK_ASSIGN_OR_RETURN(
+        rows, tx.Query("SELECT version, data_key_id, sealed, created_at, created_by, deleted_at, "
+                       "destroyed_at FROM secret_versions "
+                       "WHERE tenant_id = ? AND path = ? AND version = ?",
+                       {Text(tenant), Text(path), Value::Int(*version)}));
   } else {
-    BULWARK_ASSIGN_OR_RETURN(const std::optional<SecretHead> head, Head(tx, tenant, path));
-    if (!head) return NotFound();
-    wanted = head->current_version;
+    BULWARK_ASSIGN_OR_RETURN(
+        rows, tx.Query("SELECT v.version, v.data_key_id, v.sealed, v.created_at, v.created_by, "
+                       "v.deleted_at, v.destroyed_at FROM secrets s JOIN secret_versions v "
+                       "ON v.tenant_id = s.tenant_id AND v.path = s.path "
+                       "AND v.version = s.current_version WHERE s.tenant_id = ? AND s.path = ?",
+                       {Text(tenant), Text(path)}));
   }
-  BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT data_key_id, sealed, created_at, created_by, deleted_at, "
-                          "destroyed_at FROM secret_versions "
-                          "WHERE tenant_id = ? AND path = ? AND version = ?",
-                          {Text(tenant), Text(path), Value::Int(wanted)}));
-  if (rows.empty() || !rows[0][4].is_null() || !rows[0][5].is_null() || rows[0][1].is_null())
+  if (rows.empty() || !rows[0][5].is_null() || !rows[0][6].is_null() || rows[0][2].is_null())
     return NotFound();
   const auto& r = rows[0];
-  const std::string key_id = r[0].as_text();
+  const std::int64_t wanted = r[0].as_int();
+  const std::string key_id = r[1].as_text();
   BULWARK_ASSIGN_OR_RETURN(auto key, KeyById(tx, key_id));
   const std::string aad = SecretAad(tenant, path, wanted, key_id);
-  auto plain = crypto::OpenRandomNonce(*key, r[1].as_bytes(), crypto::AsBytes(aad));
+  auto plain = crypto::OpenRandomNonce(*key, r[2].as_bytes(), crypto::AsBytes(aad));
   if (!plain.ok()) return Status::Integrity("a secret version failed its integrity check");
   return SecretValue{
       .data = std::move(*plain),
-      .version = {.version = wanted, .created_at = r[2].as_int(), .created_by = r[3].as_text()}};
+      .version = {.version = wanted, .created_at = r[3].as_int(), .created_by = r[4].as_text()}};
 }
 
 StatusOr<SecretMetadata> Vault::Metadata(store::Transaction& tx, std::string_view tenant,

@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -113,10 +115,20 @@ std::string Upper(std::string_view s) {
   return out;
 }
 
+// Looks statements up by the caller's SQL text without copying it.
+struct SqlHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+};
+
+// Transaction control, run once or twice per transaction.
+enum class Control { kBegin, kBeginImmediate, kCommit, kRollback };
+
 // One open database handle and its statement cache. Never shared between threads at once.
 struct Connection {
   sqlite3* db = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> stmts;
+  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> stmts;
+  std::array<sqlite3_stmt*, 4> control{};  // by Control; prepared on first use
 
   Connection() = default;
   Connection(const Connection&) = delete;
@@ -128,6 +140,24 @@ struct Connection {
   void ClearCache() {
     for (auto& [sql, stmt] : stmts) sqlite3_finalize(stmt);
     stmts.clear();
+    for (auto& stmt : control) {
+      sqlite3_finalize(stmt);
+      stmt = nullptr;
+    }
+  }
+  // Runs BEGIN, COMMIT or ROLLBACK from a statement prepared once (sqlite3_exec would parse it
+  // on every call). Returns an SQLite result code, SQLITE_OK on success.
+  int Run(Control which) {
+    static constexpr const char* kSql[] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
+    sqlite3_stmt*& stmt = control[static_cast<std::size_t>(which)];
+    if (stmt == nullptr) {
+      const int rc = sqlite3_prepare_v3(db, kSql[static_cast<std::size_t>(which)], -1,
+                                        SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+      if (rc != SQLITE_OK) return rc;
+    }
+    const int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
   }
 };
 
@@ -301,7 +331,7 @@ class Pool {
     if (!sqlite3_get_autocommit(c->db)) {
       // A transaction that could not be ended must not leak into the next user: replace the
       // handle. If even that fails, the old one is kept and its next BEGIN reports the error.
-      sqlite3_exec(c->db, "ROLLBACK", nullptr, nullptr, nullptr);
+      c->Run(Control::kRollback);
       if (!sqlite3_get_autocommit(c->db)) Reopen(c);
     }
     std::lock_guard lk(mu_);
@@ -394,7 +424,7 @@ class SqliteTransaction final : public Transaction {
       : pool_(std::move(pool)), conn_(conn), mode_(mode) {}
 
   ~SqliteTransaction() override {
-    if (open_) sqlite3_exec(conn_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (open_) conn_->Run(Control::kRollback);
     pool_->Release(conn_, mode_);
   }
 
@@ -422,12 +452,10 @@ class SqliteTransaction final : public Transaction {
 
   Status Commit() override {
     BULWARK_RETURN_IF_ERROR(CheckOpen());
-    int rc = sqlite3_exec(conn_->db, "COMMIT", nullptr, nullptr, nullptr);
+    int rc = conn_->Run(Control::kCommit);
     if (rc != SQLITE_OK) {
       Status st = MapSqliteError(sqlite3_extended_errcode(conn_->db));
-      if (!sqlite3_get_autocommit(conn_->db)) {
-        sqlite3_exec(conn_->db, "ROLLBACK", nullptr, nullptr, nullptr);
-      }
+      if (!sqlite3_get_autocommit(conn_->db)) conn_->Run(Control::kRollback);
       open_ = false;
       return st;
     }
@@ -453,9 +481,9 @@ class SqliteTransaction final : public Transaction {
     if (sql.find('\0') != std::string_view::npos) {
       return Status::Internal("store error: SQL text contains a NUL byte");
     }
-    std::string key(sql);
-    auto it = conn_->stmts.find(key);
+    auto it = conn_->stmts.find(sql);
     if (it != conn_->stmts.end()) return it->second;
+    std::string key(sql);
     sqlite3_stmt* stmt = nullptr;
     const char* tail = nullptr;
     int rc = sqlite3_prepare_v3(conn_->db, key.c_str(), static_cast<int>(key.size() + 1),
@@ -523,8 +551,7 @@ class SqliteStore final : public Store {
     BULWARK_ASSIGN_OR_RETURN(Connection * conn, pool_->Acquire(mode));
     // The transaction object owns the lease from here on, so every return releases it.
     auto tx = std::make_unique<SqliteTransaction>(pool_, conn, mode);
-    int rc = sqlite3_exec(conn->db, mode == TxMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN", nullptr,
-                          nullptr, nullptr);
+    int rc = conn->Run(mode == TxMode::kWrite ? Control::kBeginImmediate : Control::kBegin);
     if (rc != SQLITE_OK) return MapSqliteError(sqlite3_extended_errcode(conn->db));
     return std::unique_ptr<Transaction>(std::move(tx));
   }

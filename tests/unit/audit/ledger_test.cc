@@ -1,19 +1,23 @@
 // The ledger's append side: chain, WORM, group commit, fail-closed, checkpoints, no secrets.
+#include "audit/ledger.h"
+
 #include <gtest/gtest.h>
 
-#include "../keyed_store_env.h"
-
 #include <atomic>
+#include <boost/json.hpp>
 #include <condition_variable>
 #include <future>
 #include <mutex>
-#include <boost/json.hpp>
 #include <thread>
 #include <type_traits>
 
+#include "../keyed_store_env.h"
+#include "../store/store_test_util.h"
 #include "audit/event.h"
-#include "audit/ledger.h"
 #include "audit/writer.h"
+#include "core/canonical_json.h"
+#include "core/json_text.h"
+#include "core/log.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
@@ -21,7 +25,6 @@
 #include "crypto/sign.h"
 #include "keyring/keyring.h"
 #include "store/migrate.h"
-#include "../store/store_test_util.h"
 
 namespace bulwark::audit {
 namespace {
@@ -229,8 +232,10 @@ TEST(AuditLedgerTest, ASubmittedEventThatCannotBeWrittenReportsUnavailable) {
   Fixture f;
   {
     auto tx = f.store->Begin(TxMode::kWrite);
-    ASSERT_TRUE((*tx)->Exec("CREATE TRIGGER ledger_full BEFORE INSERT ON audit_ledger "
-                            "BEGIN SELECT RAISE(ABORT, 'disk full'); END").ok());
+    ASSERT_TRUE((*tx)
+                    ->Exec("CREATE TRIGGER ledger_full BEFORE INSERT ON audit_ledger "
+                           "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+                    .ok());
     ASSERT_TRUE((*tx)->Commit().ok());
   }
   AuditWriter w(*f.store, *f.ledger, {});
@@ -340,6 +345,123 @@ TEST(AuditEventTest, CredentialNamedDetailsAndControlCharactersNeverReachTheEntr
   EXPECT_EQ(v.at("user_agent").as_string(), "curl/8{\"forged\":true}");
   EXPECT_EQ(v.at("seq").as_int64(), 7);
   EXPECT_TRUE(v.at("tenant").is_string());
+}
+
+// The entry as the ledger first built it: a Boost.JSON object canonicalized by
+// core::CanonicalJson. EntryBytes writes the members itself and must give the same bytes.
+StatusOr<std::string> ReferenceEntryBytes(const Event& e, std::int64_t seq) {
+  auto sanitize = [](std::string_view in, std::size_t max) {
+    std::string out;
+    for (unsigned char c : in.substr(0, max)) {
+      if (c >= 0x20 && c != 0x7F) out.push_back(static_cast<char>(c));
+    }
+    if (!core::IsValidUtf8(out)) {
+      std::string quoted;
+      core::AppendJsonString(quoted, out);
+      out = std::string(boost::json::parse(quoted).as_string());
+    }
+    return out;
+  };
+  auto or_null = [&](const std::string& v, std::size_t max) -> boost::json::value {
+    if (v.empty()) return nullptr;
+    return boost::json::value(sanitize(v, max));
+  };
+  boost::json::object details;
+  for (const auto& [name, value] : e.details) {
+    const std::string key = sanitize(name, 64);
+    if (log::IsCredentialName(key)) {
+      details[key] = "[redacted]";
+      continue;
+    }
+    switch (value.kind()) {
+      case DetailValue::Kind::kText:
+        details[key] = sanitize(value.text(), 1024);
+        break;
+      case DetailValue::Kind::kInt:
+        details[key] = value.integer();
+        break;
+      case DetailValue::Kind::kBool:
+        details[key] = value.boolean();
+        break;
+    }
+  }
+  boost::json::object o{
+      {"v", kEventSchemaVersion},
+      {"seq", seq},
+      {"time", e.time},
+      {"actor", boost::json::object{{"kind", ActorKindName(e.actor.kind)},
+                                    {"id", or_null(e.actor.id, 1024)}}},
+      {"tenant", or_null(e.tenant, 1024)},
+      {"action", sanitize(e.action, 128)},
+      {"resource", or_null(e.resource, 1024)},
+      {"result", ResultName(e.result)},
+      {"reason", or_null(e.reason, 1024)},
+      {"request_id", or_null(e.request_id, 1024)},
+      {"client", or_null(e.client, 1024)},
+      {"user_agent", or_null(e.user_agent, 256)},
+      {"auth_method", or_null(e.auth_method, 1024)},
+      {"break_glass", e.break_glass},
+      {"details", std::move(details)},
+  };
+  return core::CanonicalJson(o);
+}
+
+TEST(AuditEventTest, EntryBytesAreTheCanonicalJsonOfTheEvent) {
+  std::vector<Event> events;
+  events.push_back(SampleEvent(1));
+  {
+    Event e;  // every optional member empty, no details
+    e.action = "http.denied";
+    e.result = Result::kDenied;
+    events.push_back(e);
+  }
+  {
+    Event e = SampleEvent(2);
+    e.actor = {ActorKind::kUser, "usr-\u00e9\"\\"};
+    e.reason = "tenant_mismatch";
+    e.client = "2001:db8::1";
+    e.user_agent = std::string(300, 'u') + "\x01\n";
+    e.auth_method = "magic_link";
+    e.break_glass = true;
+    e.resource = std::string("secret:caf\xC3\xA9/\xF0\x9F\x98\x80/\xEE\x80\x80") + "\xFF\xFE";
+    e.details.clear();
+    // Names that sort differently in UTF-8 and UTF-16, a repeated name (the last value wins), a
+    // credential name, controls, an integer at the limit, booleans and an empty name.
+    e.details.emplace_back("\xEE\x80\x80", 1);
+    e.details.emplace_back("\xF0\x9F\x98\x80", 2);
+    e.details.emplace_back("b", "first");
+    e.details.emplace_back("a", true);
+    e.details.emplace_back("b", "second\ttab");
+    e.details.emplace_back("password", "hunter2");
+    e.details.emplace_back("Z", std::int64_t{1} << 53);
+    e.details.emplace_back("neg", -(std::int64_t{1} << 53));
+    e.details.emplace_back("", false);
+    e.details.emplace_back("long", std::string(2000, 'x'));
+    events.push_back(e);
+  }
+  for (ActorKind k :
+       {ActorKind::kAnonymous, ActorKind::kApiKey, ActorKind::kOperator, ActorKind::kSystem}) {
+    Event e = SampleEvent(3);
+    e.actor.kind = k;
+    e.result = Result::kError;
+    events.push_back(e);
+  }
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    Event& e = events[i];
+    e.time = "2026-11-23T10:00:00.000001Z";
+    const auto seq = static_cast<std::int64_t>(i) + 1;
+    auto want = ReferenceEntryBytes(e, seq);
+    auto got = EntryBytes(e, seq);
+    ASSERT_TRUE(want.ok()) << want.status().ToString();
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, *want) << "event " << i;
+    EXPECT_TRUE(core::IsCanonical(*got));
+  }
+  // An integer a double cannot hold is refused, as CanonicalJson refuses it.
+  Event big = SampleEvent(4);
+  big.details.emplace_back("n2", (std::int64_t{1} << 53) + 1);
+  EXPECT_EQ(EntryBytes(big, 1).status().reason(), "non_canonicalizable");
+  EXPECT_EQ(ReferenceEntryBytes(big, 1).status().reason(), "non_canonicalizable");
 }
 
 TEST(AuditEventTest, AnEventWithoutActionIsRefused) {

@@ -10,15 +10,15 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <memory>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <regex>
-#include <thread>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "http/baseline_stages.h"
@@ -112,7 +112,8 @@ class RecordingAudit : public AuditRecorder {
   void Record(RequestContext& ctx, unsigned http_status, const Status& outcome,
               Done done) noexcept override {
     entries.push_back({http_status, outcome.reason(), ctx.request_id});
-    Status result = fail ? Status::Unavailable("ledger_down", "the ledger cannot be reached") : Status::Ok();
+    Status result =
+        fail ? Status::Unavailable("ledger_down", "the ledger cannot be reached") : Status::Ok();
     if (!later) return done(result);
     // As the ledger does: the outcome arrives on another thread, after Record returned.
     threads.emplace_back([done = std::move(done), result] { done(result); });
@@ -171,6 +172,11 @@ class HttpPipelineTest : public ::testing::Test {
     add({.method = Verb::get, .pattern = "/openapi.json", .auth = AuthDecision::kPublic,
          .public_cache = true,
          .handler = [](RequestContext&) -> StatusOr<Reply> { return Reply{.body = "{}"}; }});
+    add({.method = Verb::get,
+         .pattern = "/reads/{path*}",
+         .auth = AuthDecision::kPublic,
+         .reads_only = true,
+         .handler = [](RequestContext&) -> StatusOr<Reply> { return Reply{.body = "{}"}; }});
     add({.method = Verb::get, .pattern = "/inject", .auth = AuthDecision::kPublic,
          .handler = [](RequestContext&) -> StatusOr<Reply> {
            Reply r;
@@ -182,9 +188,10 @@ class HttpPipelineTest : public ::testing::Test {
     metrics_.SetRoutes(std::move(labels));
   }
 
-  Pipeline MakePipeline(bool production = true) {
+  Pipeline MakePipeline(bool production = true, bool local_reads = false) {
     PipelineOptions options;
     options.production = production;
+    options.local_reads = local_reads;
     options.trusted_proxies = Cidrs({"10.0.0.0/8"});
     options.cors_allowed_origins = {std::string(kAllowedOrigin)};
     PipelineStages stages;
@@ -690,6 +697,12 @@ TEST_F(HttpPipelineTest, RunsInlineOnlyForInlineRoutes) {
   EXPECT_FALSE(p.RunsInline(Get("/metrics")));
   EXPECT_FALSE(p.RunsInline(Get("/nope")));
   EXPECT_FALSE(p.RunsInline(Request{Verb::post, "/livez", 11}));
+  // A route that only reads runs inline only where reads are local (SQLite).
+  EXPECT_FALSE(p.RunsInline(Get("/reads/a/b")));
+  Pipeline local = MakePipeline(true, /*local_reads=*/true);
+  EXPECT_TRUE(local.RunsInline(Get("/reads/a/b")));
+  EXPECT_FALSE(local.RunsInline(Get("/echo-client")));
+  EXPECT_FALSE(local.RunsInline(Get("/metrics")));
 }
 
 TEST_F(HttpPipelineTest, BodyLimitFollowsTheRoute) {
