@@ -460,6 +460,22 @@ StatusOr<keyring::MasterKeySource> MasterKeySourceFor(Config& c) {
 
 namespace {
 
+// server.io_threads, or one per core when unset.
+int IoThreads(const Config& c) {
+  return c.io_threads > 0 ? static_cast<int>(c.io_threads)
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// Whether a read transaction is a local, non-blocking page lookup, so that routes that only read
+// may run on the io threads: SQLite in WAL mode, where readers never wait for the writer. (In a
+// rollback journal, a reader waits out every commit in SQLite's busy handler.)
+bool LocalReads(const Config& c, const store::Store& store) {
+  if (store.backend() != "sqlite") return false;
+  std::string mode = c.journal_mode;
+  for (char& ch : mode) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return mode == "WAL";
+}
+
 StatusOr<std::optional<crypto::SecretBytes>> OperatorToken(const Config& c) {
   if (c.operator_token) return std::optional<crypto::SecretBytes>(c.operator_token->Clone());
   if (c.operator_token_file.empty()) return std::optional<crypto::SecretBytes>();
@@ -511,7 +527,10 @@ StatusOr<Core> OpenCore(Config& config, std::string& step, const OpenCoreOptions
                              .synchronous = config.synchronous,
                              .foreign_keys = config.foreign_keys,
                              .busy_timeout_ms = static_cast<int>(config.busy_timeout_ms),
-                             .pool_size = static_cast<int>(config.pool_size)};
+                             // One connection per io thread on top of the configured pool:
+                             // secret reads run on the io threads (LocalReads) and should find
+                             // an idle connection rather than wait for one there.
+                             .pool_size = static_cast<int>(config.pool_size) + IoThreads(config)};
   Core core;
   if (!config.storage_url.empty()) {
     BULWARK_ASSIGN_OR_RETURN(
@@ -944,7 +963,7 @@ int Serve(const core::ConfigSources& sources_in) {
                               .allowed_hosts = std::move(allowed_hosts),
                               // A SQLite read is a local page lookup; a PostgreSQL one waits
                               // on the network, which no io thread may do.
-                              .local_reads = store->backend() == "sqlite"};
+                              .local_reads = LocalReads(config, *store)};
   std::vector<std::string> operator_cidrs = config.operator_allow_cidrs;
   if (config.dev && operator_cidrs.empty())
     operator_cidrs = {"127.0.0.0/8", "::1"};  // dev: loopback operates
@@ -965,9 +984,7 @@ int Serve(const core::ConfigSources& sources_in) {
   http::ServerOptions sopts2;
   sopts2.listen = config.listen;
   sopts2.worker_threads = static_cast<int>(config.worker_threads);
-  sopts2.io_threads = config.io_threads > 0
-                          ? static_cast<int>(config.io_threads)
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  sopts2.io_threads = IoThreads(config);
   sopts2.max_header_bytes = static_cast<std::size_t>(config.max_header_bytes);
   sopts2.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
   sopts2.max_connections = static_cast<std::size_t>(config.max_connections);

@@ -36,6 +36,7 @@ Status AuditWriter::CommitAmending(AmendingChange change, Event event) {
 }
 
 void AuditWriter::Submit(Event event, Done done) noexcept {
+  if (!done) done = [](const Status&) {};  // an empty callback would read as a blocking caller
   Pending* p = nullptr;
   try {
     p = new Pending{nullptr, std::move(event), Status::Ok(), false, nullptr};

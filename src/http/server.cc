@@ -435,6 +435,10 @@ void Server::Unregister(SessionBase* s) {
 }
 
 void Server::StopIfDrained() {
+  // Once Run has returned, a session can still end: a record completed after the shutdown
+  // deadline posts to a stopped io_context, and its handler (and session) dies with it, while
+  // iocs_ is being destroyed. Nothing is left to stop then.
+  if (stopped_.load(std::memory_order_acquire)) return;
   if (draining() && open_connections_.load() == 0) StopAll();
 }
 
@@ -472,6 +476,7 @@ void Server::Run() {
   StopAll();  // the first context stopped: stop the others too
   for (auto& t : threads) t.join();
   workers_.join();
+  stopped_.store(true, std::memory_order_release);
 }
 
 void Server::Shutdown(std::chrono::milliseconds grace) {

@@ -96,6 +96,7 @@ class Server {
   Pipeline& pipeline_;
   Metrics& metrics_;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> stopped_{false};  // Run has returned
   std::atomic<std::size_t> open_connections_{0};
   std::mutex sessions_mu_;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions_;
