@@ -338,19 +338,23 @@ void CheckPostgres(const Config& c, Problems& p, bool production) {
   CheckOpenStore(**st_or, p);
 }
 
+std::string Upper(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+// SQLite's journal mode is WAL (settings are case-insensitive).
+bool JournalIsWal(const Config& c) { return Upper(c.journal_mode) == "WAL"; }
+
 void CheckStorage(const Config& c, Problems& p, bool production) {
   if (!c.storage_url.empty()) {
     CheckPostgres(c, p, production);
     return;
   }
-  auto upper = [](std::string s) {
-    for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    return s;
-  };
-  if (upper(c.journal_mode) != "WAL") {
+  if (!JournalIsWal(c)) {
     p.Unsafe(production, "storage.journal_mode", "storage is not strict: journal_mode must be WAL");
   }
-  if (upper(c.synchronous) != "FULL" && upper(c.synchronous) != "EXTRA") {
+  if (Upper(c.synchronous) != "FULL" && Upper(c.synchronous) != "EXTRA") {
     p.Unsafe(production, "storage.synchronous", "storage is not strict: synchronous must be FULL");
   }
   if (!c.foreign_keys) {
@@ -470,10 +474,7 @@ int IoThreads(const Config& c) {
 // may run on the io threads: SQLite in WAL mode, where readers never wait for the writer. (In a
 // rollback journal, a reader waits out every commit in SQLite's busy handler.)
 bool LocalReads(const Config& c, const store::Store& store) {
-  if (store.backend() != "sqlite") return false;
-  std::string mode = c.journal_mode;
-  for (char& ch : mode) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return mode == "WAL";
+  return store.backend() == "sqlite" && JournalIsWal(c);
 }
 
 StatusOr<std::optional<crypto::SecretBytes>> OperatorToken(const Config& c) {

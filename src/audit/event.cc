@@ -56,14 +56,8 @@ class EntryWriter {
     return Text(name, Sanitize(v, max));
   }
   Status Int(std::string_view name, std::int64_t v) {
-    // JCS numbers are doubles: beyond 2^53 a verifier would read another number.
-    constexpr std::uint64_t kMaxExact = std::uint64_t{1} << 53;
-    const std::uint64_t mag =
-        v < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
-    if (mag > kMaxExact) {
-      return Status::InvalidArgument("non_canonicalizable", "integer beyond +/-2^53");
-    }
-    return Raw(name, std::to_string(v));
+    BULWARK_RETURN_IF_ERROR(Name(name));
+    return core::AppendCanonicalInteger(out_, v);
   }
   Status Bool(std::string_view name, bool v) { return Raw(name, v ? "true" : "false"); }
   Status Raw(std::string_view name, std::string_view json) {
@@ -146,21 +140,17 @@ StatusOr<std::string> EntryBytes(const Event& e, std::int64_t seq) {
   EntryWriter w(out);
   BULWARK_RETURN_IF_ERROR(w.Text("action", Sanitize(e.action, 128)));
   {
-    std::string actor;
-    EntryWriter a(actor);
+    BULWARK_RETURN_IF_ERROR(w.Name("actor"));
+    EntryWriter a(out);
     BULWARK_RETURN_IF_ERROR(a.TextOrNull("id", e.actor.id, kMaxField));
     BULWARK_RETURN_IF_ERROR(a.Text("kind", ActorKindName(e.actor.kind)));
     a.Close();
-    BULWARK_RETURN_IF_ERROR(w.Raw("actor", actor));
   }
   BULWARK_RETURN_IF_ERROR(w.TextOrNull("auth_method", e.auth_method, kMaxField));
   BULWARK_RETURN_IF_ERROR(w.Bool("break_glass", e.break_glass));
   BULWARK_RETURN_IF_ERROR(w.TextOrNull("client", e.client, kMaxField));
-  {
-    std::string details;
-    BULWARK_RETURN_IF_ERROR(AppendDetails(details, e.details));
-    BULWARK_RETURN_IF_ERROR(w.Raw("details", details));
-  }
+  BULWARK_RETURN_IF_ERROR(w.Name("details"));
+  BULWARK_RETURN_IF_ERROR(AppendDetails(out, e.details));
   BULWARK_RETURN_IF_ERROR(w.TextOrNull("reason", e.reason, kMaxField));
   BULWARK_RETURN_IF_ERROR(w.TextOrNull("request_id", e.request_id, kMaxField));
   BULWARK_RETURN_IF_ERROR(w.TextOrNull("resource", e.resource, kMaxField));

@@ -168,15 +168,8 @@ Status AppendValue(std::string& out, const boost::json::value& v, std::size_t de
     case boost::json::kind::bool_:
       out += v.get_bool() ? "true" : "false";
       return Status::Ok();
-    case boost::json::kind::int64: {
-      const std::int64_t i = v.get_int64();
-      // Compare magnitudes as unsigned: -INT64_MIN does not fit in int64.
-      const std::uint64_t mag =
-          i < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(i) : static_cast<std::uint64_t>(i);
-      if (mag > kMaxExactInteger) return NonCanonicalizable("integer beyond +/-2^53");
-      AppendInteger(out, i);
-      return Status::Ok();
-    }
+    case boost::json::kind::int64:
+      return AppendCanonicalInteger(out, v.get_int64());
     case boost::json::kind::uint64: {
       const std::uint64_t u = v.get_uint64();
       if (u > kMaxExactInteger) return NonCanonicalizable("integer beyond +/-2^53");
@@ -571,5 +564,14 @@ bool CanonicalNameLess(std::string_view a, std::string_view b) {
 }
 
 Status AppendCanonicalString(std::string& out, std::string_view s) { return AppendString(out, s); }
+
+Status AppendCanonicalInteger(std::string& out, std::int64_t i) {
+  // Compare magnitudes as unsigned: -INT64_MIN does not fit in int64.
+  const std::uint64_t mag =
+      i < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(i) : static_cast<std::uint64_t>(i);
+  if (mag > kMaxExactInteger) return NonCanonicalizable("integer beyond +/-2^53");
+  AppendInteger(out, i);
+  return Status::Ok();
+}
 
 }  // namespace bulwark::core

@@ -13,6 +13,7 @@
 // integers a double cannot hold exactly.
 #include <boost/json/value.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -75,5 +76,10 @@ bool CanonicalNameLess(std::string_view a, std::string_view b);
 // Appends `s` as an RFC 8785 string, quotes included. Fails (InvalidArgument
 // "non_canonicalizable") when `s` is not valid UTF-8; `out` may then hold a partial string.
 Status AppendCanonicalString(std::string& out, std::string_view s);
+
+// Appends `i` as an RFC 8785 number. Fails (InvalidArgument "non_canonicalizable") when
+// |i| > 2^53, which a verifier reading doubles would see as another number; nothing is written
+// then.
+Status AppendCanonicalInteger(std::string& out, std::int64_t i);
 
 }  // namespace bulwark::core

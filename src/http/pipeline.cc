@@ -433,40 +433,40 @@ void Pipeline::RejectAsync(const Request* req, const core::IpAddress& peer, cons
 
 namespace {
 
-// Runs a request's completion on the waiting thread.
-struct Waiter {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Response> res;
-  void Set(Response r) {
-    std::lock_guard lock(mu);
-    res = std::move(r);
-    cv.notify_all();
-  }
-  Response Get() {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return res.has_value(); });
-    return std::move(*res);
-  }
-};
+// Waits on this thread for the response an asynchronous entry point hands over: `start` gets the
+// Resume (the completion runs where the record's outcome arrives) and the Respond to call.
+template <class Start>
+Response Await(Start start) {
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Response> res;
+  };
+  auto w = std::make_shared<Waiter>();
+  start([](std::function<void()> f) { f(); },
+        [w](Response r) {
+          std::lock_guard lock(w->mu);
+          w->res = std::move(r);
+          w->cv.notify_all();
+        });
+  std::unique_lock lock(w->mu);
+  w->cv.wait(lock, [&] { return w->res.has_value(); });
+  return std::move(*w->res);
+}
 
 }  // namespace
 
 Response Pipeline::Handle(const Request& req, const core::IpAddress& peer, bool tls) noexcept {
-  auto w = std::make_shared<Waiter>();
-  HandleAsync(
-      req, peer, tls, [](std::function<void()> f) { f(); },
-      [w](Response r) { w->Set(std::move(r)); });
-  return w->Get();
+  return Await([&](Resume resume, Respond respond) {
+    HandleAsync(req, peer, tls, std::move(resume), std::move(respond));
+  });
 }
 
 Response Pipeline::Reject(const Request* req, const core::IpAddress& peer,
                           const Status& status) noexcept {
-  auto w = std::make_shared<Waiter>();
-  RejectAsync(
-      req, peer, status, [](std::function<void()> f) { f(); },
-      [w](Response r) { w->Set(std::move(r)); });
-  return w->Get();
+  return Await([&](Resume resume, Respond respond) {
+    RejectAsync(req, peer, status, std::move(resume), std::move(respond));
+  });
 }
 
 Response Pipeline::Finish(RequestContext& ctx, Reply reply) {

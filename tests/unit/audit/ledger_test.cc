@@ -85,6 +85,17 @@ std::int64_t CheckChain(Fixture& f) {
   return expected_seq - 1;
 }
 
+// Simulates a ledger the store refuses to append to (a full disk).
+void RefuseLedgerAppends(Fixture& f) {
+  auto tx = f.store->Begin(TxMode::kWrite);
+  ASSERT_TRUE(tx.ok());
+  ASSERT_TRUE((*tx)
+                  ->Exec("CREATE TRIGGER ledger_full BEFORE INSERT ON audit_ledger "
+                         "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+                  .ok());
+  ASSERT_TRUE((*tx)->Commit().ok());
+}
+
 TEST(AuditLedgerTest, EntriesAreCanonicalAndChained) {
   Fixture f;
   AuditWriter w(*f.store, *f.ledger, {});
@@ -176,11 +187,9 @@ TEST(AuditLedgerTest, UnwritableLedgerFailsClosedWithNoEffect) {
   {
     auto tx = f.store->Begin(TxMode::kWrite);
     ASSERT_TRUE((*tx)->Exec("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT)").ok());
-    // Simulate a ledger the store refuses to append to.
-    ASSERT_TRUE((*tx)->Exec("CREATE TRIGGER ledger_full BEFORE INSERT ON audit_ledger "
-                            "BEGIN SELECT RAISE(ABORT, 'disk full'); END").ok());
     ASSERT_TRUE((*tx)->Commit().ok());
   }
+  ASSERT_NO_FATAL_FAILURE(RefuseLedgerAppends(f));
   AuditWriter w(*f.store, *f.ledger, {});
   Status s = w.Commit(
       [](store::Transaction& tx) { return tx.Exec("INSERT INTO things(name) VALUES ('x')").status(); },
@@ -230,14 +239,7 @@ TEST(AuditLedgerTest, SubmittedEventsReportOnceEachAfterTheyAreDurable) {
 
 TEST(AuditLedgerTest, ASubmittedEventThatCannotBeWrittenReportsUnavailable) {
   Fixture f;
-  {
-    auto tx = f.store->Begin(TxMode::kWrite);
-    ASSERT_TRUE((*tx)
-                    ->Exec("CREATE TRIGGER ledger_full BEFORE INSERT ON audit_ledger "
-                           "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-                    .ok());
-    ASSERT_TRUE((*tx)->Commit().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(RefuseLedgerAppends(f));
   AuditWriter w(*f.store, *f.ledger, {});
   std::promise<Status> got;
   w.Submit(SampleEvent(1), [&](Status s) { got.set_value(std::move(s)); });
