@@ -87,6 +87,27 @@ void BM_MutationWithDurableLedger(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The canonical bytes of one secret read's ledger entry, as the audit writer builds each record.
+void BM_LedgerEntryBytes(benchmark::State& state) {
+  audit::Event e;
+  e.time = "2026-11-23T15:59:39.243061Z";
+  e.actor = {audit::ActorKind::kApiKey, "f7d5108f472c4fdb"};
+  e.tenant = "tnt_f3f54e24cfcabad879e45b42";
+  e.action = "secret.read";
+  e.resource = "secret:bench/s0535";
+  e.request_id = "5e9b68f87f3215170000000000053a35";
+  e.client = "127.0.0.1";
+  e.auth_method = "api_key";
+  e.details = {{"status", 200}, {"version", 1}};
+  std::int64_t seq = 686384;
+  for (auto _ : state) {
+    auto bytes = audit::EntryBytes(e, ++seq);
+    if (!bytes.ok()) state.SkipWithError("entry failed");
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 void BM_MutationWithoutLedger(benchmark::State& state) {
   Env& env = Shared();
   int i = 0;
@@ -100,5 +121,6 @@ void BM_MutationWithoutLedger(benchmark::State& state) {
 
 BENCHMARK(BM_MutationWithDurableLedger)->Threads(16)->UseRealTime()->MinTime(3.0);
 BENCHMARK(BM_MutationWithoutLedger)->Threads(16)->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_LedgerEntryBytes);
 
 }  // namespace

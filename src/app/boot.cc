@@ -28,6 +28,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/secret_quality.h"
+#include "core/thread_name.h"
 #include "crypto/encoding.h"
 #include "crypto/tls_context.h"
 #include "http/baseline_stages.h"
@@ -633,7 +634,10 @@ StatusOr<std::shared_ptr<identity::Mailer>> MailerFor(const Config& c,
 class BackgroundTask {
  public:
   explicit BackgroundTask(std::function<void()> fn)
-      : fn_(std::move(fn)), thread_([this] { Run(); }) {}
+      : fn_(std::move(fn)), thread_([this] {
+          core::NameThisThread("bw-task");
+          Run();
+        }) {}
   ~BackgroundTask() { Stop(); }
   BackgroundTask(const BackgroundTask&) = delete;
   BackgroundTask& operator=(const BackgroundTask&) = delete;

@@ -2,6 +2,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "policy/breakglass.h"
 
 namespace bulwark::app {
@@ -17,7 +18,10 @@ BreakglassSweeper::BreakglassSweeper(store::Store& store, audit::AuditWriter& wr
       receipts_(receipts),
       sessions_(sessions),
       interval_(interval),
-      thread_([this] { Run(); }) {}
+      thread_([this] {
+        core::NameThisThread("bw-breakglass");
+        Run();
+      }) {}
 
 BreakglassSweeper::~BreakglassSweeper() { Stop(); }
 

@@ -1,6 +1,7 @@
 #include "audit/background_verifier.h"
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace bulwark::audit {
 namespace {
@@ -13,7 +14,10 @@ constexpr int kFullRescanEvery = 120;
 BackgroundVerifier::BackgroundVerifier(store::Store& store, const Ledger& ledger, AuditWriter& writer,
                                        std::chrono::milliseconds interval)
     : store_(store), ledger_(ledger), writer_(writer), interval_(interval), last_hash_(ledger.genesis()) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    core::NameThisThread("bw-audit-verify");
+    Run();
+  });
 }
 
 BackgroundVerifier::~BackgroundVerifier() { Stop(); }

@@ -17,6 +17,12 @@ constexpr std::size_t kMaxField = 1024;
 // Printable text only, bounded: control characters dropped, invalid UTF-8 replaced.
 std::string Sanitize(std::string_view in, std::size_t max) {
   in = in.substr(0, std::min(in.size(), max));
+  // The usual case: nothing to drop or replace.
+  if (std::none_of(in.begin(), in.end(),
+                   [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }) &&
+      core::IsValidUtf8(in)) {
+    return std::string(in);
+  }
   std::string out;
   out.reserve(in.size());
   for (unsigned char c : in) {

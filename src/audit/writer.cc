@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace bulwark::audit {
 namespace {
@@ -15,7 +16,10 @@ Status Unavailable() {
 }  // namespace
 
 AuditWriter::AuditWriter(store::Store& store, const Ledger& ledger, WriterOptions options)
-    : store_(store), ledger_(ledger), options_(options), thread_([this] { Run(); }) {}
+    : store_(store), ledger_(ledger), options_(options), thread_([this] {
+        core::NameThisThread("bw-audit-writer");
+        Run();
+      }) {}
 
 AuditWriter::~AuditWriter() { Stop(); }
 

@@ -2,16 +2,17 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <limits>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace bulwark::http {
 namespace {
@@ -471,7 +472,12 @@ void Server::Run() {
   Sweep();
   std::vector<std::thread> threads;
   threads.reserve(iocs_.size() - 1);
-  for (std::size_t i = 1; i < iocs_.size(); ++i) threads.emplace_back([this, i] { iocs_[i]->run(); });
+  for (std::size_t i = 1; i < iocs_.size(); ++i) {
+    threads.emplace_back([this, i] {
+      core::NameThisThread("bw-io");
+      iocs_[i]->run();
+    });
+  }
   iocs_.front()->run();
   StopAll();  // the first context stopped: stop the others too
   for (auto& t : threads) t.join();

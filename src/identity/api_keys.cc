@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "core/text_list.h"
+#include "core/thread_name.h"
 #include "crypto/compare.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
@@ -75,7 +76,10 @@ std::string_view ApiKeyId(std::string_view text) {
 }
 
 ApiKeyService::ApiKeyService(store::Store& store, std::chrono::milliseconds flush_interval)
-    : store_(store), flush_interval_(flush_interval), flusher_([this] { RunFlusher(); }) {}
+    : store_(store), flush_interval_(flush_interval), flusher_([this] {
+        core::NameThisThread("bw-apikey-flush");
+        RunFlusher();
+      }) {}
 
 ApiKeyService::~ApiKeyService() { Stop(); }
 

@@ -1,11 +1,15 @@
 #include "identity/mail_queue.h"
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace bulwark::identity {
 
 MailQueue::MailQueue(std::shared_ptr<Mailer> mailer, std::size_t capacity)
-    : mailer_(std::move(mailer)), capacity_(capacity), thread_([this] { Run(); }) {}
+    : mailer_(std::move(mailer)), capacity_(capacity), thread_([this] {
+        core::NameThisThread("bw-mail");
+        Run();
+      }) {}
 
 MailQueue::~MailQueue() { Stop(); }
 

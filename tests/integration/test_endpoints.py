@@ -1,5 +1,6 @@
 """Issue #2 routes through the real binary: /livez /readyz /healthz /build-info /metrics and the
 dev overlay outbox."""
+import pathlib
 import time
 import re
 import shutil
@@ -205,3 +206,12 @@ def test_local_overlay_outbox_404_in_production(prod_server):
 def test_local_overlay_can_be_switched_off_in_dev(make_server):
     srv = make_server(dev=True, settings={"local_overlay.enabled": False})
     assert_error_body(srv.get("/api/v1/local/outbox"), 404, "not_found")
+
+
+def test_server_threads_are_named(make_server):
+    """top -H, ps -L and perf tell the server's threads apart: the io threads, the audit writer and
+    the ledger's verifier each carry a name."""
+    srv = make_server(settings={"server.io_threads": 2})
+    tasks = pathlib.Path(f"/proc/{srv.proc.pid}/task")
+    names = {(t / "comm").read_text().strip() for t in tasks.iterdir()}
+    assert {"bw-io", "bw-audit-writer", "bw-audit-verify"} <= names, names

@@ -7,6 +7,7 @@
 #include "audit/siem/syslog_format.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "crypto/random.h"
 
 namespace bulwark::audit::siem {
@@ -70,7 +71,10 @@ Status Exporter::Start() {
     log::Warn("audit.export_cursor_ahead", {{"sink", sink_->name()}, {"cursor", cursor}, {"head", head_.load()}});
   }
   last_persist_ = Clock::now();
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    core::NameThisThread("bw-siem-export");
+    Run();
+  });
   return Status::Ok();
 }
 

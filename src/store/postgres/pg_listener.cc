@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "crypto/random.h"
 #include "store/postgres/connect.h"
 
@@ -36,7 +37,10 @@ class Listener final : public PgListener {
         on_message_(std::move(on_message)),
         on_state_(std::move(on_state)),
         wake_fd_(wake_fd),
-        thread_([this] { Run(); }) {}
+        thread_([this] {
+          core::NameThisThread("bw-pg-listen");
+          Run();
+        }) {}
 
   ~Listener() override {
     stop_.store(true);

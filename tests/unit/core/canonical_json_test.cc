@@ -155,6 +155,19 @@ TEST(CoreCanonicalJsonTest, DelLineSeparatorsAndNonAsciiAreLiteral) {
   EXPECT_EQ(Canon("\xEF\xBF\xBF"), "\"\xEF\xBF\xBF\"");  // U+FFFF, a noncharacter, is still text
 }
 
+TEST(CoreCanonicalJsonTest, EscapesBetweenRunsOfPlainTextKeepEveryByte) {
+  // Plain text is copied in runs; an escape at the start, the middle or the end of a string
+  // must not lose or repeat a byte on either side.
+  EXPECT_EQ(Canon("\"abc"), R"("\"abc")");
+  EXPECT_EQ(Canon("abc\\"), R"("abc\\")");
+  EXPECT_EQ(Canon("ab\ncd\te\x01"
+                  "f\"\"g"),
+            R"("ab\ncd\te\u0001f\"\"g")");
+  EXPECT_EQ(Canon("\xC3\xA9t\xC3\xA9\n\xE2\x82\xAC"), "\"\xC3\xA9t\xC3\xA9\\n\xE2\x82\xAC\"");
+  EXPECT_EQ(Canon(boost::json::value(std::string(300, 'x') + "\t" + std::string(300, 'y'))),
+            "\"" + std::string(300, 'x') + "\\t" + std::string(300, 'y') + "\"");
+}
+
 TEST(CoreCanonicalJsonTest, EmbeddedNulIsEscaped) {
   EXPECT_EQ(Canon(boost::json::value(std::string("a\0b", 3))), R"("a\u0000b")");
 }

@@ -136,6 +136,14 @@ TEST(CoreJsonTextTest, IsValidUtf8Cases) {
   EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // U+110000
   EXPECT_FALSE(IsValidUtf8("\xC3"));              // truncated
   EXPECT_FALSE(IsValidUtf8("\xC3\x28"));          // bad continuation
+  // ASCII is skipped byte by byte: what follows or precedes it is still checked.
+  EXPECT_TRUE(IsValidUtf8("plain ascii \xC3\xA9 then ascii"));
+  EXPECT_FALSE(IsValidUtf8("plain ascii then \xFF"));
+  EXPECT_FALSE(IsValidUtf8("abcdefgh\xED\xA0\x80"));  // U+D800 after ASCII
+  EXPECT_FALSE(IsValidUtf8("abcdefgh\xE2\x82"));      // truncated at the end, after ASCII
+  EXPECT_FALSE(
+      IsValidUtf8("\x80"
+                  "abcdefgh"));  // a lone continuation byte first
 }
 
 }  // namespace
