@@ -1,5 +1,7 @@
 #include "http/ledger_audit_stage.h"
 
+#include <atomic>
+#include <memory>
 #include <optional>
 
 namespace bulwark::http {
@@ -20,6 +22,18 @@ bool IsRefusal(unsigned status, const RequestContext& ctx) {
   if (status == 401 || status == 403 || status == 429) return true;
   return status == 404 && ctx.route != nullptr && ctx.route->auth == AuthDecision::kInternal;
 }
+
+// A request's record and its alert: the request completes, with the record's outcome, once
+// both have been written (or have failed), in whichever order their outcomes arrive.
+struct BothWritten {
+  explicit BothWritten(AuditRecorder::Done d) : done(std::move(d)) {}
+  void Arrive() {
+    if (left.fetch_sub(1, std::memory_order_acq_rel) == 1) done(std::move(record));
+  }
+  AuditRecorder::Done done;
+  Status record = Status::Internal("no outcome");
+  std::atomic<int> left{2};
+};
 
 }  // namespace
 
@@ -69,10 +83,23 @@ void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const S
   } catch (...) {
     return done(Status::Internal("the audit record could not be built"));
   }
-  writer_.Submit(std::move(event), std::move(done));
-  // Queued after the request's record, so the ledger holds the cause first. An alert that cannot
-  // be written is logged by the writer and does not change this response.
-  if (alert) writer_.Submit(std::move(*alert), [](const Status&) {});
+  if (!alert) return writer_.Submit(std::move(event), std::move(done));
+  // The alert is queued after the request's record, so the ledger holds the cause first, and
+  // the response waits for both: whoever reads the ledger after the answer finds the alert too.
+  // The record's outcome decides the response; an alert that cannot be written is logged by the
+  // writer and does not change it.
+  std::shared_ptr<BothWritten> both;
+  try {
+    both = std::make_shared<BothWritten>(std::move(done));
+  } catch (...) {
+    // Allocation failed before `done` was moved into the new object: it is still ours to call.
+    return done(Status::Internal("the audit record could not be queued"));
+  }
+  writer_.Submit(std::move(event), [both](Status s) {
+    both->record = std::move(s);
+    both->Arrive();
+  });
+  writer_.Submit(std::move(*alert), [both](const Status&) { both->Arrive(); });
 }
 
 }  // namespace bulwark::http

@@ -15,8 +15,8 @@ class LedgerAuditStage : public AuditRecorder {
  public:
   // `alerts` may be null (no alert rules).
   LedgerAuditStage(audit::AuditWriter& writer, audit::AlertMonitor* alerts) : writer_(writer), alerts_(alerts) {}
-  // Queues the record (and any alert it raises) with the writer; `done` runs on the writer's
-  // thread once the batch holding it has committed.
+  // Queues the record (and any alert it raises, right after it) with the writer; `done` runs on
+  // the writer's thread once both have been committed, with the record's outcome.
   void Record(RequestContext& ctx, unsigned http_status, const Status& outcome,
               Done done) noexcept override;
 

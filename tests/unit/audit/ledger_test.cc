@@ -23,6 +23,7 @@
 #include "crypto/random.h"
 #include "crypto/secret_bytes.h"
 #include "crypto/sign.h"
+#include "http/ledger_audit_stage.h"
 #include "keyring/keyring.h"
 #include "store/migrate.h"
 
@@ -234,6 +235,39 @@ TEST(AuditLedgerTest, SubmittedEventsReportOnceEachAfterTheyAreDurable) {
   for (const auto& row : f.Rows("SELECT seq, entry FROM audit_ledger ORDER BY seq")) {
     auto json = boost::json::parse(std::string(row[1].as_bytes().begin(), row[1].as_bytes().end()));
     EXPECT_EQ(json.at("request_id").as_string(), "req-" + std::to_string(row[0].as_int() - 1));
+  }
+}
+
+// Stage 8 with an alert (a tampered secret): the request completes only once its record and the
+// alert after it are both durable, so whoever reads the ledger after the answer finds both.
+TEST(AuditLedgerTest, AStageRecordWithAnAlertCompletesOnceBothAreDurable) {
+  Fixture f;
+  // One entry per batch: the record and its alert always commit separately.
+  AuditWriter w(*f.store, *f.ledger, {.max_batch = 1});
+  http::LedgerAuditStage stage(w, nullptr);
+  const http::Request req;
+  for (int i = 0; i < 40; ++i) {
+    http::RequestContext ctx{.req = req};
+    ctx.request_id = "req-" + std::to_string(i);
+    ctx.audit_alert = "secret_integrity";
+    std::promise<std::pair<Status, std::int64_t>> got;
+    stage.Record(
+        ctx, 500, Status::Integrity("a secret version failed its integrity check"), [&](Status s) {
+          const auto alerts =
+              f.Rows("SELECT COUNT(*) FROM audit_index WHERE action = 'alert.secret_integrity'");
+          got.set_value({std::move(s), alerts[0][0].as_int()});
+        });
+    auto future = got.get_future();
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    const auto [status, alerts] = future.get();
+    EXPECT_TRUE(status.ok()) << status.ToString();
+    EXPECT_EQ(alerts, i + 1) << "the alert of request " << i << " was not durable yet";
+  }
+  const auto actions = f.Rows("SELECT action FROM audit_index ORDER BY seq");
+  ASSERT_EQ(actions.size(), 80u);
+  for (std::size_t k = 0; k < actions.size(); k += 2) {  // each record, then its alert
+    EXPECT_EQ(actions[k][0].as_text(), "http.failed") << k;
+    EXPECT_EQ(actions[k + 1][0].as_text(), "alert.secret_integrity") << k;
   }
 }
 

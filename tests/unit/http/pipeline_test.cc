@@ -115,14 +115,18 @@ class RecordingAudit : public AuditRecorder {
     Status result =
         fail ? Status::Unavailable("ledger_down", "the ledger cannot be reached") : Status::Ok();
     if (!later) return done(result);
-    // As the ledger does: the outcome arrives on another thread, after Record returned.
-    threads.emplace_back([done = std::move(done), result] { done(result); });
+    // As the ledger does: the outcome arrives after Record returned; the test delivers it, on
+    // another thread, when it chooses (CompleteLater).
+    deferred.push_back([done = std::move(done), result] { done(result); });
   }
-  ~RecordingAudit() override {
-    for (auto& t : threads) t.join();
+  // Delivers the oldest deferred outcome from another thread, as the ledger's writer does.
+  void CompleteLater() {
+    std::function<void()> next = std::move(deferred.front());
+    deferred.erase(deferred.begin());
+    std::thread(std::move(next)).join();
   }
   bool later = false;
-  std::vector<std::thread> threads;
+  std::vector<std::function<void()>> deferred;
   bool fail = false;
   std::vector<Entry> entries;
 };
@@ -520,6 +524,13 @@ TEST_F(HttpPipelineTest, ALaterRecordCompletesThroughResumeAndOnlyThen) {
         },
         [&](Response r) { got = std::move(r); });
     EXPECT_EQ(livez_calls_, fail ? 2 : 1);  // the handler ran before the record
+    EXPECT_FALSE(got.has_value());          // Record returned, its outcome has not come
+    {
+      std::lock_guard lock(mu);
+      EXPECT_TRUE(resumed.empty());
+    }
+    ASSERT_EQ(audit_->deferred.size(), 1u);
+    audit_->CompleteLater();
     {
       std::unique_lock lock(mu);
       ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return !resumed.empty(); }));
