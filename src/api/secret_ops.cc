@@ -295,6 +295,7 @@ StatusOr<std::vector<std::int64_t>> ParseVersions(std::string_view comma_separat
     }
     out.push_back(v);
   }
+  if (out.empty()) return Status::InvalidArgument("invalid_versions", "name at least one version");
   return out;
 }
 

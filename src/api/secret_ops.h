@@ -88,7 +88,7 @@ struct RouteDef {
 Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
                      std::span<const RouteDef> defs);
 
-// Parses a version list "1,2,3": each 1..2^53.
+// Parses a version list "1,2,3": each 1..2^53, at least one (an empty list is invalid_versions).
 StatusOr<std::vector<std::int64_t>> ParseVersions(std::string_view comma_separated);
 
 }  // namespace bulwark::api::secret_ops

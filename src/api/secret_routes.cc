@@ -42,9 +42,9 @@ json::object VersionJson(const secrets::VersionInfo& v) {
 
 StatusOr<std::optional<std::int64_t>> VersionParam(const RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"version"}));
-  const std::string_view v = http::QueryValue(q, "version");
-  if (v.empty()) return std::optional<std::int64_t>();
-  BULWARK_ASSIGN_OR_RETURN(auto versions, secret_ops::ParseVersions(v));
+  if (!http::QueryHas(q, "version")) return std::optional<std::int64_t>();  // the current one
+  BULWARK_ASSIGN_OR_RETURN(auto versions,
+                           secret_ops::ParseVersions(http::QueryValue(q, "version")));
   if (versions.size() != 1)
     return Status::InvalidArgument("invalid_versions", "version is one positive integer");
   return std::optional<std::int64_t>(versions[0]);
@@ -96,8 +96,11 @@ StatusOr<Reply> GetSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 StatusOr<Reply> DeleteSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"versions"}));
-  BULWARK_ASSIGN_OR_RETURN(auto versions,
-                           secret_ops::ParseVersions(http::QueryValue(q, "versions")));
+  // Without ?versions= the current version; with it, at least one version, never "" for current.
+  std::vector<std::int64_t> versions;
+  if (http::QueryHas(q, "versions")) {
+    BULWARK_ASSIGN_OR_RETURN(versions, secret_ops::ParseVersions(http::QueryValue(q, "versions")));
+  }
   BULWARK_RETURN_IF_ERROR(secret_ops::ChangeVersions(
       d, ctx, ctx.param("path"), secret_ops::VersionAction::kSoftDelete, versions));
   return Reply{.status = 204};

@@ -67,4 +67,9 @@ std::string_view QueryValue(const QueryParams& params, std::string_view name) {
   return {};
 }
 
+bool QueryHas(const QueryParams& params, std::string_view name) {
+  return std::any_of(params.begin(), params.end(),
+                     [&](const auto& kv) { return kv.first == name; });
+}
+
 }  // namespace bulwark::http

@@ -18,5 +18,7 @@ StatusOr<QueryParams> ParseQuery(std::string_view query, const std::vector<std::
 
 // The value of `name`, or empty.
 std::string_view QueryValue(const QueryParams& params, std::string_view name);
+// Whether `name` was given at all (with a value or without one).
+bool QueryHas(const QueryParams& params, std::string_view name);
 
 }  // namespace bulwark::http

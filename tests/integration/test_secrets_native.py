@@ -487,12 +487,16 @@ def test_bad_query_parameters(srv):
                     ("version=1,2", "invalid_versions"), ("version=%2B1", "invalid_versions"),
                     ("version=99999999999999999", "invalid_versions"),
                     ("version=1&version=2", "invalid_query"), ("version=%zz", "invalid_query"),
-                    ("versions=1", "invalid_query"), ("list=true", "invalid_query")]:
+                    ("versions=1", "invalid_query"), ("list=true", "invalid_query"),
+                    ("version=", "invalid_versions"), ("version", "invalid_versions")]:
         refused(t.read("q", query="?" + q), 400, code)
     for q, code in [("versions=0", "invalid_versions"), ("versions=abc", "invalid_versions"),
                     ("versions=1,,2", "invalid_versions"), ("versions=-1", "invalid_versions"),
                     ("versions=1&versions=2", "invalid_query"), ("version=1", "invalid_query"),
-                    ("force=true", "invalid_query")]:
+                    ("force=true", "invalid_query"),
+                    # named but empty: refused, never read as "the current version"
+                    ("versions=", "invalid_versions"), ("versions", "invalid_versions"),
+                    ("versions=%20", "invalid_versions"), ("versions=,", "invalid_versions")]:
         refused(srv.request("DELETE", S + "q?" + q, t.h), 400, code)
     assert state(srv) == before
     assert t.read("q", query="?version=%31").json()["data"] == {"v": "1"}  # the value is decoded
