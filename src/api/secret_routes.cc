@@ -109,6 +109,9 @@ StatusOr<Reply> DeleteSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
 StatusOr<Reply> ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx,
                                secret_ops::VersionAction action) {
   BULWARK_ASSIGN_OR_RETURN(auto versions, secret_ops::VersionsBody(ctx.json));
+  // A body names its versions: an empty list is refused, never read as "the current version".
+  if (versions.empty())
+    return Status::InvalidArgument("invalid_versions", "name at least one version");
   BULWARK_RETURN_IF_ERROR(secret_ops::ChangeVersions(d, ctx, ctx.param("path"), action, versions));
   return Reply{.status = 204};
 }

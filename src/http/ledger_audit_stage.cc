@@ -88,18 +88,24 @@ void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const S
   // the response waits for both: whoever reads the ledger after the answer finds the alert too.
   // The record's outcome decides the response; an alert that cannot be written is logged by the
   // writer and does not change it.
+  // Everything that allocates happens before either is queued: out of memory, neither is, and
+  // the request fails closed.
   std::shared_ptr<BothWritten> both;
+  audit::AuditWriter::Done record_done;
+  audit::AuditWriter::Done alert_done;
   try {
     both = std::make_shared<BothWritten>(std::move(done));
+    record_done = [both](Status s) {
+      both->record = std::move(s);
+      both->Arrive();
+    };
+    alert_done = [both](const Status&) { both->Arrive(); };
   } catch (...) {
-    // Allocation failed before `done` was moved into the new object: it is still ours to call.
-    return done(Status::Internal("the audit record could not be queued"));
+    if (both) done = std::move(both->done);  // else make_shared failed before taking it
+    return done(Status::Unavailable("audit_unqueued", "out of memory"));
   }
-  writer_.Submit(std::move(event), [both](Status s) {
-    both->record = std::move(s);
-    both->Arrive();
-  });
-  writer_.Submit(std::move(*alert), [both](const Status&) { both->Arrive(); });
+  writer_.Submit(std::move(event), std::move(record_done));
+  writer_.Submit(std::move(*alert), std::move(alert_done));
 }
 
 }  // namespace bulwark::http

@@ -213,5 +213,17 @@ def test_server_threads_are_named(make_server):
     the ledger's verifier each carry a name."""
     srv = make_server(settings={"server.io_threads": 2})
     tasks = pathlib.Path(f"/proc/{srv.proc.pid}/task")
-    names = {(t / "comm").read_text().strip() for t in tasks.iterdir()}
-    assert {"bw-io", "bw-audit-writer", "bw-audit-verify"} <= names, names
+    wanted = {"bw-io", "bw-audit-writer", "bw-audit-verify"}
+    names = set()
+    deadline = time.monotonic() + 10
+    while not wanted <= names and time.monotonic() < deadline:
+        # The io threads start just after the server logs that it listens; a thread may also end
+        # while it is being read.
+        time.sleep(0.05)
+        names = set()
+        for t in tasks.iterdir():
+            try:
+                names.add((t / "comm").read_text().strip())
+            except FileNotFoundError:
+                pass
+    assert wanted <= names, names

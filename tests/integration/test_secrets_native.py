@@ -447,6 +447,7 @@ def test_bad_bodies_and_content_types(srv):
                        ("{}", "invalid_versions"), ('{"versions":[1],"x":1}', "invalid_body")]:
         refused(srv.request("POST", VERS + "destroy/app/x", jh, body=body), 400, code)
         refused(srv.request("POST", VERS + "undelete/app/x", jh, body=body), 400, code)
+        refused(srv.request("POST", VERS + "delete/app/x", jh, body=body), 400, code)
     for doc in [{"max_versions": "2"}, {"max_versions": -1}, {"max_versions": 1001},
                 {"cas_required": "true"}, {"custom_metadata": {"a": 1}}, {"custom_metadata": "x"},
                 {"custom_metadata": {f"k{i}": "v" for i in range(65)}}]:
