@@ -6,7 +6,13 @@
 //
 //   PgServer& pg = SharedPgServer();          // one server for the whole test binary
 //   ASSERT_TRUE(pg.ok()) << pg.error();
-//   std::string url = pg.NewDatabase();       // postgresql://bulwark@127.0.0.1:<port>/t_<n>
+//   std::string url = pg.NewDatabase();       // postgresql://bulwark@127.0.0.1:<port>/t_<pid>_<n>
+//
+// Under ctest every test runs in its own process, and an initdb per process cost ~2 s for each
+// of some 45 tests. So ctest starts one server for the whole run (tests/pg_unit_fixture.cc, a
+// fixture every unit test requires) and names a file holding its port and directory in
+// BULWARK_TEST_PG_INFO; SharedPgServer() then attaches to it. Database names carry the process
+// id, so two tests running at once never share one. Run directly, the test binary starts its own.
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -16,6 +22,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,6 +35,47 @@ class PgServer {
  public:
   static constexpr const char* kBin = "/usr/lib/postgresql/15/bin/";
 
+  // Attaches to the server a fixture started (`info_file`: "<port> <dir>"); never stops it.
+  static PgServer Attach(const std::string& info_file) {
+    PgServer pg(Attached{});
+    std::ifstream in(info_file);
+    if (!(in >> pg.port_ >> pg.dir_) || pg.port_ <= 0) {
+      pg.Fail("no running server described in " + info_file + " (BULWARK_TEST_PG_INFO)");
+      return pg;
+    }
+    pg.started_ = true;
+    pg.owned_ = false;
+    return pg;
+  }
+
+  // Stops a server a fixture started and removes its directory (info_file as for Attach).
+  static bool StopAttached(const std::string& info_file) {
+    PgServer pg = Attach(info_file);
+    if (!pg.ok()) return false;
+    const int rc = RunAs(AsUser())(
+        {std::string(kBin) + "pg_ctl", "-D", pg.dir_ + "/data", "-m", "immediate", "-w", "stop"});
+    std::error_code ec;
+    if (!keep()) std::filesystem::remove_all(pg.dir_, ec);
+    return rc == 0;
+  }
+
+  // Leaves the server running when this object goes: a fixture's start hands it to the tests.
+  void Detach() { owned_ = false; }
+  const std::string& dir() const { return dir_; }
+
+  PgServer(PgServer&& other) noexcept
+      : dir_(std::move(other.dir_)),
+        error_(std::move(other.error_)),
+        port_(other.port_),
+        started_(other.started_),
+        owned_(other.owned_),
+        stop_(std::move(other.stop_)) {
+    other.started_ = false;
+    other.owned_ = false;
+    other.dir_.clear();
+  }
+  PgServer& operator=(PgServer&&) = delete;
+
   PgServer() {
     char tmpl[] = "/tmp/bulwark-pg-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) {
@@ -36,7 +84,6 @@ class PgServer {
     }
     dir_ = tmpl;
     port_ = FreePort();
-    std::vector<std::string> as_user;
     if (::geteuid() == 0) {
       const passwd* pw = ::getpwnam("postgres");
       if (pw == nullptr) {
@@ -47,13 +94,8 @@ class PgServer {
         Fail("chown");
         return;
       }
-      as_user = {"runuser", "-u", "postgres", "--"};
     }
-    auto run = [as_user](std::vector<std::string> args) {
-      std::vector<std::string> full = as_user;
-      full.insert(full.end(), args.begin(), args.end());
-      return RunProgram(full);
-    };
+    auto run = RunAs(AsUser());
     if (run({std::string(kBin) + "initdb", "-D", dir_ + "/data", "-U", "bulwark", "--auth=trust",
              "-E", "UTF8", "--no-sync", "--no-instructions"}) != 0) {
       {
@@ -76,6 +118,7 @@ class PgServer {
   }
 
   ~PgServer() {
+    if (!owned_) return;
     if (started_) stop_();
     std::error_code ec;
     if (!dir_.empty() && !keep()) std::filesystem::remove_all(dir_, ec);
@@ -92,7 +135,7 @@ class PgServer {
   // A new, empty database (owned by `owner`, the superuser by default); returns its URL, for
   // connecting as the owner.
   std::string NewDatabase(const std::string& owner = "bulwark") {
-    const std::string name = "t_" + std::to_string(++counter_);
+    const std::string name = "t_" + std::to_string(::getpid()) + "_" + std::to_string(++counter_);
     Admin("CREATE DATABASE " + name + " OWNER " + owner);
     return "postgresql://" + owner + "@127.0.0.1:" + std::to_string(port_) + "/" + name;
   }
@@ -108,6 +151,20 @@ class PgServer {
   }
 
  private:
+  struct Attached {};
+  explicit PgServer(Attached) {}
+  // initdb refuses root: as root, the server's programs run as the `postgres` system user.
+  static std::vector<std::string> AsUser() {
+    if (::geteuid() != 0) return {};
+    return {"runuser", "-u", "postgres", "--"};
+  }
+  static std::function<int(std::vector<std::string>)> RunAs(std::vector<std::string> as_user) {
+    return [as_user = std::move(as_user)](std::vector<std::string> args) {
+      std::vector<std::string> full = as_user;
+      full.insert(full.end(), args.begin(), args.end());
+      return RunProgram(full);
+    };
+  }
   static bool keep() { return std::getenv("BULWARK_KEEP_PG") != nullptr; }
   void Fail(std::string why) { error_ = "PostgreSQL test server: " + why; }
   static int FreePort() {
@@ -126,13 +183,17 @@ class PgServer {
   std::string error_;
   int port_ = 0;
   bool started_ = false;
+  bool owned_ = true;  // stopped and removed with this object
   std::function<void()> stop_;
   std::atomic<int> counter_{0};
 };
 
 // The one server of the test binary, started on first use.
 inline PgServer& SharedPgServer() {
-  static PgServer pg;
+  static PgServer pg = [] {
+    const char* info = std::getenv("BULWARK_TEST_PG_INFO");
+    return info != nullptr ? PgServer::Attach(info) : PgServer();
+  }();
   return pg;
 }
 
