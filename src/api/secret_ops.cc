@@ -115,13 +115,12 @@ StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, RequestContext&
   return written;
 }
 
-Status ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path,
-                      VersionAction action, const std::vector<std::int64_t>& versions) {
-  BULWARK_RETURN_IF_ERROR(Ready(d));
-  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
-  if (action != VersionAction::kSoftDelete && versions.empty()) {
-    return Status::InvalidArgument("invalid_versions", "name at least one version");
-  }
+namespace {
+
+// Soft-deletes, undeletes or destroys `versions` (empty: the current one, for a soft delete) of a
+// valid path. Callers check Ready and the path first.
+Status ApplyVersions(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path,
+                     VersionAction action, const std::vector<std::int64_t>& versions) {
   BULWARK_RETURN_IF_ERROR(
       Require(d, ctx, path, action == VersionAction::kUndelete ? kCapUpdate : kCapDelete));
   const std::int64_t now = core::NowUnixSeconds();
@@ -138,6 +137,24 @@ Status ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx, std::stri
     }
     return Status::Internal("unknown version action");
   });
+}
+
+}  // namespace
+
+Status ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path,
+                      VersionAction action, const std::vector<std::int64_t>& versions) {
+  BULWARK_RETURN_IF_ERROR(Ready(d));
+  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
+  if (versions.empty()) {
+    return Status::InvalidArgument("invalid_versions", "name at least one version");
+  }
+  return ApplyVersions(d, ctx, path, action, versions);
+}
+
+Status SoftDeleteCurrent(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path) {
+  BULWARK_RETURN_IF_ERROR(Ready(d));
+  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
+  return ApplyVersions(d, ctx, path, VersionAction::kSoftDelete, {});
 }
 
 Status DeleteAll(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path) {

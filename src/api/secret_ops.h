@@ -45,9 +45,14 @@ StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, http::RequestCo
                                      std::optional<std::int64_t> cas);
 
 enum class VersionAction { kSoftDelete, kUndelete, kDestroy };
-// An empty `versions` soft-deletes the current version; undelete and destroy need at least one.
+// Applies `action` to the versions named: at least one, else 400 invalid_versions (an empty
+// list never means "the current version").
 Status ChangeVersions(const IdentityRouteDeps& d, http::RequestContext& ctx, std::string_view path,
                       VersionAction action, const std::vector<std::int64_t>& versions);
+// Soft-deletes the current version: Vault's DELETE .../data/{path}, the native DELETE without
+// ?versions=.
+Status SoftDeleteCurrent(const IdentityRouteDeps& d, http::RequestContext& ctx,
+                         std::string_view path);
 Status DeleteAll(const IdentityRouteDeps& d, http::RequestContext& ctx, std::string_view path);
 
 StatusOr<secrets::SecretMetadata> Metadata(const IdentityRouteDeps& d, http::RequestContext& ctx,

@@ -96,11 +96,13 @@ StatusOr<Reply> GetSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 StatusOr<Reply> DeleteSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"versions"}));
-  // Without ?versions= the current version; with it, at least one version, never "" for current.
-  std::vector<std::int64_t> versions;
-  if (http::QueryHas(q, "versions")) {
-    BULWARK_ASSIGN_OR_RETURN(versions, secret_ops::ParseVersions(http::QueryValue(q, "versions")));
+  // Without ?versions= the current version; with it, the versions it names (at least one).
+  if (!http::QueryHas(q, "versions")) {
+    BULWARK_RETURN_IF_ERROR(secret_ops::SoftDeleteCurrent(d, ctx, ctx.param("path")));
+    return Reply{.status = 204};
   }
+  BULWARK_ASSIGN_OR_RETURN(auto versions,
+                           secret_ops::ParseVersions(http::QueryValue(q, "versions")));
   BULWARK_RETURN_IF_ERROR(secret_ops::ChangeVersions(
       d, ctx, ctx.param("path"), secret_ops::VersionAction::kSoftDelete, versions));
   return Reply{.status = 204};
@@ -109,9 +111,6 @@ StatusOr<Reply> DeleteSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
 StatusOr<Reply> ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx,
                                secret_ops::VersionAction action) {
   BULWARK_ASSIGN_OR_RETURN(auto versions, secret_ops::VersionsBody(ctx.json));
-  // A body names its versions: an empty list is refused, never read as "the current version".
-  if (versions.empty())
-    return Status::InvalidArgument("invalid_versions", "name at least one version");
   BULWARK_RETURN_IF_ERROR(secret_ops::ChangeVersions(d, ctx, ctx.param("path"), action, versions));
   return Reply{.status = 204};
 }

@@ -129,8 +129,7 @@ StatusOr<Reply> WriteData(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 StatusOr<Reply> DeleteLatest(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
-  BULWARK_RETURN_IF_ERROR(secret_ops::ChangeVersions(d, ctx, ctx.param("path"),
-                                                     secret_ops::VersionAction::kSoftDelete, {}));
+  BULWARK_RETURN_IF_ERROR(secret_ops::SoftDeleteCurrent(d, ctx, ctx.param("path")));
   return Reply{.status = 204};
 }
 
@@ -138,7 +137,7 @@ StatusOr<Reply> ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx,
                                secret_ops::VersionAction action) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(auto versions, secret_ops::VersionsBody(ctx.json));
-  if (versions.empty()) {
+  if (versions.empty()) {  // before ChangeVersions' own check: Vault's words for it
     return Status::InvalidArgument("invalid_versions", "no version number provided");
   }
   BULWARK_RETURN_IF_ERROR(secret_ops::ChangeVersions(d, ctx, ctx.param("path"), action, versions));
