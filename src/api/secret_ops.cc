@@ -70,11 +70,8 @@ StatusOr<secrets::SecretValue> Read(const IdentityRouteDeps& d, RequestContext& 
   BULWARK_RETURN_IF_ERROR(Ready(d));
   BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
   BULWARK_RETURN_IF_ERROR(Require(d, ctx, path, kCapRead));
-  StatusOr<secrets::SecretValue> value = Status::Internal("unread");
-  {
-    BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
-    value = d.vault->Get(*tx, ctx.principal.tenant_id, path, version);
-  }
+  StatusOr<secrets::SecretValue> value =
+      d.vault->Read(*d.store, ctx.principal.tenant_id, path, version);
   // Stage 8 records the read with the path and version, and nothing leaves before that record
   // is durable: if the ledger cannot take it, the value does not leave.
   if (!value.ok()) {

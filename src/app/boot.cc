@@ -62,6 +62,10 @@ using core::Config;
 using core::ConfigProblem;
 using Severity = ConfigProblem::Severity;
 
+// How long a change written into an SQLite database by another process (`bulwark key
+// rotate-data`, or an edit behind the server's back) may go unseen by reads of a current version.
+constexpr std::chrono::milliseconds kSqliteCurrentRowTtl{1000};
+
 class Problems {
  public:
   void Error(std::string key, std::string message) {
@@ -858,9 +862,13 @@ int Serve(const core::ConfigSources& sources_in) {
   identity::MfaService mfa(*keys);
   identity::ApiKeyService api_keys(*store);
   policy::TenantPolicies tenant_policies(*store);
-  secrets::Vault vault(*keys,
-                       {.max_value_bytes = static_cast<std::size_t>(config.secrets_max_value_bytes),
-                        .default_max_versions = config.secrets_max_versions});
+  // With SQLite this process is the store's only writer of secrets, so reads of a current
+  // version may use the row last read (secrets/vault.h); PostgreSQL has other nodes writing.
+  secrets::Vault vault(
+      *keys, {.max_value_bytes = static_cast<std::size_t>(config.secrets_max_value_bytes),
+              .default_max_versions = config.secrets_max_versions,
+              .current_row_ttl = store->backend() == "sqlite" ? kSqliteCurrentRowTtl
+                                                              : std::chrono::milliseconds(0)});
   policy::PathAccess path_access(*store);
   // Several nodes on one PostgreSQL: follow the other nodes' changes (app/cluster_sync.h).
   std::unique_ptr<store::PgListener> cluster_sync;

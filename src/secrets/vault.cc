@@ -12,6 +12,18 @@ namespace {
 using store::Value;
 
 constexpr std::size_t kMaxCachedDataKeys = 4096;
+// Current rows held in memory: at most this many, each sealing at most this many bytes (larger
+// values are read from the store every time), so the rows take at most ~40 MiB.
+constexpr std::size_t kMaxCurrentRows = 10'000;
+constexpr std::size_t kMaxCurrentRowSealedBytes = 4096;
+
+std::string CurrentRowKey(std::string_view tenant, std::string_view path) {
+  std::string key;
+  key.reserve(tenant.size() + 1 + path.size());
+  key.append(tenant).push_back('\0');
+  key.append(path);
+  return key;
+}
 
 Status NotFound() { return Status::NotFound("secret_not_found", "no such secret or version"); }
 
@@ -30,7 +42,13 @@ std::string SecretAad(std::string_view tenant, std::string_view path, std::int64
   return aad;
 }
 
-Vault::Vault(const keyring::Keyring& keys, VaultOptions options) : keys_(keys), options_(options) {}
+Vault::Vault(const keyring::Keyring& keys, VaultOptions options)
+    : keys_(keys), options_(options), current_rows_(kMaxCurrentRows) {}
+
+void Vault::ForgetCurrent(store::Transaction& tx, std::string_view tenant, std::string_view path) {
+  if (options_.current_row_ttl.count() <= 0) return;
+  tx.OnEnd([this, key = CurrentRowKey(tenant, path)] { current_rows_.Invalidate(key); });
+}
 
 StatusOr<Vault::DataKey> Vault::ActiveKeyForSealing(store::Transaction& tx, std::string_view tenant,
                                                     std::int64_t now) {
@@ -90,6 +108,7 @@ StatusOr<VersionInfo> Vault::Put(store::Transaction& tx, std::string_view tenant
                                  std::string_view path, std::string_view json_object,
                                  std::optional<std::int64_t> cas, std::string_view actor,
                                  std::int64_t now) {
+  ForgetCurrent(tx, tenant, path);
   if (json_object.size() > options_.max_value_bytes) {
     return Status::InvalidArgument("invalid_value", "the secret value is larger than the limit");
   }
@@ -141,8 +160,9 @@ StatusOr<VersionInfo> Vault::Put(store::Transaction& tx, std::string_view tenant
   return VersionInfo{.version = version, .created_at = now, .created_by = std::string(actor)};
 }
 
-StatusOr<SecretValue> Vault::Get(store::Transaction& tx, std::string_view tenant,
-                                 std::string_view path, std::optional<std::int64_t> version) {
+StatusOr<std::shared_ptr<const Vault::StoredVersion>> Vault::Load(
+    store::Transaction& tx, std::string_view tenant, std::string_view path,
+    std::optional<std::int64_t> version) {
   // The same columns either way; the current version is found through its head in one query.
   store::Rows rows;
   if (version && *version > 0) {
@@ -162,15 +182,66 @@ StatusOr<SecretValue> Vault::Get(store::Transaction& tx, std::string_view tenant
   if (rows.empty() || !rows[0][5].is_null() || !rows[0][6].is_null() || rows[0][2].is_null())
     return NotFound();
   const auto& r = rows[0];
-  const std::int64_t wanted = r[0].as_int();
-  const std::string key_id = r[1].as_text();
-  BULWARK_ASSIGN_OR_RETURN(auto key, KeyById(tx, key_id));
-  const std::string aad = SecretAad(tenant, path, wanted, key_id);
-  auto plain = crypto::OpenRandomNonce(*key, r[2].as_bytes(), crypto::AsBytes(aad));
+  return std::make_shared<const StoredVersion>(
+      StoredVersion{.version = r[0].as_int(),
+                    .key_id = r[1].as_text(),
+                    .sealed = r[2].as_bytes(),
+                    .created_at = r[3].as_int(),
+                    .created_by = r[4].as_text(),
+                    .read_at = std::chrono::steady_clock::now()});
+}
+
+StatusOr<SecretValue> Vault::Open(store::Transaction* tx, store::Store* store,
+                                  std::string_view tenant, std::string_view path,
+                                  const StoredVersion& stored) {
+  std::shared_ptr<const crypto::SecretBytes> key;
+  if (tx != nullptr) {
+    BULWARK_ASSIGN_OR_RETURN(key, KeyById(*tx, stored.key_id));
+  } else {
+    {
+      std::lock_guard lock(key_cache_mu_);
+      if (auto it = key_cache_.find(stored.key_id); it != key_cache_.end()) key = it->second;
+    }
+    if (!key) {
+      BULWARK_ASSIGN_OR_RETURN(auto own, store->Begin(store::TxMode::kRead));
+      BULWARK_ASSIGN_OR_RETURN(key, KeyById(*own, stored.key_id));
+    }
+  }
+  const std::string aad = SecretAad(tenant, path, stored.version, stored.key_id);
+  auto plain = crypto::OpenRandomNonce(*key, stored.sealed, crypto::AsBytes(aad));
   if (!plain.ok()) return Status::Integrity("a secret version failed its integrity check");
-  return SecretValue{
-      .data = std::move(*plain),
-      .version = {.version = wanted, .created_at = r[3].as_int(), .created_by = r[4].as_text()}};
+  return SecretValue{.data = std::move(*plain),
+                     .version = {.version = stored.version,
+                                 .created_at = stored.created_at,
+                                 .created_by = stored.created_by}};
+}
+
+StatusOr<SecretValue> Vault::Get(store::Transaction& tx, std::string_view tenant,
+                                 std::string_view path, std::optional<std::int64_t> version) {
+  BULWARK_ASSIGN_OR_RETURN(auto stored, Load(tx, tenant, path, version));
+  return Open(&tx, nullptr, tenant, path, *stored);
+}
+
+StatusOr<SecretValue> Vault::Read(store::Store& store, std::string_view tenant,
+                                  std::string_view path, std::optional<std::int64_t> version) {
+  if ((version && *version > 0) || options_.current_row_ttl.count() <= 0) {
+    BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kRead));
+    return Get(*tx, tenant, path, version);
+  }
+  const std::string key = CurrentRowKey(tenant, path);
+  // Taken before the transaction below reads anything: its snapshot then holds every change
+  // whose drop this epoch has counted, so a row it loads from before a later change is refused.
+  const std::uint64_t epoch = current_rows_.Epoch();
+  if (auto kept = current_rows_.Find(key);
+      kept && std::chrono::steady_clock::now() - (*kept)->read_at < options_.current_row_ttl) {
+    return Open(nullptr, &store, tenant, path, **kept);
+  }
+  BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kRead));
+  BULWARK_ASSIGN_OR_RETURN(auto stored, Load(*tx, tenant, path, version));
+  BULWARK_ASSIGN_OR_RETURN(SecretValue value, Open(tx.get(), nullptr, tenant, path, *stored));
+  // Kept only once it has opened: a row that fails is read, and fails, every time.
+  if (stored->sealed.size() <= kMaxCurrentRowSealedBytes) current_rows_.Insert(key, stored, epoch);
+  return value;
 }
 
 StatusOr<SecretMetadata> Vault::Metadata(store::Transaction& tx, std::string_view tenant,
@@ -210,6 +281,7 @@ StatusOr<SecretMetadata> Vault::Metadata(store::Transaction& tx, std::string_vie
 
 Status Vault::SoftDelete(store::Transaction& tx, std::string_view tenant, std::string_view path,
                          std::vector<std::int64_t> versions, std::int64_t now) {
+  ForgetCurrent(tx, tenant, path);
   if (versions.empty()) {
     BULWARK_ASSIGN_OR_RETURN(const std::optional<SecretHead> head, Head(tx, tenant, path));
     if (!head) return NotFound();
@@ -227,6 +299,7 @@ Status Vault::SoftDelete(store::Transaction& tx, std::string_view tenant, std::s
 
 Status Vault::Undelete(store::Transaction& tx, std::string_view tenant, std::string_view path,
                        const std::vector<std::int64_t>& versions) {
+  ForgetCurrent(tx, tenant, path);
   for (std::int64_t v : versions) {
     BULWARK_RETURN_IF_ERROR(
         tx.Exec("UPDATE secret_versions SET deleted_at = NULL WHERE tenant_id = ? AND path = ? "
@@ -239,6 +312,7 @@ Status Vault::Undelete(store::Transaction& tx, std::string_view tenant, std::str
 
 Status Vault::Destroy(store::Transaction& tx, std::string_view tenant, std::string_view path,
                       const std::vector<std::int64_t>& versions, std::int64_t now) {
+  ForgetCurrent(tx, tenant, path);
   for (std::int64_t v : versions) {
     BULWARK_RETURN_IF_ERROR(
         tx.Exec("UPDATE secret_versions SET sealed = NULL, destroyed_at = ? "
@@ -289,6 +363,7 @@ StatusOr<std::int64_t> Vault::ResealBatch(store::Transaction& tx, std::string_vi
   for (const auto& r : rows) {
     const std::string& path = r[0].as_text();
     const std::int64_t version = r[1].as_int();
+    ForgetCurrent(tx, tenant, path);
     if (r[2].as_text() != old_id) {
       BULWARK_ASSIGN_OR_RETURN(old_key, KeyById(tx, r[2].as_text()));
       old_id = r[2].as_text();
@@ -338,6 +413,7 @@ StatusOr<std::int64_t> Vault::FinishDataRotation(store::Transaction& tx, std::st
 Status Vault::UpdateMetadata(store::Transaction& tx, std::string_view tenant, std::string_view path,
                              const MetadataUpdate& update, std::string_view actor,
                              std::int64_t now) {
+  ForgetCurrent(tx, tenant, path);
   const auto invalid = [](std::string_view why) {
     return Status::InvalidArgument("invalid_metadata", std::string(why));
   };
@@ -401,6 +477,7 @@ Status Vault::UpdateMetadata(store::Transaction& tx, std::string_view tenant, st
 }
 
 Status Vault::DeleteAll(store::Transaction& tx, std::string_view tenant, std::string_view path) {
+  ForgetCurrent(tx, tenant, path);
   BULWARK_RETURN_IF_ERROR(tx.Exec("DELETE FROM secret_versions WHERE tenant_id = ? AND path = ?",
                                   {Text(tenant), Text(path)})
                               .status());

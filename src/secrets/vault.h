@@ -21,6 +21,7 @@
 // Errors: kNotFound "secret_not_found" (no such path, or the version is deleted, destroyed or
 // pruned; another tenant's path is simply not found); kConflict "cas_mismatch" (check-and-set);
 // kInvalidArgument "invalid_value" (not a JSON object, or larger than max_value_bytes).
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/invalidated_cache.h"
 #include "core/status.h"
 #include "crypto/secret_bytes.h"
 #include "keyring/keyring.h"
@@ -43,6 +45,15 @@ struct VaultOptions {
   std::size_t max_value_bytes = 512 * 1024;
   std::int64_t default_max_versions = 10;
   std::int64_t max_seals_per_key = kMaxSealsPerDataKey;  // lower only in tests
+  // How long a read of a path's current version may use that version's sealed row as last read
+  // from the store, kept in memory, instead of reading it again (0: always read). Whatever
+  // changes a path through this Vault drops its row once the change's transaction has ended, so
+  // this bounds only how long a change written by something else goes unseen: a `bulwark key
+  // rotate-data` (which changes no value), or the database file edited behind the server's back
+  // (a tampered row fails to open once it is read again). The row is still opened, checked and
+  // decrypted on every read. The server sets it for SQLite, where it is the only writer; with
+  // PostgreSQL other nodes write, so it stays 0.
+  std::chrono::milliseconds current_row_ttl{0};
 };
 
 struct VersionInfo {
@@ -103,6 +114,11 @@ class Vault {
   // The latest version, or `version` when given; deleted or destroyed versions are not found.
   StatusOr<SecretValue> Get(store::Transaction& tx, std::string_view tenant, std::string_view path,
                             std::optional<std::int64_t> version);
+  // Get for a caller that holds no transaction: the latest version may come from the row kept in
+  // memory (VaultOptions::current_row_ttl), and then no transaction is begun; otherwise it reads
+  // in a read transaction of its own.
+  StatusOr<SecretValue> Read(store::Store& store, std::string_view tenant, std::string_view path,
+                             std::optional<std::int64_t> version);
   StatusOr<SecretMetadata> Metadata(store::Transaction& tx, std::string_view tenant,
                                     std::string_view path);
   // Soft delete (recoverable), undelete, destroy (the ciphertext is gone for good). An empty
@@ -157,8 +173,29 @@ class Vault {
   StatusOr<std::shared_ptr<const crypto::SecretBytes>> KeyById(store::Transaction& tx,
                                                                std::string_view key_id);
 
+  // One version as stored; for a path's current version, what Read keeps in memory.
+  struct StoredVersion {
+    std::int64_t version = 0;
+    std::string key_id;
+    store::Value::Blob sealed;
+    std::int64_t created_at = 0;
+    std::string created_by;
+    std::chrono::steady_clock::time_point read_at;
+  };
+  StatusOr<std::shared_ptr<const StoredVersion>> Load(store::Transaction& tx,
+                                                      std::string_view tenant,
+                                                      std::string_view path,
+                                                      std::optional<std::int64_t> version);
+  // Opens `stored` with its data key (from `tx`, or from a transaction of `store`'s begun only
+  // if the key is not held yet; exactly one of them is set).
+  StatusOr<SecretValue> Open(store::Transaction* tx, store::Store* store, std::string_view tenant,
+                             std::string_view path, const StoredVersion& stored);
+  // Drops the path's kept row once `tx` has ended: every change to a path calls it.
+  void ForgetCurrent(store::Transaction& tx, std::string_view tenant, std::string_view path);
+
   const keyring::Keyring& keys_;
   const VaultOptions options_;
+  core::InvalidatedCache<std::shared_ptr<const StoredVersion>> current_rows_;
   std::mutex key_cache_mu_;
   std::unordered_map<std::string, std::shared_ptr<const crypto::SecretBytes>> key_cache_;
 };

@@ -78,7 +78,8 @@ enum class TxMode {
 
 class Transaction {
  public:
-  virtual ~Transaction() = default;  // rolls back unless committed
+  // Rolls back unless committed (the backend's destructor), then runs what OnEnd queued.
+  virtual ~Transaction() { Ended(); }
 
   // Runs a statement that returns rows.
   virtual StatusOr<Rows> Query(std::string_view sql, Params params = {}) = 0;
@@ -88,6 +89,23 @@ class Transaction {
   virtual StatusOr<bool> HasTable(std::string_view name) = 0;
   // Makes every change durable (with SQLite: synchronous=FULL, so fsync'd on return).
   virtual Status Commit() = 0;
+
+  // Runs `f` once the transaction has ended, whether it committed or not: when Commit returns,
+  // or when the transaction is destroyed. For state the process derives from what the
+  // transaction changed, such as a cache entry to drop, which must not be dropped before the
+  // change is visible to others. `f` must not throw.
+  void OnEnd(std::function<void()> f) { on_end_.push_back(std::move(f)); }
+
+ protected:
+  // Backends call this when Commit has finished, committed or not.
+  void Ended() noexcept {
+    std::vector<std::function<void()>> run;
+    run.swap(on_end_);
+    for (auto& f : run) f();
+  }
+
+ private:
+  std::vector<std::function<void()>> on_end_;
 };
 
 // One named check in a health report: ok, or the reason it failed (no secrets, no SQL).

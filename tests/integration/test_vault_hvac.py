@@ -3,6 +3,7 @@ create, read, update with check-and-set, versions, soft delete, undelete, destro
 token lookup, health, namespaces; path policies deciding what a token may touch, whatever its role;
 ciphertexts moved between rows or tenants failing to open, recorded and alerted."""
 import json
+import time
 
 import hvac
 import hvac.exceptions as hx
@@ -253,6 +254,35 @@ def test_a_ciphertext_moved_between_rows_or_tenants_fails_to_open_and_is_alerted
     alerts = [e for e in entries if e["action"] == "alert.secret_integrity"]
     assert len(failed) == 4 and len(alerts) == 4, (failed, alerts)
     assert {e["resource"] for e in failed} == {"secret:a", "secret:b"}
+
+
+def test_a_row_tampered_after_it_was_read_is_caught_within_a_second(srv):
+    """On SQLite the server keeps a current version's row once read (its changes drop it), and
+    still opens and checks it on every read; a row edited behind its back is read again within
+    a second, so the tampering then fails to open and is alerted."""
+    _, _, _, c, _ = full_access(srv)
+    kv = c.secrets.kv.v2
+    kv.create_or_update_secret("kept", {"v": "K"})
+    kv.create_or_update_secret("other", {"v": "O"})
+    assert kv.read_secret_version("kept")["data"]["data"] == {"v": "K"}
+    assert kv.read_secret_version("other")["data"]["data"] == {"v": "O"}
+    tenant, other = query(srv, "SELECT tenant_id, sealed FROM secret_versions WHERE path = 'other'")[0]
+    tamper(srv, "UPDATE secret_versions SET sealed = ? WHERE tenant_id = ? AND path = 'kept'",
+           (other, tenant))
+    start = time.monotonic()
+    while True:
+        r = srv.get("/api/v1/secrets/kept", headers={"X-API-Key": c.token})
+        if r.status != 200:
+            break
+        assert r.json()["data"] == {"v": "K"}, r  # the value read before, never another
+        assert time.monotonic() - start < 5, "the tampered row was never read again"
+        time.sleep(0.05)
+    assert r.status == 500 and r.json()["error"]["code"] == "integrity_error", r
+    assert time.monotonic() - start < 2.5
+    # A change through the server is seen by the very next read.
+    kv.create_or_update_secret("other", {"v": "O2"})
+    assert kv.read_secret_version("other")["data"]["data"] == {"v": "O2"}
+    assert [e for e in ledger(srv) if e["action"] == "alert.secret_integrity"]
 
 
 def test_a_removed_member_comes_back_with_no_keys_and_no_policies(srv):

@@ -173,6 +173,7 @@ class PgTransaction : public Transaction {
     const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     Status s = ok ? Status::Ok() : FromResult(conn_, r);
     PQclear(r);
+    Ended();
     return s;
   }
 

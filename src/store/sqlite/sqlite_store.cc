@@ -457,9 +457,11 @@ class SqliteTransaction final : public Transaction {
       Status st = MapSqliteError(sqlite3_extended_errcode(conn_->db));
       if (!sqlite3_get_autocommit(conn_->db)) conn_->Run(Control::kRollback);
       open_ = false;
+      Ended();
       return st;
     }
     open_ = false;
+    Ended();
     return Status::Ok();
   }
 

@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include "../keyed_store_env.h"
 #include "identity/directory.h"
 
@@ -33,6 +38,12 @@ struct Env : bulwark::testing::KeyedStore {
                             std::optional<std::int64_t> version = std::nullopt) {
     auto tx = store->Begin(TxMode::kRead);
     BULWARK_ASSIGN_OR_RETURN(SecretValue v, vault.Get(**tx, t, path, version));
+    return std::string(v.data.reveal_string_view());
+  }
+  // As the server reads: Vault::Read, in a transaction of its own if any.
+  StatusOr<std::string> Read(const std::string& t, const std::string& path,
+                             std::optional<std::int64_t> version = std::nullopt) {
+    BULWARK_ASSIGN_OR_RETURN(SecretValue v, vault.Read(*store, t, path, version));
     return std::string(v.data.reveal_string_view());
   }
   template <typename Fn>
@@ -210,6 +221,147 @@ TEST(VaultTest, NoPlaintextInTheStore) {
 
 namespace bulwark::secrets {
 namespace {
+
+// With current_row_ttl set (the server, on SQLite), Read keeps a path's current row once it has
+// read and opened it. Every change through the Vault drops it when its transaction ends, so the
+// next read sees the change.
+constexpr std::chrono::hours kLongTtl{1};
+
+TEST(VaultCurrentRowTest, EveryChangeToAPathIsSeenByTheNextRead) {
+  Env env(VaultOptions{.current_row_ttl = kLongTtl});
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":1})").ok());
+  EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":1})");
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":2})").ok());
+  EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":2})");
+  ASSERT_TRUE(
+      env.Do([&](auto& tx) { return env.vault.SoftDelete(tx, env.tenant, "a", {}, kNow); }).ok());
+  EXPECT_EQ(env.Read(env.tenant, "a").status().reason(), "secret_not_found");
+  ASSERT_TRUE(env.Do([&](auto& tx) { return env.vault.Undelete(tx, env.tenant, "a", {2}); }).ok());
+  EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":2})");
+  ASSERT_TRUE(
+      env.Do([&](auto& tx) { return env.vault.Destroy(tx, env.tenant, "a", {2}, kNow); }).ok());
+  EXPECT_EQ(env.Read(env.tenant, "a").status().reason(), "secret_not_found");
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":3})").ok());
+  EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":3})");
+  ASSERT_TRUE(env.Do([&](auto& tx) {
+                   return env.vault.UpdateMetadata(tx, env.tenant, "a", {.max_versions = 1},
+                                                   "usr_ada", kNow);
+                 })
+                  .ok());
+  EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":3})");
+  ASSERT_TRUE(env.Do([&](auto& tx) { return env.vault.DeleteAll(tx, env.tenant, "a"); }).ok());
+  EXPECT_EQ(env.Read(env.tenant, "a").status().reason(), "secret_not_found");
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":"again"})").ok());
+  EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":"again"})");
+  // Another tenant's path of the same name is its own.
+  ASSERT_TRUE(env.Put(env.other, "a", R"({"v":"other"})").ok());
+  EXPECT_EQ(*env.Read(env.other, "a"), R"({"v":"other"})");
+  EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":"again"})");
+}
+
+TEST(VaultCurrentRowTest, AChangeThatRollsBackLeavesTheValueAsItWas) {
+  Env env(VaultOptions{.current_row_ttl = kLongTtl});
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":1})").ok());
+  EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":1})");
+  const Status s = env.Do([&](auto& tx) -> Status {
+    BULWARK_RETURN_IF_ERROR(
+        env.vault.Put(tx, env.tenant, "a", R"({"v":2})", std::nullopt, "usr_ada", kNow).status());
+    EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":1})");  // not committed yet
+    return Status::Internal("the caller gives up");
+  });
+  EXPECT_EQ(s.code(), ErrorCode::kInternal);
+  EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":1})");
+}
+
+TEST(VaultCurrentRowTest, ADataKeyRotationIsSeenByTheNextRead) {
+  Env env(VaultOptions{.current_row_ttl = kLongTtl});
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":1})").ok());
+  EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":1})");
+  std::string target;
+  ASSERT_TRUE(env.Do([&](auto& tx) -> Status {
+                   BULWARK_ASSIGN_OR_RETURN(target,
+                                            env.vault.StartDataRotation(tx, env.tenant, kNow));
+                   return env.vault.ResealBatch(tx, env.tenant, target, 100).status();
+                 })
+                  .ok());
+  // The resealed row is read again: breaking it in the store now shows at once.
+  ASSERT_TRUE(env.Write([&](auto& tx) {
+                   return tx.Exec("UPDATE secret_versions SET sealed = ? WHERE path = 'a'",
+                                  {Value::Bytes(Value::Blob(60, 7))});
+                 })
+                  .ok());
+  EXPECT_EQ(env.Read(env.tenant, "a").status().code(), ErrorCode::kIntegrity);
+}
+
+// A load racing a change never puts the old row back after the change dropped it: whoever
+// writes a version reads it (or a later one) next, however many readers run meanwhile.
+TEST(VaultCurrentRowTest, ReadersRacingAWriterNeverBringAnOldVersionBack) {
+  Env env(VaultOptions{.current_row_ttl = kLongTtl});
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":0})").ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        if (env.Read(env.tenant, "a").ok()) reads.fetch_add(1);
+      }
+    });
+  }
+  std::string wrote, read;
+  for (int i = 1; i <= 100 && wrote == read; ++i) {
+    wrote = R"({"v":)" + std::to_string(i) + "}";
+    if (!env.Put(env.tenant, "a", wrote).ok()) break;
+    auto now = env.Read(env.tenant, "a");
+    read = now.ok() ? *now : now.status().ToString();
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(read, wrote);
+  EXPECT_GT(reads.load(), 0);
+}
+
+// What the Vault did not write itself (another process; the file edited behind its back) is
+// seen once the row kept in memory is older than the TTL: a tampered row then fails to open.
+TEST(VaultCurrentRowTest, ARowChangedBehindTheVaultsBackIsSeenWithinTheTtl) {
+  Env env(VaultOptions{.current_row_ttl = std::chrono::milliseconds(200)});
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":1})").ok());
+  EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":1})");
+  const auto tampered = std::chrono::steady_clock::now();
+  ASSERT_TRUE(env.Write([&](auto& tx) {
+                   return tx.Exec("UPDATE secret_versions SET sealed = ? WHERE path = 'a'",
+                                  {Value::Bytes(Value::Blob(60, 7))});
+                 })
+                  .ok());
+  // Until then the value read before is served, never anything else.
+  StatusOr<std::string> read = env.Read(env.tenant, "a");
+  while (read.ok() && std::chrono::steady_clock::now() - tampered < std::chrono::seconds(5)) {
+    EXPECT_EQ(*read, R"({"v":1})");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    read = env.Read(env.tenant, "a");
+  }
+  EXPECT_EQ(read.status().code(), ErrorCode::kIntegrity);
+  EXPECT_LT(std::chrono::steady_clock::now() - tampered, std::chrono::milliseconds(1500));
+}
+
+// Rows kept in memory are small: a larger value, and any explicit version, is read every time.
+TEST(VaultCurrentRowTest, LargeValuesAndExplicitVersionsAreReadEveryTime) {
+  Env env(VaultOptions{.current_row_ttl = kLongTtl});
+  const std::string large = R"({"v":")" + std::string(5000, 'x') + R"("})";
+  ASSERT_TRUE(env.Put(env.tenant, "large", large).ok());
+  ASSERT_TRUE(env.Put(env.tenant, "small", R"({"v":1})").ok());
+  EXPECT_EQ(*env.Read(env.tenant, "large"), large);
+  EXPECT_EQ(*env.Read(env.tenant, "small"), R"({"v":1})");
+  EXPECT_EQ(*env.Read(env.tenant, "small", 1), R"({"v":1})");
+  ASSERT_TRUE(env.Write([&](auto& tx) {
+                   return tx.Exec("UPDATE secret_versions SET sealed = ?",
+                                  {Value::Bytes(Value::Blob(60, 7))});
+                 })
+                  .ok());
+  EXPECT_EQ(env.Read(env.tenant, "large").status().code(), ErrorCode::kIntegrity);
+  EXPECT_EQ(env.Read(env.tenant, "small", 1).status().code(), ErrorCode::kIntegrity);
+  EXPECT_EQ(*env.Read(env.tenant, "small"), R"({"v":1})");  // kept: the TTL is an hour
+}
 
 TEST(VaultRotationTest, ResealsEveryVersionUnderANewKeyInBatchesAndResumes) {
   Env env;

@@ -118,6 +118,33 @@ TEST_F(PgStoreTest, RollbackConstraintsAndTransactionControl) {
   EXPECT_EQ((*read)->Exec("INSERT INTO u VALUES ('c')").status().code(), ErrorCode::kInternal);
 }
 
+// As with SQLite: what OnEnd queues runs once, after the commit is visible, or at rollback.
+TEST_F(PgStoreTest, OnEndRunsOnceWhenTheTransactionHasEnded) {
+  ASSERT_TRUE(Exec("CREATE TABLE e (id INTEGER PRIMARY KEY)").ok());
+  int ran = 0;
+  std::int64_t seen = -1;
+  {
+    auto tx = store_->Begin(TxMode::kWrite);
+    ASSERT_TRUE((*tx)->Exec("INSERT INTO e VALUES (1)").ok());
+    (*tx)->OnEnd([&] {
+      ++ran;
+      auto read = store_->Begin(TxMode::kRead);
+      seen = (*(*read)->Query("SELECT COUNT(*) FROM e"))[0][0].as_int();
+    });
+    ASSERT_TRUE((*tx)->Commit().ok());
+    EXPECT_EQ(ran, 1);
+    EXPECT_EQ(seen, 1);
+  }
+  EXPECT_EQ(ran, 1);
+  {
+    auto tx = store_->Begin(TxMode::kWrite);
+    ASSERT_TRUE((*tx)->Exec("INSERT INTO e VALUES (2)").ok());
+    (*tx)->OnEnd([&] { ++ran; });
+    EXPECT_EQ(ran, 1);
+  }  // rolled back
+  EXPECT_EQ(ran, 2);
+}
+
 TEST_F(PgStoreTest, WritersAreSerializedLikeSqlite) {
   ASSERT_TRUE(Exec("CREATE TABLE c (n BIGINT)").ok());
   ASSERT_TRUE(Exec("INSERT INTO c VALUES (0)").ok());

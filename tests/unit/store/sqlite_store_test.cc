@@ -73,6 +73,42 @@ class SqliteStoreTest : public ::testing::Test {
 
 TEST_F(SqliteStoreTest, BackendName) { EXPECT_EQ(store_->backend(), "sqlite"); }
 
+// What OnEnd queues runs once the transaction has ended, committed or not: after a commit, a
+// new transaction already sees the change.
+TEST_F(SqliteStoreTest, OnEndRunsOnceWhenTheTransactionHasEnded) {
+  int ran = 0;
+  std::int64_t seen = -1;
+  {
+    auto tx = store_->Begin(TxMode::kWrite);
+    ASSERT_TRUE((*tx)->Exec("INSERT INTO t (id, v) VALUES (1, 'a')").ok());
+    (*tx)->OnEnd([&] {
+      ++ran;
+      auto read = store_->Begin(TxMode::kRead);
+      seen = (*(*read)->Query("SELECT COUNT(*) FROM t"))[0][0].as_int();
+    });
+    EXPECT_EQ(ran, 0);
+    ASSERT_TRUE((*tx)->Commit().ok());
+    EXPECT_EQ(ran, 1);
+    EXPECT_EQ(seen, 1);
+  }
+  EXPECT_EQ(ran, 1);  // not again when destroyed
+  {
+    auto tx = store_->Begin(TxMode::kWrite);
+    ASSERT_TRUE((*tx)->Exec("INSERT INTO t (id, v) VALUES (2, 'b')").ok());
+    (*tx)->OnEnd([&] { ++ran; });
+    (*tx)->OnEnd([&] { ++ran; });
+    EXPECT_EQ(ran, 1);
+  }  // rolled back
+  EXPECT_EQ(ran, 3);
+  {
+    auto tx = store_->Begin(TxMode::kWrite);
+    (*tx)->OnEnd([&] { ++ran; });
+    ASSERT_TRUE((*tx)->Commit().ok());
+    EXPECT_EQ((*tx)->Commit().code(), ErrorCode::kInternal);  // already ended: nothing runs twice
+  }
+  EXPECT_EQ(ran, 4);
+}
+
 TEST_F(SqliteStoreTest, RoundTripsEveryValueType) {
   MustExec(*store_, "CREATE TABLE v (k INTEGER PRIMARY KEY, i INTEGER, s TEXT, b BLOB, n TEXT)");
   const std::string text_with_nul("a\0b\xc3\xa9", 5);
