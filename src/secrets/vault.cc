@@ -13,7 +13,8 @@ using store::Value;
 
 constexpr std::size_t kMaxCachedDataKeys = 4096;
 // Current rows held in memory: at most this many, each sealing at most this many bytes (larger
-// values are read from the store every time), so the rows take at most ~40 MiB.
+// values are read from the store every time), so with their keys (tenant and path) and metadata
+// the rows take at most ~50 MB.
 constexpr std::size_t kMaxCurrentRows = 10'000;
 constexpr std::size_t kMaxCurrentRowSealedBytes = 4096;
 
@@ -47,7 +48,13 @@ Vault::Vault(const keyring::Keyring& keys, VaultOptions options)
 
 void Vault::ForgetCurrent(store::Transaction& tx, std::string_view tenant, std::string_view path) {
   if (options_.current_row_ttl.count() <= 0) return;
-  tx.OnEnd([this, key = CurrentRowKey(tenant, path)] { current_rows_.Invalidate(key); });
+  tx.OnEnd([this, key = CurrentRowKey(tenant, path)] {
+    try {
+      current_rows_.Invalidate(key);
+    } catch (...) {
+      core::CacheGate::Process().Flush();  // out of memory: drop every kept entry instead
+    }
+  });
 }
 
 StatusOr<Vault::DataKey> Vault::ActiveKeyForSealing(store::Transaction& tx, std::string_view tenant,

@@ -93,7 +93,9 @@ class Transaction {
   // Runs `f` once the transaction has ended, whether it committed or not: when Commit returns,
   // or when the transaction is destroyed. For state the process derives from what the
   // transaction changed, such as a cache entry to drop, which must not be dropped before the
-  // change is visible to others. `f` must not throw.
+  // change is visible to others. `f` runs on the committing thread while the backend may still
+  // hold its writer slot: it must not throw, begin a write transaction, or outlive what it
+  // captures.
   void OnEnd(std::function<void()> f) { on_end_.push_back(std::move(f)); }
 
  protected:
