@@ -1,5 +1,7 @@
 #include "app/boot.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -491,6 +493,39 @@ StatusOr<std::optional<crypto::SecretBytes>> OperatorToken(const Config& c) {
 
 }  // namespace
 
+// One server per SQLite data directory: it keeps state in memory that only its own changes
+// drop (the kept secret rows of secrets/vault.h; the session, API-key and policy caches). An
+// advisory lock on <data>/server.lock, held for the life of the process (the kernel lets go of
+// it however the process ends), makes a second server on the same directory refuse to start.
+// CLI commands (`key rotate-data`, `tenant create`) take no lock: they run beside the server.
+class DataDirLock {
+ public:
+  static StatusOr<std::unique_ptr<DataDirLock>> Take(const std::string& data_dir) {
+    const std::string path = (fs::path(data_dir) / "server.lock").string();
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      return Status::Unavailable("data_dir", "cannot open " + path + " to lock the data directory");
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const bool held = errno == EWOULDBLOCK;
+      ::close(fd);
+      if (held) {
+        return Status::FailedPrecondition(
+            "data_dir_in_use", "another bulwark server is serving the data directory " + data_dir);
+      }
+      return Status::Unavailable("data_dir", "cannot lock the data directory " + data_dir);
+    }
+    return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+  }
+  ~DataDirLock() { ::close(fd_); }
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 int Refuse(const std::string& what, const Status& st) {
   log::Error("boot.refused", {{"step", what}, {"reason", st.reason()}, {"message", st.message()}});
   std::cerr << "bulwark: refusing to start: " << what << ": " << st.message() << "\n";
@@ -820,10 +855,21 @@ int Serve(const core::ConfigSources& sources_in) {
                             "DEV MODE: plain HTTP on loopback, local overlay on, "
                             "generated keys allowed. Not for production."}});
   }
-  // Nothing has been written until here.
+  // Nothing has been written until here. With SQLite, a data directory another server is
+  // serving is refused before anything opens it (a new one is locked once OpenCore made it).
+  std::unique_ptr<DataDirLock> dir_lock;
+  auto lock_dir = [&]() -> Status {
+    if (!config.storage_url.empty() || dir_lock) return Status::Ok();
+    BULWARK_ASSIGN_OR_RETURN(dir_lock, DataDirLock::Take(config.data_dir));
+    return Status::Ok();
+  };
+  if (std::error_code ec; fs::is_directory(config.data_dir, ec)) {
+    if (Status s = lock_dir(); !s.ok()) return Refuse("storage", s);
+  }
   std::string step;
   auto core_or = OpenCore(config, step);
   if (!core_or.ok()) return Refuse(step, core_or.status());
+  if (Status s = lock_dir(); !s.ok()) return Refuse("storage", s);
   std::unique_ptr<store::Store> store = std::move(core_or->store);
   std::unique_ptr<keyring::Keyring> keys = std::move(core_or->keys);
   std::unique_ptr<audit::Ledger> ledger = std::move(core_or->ledger);

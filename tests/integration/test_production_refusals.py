@@ -237,6 +237,29 @@ def test_storage_not_strict_on_existing_database(tmp_path):
     assert_refused(Boot(tmp_path, settings={"storage.synchronous": "OFF"}), r"synchronous must be FULL")
 
 
+@pytest.mark.skipif(ON_POSTGRES, reason="the lock is on an SQLite data directory")
+def test_a_second_server_on_the_same_data_directory_is_refused(tmp_path):
+    """One server per SQLite data directory: it keeps what it reads in memory and only its own
+    changes drop it. A second one is refused while the first runs, and starts once it is gone."""
+    first = Server(tmp_path / "first", data_dir=tmp_path / "data")
+    key = {"BULWARK_MASTER_KEY": first.env["BULWARK_MASTER_KEY"]}
+    try:
+        first.start()
+        second = Boot(tmp_path, env=key, data=tmp_path / "data")
+        second.write_config()
+        res = second.serve()
+        assert not res.timed_out, "a second server started on the same data directory"
+        assert res.returncode == EXIT_REFUSED, res
+        assert "refusing to start: storage: another bulwark server is serving the data directory" \
+            in res.stderr, res.stderr
+        assert first.get("/livez").status == 200
+        first.kill()  # however it ends, the directory is free again
+        third = Server(tmp_path / "third", data_dir=tmp_path / "data", env=key)
+        start_and_stop(third)
+    finally:
+        first.kill()
+
+
 def test_store_unreachable_database_is_a_directory(tmp_path):
     data = tmp_path / "data"
     (data / "bulwark.db").mkdir(parents=True)
