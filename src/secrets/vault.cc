@@ -85,12 +85,15 @@ StatusOr<Vault::DataKey> Vault::ActiveKeyForSealing(store::Transaction& tx, std:
   return DataKey{.key_id = std::move(key_id), .key = std::move(key)};
 }
 
+std::shared_ptr<const crypto::SecretBytes> Vault::HeldKey(std::string_view key_id) {
+  std::lock_guard lock(key_cache_mu_);
+  auto it = key_cache_.find(std::string(key_id));
+  return it == key_cache_.end() ? nullptr : it->second;
+}
+
 StatusOr<std::shared_ptr<const crypto::SecretBytes>> Vault::KeyById(store::Transaction& tx,
                                                                     std::string_view key_id) {
-  {
-    std::lock_guard lock(key_cache_mu_);
-    if (auto it = key_cache_.find(std::string(key_id)); it != key_cache_.end()) return it->second;
-  }
+  if (auto held = HeldKey(key_id)) return held;
   BULWARK_ASSIGN_OR_RETURN(
       auto rows, tx.Query("SELECT wrapped, kek_version FROM wrapped_keys WHERE id = ? AND "
                           "purpose = ?",
@@ -198,24 +201,10 @@ StatusOr<std::shared_ptr<const Vault::StoredVersion>> Vault::Load(
                     .read_at = std::chrono::steady_clock::now()});
 }
 
-StatusOr<SecretValue> Vault::Open(store::Transaction* tx, store::Store* store,
-                                  std::string_view tenant, std::string_view path,
-                                  const StoredVersion& stored) {
-  std::shared_ptr<const crypto::SecretBytes> key;
-  if (tx != nullptr) {
-    BULWARK_ASSIGN_OR_RETURN(key, KeyById(*tx, stored.key_id));
-  } else {
-    {
-      std::lock_guard lock(key_cache_mu_);
-      if (auto it = key_cache_.find(stored.key_id); it != key_cache_.end()) key = it->second;
-    }
-    if (!key) {
-      BULWARK_ASSIGN_OR_RETURN(auto own, store->Begin(store::TxMode::kRead));
-      BULWARK_ASSIGN_OR_RETURN(key, KeyById(*own, stored.key_id));
-    }
-  }
+StatusOr<SecretValue> Vault::Open(const crypto::SecretBytes& key, std::string_view tenant,
+                                  std::string_view path, const StoredVersion& stored) {
   const std::string aad = SecretAad(tenant, path, stored.version, stored.key_id);
-  auto plain = crypto::OpenRandomNonce(*key, stored.sealed, crypto::AsBytes(aad));
+  auto plain = crypto::OpenRandomNonce(key, stored.sealed, crypto::AsBytes(aad));
   if (!plain.ok()) return Status::Integrity("a secret version failed its integrity check");
   return SecretValue{.data = std::move(*plain),
                      .version = {.version = stored.version,
@@ -226,7 +215,8 @@ StatusOr<SecretValue> Vault::Open(store::Transaction* tx, store::Store* store,
 StatusOr<SecretValue> Vault::Get(store::Transaction& tx, std::string_view tenant,
                                  std::string_view path, std::optional<std::int64_t> version) {
   BULWARK_ASSIGN_OR_RETURN(auto stored, Load(tx, tenant, path, version));
-  return Open(&tx, nullptr, tenant, path, *stored);
+  BULWARK_ASSIGN_OR_RETURN(auto key, KeyById(tx, stored->key_id));
+  return Open(*key, tenant, path, *stored);
 }
 
 StatusOr<SecretValue> Vault::Read(store::Store& store, std::string_view tenant,
@@ -235,19 +225,28 @@ StatusOr<SecretValue> Vault::Read(store::Store& store, std::string_view tenant,
     BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kRead));
     return Get(*tx, tenant, path, version);
   }
-  const std::string key = CurrentRowKey(tenant, path);
+  const std::string row_key = CurrentRowKey(tenant, path);
   // Taken before the transaction below reads anything: its snapshot then holds every change
   // whose drop this epoch has counted, so a row it loads from before a later change is refused.
   const std::uint64_t epoch = current_rows_.Epoch();
-  if (auto kept = current_rows_.Find(key);
+  if (auto kept = current_rows_.Find(row_key);
       kept && std::chrono::steady_clock::now() - (*kept)->read_at < options_.current_row_ttl) {
-    return Open(nullptr, &store, tenant, path, **kept);
+    // No transaction unless the data key is not held yet.
+    auto key = HeldKey((*kept)->key_id);
+    if (!key) {
+      BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kRead));
+      BULWARK_ASSIGN_OR_RETURN(key, KeyById(*tx, (*kept)->key_id));
+    }
+    return Open(*key, tenant, path, **kept);
   }
   BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(auto stored, Load(*tx, tenant, path, version));
-  BULWARK_ASSIGN_OR_RETURN(SecretValue value, Open(tx.get(), nullptr, tenant, path, *stored));
+  BULWARK_ASSIGN_OR_RETURN(auto key, KeyById(*tx, stored->key_id));
+  BULWARK_ASSIGN_OR_RETURN(SecretValue value, Open(*key, tenant, path, *stored));
   // Kept only once it has opened: a row that fails is read, and fails, every time.
-  if (stored->sealed.size() <= kMaxCurrentRowSealedBytes) current_rows_.Insert(key, stored, epoch);
+  if (stored->sealed.size() <= kMaxCurrentRowSealedBytes) {
+    current_rows_.Insert(row_key, stored, epoch);
+  }
   return value;
 }
 

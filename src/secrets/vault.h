@@ -172,6 +172,8 @@ class Vault {
   // and a running server keeps opening what it has read across a master key rotation.
   StatusOr<std::shared_ptr<const crypto::SecretBytes>> KeyById(store::Transaction& tx,
                                                                std::string_view key_id);
+  // The data key if it is held already (null otherwise); KeyById looks here first.
+  std::shared_ptr<const crypto::SecretBytes> HeldKey(std::string_view key_id);
 
   // One version as stored; for a path's current version, what Read keeps in memory.
   struct StoredVersion {
@@ -186,10 +188,9 @@ class Vault {
                                                       std::string_view tenant,
                                                       std::string_view path,
                                                       std::optional<std::int64_t> version);
-  // Opens `stored` with its data key (from `tx`, or from a transaction of `store`'s begun only
-  // if the key is not held yet; exactly one of them is set).
-  StatusOr<SecretValue> Open(store::Transaction* tx, store::Store* store, std::string_view tenant,
-                             std::string_view path, const StoredVersion& stored);
+  // Opens `stored` (of `tenant`'s `path`) with its data key `key`.
+  static StatusOr<SecretValue> Open(const crypto::SecretBytes& key, std::string_view tenant,
+                                    std::string_view path, const StoredVersion& stored);
   // Drops the path's kept row once `tx` has ended: every change to a path calls it.
   void ForgetCurrent(store::Transaction& tx, std::string_view tenant, std::string_view path);
 
