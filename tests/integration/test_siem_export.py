@@ -17,17 +17,11 @@ from collections import Counter
 import pytest
 
 from conftest import random_token, run_cli, b64key, render_toml, PUBLIC_URL
-from pg_helpers import query
+from pg_helpers import free_port, query
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 DENIED = "/metrics"  # an operator-only route: a non-operator gets 404, and that refusal is recorded
 BOM = b"\xef\xbb\xbf"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Rsyslog:
