@@ -14,9 +14,10 @@ namespace {
 constexpr std::size_t kMaxUserAgent = 256;
 constexpr std::size_t kMaxField = 1024;
 
-// Printable text only, bounded: control characters dropped, invalid UTF-8 replaced.
+// Printable text only, at most `max` bytes: control characters dropped, invalid UTF-8 replaced
+// by U+FFFD, and never a character cut in two at the limit.
 std::string Sanitize(std::string_view in, std::size_t max) {
-  in = in.substr(0, std::min(in.size(), max));
+  in = core::Utf8Prefix(in, max);
   // The usual case: nothing to drop or replace.
   if (std::none_of(in.begin(), in.end(),
                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }) &&
@@ -35,6 +36,8 @@ std::string Sanitize(std::string_view in, std::size_t max) {
     boost::system::error_code ec;
     auto v = boost::json::parse(quoted, ec);
     out = ec ? std::string() : std::string(v.as_string());
+    // Each replacement is three bytes where the invalid one was one: cut back to the limit.
+    out.resize(core::Utf8Prefix(out, max).size());
   }
   return out;
 }

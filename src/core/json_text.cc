@@ -53,6 +53,16 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+std::string_view Utf8Prefix(std::string_view s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t n = max;
+  for (int back = 0; back < 3 && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80;
+       ++back) {
+    --n;
+  }
+  return s.substr(0, n);
+}
+
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');

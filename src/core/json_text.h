@@ -14,6 +14,10 @@ void AppendJsonString(std::string& out, std::string_view s);
 // True when `s` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool IsValidUtf8(std::string_view s);
 
+// The longest prefix of `s` of at most `max` bytes that does not cut a UTF-8 sequence in two (it
+// backs off over at most three continuation bytes, so a prefix of valid UTF-8 stays valid).
+std::string_view Utf8Prefix(std::string_view s, std::size_t max);
+
 // True when `json` is JSON text in which some object names one member twice (at any depth,
 // compared after unescaping, so "a" and "\u0061" are the same name). A body like
 // {"email":"a@x","email":"b@x"} means one thing to a parser that keeps the first and another to

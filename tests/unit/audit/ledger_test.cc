@@ -500,6 +500,31 @@ TEST(AuditEventTest, EntryBytesAreTheCanonicalJsonOfTheEvent) {
   EXPECT_EQ(ReferenceEntryBytes(big, 1).status().reason(), "non_canonicalizable");
 }
 
+// A field is cut to its limit in bytes, and the cut never leaves half a character behind: not
+// when the limit falls inside a valid character, and not when replacing invalid bytes by U+FFFD
+// (three bytes each) would make the text longer than the limit.
+TEST(AuditEventTest, SanitizedFieldsStayWithinTheirLimitAndNeverCutACharacter) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  Event e = SampleEvent(1);
+  e.user_agent = std::string(255, 'a') + "\xC3\xA9" + "tail";  // the é straddles byte 256
+  e.actor.id = std::string(1023, 'x') + "\xF0\x9F\x98\x80";    // the emoji straddles byte 1024
+  e.reason = std::string(1024, '\xFF');                        // every byte invalid
+  e.resource = std::string(1000, 'r') + std::string(24, '\x80');
+  auto bytes = EntryBytes(e, 1);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  auto v = boost::json::parse(*bytes).as_object();
+  EXPECT_EQ(v.at("user_agent").as_string(), std::string(255, 'a'));
+  EXPECT_EQ(v.at("actor").at("id").as_string(), std::string(1023, 'x'));
+  std::string reason(v.at("reason").as_string());
+  EXPECT_EQ(reason.size(), 1023u);  // 341 replacement characters: a 342nd would pass 1024
+  for (std::size_t i = 0; i < reason.size(); i += 3) EXPECT_EQ(reason.substr(i, 3), fffd) << i;
+  std::string resource(v.at("resource").as_string());
+  EXPECT_LE(resource.size(), 1024u);
+  EXPECT_TRUE(core::IsValidUtf8(resource));
+  EXPECT_EQ(resource.substr(0, 1000), std::string(1000, 'r'));
+  EXPECT_EQ(resource.substr(1000), fffd + fffd + fffd + fffd + fffd + fffd + fffd + fffd);
+}
+
 TEST(AuditEventTest, AnEventWithoutActionIsRefused) {
   Event e;
   EXPECT_EQ(EntryBytes(e, 1).status().code(), ErrorCode::kInvalidArgument);

@@ -146,6 +146,35 @@ TEST(CoreJsonTextTest, IsValidUtf8Cases) {
                   "abcdefgh"));  // a lone continuation byte first
 }
 
+TEST(CoreJsonTextTest, Utf8PrefixNeverCutsACharacterInTwo) {
+  EXPECT_EQ(Utf8Prefix("short", 10), "short");
+  EXPECT_EQ(Utf8Prefix("exactly", 7), "exactly");
+  EXPECT_EQ(Utf8Prefix("abcdef", 3), "abc");
+  EXPECT_EQ(Utf8Prefix("", 0), "");
+  EXPECT_EQ(Utf8Prefix("abc", 0), "");
+  // A limit inside a 2-, 3- or 4-byte character backs off to the character's start.
+  EXPECT_EQ(Utf8Prefix("ab\xC3\xA9", 3), "ab");
+  EXPECT_EQ(Utf8Prefix("ab\xC3\xA9", 4), "ab\xC3\xA9");
+  EXPECT_EQ(Utf8Prefix("a\xE2\x82\xAC", 2), "a");
+  EXPECT_EQ(Utf8Prefix("a\xE2\x82\xAC", 3), "a");
+  EXPECT_EQ(Utf8Prefix("a\xF0\x9F\x98\x80", 2), "a");
+  EXPECT_EQ(Utf8Prefix("a\xF0\x9F\x98\x80", 4), "a");
+  EXPECT_EQ(Utf8Prefix("a\xF0\x9F\x98\x80"
+                       "b",
+                       5),
+            "a\xF0\x9F\x98\x80");
+  // Every prefix of valid text is valid, for every limit.
+  const std::string text = "x\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80y";
+  for (std::size_t max = 0; max <= text.size() + 1; ++max) {
+    const std::string_view p = Utf8Prefix(text, max);
+    EXPECT_LE(p.size(), max);
+    EXPECT_TRUE(IsValidUtf8(p)) << max;
+    EXPECT_GE(p.size() + 3, std::min(max, text.size())) << max;
+  }
+  // Invalid text: it backs off over at most three continuation bytes, never further.
+  EXPECT_EQ(Utf8Prefix(std::string(10, '\x80'), 5).size(), 2u);
+}
+
 }  // namespace
 }  // namespace bulwark::core
 
