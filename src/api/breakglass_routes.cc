@@ -23,8 +23,6 @@ using http::Verb;
 namespace json = boost::json;
 namespace bg = policy::breakglass;
 
-const std::vector<std::string> kRedacted = {"reason", "user_id"};
-
 json::object GrantJson(const bg::Grant& g) {
   json::array verbs;
   for (const auto& v : g.verbs) verbs.emplace_back(v);
@@ -58,10 +56,8 @@ StatusOr<Reply> Activate(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(grant, bg::Activate(tx, req, d.breakglass_enabled, now));
-        BULWARK_ASSIGN_OR_RETURN(
-            receipts::Receipt r,
-            d.receipts->Issue(tx, req.tenant_id, receipts::kind::kBreakglassStart,
-                              bg::ReceiptFields(grant, false), kRedacted));
+        BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r,
+                                 bg::IssueReceipt(*d.receipts, tx, grant, false));
         receipt_id = r.id;
         ev.break_glass = true;
         ev.resource = "breakglass:" + grant.id;
@@ -86,10 +82,8 @@ StatusOr<Reply> End(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(grant, bg::EndForSession(tx, ctx.principal.session_id, now));
-        BULWARK_ASSIGN_OR_RETURN(
-            receipts::Receipt r,
-            d.receipts->Issue(tx, grant.tenant_id, receipts::kind::kBreakglassEnd,
-                              bg::ReceiptFields(grant, true), kRedacted));
+        BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r,
+                                 bg::IssueReceipt(*d.receipts, tx, grant, true));
         receipt_id = r.id;
         ev.break_glass = true;
         ev.resource = "breakglass:" + grant.id;

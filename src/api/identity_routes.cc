@@ -261,11 +261,8 @@ StatusOr<Reply> Logout(const IdentityRouteDeps& d, RequestContext& ctx) {
         if (open && d.receipts != nullptr) {
           BULWARK_ASSIGN_OR_RETURN(policy::breakglass::Grant ended,
                                    policy::breakglass::EndForSession(tx, sid, now));
-          BULWARK_ASSIGN_OR_RETURN(
-              receipts::Receipt r,
-              d.receipts->Issue(tx, ended.tenant_id, receipts::kind::kBreakglassEnd,
-                                policy::breakglass::ReceiptFields(ended, true),
-                                {"reason", "user_id"}));
+          BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r,
+                                   policy::breakglass::IssueReceipt(*d.receipts, tx, ended, true));
           ev.details.emplace_back("breakglass_ended", ended.id);
           ev.details.emplace_back("receipt_id", r.id);
         }

@@ -73,11 +73,7 @@ StatusOr<std::int64_t> EndGrants(const IdentityRouteDeps& d, store::Transaction&
   BULWARK_ASSIGN_OR_RETURN(
       auto grants, policy::breakglass::EndTenantGrants(tx, tenant, core::NowUnixSeconds(), reason));
   for (const auto& g : grants) {
-    BULWARK_RETURN_IF_ERROR(d.receipts
-                                ->Issue(tx, tenant, receipts::kind::kBreakglassEnd,
-                                        policy::breakglass::ReceiptFields(g, true),
-                                        {"reason", "user_id"})
-                                .status());
+    BULWARK_RETURN_IF_ERROR(policy::breakglass::IssueReceipt(*d.receipts, tx, g, true).status());
   }
   return static_cast<std::int64_t>(grants.size());
 }

@@ -45,10 +45,8 @@ StatusOr<int> BreakglassSweeper::SweepOnce() {
           BULWARK_ASSIGN_OR_RETURN(grant, bg::EndExpiredGrant(tx, id));
           // Ended meanwhile by its holder (and recorded there): record nothing here.
           if (!grant) return Status::NotFound("breakglass_not_active", "already ended");
-          BULWARK_ASSIGN_OR_RETURN(
-              receipts::Receipt r,
-              receipts_.Issue(tx, grant->tenant_id, receipts::kind::kBreakglassEnd,
-                              bg::ReceiptFields(*grant, true), {"reason", "user_id"}));
+          BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r,
+                                   bg::IssueReceipt(receipts_, tx, *grant, true));
           ev.tenant = grant->tenant_id;
           ev.reason = "expired";
           ev.details.emplace_back("receipt_id", r.id);

@@ -7,6 +7,10 @@
 namespace bulwark::http {
 namespace {
 
+// What a request gets when its record cannot be queued because memory ran out. Both strings fit
+// std::string's inline buffer, so building it allocates nothing.
+Status Unqueued() { return Status::Unavailable("audit_unqueued", "out of memory"); }
+
 audit::ActorKind ActorKindFor(core::Principal::Kind k) {
   switch (k) {
     case core::Principal::Kind::kAnonymous: return audit::ActorKind::kAnonymous;
@@ -81,7 +85,7 @@ void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const S
       if (alert) alert->request_id = ctx.request_id;  // the request that tipped it over
     }
   } catch (...) {
-    return done(Status::Internal("the audit record could not be built"));
+    return done(Unqueued());
   }
   if (!alert) return writer_.Submit(std::move(event), std::move(done));
   // The alert is queued after the request's record, so the ledger holds the cause first, and
@@ -102,7 +106,7 @@ void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const S
     alert_done = [both](const Status&) { both->Arrive(); };
   } catch (...) {
     if (both) done = std::move(both->done);  // else make_shared failed before taking it
-    return done(Status::Unavailable("audit_unqueued", "out of memory"));
+    return done(Unqueued());
   }
   writer_.Submit(std::move(event), std::move(record_done));
   writer_.Submit(std::move(*alert), std::move(alert_done));

@@ -213,21 +213,24 @@ Status Designate(store::Transaction& tx, std::string_view tenant_id, std::string
   return Status::Ok();
 }
 
-boost::json::object ReceiptFields(const Grant& g, bool ending) {
+StatusOr<receipts::Receipt> IssueReceipt(const receipts::ReceiptService& receipts,
+                                         store::Transaction& tx, const Grant& g, bool ending) {
   boost::json::array verbs;
   for (const auto& v : g.verbs) verbs.emplace_back(v);
-  boost::json::object o{{"grant_id", g.id},
-                        {"user_id", g.user_id},
-                        {"reason", g.reason},
-                        {"scope_verbs", std::move(verbs)},
-                        {"scope_path_prefix", g.path_prefix},
-                        {"started_at", g.started_at},
-                        {"expires_at", g.expires_at}};
+  boost::json::object fields{{"grant_id", g.id},
+                             {"user_id", g.user_id},
+                             {"reason", g.reason},
+                             {"scope_verbs", std::move(verbs)},
+                             {"scope_path_prefix", g.path_prefix},
+                             {"started_at", g.started_at},
+                             {"expires_at", g.expires_at}};
   if (ending) {
-    o["ended_at"] = g.ended_at.value_or(0);
-    o["end_reason"] = g.end_reason;
+    fields["ended_at"] = g.ended_at.value_or(0);
+    fields["end_reason"] = g.end_reason;
   }
-  return o;
+  return receipts.Issue(tx, g.tenant_id,
+                        ending ? receipts::kind::kBreakglassEnd : receipts::kind::kBreakglassStart,
+                        fields, {"reason", "user_id"});
 }
 
 }  // namespace bulwark::policy::breakglass

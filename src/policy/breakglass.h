@@ -10,8 +10,7 @@
 // end receipt) or when ended; activation raises an alert and issues the start receipt.
 //
 //   BULWARK_ASSIGN_OR_RETURN(auto g, breakglass::Activate(tx, request, now));
-//   ... receipts.Issue(tx, tenant, receipts::kind::kBreakglassStart, breakglass::ReceiptFields(g),
-//   ...)
+//   BULWARK_ASSIGN_OR_RETURN(auto r, breakglass::IssueReceipt(receipts, tx, g, false));
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "receipts/service.h"
 #include "store/store.h"
 
 namespace bulwark::policy::breakglass {
@@ -81,7 +81,10 @@ StatusOr<std::vector<Grant>> EndTenantGrants(store::Transaction& tx, std::string
 Status Designate(store::Transaction& tx, std::string_view tenant_id, std::string_view user_id,
                  bool designated);
 
-// The fields of a start or end receipt (the reason is redacted in public projections).
-boost::json::object ReceiptFields(const Grant& g, bool ending);
+// Issues `g`'s start (`ending` false) or end receipt inside `tx`: the grant, its scope and times
+// (and when ending, when and why it ended), with the reason and the member redacted in public
+// projections. Every start and end receipt is issued here. Errors: ReceiptService::Issue's.
+StatusOr<receipts::Receipt> IssueReceipt(const receipts::ReceiptService& receipts,
+                                         store::Transaction& tx, const Grant& g, bool ending);
 
 }  // namespace bulwark::policy::breakglass

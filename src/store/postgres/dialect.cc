@@ -70,4 +70,12 @@ std::string NumberPlaceholders(std::string_view sql) {
   return out;
 }
 
+bool PlainIdentifier(std::string_view s, std::size_t max) {
+  if (s.empty() || s.size() > max || (s[0] >= '0' && s[0] <= '9')) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
 }  // namespace bulwark::store

@@ -11,6 +11,7 @@
 //                           SQLSTATE 23000 (a constraint violation, as SQLite's RAISE(ABORT))
 // Anything else passes through unchanged. Every statement of every migration is checked by a
 // unit test, and the result runs on a real PostgreSQL 15 in the tests.
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -29,5 +30,10 @@ StatusOr<std::string> TranslateForPostgres(std::string_view statement);
 
 // Rewrites `?` placeholders (outside quoted strings) to $1..$n.
 std::string NumberPlaceholders(std::string_view sql);
+
+// True for a name that can go into SQL text where no parameter can (a role, a schema, a LISTEN
+// channel): lower-case ASCII letters, digits and '_', not starting with a digit, at most `max`
+// bytes (63 is PostgreSQL's limit; a caller that appends to the name passes less).
+bool PlainIdentifier(std::string_view s, std::size_t max = 63);
 
 }  // namespace bulwark::store

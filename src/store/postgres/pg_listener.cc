@@ -14,19 +14,15 @@
 #include "core/thread_name.h"
 #include "crypto/random.h"
 #include "store/postgres/connect.h"
+#include "store/postgres/dialect.h"
 
 namespace bulwark::store {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool ValidChannel(std::string_view c) {
-  if (c.empty() || c.size() > 40) return false;
-  for (char ch : c) {
-    if (!((ch >= 'a' && ch <= 'z') || ch == '_')) return false;
-  }
-  return true;
-}
+// The heartbeat channel is the channel name + "_ping_" + 16 letters, within PostgreSQL's 63.
+constexpr std::size_t kMaxChannel = 40;
 
 class Listener final : public PgListener {
  public:
@@ -159,7 +155,8 @@ class Listener final : public PgListener {
 
 StatusOr<std::unique_ptr<PgListener>> PgListener::Start(PgListenerOptions options,
                                                         OnMessage on_message, OnState on_state) {
-  if (options.url.empty() || !ValidChannel(options.channel) || !on_message || !on_state) {
+  if (options.url.empty() || !PlainIdentifier(options.channel, kMaxChannel) || !on_message ||
+      !on_state) {
     return Status::InvalidArgument("invalid_store_option",
                                    "a listener needs a URL, a channel and callbacks");
   }

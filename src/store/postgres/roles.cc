@@ -4,19 +4,9 @@
 #include <string>
 
 #include "core/text_list.h"
+#include "store/postgres/dialect.h"
 
 namespace bulwark::store {
-namespace {
-
-bool PlainIdentifier(std::string_view s) {
-  if (s.empty() || s.size() > 63 || (s[0] >= '0' && s[0] <= '9')) return false;
-  for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 Status GrantAppRole(Store& store, std::string_view role) {
   if (store.backend() != "postgresql") {

@@ -62,6 +62,22 @@ TEST(PostgresDialect, EveryMigrationStatementTranslates) {
             "SELECT $1 WHERE a = '?' AND b = $2");
 }
 
+// What may be spliced into SQL text as a role, schema or channel name (GrantAppRole, LISTEN).
+TEST(PostgresDialect, PlainIdentifiersAreLowerCaseLettersDigitsAndUnderscores) {
+  for (std::string_view ok : {"bulwark_app", "a", "_x", "app2", "bulwark_invalidate"}) {
+    EXPECT_TRUE(PlainIdentifier(ok)) << ok;
+  }
+  using namespace std::string_view_literals;
+  for (std::string_view bad : {""sv, "2app"sv, "App"sv, "bad-name"sv, "a b"sv, "a\"b"sv, "a;drop"sv,
+                               "caf\xC3\xA9"sv, "a\0b"sv}) {
+    EXPECT_FALSE(PlainIdentifier(bad)) << bad;
+  }
+  EXPECT_TRUE(PlainIdentifier(std::string(63, 'a')));
+  EXPECT_FALSE(PlainIdentifier(std::string(64, 'a')));
+  EXPECT_TRUE(PlainIdentifier(std::string(40, 'a'), 40));
+  EXPECT_FALSE(PlainIdentifier(std::string(41, 'a'), 40));
+}
+
 TEST_F(PgStoreTest, BackendNameAndValueTypesRoundTrip) {
   EXPECT_EQ(store_->backend(), "postgresql");
   ASSERT_TRUE(Exec("CREATE TABLE t (i BIGINT, s TEXT, b BYTEA, n BIGINT, e BYTEA)").ok());
