@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <new>
 #include <optional>
 
 namespace bulwark::http {
@@ -84,8 +85,10 @@ void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const S
       alert = alerts_->Observe(observed);
       if (alert) alert->request_id = ctx.request_id;  // the request that tipped it over
     }
-  } catch (...) {
+  } catch (const std::bad_alloc&) {
     return done(Unqueued());
+  } catch (...) {
+    return done(Status::Internal("the audit record could not be built"));
   }
   if (!alert) return writer_.Submit(std::move(event), std::move(done));
   // The alert is queued after the request's record, so the ledger holds the cause first, and
@@ -104,7 +107,7 @@ void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const S
       both->Arrive();
     };
     alert_done = [both](const Status&) { both->Arrive(); };
-  } catch (...) {
+  } catch (...) {                            // only std::bad_alloc can come from these
     if (both) done = std::move(both->done);  // else make_shared failed before taking it
     return done(Unqueued());
   }

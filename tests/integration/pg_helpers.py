@@ -44,7 +44,7 @@ class Postgres:
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="bulwark-pg-")
-        self.port = free_port()
+        self.port = None
         self.as_user = []
         self.count = 0
         self.live = []
@@ -60,12 +60,22 @@ class Postgres:
             os.chmod(self.dir, 0o755)  # the CA certificate is read by the servers under test
             self.run([PG_BIN + "initdb", "-D", f"{self.dir}/data", "-U", "bulwark", "--auth=trust", "-E", "UTF8",
                       "--no-sync", "--no-instructions"])
-            # A throwaway cluster: durability across an OS crash buys nothing here.
-            options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                       f"-c full_page_writes=off -c max_connections=300 -c ssl=on "
-                       f"-c ssl_cert_file={self.dir}/server.crt -c ssl_key_file={self.dir}/server.key")
-            self.run([PG_BIN + "pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/server.log", "-w", "-o",
-                      options, "start"])
+            # The port is picked just before the start, and picked again if something else took
+            # it in between (another test process binds ports too).
+            for attempt in range(3):
+                self.port = free_port()
+                # A throwaway cluster: durability across an OS crash buys nothing here.
+                options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                           f"-c full_page_writes=off -c max_connections=300 -c ssl=on "
+                           f"-c ssl_cert_file={self.dir}/server.crt -c ssl_key_file={self.dir}/server.key")
+                try:
+                    self.run([PG_BIN + "pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/server.log", "-w",
+                              "-o", options, "start"])
+                    break
+                except subprocess.CalledProcessError:
+                    log = Path(f"{self.dir}/server.log")
+                    if attempt == 2 or not log.exists() or "could not bind" not in log.read_text():
+                        raise
             self.started = True
         except BaseException:
             self.stop()

@@ -386,15 +386,18 @@ TEST(AuditEventTest, CredentialNamedDetailsAndControlCharactersNeverReachTheEntr
 // The entry as the ledger first built it: a Boost.JSON object canonicalized by
 // core::CanonicalJson. EntryBytes writes the members itself and must give the same bytes.
 StatusOr<std::string> ReferenceEntryBytes(const Event& e, std::int64_t seq) {
+  // Cut at `max` bytes, never inside a character; controls dropped; invalid UTF-8 replaced by
+  // U+FFFD, and the result cut back to `max` bytes.
   auto sanitize = [](std::string_view in, std::size_t max) {
     std::string out;
-    for (unsigned char c : in.substr(0, max)) {
+    for (unsigned char c : core::Utf8Prefix(in, max)) {
       if (c >= 0x20 && c != 0x7F) out.push_back(static_cast<char>(c));
     }
     if (!core::IsValidUtf8(out)) {
       std::string quoted;
       core::AppendJsonString(quoted, out);
       out = std::string(boost::json::parse(quoted).as_string());
+      out.resize(core::Utf8Prefix(out, max).size());
     }
     return out;
   };
@@ -473,6 +476,16 @@ TEST(AuditEventTest, EntryBytesAreTheCanonicalJsonOfTheEvent) {
     e.details.emplace_back("neg", -(std::int64_t{1} << 53));
     e.details.emplace_back("", false);
     e.details.emplace_back("long", std::string(2000, 'x'));
+    events.push_back(e);
+  }
+  {
+    // Limits that fall inside a character, and replacements that would pass the limit.
+    Event e = SampleEvent(5);
+    e.user_agent = std::string(255, 'a') + "\xC3\xA9";
+    e.actor.id = std::string(1023, 'x') + "\xF0\x9F\x98\x80";
+    e.reason = std::string(1024, '\xFF');
+    e.resource = std::string(1000, 'r') + std::string(24, '\x80');
+    e.details.emplace_back("bytes", std::string(1000, 'd') + std::string(30, '\xFE'));
     events.push_back(e);
   }
   for (ActorKind k :
