@@ -568,10 +568,12 @@ StatusOr<Core> OpenCore(Config& config, std::string& step, const OpenCoreOptions
                              .synchronous = config.synchronous,
                              .foreign_keys = config.foreign_keys,
                              .busy_timeout_ms = static_cast<int>(config.busy_timeout_ms),
-                             // One connection per io thread on top of the configured pool:
-                             // secret reads run on the io threads (LocalReads) and should find
-                             // an idle connection rather than wait for one there.
-                             .pool_size = static_cast<int>(config.pool_size) + IoThreads(config)};
+                             // One connection per io thread on top of the configured pool,
+                             // kept for them: secret reads run on the io threads (LocalReads),
+                             // and an io thread that waited for a connection held by workers
+                             // would stall every client it serves.
+                             .pool_size = static_cast<int>(config.pool_size) + IoThreads(config),
+                             .reserved_for_io = IoThreads(config)};
   Core core;
   if (!config.storage_url.empty()) {
     BULWARK_ASSIGN_OR_RETURN(

@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/thread_name.h"
+#include "core/thread_role.h"
 
 namespace bulwark::http {
 namespace {
@@ -475,10 +476,14 @@ void Server::Run() {
   for (std::size_t i = 1; i < iocs_.size(); ++i) {
     threads.emplace_back([this, i] {
       core::NameThisThread("bw-io");
+      core::ScopedThreadRole io(core::ThreadRole::kIo);
       iocs_[i]->run();
     });
   }
-  iocs_.front()->run();
+  {
+    core::ScopedThreadRole io(core::ThreadRole::kIo);  // this thread serves the first context
+    iocs_.front()->run();
+  }
   StopAll();  // the first context stopped: stop the others too
   for (auto& t : threads) t.join();
   workers_.join();

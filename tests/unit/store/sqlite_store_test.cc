@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/thread_role.h"
 #include "store_test_util.h"
 
 namespace bulwark::store {
@@ -369,6 +370,62 @@ TEST(SqliteStore, PoolExhaustionTimesOutAsBusy) {
   EXPECT_EQ(second.status().reason(), "store_busy");
 }
 
+// The connections kept for the io threads: workers holding every other connection make a worker
+// wait (and time out), never an io thread; and each io thread's connection is back in the
+// reserve once it is released.
+TEST(SqliteStore, ConnectionsReservedForIoThreadsAreNeverTakenByOthers) {
+  TempDir dir;
+  auto o = Options(dir.File("db.sqlite"));
+  o.pool_size = 4;
+  o.reserved_for_io = 2;
+  o.busy_timeout_ms = 100;
+  auto store = MustOpen(o);
+  ASSERT_NE(store, nullptr);
+  auto begin_on = [&](core::ThreadRole role) {
+    StatusOr<std::unique_ptr<Transaction>> tx = Status::Internal("not run");
+    std::thread t([&] {
+      core::ScopedThreadRole r(role);
+      tx = store->Begin(TxMode::kRead);
+    });
+    t.join();
+    return tx;
+  };
+  // Workers (any thread that is not an io thread) get the two unreserved connections only.
+  auto w1 = store->Begin(TxMode::kRead);
+  auto w2 = store->Begin(TxMode::kWrite);
+  ASSERT_TRUE(w1.ok() && w2.ok());
+  auto w3 = begin_on(core::ThreadRole::kOther);
+  ASSERT_FALSE(w3.ok());
+  EXPECT_EQ(w3.status().reason(), "store_busy");
+  // The io threads still find theirs at once, one each; a third io thread waits like anyone.
+  const auto start = std::chrono::steady_clock::now();
+  auto io1 = begin_on(core::ThreadRole::kIo);
+  auto io2 = begin_on(core::ThreadRole::kIo);
+  ASSERT_TRUE(io1.ok()) << io1.status().ToString();
+  ASSERT_TRUE(io2.ok()) << io2.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
+  EXPECT_EQ(begin_on(core::ThreadRole::kIo).status().reason(), "store_busy");
+  // An io thread's connection, released, is back in the reserve: out of the workers' reach
+  // while they hold their own two, at once for the next io thread.
+  io1->reset();
+  EXPECT_EQ(begin_on(core::ThreadRole::kOther).status().reason(), "store_busy");
+  auto io3 = begin_on(core::ThreadRole::kIo);
+  ASSERT_TRUE(io3.ok()) << io3.status().ToString();
+  io3->reset();
+  // A worker's connection, released, is the workers' again.
+  w1->reset();
+  auto w4 = begin_on(core::ThreadRole::kOther);
+  EXPECT_TRUE(w4.ok()) << w4.status().ToString();
+  w4->reset();
+  io2->reset();
+  w2->reset();
+  // With nothing held, the workers still leave the two reserved ones alone.
+  auto w5 = store->Begin(TxMode::kRead);
+  auto w6 = store->Begin(TxMode::kRead);
+  ASSERT_TRUE(w5.ok() && w6.ok());
+  EXPECT_EQ(begin_on(core::ThreadRole::kOther).status().reason(), "store_busy");
+}
+
 TEST(SqliteStore, WriterLockedByAnotherProcessIsBusy) {
   TempDir dir;
   auto o = Options(dir.File("db.sqlite"));
@@ -408,12 +465,14 @@ TEST(SqliteStore, UnopenableDirectoryIsUnavailable) {
 TEST(SqliteStore, InvalidOptionsAreRejected) {
   TempDir dir;
   auto base = Options(dir.File("db.sqlite"));
-  std::vector<SqliteOptions> bad(5, base);
+  std::vector<SqliteOptions> bad(7, base);
   bad[0].path = "";
   bad[1].pool_size = 0;
   bad[2].busy_timeout_ms = -1;
   bad[3].journal_mode = "WAL; DROP TABLE x";
   bad[4].synchronous = "LOUD";
+  bad[5].reserved_for_io = -1;
+  bad[6].reserved_for_io = base.pool_size;  // nothing would be left for the other threads
   for (const auto& o : bad) {
     auto s = OpenSqliteStore(o);
     ASSERT_FALSE(s.ok());
