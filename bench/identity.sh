@@ -21,8 +21,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-rps() { awk '/Requests\/sec/ {print $2}'; }
+. bench/lib.sh
 
 PORT=$(free_port)
 cat > "$work/bulwark.toml" <<CONF

@@ -2,6 +2,12 @@
 # the shipped load balancer), and a tenant with secrets to read.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rps() { awk '/Requests\/sec/ {print $2}'; }
+# The CPU time the given processes (all their threads) have used so far, in clock ticks.
+cpu_ticks() {
+  local p total=0
+  for p in "$@"; do total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done
+  echo "$total"
+}
 
 # Runs nginx (2 workers) in the background under $1, where its pid file, logs and temp files go,
 # with the contents of its http{} block read from stdin; sets NGINX_PID (the caller's cleanup
