@@ -562,18 +562,19 @@ StatusOr<Core> OpenCore(Config& config, std::string& step, const OpenCoreOptions
     config.master_key_file = key_path;
   }
   step = "storage";
+  // On SQLite, connections on top of the configured pool that only the threads every request
+  // waits on may take (store::SqliteOptions::reserved): the ledger writer's, and when serving
+  // with secret reads on the io threads (WAL), one per io thread. Workers holding every other
+  // connection (slow LISTs, writes) then stall neither an io thread nor the commit of records.
+  const int kept = 1 + (options.serving && JournalIsWal(config) ? IoThreads(config) : 0);
   store::SqliteOptions sopts{.path = config.database_path(),
                              .create_if_missing = true,
                              .journal_mode = config.journal_mode,
                              .synchronous = config.synchronous,
                              .foreign_keys = config.foreign_keys,
                              .busy_timeout_ms = static_cast<int>(config.busy_timeout_ms),
-                             // One connection per io thread on top of the configured pool,
-                             // kept for them: secret reads run on the io threads (LocalReads),
-                             // and an io thread that waited for a connection held by workers
-                             // would stall every client it serves.
-                             .pool_size = static_cast<int>(config.pool_size) + IoThreads(config),
-                             .reserved_for_io = IoThreads(config)};
+                             .pool_size = static_cast<int>(config.pool_size) + kept,
+                             .reserved = kept};
   Core core;
   if (!config.storage_url.empty()) {
     BULWARK_ASSIGN_OR_RETURN(
@@ -869,7 +870,7 @@ int Serve(const core::ConfigSources& sources_in) {
     if (Status s = lock_dir(); !s.ok()) return Refuse("storage", s);
   }
   std::string step;
-  auto core_or = OpenCore(config, step);
+  auto core_or = OpenCore(config, step, {.serving = true});
   if (!core_or.ok()) return Refuse(step, core_or.status());
   if (Status s = lock_dir(); !s.ok()) return Refuse("storage", s);
   std::unique_ptr<store::Store> store = std::move(core_or->store);

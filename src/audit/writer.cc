@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "core/thread_name.h"
+#include "core/thread_role.h"
 
 namespace bulwark::audit {
 namespace {
@@ -18,6 +19,7 @@ Status Unavailable() {
 AuditWriter::AuditWriter(store::Store& store, const Ledger& ledger, WriterOptions options)
     : store_(store), ledger_(ledger), options_(options), thread_([this] {
         core::NameThisThread("bw-audit-writer");
+        core::ScopedThreadRole role(core::ThreadRole::kLedgerWriter);
         Run();
       }) {}
 

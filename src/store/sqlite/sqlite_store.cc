@@ -131,7 +131,7 @@ struct Connection {
   sqlite3* db = nullptr;
   std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> stmts;
   std::array<sqlite3_stmt*, 4> control{};  // by Control; prepared on first use
-  bool held_by_io = false;                 // taken by an io thread (Pool's accounting)
+  bool held_by_critical = false;           // taken by a thread with a role (Pool's accounting)
 
   Connection() = default;
   Connection(const Connection&) = delete;
@@ -205,8 +205,8 @@ StatusOr<StrictSettings> ValidateOptions(const SqliteOptions& opts) {
   };
   if (opts.path.empty()) return bad("the database path is empty");
   if (opts.pool_size < 1) return bad("pool_size must be at least 1");
-  if (opts.reserved_for_io < 0 || opts.reserved_for_io >= opts.pool_size) {
-    return bad("reserved_for_io must be at least 0 and less than pool_size");
+  if (opts.reserved < 0 || opts.reserved >= opts.pool_size) {
+    return bad("reserved must be at least 0 and less than pool_size");
   }
   if (opts.busy_timeout_ms < 0) return bad("busy_timeout_ms must not be negative");
   StrictSettings s;
@@ -311,9 +311,10 @@ class Pool {
   }
 
   // Waits for the writer slot (kWrite only) and then a connection, both within one deadline. A
-  // thread that is not an io thread leaves idle the reserved connections no io thread holds.
+  // thread without a role (core::ThreadRole) leaves idle the reserved connections that no thread
+  // with one holds.
   StatusOr<Connection*> Acquire(TxMode mode) {
-    const bool io = core::ThisThreadRole() == core::ThreadRole::kIo;
+    const bool critical = core::ThisThreadRole() != core::ThreadRole::kOther;
     auto deadline =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.busy_timeout_ms);
     std::unique_lock lk(mu_);
@@ -325,7 +326,7 @@ class Pool {
     }
     const auto available = [&] {
       const std::size_t kept =
-          io ? 0 : static_cast<std::size_t>(std::max(0, opts_.reserved_for_io - io_held_));
+          critical ? 0 : static_cast<std::size_t>(std::max(0, opts_.reserved - critical_held_));
       return idle_.size() > kept;
     };
     if (!cv_.wait_until(lk, deadline, available)) {
@@ -337,8 +338,8 @@ class Pool {
     }
     Connection* c = idle_.back();
     idle_.pop_back();
-    c->held_by_io = io;
-    if (io) ++io_held_;
+    c->held_by_critical = critical;
+    if (critical) ++critical_held_;
     return c;
   }
 
@@ -351,8 +352,8 @@ class Pool {
     }
     std::lock_guard lk(mu_);
     idle_.push_back(c);
-    if (c->held_by_io) --io_held_;
-    c->held_by_io = false;
+    if (c->held_by_critical) --critical_held_;
+    c->held_by_critical = false;
     if (mode == TxMode::kWrite) writer_active_ = false;
     cv_.notify_all();
   }
@@ -373,7 +374,7 @@ class Pool {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> all_;
   std::vector<Connection*> idle_;
-  int io_held_ = 0;  // connections io threads hold now
+  int critical_held_ = 0;  // connections threads with a role hold now
   bool writer_active_ = false;
 };
 

@@ -40,9 +40,10 @@ struct SqliteOptions {
   bool foreign_keys = true;          // production requires on
   int busy_timeout_ms = 5000;        // bound on every wait (pool, writer slot, file lock)
   int pool_size = 4;                 // connections; >= 1
-  // Of those, how many only threads of role core::ThreadRole::kIo may take: the io threads find
-  // one idle however many the other threads hold. 0..pool_size-1.
-  int reserved_for_io = 0;
+  // Of those, how many only the threads every request waits on may take, those with a
+  // core::ThreadRole (the io threads, the ledger writer): they find one idle however many the
+  // other threads hold. 0..pool_size-1.
+  int reserved = 0;
 };
 
 // Opens (and, if allowed, creates with mode 0600) the database at opts.path and fills the pool.

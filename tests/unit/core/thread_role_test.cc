@@ -17,8 +17,8 @@ TEST(CoreThreadRoleTest, ARoleHoldsForItsScopeOnItsThreadOnly) {
     t.join();
     EXPECT_EQ(other_thread, ThreadRole::kOther);
     {
-      ScopedThreadRole nested(ThreadRole::kOther);
-      EXPECT_EQ(ThisThreadRole(), ThreadRole::kOther);
+      ScopedThreadRole nested(ThreadRole::kLedgerWriter);
+      EXPECT_EQ(ThisThreadRole(), ThreadRole::kLedgerWriter);
     }
     EXPECT_EQ(ThisThreadRole(), ThreadRole::kIo);  // the outer role is back
   }
