@@ -479,10 +479,9 @@ int IoThreads(const Config& c) {
 
 // Whether a read transaction is a local, non-blocking page lookup, so that routes that only read
 // may run on the io threads: SQLite in WAL mode, where readers never wait for the writer. (In a
-// rollback journal, a reader waits out every commit in SQLite's busy handler.)
-bool LocalReads(const Config& c, const store::Store& store) {
-  return store.backend() == "sqlite" && JournalIsWal(c);
-}
+// rollback journal, a reader waits out every commit in SQLite's busy handler.) The store is
+// SQLite when no storage.url names a PostgreSQL one.
+bool LocalReads(const Config& c) { return c.storage_url.empty() && JournalIsWal(c); }
 
 StatusOr<std::optional<crypto::SecretBytes>> OperatorToken(const Config& c) {
   if (c.operator_token) return std::optional<crypto::SecretBytes>(c.operator_token->Clone());
@@ -564,9 +563,10 @@ StatusOr<Core> OpenCore(Config& config, std::string& step, const OpenCoreOptions
   step = "storage";
   // On SQLite, connections on top of the configured pool that only the threads every request
   // waits on may take (store::SqliteOptions::reserved): the ledger writer's, and when serving
-  // with secret reads on the io threads (WAL), one per io thread. Workers holding every other
-  // connection (slow LISTs, writes) then stall neither an io thread nor the commit of records.
-  const int kept = 1 + (options.serving && JournalIsWal(config) ? IoThreads(config) : 0);
+  // with secret reads on the io threads (LocalReads), one per io thread. Workers holding every
+  // other connection (slow LISTs, writes) then stall neither an io thread nor the commit of
+  // records.
+  const int kept = 1 + (options.serving && LocalReads(config) ? IoThreads(config) : 0);
   store::SqliteOptions sopts{.path = config.database_path(),
                              .create_if_missing = true,
                              .journal_mode = config.journal_mode,
@@ -1025,7 +1025,7 @@ int Serve(const core::ConfigSources& sources_in) {
                               .allowed_hosts = std::move(allowed_hosts),
                               // A SQLite read is a local page lookup; a PostgreSQL one waits
                               // on the network, which no io thread may do.
-                              .local_reads = LocalReads(config, *store)};
+                              .local_reads = LocalReads(config)};
   std::vector<std::string> operator_cidrs = config.operator_allow_cidrs;
   if (config.dev && operator_cidrs.empty())
     operator_cidrs = {"127.0.0.0/8", "::1"};  // dev: loopback operates

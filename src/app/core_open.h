@@ -26,7 +26,8 @@ struct OpenCoreOptions {
   bool any_kek_version = false;
   // Also hold the version this key opens, if it is one already (a re-run of a rotation).
   const keyring::MasterKeySource* also_hold = nullptr;
-  // `serve`: SQLite keeps a connection for each io thread too (secret reads run there).
+  // `serve`: in WAL mode SQLite also keeps a connection for each io thread (secret reads run
+  // there).
   bool serving = false;
 };
 
