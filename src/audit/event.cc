@@ -44,7 +44,8 @@ std::string Sanitize(std::string_view in, std::size_t max) {
 
 // The entry is written member by member in RFC 8785 order (the names below are ASCII and listed
 // sorted), which is what core::CanonicalJson would produce from the same object, without
-// building one: every request pays for this on the ledger writer's thread.
+// building one: every request pays for this (on its own thread when the event needs no change
+// to amend it, see PrepareEntry; else on the ledger writer's).
 class EntryWriter {
  public:
   explicit EntryWriter(std::string& out) : out_(out) {}
@@ -142,8 +143,10 @@ std::string_view ResultName(Result r) {
   return "error";
 }
 
-StatusOr<std::string> EntryBytes(const Event& e, std::int64_t seq) {
+StatusOr<PreparedEntry> PrepareEntry(const Event& e) {
   if (e.action.empty()) return Status::InvalidArgument("invalid_event", "an audit event needs an action");
+  PreparedEntry prepared;
+  prepared.time = e.time.empty() ? core::NowIso8601Micros() : e.time;
   std::string out;
   out.reserve(512);
   EntryWriter w(out);
@@ -164,13 +167,31 @@ StatusOr<std::string> EntryBytes(const Event& e, std::int64_t seq) {
   BULWARK_RETURN_IF_ERROR(w.TextOrNull("request_id", e.request_id, kMaxField));
   BULWARK_RETURN_IF_ERROR(w.TextOrNull("resource", e.resource, kMaxField));
   BULWARK_RETURN_IF_ERROR(w.Text("result", ResultName(e.result)));
-  BULWARK_RETURN_IF_ERROR(w.Int("seq", seq));
+  BULWARK_RETURN_IF_ERROR(w.Name("seq"));
+  const std::size_t seq_at = out.size();
   BULWARK_RETURN_IF_ERROR(w.TextOrNull("tenant", e.tenant, kMaxField));
-  BULWARK_RETURN_IF_ERROR(w.Text("time", e.time.empty() ? core::NowIso8601Micros() : e.time));
+  BULWARK_RETURN_IF_ERROR(w.Text("time", prepared.time));
   BULWARK_RETURN_IF_ERROR(w.TextOrNull("user_agent", e.user_agent, kMaxUserAgent));
   BULWARK_RETURN_IF_ERROR(w.Int("v", kEventSchemaVersion));
   w.Close();
+  prepared.after_seq = out.substr(seq_at);
+  out.resize(seq_at);
+  prepared.before_seq = std::move(out);
+  return prepared;
+}
+
+StatusOr<std::string> PreparedEntry::Fill(std::int64_t seq) const {
+  std::string out;
+  out.reserve(before_seq.size() + 20 + after_seq.size());
+  out += before_seq;
+  BULWARK_RETURN_IF_ERROR(core::AppendCanonicalInteger(out, seq));
+  out += after_seq;
   return out;
+}
+
+StatusOr<std::string> EntryBytes(const Event& e, std::int64_t seq) {
+  BULWARK_ASSIGN_OR_RETURN(PreparedEntry prepared, PrepareEntry(e));
+  return prepared.Fill(seq);
 }
 
 }  // namespace bulwark::audit

@@ -83,4 +83,15 @@ struct Event {
 // after sanitizing.
 StatusOr<std::string> EntryBytes(const Event& event, std::int64_t seq);
 
+// The same bytes built before the entry's seq is known, so the work can be done on the caller's
+// thread rather than the ledger writer's: EntryBytes(event, seq) == prepared.Fill(seq) when the
+// event has a time. An event without one is stamped now; `time` is the stamp the entry holds.
+struct PreparedEntry {
+  std::string before_seq;  // up to and including "seq":
+  std::string after_seq;   // from the member after seq to the closing brace
+  std::string time;
+  StatusOr<std::string> Fill(std::int64_t seq) const;
+};
+StatusOr<PreparedEntry> PrepareEntry(const Event& event);
+
 }  // namespace bulwark::audit

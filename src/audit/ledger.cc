@@ -82,22 +82,28 @@ StatusOr<std::int64_t> Ledger::LastCheckpointSize(store::Transaction& tx) const 
 }
 
 StatusOr<LedgerHead> Ledger::Append(store::Transaction& tx, const LedgerHead& head, const Event& event) const {
+  BULWARK_ASSIGN_OR_RETURN(PreparedEntry entry, PrepareEntry(event));
+  return Append(tx, head, event, entry);
+}
+
+StatusOr<LedgerHead> Ledger::Append(store::Transaction& tx, const LedgerHead& head,
+                                    const Event& event, const PreparedEntry& entry) const {
   const std::int64_t seq = head.size + 1;
-  Event stamped = event;
-  if (stamped.time.empty()) stamped.time = core::NowIso8601Micros();
-  BULWARK_ASSIGN_OR_RETURN(std::string entry, EntryBytes(stamped, seq));
-  const crypto::Digest256 hash = ChainHash(head.hash, entry);
-  std::vector<std::uint8_t> entry_bytes(entry.begin(), entry.end());
+  BULWARK_ASSIGN_OR_RETURN(std::string bytes, entry.Fill(seq));
+  const crypto::Digest256 hash = ChainHash(head.hash, bytes);
+  std::vector<std::uint8_t> entry_bytes(bytes.begin(), bytes.end());
   BULWARK_RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_ledger(seq, entry, prev_hash, hash) VALUES (?, ?, ?, ?)",
                                   {Value::Int(seq), Value::Bytes(std::move(entry_bytes)),
                                    Value::Bytes(head.hash), Value::Bytes(hash)})
                               .status());
   auto text_or_null = [](const std::string& v) { return v.empty() ? Value::Null() : Value::Text(v); };
   BULWARK_RETURN_IF_ERROR(
-      tx.Exec("INSERT INTO audit_index(seq, time, tenant, actor_kind, actor_id, action, result) VALUES (?, ?, ?, ?, ?, ?, ?)",
-              {Value::Int(seq), Value::Text(stamped.time), text_or_null(stamped.tenant),
-               Value::Text(std::string(ActorKindName(stamped.actor.kind))), text_or_null(stamped.actor.id),
-               Value::Text(stamped.action), Value::Text(std::string(ResultName(stamped.result)))})
+      tx.Exec("INSERT INTO audit_index(seq, time, tenant, actor_kind, actor_id, action, result) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?)",
+              {Value::Int(seq), Value::Text(entry.time), text_or_null(event.tenant),
+               Value::Text(std::string(ActorKindName(event.actor.kind))),
+               text_or_null(event.actor.id), Value::Text(event.action),
+               Value::Text(std::string(ResultName(event.result)))})
           .status());
   return LedgerHead{seq, hash};
 }

@@ -33,6 +33,11 @@ Status AuditWriter::Commit(Change change, Event event) {
 
 Status AuditWriter::CommitAmending(AmendingChange change, Event event) {
   Pending p{std::move(change), std::move(event), Status::Ok(), false};
+  if (!p.change) {
+    auto entry = PrepareEntry(p.event);
+    if (!entry.ok()) return entry.status();
+    p.entry = std::move(*entry);
+  }
   std::unique_lock<std::mutex> lock(mu_);
   if (stopping_) return Unavailable();
   queue_.push_back(&p);
@@ -44,21 +49,28 @@ Status AuditWriter::CommitAmending(AmendingChange change, Event event) {
 void AuditWriter::Submit(Event event, Done done) noexcept {
   if (!done) done = [](const Status&) {};  // an empty callback would read as a blocking caller
   Pending* p = nullptr;
+  std::optional<Status> refused;
   try {
-    p = new Pending{nullptr, std::move(event), Status::Ok(), false, nullptr};
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!stopping_) {
-      p->callback = std::move(done);
-      queue_.push_back(p);
-      work_cv_.notify_one();
-      return;
+    auto entry = PrepareEntry(event);
+    if (entry.ok()) {
+      p = new Pending{nullptr, std::move(event), Status::Ok(), false, nullptr, std::move(*entry)};
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stopping_) {
+        p->callback = std::move(done);
+        queue_.push_back(p);
+        work_cv_.notify_one();
+        return;
+      }
+    } else {
+      // An event that cannot become an entry fails alone, before it could fail a batch.
+      refused = entry.status();
     }
   } catch (...) {
     // Out of memory: not queued, so not durable.
   }
   if (p != nullptr && p->callback) done = std::move(p->callback);
   delete p;
-  done(Unavailable());
+  done(refused ? std::move(*refused) : Unavailable());
 }
 
 void AuditWriter::Stop() {
@@ -161,7 +173,8 @@ void AuditWriter::WriteBatch(std::deque<Pending*>& batch) {
         p->result = change_status;
         continue;
       }
-      auto next = ledger_.Append(*tx, head, p->event);
+      auto next = p->entry ? ledger_.Append(*tx, head, p->event, *p->entry)
+                           : ledger_.Append(*tx, head, p->event);
       if (!next.ok()) {
         // The store refused the append: the whole batch is in doubt, fail closed.
         return next.status();

@@ -17,6 +17,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "audit/ledger.h"
@@ -81,6 +82,9 @@ class AuditWriter {
     Status result;
     bool done = false;
     Done callback;  // set: a Submit, owned by the queue and deleted once called
+    // The entry, built by the caller when there is no change to amend the event: the writer's
+    // thread is the one every request waits on, so what can be done before it, is.
+    std::optional<PreparedEntry> entry;
   };
   void Finish(std::deque<Pending*>& batch);
   void Run();

@@ -142,16 +142,12 @@ core::IpAddress Pipeline::ClientAddress(const Request& req, const core::IpAddres
   return client;
 }
 
-std::size_t Pipeline::BodyLimit(const Request& header_only, std::size_t fallback) const {
+Pipeline::Admission Pipeline::Admit(const Request& header_only, std::size_t fallback) const {
   std::string_view target = header_only.target();
-  return router_.BodyLimit(header_only.method(), target.substr(0, target.find('?')), fallback);
-}
-
-bool Pipeline::RunsInline(const Request& req) const {
-  std::string_view target = req.target();
-  const auto m = router_.Find(req.method(), target.substr(0, target.find('?')));
-  return m.route != nullptr &&
-         (m.route->inline_io || (m.route->reads_only && options_.local_reads));
+  const Router::Match m = router_.Find(header_only.method(), target.substr(0, target.find('?')));
+  return {.body_limit = Router::BodyLimit(m, fallback),
+          .runs_inline = m.route != nullptr &&
+                         (m.route->inline_io || (m.route->reads_only && options_.local_reads))};
 }
 
 Status Pipeline::DecodeBody(RequestContext& ctx) {

@@ -72,12 +72,15 @@ class Pipeline {
   Response Handle(const Request& req, const core::IpAddress& peer, bool tls) noexcept;
   Response Reject(const Request* req, const core::IpAddress& peer, const Status& status) noexcept;
 
-  std::size_t BodyLimit(const Request& header_only, std::size_t fallback) const;
-
-  // True when the request's route may run on the io thread (RouteSpec::inline_io, or
-  // reads_only where reads are local); everything else goes to the worker pool, where waiting
-  // on the store is allowed.
-  bool RunsInline(const Request& req) const;
+  // What the connection decides from a request's header alone, with one route lookup: the body
+  // limit of its route (else `fallback`), and whether the route may run on the io thread
+  // (RouteSpec::inline_io, or reads_only where reads are local); everything else goes to the
+  // worker pool, where waiting on the store is allowed.
+  struct Admission {
+    std::size_t body_limit = 0;
+    bool runs_inline = false;
+  };
+  Admission Admit(const Request& header_only, std::size_t fallback) const;
 
  private:
   struct InFlight;

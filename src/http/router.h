@@ -39,6 +39,8 @@ class Router {
 
   // The body limit for a request before its body is read: the route's, else `fallback`.
   std::size_t BodyLimit(Verb method, std::string_view path, std::size_t fallback) const;
+  // The same for a lookup already made.
+  static std::size_t BodyLimit(const Match& m, std::size_t fallback);
 
   const std::vector<Route>& routes() const { return routes_; }
 

@@ -163,7 +163,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (req.version() >= 11 && req.find(bhttp::field::host) == req.end()) {
       return Reject(Status::InvalidArgument("malformed_request", "an HTTP/1.1 request needs a Host header"), true);
     }
-    const std::size_t limit = server_.pipeline().BodyLimit(req, opts().max_body_bytes);
+    const Pipeline::Admission admission = server_.pipeline().Admit(req, opts().max_body_bytes);
+    const std::size_t limit = admission.body_limit;
+    runs_inline_ = admission.runs_inline;
     if (auto length = parser_->content_length(); length && *length > limit) {
       return Reject(Status(ErrorCode::kPayloadTooLarge, "payload_too_large",
                            "the request body exceeds " + std::to_string(limit) + " bytes"),
@@ -218,7 +220,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // The io thread runs what only reads locally; a route that may wait on the store or on a
     // change's group commit goes to the worker pool. Neither waits for a request's record: its
     // completion comes back to this connection's thread.
-    if (server_.pipeline().RunsInline(parser_->get())) return handle();
+    if (runs_inline_) return handle();
     server_.RunBlocking(std::move(handle));
   }
 
@@ -304,6 +306,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::size_t header_bytes_ = 0;
   bool idle_ = false;
   bool timed_out_ = false;
+  bool runs_inline_ = false;  // the current request's route, decided from its header
 };
 
 }  // namespace

@@ -505,6 +505,17 @@ TEST(AuditEventTest, EntryBytesAreTheCanonicalJsonOfTheEvent) {
     ASSERT_TRUE(got.ok()) << got.status().ToString();
     EXPECT_EQ(*got, *want) << "event " << i;
     EXPECT_TRUE(core::IsCanonical(*got));
+    // Built before the seq is known, the entry is the same for any seq, up to 2^53.
+    auto prepared = PrepareEntry(e);
+    ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+    EXPECT_EQ(prepared->time, e.time);
+    for (std::int64_t n : {seq, std::int64_t{1234567890123}, std::int64_t{1} << 53}) {
+      auto filled = prepared->Fill(n);
+      auto reference = ReferenceEntryBytes(e, n);
+      ASSERT_TRUE(filled.ok() && reference.ok());
+      EXPECT_EQ(*filled, *reference) << "event " << i << " seq " << n;
+    }
+    EXPECT_EQ(prepared->Fill((std::int64_t{1} << 53) + 1).status().reason(), "non_canonicalizable");
   }
   // An integer a double cannot hold is refused, as CanonicalJson refuses it.
   Event big = SampleEvent(4);
@@ -541,6 +552,68 @@ TEST(AuditEventTest, SanitizedFieldsStayWithinTheirLimitAndNeverCutACharacter) {
 TEST(AuditEventTest, AnEventWithoutActionIsRefused) {
   Event e;
   EXPECT_EQ(EntryBytes(e, 1).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(PrepareEntry(e).status().reason(), "invalid_event");
+}
+
+// An event without a time is stamped when its entry is built; the entry and the index row hold
+// the same stamp.
+TEST(AuditLedgerTest, AnUnstampedEventGetsOneTimeInItsEntryAndItsIndexRow) {
+  Fixture f;
+  AuditWriter w(*f.store, *f.ledger, {});
+  Event e = SampleEvent(1);
+  ASSERT_TRUE(e.time.empty());
+  ASSERT_TRUE(w.Record(e).ok());
+  std::promise<Status> got;
+  w.Submit(SampleEvent(2), [&](Status s) { got.set_value(std::move(s)); });
+  ASSERT_TRUE(got.get_future().get().ok());
+  auto rows = f.Rows(
+      "SELECT l.entry, i.time FROM audit_ledger l JOIN audit_index i ON i.seq = l.seq ORDER BY "
+      "l.seq");
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& row : rows) {
+    auto json = boost::json::parse(std::string(row[0].as_bytes().begin(), row[0].as_bytes().end()));
+    const std::string time(json.at("time").as_string());
+    EXPECT_EQ(time.size(), std::string("2026-11-24T03:00:00.000000Z").size()) << time;
+    EXPECT_EQ(row[1].as_text(), time);
+  }
+}
+
+// An event that cannot become an entry is refused on its own, at once, on the caller's thread;
+// the events submitted around it are written as usual (before, it failed the batch it fell in).
+TEST(AuditLedgerTest, ASubmittedEventThatCannotBecomeAnEntryFailsAlone) {
+  Fixture f;
+  AuditWriter w(*f.store, *f.ledger, {});
+  constexpr int kEvents = 50;
+  std::mutex mu;
+  std::condition_variable cv;
+  int ok = 0;
+  for (int i = 0; i < kEvents; ++i) {
+    w.Submit(SampleEvent(i), [&](Status s) {
+      EXPECT_TRUE(s.ok()) << s.ToString();
+      std::lock_guard lock(mu);
+      ++ok;
+      cv.notify_all();
+    });
+    if (i == kEvents / 2) {
+      Event bad = SampleEvent(-1);
+      bad.action.clear();
+      const auto caller = std::this_thread::get_id();
+      bool called = false;
+      w.Submit(bad, [&](Status s) {
+        called = true;
+        EXPECT_EQ(s.reason(), "invalid_event");
+        EXPECT_EQ(std::this_thread::get_id(), caller);
+      });
+      EXPECT_TRUE(called);
+    }
+  }
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return ok == kEvents; }));
+  lock.unlock();
+  EXPECT_TRUE(w.healthy());
+  EXPECT_EQ(CheckChain(f), kEvents);
+  EXPECT_EQ(w.Record(Event{}).reason(), "invalid_event");
+  EXPECT_EQ(CheckChain(f), kEvents);
 }
 
 }  // namespace

@@ -701,25 +701,25 @@ TEST_F(HttpPipelineTest, PlainOptionsListsAllowedMethods) {
 
 TEST_F(HttpPipelineTest, RunsInlineOnlyForInlineRoutes) {
   Pipeline p = MakePipeline();
-  EXPECT_TRUE(p.RunsInline(Get("/livez")));
-  EXPECT_TRUE(p.RunsInline(Get("/livez?x=1")));
-  EXPECT_TRUE(p.RunsInline(Request{Verb::head, "/livez", 11}));
-  EXPECT_FALSE(p.RunsInline(Get("/echo-client")));
-  EXPECT_FALSE(p.RunsInline(Get("/metrics")));
-  EXPECT_FALSE(p.RunsInline(Get("/nope")));
-  EXPECT_FALSE(p.RunsInline(Request{Verb::post, "/livez", 11}));
+  EXPECT_TRUE(p.Admit(Get("/livez"), 0).runs_inline);
+  EXPECT_TRUE(p.Admit(Get("/livez?x=1"), 0).runs_inline);
+  EXPECT_TRUE(p.Admit(Request{Verb::head, "/livez", 11}, 0).runs_inline);
+  EXPECT_FALSE(p.Admit(Get("/echo-client"), 0).runs_inline);
+  EXPECT_FALSE(p.Admit(Get("/metrics"), 0).runs_inline);
+  EXPECT_FALSE(p.Admit(Get("/nope"), 0).runs_inline);
+  EXPECT_FALSE(p.Admit(Request{Verb::post, "/livez", 11}, 0).runs_inline);
   // A route that only reads runs inline only where reads are local (SQLite).
-  EXPECT_FALSE(p.RunsInline(Get("/reads/a/b")));
+  EXPECT_FALSE(p.Admit(Get("/reads/a/b"), 0).runs_inline);
   Pipeline local = MakePipeline(true, /*local_reads=*/true);
-  EXPECT_TRUE(local.RunsInline(Get("/reads/a/b")));
-  EXPECT_FALSE(local.RunsInline(Get("/echo-client")));
-  EXPECT_FALSE(local.RunsInline(Get("/metrics")));
+  EXPECT_TRUE(local.Admit(Get("/reads/a/b"), 0).runs_inline);
+  EXPECT_FALSE(local.Admit(Get("/echo-client"), 0).runs_inline);
+  EXPECT_FALSE(local.Admit(Get("/metrics"), 0).runs_inline);
 }
 
 TEST_F(HttpPipelineTest, BodyLimitFollowsTheRoute) {
   Pipeline p = MakePipeline();
-  EXPECT_EQ(p.BodyLimit(Request{Verb::post, "/api/v1/items?x=1", 11}, 4096), 4096u);
-  EXPECT_EQ(p.BodyLimit(Get("/nope"), 123), 123u);
+  EXPECT_EQ(p.Admit(Request{Verb::post, "/api/v1/items?x=1", 11}, 4096).body_limit, 4096u);
+  EXPECT_EQ(p.Admit(Get("/nope"), 123).body_limit, 123u);
 }
 
 // --- metrics ----------------------------------------------------------------------------------
