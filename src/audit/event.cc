@@ -177,6 +177,11 @@ StatusOr<PreparedEntry> PrepareEntry(const Event& e) {
   prepared.after_seq = out.substr(seq_at);
   out.resize(seq_at);
   prepared.before_seq = std::move(out);
+  prepared.tenant = e.tenant;
+  prepared.actor_kind = e.actor.kind;
+  prepared.actor_id = e.actor.id;
+  prepared.action = e.action;
+  prepared.result = e.result;
   return prepared;
 }
 

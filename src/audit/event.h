@@ -63,7 +63,9 @@ struct Actor {
 };
 
 struct Event {
-  std::string time;  // UTC ISO-8601 with microseconds; the ledger sets it when empty
+  std::string time;  // UTC ISO-8601 with microseconds; when empty, stamped as its entry is built:
+                     // when submitted (AuditWriter::Submit, Record), or in the writer's batch
+                     // for a change. Not an order: seq is.
   Actor actor;
   std::string tenant;  // empty: no tenant (stored as null)
   std::string action;  // dotted verb: "secret.read", "auth.verify", "http.denied"
@@ -85,11 +87,17 @@ StatusOr<std::string> EntryBytes(const Event& event, std::int64_t seq);
 
 // The same bytes built before the entry's seq is known, so the work can be done on the caller's
 // thread rather than the ledger writer's: EntryBytes(event, seq) == prepared.Fill(seq) when the
-// event has a time. An event without one is stamped now; `time` is the stamp the entry holds.
+// event has a time. An event without one is stamped now. The queryable columns of the entry's
+// index row are taken from the same event, so the two cannot disagree.
 struct PreparedEntry {
   std::string before_seq;  // up to and including "seq":
   std::string after_seq;   // from the member after seq to the closing brace
-  std::string time;
+  std::string time;        // the stamp the entry holds
+  std::string tenant;
+  ActorKind actor_kind = ActorKind::kAnonymous;
+  std::string actor_id;
+  std::string action;
+  Result result = Result::kSuccess;
   StatusOr<std::string> Fill(std::int64_t seq) const;
 };
 StatusOr<PreparedEntry> PrepareEntry(const Event& event);

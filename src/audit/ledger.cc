@@ -83,11 +83,11 @@ StatusOr<std::int64_t> Ledger::LastCheckpointSize(store::Transaction& tx) const 
 
 StatusOr<LedgerHead> Ledger::Append(store::Transaction& tx, const LedgerHead& head, const Event& event) const {
   BULWARK_ASSIGN_OR_RETURN(PreparedEntry entry, PrepareEntry(event));
-  return Append(tx, head, event, entry);
+  return Append(tx, head, entry);
 }
 
 StatusOr<LedgerHead> Ledger::Append(store::Transaction& tx, const LedgerHead& head,
-                                    const Event& event, const PreparedEntry& entry) const {
+                                    const PreparedEntry& entry) const {
   const std::int64_t seq = head.size + 1;
   BULWARK_ASSIGN_OR_RETURN(std::string bytes, entry.Fill(seq));
   const crypto::Digest256 hash = ChainHash(head.hash, bytes);
@@ -100,10 +100,10 @@ StatusOr<LedgerHead> Ledger::Append(store::Transaction& tx, const LedgerHead& he
   BULWARK_RETURN_IF_ERROR(
       tx.Exec("INSERT INTO audit_index(seq, time, tenant, actor_kind, actor_id, action, result) "
               "VALUES (?, ?, ?, ?, ?, ?, ?)",
-              {Value::Int(seq), Value::Text(entry.time), text_or_null(event.tenant),
-               Value::Text(std::string(ActorKindName(event.actor.kind))),
-               text_or_null(event.actor.id), Value::Text(event.action),
-               Value::Text(std::string(ResultName(event.result)))})
+              {Value::Int(seq), Value::Text(entry.time), text_or_null(entry.tenant),
+               Value::Text(std::string(ActorKindName(entry.actor_kind))),
+               text_or_null(entry.actor_id), Value::Text(entry.action),
+               Value::Text(std::string(ResultName(entry.result)))})
           .status());
   return LedgerHead{seq, hash};
 }

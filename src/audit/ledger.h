@@ -43,8 +43,8 @@ class Ledger {
 
   // Appends `event` after `head` inside `tx` (a write transaction) and returns the new head.
   StatusOr<LedgerHead> Append(store::Transaction& tx, const LedgerHead& head, const Event& event) const;
-  // The same with the entry already built from `event` (PrepareEntry).
-  StatusOr<LedgerHead> Append(store::Transaction& tx, const LedgerHead& head, const Event& event,
+  // The same with the event's entry already built (PrepareEntry).
+  StatusOr<LedgerHead> Append(store::Transaction& tx, const LedgerHead& head,
                               const PreparedEntry& entry) const;
 
   // Signs and stores a checkpoint of `head` inside `tx`.

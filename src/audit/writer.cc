@@ -32,9 +32,11 @@ Status AuditWriter::Commit(Change change, Event event) {
 }
 
 Status AuditWriter::CommitAmending(AmendingChange change, Event event) {
-  Pending p{std::move(change), std::move(event), Status::Ok(), false};
-  if (!p.change) {
-    auto entry = PrepareEntry(p.event);
+  Pending p{std::move(change), {}, Status::Ok(), false};
+  if (p.change) {
+    p.event = std::move(event);  // the change may amend it: its entry is built in the batch
+  } else {
+    auto entry = PrepareEntry(event);
     if (!entry.ok()) return entry.status();
     p.entry = std::move(*entry);
   }
@@ -50,10 +52,11 @@ void AuditWriter::Submit(Event event, Done done) noexcept {
   if (!done) done = [](const Status&) {};  // an empty callback would read as a blocking caller
   Pending* p = nullptr;
   std::optional<Status> refused;
+  bool out_of_memory = false;
   try {
     auto entry = PrepareEntry(event);
     if (entry.ok()) {
-      p = new Pending{nullptr, std::move(event), Status::Ok(), false, nullptr, std::move(*entry)};
+      p = new Pending{nullptr, {}, Status::Ok(), false, nullptr, std::move(*entry)};
       std::lock_guard<std::mutex> lock(mu_);
       if (!stopping_) {
         p->callback = std::move(done);
@@ -66,11 +69,22 @@ void AuditWriter::Submit(Event event, Done done) noexcept {
       refused = entry.status();
     }
   } catch (...) {
-    // Out of memory: not queued, so not durable.
+    out_of_memory = true;  // not queued, so not durable
   }
   if (p != nullptr && p->callback) done = std::move(p->callback);
   delete p;
-  done(refused ? std::move(*refused) : Unavailable());
+  Status outcome = Unqueued();
+  if (!out_of_memory) {
+    try {
+      outcome = refused ? std::move(*refused) : Unavailable();
+    } catch (...) {  // its text could not be allocated: out of memory after all
+    }
+  }
+  try {
+    done(std::move(outcome));
+  } catch (...) {
+    log::Error("audit.callback_threw", {});
+  }
 }
 
 void AuditWriter::Stop() {
@@ -173,8 +187,8 @@ void AuditWriter::WriteBatch(std::deque<Pending*>& batch) {
         p->result = change_status;
         continue;
       }
-      auto next = p->entry ? ledger_.Append(*tx, head, p->event, *p->entry)
-                           : ledger_.Append(*tx, head, p->event);
+      auto next =
+          p->entry ? ledger_.Append(*tx, head, *p->entry) : ledger_.Append(*tx, head, p->event);
       if (!next.ok()) {
         // The store refused the append: the whole batch is in doubt, fail closed.
         return next.status();

@@ -31,6 +31,10 @@ struct WriterOptions {
   std::chrono::milliseconds checkpoint_interval{10'000};  // and at least this often
 };
 
+// What a Submit answers when its event could not be queued because memory ran out. Building it
+// allocates nothing (both strings fit std::string's inline buffer).
+inline Status Unqueued() { return Status::Unavailable("audit_unqueued", "out of memory"); }
+
 struct WriterStats {
   std::uint64_t batches = 0;
   std::uint64_t entries = 0;
@@ -78,7 +82,7 @@ class AuditWriter {
  private:
   struct Pending {
     AmendingChange change;
-    Event event;
+    Event event;  // left empty when `entry` is built from it
     Status result;
     bool done = false;
     Done callback;  // set: a Submit, owned by the queue and deleted once called

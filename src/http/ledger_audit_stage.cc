@@ -8,10 +8,6 @@
 namespace bulwark::http {
 namespace {
 
-// What a request gets when its record cannot be queued because memory ran out. Both strings fit
-// std::string's inline buffer, so building it allocates nothing.
-Status Unqueued() { return Status::Unavailable("audit_unqueued", "out of memory"); }
-
 audit::ActorKind ActorKindFor(core::Principal::Kind k) {
   switch (k) {
     case core::Principal::Kind::kAnonymous: return audit::ActorKind::kAnonymous;
@@ -86,7 +82,7 @@ void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const S
       if (alert) alert->request_id = ctx.request_id;  // the request that tipped it over
     }
   } catch (const std::bad_alloc&) {
-    return done(Unqueued());
+    return done(audit::Unqueued());
   } catch (...) {
     return done(Status::Internal("the audit record could not be built"));
   }
@@ -109,7 +105,7 @@ void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const S
     alert_done = [both](const Status&) { both->Arrive(); };
   } catch (...) {                            // only std::bad_alloc can come from these
     if (both) done = std::move(both->done);  // else make_shared failed before taking it
-    return done(Unqueued());
+    return done(audit::Unqueued());
   }
   writer_.Submit(std::move(event), std::move(record_done));
   writer_.Submit(std::move(*alert), std::move(alert_done));

@@ -559,11 +559,11 @@ TEST(AuditEventTest, AnEventWithoutActionIsRefused) {
 // the same stamp.
 TEST(AuditLedgerTest, AnUnstampedEventGetsOneTimeInItsEntryAndItsIndexRow) {
   Fixture f;
+  std::promise<Status> got;
   AuditWriter w(*f.store, *f.ledger, {});
   Event e = SampleEvent(1);
   ASSERT_TRUE(e.time.empty());
   ASSERT_TRUE(w.Record(e).ok());
-  std::promise<Status> got;
   w.Submit(SampleEvent(2), [&](Status s) { got.set_value(std::move(s)); });
   ASSERT_TRUE(got.get_future().get().ok());
   auto rows = f.Rows(
@@ -582,11 +582,11 @@ TEST(AuditLedgerTest, AnUnstampedEventGetsOneTimeInItsEntryAndItsIndexRow) {
 // the events submitted around it are written as usual (before, it failed the batch it fell in).
 TEST(AuditLedgerTest, ASubmittedEventThatCannotBecomeAnEntryFailsAlone) {
   Fixture f;
-  AuditWriter w(*f.store, *f.ledger, {});
   constexpr int kEvents = 50;
-  std::mutex mu;
+  std::mutex mu;  // outlive the writer, whose Stop runs what is left of the callbacks
   std::condition_variable cv;
   int ok = 0;
+  AuditWriter w(*f.store, *f.ledger, {});
   for (int i = 0; i < kEvents; ++i) {
     w.Submit(SampleEvent(i), [&](Status s) {
       EXPECT_TRUE(s.ok()) << s.ToString();

@@ -181,6 +181,12 @@ class HttpPipelineTest : public ::testing::Test {
          .auth = AuthDecision::kPublic,
          .reads_only = true,
          .handler = [](RequestContext&) -> StatusOr<Reply> { return Reply{.body = "{}"}; }});
+    add({.method = Verb::put,
+         .pattern = "/uploads/{name}",
+         .auth = AuthDecision::kPublic,
+         .body = BodyKind::kJson,
+         .max_body_bytes = 1 << 20,
+         .handler = [](RequestContext&) -> StatusOr<Reply> { return Reply{.body = "{}"}; }});
     add({.method = Verb::get, .pattern = "/inject", .auth = AuthDecision::kPublic,
          .handler = [](RequestContext&) -> StatusOr<Reply> {
            Reply r;
@@ -720,6 +726,14 @@ TEST_F(HttpPipelineTest, BodyLimitFollowsTheRoute) {
   Pipeline p = MakePipeline();
   EXPECT_EQ(p.Admit(Request{Verb::post, "/api/v1/items?x=1", 11}, 4096).body_limit, 4096u);
   EXPECT_EQ(p.Admit(Get("/nope"), 123).body_limit, 123u);
+  // One lookup decides both: the route's own limit, and where it runs.
+  const auto upload = p.Admit(Request{Verb::put, "/uploads/a.json?x=1", 11}, 4096);
+  EXPECT_EQ(upload.body_limit, std::size_t{1} << 20);
+  EXPECT_FALSE(upload.runs_inline);
+  EXPECT_EQ(p.Admit(Request{Verb::post, "/uploads/a.json", 11}, 4096).body_limit, 4096u);  // 405
+  const auto read = MakePipeline(true, /*local_reads=*/true).Admit(Get("/reads/a"), 77);
+  EXPECT_EQ(read.body_limit, 77u);
+  EXPECT_TRUE(read.runs_inline);
 }
 
 // --- metrics ----------------------------------------------------------------------------------
