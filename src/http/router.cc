@@ -181,10 +181,6 @@ Router::Match Router::Find(Verb method, std::string_view path) const {
   return m;
 }
 
-std::size_t Router::BodyLimit(Verb method, std::string_view path, std::size_t fallback) const {
-  return BodyLimit(Find(method, path), fallback);
-}
-
 std::size_t Router::BodyLimit(const Match& m, std::size_t fallback) {
   if (m.route != nullptr && m.route->max_body_bytes != 0) return m.route->max_body_bytes;
   return fallback;

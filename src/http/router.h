@@ -37,9 +37,8 @@ class Router {
   // HEAD matches GET routes. Paths with empty, "." or ".." segments never match.
   Match Find(Verb method, std::string_view path) const;
 
-  // The body limit for a request before its body is read: the route's, else `fallback`.
-  std::size_t BodyLimit(Verb method, std::string_view path, std::size_t fallback) const;
-  // The same for a lookup already made.
+  // The body limit for a request before its body is read, from its route lookup: the route's,
+  // else `fallback`.
   static std::size_t BodyLimit(const Match& m, std::size_t fallback);
 
   const std::vector<Route>& routes() const { return routes_; }

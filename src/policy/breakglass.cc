@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 
 #include "core/text_list.h"
 #include "crypto/random.h"

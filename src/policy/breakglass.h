@@ -11,7 +11,6 @@
 //
 //   BULWARK_ASSIGN_OR_RETURN(auto g, breakglass::Activate(tx, request, now));
 //   BULWARK_ASSIGN_OR_RETURN(auto r, breakglass::IssueReceipt(receipts, tx, g, false));
-#include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>

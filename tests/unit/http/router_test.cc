@@ -233,10 +233,12 @@ TEST_F(HttpRouterFindTest, DotAndEmptySegmentsNeverMatch) {
 }
 
 TEST_F(HttpRouterFindTest, BodyLimitPerRouteAndFallback) {
-  EXPECT_EQ(r_.BodyLimit(Verb::put, "/v1/upload/file.bin", 1024), 8u * 1024 * 1024);
-  EXPECT_EQ(r_.BodyLimit(Verb::post, "/livez", 1024), 1024u);       // route without a limit
-  EXPECT_EQ(r_.BodyLimit(Verb::post, "/nope", 4096), 4096u);        // no route
-  EXPECT_EQ(r_.BodyLimit(Verb::post, "/v1/upload/file.bin", 77), 77u);  // 405: fallback
+  EXPECT_EQ(Router::BodyLimit(r_.Find(Verb::put, "/v1/upload/file.bin"), 1024), 8u * 1024 * 1024);
+  EXPECT_EQ(Router::BodyLimit(r_.Find(Verb::post, "/livez"), 1024),
+            1024u);                                                         // route without a limit
+  EXPECT_EQ(Router::BodyLimit(r_.Find(Verb::post, "/nope"), 4096), 4096u);  // no route
+  EXPECT_EQ(Router::BodyLimit(r_.Find(Verb::post, "/v1/upload/file.bin"), 77),
+            77u);  // 405: fallback
 }
 
 TEST(HttpRouterTest, StaticAndParamRouteOnSamePath) {
