@@ -182,9 +182,9 @@ Status UpdateMetadata(const IdentityRouteDeps& d, RequestContext& ctx, std::stri
   return CommitChange(d, ctx, path, [&](store::Transaction& tx, audit::Event& ev) -> Status {
     BULWARK_ASSIGN_OR_RETURN(const auto head, d.vault->Head(tx, ctx.principal.tenant_id, path));
     if ((caps & (head ? kCapUpdate : kCapCreate)) == 0) return PathDenied();
-    // Lowering max_versions removes old versions for good: that is a delete.
-    if (head && update.max_versions && *update.max_versions > 0 &&
-        *update.max_versions < head->max_versions && (caps & kCapDelete) == 0) {
+    // Lowering max_versions removes old versions for good: that is a delete. So is 0, the
+    // server default, below a secret's own higher setting.
+    if (head && d.vault->LowersMaxVersions(*head, update) && (caps & kCapDelete) == 0) {
       return PathDenied();
     }
     if (update.max_versions) ev.details.emplace_back("max_versions", *update.max_versions);
@@ -288,6 +288,7 @@ Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
                                            : kSmallBody,
         .audit_action = def.action,
         .reads_only = def.reads_only,
+        .accepts_list = def.accepts_list,
         .summary = def.summary,
         .handler = BindIdentity(deps, def.handler),
     }));

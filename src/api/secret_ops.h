@@ -87,7 +87,8 @@ struct RouteDef {
   const char* action;
   const char* summary;
   IdentityHandlerFn handler;
-  bool reads_only = false;  // http::RouteSpec::reads_only
+  bool reads_only = false;    // http::RouteSpec::reads_only
+  bool accepts_list = false;  // http::RouteSpec::accepts_list
 };
 // Every route: a session or API key, tenant-scoped, recorded under `action`.
 Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,

@@ -305,9 +305,10 @@ Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
        "secret.metadata.read",
        "Vault KV v2: a secret's metadata; with LIST or ?list=true, the keys below the path the "
        "caller may see.",
-       ReadMetadata},
+       ReadMetadata, /*reads_only=*/false, /*accepts_list=*/true},
       {Verb::get, "/v1/{mount}/metadata", "secrets.list", false, false, "secret.list",
-       "Vault KV v2: LIST (or ?list=true) the top level the caller may see.", ListRoot},
+       "Vault KV v2: LIST (or ?list=true) the top level the caller may see.", ListRoot,
+       /*reads_only=*/false, /*accepts_list=*/true},
       {Verb::post, "/v1/{mount}/metadata/{path*}", "secrets.write", true, false,
        "secret.metadata.update", "Vault KV v2: max_versions, cas_required, custom_metadata.",
        WriteMetadata},

@@ -264,6 +264,12 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
     return Status(ErrorCode::kMethodNotAllowed, "method_not_allowed",
                   "method not allowed on this route");
   }
+  if (ctx.vault_list && !match.route->accepts_list) {
+    // LIST reads keys under metadata/ only; on data/ it must not turn into a read of the value.
+    ctx.extra_headers.emplace_back("Allow", router_.Find(Verb::unknown, ctx.path).allow);
+    return Status(ErrorCode::kMethodNotAllowed, "method_not_allowed",
+                  "LIST is allowed only on metadata paths");
+  }
   ctx.route = match.route;
   ctx.params = match.params;
   if ((ctx.route->auth == AuthDecision::kInternal || ctx.path.starts_with("/api/v1/local/")) &&

@@ -92,6 +92,9 @@ struct RouteSpec {
   // record, if any, is written by stage 8, which waits without holding a thread). Where reads
   // are local (SQLite), such routes run on the io thread, e.g. reading a secret.
   bool reads_only = false;
+  // A Vault-surface GET route that Vault clients also reach with the LIST method (routed here as
+  // GET, RequestContext::vault_list). LIST on any other route is 405, as in Vault.
+  bool accepts_list = false;
   std::string summary;             // one line for docs/openapi.yaml
   Handler handler;
 };

@@ -440,8 +440,7 @@ Status Vault::UpdateMetadata(store::Transaction& tx, std::string_view tenant, st
     }
   }
   BULWARK_ASSIGN_OR_RETURN(const std::optional<SecretHead> head, Head(tx, tenant, path));
-  const std::int64_t max_versions =
-      update.max_versions.value_or(0) > 0 ? *update.max_versions : options_.default_max_versions;
+  const std::int64_t max_versions = EffectiveMaxVersions(update);
   if (!head) {
     BULWARK_RETURN_IF_ERROR(
         tx.Exec("INSERT INTO secrets(tenant_id, path, current_version, max_versions, cas_required, "
@@ -492,6 +491,18 @@ Status Vault::DeleteAll(store::Transaction& tx, std::string_view tenant, std::st
       tx.Exec("DELETE FROM secrets WHERE tenant_id = ? AND path = ?", {Text(tenant), Text(path)}));
   if (n == 0) return NotFound();
   return Status::Ok();
+}
+
+std::int64_t Vault::EffectiveMaxVersions(const MetadataUpdate& update) const {
+  return update.max_versions.value_or(0) > 0 ? *update.max_versions : options_.default_max_versions;
+}
+
+bool Vault::LowersMaxVersions(const SecretHead& head, const MetadataUpdate& update) const {
+  if (!update.max_versions || *update.max_versions < 0 ||
+      *update.max_versions > kMaxVersionsLimit) {
+    return false;
+  }
+  return EffectiveMaxVersions(update) < head.max_versions;
 }
 
 StatusOr<std::optional<SecretHead>> Vault::Head(store::Transaction& tx, std::string_view tenant,

@@ -135,6 +135,10 @@ class Vault {
   // up to 512).
   Status UpdateMetadata(store::Transaction& tx, std::string_view tenant, std::string_view path,
                         const MetadataUpdate& update, std::string_view actor, std::int64_t now);
+  // Whether `update` lowers the secret's max_versions, counting 0 as the server default: that
+  // removes its oldest versions for good, so it is a delete. False for a value UpdateMetadata
+  // refuses as invalid.
+  bool LowersMaxVersions(const SecretHead& head, const MetadataUpdate& update) const;
   // Removes the secret: its metadata and every version.
   Status DeleteAll(store::Transaction& tx, std::string_view tenant, std::string_view path);
   // The path's settings row; nullopt when the path has none.
@@ -161,6 +165,8 @@ class Vault {
                                             std::string_view target_key_id, std::int64_t now);
 
  private:
+  // update.max_versions, with 0 (or none) as the server default.
+  std::int64_t EffectiveMaxVersions(const MetadataUpdate& update) const;
   struct DataKey {
     std::string key_id;
     crypto::SecretBytes key;

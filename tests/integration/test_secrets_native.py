@@ -615,12 +615,26 @@ def test_lowering_max_versions_removes_history_so_it_needs_delete(srv):
     mh = bearer(m)
     t.policy("keeper", {"keep/*": ["read", "update"]})
     t.attach("keeper", "user", m["user_id"])
-    before = state(srv)
+    before = state(srv), tenant_rows(srv, t.id)
     refused(send_json(srv, "PUT", META + "keep/x", {"max_versions": 1}, mh), 403, "path_denied")
-    assert state(srv) == before
+    assert (state(srv), tenant_rows(srv, t.id)) == before
     res = send_json(srv, "PUT", META + "keep/x", {"max_versions": 20}, mh)  # raising keeps all
     assert res.status == 204, res
+    for i in range(4, 15):
+        t.write("keep/x", {"v": str(i)})  # 15 versions, all kept under max_versions 20
+    # 0 asks for the server default, 10: below this secret's 20, so it prunes five versions and
+    # is a delete as well, on either surface.
+    before = state(srv), tenant_rows(srv, t.id)
+    refused(send_json(srv, "PUT", META + "keep/x", {"max_versions": 0}, mh), 403, "path_denied")
+    vault = send_json(srv, "POST", "/v1/secret/metadata/keep/x", {"max_versions": 0},
+                      {"X-Vault-Token": m["access_token"]})
+    assert vault.status == 403, vault
+    assert (state(srv), tenant_rows(srv, t.id)) == before
+    assert len(t.meta("keep/x", mh)["versions"]) == 15
     t.policy("keeper", {"keep/*": ["read", "update", "delete"]})
+    res = send_json(srv, "PUT", META + "keep/x", {"max_versions": 0}, mh)
+    assert res.status == 204, res
+    assert [v["version"] for v in t.meta("keep/x", mh)["versions"]] == list(range(6, 16))
     res = send_json(srv, "PUT", META + "keep/x", {"max_versions": 1}, mh)
     assert res.status == 204, res
-    assert [v["version"] for v in t.meta("keep/x", mh)["versions"]] == [4]
+    assert [v["version"] for v in t.meta("keep/x", mh)["versions"]] == [15]

@@ -203,6 +203,13 @@ def test_vault_errors_take_vaults_shape_and_change_nothing(srv):
     errors(srv.request("POST", "/v1/secret/delete/app/x", h, '{"versions":["one"]}'), 400,
            "invalid_versions")
     errors(srv.get("/v1/secret/data/app/x", {"X-Vault-Token": "bogus"}), 403, "invalid_token")
+    # LIST reads the keys under metadata/ only. Anywhere else it is 405, as in Vault, and never a
+    # read of the value (the body holds the error alone).
+    for path in ("/v1/secret/data/app/x", "/v1/secret/data/app/x/", "/v1/auth/token/lookup-self"):
+        res = srv.request("LIST", path, h)
+        errors(res, 405, "method_not_allowed")
+        assert "GET" in res.header("Allow", "").split(", "), res.header_list
+    assert srv.request("LIST", "/v1/secret/metadata/app", h).json()["data"]["keys"] == ["x"]
     errors(srv.get("/v1/secret/data/app/x"), 403, "authentication_required")
     assert c.secrets.kv.v2.read_secret_metadata("app/x")["data"] == before
     assert c.secrets.kv.v2.read_secret_version("app/x")["data"]["data"] == {"a": "1"}
