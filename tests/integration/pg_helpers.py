@@ -58,8 +58,11 @@ class Postgres:
                     os.chown(p, pw.pw_uid, pw.pw_gid)
                 self.as_user = ["runuser", "-u", "postgres", "--"]
             os.chmod(self.dir, 0o755)  # the CA certificate is read by the servers under test
+            # A language's collation, as most production databases have (ICU's en-US: this image
+            # holds no libc locale but C): text sorts "~" below letters and compares case last,
+            # unlike SQLite, so anything that relies on byte order shows here.
             self.run([PG_BIN + "initdb", "-D", f"{self.dir}/data", "-U", "bulwark", "--auth=trust", "-E", "UTF8",
-                      "--no-sync", "--no-instructions"])
+                      "--locale-provider=icu", "--icu-locale=en-US", "--no-sync", "--no-instructions"])
             # The port is picked just before the start, and picked again if something else took
             # it in between (another test process binds ports too).
             for attempt in range(3):

@@ -55,6 +55,15 @@ def test_the_server_runs_on_postgresql(pg, make_server):
     res = run_cli(["key", "rotate-data", "--tenant", "acme", *cli])
     assert res.returncode == 0 and json.loads(res.stdout)["resealed"] == 1, res  # v1 destroyed
     assert kv.read_secret_version("db/password")["data"]["data"] == {"p": "two"}
+    # Paths compare byte by byte, as on SQLite, in a database whose collation does not (en-US):
+    # a folder is the range [prefix, prefix + "~"), and its keys come in byte order.
+    for path in ("db/B", "db/a", "dB/x", "d-b/y"):
+        kv.create_or_update_secret(path, {"p": "x"})
+    assert kv.list_secrets("")["data"]["keys"] == ["d-b/", "dB/", "db/"]
+    assert kv.list_secrets("db")["data"]["keys"] == ["B", "a", "password"]
+    rc, out, _ = pg.sql(url, "SELECT collation_name FROM information_schema.columns WHERE "
+                             "column_name = 'path' AND table_name IN ('secrets', 'secret_versions')")
+    assert rc == 0 and out.split() == ["C", "C"], out
 
 
 def test_production_refuses_an_unverified_or_password_bearing_url(pg, tmp_path):

@@ -96,8 +96,11 @@ class PgServer {
       }
     }
     auto run = RunAs(AsUser());
+    // A language's collation (ICU en-US), as most production databases have, unlike SQLite's
+    // byte order: tests/integration/pg_helpers.py does the same.
     if (run({std::string(kBin) + "initdb", "-D", dir_ + "/data", "-U", "bulwark", "--auth=trust",
-             "-E", "UTF8", "--no-sync", "--no-instructions"}) != 0) {
+             "-E", "UTF8", "--locale-provider=icu", "--icu-locale=en-US", "--no-sync",
+             "--no-instructions"}) != 0) {
       {
         Fail("initdb");
         return;
