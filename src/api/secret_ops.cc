@@ -275,6 +275,12 @@ StatusOr<std::vector<std::int64_t>> VersionsBody(const json::value& body) {
 Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
                      std::span<const RouteDef> defs) {
   constexpr std::size_t kSmallBody = 16 * 1024;
+  // Custom metadata at every limit the vault sets (64 members, keys of 128 bytes, values of 512)
+  // is about 41 KiB of JSON; a body that holds it must not be refused as too large first.
+  constexpr std::size_t kMetadataBody = 64 * 1024;
+  static_assert(secrets::kMaxCustomMetadataKeys * (secrets::kMaxCustomMetadataKeyBytes +
+                                                   secrets::kMaxCustomMetadataValueBytes + 8) <
+                kMetadataBody - 1024);
   for (const RouteDef& def : defs) {
     BULWARK_RETURN_IF_ERROR(router.Add({
         .method = def.method,
@@ -283,9 +289,10 @@ Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
         .permission = def.permission,
         .tenant_scoped = true,
         .body = def.body ? http::BodyKind::kJson : http::BodyKind::kNone,
-        .max_body_bytes = !def.body        ? 0
-                          : def.value_body ? deps.secret_max_value_bytes + kSmallBody
-                                           : kSmallBody,
+        .max_body_bytes = !def.body           ? 0
+                          : def.value_body    ? deps.secret_max_value_bytes + kSmallBody
+                          : def.metadata_body ? kMetadataBody
+                                              : kSmallBody,
         .audit_action = def.action,
         .reads_only = def.reads_only,
         .accepts_list = def.accepts_list,

@@ -87,8 +87,9 @@ struct RouteDef {
   const char* action;
   const char* summary;
   IdentityHandlerFn handler;
-  bool reads_only = false;    // http::RouteSpec::reads_only
-  bool accepts_list = false;  // http::RouteSpec::accepts_list
+  bool reads_only = false;     // http::RouteSpec::reads_only
+  bool accepts_list = false;   // http::RouteSpec::accepts_list
+  bool metadata_body = false;  // the body may carry custom metadata at its limits (see below)
 };
 // Every route: a session or API key, tenant-scoped, recorded under `action`.
 Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,

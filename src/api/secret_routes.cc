@@ -26,8 +26,6 @@ using http::RequestContext;
 using http::Verb;
 namespace json = boost::json;
 
-constexpr std::size_t kSmallBody = 16 * 1024;
-
 json::value OptInt(const std::optional<std::int64_t>& v) {
   return v ? json::value(*v) : json::value(nullptr);
 }
@@ -207,7 +205,7 @@ Status AddSecretRoutes(http::Router& router, IdentityRouteDeps deps) {
       {Verb::put, "/api/v1/secret-metadata/{path*}", "secrets.write", true, false,
        "secret.metadata.update",
        "Change max_versions, cas_required or custom_metadata (creates the metadata if new).",
-       PutMetadata},
+       PutMetadata, /*reads_only=*/false, /*accepts_list=*/false, /*metadata_body=*/true},
       {Verb::delete_, "/api/v1/secret-metadata/{path*}", "secrets.write", false, false,
        "secret.metadata.delete", "Delete a secret with every version and its metadata, for good.",
        DeleteMetadata},

@@ -32,7 +32,6 @@ using http::Verb;
 namespace json = boost::json;
 
 constexpr std::string_view kMount = "secret";
-constexpr std::size_t kSmallBody = 16 * 1024;
 
 std::string VaultTime(std::int64_t unix_seconds) {
   return core::FormatIso8601Micros(
@@ -311,9 +310,10 @@ Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
        /*reads_only=*/false, /*accepts_list=*/true},
       {Verb::post, "/v1/{mount}/metadata/{path*}", "secrets.write", true, false,
        "secret.metadata.update", "Vault KV v2: max_versions, cas_required, custom_metadata.",
-       WriteMetadata},
+       WriteMetadata, /*reads_only=*/false, /*accepts_list=*/false, /*metadata_body=*/true},
       {Verb::put, "/v1/{mount}/metadata/{path*}", "secrets.write", true, false,
-       "secret.metadata.update", "Vault KV v2: metadata settings (as POST).", WriteMetadata},
+       "secret.metadata.update", "Vault KV v2: metadata settings (as POST).", WriteMetadata,
+       /*reads_only=*/false, /*accepts_list=*/false, /*metadata_body=*/true},
       {Verb::delete_, "/v1/{mount}/metadata/{path*}", "secrets.write", false, false,
        "secret.metadata.delete", "Vault KV v2: delete the secret, every version and its metadata.",
        DeleteMetadata},

@@ -470,12 +470,28 @@ def test_value_over_the_value_limit_and_body_over_the_route_limit(make_server):
     refused(t.put("big", over), 400, "invalid_value")
     refused(t.put("fresh", over), 400, "invalid_value")
     refused(t.put("big", {"v": "y" * (20 * 1024)}), 413, "payload_too_large")
-    refused(send_json(srv, "PUT", META + "big", {"custom_metadata": {"k": "y" * 20000}}, t.h), 413,
-            "payload_too_large")
-    assert state(srv) == before
+    rows = tenant_rows(srv, t.id)
+    refused(send_json(srv, "PUT", META + "big", {"custom_metadata": {"k": "y" * (64 * 1024)}}, t.h),
+            413, "payload_too_large")
+    # A metadata body holds custom metadata at every limit the vault sets (64 members, keys of
+    # 128 bytes, values of 512: about 41 KiB); one byte more in a value is the vault's refusal.
+    full = {f"{i:03d}" + "k" * 125: "v" * 512 for i in range(64)}
+    assert 40 * 1024 < len(json.dumps({"custom_metadata": full})) < 48 * 1024
+    refused(send_json(srv, "PUT", META + "big", {"custom_metadata": {**full, "000" + "k" * 125: "v" * 513}},
+                      t.h), 400, "invalid_metadata")
+    assert state(srv) == before and tenant_rows(srv, t.id) == rows
     at_limit = {"v": "y" * (1024 - 8)}
     assert t.write("big", at_limit)["version"] == 2
     assert t.read("big").json()["data"] == at_limit
+    res = send_json(srv, "PUT", META + "big", {"custom_metadata": full}, t.h)
+    assert res.status == 204, res
+    assert t.meta("big")["custom_metadata"] == full
+    vault = send_json(srv, "POST", "/v1/secret/metadata/big", {"custom_metadata": {"a": "b", **full}},
+                      {"X-Vault-Token": t.tokens["access_token"]})
+    assert vault.status == 400, vault  # 65 members: the vault's refusal, not the body limit's
+    vault = send_json(srv, "POST", "/v1/secret/metadata/big", {"custom_metadata": full},
+                      {"X-Vault-Token": t.tokens["access_token"]})
+    assert vault.status == 204, vault
 
 
 def test_bad_query_parameters(srv):
