@@ -519,17 +519,24 @@ StatusOr<std::optional<SecretHead>> Vault::Head(store::Transaction& tx, std::str
 
 StatusOr<std::vector<std::string>> Vault::List(store::Transaction& tx, std::string_view tenant,
                                                std::string_view prefix) {
-  // A range instead of LIKE (whose '_' and '%' would need escaping): every path character sorts
-  // below '~', so [prefix, prefix + "~") holds exactly the paths that start with prefix.
-  const std::string lo(prefix);
-  const std::string hi = lo + "~";
+  // The prefix is matched, and the paths sorted, byte by byte here, whatever the database's
+  // collation: a range [prefix, prefix + "~") in the database's order holds only on SQLite (TEXT
+  // is BINARY there). A PostgreSQL database created in a language's collation (en_US.UTF-8, or
+  // ICU) sorts "~" below the letters and compares case last, and the range came back empty.
+  // Equality is bytewise in every deterministic collation, so substr() finds the same paths on
+  // both backends, and LIKE (whose '_' and '%' would need escaping) is not needed. The cost: the
+  // query reads every path of the tenant (its key's first column), not just the folder's.
   BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT path FROM secrets WHERE tenant_id = ? AND path >= ? AND "
-                          "path < ? ORDER BY path",
-                          {Text(tenant), Value::Text(lo), Value::Text(hi)}));
+      auto rows,
+      tx.Query("SELECT path FROM secrets WHERE tenant_id = ? AND substr(path, 1, length(?)) = ?",
+               {Text(tenant), Text(prefix), Text(prefix)}));
   std::vector<std::string> out;
   out.reserve(rows.size());
-  for (const auto& r : rows) out.push_back(r[0].as_text().substr(prefix.size()));
+  for (const auto& r : rows) {
+    const std::string& path = r[0].as_text();
+    if (path.starts_with(prefix)) out.push_back(path.substr(prefix.size()));
+  }
+  std::sort(out.begin(), out.end());  // std::string compares as unsigned bytes
   return out;
 }
 

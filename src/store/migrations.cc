@@ -439,18 +439,6 @@ ALTER TABLE audit_export_cursors ADD COLUMN owner TEXT;
 ALTER TABLE audit_export_cursors ADD COLUMN lease_until INTEGER;
 )sql";
 
-// Migration 13: secret paths compare byte by byte on PostgreSQL as they do on SQLite (TEXT is
-// BINARY there). LIST reads a folder as the range [prefix, prefix + "~") in path order and
-// groups a folder's paths by that order (secrets/vault.cc), which holds only when paths compare
-// bytewise. A PostgreSQL database created with a language's collation (en_US.UTF-8, or ICU)
-// sorts "~" below the letters and compares case last, so a LIST there came back empty. "C" is
-// PostgreSQL's bytewise collation; the keys' indexes are rebuilt with it. Nothing changes on
-// SQLite.
-constexpr std::string_view kBytewisePathsPostgres[] = {
-    R"sql(ALTER TABLE secrets ALTER COLUMN path TYPE TEXT COLLATE "C")sql",
-    R"sql(ALTER TABLE secret_versions ALTER COLUMN path TYPE TEXT COLLATE "C")sql",
-};
-
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -464,7 +452,6 @@ constexpr Migration kMigrations[] = {
     {10, "path_policies", kPathPolicies},
     {11, "cluster", kCluster, kClusterPostgres},
     {12, "export_lease", kExportLease},
-    {13, "bytewise_paths", "", kBytewisePathsPostgres},
 };
 
 }  // namespace

@@ -24,9 +24,8 @@ struct Migration {
   std::string_view name;  // short, stable: recorded in schema_migrations.name
   std::string_view sql;   // portable statements separated by ';'
   // Statements run after `sql` on PostgreSQL only, verbatim, one per element: what only that
-  // backend has (change notifications, privileges), or what makes it compare as SQLite does (a
-  // column's collation). Never a table or a column: the schema itself stays the one portable
-  // text above.
+  // backend has (change notifications, privileges). Never a table or a column: the schema
+  // itself stays the one portable text above.
   std::span<const std::string_view> postgres_only = {};
 };
 
