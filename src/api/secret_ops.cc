@@ -275,12 +275,15 @@ StatusOr<std::vector<std::int64_t>> VersionsBody(const json::value& body) {
 Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
                      std::span<const RouteDef> defs) {
   constexpr std::size_t kSmallBody = 16 * 1024;
-  // Custom metadata at every limit the vault sets (64 members, keys of 128 bytes, values of 512)
-  // is about 41 KiB of JSON; a body that holds it must not be refused as too large first.
-  constexpr std::size_t kMetadataBody = 64 * 1024;
-  static_assert(secrets::kMaxCustomMetadataKeys * (secrets::kMaxCustomMetadataKeyBytes +
-                                                   secrets::kMaxCustomMetadataValueBytes + 8) <
-                kMetadataBody - 1024);
+  // Custom metadata at every limit the vault sets (64 members, keys of 128 bytes, values of 512,
+  // counted decoded) must not be refused as too large first. That is about 41 KiB of JSON, and up
+  // to six times as much escaped: clients that send ASCII-only JSON write a two-byte character
+  // as a six-byte escape, and a one-byte control character as one too.
+  constexpr std::size_t kMetadataBody = 256 * 1024;
+  static_assert(
+      secrets::kMaxCustomMetadataKeys *
+          (6 * (secrets::kMaxCustomMetadataKeyBytes + secrets::kMaxCustomMetadataValueBytes) + 4) <
+      kMetadataBody - 1024);
   for (const RouteDef& def : defs) {
     BULWARK_RETURN_IF_ERROR(router.Add({
         .method = def.method,

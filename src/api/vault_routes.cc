@@ -75,6 +75,26 @@ json::object VersionMetadata(const secrets::VersionInfo& v, const json::value& c
                       {"version", v.version}};
 }
 
+// Vault answers a read of a deleted or destroyed version with 404 and that version's metadata,
+// no value (hvac's raise_on_deleted_version=False returns it); anything else not found is
+// `not_found` as it was.
+StatusOr<Reply> DeletedVersion(const IdentityRouteDeps& d, RequestContext& ctx,
+                               std::optional<std::int64_t> version, const Status& not_found) {
+  auto m = secret_ops::Metadata(d, ctx, ctx.param("path"));
+  if (!m.ok()) return not_found;
+  const std::int64_t wanted = version.value_or(m->current_version);
+  for (const secrets::VersionInfo& v : m->versions) {
+    if (v.version != wanted || (!v.deleted_at && !v.destroyed)) continue;
+    std::string data = "{\"data\":null,\"metadata\":";
+    data += json::serialize(VersionMetadata(v, nullptr));
+    data += '}';
+    ctx.audit_resource = "secret:" + std::string(ctx.param("path"));
+    ctx.audit_details.emplace_back("version", v.version);
+    return Reply{.status = 404, .body = Envelope(ctx, data)};
+  }
+  return not_found;
+}
+
 StatusOr<Reply> ReadData(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"version"}));
@@ -85,12 +105,16 @@ StatusOr<Reply> ReadData(const IdentityRouteDeps& d, RequestContext& ctx) {
       return Status::InvalidArgument("invalid_versions", "version is one positive integer");
     version = parsed[0];
   }
-  BULWARK_ASSIGN_OR_RETURN(auto value, secret_ops::Read(d, ctx, ctx.param("path"), version));
+  auto value = secret_ops::Read(d, ctx, ctx.param("path"), version);
+  if (!value.ok()) {
+    if (value.status().code() != ErrorCode::kNotFound) return value.status();
+    return DeletedVersion(d, ctx, version, value.status());
+  }
   std::string data = "{\"data\":";
-  const auto bytes = value.data.reveal_span();
+  const auto bytes = value->data.reveal_span();
   data.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   data += ",\"metadata\":";
-  data += json::serialize(VersionMetadata(value.version, nullptr));
+  data += json::serialize(VersionMetadata(value->version, nullptr));
   data += '}';
   return Reply{.body = Envelope(ctx, data)};
 }

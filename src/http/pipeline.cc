@@ -266,7 +266,10 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
   }
   if (ctx.vault_list && !match.route->accepts_list) {
     // LIST reads keys under metadata/ only; on data/ it must not turn into a read of the value.
-    ctx.extra_headers.emplace_back("Allow", router_.Find(Verb::unknown, ctx.path).allow);
+    // Answered as a 405 for a method the path lacks (an operator-only path stays a 404).
+    const Router::Match any = router_.Find(Verb::unknown, ctx.path);
+    if (!Disclosable(ctx, any)) return Status::NotFound("not_found", "no such route");
+    ctx.extra_headers.emplace_back("Allow", any.allow);
     return Status(ErrorCode::kMethodNotAllowed, "method_not_allowed",
                   "LIST is allowed only on metadata paths");
   }

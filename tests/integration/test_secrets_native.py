@@ -471,7 +471,7 @@ def test_value_over_the_value_limit_and_body_over_the_route_limit(make_server):
     refused(t.put("fresh", over), 400, "invalid_value")
     refused(t.put("big", {"v": "y" * (20 * 1024)}), 413, "payload_too_large")
     rows = tenant_rows(srv, t.id)
-    refused(send_json(srv, "PUT", META + "big", {"custom_metadata": {"k": "y" * (64 * 1024)}}, t.h),
+    refused(send_json(srv, "PUT", META + "big", {"custom_metadata": {"k": "y" * (300 * 1024)}}, t.h),
             413, "payload_too_large")
     # A metadata body holds custom metadata at every limit the vault sets (64 members, keys of
     # 128 bytes, values of 512: about 41 KiB); one byte more in a value is the vault's refusal.
@@ -486,6 +486,13 @@ def test_value_over_the_value_limit_and_body_over_the_route_limit(make_server):
     res = send_json(srv, "PUT", META + "big", {"custom_metadata": full}, t.h)
     assert res.status == 204, res
     assert t.meta("big")["custom_metadata"] == full
+    # The limits count decoded bytes; ASCII-only JSON (json.dumps' default, hvac's) escapes each
+    # two-byte character in six, and each control character too.
+    escaped = {f"{i:03d}" + "\u00e9" * 62 + "k": "\u0001" * 512 for i in range(64)}
+    assert len(json.dumps({"custom_metadata": escaped})) > 200 * 1024
+    res = send_json(srv, "PUT", META + "big", {"custom_metadata": escaped}, t.h)
+    assert res.status == 204, res
+    assert t.meta("big")["custom_metadata"] == escaped
     vault = send_json(srv, "POST", "/v1/secret/metadata/big", {"custom_metadata": {"a": "b", **full}},
                       {"X-Vault-Token": t.tokens["access_token"]})
     assert vault.status == 400, vault  # 65 members: the vault's refusal, not the body limit's
@@ -641,6 +648,7 @@ def test_lowering_max_versions_removes_history_so_it_needs_delete(srv):
     # 0 asks for the server default, 10: below this secret's 20, so it prunes five versions and
     # is a delete as well, on either surface.
     before = state(srv), tenant_rows(srv, t.id)
+    refused(send_json(srv, "PUT", META + "keep/x", {"max_versions": -1}, mh), 400, "invalid_metadata")
     refused(send_json(srv, "PUT", META + "keep/x", {"max_versions": 0}, mh), 403, "path_denied")
     vault = send_json(srv, "POST", "/v1/secret/metadata/keep/x", {"max_versions": 0},
                       {"X-Vault-Token": m["access_token"]})

@@ -57,7 +57,7 @@ def test_hvac_create_read_update_cas_versions(srv):
 
 
 def test_hvac_soft_delete_undelete_destroy_and_metadata(srv):
-    _, _, _, c, _ = full_access(srv)
+    _, _, _, c, key = full_access(srv)
     kv = c.secrets.kv.v2
     for i in range(1, 4):
         kv.create_or_update_secret("svc/token", {"v": str(i)})
@@ -75,6 +75,23 @@ def test_hvac_soft_delete_undelete_destroy_and_metadata(srv):
     kv.undelete_secret_versions("svc/token", versions=[1])  # destroyed stays destroyed
     with pytest.raises(hx.InvalidPath):
         kv.read_secret_version("svc/token", version=1)
+    # Vault's answer for a deleted or destroyed version: 404 with that version's metadata and no
+    # value (what hvac's raise_on_deleted_version=False returns); a version that never was, or a
+    # caller who may not read, gets the usual error.
+    h = {"X-Vault-Token": key}
+    kv.delete_secret_versions("svc/token", versions=[2, 3])
+    for query_string, version, destroyed in (("?version=1", 1, True), ("?version=2", 2, False),
+                                              ("", 3, False)):
+        res = srv.get("/v1/secret/data/svc/token" + query_string, headers=h)
+        assert res.status == 404 and res.header("Cache-Control") == "no-store", res
+        doc = res.json()["data"]
+        assert doc["data"] is None and doc["metadata"]["version"] == version, doc
+        assert doc["metadata"]["destroyed"] is destroyed and doc["metadata"]["deletion_time"] != ""
+    res = srv.get("/v1/secret/data/svc/token?version=9", headers=h)
+    assert res.status == 404 and list(res.json()) == ["errors"], res
+    res = srv.get("/v1/secret/data/svc/token?version=2", headers={"X-Vault-Token": "bogus"})
+    assert res.status == 403 and list(res.json()) == ["errors"], res
+    kv.undelete_secret_versions("svc/token", versions=[2, 3])
     meta = kv.read_secret_metadata("svc/token")["data"]
     assert meta["current_version"] == 3 and meta["oldest_version"] == 1
     assert meta["versions"]["1"]["destroyed"] is True
@@ -208,7 +225,8 @@ def test_vault_errors_take_vaults_shape_and_change_nothing(srv):
     for path in ("/v1/secret/data/app/x", "/v1/secret/data/app/x/", "/v1/auth/token/lookup-self"):
         res = srv.request("LIST", path, h)
         errors(res, 405, "method_not_allowed")
-        assert "GET" in res.header("Allow", "").split(", "), res.header_list
+        allow = "GET, HEAD" if path.endswith("lookup-self") else "DELETE, GET, HEAD, POST, PUT"
+        assert res.header("Allow") == allow, res.header_list
     assert srv.request("LIST", "/v1/secret/metadata/app", h).json()["data"]["keys"] == ["x"]
     errors(srv.get("/v1/secret/data/app/x"), 403, "authentication_required")
     assert c.secrets.kv.v2.read_secret_metadata("app/x")["data"] == before
