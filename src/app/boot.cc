@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -100,20 +102,14 @@ int CountKeySources(const Config& c) {
 }  // namespace
 
 StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
-    return Status::FailedPrecondition("secret_file", "is not a readable file");
-  }
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return Status::FailedPrecondition("secret_file", "cannot be read");
-  std::string content;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && content.size() < 65536)
-    content.append(buf, n);
-  std::fclose(f);
-  while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
-  return crypto::SecretBytes::FromString(std::move(content));
+  BULWARK_ASSIGN_OR_RETURN(
+      crypto::SecretBytes content,
+      keyring::ReadWholeSecretFile(
+          path, 64 * 1024,
+          Status::FailedPrecondition("secret_file", "is not a readable file of at most 64 KiB")));
+  std::string_view text = content.reveal_string_view();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  return crypto::SecretBytes::CopyFrom(crypto::AsBytes(text));  // `content` is wiped when it goes
 }
 
 namespace {
@@ -126,6 +122,53 @@ void CheckSecretFileMode(Problems& p, const std::string& key, const std::string&
              "file " + path + " is readable by group or others (mode " + ModeString(st.st_mode) +
                  "); chmod 600 it");
   }
+}
+
+// What makes a master key source unsafe, one check per kind of source: `setting` names it in the
+// problem, `what` in the message ("BULWARK_MASTER_KEY", "the key in /etc/bulwark/master.key").
+void CheckKeyMaterial(Problems& p, const std::string& setting, const std::string& what,
+                      std::string_view base64, bool production) {
+  auto decoded = crypto::Base64DecodeSecret(base64);
+  if (!decoded.ok()) {
+    p.Error(setting, what + " is not valid base64");
+  } else if (auto weak = core::WeakKeyReason(decoded->reveal_span(), keyring::kKekSize)) {
+    p.Unsafe(production, setting, what + " " + *weak);
+  }
+}
+
+void CheckPassword(Problems& p, const std::string& setting, const std::string& what,
+                   std::string_view password, bool production) {
+  if (auto weak = core::WeakTextSecretReason(password)) {
+    p.Unsafe(production, setting, what + " " + *weak);
+  }
+}
+
+void CheckKeyFile(Problems& p, const std::string& setting, const std::string& path,
+                  bool production) {
+  if (keyring::IsDevGeneratedKeyFile(path)) {
+    p.Unsafe(production, setting,
+             "the key in " + path +
+                 " was auto-generated in dev mode; "
+                 "auto-generated secrets are refused in production");
+  }
+  auto key = keyring::ReadKeyFile(path);
+  if (!key.ok()) {
+    p.Error(setting, path + ": " + key.status().message());
+  } else if (auto weak = core::WeakKeyReason(key->reveal_span(), keyring::kKekSize)) {
+    p.Unsafe(production, setting, "the key in " + path + " " + *weak);
+  }
+  CheckSecretFileMode(p, setting, path, production);
+}
+
+void CheckPasswordFile(Problems& p, const std::string& setting, const std::string& path,
+                       bool production) {
+  auto pw = ReadSecretFile(path);
+  if (!pw.ok()) {
+    p.Error(setting, path + " " + pw.status().message());
+  } else {
+    CheckPassword(p, setting, "the password in " + path, pw->reveal_string_view(), production);
+  }
+  CheckSecretFileMode(p, setting, path, production);
 }
 
 void CheckKeyring(const Config& c, Problems& p, bool production) {
@@ -153,43 +196,18 @@ void CheckKeyring(const Config& c, Problems& p, bool production) {
     return;
   }
   if (c.master_key) {
-    auto decoded = crypto::Base64DecodeSecret(c.master_key->reveal_string_view());
-    if (!decoded.ok()) {
-      p.Error("keyring.master_key", "BULWARK_MASTER_KEY is not valid base64");
-    } else if (auto weak = core::WeakKeyReason(decoded->reveal_span(), keyring::kKekSize)) {
-      p.Unsafe(production, "keyring.master_key", "BULWARK_MASTER_KEY " + *weak);
-    }
+    CheckKeyMaterial(p, "keyring.master_key", "BULWARK_MASTER_KEY",
+                     c.master_key->reveal_string_view(), production);
   }
   if (c.master_password) {
-    if (auto weak = core::WeakTextSecretReason(c.master_password->reveal_string_view())) {
-      p.Unsafe(production, "keyring.master_password", "BULWARK_MASTER_PASSWORD " + *weak);
-    }
+    CheckPassword(p, "keyring.master_password", "BULWARK_MASTER_PASSWORD",
+                  c.master_password->reveal_string_view(), production);
   }
   if (!c.master_key_file.empty()) {
-    if (keyring::IsDevGeneratedKeyFile(c.master_key_file)) {
-      p.Unsafe(production, "keyring.master_key_file",
-               "the key in " + c.master_key_file +
-                   " was auto-generated in dev mode; "
-                   "auto-generated secrets are refused in production");
-    }
-    auto key = keyring::ReadKeyFile(c.master_key_file);
-    if (!key.ok()) {
-      p.Error("keyring.master_key_file", c.master_key_file + ": " + key.status().message());
-    } else if (auto weak = core::WeakKeyReason(key->reveal_span(), keyring::kKekSize)) {
-      p.Unsafe(production, "keyring.master_key_file",
-               "the key in " + c.master_key_file + " " + *weak);
-    }
-    CheckSecretFileMode(p, "keyring.master_key_file", c.master_key_file, production);
+    CheckKeyFile(p, "keyring.master_key_file", c.master_key_file, production);
   }
   if (!c.master_password_file.empty()) {
-    auto pw = ReadSecretFile(c.master_password_file);
-    if (!pw.ok()) {
-      p.Error("keyring.master_password_file", c.master_password_file + " " + pw.status().message());
-    } else if (auto weak = core::WeakTextSecretReason(pw->reveal_string_view())) {
-      p.Unsafe(production, "keyring.master_password_file",
-               "the password in " + c.master_password_file + " " + *weak);
-    }
-    CheckSecretFileMode(p, "keyring.master_password_file", c.master_password_file, production);
+    CheckPasswordFile(p, "keyring.master_password_file", c.master_password_file, production);
   }
 }
 
@@ -444,6 +462,30 @@ std::size_t CountErrors(const std::vector<ConfigProblem>& problems) {
 
 }  // namespace
 
+std::vector<ConfigProblem> CheckNewMasterKeySource(const keyring::MasterKeySource& source,
+                                                   const std::string& password_file,
+                                                   bool production) {
+  Problems p;
+  const std::string setting = "--new-source";
+  switch (source.kind) {
+    case keyring::MasterKeySourceKind::kBase64:
+      CheckKeyMaterial(p, setting, "the new key", source.material.reveal_string_view(), production);
+      break;
+    case keyring::MasterKeySourceKind::kFile:
+      CheckKeyFile(p, setting, source.file_path, production);
+      break;
+    case keyring::MasterKeySourceKind::kPassword:
+      if (password_file.empty()) {
+        CheckPassword(p, setting, "the new password", source.material.reveal_string_view(),
+                      production);
+      } else {
+        CheckPasswordFile(p, setting, password_file, production);
+      }
+      break;
+  }
+  return std::move(p.list);
+}
+
 StatusOr<keyring::MasterKeySource> MasterKeySourceFor(Config& c) {
   keyring::MasterKeySource src;
   src.pbkdf2_iterations = static_cast<std::uint32_t>(c.pbkdf2_iterations);
@@ -585,14 +627,34 @@ StatusOr<Core> OpenCore(Config& config, std::string& step, const OpenCoreOptions
   } else {
     BULWARK_ASSIGN_OR_RETURN(core.store, store::OpenSqliteStore(sopts));
   }
-  BULWARK_RETURN_IF_ERROR(store::Migrate(*core.store));
-  step = "keyring";
+  // A store that already has a keyring checks the master key against it before anything is
+  // written, pending migrations included (opening an existing keyring only reads): a wrong key
+  // must leave an older database as an older binary can still open it. A new store is migrated
+  // first, and its keyring made after.
+  bool has_keyring = false;
+  {
+    BULWARK_ASSIGN_OR_RETURN(auto rtx, core.store->Begin(store::TxMode::kRead));
+    BULWARK_ASSIGN_OR_RETURN(has_keyring, rtx->HasTable("keyring_kek"));
+    if (has_keyring) {
+      BULWARK_ASSIGN_OR_RETURN(auto rows, rtx->Query("SELECT COUNT(*) FROM keyring_kek"));
+      has_keyring = !rows.empty() && rows[0][0].is_int() && rows[0][0].as_int() > 0;
+    }
+  }  // read only: rolled back
   BULWARK_ASSIGN_OR_RETURN(keyring::MasterKeySource source, MasterKeySourceFor(config));
-  if (options.any_kek_version) {
-    BULWARK_ASSIGN_OR_RETURN(core.keys, keyring::Keyring::OpenAnyVersion(source, *core.store));
-  } else {
-    BULWARK_ASSIGN_OR_RETURN(core.keys, keyring::Keyring::Open(source, *core.store));
-  }
+  const auto open_keyring = [&]() -> Status {
+    step = "keyring";
+    if (options.any_kek_version) {
+      BULWARK_ASSIGN_OR_RETURN(core.keys, keyring::Keyring::OpenAnyVersion(source, *core.store));
+    } else {
+      BULWARK_ASSIGN_OR_RETURN(core.keys, keyring::Keyring::Open(source, *core.store));
+    }
+    return Status::Ok();
+  };
+  if (has_keyring) BULWARK_RETURN_IF_ERROR(open_keyring());
+  step = "storage";
+  BULWARK_RETURN_IF_ERROR(store::Migrate(*core.store));
+  if (!has_keyring) BULWARK_RETURN_IF_ERROR(open_keyring());
+  step = "keyring";
   if (options.also_hold != nullptr) {
     // Not a version yet (a first rotation), or not a key at all: the caller reports that.
     (void)core.keys->Reload(*options.also_hold, *core.store);
@@ -831,7 +893,22 @@ int ConfigCheck(const core::ConfigSources& sources, std::ostream& out) {
   return 1;
 }
 
+namespace {
+
+// A production server holds the master key and the tenants' data keys in memory: no core dump may
+// carry them to disk. A core size of 0 stops the dump; not dumpable also keeps other processes
+// of the same user from reading its memory through /proc or ptrace.
+void KeepKeysOutOfCoreDumps() {
+  const rlimit none{0, 0};
+  if (::setrlimit(RLIMIT_CORE, &none) != 0 || ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    std::cerr << "bulwark: warning: core dumps could not be turned off\n";
+  }
+}
+
+}  // namespace
+
 int Serve(const core::ConfigSources& sources_in) {
+  if (!sources_in.dev_flag) KeepKeysOutOfCoreDumps();  // before any secret is read
   core::ConfigSources sources = sources_in;
   sources.scrub_secrets = true;  // the server keeps secrets only in SecretBytes from here on
   core::ConfigLoad loaded = core::LoadConfig(sources);

@@ -9,6 +9,7 @@
 #include "api/receipt_routes.h"
 #include "core/config.h"
 #include "http/router.h"
+#include "keyring/master_key.h"
 
 namespace bulwark::app {
 
@@ -18,6 +19,14 @@ inline constexpr int kExitConfigRefused = 78;
 // Every problem that stops `serve` in the configured mode (production unless config.dev), plus
 // warnings. Reads files and the database; creates and changes nothing.
 std::vector<core::ConfigProblem> Preflight(const core::Config& config);
+
+// What `serve` refuses about a master key source, for the one `bulwark key rotate` moves to, so
+// that it is one the server will boot with: weak material, a key file generated in dev mode, a
+// key or password file others may read (errors in production, warnings in dev).
+// `password_file`: the file a password source was read from, if any.
+std::vector<core::ConfigProblem> CheckNewMasterKeySource(const keyring::MasterKeySource& source,
+                                                         const std::string& password_file,
+                                                         bool production);
 
 // `bulwark serve`: returns the process exit code (0 after a graceful shutdown).
 int Serve(const core::ConfigSources& sources);

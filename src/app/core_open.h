@@ -48,7 +48,8 @@ StatusOr<std::unique_ptr<store::Store>> OpenExistingStore(const core::Config& c)
 // source, the generated key file in the data directory. kFailedPrecondition "no_master_key".
 StatusOr<keyring::MasterKeySource> MasterKeySourceFor(core::Config& c);
 
-// A secret file's content without its trailing newline (at most 64 KiB).
+// A secret file's content without its trailing newline; a file over 64 KiB is refused. Read into
+// wiped memory only (keyring::ReadWholeSecretFile).
 StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path);
 
 // Logs boot.refused, prints "bulwark: refusing to start: <what>: <message>", returns 78.

@@ -122,6 +122,16 @@ int KeyRotate(const core::ConfigSources& sources, const std::string& new_source,
   if (!config) return kExitConfigRefused;
   auto source = ParseNewMasterKeySource(new_source, sources.environ, config->pbkdf2_iterations);
   if (!source.ok()) return Fail("rotate: --new-source", source.status());
+  // The key rotated to must be one `serve` boots with: refused here, not at the next restart.
+  const std::string password_file =
+      new_source.starts_with("password-file:") ? new_source.substr(14) : std::string();
+  bool refused = false;
+  for (const core::ConfigProblem& p :
+       CheckNewMasterKeySource(*source, password_file, !config->dev)) {
+    std::cerr << "bulwark: key rotate: " << p.Format() << "\n";
+    refused = refused || p.severity == core::ConfigProblem::Severity::kError;
+  }
+  if (refused) return kExitRefused;  // nothing was opened or changed
 
   std::string step;
   auto core_or = OpenCore(*config, step, {.any_kek_version = true, .also_hold = &*source});

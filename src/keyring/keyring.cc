@@ -366,6 +366,17 @@ StatusOr<SecretBytes> Keyring::Unwrap(std::span<const std::uint8_t> wrapped,
   return std::move(key).value();
 }
 
+Status Keyring::ReloadPending(store::Transaction& tx, std::span<const std::uint8_t> wrapped) const {
+  const auto version = internal::WrappedKekVersion(wrapped);
+  if (!version.ok() || holds_version(*version) || *version <= kek_version()) return Status::Ok();
+  BULWARK_ASSIGN_OR_RETURN(store::Rows rows,
+                           tx.Query("SELECT 1 FROM keyring_kek WHERE version = ?",
+                                    {Value::Int(static_cast<std::int64_t>(*version))}));
+  if (rows.empty()) return Status::Ok();
+  return Status::Unavailable("master_key_reload_required",
+                             "the master key was rotated; this server must reload it");
+}
+
 StatusOr<SecretBytes> Keyring::GetOrCreateKey(store::Transaction& tx, std::string_view key_id,
                                               std::string_view purpose, std::size_t len) const {
   BULWARK_RETURN_IF_ERROR(internal::ValidateSlot(key_id, purpose));
@@ -384,7 +395,12 @@ StatusOr<SecretBytes> Keyring::GetOrCreateKey(store::Transaction& tx, std::strin
       return Status::FailedPrecondition("key_purpose_mismatch",
                                         "a key with this id exists for another purpose");
     }
-    BULWARK_ASSIGN_OR_RETURN(SecretBytes key, Unwrap(r[1].as_bytes(), key_id, purpose));
+    StatusOr<SecretBytes> unwrapped = Unwrap(r[1].as_bytes(), key_id, purpose);
+    if (!unwrapped.ok()) {
+      BULWARK_RETURN_IF_ERROR(ReloadPending(tx, r[1].as_bytes()));
+      return unwrapped.status();
+    }
+    SecretBytes key = std::move(unwrapped).value();
     if (key.size() != len) {
       return Status::FailedPrecondition("key_length_mismatch",
                                         "a key with this id exists with another length");

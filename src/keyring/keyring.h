@@ -113,7 +113,10 @@ class Keyring {
   // bytes (1..1024, else kInvalidArgument "invalid_key_length"), wraps it and inserts it through
   // `tx` (which must be a write transaction; the caller commits). An existing key of another
   // purpose or length is kFailedPrecondition "key_purpose_mismatch" / "key_length_mismatch";
-  // a stored key that fails to unwrap is kIntegrity. Creating a key while the store's active
+  // a stored key that fails to unwrap is kIntegrity, unless it was re-wrapped under a newer KEK
+  // version the store has and this keyring does not hold yet (a `bulwark key rotate` this process
+  // has not reloaded): that is kUnavailable "master_key_reload_required", for reads and writes
+  // alike, never an integrity alarm. Creating a key while the store's active
   // KEK version is not this keyring's (rotated or retired since the last reload) is kUnavailable
   // "master_key_reload_required". Store errors are returned as they are (two callers racing to
   // create the same id: the loser gets kConflict from the primary key).
@@ -133,6 +136,9 @@ class Keyring {
     std::uint32_t active = 0;
   };
   explicit Keyring(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+  // kUnavailable "master_key_reload_required" if `wrapped` is sealed under a KEK version newer
+  // than any held that the store has (keyring_kek); OK otherwise (then a failure is damage).
+  Status ReloadPending(store::Transaction& tx, std::span<const std::uint8_t> wrapped) const;
   std::shared_ptr<const State> Snapshot() const;
 
   mutable std::mutex mu_;  // guards state_ (the pointer, not the State)

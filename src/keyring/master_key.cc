@@ -33,13 +33,28 @@ bool MakeDirs(const std::string& dir) {
   return ::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST;
 }
 
-// Reads the whole file into a SecretBytes (no unwiped intermediate copies).
 StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path) {
-  const Status unreadable = Status::FailedPrecondition("master_key_unreadable", "cannot read the master key file");
+  return ReadWholeSecretFile(
+      path, kMaxKeyFileSize,
+      Status::FailedPrecondition("master_key_unreadable", "cannot read the master key file"));
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+StatusOr<crypto::SecretBytes> ReadWholeSecretFile(const std::string& path, std::size_t max_size,
+                                                  const Status& unreadable) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return unreadable;
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::size_t>(st.st_size) > kMaxKeyFileSize) {
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<std::size_t>(st.st_size) > max_size) {
     ::close(fd);
     return unreadable;
   }
@@ -55,14 +70,6 @@ StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path) {
   if (got != buf.size()) return unreadable;
   return buf;
 }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 std::string_view SourceKindName(MasterKeySourceKind kind) {
   switch (kind) {

@@ -33,6 +33,12 @@ struct MasterKeySource {
   std::uint32_t pbkdf2_iterations = kDefaultPbkdf2Iterations;  // kPassword only; < 100000 is refused
 };
 
+// The whole regular file at `path` (at most `max_size` bytes) read straight into SecretBytes, with
+// no unwiped copy on the way; `unreadable` when it cannot be opened or read, is not a regular
+// file, or is larger.
+StatusOr<crypto::SecretBytes> ReadWholeSecretFile(const std::string& path, std::size_t max_size,
+                                                  const Status& unreadable);
+
 // "base64", "file" or "password": the value stored in keyring_kek.source_kind.
 std::string_view SourceKindName(MasterKeySourceKind kind);
 

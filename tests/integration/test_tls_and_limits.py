@@ -122,3 +122,12 @@ def test_tls_misconfiguration_refuses_boot(make_server, cert, tmp_path):
     assert res.returncode == 78
     assert "does not match" in res.output
     assert not srv.data_dir.exists()
+
+
+def test_a_production_server_writes_no_core_dump(make_server):
+    """The master key and data keys are in its memory: core size 0 (and not dumpable)."""
+    def core_limit(pid):
+        with open(f"/proc/{pid}/limits") as f:
+            line = next(line for line in f if line.startswith("Max core file size"))
+        return line.split()[4:6]
+    assert core_limit(make_server().proc.pid) == ["0", "0"]

@@ -1,0 +1,111 @@
+// `bulwark key rotate` refuses a new master key source that `serve` would refuse at the next boot
+// (app::CheckNewMasterKeySource, the checks boot applies to the configured source): a weak key or
+// password, a key file generated in dev mode, a key or password file others may read. In
+// production those are errors; in dev, warnings.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "../store/store_test_util.h"
+#include "app/boot.h"
+#include "crypto/encoding.h"
+#include "crypto/random.h"
+
+namespace bulwark::app {
+namespace {
+
+using core::ConfigProblem;
+using keyring::MasterKeySource;
+using keyring::MasterKeySourceKind;
+using store::testing::TempDir;
+
+std::string RandomKeyBase64() {
+  auto k = crypto::RandomSecret(32);
+  return crypto::Base64Encode(k->reveal_span());
+}
+
+MasterKeySource Base64(const std::string& b64) {
+  MasterKeySource s;
+  s.kind = MasterKeySourceKind::kBase64;
+  s.material = crypto::SecretBytes::FromString(std::string(b64));
+  return s;
+}
+
+MasterKeySource File(const std::string& path) {
+  MasterKeySource s;
+  s.kind = MasterKeySourceKind::kFile;
+  s.file_path = path;
+  return s;
+}
+
+std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& text,
+                      mode_t mode) {
+  const std::string path = dir.File(name);
+  std::ofstream(path) << text;
+  ::chmod(path.c_str(), mode);
+  return path;
+}
+
+std::size_t Errors(const std::vector<ConfigProblem>& problems) {
+  std::size_t n = 0;
+  for (const auto& p : problems) {
+    EXPECT_EQ(p.key, "--new-source");
+    n += p.severity == ConfigProblem::Severity::kError ? 1 : 0;
+  }
+  return n;
+}
+
+TEST(NewMasterKeySource, AStrongKeyPassesInProduction) {
+  TempDir dir;
+  EXPECT_TRUE(CheckNewMasterKeySource(Base64(RandomKeyBase64()), "", true).empty());
+  const std::string file = WriteFile(dir, "new.key", RandomKeyBase64() + "\n", 0600);
+  EXPECT_TRUE(CheckNewMasterKeySource(File(file), "", true).empty());
+}
+
+TEST(NewMasterKeySource, WhatBootRefusesIsAnErrorInProductionAndAWarningInDev) {
+  TempDir dir;
+  const std::string zeros = crypto::Base64Encode(std::vector<std::uint8_t>(32, 0));
+  const std::string open_file = WriteFile(dir, "open.key", RandomKeyBase64() + "\n", 0644);
+  const std::string dev_file = WriteFile(
+      dir, "dev.key", std::string(keyring::kDevKeyFileMarker) + "\n" + RandomKeyBase64() + "\n",
+      0600);
+  const std::string pw_file = WriteFile(dir, "pw", "correct horse battery staple zebra 42\n", 0640);
+  const auto password = [](const char* text) {
+    MasterKeySource src;
+    src.kind = MasterKeySourceKind::kPassword;
+    src.material = crypto::SecretBytes::FromString(text);
+    return src;
+  };
+  // Each source with the password file it was read from, if any.
+  const auto check = [&](int i, bool production) {
+    switch (i) {
+      case 0:
+        return CheckNewMasterKeySource(Base64(zeros), "", production);  // too little entropy
+      case 1:
+        return CheckNewMasterKeySource(File(open_file), "", production);  // readable by others
+      case 2:
+        return CheckNewMasterKeySource(File(dev_file), "", production);  // generated in dev mode
+      case 3:
+        return CheckNewMasterKeySource(password("password"), "", production);  // weak
+      default:  // a strong password, from a file others may read
+        return CheckNewMasterKeySource(password("correct horse battery staple zebra 42"), pw_file,
+                                       production);
+    }
+  };
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_GE(Errors(check(i, true)), 1u) << i;
+    const auto dev = check(i, false);
+    EXPECT_FALSE(dev.empty()) << i;
+    EXPECT_EQ(Errors(dev), 0u) << i;
+  }
+}
+
+TEST(NewMasterKeySource, UnreadableMaterialIsAnErrorInDevToo) {
+  TempDir dir;
+  EXPECT_EQ(Errors(CheckNewMasterKeySource(Base64("not base64!"), "", false)), 1u);
+  EXPECT_EQ(Errors(CheckNewMasterKeySource(File(dir.File("missing.key")), "", false)), 1u);
+}
+
+}  // namespace
+}  // namespace bulwark::app
