@@ -1,7 +1,8 @@
-// `bulwark key rotate` refuses a new master key source that `serve` would refuse at the next boot
-// (app::CheckNewMasterKeySource, the checks boot applies to the configured source): a weak key or
-// password, a key file generated in dev mode, a key or password file others may read. In
-// production those are errors; in dev, warnings.
+// `bulwark key rotate` refuses a new master key source that `serve` would refuse at the next
+// boot (app::CheckNewMasterKeySource, the checks boot applies to the configured source): a weak
+// key or password, a key file generated in dev mode, a key or password file others may read. In
+// production those are errors; in dev, warnings. And app::ReadSecretFile, which reads those
+// files.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -9,6 +10,7 @@
 
 #include "../store/store_test_util.h"
 #include "app/boot.h"
+#include "app/core_open.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
 
@@ -105,6 +107,29 @@ TEST(NewMasterKeySource, UnreadableMaterialIsAnErrorInDevToo) {
   TempDir dir;
   EXPECT_EQ(Errors(CheckNewMasterKeySource(Base64("not base64!"), "", false)), 1u);
   EXPECT_EQ(Errors(CheckNewMasterKeySource(File(dir.File("missing.key")), "", false)), 1u);
+}
+
+}  // namespace
+}  // namespace bulwark::app
+
+namespace bulwark::app {
+namespace {
+
+// A secret file (a master password file) is read whole into wiped memory, without its trailing
+// newline; one over 64 KiB is refused, where it was cut short before.
+TEST(ReadSecretFile, TrailingNewlinesGoAndAFileOver64KiBIsRefused) {
+  store::testing::TempDir dir;
+  const std::string pw = WriteFile(dir, "pw", "correct horse\r\n\n", 0600);
+  auto read = ReadSecretFile(pw);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->reveal_string_view(), "correct horse");
+  const std::string at_limit = WriteFile(dir, "at", std::string(64 * 1024, 'x'), 0600);
+  EXPECT_EQ(ReadSecretFile(at_limit)->size(), 64u * 1024);
+  const std::string over = WriteFile(dir, "over", std::string(64 * 1024 + 1, 'x'), 0600);
+  EXPECT_EQ(ReadSecretFile(over).status().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(ReadSecretFile(dir.File("missing")).status().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(ReadSecretFile(dir.File("")).status().code(),
+            ErrorCode::kFailedPrecondition);  // a directory
 }
 
 }  // namespace
