@@ -463,7 +463,6 @@ std::size_t CountErrors(const std::vector<ConfigProblem>& problems) {
 }  // namespace
 
 std::vector<ConfigProblem> CheckNewMasterKeySource(const keyring::MasterKeySource& source,
-                                                   const std::string& password_file,
                                                    bool production) {
   Problems p;
   const std::string setting = "--new-source";
@@ -475,11 +474,13 @@ std::vector<ConfigProblem> CheckNewMasterKeySource(const keyring::MasterKeySourc
       CheckKeyFile(p, setting, source.file_path, production);
       break;
     case keyring::MasterKeySourceKind::kPassword:
-      if (password_file.empty()) {
-        CheckPassword(p, setting, "the new password", source.material.reveal_string_view(),
-                      production);
-      } else {
-        CheckPasswordFile(p, setting, password_file, production);
+      // Already read (and checked readable) from its file, if it came from one: not read again.
+      CheckPassword(
+          p, setting,
+          source.file_path.empty() ? "the new password" : "the password in " + source.file_path,
+          source.material.reveal_string_view(), production);
+      if (!source.file_path.empty()) {
+        CheckSecretFileMode(p, setting, source.file_path, production);
       }
       break;
   }

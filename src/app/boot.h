@@ -23,9 +23,7 @@ std::vector<core::ConfigProblem> Preflight(const core::Config& config);
 // What `serve` refuses about a master key source, for the one `bulwark key rotate` moves to, so
 // that it is one the server will boot with: weak material, a key file generated in dev mode, a
 // key or password file others may read (errors in production, warnings in dev).
-// `password_file`: the file a password source was read from, if any.
 std::vector<core::ConfigProblem> CheckNewMasterKeySource(const keyring::MasterKeySource& source,
-                                                         const std::string& password_file,
                                                          bool production);
 
 // `bulwark serve`: returns the process exit code (0 after a graceful shutdown).

@@ -110,6 +110,7 @@ StatusOr<keyring::MasterKeySource> ParseNewMasterKeySource(std::string_view spec
     }
     src.kind = keyring::MasterKeySourceKind::kPassword;
     src.material = std::move(pw).value();
+    src.file_path = path;
     src.pbkdf2_iterations = static_cast<std::uint32_t>(pbkdf2_iterations);
     return src;
   }
@@ -123,11 +124,8 @@ int KeyRotate(const core::ConfigSources& sources, const std::string& new_source,
   auto source = ParseNewMasterKeySource(new_source, sources.environ, config->pbkdf2_iterations);
   if (!source.ok()) return Fail("rotate: --new-source", source.status());
   // The key rotated to must be one `serve` boots with: refused here, not at the next restart.
-  const std::string password_file =
-      new_source.starts_with("password-file:") ? new_source.substr(14) : std::string();
   bool refused = false;
-  for (const core::ConfigProblem& p :
-       CheckNewMasterKeySource(*source, password_file, !config->dev)) {
+  for (const core::ConfigProblem& p : CheckNewMasterKeySource(*source, !config->dev)) {
     std::cerr << "bulwark: key rotate: " << p.Format() << "\n";
     refused = refused || p.severity == core::ConfigProblem::Severity::kError;
   }

@@ -29,7 +29,8 @@ inline constexpr std::size_t kKekSize = 32;
 struct MasterKeySource {
   MasterKeySourceKind kind = MasterKeySourceKind::kBase64;
   crypto::SecretBytes material;  // kBase64: the base64 text; kPassword: the password; kFile: empty
-  std::string file_path;         // kFile: file holding the base64 key on one line ('#' lines are comments)
+  std::string file_path;         // kFile: file holding the base64 key on one line ('#' lines are
+                          // comments); kPassword: the file the password was read from, if any
   std::uint32_t pbkdf2_iterations = kDefaultPbkdf2Iterations;  // kPassword only; < 100000 is refused
 };
 

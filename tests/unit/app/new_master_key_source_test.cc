@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "../keyring/key_sources.h"
 #include "../store/store_test_util.h"
 #include "app/boot.h"
 #include "app/core_open.h"
@@ -20,17 +21,15 @@ namespace {
 using core::ConfigProblem;
 using keyring::MasterKeySource;
 using keyring::MasterKeySourceKind;
+using keyring::testing::Base64Source;
+using keyring::testing::PasswordSource;
+using keyring::testing::RandomKeyBase64;
 using store::testing::TempDir;
 
-std::string RandomKeyBase64() {
-  auto k = crypto::RandomSecret(32);
-  return crypto::Base64Encode(k->reveal_span());
-}
-
-MasterKeySource Base64(const std::string& b64) {
-  MasterKeySource s;
-  s.kind = MasterKeySourceKind::kBase64;
-  s.material = crypto::SecretBytes::FromString(std::string(b64));
+// A password as `bulwark key rotate --new-source password-file:` reads it from `path`.
+MasterKeySource PasswordFile(const std::string& pw, const std::string& path) {
+  MasterKeySource s = PasswordSource(pw);
+  s.file_path = path;
   return s;
 }
 
@@ -60,9 +59,9 @@ std::size_t Errors(const std::vector<ConfigProblem>& problems) {
 
 TEST(NewMasterKeySource, AStrongKeyPassesInProduction) {
   TempDir dir;
-  EXPECT_TRUE(CheckNewMasterKeySource(Base64(RandomKeyBase64()), "", true).empty());
+  EXPECT_TRUE(CheckNewMasterKeySource(Base64Source(RandomKeyBase64()), true).empty());
   const std::string file = WriteFile(dir, "new.key", RandomKeyBase64() + "\n", 0600);
-  EXPECT_TRUE(CheckNewMasterKeySource(File(file), "", true).empty());
+  EXPECT_TRUE(CheckNewMasterKeySource(File(file), true).empty());
 }
 
 TEST(NewMasterKeySource, WhatBootRefusesIsAnErrorInProductionAndAWarningInDev) {
@@ -73,26 +72,20 @@ TEST(NewMasterKeySource, WhatBootRefusesIsAnErrorInProductionAndAWarningInDev) {
       dir, "dev.key", std::string(keyring::kDevKeyFileMarker) + "\n" + RandomKeyBase64() + "\n",
       0600);
   const std::string pw_file = WriteFile(dir, "pw", "correct horse battery staple zebra 42\n", 0640);
-  const auto password = [](const char* text) {
-    MasterKeySource src;
-    src.kind = MasterKeySourceKind::kPassword;
-    src.material = crypto::SecretBytes::FromString(text);
-    return src;
-  };
   // Each source with the password file it was read from, if any.
   const auto check = [&](int i, bool production) {
     switch (i) {
       case 0:
-        return CheckNewMasterKeySource(Base64(zeros), "", production);  // too little entropy
+        return CheckNewMasterKeySource(Base64Source(zeros), production);  // too little entropy
       case 1:
-        return CheckNewMasterKeySource(File(open_file), "", production);  // readable by others
+        return CheckNewMasterKeySource(File(open_file), production);  // readable by others
       case 2:
-        return CheckNewMasterKeySource(File(dev_file), "", production);  // generated in dev mode
+        return CheckNewMasterKeySource(File(dev_file), production);  // generated in dev mode
       case 3:
-        return CheckNewMasterKeySource(password("password"), "", production);  // weak
+        return CheckNewMasterKeySource(PasswordSource("password"), production);  // weak
       default:  // a strong password, from a file others may read
-        return CheckNewMasterKeySource(password("correct horse battery staple zebra 42"), pw_file,
-                                       production);
+        return CheckNewMasterKeySource(
+            PasswordFile("correct horse battery staple zebra 42", pw_file), production);
     }
   };
   for (int i = 0; i < 5; ++i) {
@@ -105,8 +98,8 @@ TEST(NewMasterKeySource, WhatBootRefusesIsAnErrorInProductionAndAWarningInDev) {
 
 TEST(NewMasterKeySource, UnreadableMaterialIsAnErrorInDevToo) {
   TempDir dir;
-  EXPECT_EQ(Errors(CheckNewMasterKeySource(Base64("not base64!"), "", false)), 1u);
-  EXPECT_EQ(Errors(CheckNewMasterKeySource(File(dir.File("missing.key")), "", false)), 1u);
+  EXPECT_EQ(Errors(CheckNewMasterKeySource(Base64Source("not base64!"), false)), 1u);
+  EXPECT_EQ(Errors(CheckNewMasterKeySource(File(dir.File("missing.key")), false)), 1u);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "key_sources.h"
 #include "keyring/master_key.h"
 #include "store/migrate.h"
 #include "store/sqlite/sqlite_store.h"
@@ -23,27 +24,11 @@ namespace {
 
 using crypto::SecretBytes;
 
+using testing::Base64Source;
+using testing::PasswordSource;
+using testing::RandomKeyBase64;
+
 constexpr std::uint32_t kTestIterations = kMinPbkdf2Iterations;  // the floor keeps tests fast
-
-std::string RandomKeyBase64() {
-  auto k = crypto::RandomSecret(32);
-  return crypto::Base64Encode(k->reveal_span());
-}
-
-MasterKeySource Base64Source(const std::string& b64) {
-  MasterKeySource s;
-  s.kind = MasterKeySourceKind::kBase64;
-  s.material = SecretBytes::FromString(std::string(b64));
-  return s;
-}
-
-MasterKeySource PasswordSource(const std::string& pw, std::uint32_t iterations = kTestIterations) {
-  MasterKeySource s;
-  s.kind = MasterKeySourceKind::kPassword;
-  s.material = SecretBytes::FromString(std::string(pw));
-  s.pbkdf2_iterations = iterations;
-  return s;
-}
 
 MasterKeySource FileSource(const std::string& path) {
   MasterKeySource s;

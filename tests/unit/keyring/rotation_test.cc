@@ -16,6 +16,7 @@
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "key_sources.h"
 #include "keyring/keyring.h"
 #include "keyring/master_key.h"
 #include "store/migrate.h"
@@ -26,27 +27,9 @@ namespace {
 
 using crypto::SecretBytes;
 using store::Value;
-
-std::string RandomKeyBase64() {
-  auto k = crypto::RandomSecret(32);
-  return crypto::Base64Encode(k->reveal_span());
-}
-
-MasterKeySource Base64Source(const std::string& b64) {
-  MasterKeySource s;
-  s.kind = MasterKeySourceKind::kBase64;
-  s.material = SecretBytes::FromString(std::string(b64));
-  return s;
-}
-
-MasterKeySource PasswordSource(const std::string& pw,
-                               std::uint32_t iterations = kMinPbkdf2Iterations) {
-  MasterKeySource s;
-  s.kind = MasterKeySourceKind::kPassword;
-  s.material = SecretBytes::FromString(std::string(pw));
-  s.pbkdf2_iterations = iterations;
-  return s;
-}
+using testing::Base64Source;
+using testing::PasswordSource;
+using testing::RandomKeyBase64;
 
 class KeyringRotationTest : public ::testing::Test {
  protected:
