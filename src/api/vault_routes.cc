@@ -89,6 +89,7 @@ StatusOr<Reply> DeletedVersion(const IdentityRouteDeps& d, RequestContext& ctx,
     data += json::serialize(VersionMetadata(v, nullptr));
     data += '}';
     ctx.audit_resource = "secret:" + std::string(ctx.param("path"));
+    ctx.audit_reason = v.destroyed ? "version_destroyed" : "version_deleted";
     ctx.audit_details.emplace_back("version", v.version);
     return Reply{.status = 404, .body = Envelope(ctx, data)};
   }

@@ -49,7 +49,7 @@ audit::Event LedgerAuditStage::EventFor(const RequestContext& ctx, unsigned http
   e.result = http_status < 400 ? audit::Result::kSuccess
              : http_status < 500 ? audit::Result::kDenied
                                  : audit::Result::kError;
-  e.reason = outcome.ok() ? std::string() : outcome.reason();
+  e.reason = outcome.ok() ? std::string(ctx.audit_reason) : outcome.reason();
   e.request_id = ctx.request_id;
   e.client = ctx.client.ToString();
   e.user_agent = std::string(ctx.req[bhttp::field::user_agent]);

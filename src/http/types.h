@@ -128,6 +128,9 @@ struct RequestContext {
   // "secret:prod/db", in place of the method and path), details (the version read), and the
   // name of an alert raised with the record ("secret_integrity").
   std::string audit_resource;
+  // The reason recorded for an answer a handler gives without an error Status (a Vault-surface
+  // 404 for a deleted version, which carries that version's metadata): a stable code.
+  std::string_view audit_reason;
   std::vector<std::pair<std::string, audit::DetailValue>> audit_details;
   std::string_view audit_alert;
   // Headers a stage adds to the response whatever the outcome (e.g. Retry-After).

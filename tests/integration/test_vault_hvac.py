@@ -87,6 +87,12 @@ def test_hvac_soft_delete_undelete_destroy_and_metadata(srv):
         doc = res.json()["data"]
         assert doc["data"] is None and doc["metadata"]["version"] == version, doc
         assert doc["metadata"]["destroyed"] is destroyed and doc["metadata"]["deletion_time"] != ""
+        # Recorded as a refused read of that version, with why.
+        entry = ledger(srv)[-1]
+        assert (entry["action"], entry["resource"], entry["result"]) == \
+            ("secret.read", "secret:svc/token", "denied"), entry
+        assert entry["details"] == {"status": 404, "version": version}, entry
+        assert entry["reason"] == ("version_destroyed" if destroyed else "version_deleted"), entry
     res = srv.get("/v1/secret/data/svc/token?version=9", headers=h)
     assert res.status == 404 and list(res.json()) == ["errors"], res
     res = srv.get("/v1/secret/data/svc/token?version=2", headers={"X-Vault-Token": "bogus"})
