@@ -129,7 +129,8 @@ struct RequestContext {
   // name of an alert raised with the record ("secret_integrity").
   std::string audit_resource;
   // The reason recorded for an answer a handler gives without an error Status (a Vault-surface
-  // 404 for a deleted version, which carries that version's metadata): a stable code.
+  // 404 for a deleted version, which carries that version's metadata): a stable code, a string
+  // literal.
   std::string_view audit_reason;
   std::vector<std::pair<std::string, audit::DetailValue>> audit_details;
   std::string_view audit_alert;

@@ -519,17 +519,15 @@ StatusOr<std::optional<SecretHead>> Vault::Head(store::Transaction& tx, std::str
 
 StatusOr<std::vector<std::string>> Vault::List(store::Transaction& tx, std::string_view tenant,
                                                std::string_view prefix) {
-  // The prefix is matched, and the paths sorted, byte by byte here, whatever the database's
-  // collation: a range [prefix, prefix + "~") in the database's order holds only on SQLite (TEXT
-  // is BINARY there). A PostgreSQL database created in a language's collation (en_US.UTF-8, or
-  // ICU) sorts "~" below the letters and compares case last, and the range came back empty.
-  // Equality is bytewise in every deterministic collation, so substr() finds the same paths on
-  // both backends, and LIKE (whose '_' and '%' would need escaping) is not needed. The cost: the
-  // query reads every path of the tenant (its key's first column), not just the folder's.
+  // The prefix is matched, and the paths sorted, byte by byte, whatever the database's collation
+  // (BytewiseRange). Paths are ASCII ([A-Za-z0-9._-] and '/', ValidateSecretPath), so the range
+  // holds exactly the paths that start with the prefix; starts_with below keeps anything else out
+  // all the same.
+  auto [lower, upper] = store::AsciiPrefixBounds(prefix);
   BULWARK_ASSIGN_OR_RETURN(
       auto rows,
-      tx.Query("SELECT path FROM secrets WHERE tenant_id = ? AND substr(path, 1, length(?)) = ?",
-               {Text(tenant), Text(prefix), Text(prefix)}));
+      tx.Query("SELECT path FROM secrets WHERE tenant_id = ? AND " + tx.BytewiseRange("path"),
+               {Text(tenant), Value::Text(std::move(lower)), Value::Text(std::move(upper))}));
   std::vector<std::string> out;
   out.reserve(rows.size());
   for (const auto& r : rows) {

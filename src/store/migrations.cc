@@ -439,6 +439,17 @@ ALTER TABLE audit_export_cursors ADD COLUMN owner TEXT;
 ALTER TABLE audit_export_cursors ADD COLUMN lease_until INTEGER;
 )sql";
 
+// Migration 13: LIST's prefix search (secrets::Vault::List, Transaction::BytewiseRange) as a
+// range an index serves. SQLite's primary key (tenant_id, path) already compares paths as bytes;
+// PostgreSQL's compares them in the database's collation, which the pattern operators cannot
+// use. An index only: no column changes type, so statements prepared by nodes already running
+// keep working (a node of the previous release that restarts refuses the newer schema, as after
+// every migration). The build holds the writers' lock, as every migration does: audited
+// requests wait for it (docs/operations.md).
+constexpr std::string_view kSecretsPathPrefixPostgres[] = {
+    "CREATE INDEX secrets_path_prefix ON secrets (tenant_id, path text_pattern_ops)",
+};
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -452,6 +463,7 @@ constexpr Migration kMigrations[] = {
     {10, "path_policies", kPathPolicies},
     {11, "cluster", kCluster, kClusterPostgres},
     {12, "export_lease", kExportLease},
+    {13, "secrets_path_prefix", "", kSecretsPathPrefixPostgres},
 };
 
 }  // namespace

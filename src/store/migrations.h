@@ -5,7 +5,8 @@
 //   - append it with the next version number; never edit or reorder a released one;
 //   - portable types only (INTEGER, TEXT, BLOB) and no backend-specific syntax, because the same
 //     text runs on SQLite and PostgreSQL;
-//   - `sql` holds one or more statements, each ended by ';'. Migrate() splits them with
+//   - `sql` holds the statements, each ended by ';' (none only when `postgres_only` has what the
+//     migration does, e.g. an index SQLite's keys already provide). Migrate() splits them with
 //     SplitSqlStatements() (store/migrate.h), which understands quotes, comments and the
 //     BEGIN ... END body of CREATE TRIGGER, so a trigger is written naturally:
 //         CREATE TRIGGER no_update BEFORE UPDATE ON audit_events
@@ -24,8 +25,8 @@ struct Migration {
   std::string_view name;  // short, stable: recorded in schema_migrations.name
   std::string_view sql;   // portable statements separated by ';'
   // Statements run after `sql` on PostgreSQL only, verbatim, one per element: what only that
-  // backend has (change notifications, privileges). Never a table or a column: the schema
-  // itself stays the one portable text above.
+  // backend has (change notifications, privileges, an index of a PostgreSQL operator class).
+  // Never a table or a column: the schema itself stays the one portable text above.
   std::span<const std::string_view> postgres_only = {};
 };
 

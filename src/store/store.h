@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -89,6 +90,13 @@ class Transaction {
   virtual StatusOr<bool> HasTable(std::string_view name) = 0;
   // Makes every change durable (with SQLite: synchronous=FULL, so fsync'd on return).
   virtual Status Commit() = 0;
+  // A parenthesized condition true for the rows whose TEXT `column` (a name written in the code,
+  // never input) lies in [lower, upper) compared byte by byte, whatever the database's
+  // collation; bind the two bounds, for a prefix search AsciiPrefixBounds(prefix). SQLite
+  // compares TEXT as bytes, so an index on the column serves it; PostgreSQL compares TEXT in the
+  // database's collation (en_US.UTF-8, ICU: case last, punctuation ignored), so there it is the
+  // pattern operators ~>=~ and ~<~, which an index of text_pattern_ops serves.
+  virtual std::string BytewiseRange(std::string_view column) const = 0;
 
   // Runs `f` once the transaction has ended, whether it committed or not: when Commit returns,
   // or when the transaction is destroyed. For state the process derives from what the
@@ -134,6 +142,12 @@ class Store {
   // Short backend name for logs and /build-info: "sqlite" or "postgresql".
   virtual std::string_view backend() const = 0;
 };
+
+// The bounds of BytewiseRange for the strings that start with `prefix`, when every stored string
+// is ASCII below 0x7f (DEL): [prefix, prefix + "\x7f") holds exactly those.
+inline std::pair<std::string, std::string> AsciiPrefixBounds(std::string_view prefix) {
+  return {std::string(prefix), std::string(prefix) + '\x7f'};
+}
 
 // SQL reading `column` (of a BLOB column) as bytes, for code that reads data others may have
 // tampered with: an SQLite column holds whatever was written into it (TEXT, say), so it is cast;

@@ -56,10 +56,11 @@ def test_the_server_runs_on_postgresql(pg, make_server):
     assert res.returncode == 0 and json.loads(res.stdout)["resealed"] == 1, res  # v1 destroyed
     assert kv.read_secret_version("db/password")["data"]["data"] == {"p": "two"}
     # Paths compare byte by byte, as on SQLite, in a database whose collation does not (en-US):
-    # a folder is the range [prefix, prefix + "~"), and its keys come in byte order.
-    for path in ("db/B", "db/a", "dB/x", "d-b/y"):
+    # a folder is the paths that start with its prefix, and its keys come in byte order.
+    # A secret may share its name with a folder, and a longer name its prefix.
+    for path in ("db/B", "db/a", "dB/x", "d-b/y", "db", "dbx"):
         kv.create_or_update_secret(path, {"p": "x"})
-    assert kv.list_secrets("")["data"]["keys"] == ["d-b/", "dB/", "db/"]
+    assert kv.list_secrets("")["data"]["keys"] == ["d-b/", "dB/", "db", "db/", "dbx"]
     assert kv.list_secrets("db")["data"]["keys"] == ["B", "a", "password"]
 
 

@@ -166,6 +166,11 @@ class PgTransaction : public Transaction {
     return t.at(0).at(0).as_int() > 0;
   }
 
+  std::string BytewiseRange(std::string_view column) const override {
+    const std::string c(column);  // TEXT compares in the collation: the pattern operators
+    return "(" + c + " ~>=~ ? AND " + c + " ~<~ ?)";
+  }
+
   Status Commit() override {
     if (done_) return Status::Internal("transaction already finished");
     done_ = true;

@@ -469,6 +469,11 @@ class SqliteTransaction final : public Transaction {
     return t.at(0).at(0).as_int() > 0;
   }
 
+  std::string BytewiseRange(std::string_view column) const override {
+    const std::string c(column);  // TEXT is BINARY here: memcmp order
+    return "(" + c + " >= ? AND " + c + " < ?)";
+  }
+
   Status Commit() override {
     BULWARK_RETURN_IF_ERROR(CheckOpen());
     int rc = conn_->Run(Control::kCommit);

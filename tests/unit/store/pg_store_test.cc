@@ -13,11 +13,12 @@
 #include "store/migrate.h"
 #include "store/migrations.h"
 #include "store/postgres/dialect.h"
+#include "store_test_util.h"
 
 namespace bulwark::store {
 namespace {
 
-testing::PgServer& Server() { return testing::SharedPgServer(); }
+::bulwark::testing::PgServer& Server() { return ::bulwark::testing::SharedPgServer(); }
 
 class PgStoreTest : public ::testing::Test {
  protected:
@@ -111,6 +112,38 @@ TEST_F(PgStoreTest, HasTableAsksTheCatalogOfTheCurrentSchema) {
   EXPECT_FALSE(*(*tx)->HasTable("pg_class"));  // a catalog table, not in the current schema
   EXPECT_FALSE(*(*tx)->HasTable("t' OR '1'='1"));
   EXPECT_EQ(*store_->SchemaVersion(), 0);
+}
+
+TEST_F(PgStoreTest, BytewiseRangeHoldsExactlyThePrefixedStringsUnderAnIcuCollation) {
+  store::testing::ExpectBytewisePrefixRanges(*store_);
+}
+
+// LIST's prefix search (secrets::Vault::List) is a range the index of migration 13 serves, not a
+// scan of the tenant's paths: in the generic plan a prepared statement comes to use, too.
+TEST_F(PgStoreTest, ThePathPrefixIndexServesTheBytewiseRange) {
+  ASSERT_TRUE(Migrate(*store_).ok());
+  auto tx = store_->Begin(TxMode::kWrite);
+  ASSERT_TRUE(tx.ok());
+  ASSERT_TRUE((*tx)->Exec("SET LOCAL enable_seqscan = off").ok());  // the table is empty
+  ASSERT_TRUE((*tx)->Exec("SET LOCAL plan_cache_mode = force_generic_plan").ok());
+  ASSERT_TRUE((*tx)
+                  ->Exec("PREPARE list_paths(text, text, text) AS SELECT path FROM secrets "
+                         "WHERE tenant_id = $1 AND " +
+                         [&] {
+                           std::string range = (*tx)->BytewiseRange("path");
+                           range.replace(range.find('?'), 1, "$2");
+                           range.replace(range.find('?'), 1, "$3");
+                           return range;
+                         }())
+                  .ok());
+  auto plan = (*tx)->Query("EXPLAIN EXECUTE list_paths('t', 'db/', 'db/~')");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  std::string text;
+  for (const auto& r : *plan) text += r[0].as_text() + "\n";
+  EXPECT_NE(text.find("Index Only Scan using secrets_path_prefix"), std::string::npos) << text;
+  EXPECT_NE(text.find("Index Cond: ((tenant_id = $1) AND (path ~>=~ $2) AND (path ~<~ $3))"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(PgStoreTest, RollbackConstraintsAndTransactionControl) {

@@ -19,6 +19,7 @@
 namespace bulwark::store {
 namespace {
 
+using testing::ExpectBytewisePrefixRanges;
 using testing::FileMode;
 using testing::MustOpen;
 using testing::Options;
@@ -73,6 +74,10 @@ class SqliteStoreTest : public ::testing::Test {
 };
 
 TEST_F(SqliteStoreTest, BackendName) { EXPECT_EQ(store_->backend(), "sqlite"); }
+
+TEST_F(SqliteStoreTest, BytewiseRangeHoldsExactlyThePrefixedStrings) {
+  ExpectBytewisePrefixRanges(*store_);
+}
 
 // What OnEnd queues runs once the transaction has ended, committed or not: after a commit, a
 // new transaction already sees the change.

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "store/sqlite/sqlite_store.h"
 
@@ -44,6 +46,44 @@ inline std::unique_ptr<Store> MustOpen(const SqliteOptions& o) {
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   if (!s.ok()) return nullptr;
   return std::move(s).value();
+}
+
+// Transaction::BytewiseRange on `store` (either backend): [prefix, prefix + "\x7f") holds
+// exactly the stored strings that start with the prefix, case and punctuation compared as bytes,
+// also in a database whose collation compares them otherwise (the PostgreSQL test server's ICU
+// en-US, which ignores "\x7f" and compares case last).
+inline void ExpectBytewisePrefixRanges(Store& store) {
+  const std::vector<std::string> stored = {"d",    "d-b/y", "dB/x", "db", "db/B",
+                                           "db/a", "db/a/", "dbx",  "e",  "D"};
+  {
+    auto tx = store.Begin(TxMode::kWrite);
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE((*tx)->Exec("CREATE TABLE paths (p TEXT PRIMARY KEY)").ok());
+    for (const std::string& p : stored) {
+      ASSERT_TRUE((*tx)->Exec("INSERT INTO paths (p) VALUES (?)", {Value::Text(p)}).ok());
+    }
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+  auto tx = store.Begin(TxMode::kRead);
+  ASSERT_TRUE(tx.ok());
+  for (const std::string prefix : {"", "d", "db", "db/", "dB", "D", "db/a", "x"}) {
+    auto [lower, upper] = AsciiPrefixBounds(prefix);
+    std::vector<std::string> want, rest;
+    for (const std::string& p : stored) (p.starts_with(prefix) ? want : rest).push_back(p);
+    // The range, and (the condition is parenthesized: NOT applies to all of it) its complement.
+    for (const auto& [negate, expected] : {std::pair{"", want}, std::pair{"NOT ", rest}}) {
+      auto rows = (*tx)->Query(
+          std::string("SELECT p FROM paths WHERE ") + negate + (*tx)->BytewiseRange("p"),
+          {Value::Text(lower), Value::Text(upper)});
+      ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+      std::vector<std::string> got;
+      for (const auto& r : *rows) got.push_back(r[0].as_text());
+      std::sort(got.begin(), got.end());
+      std::vector<std::string> sorted = expected;
+      std::sort(sorted.begin(), sorted.end());
+      EXPECT_EQ(got, sorted) << negate << "prefix \"" << prefix << "\"";
+    }
+  }
 }
 
 inline int FileMode(const std::string& path) {
