@@ -366,10 +366,14 @@ StatusOr<std::int64_t> Vault::ResealBatch(store::Transaction& tx, std::string_vi
   BULWARK_ASSIGN_OR_RETURN(auto target, KeyById(tx, target_key_id));
   std::string old_id;
   std::shared_ptr<const crypto::SecretBytes> old_key;
+  const std::string* forgotten = nullptr;  // rows come by path: one drop per path, not version
   for (const auto& r : rows) {
     const std::string& path = r[0].as_text();
     const std::int64_t version = r[1].as_int();
-    ForgetCurrent(tx, tenant, path);
+    if (forgotten == nullptr || *forgotten != path) {
+      ForgetCurrent(tx, tenant, path);
+      forgotten = &path;
+    }
     if (r[2].as_text() != old_id) {
       BULWARK_ASSIGN_OR_RETURN(old_key, KeyById(tx, r[2].as_text()));
       old_id = r[2].as_text();

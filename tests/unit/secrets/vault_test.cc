@@ -287,8 +287,11 @@ TEST(VaultCurrentRowTest, AChangeThatRollsBackLeavesTheValueAsItWasAndDropsTheKe
 
 TEST(VaultCurrentRowTest, ADataKeyRotationIsSeenByTheNextRead) {
   Env env(VaultOptions{.current_row_ttl = kLongTtl});
+  ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":0})").ok());
   ASSERT_TRUE(env.Put(env.tenant, "a", R"({"v":1})").ok());
+  ASSERT_TRUE(env.Put(env.tenant, "b", R"({"v":2})").ok());
   EXPECT_EQ(*env.Read(env.tenant, "a"), R"({"v":1})");
+  EXPECT_EQ(*env.Read(env.tenant, "b"), R"({"v":2})");
   std::string target;
   ASSERT_TRUE(env.Do([&](auto& tx) -> Status {
                    BULWARK_ASSIGN_OR_RETURN(target,
@@ -296,13 +299,15 @@ TEST(VaultCurrentRowTest, ADataKeyRotationIsSeenByTheNextRead) {
                    return env.vault.ResealBatch(tx, env.tenant, target, 100).status();
                  })
                   .ok());
-  // The resealed row is read again: breaking it in the store now shows at once.
+  // Every resealed path's row is read again (a path with two versions, then the next path):
+  // breaking them in the store now shows at once.
   ASSERT_TRUE(env.Write([&](auto& tx) {
-                   return tx.Exec("UPDATE secret_versions SET sealed = ? WHERE path = 'a'",
+                   return tx.Exec("UPDATE secret_versions SET sealed = ?",
                                   {Value::Bytes(Value::Blob(60, 7))});
                  })
                   .ok());
   EXPECT_EQ(env.Read(env.tenant, "a").status().code(), ErrorCode::kIntegrity);
+  EXPECT_EQ(env.Read(env.tenant, "b").status().code(), ErrorCode::kIntegrity);
 }
 
 // A load racing a change never puts the old row back after the change dropped it: whoever
