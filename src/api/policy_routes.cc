@@ -93,6 +93,19 @@ Status CommitPolicyChange(const IdentityRouteDeps& d, RequestContext& ctx, std::
   return Status::Ok();
 }
 
+// The attachments of policy `name` now (none when there is no such policy yet): whom a change
+// of its rules, or its deletion, reaches.
+StatusOr<std::vector<policy::Attachment>> AttachedTo(store::Transaction& tx,
+                                                     std::string_view tenant,
+                                                     std::string_view name) {
+  auto p = policy::path_policies::Get(tx, tenant, name);
+  if (!p.ok()) {
+    if (p.status().code() == ErrorCode::kNotFound) return std::vector<policy::Attachment>{};
+    return p.status();
+  }
+  return std::move(p->attachments);
+}
+
 StatusOr<Reply> ListPolicies(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(auto list, policy::path_policies::List(*tx, ctx.principal.tenant_id));
@@ -116,6 +129,9 @@ StatusOr<Reply> PutPolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(auto reached, AttachedTo(tx, ctx.principal.tenant_id, name));
+        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrant(tx, ctx.principal.tenant_id,
+                                                                       ctx.principal, reached));
         BULWARK_ASSIGN_OR_RETURN(
             created, policy::path_policies::Put(tx, ctx.principal.tenant_id, name, rules,
                                                 ctx.principal.id, core::NowUnixSeconds()));
@@ -137,6 +153,9 @@ StatusOr<Reply> DeletePolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event&) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(auto reached, AttachedTo(tx, ctx.principal.tenant_id, name));
+        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrant(tx, ctx.principal.tenant_id,
+                                                                       ctx.principal, reached));
         return policy::path_policies::Delete(tx, ctx.principal.tenant_id, name);
       }));
   return Reply{.status = 204};
@@ -162,6 +181,8 @@ StatusOr<Reply> Attach(const IdentityRouteDeps& d, RequestContext& ctx) {
       d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
         ev.details.emplace_back(
             "subject", std::string(policy::SubjectKindName(subject.kind)) + ":" + subject.id);
+        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrant(tx, ctx.principal.tenant_id,
+                                                                       ctx.principal, {subject}));
         return policy::path_policies::Attach(tx, ctx.principal.tenant_id, name, subject,
                                              ctx.principal.id, core::NowUnixSeconds())
             .status();
@@ -177,6 +198,8 @@ StatusOr<Reply> Detach(const IdentityRouteDeps& d, RequestContext& ctx) {
       d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
         ev.details.emplace_back(
             "subject", std::string(policy::SubjectKindName(subject.kind)) + ":" + subject.id);
+        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrant(tx, ctx.principal.tenant_id,
+                                                                       ctx.principal, {subject}));
         BULWARK_ASSIGN_OR_RETURN(bool detached, policy::path_policies::Detach(
                                                     tx, ctx.principal.tenant_id, name, subject));
         if (!detached) {
@@ -212,6 +235,9 @@ StatusOr<Reply> PutGroup(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "group:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
         ev.details.emplace_back("members", core::JoinList(members, ' '));
+        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrant(
+            tx, ctx.principal.tenant_id, ctx.principal,
+            {policy::Attachment{policy::SubjectKind::kGroup, name}}, members));
         BULWARK_ASSIGN_OR_RETURN(
             created, policy::path_policies::PutGroup(tx, ctx.principal.tenant_id, name, members,
                                                      core::NowUnixSeconds()));
@@ -225,6 +251,9 @@ StatusOr<Reply> DeleteGroup(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "group:" + name, [&](store::Transaction& tx, audit::Event&) -> Status {
+        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrant(
+            tx, ctx.principal.tenant_id, ctx.principal,
+            {policy::Attachment{policy::SubjectKind::kGroup, name}}));
         return policy::path_policies::DeleteGroup(tx, ctx.principal.tenant_id, name);
       }));
   return Reply{.status = 204};

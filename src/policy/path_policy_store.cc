@@ -375,6 +375,39 @@ Status ForgetMember(store::Transaction& tx, std::string_view tenant, std::string
       .status();
 }
 
+Status RefuseSelfGrant(store::Transaction& tx, std::string_view tenant,
+                       const core::Principal& actor, const std::vector<Attachment>& subjects,
+                       const std::vector<std::string>& joining) {
+  // Only a signed-in member reaches these routes (they take a step-up, which API keys cannot).
+  if (actor.kind != core::Principal::Kind::kUser) {
+    return Status::PermissionDenied("owner_required", "path policies are changed by a member");
+  }
+  const std::string& user = actor.id;
+  BULWARK_ASSIGN_OR_RETURN(
+      auto role, tx.Query("SELECT role FROM memberships WHERE tenant_id = ? AND user_id = ?",
+                          {Text(tenant), Text(user)}));
+  if (!role.empty() && role[0][0].as_text() == "owner") return Status::Ok();
+  const Status refused = Status::PermissionDenied(
+      "owner_required",
+      "only an owner may change path policies that reach the caller's own account, API keys or "
+      "groups");
+  if (std::find(joining.begin(), joining.end(), user) != joining.end()) return refused;
+  for (const Attachment& s : subjects) {
+    if (s.kind == SubjectKind::kUser) {
+      if (s.id == user) return refused;
+      continue;
+    }
+    // A key the user made, or a group the user is in.
+    const std::string_view sql =
+        s.kind == SubjectKind::kApiKey
+            ? "SELECT 1 FROM api_keys WHERE tenant_id = ? AND id = ? AND created_by = ?"
+            : "SELECT 1 FROM group_members WHERE tenant_id = ? AND group_name = ? AND user_id = ?";
+    BULWARK_ASSIGN_OR_RETURN(auto rows, tx.Query(sql, {Text(tenant), Text(s.id), Text(user)}));
+    if (!rows.empty()) return refused;
+  }
+  return Status::Ok();
+}
+
 }  // namespace path_policies
 
 bool UnderPrefix(std::string_view prefix, std::string_view path) {

@@ -100,6 +100,19 @@ StatusOr<std::vector<std::string>> PolicyNamesFor(store::Transaction& tx, std::s
 // Drops a removed member's attachments (its own and its API keys') and group memberships.
 Status ForgetMember(store::Transaction& tx, std::string_view tenant, std::string_view user_id);
 
+// Path policies bind whoever holds `policies.update` too: only an owner may change what reaches
+// the actor's own path access. The actor's reach is its user, every API key that user created
+// and every group the user is in. A change to a
+// policy attached to any of them, an attachment to or from one of them, or a change of such a
+// group (or one that would take the user in) by anyone but an owner is kPermissionDenied
+// "owner_required": an admin bound to dev/* cannot attach "*" to itself, loosen its own policy,
+// or detach a deny that holds it. `subjects`: the attachments the change touches (a policy's
+// current attachments when its rules change or it is deleted; the one subject of an attach or
+// detach; the group of a group change); `joining`: the members a group change sets.
+Status RefuseSelfGrant(store::Transaction& tx, std::string_view tenant,
+                       const core::Principal& actor, const std::vector<Attachment>& subjects,
+                       const std::vector<std::string>& joining = {});
+
 }  // namespace path_policies
 
 // True if `path` lies under a break-glass grant's `prefix` ("prod/db" covers prod/db and

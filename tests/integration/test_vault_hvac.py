@@ -8,7 +8,8 @@ import time
 import hvac
 import hvac.exceptions as hx
 import pytest
-from identity_helpers import LOOSE, accept, bearer, enroll, invite, ledger, sign_in, step_up
+from conftest import assert_error_body
+from identity_helpers import LOOSE, accept, bearer, enroll, invite, ledger, post, send_json, sign_in, step_up
 from pg_helpers import db_for, query
 from vault_helpers import api_key, attach, owner, put_policy
 
@@ -178,6 +179,61 @@ def test_dev_prod_policy_an_admin_bound_to_dev_cannot_touch_prod(srv):
     # Refusals are recorded with the path.
     denied = [e for e in ledger(srv) if e["action"] == "secret.read" and e["result"] == "denied"]
     assert any("prod/db/password" in e["resource"] for e in denied), denied
+
+
+def test_an_admin_bound_to_dev_cannot_widen_its_own_path_access(srv):
+    """Path policies bind whoever may change them (policies.update): only an owner changes what
+    reaches the caller's own account, API keys or groups, so an admin bound to dev/* cannot grant
+    itself prod/*, whatever its role verbs."""
+    doc, tokens, codes, c, _ = full_access(srv)
+    c.secrets.kv.v2.create_or_update_secret("prod/db/password", {"password": "prod-secret"})
+    admin = accept(srv, invite(srv, tokens, "admin@acme.test", "admin"))
+    colleague = accept(srv, invite(srv, tokens, "dev2@acme.test", "member"))
+    me = admin["user_id"]
+    _, admin_codes = enroll(srv, admin)  # ends with a step-up: 5 minutes of policy changes
+    admin_key, admin_key_id = api_key(srv, admin, admin_codes)
+
+    def call(who, method, path, body=None):
+        if body is None:
+            return srv.request(method, path, headers=bearer(who), body="")
+        return send_json(srv, method, path, body, bearer(who))
+
+    rules = lambda pattern, caps: {"rules": [{"path": pattern, "capabilities": caps}]}
+    step_up(srv, tokens, codes)
+    for method, path, body in [
+            ("PUT", "/api/v1/policies/dev", rules("dev/*", ["create", "read", "update", "list"])),
+            ("PUT", "/api/v1/policies/no-prod", rules("prod/*", ["deny"])),
+            ("PUT", "/api/v1/policies/mine", rules("*", ["read", "list"])),  # attached to no one
+            ("PUT", f"/api/v1/policies/dev/attachments/user/{me}", None),
+            ("PUT", f"/api/v1/policies/no-prod/attachments/user/{me}", None),
+            ("PUT", "/api/v1/groups/ops", {"members": [me]})]:
+        assert call(tokens, method, path, body).status in (200, 201, 204), path
+
+    tables = ("path_policies", "policy_attachments", "member_groups", "group_members")
+    before = {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables}
+    for method, path, body in [
+            ("PUT", f"/api/v1/policies/mine/attachments/user/{me}", None),       # to itself
+            ("PUT", f"/api/v1/policies/mine/attachments/api_key/{admin_key_id}", None),  # its key
+            ("PUT", "/api/v1/policies/mine/attachments/group/ops", None),         # its group
+            ("PUT", "/api/v1/policies/dev", rules("*", ["read"])),                # a policy on it
+            ("DELETE", "/api/v1/policies/no-prod", None),                         # its deny
+            ("DELETE", f"/api/v1/policies/no-prod/attachments/user/{me}", None),
+            ("PUT", "/api/v1/groups/ops", {"members": []}),                       # leave a group
+            ("DELETE", "/api/v1/groups/ops", None),
+            ("PUT", "/api/v1/groups/new", {"members": [me]})]:                    # join one
+        assert_error_body(call(admin, method, path, body), 403, "owner_required")
+    assert {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables} == before
+    for headers in (bearer(admin), {"X-API-Key": admin_key}):
+        assert_error_body(srv.get("/api/v1/secrets/prod/db/password", headers=headers), 403,
+                          "path_denied")
+    refused = [e for e in ledger(srv) if e["result"] == "denied" and e["reason"] == "owner_required"]
+    assert len(refused) == 9, refused
+    # What reaches others is still the admin's to manage, and the owner's own is the owner's.
+    assert call(admin, "PUT", f"/api/v1/policies/dev/attachments/user/{colleague['user_id']}").status == 204
+    assert call(admin, "PUT", "/api/v1/groups/devs", {"members": [colleague["user_id"]]}).status == 201
+    owner_id = [m["user_id"] for m in srv.get("/api/v1/members", headers=bearer(tokens)).json()["members"]
+                if m["role"] == "owner"][0]
+    assert call(tokens, "PUT", f"/api/v1/policies/mine/attachments/user/{owner_id}").status == 204
 
 
 def test_lookup_self_health_and_namespaces(srv):
