@@ -386,11 +386,12 @@ Status RefuseSelfGrant(store::Transaction& tx, std::string_view tenant,
   BULWARK_ASSIGN_OR_RETURN(
       auto role, tx.Query("SELECT role FROM memberships WHERE tenant_id = ? AND user_id = ?",
                           {Text(tenant), Text(user)}));
-  if (!role.empty() && role[0][0].as_text() == "owner") return Status::Ok();
   const Status refused = Status::PermissionDenied(
       "owner_required",
       "only an owner may change path policies that reach the caller's own account, API keys or "
       "groups");
+  if (role.empty()) return refused;  // removed since the request was authorized
+  if (role[0][0].as_text() == "owner") return Status::Ok();
   if (std::find(joining.begin(), joining.end(), user) != joining.end()) return refused;
   for (const Attachment& s : subjects) {
     if (s.kind == SubjectKind::kUser) {

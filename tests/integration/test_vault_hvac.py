@@ -206,7 +206,13 @@ def test_an_admin_bound_to_dev_cannot_widen_its_own_path_access(srv):
             ("PUT", "/api/v1/policies/mine", rules("*", ["read", "list"])),  # attached to no one
             ("PUT", f"/api/v1/policies/dev/attachments/user/{me}", None),
             ("PUT", f"/api/v1/policies/no-prod/attachments/user/{me}", None),
-            ("PUT", "/api/v1/groups/ops", {"members": [me]})]:
+            ("PUT", "/api/v1/groups/ops", {"members": [me]}),
+            ("PUT", "/api/v1/groups/others", {"members": [colleague["user_id"]]}),
+            # What reaches it through its key and its group.
+            ("PUT", "/api/v1/policies/key-dev", rules("dev/*", ["read"])),
+            ("PUT", f"/api/v1/policies/key-dev/attachments/api_key/{admin_key_id}", None),
+            ("PUT", "/api/v1/policies/ops-dev", rules("dev/*", ["read"])),
+            ("PUT", "/api/v1/policies/ops-dev/attachments/group/ops", None)]:
         assert call(tokens, method, path, body).status in (200, 201, 204), path
 
     tables = ("path_policies", "policy_attachments", "member_groups", "group_members")
@@ -218,19 +224,30 @@ def test_an_admin_bound_to_dev_cannot_widen_its_own_path_access(srv):
             ("PUT", "/api/v1/policies/dev", rules("*", ["read"])),                # a policy on it
             ("DELETE", "/api/v1/policies/no-prod", None),                         # its deny
             ("DELETE", f"/api/v1/policies/no-prod/attachments/user/{me}", None),
+            ("PUT", "/api/v1/policies/key-dev", rules("*", ["read"])),            # on its key
+            ("DELETE", f"/api/v1/policies/key-dev/attachments/api_key/{admin_key_id}", None),
+            ("PUT", "/api/v1/policies/ops-dev", rules("*", ["read"])),            # on its group
+            ("DELETE", "/api/v1/policies/ops-dev", None),
+            ("DELETE", "/api/v1/policies/ops-dev/attachments/group/ops", None),
             ("PUT", "/api/v1/groups/ops", {"members": []}),                       # leave a group
             ("DELETE", "/api/v1/groups/ops", None),
-            ("PUT", "/api/v1/groups/new", {"members": [me]})]:                    # join one
+            ("PUT", "/api/v1/groups/others", {"members": [colleague["user_id"], me]}),  # join
+            ("PUT", "/api/v1/groups/new", {"members": [me]})]:
         assert_error_body(call(admin, method, path, body), 403, "owner_required")
     assert {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables} == before
+    # Its key holds dev/* only (rewriting key-dev to "*" was refused), its session prod/*: deny.
     for headers in (bearer(admin), {"X-API-Key": admin_key}):
         assert_error_body(srv.get("/api/v1/secrets/prod/db/password", headers=headers), 403,
                           "path_denied")
     refused = [e for e in ledger(srv) if e["result"] == "denied" and e["reason"] == "owner_required"]
-    assert len(refused) == 9, refused
+    assert len(refused) == 15, refused
     # What reaches others is still the admin's to manage, and the owner's own is the owner's.
     assert call(admin, "PUT", f"/api/v1/policies/dev/attachments/user/{colleague['user_id']}").status == 204
     assert call(admin, "PUT", "/api/v1/groups/devs", {"members": [colleague["user_id"]]}).status == 201
+    # A member removed since: nothing at all (its sessions end with the removal).
+    step_up(srv, tokens, codes)
+    assert call(tokens, "DELETE", f"/api/v1/members/{me}").status == 204
+    assert call(admin, "PUT", "/api/v1/groups/devs2", {"members": []}).status == 401
     owner_id = [m["user_id"] for m in srv.get("/api/v1/members", headers=bearer(tokens)).json()["members"]
                 if m["role"] == "owner"][0]
     assert call(tokens, "PUT", f"/api/v1/policies/mine/attachments/user/{owner_id}").status == 204
