@@ -13,6 +13,7 @@ import atexit
 import contextlib
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -30,12 +31,32 @@ if BACKEND not in ("sqlite", "postgresql"):
 PG_BIN = "/usr/lib/postgresql/15/bin/"
 
 
+def _ephemeral_ports():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = map(int, f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A free port for a peer that is told its port (PostgreSQL, nginx, rsyslog), below the
+    kernel's ephemeral range: the port stays free between this check and the peer's bind, and
+    while a peer restarts on it, whatever else binds port 0 or connects out meanwhile (the
+    servers under test, the other test process's clients). Only another such choice can take
+    it, one in about 10,000."""
+    low, _ = _ephemeral_ports()
+    first = max(1024, low - 12000)
+    for _ in range(200):
+        port = random.randrange(first, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no free port below the ephemeral range")
 
 
 class Postgres:
