@@ -93,19 +93,6 @@ Status CommitPolicyChange(const IdentityRouteDeps& d, RequestContext& ctx, std::
   return Status::Ok();
 }
 
-// The attachments of policy `name` now (none when there is no such policy yet): whom a change
-// of its rules, or its deletion, reaches.
-StatusOr<std::vector<policy::Attachment>> AttachedTo(store::Transaction& tx,
-                                                     std::string_view tenant,
-                                                     std::string_view name) {
-  auto p = policy::path_policies::Get(tx, tenant, name);
-  if (!p.ok()) {
-    if (p.status().code() == ErrorCode::kNotFound) return std::vector<policy::Attachment>{};
-    return p.status();
-  }
-  return std::move(p->attachments);
-}
-
 StatusOr<Reply> ListPolicies(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(auto list, policy::path_policies::List(*tx, ctx.principal.tenant_id));
@@ -129,9 +116,8 @@ StatusOr<Reply> PutPolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
-        BULWARK_ASSIGN_OR_RETURN(auto reached, AttachedTo(tx, ctx.principal.tenant_id, name));
-        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrant(tx, ctx.principal.tenant_id,
-                                                                       ctx.principal, reached));
+        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrantThrough(
+            tx, ctx.principal.tenant_id, ctx.principal, name));
         BULWARK_ASSIGN_OR_RETURN(
             created, policy::path_policies::Put(tx, ctx.principal.tenant_id, name, rules,
                                                 ctx.principal.id, core::NowUnixSeconds()));
@@ -153,9 +139,8 @@ StatusOr<Reply> DeletePolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event&) -> Status {
-        BULWARK_ASSIGN_OR_RETURN(auto reached, AttachedTo(tx, ctx.principal.tenant_id, name));
-        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrant(tx, ctx.principal.tenant_id,
-                                                                       ctx.principal, reached));
+        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrantThrough(
+            tx, ctx.principal.tenant_id, ctx.principal, name));
         return policy::path_policies::Delete(tx, ctx.principal.tenant_id, name);
       }));
   return Reply{.status = 204};

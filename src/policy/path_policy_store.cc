@@ -409,6 +409,12 @@ Status RefuseSelfGrant(store::Transaction& tx, std::string_view tenant,
   return Status::Ok();
 }
 
+Status RefuseSelfGrantThrough(store::Transaction& tx, std::string_view tenant,
+                              const core::Principal& actor, std::string_view name) {
+  BULWARK_ASSIGN_OR_RETURN(auto attached, AttachmentsOf(tx, tenant, name));
+  return RefuseSelfGrant(tx, tenant, actor, attached);
+}
+
 }  // namespace path_policies
 
 bool UnderPrefix(std::string_view prefix, std::string_view path) {

@@ -102,16 +102,19 @@ Status ForgetMember(store::Transaction& tx, std::string_view tenant, std::string
 
 // Path policies bind whoever holds `policies.update` too: only an owner may change what reaches
 // the actor's own path access. The actor's reach is its user, every API key that user created
-// and every group the user is in. A change to a
-// policy attached to any of them, an attachment to or from one of them, or a change of such a
-// group (or one that would take the user in) by anyone but an owner is kPermissionDenied
-// "owner_required": an admin bound to dev/* cannot attach "*" to itself, loosen its own policy,
-// or detach a deny that holds it. `subjects`: the attachments the change touches (a policy's
-// current attachments when its rules change or it is deleted; the one subject of an attach or
-// detach; the group of a group change); `joining`: the members a group change sets.
+// and every group the user is in. A change to a policy attached to any of them, an attachment to
+// or from one of them, or a change of such a group (or one that would take the user in) by
+// anyone but an owner is kPermissionDenied "owner_required": an admin bound to dev/* cannot
+// attach "*" to itself, loosen its own policy, or detach a deny that holds it. `subjects`: the
+// attachments the change touches (the one subject of an attach or detach; the group of a group
+// change); `joining`: the members a group change sets.
 Status RefuseSelfGrant(store::Transaction& tx, std::string_view tenant,
                        const core::Principal& actor, const std::vector<Attachment>& subjects,
                        const std::vector<std::string>& joining = {});
+// The same for a change of policy `name`'s rules, or its deletion: it reaches whatever the policy
+// is attached to now (nothing, when there is no such policy yet).
+Status RefuseSelfGrantThrough(store::Transaction& tx, std::string_view tenant,
+                              const core::Principal& actor, std::string_view name);
 
 }  // namespace path_policies
 
