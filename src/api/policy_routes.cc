@@ -116,11 +116,13 @@ StatusOr<Reply> PutPolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
-        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrantThrough(
-            tx, ctx.principal.tenant_id, ctx.principal, name));
-        BULWARK_ASSIGN_OR_RETURN(
-            created, policy::path_policies::Put(tx, ctx.principal.tenant_id, name, rules,
-                                                ctx.principal.id, core::NowUnixSeconds()));
+        BULWARK_RETURN_IF_ERROR(policy::path_policies::GuardPolicyChange(
+            tx, ctx.principal.tenant_id, ctx.principal, name, [&]() -> Status {
+              BULWARK_ASSIGN_OR_RETURN(
+                  created, policy::path_policies::Put(tx, ctx.principal.tenant_id, name, rules,
+                                                      ctx.principal.id, core::NowUnixSeconds()));
+              return Status::Ok();
+            }));
         std::vector<std::string> summary;
         for (const auto& r : rules) {
           summary.push_back(r.pattern + "=" +
@@ -139,9 +141,9 @@ StatusOr<Reply> DeletePolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event&) -> Status {
-        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrantThrough(
-            tx, ctx.principal.tenant_id, ctx.principal, name));
-        return policy::path_policies::Delete(tx, ctx.principal.tenant_id, name);
+        return policy::path_policies::GuardPolicyChange(
+            tx, ctx.principal.tenant_id, ctx.principal, name,
+            [&] { return policy::path_policies::Delete(tx, ctx.principal.tenant_id, name); });
       }));
   return Reply{.status = 204};
 }
@@ -166,11 +168,12 @@ StatusOr<Reply> Attach(const IdentityRouteDeps& d, RequestContext& ctx) {
       d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
         ev.details.emplace_back(
             "subject", std::string(policy::SubjectKindName(subject.kind)) + ":" + subject.id);
-        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrant(tx, ctx.principal.tenant_id,
-                                                                       ctx.principal, {subject}));
-        return policy::path_policies::Attach(tx, ctx.principal.tenant_id, name, subject,
-                                             ctx.principal.id, core::NowUnixSeconds())
-            .status();
+        return policy::path_policies::GuardAttachmentChange(
+            tx, ctx.principal.tenant_id, ctx.principal, subject, [&] {
+              return policy::path_policies::Attach(tx, ctx.principal.tenant_id, name, subject,
+                                                   ctx.principal.id, core::NowUnixSeconds())
+                  .status();
+            });
       }));
   return Reply{.status = 204};
 }
@@ -183,14 +186,16 @@ StatusOr<Reply> Detach(const IdentityRouteDeps& d, RequestContext& ctx) {
       d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
         ev.details.emplace_back(
             "subject", std::string(policy::SubjectKindName(subject.kind)) + ":" + subject.id);
-        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrant(tx, ctx.principal.tenant_id,
-                                                                       ctx.principal, {subject}));
-        BULWARK_ASSIGN_OR_RETURN(bool detached, policy::path_policies::Detach(
-                                                    tx, ctx.principal.tenant_id, name, subject));
-        if (!detached) {
-          return Status::NotFound("attachment_not_found", "the policy is not attached to it");
-        }
-        return Status::Ok();
+        return policy::path_policies::GuardAttachmentChange(
+            tx, ctx.principal.tenant_id, ctx.principal, subject, [&]() -> Status {
+              BULWARK_ASSIGN_OR_RETURN(
+                  bool detached,
+                  policy::path_policies::Detach(tx, ctx.principal.tenant_id, name, subject));
+              if (!detached) {
+                return Status::NotFound("attachment_not_found", "the policy is not attached to it");
+              }
+              return Status::Ok();
+            });
       }));
   return Reply{.status = 204};
 }
@@ -220,13 +225,13 @@ StatusOr<Reply> PutGroup(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "group:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
         ev.details.emplace_back("members", core::JoinList(members, ' '));
-        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrant(
-            tx, ctx.principal.tenant_id, ctx.principal,
-            {policy::Attachment{policy::SubjectKind::kGroup, name}}, members));
-        BULWARK_ASSIGN_OR_RETURN(
-            created, policy::path_policies::PutGroup(tx, ctx.principal.tenant_id, name, members,
-                                                     core::NowUnixSeconds()));
-        return Status::Ok();
+        return policy::path_policies::GuardGroupChange(
+            tx, ctx.principal.tenant_id, ctx.principal, name, &members, [&]() -> Status {
+              BULWARK_ASSIGN_OR_RETURN(
+                  created, policy::path_policies::PutGroup(tx, ctx.principal.tenant_id, name,
+                                                           members, core::NowUnixSeconds()));
+              return Status::Ok();
+            });
       }));
   return Reply{.status = created ? 201u : 204u};
 }
@@ -236,10 +241,9 @@ StatusOr<Reply> DeleteGroup(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "group:" + name, [&](store::Transaction& tx, audit::Event&) -> Status {
-        BULWARK_RETURN_IF_ERROR(policy::path_policies::RefuseSelfGrant(
-            tx, ctx.principal.tenant_id, ctx.principal,
-            {policy::Attachment{policy::SubjectKind::kGroup, name}}));
-        return policy::path_policies::DeleteGroup(tx, ctx.principal.tenant_id, name);
+        return policy::path_policies::GuardGroupChange(
+            tx, ctx.principal.tenant_id, ctx.principal, name, nullptr,
+            [&] { return policy::path_policies::DeleteGroup(tx, ctx.principal.tenant_id, name); });
       }));
   return Reply{.status = 204};
 }

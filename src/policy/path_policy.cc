@@ -1,6 +1,7 @@
 #include "policy/path_policy.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "secrets/path.h"
@@ -75,6 +76,40 @@ Status ValidatePattern(std::string_view pattern) {
   return Status::Ok();
 }
 
+// A pattern's parts: its whole segments (each a literal or "+"), then, if it ends in '*', the
+// characters between the last '/' and the '*' ("dev/ap*": segments {"dev"}, prefix "ap").
+struct Shape {
+  std::vector<std::string_view> segments;
+  bool star = false;
+  std::string_view prefix;
+};
+
+Shape ShapeOf(std::string_view pattern) {
+  Shape s;
+  std::string_view body = pattern;
+  if (!body.empty() && body.back() == '*') {
+    s.star = true;
+    body.remove_suffix(1);
+    const auto slash = body.rfind('/');
+    s.prefix = slash == std::string_view::npos ? body : body.substr(slash + 1);
+    body = slash == std::string_view::npos ? std::string_view() : body.substr(0, slash);
+  }
+  while (!body.empty()) {
+    const auto slash = body.find('/');
+    s.segments.push_back(body.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    body.remove_prefix(slash + 1);
+  }
+  return s;
+}
+
+// Each pattern once, with the capabilities of all its rules combined.
+std::map<std::string_view, std::uint8_t> Combined(std::span<const PathRule> rules) {
+  std::map<std::string_view, std::uint8_t> out;
+  for (const PathRule& r : rules) out[r.pattern] |= r.capabilities;
+  return out;
+}
+
 }  // namespace
 
 StatusOr<PathRule> ParsePathRule(std::string_view pattern,
@@ -141,6 +176,95 @@ std::uint8_t Decide(std::span<const PathRule> rules, std::string_view path) {
     if (r.pattern == best->pattern) caps |= r.capabilities;
   }
   return (caps & kCapDeny) != 0 ? 0 : caps;
+}
+
+bool PatternCovers(std::string_view cover, std::string_view pattern) {
+  const Shape q = ShapeOf(cover), p = ShapeOf(pattern);
+  const std::size_t k = q.segments.size();
+  if (p.segments.size() < k) return false;
+  for (std::size_t i = 0; i < k; ++i) {
+    // "+" covers any one segment; a literal covers only itself (not a "+", which matches others).
+    if (q.segments[i] != "+" && q.segments[i] != p.segments[i]) return false;
+  }
+  if (!q.star) return !p.star && p.segments.size() == k;
+  // `cover` goes on with `prefix` and anything: what `pattern` has there must begin with it.
+  if (p.segments.size() > k) {
+    const std::string_view next = p.segments[k];
+    return next == "+" ? q.prefix.empty() : next.starts_with(q.prefix);
+  }
+  return p.star && p.prefix.starts_with(q.prefix);
+}
+
+bool PatternsOverlap(std::string_view a, std::string_view b) {
+  Shape x = ShapeOf(a), y = ShapeOf(b);
+  if (x.segments.size() > y.segments.size()) std::swap(x, y);
+  const std::size_t n = x.segments.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string_view s = x.segments[i], t = y.segments[i];
+    if (s != "+" && t != "+" && s != t) return false;
+  }
+  if (n == y.segments.size()) {
+    if (x.star != y.star) return false;  // one ends after n segments, the other needs more
+    return !x.star || x.prefix.starts_with(y.prefix) || y.prefix.starts_with(x.prefix);
+  }
+  // `x` has fewer whole segments: only its '*' reaches `y`'s next one, which must fit its prefix.
+  if (!x.star) return false;
+  const std::string_view next = y.segments[n];
+  return next == "+" || next.starts_with(x.prefix);
+}
+
+bool HoldsOver(std::span<const PathRule> rules, std::string_view pattern,
+               std::uint8_t capabilities) {
+  capabilities &= static_cast<std::uint8_t>(~kCapDeny);
+  if (capabilities == 0) return true;
+  const auto combined = Combined(rules);
+  const auto gives = [&](std::uint8_t caps) {
+    return (caps & kCapDeny) == 0 && (caps & capabilities) == capabilities;
+  };
+  for (const auto& entry : combined) {
+    const std::string_view cover = entry.first;
+    if (!gives(entry.second) || !PatternCovers(cover, pattern)) continue;
+    // `cover` matches every path of `pattern`, so on each of them it or a more specific pattern
+    // decides: all those that can match one of them must give the capabilities too.
+    const bool held = std::all_of(combined.begin(), combined.end(), [&](const auto& other) {
+      return other.first == cover || !MoreSpecific(other.first, cover) ||
+             !PatternsOverlap(other.first, pattern) || gives(other.second);
+    });
+    if (held) return true;
+  }
+  return false;
+}
+
+std::vector<PathRule> Gained(std::span<const PathRule> before, std::span<const PathRule> after) {
+  const auto b = Combined(before), a = Combined(after);
+  // What a pattern's rules give where it decides: nothing if one of them denies.
+  const auto gives = [](const std::map<std::string_view, std::uint8_t>& m, std::string_view p) {
+    const auto it = m.find(p);
+    return it == m.end() || (it->second & kCapDeny) != 0 ? std::uint8_t{0} : it->second;
+  };
+  std::map<std::string_view, std::uint8_t> gained;
+  // A path gains only where its deciding pattern changed: a pattern still in `after` (new, or its
+  // rules changed) gives what it gives now; where a pattern was removed, the paths it decided
+  // fall to the less specific patterns of `after` that can match them.
+  const auto consider = [&](std::string_view p) {
+    const auto in_b = b.find(p), in_a = a.find(p);
+    if (in_b != b.end() && in_a != a.end() && in_b->second == in_a->second) return;
+    std::uint8_t now = 0;
+    if (in_a != a.end()) {
+      now = gives(a, p);
+    } else {
+      for (const auto& [q, caps] : a) {
+        if (MoreSpecific(p, q) && PatternsOverlap(q, p)) now |= gives(a, q);
+      }
+    }
+    const auto added = static_cast<std::uint8_t>(now & ~gives(b, p));
+    if (added != 0) gained[p] |= added;
+  };
+  for (const auto& entry : b) consider(entry.first);
+  for (const auto& entry : a) consider(entry.first);
+  std::vector<PathRule> out;
+  for (const auto& [pattern, caps] : gained) out.push_back({std::string(pattern), caps});
+  return out;
 }
 
 std::vector<std::string> CapabilityNames(std::uint8_t capabilities) {

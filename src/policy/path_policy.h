@@ -59,6 +59,33 @@ bool MoreSpecific(std::string_view a, std::string_view b);
 // The capabilities `rules` grant on `path` (0 when none match or the deciding rules deny).
 std::uint8_t Decide(std::span<const PathRule> rules, std::string_view path);
 
+// True if every path `pattern` matches is matched by `cover` too ("dev/*" covers "dev/app/*",
+// "dev/+/x" and "dev/a"; "dev/+" does not cover "dev/*"). Exact for this pattern language.
+bool PatternCovers(std::string_view cover, std::string_view pattern);
+
+// False only if no path matches both patterns ("dev/*" and "prod/*"; "a/+" and "a/b/c").
+bool PatternsOverlap(std::string_view a, std::string_view b);
+
+// True if `rules` give every capability in `capabilities` on every path `pattern` matches, so
+// that granting (pattern, capabilities) hands out nothing the holder of `rules` lacks. Sound, not
+// complete: it looks for one pattern of `rules` that covers `pattern` and checks it and every
+// more specific pattern of `rules` that overlaps `pattern` (one of these decides each path), so
+// it can answer false where a mix of patterns would in fact suffice. A deny among them: false.
+//   HoldsOver({{"dev/*", read|list}}, "dev/app/*", read)                    == true
+//   HoldsOver({{"dev/*", read}, {"dev/app/key", deny}}, "dev/app/*", read)  == false
+bool HoldsOver(std::span<const PathRule> rules, std::string_view pattern,
+               std::uint8_t capabilities);
+
+// What a holder of `after` may do that a holder of `before` could not, as rules: on every path,
+// the capabilities Decide(after) gives and Decide(before) did not are among those of the
+// returned rules whose pattern matches the path (an over-approximation: a returned rule may
+// cover paths that did not change). Both additions and removals count: lifting a deny, widening
+// a rule, or removing a more specific rule that held back a broader one ("*: read" with
+// "prod/*: deny"; remove the deny and "prod/*: read" is gained). Narrowing and denying gain
+// nothing. Sorted by pattern, one rule per pattern.
+//   Gained({{"*", read}, {"prod/*", deny}}, {{"*", read}})  == {{"prod/*", read}}
+std::vector<PathRule> Gained(std::span<const PathRule> before, std::span<const PathRule> after);
+
 // The capability names of a bit set, in a fixed order ("create", "read", ...).
 std::vector<std::string> CapabilityNames(std::uint8_t capabilities);
 

@@ -5,8 +5,10 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <map>
 #include <set>
 
+#include "core/text_list.h"
 #include "secrets/path.h"
 
 namespace bulwark::policy {
@@ -375,44 +377,125 @@ Status ForgetMember(store::Transaction& tx, std::string_view tenant, std::string
       .status();
 }
 
-Status RefuseSelfGrant(store::Transaction& tx, std::string_view tenant,
-                       const core::Principal& actor, const std::vector<Attachment>& subjects,
-                       const std::vector<std::string>& joining) {
+namespace {
+
+enum class Standing { kOwner, kMember, kGone };
+
+// The actor's role now, in the change's transaction (not the one its session cached).
+StatusOr<Standing> StandingOf(store::Transaction& tx, std::string_view tenant,
+                              const core::Principal& actor) {
   // Only a signed-in member reaches these routes (they take a step-up, which API keys cannot).
-  if (actor.kind != core::Principal::Kind::kUser) {
-    return Status::PermissionDenied("owner_required", "path policies are changed by a member");
-  }
-  const std::string& user = actor.id;
+  if (actor.kind != core::Principal::Kind::kUser) return Standing::kGone;
   BULWARK_ASSIGN_OR_RETURN(
       auto role, tx.Query("SELECT role FROM memberships WHERE tenant_id = ? AND user_id = ?",
-                          {Text(tenant), Text(user)}));
-  const Status refused = Status::PermissionDenied(
+                          {Text(tenant), Text(actor.id)}));
+  if (role.empty()) return Standing::kGone;  // removed since the request was authorized
+  return role[0][0].as_text() == "owner" ? Standing::kOwner : Standing::kMember;
+}
+
+Status OwnerRequired() {
+  return Status::PermissionDenied(
       "owner_required",
       "only an owner may change path policies that reach the caller's own account, API keys or "
       "groups");
-  if (role.empty()) return refused;  // removed since the request was authorized
-  if (role[0][0].as_text() == "owner") return Status::Ok();
-  if (std::find(joining.begin(), joining.end(), user) != joining.end()) return refused;
+}
+
+// True if one of `subjects` is `user`, a key it made or a group it is in, or `user` is joining.
+StatusOr<bool> ReachesSelf(store::Transaction& tx, std::string_view tenant, const std::string& user,
+                           const std::vector<Attachment>& subjects,
+                           const std::vector<std::string>& joining) {
+  if (std::find(joining.begin(), joining.end(), user) != joining.end()) return true;
   for (const Attachment& s : subjects) {
     if (s.kind == SubjectKind::kUser) {
-      if (s.id == user) return refused;
+      if (s.id == user) return true;
       continue;
     }
-    // A key the user made, or a group the user is in.
     const std::string_view sql =
         s.kind == SubjectKind::kApiKey
             ? "SELECT 1 FROM api_keys WHERE tenant_id = ? AND id = ? AND created_by = ?"
             : "SELECT 1 FROM group_members WHERE tenant_id = ? AND group_name = ? AND user_id = ?";
     BULWARK_ASSIGN_OR_RETURN(auto rows, tx.Query(sql, {Text(tenant), Text(s.id), Text(user)}));
-    if (!rows.empty()) return refused;
+    if (!rows.empty()) return true;
+  }
+  return false;
+}
+
+// The members and API keys whose path access a change of `subjects` (and `joining`) can alter:
+// a group stands for its members.
+StatusOr<std::vector<Attachment>> Holders(store::Transaction& tx, std::string_view tenant,
+                                          const std::vector<Attachment>& subjects,
+                                          const std::vector<std::string>& joining) {
+  std::set<std::pair<SubjectKind, std::string>> seen;
+  for (const Attachment& s : subjects) {
+    if (s.kind != SubjectKind::kGroup) {
+      seen.emplace(s.kind, s.id);
+      continue;
+    }
+    BULWARK_ASSIGN_OR_RETURN(
+        auto rows,
+        tx.Query("SELECT user_id FROM group_members WHERE tenant_id = ? AND group_name = ?",
+                 {Text(tenant), Text(s.id)}));
+    for (const auto& r : rows) seen.emplace(SubjectKind::kUser, r[0].as_text());
+  }
+  for (const auto& u : joining) seen.emplace(SubjectKind::kUser, u);
+  std::vector<Attachment> out;
+  for (const auto& [kind, id] : seen) out.push_back({kind, id});
+  return out;
+}
+
+Status Guarded(store::Transaction& tx, std::string_view tenant, const core::Principal& actor,
+               const std::vector<Attachment>& subjects, const std::vector<std::string>& joining,
+               const StoreChange& change) {
+  BULWARK_ASSIGN_OR_RETURN(const Standing standing, StandingOf(tx, tenant, actor));
+  if (standing == Standing::kOwner) return change();
+  if (standing == Standing::kGone) return OwnerRequired();
+  BULWARK_ASSIGN_OR_RETURN(bool self, ReachesSelf(tx, tenant, actor.id, subjects, joining));
+  if (self) return OwnerRequired();
+
+  BULWARK_ASSIGN_OR_RETURN(const auto own, RulesFor(tx, tenant, SubjectKind::kUser, actor.id));
+  BULWARK_ASSIGN_OR_RETURN(const auto holders, Holders(tx, tenant, subjects, joining));
+  std::vector<std::vector<PathRule>> before;
+  for (const Attachment& h : holders) {
+    BULWARK_ASSIGN_OR_RETURN(auto rules, RulesFor(tx, tenant, h.kind, h.id));
+    before.push_back(std::move(rules));
+  }
+  BULWARK_RETURN_IF_ERROR(change());
+  std::map<std::string, std::uint8_t> gained;  // over all holders: each pattern checked once
+  for (std::size_t i = 0; i < holders.size(); ++i) {
+    BULWARK_ASSIGN_OR_RETURN(auto after, RulesFor(tx, tenant, holders[i].kind, holders[i].id));
+    for (const PathRule& g : Gained(before[i], after)) gained[g.pattern] |= g.capabilities;
+  }
+  for (const auto& [pattern, caps] : gained) {
+    if (!HoldsOver(own, pattern, caps)) {
+      return Status::PermissionDenied(
+          "grant_not_held", "only an owner may give path access it does not hold itself: " +
+                                core::JoinList(CapabilityNames(caps), ',') + " on " + pattern);
+    }
   }
   return Status::Ok();
 }
 
-Status RefuseSelfGrantThrough(store::Transaction& tx, std::string_view tenant,
-                              const core::Principal& actor, std::string_view name) {
+}  // namespace
+
+Status GuardPolicyChange(store::Transaction& tx, std::string_view tenant,
+                         const core::Principal& actor, std::string_view name,
+                         const StoreChange& change) {
   BULWARK_ASSIGN_OR_RETURN(auto attached, AttachmentsOf(tx, tenant, name));
-  return RefuseSelfGrant(tx, tenant, actor, attached);
+  return Guarded(tx, tenant, actor, attached, {}, change);
+}
+
+Status GuardAttachmentChange(store::Transaction& tx, std::string_view tenant,
+                             const core::Principal& actor, const Attachment& subject,
+                             const StoreChange& change) {
+  return Guarded(tx, tenant, actor, {subject}, {}, change);
+}
+
+Status GuardGroupChange(store::Transaction& tx, std::string_view tenant,
+                        const core::Principal& actor, std::string_view name,
+                        const std::vector<std::string>* members, const StoreChange& change) {
+  static const std::vector<std::string> kNone;
+  return Guarded(tx, tenant, actor, {Attachment{SubjectKind::kGroup, std::string(name)}},
+                 members != nullptr ? *members : kNone, change);
 }
 
 }  // namespace path_policies

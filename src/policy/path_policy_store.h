@@ -18,6 +18,7 @@
 // "group_not_found", "subject_not_found" (no such member, API key or group in this tenant:
 // another tenant's ids are simply not found).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,21 +101,36 @@ StatusOr<std::vector<std::string>> PolicyNamesFor(store::Transaction& tx, std::s
 // Drops a removed member's attachments (its own and its API keys') and group memberships.
 Status ForgetMember(store::Transaction& tx, std::string_view tenant, std::string_view user_id);
 
-// Path policies bind whoever holds `policies.update` too: only an owner may change what reaches
-// the actor's own path access. The actor's reach is its user, every API key that user created
-// and every group the user is in. A change to a policy attached to any of them, an attachment to
-// or from one of them, or a change of such a group (or one that would take the user in) by
-// anyone but an owner is kPermissionDenied "owner_required": an admin bound to dev/* cannot
-// attach "*" to itself, loosen its own policy, or detach a deny that holds it. `subjects`: the
-// attachments the change touches (the one subject of an attach or detach; the group of a group
-// change); `joining`: the members a group change sets.
-Status RefuseSelfGrant(store::Transaction& tx, std::string_view tenant,
-                       const core::Principal& actor, const std::vector<Attachment>& subjects,
-                       const std::vector<std::string>& joining = {});
-// The same for a change of policy `name`'s rules, or its deletion: it reaches whatever the policy
-// is attached to now (nothing, when there is no such policy yet).
-Status RefuseSelfGrantThrough(store::Transaction& tx, std::string_view tenant,
-                              const core::Principal& actor, std::string_view name);
+// Path policies bind whoever may change them (`policies.update`). The three functions below
+// wrap every change of policies, attachments and groups: each runs `change` (the store call, in
+// the same transaction) only if the actor may make it, and keeps it only if it gives no one more
+// than the actor holds. Owners may make any change. Anyone else:
+//  - may not change what reaches its own path access: a policy attached to its account, to an
+//    API key it made or to a group it is in, an attachment there, such a group, or a group change
+//    that takes it in. kPermissionDenied "owner_required", before `change` runs.
+//  - may not give anyone a capability on a path unless its own rules (attached to it directly or
+//    through its groups; an open break-glass grant does not count) give that capability on that
+//    path: the path access of every member and API key the change reaches is taken before and
+//    after `change`, and each capability gained (policy::Gained: additions and removals alike,
+//    so lifting a colleague's deny gives what it held back) must be held (policy::HoldsOver).
+//    kPermissionDenied "grant_not_held", naming a pattern; the caller's transaction must then be
+//    rolled back, undoing `change`.
+// So an admin bound to dev/* cannot reach prod/*: not by attaching "*" to itself, nor by giving
+// prod/* to a second account it invited, nor by having that account lift its own deny. What it
+// gave stays when it is narrowed later: the check is made at each change.
+//  - GuardPolicyChange: policy `name` rewritten or deleted (reaches what it is attached to).
+//  - GuardAttachmentChange: a policy attached to or detached from `subject`.
+//  - GuardGroupChange: group `name` set to `members`, or deleted (`members` null).
+using StoreChange = std::function<Status()>;
+Status GuardPolicyChange(store::Transaction& tx, std::string_view tenant,
+                         const core::Principal& actor, std::string_view name,
+                         const StoreChange& change);
+Status GuardAttachmentChange(store::Transaction& tx, std::string_view tenant,
+                             const core::Principal& actor, const Attachment& subject,
+                             const StoreChange& change);
+Status GuardGroupChange(store::Transaction& tx, std::string_view tenant,
+                        const core::Principal& actor, std::string_view name,
+                        const std::vector<std::string>* members, const StoreChange& change);
 
 }  // namespace path_policies
 

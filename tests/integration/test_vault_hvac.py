@@ -253,6 +253,146 @@ def test_an_admin_bound_to_dev_cannot_widen_its_own_path_access(srv):
     assert call(tokens, "PUT", f"/api/v1/policies/mine/attachments/user/{owner_id}").status == 204
 
 
+def test_an_admin_bound_to_dev_cannot_give_prod_to_anyone_not_even_an_account_it_invited(srv):
+    """Path policies hand out only what their author holds: a non-owner gives a capability on a
+    pattern only where its own policies give it on every path of the pattern. Otherwise an admin
+    bound to dev/* could invite a second account and attach '*' to it."""
+    doc, tokens, codes, c, _ = full_access(srv)
+    c.secrets.kv.v2.create_or_update_secret("prod/db/password", {"password": "prod-secret"})
+    c.secrets.kv.v2.create_or_update_secret("dev/db/password", {"password": "dev-secret"})
+    admin = accept(srv, invite(srv, tokens, "admin@acme.test", "admin"))
+    colleague = accept(srv, invite(srv, tokens, "dev2@acme.test", "member"))
+    ops = accept(srv, invite(srv, tokens, "ops@acme.test", "member"))
+    _, admin_codes = enroll(srv, admin)  # ends with a step-up
+    puppet = accept(srv, invite(srv, admin, "second@acme.test", "member"))  # the admin's own
+
+    def call(who, method, path, body=None):
+        if body is None:
+            return srv.request(method, path, headers=bearer(who), body="")
+        return send_json(srv, method, path, body, bearer(who))
+
+    rules = lambda spec: {"rules": [{"path": p, "capabilities": caps} for p, caps in spec.items()]}
+    step_up(srv, tokens, codes)
+    for method, path, body in [
+            ("PUT", "/api/v1/policies/dev", rules({"dev/*": ["create", "read", "update", "list"]})),
+            ("PUT", "/api/v1/policies/no-prod", rules({"prod/*": ["deny"]})),
+            ("PUT", f"/api/v1/policies/dev/attachments/user/{admin['user_id']}", None),
+            ("PUT", f"/api/v1/policies/no-prod/attachments/user/{admin['user_id']}", None),
+            ("PUT", "/api/v1/policies/prod-read", rules({"prod/*": ["read"]})),
+            ("PUT", "/api/v1/groups/prod-team", {"members": [ops["user_id"]]}),
+            ("PUT", "/api/v1/policies/prod-read/attachments/group/prod-team", None),
+            ("PUT", "/api/v1/policies/shared", rules({"dev/*": ["read"]})),
+            ("PUT", f"/api/v1/policies/shared/attachments/user/{colleague['user_id']}", None),
+            ("PUT", "/api/v1/groups/devs", {"members": [colleague["user_id"]]})]:
+        assert call(tokens, method, path, body).status in (200, 201, 204), path
+
+    tables = ("path_policies", "policy_attachments", "member_groups", "group_members")
+    before = {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables}
+    refusals = [
+        ("PUT", f"/api/v1/policies/all/attachments/user/{puppet['user_id']}", None),  # '*' to it
+        ("PUT", f"/api/v1/policies/prod-read/attachments/user/{puppet['user_id']}", None),
+        ("PUT", "/api/v1/policies/all/attachments/group/devs", None),  # through a group
+        ("PUT", "/api/v1/groups/prod-team", {"members": [ops["user_id"], puppet["user_id"]]}),
+        ("PUT", "/api/v1/policies/shared", rules({"dev/*": ["read"], "prod/*": ["read"]})),
+        ("PUT", "/api/v1/policies/shared", rules({"*": ["read"]})),
+        ("PUT", "/api/v1/policies/shared", rules({"dev/*": ["read", "delete"]})),  # not held
+        ("PUT", "/api/v1/policies/shared", rules({"dev*": ["read"]})),  # "devops/..." too
+        ("PUT", "/api/v1/policies/shared", rules({"+/db/password": ["read"]})),  # prod/db too
+    ]
+    for method, path, body in refusals:
+        assert_error_body(call(admin, method, path, body), 403, "grant_not_held")
+    assert {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables} == before
+    refused = [e for e in ledger(srv) if e["result"] == "denied" and e["reason"] == "grant_not_held"]
+    assert len(refused) == len(refusals), refused
+    # Its second account holds nothing at all.
+    assert_error_body(srv.get("/api/v1/secrets/dev/db/password", headers=bearer(puppet)), 403,
+                      "path_denied")
+
+    # Within what it holds, the admin still manages access: to its second account, to a group,
+    # a policy it writes and attaches, a shared one it narrows; a deny is always its to add.
+    for method, path, body in [
+            ("PUT", f"/api/v1/policies/dev/attachments/user/{puppet['user_id']}", None),
+            ("PUT", "/api/v1/groups/devs", {"members": [colleague["user_id"], puppet["user_id"]]}),
+            ("PUT", "/api/v1/policies/dev-read", rules({"dev/db/*": ["read"], "prod/*": ["deny"]})),
+            ("PUT", "/api/v1/policies/dev-read/attachments/group/devs", None),
+            ("PUT", "/api/v1/policies/shared", rules({"dev/*": ["read"], "dev/app/*": ["list"]})),
+            ("PUT", "/api/v1/policies/wide", rules({"*": ["read"]}))]:  # attached to no one
+        assert call(admin, method, path, body).status in (200, 201, 204), (path, body)
+    res = srv.get("/api/v1/secrets/dev/db/password", headers=bearer(puppet))
+    assert res.status == 200 and res.json()["data"] == {"password": "dev-secret"}, res
+    assert_error_body(srv.get("/api/v1/secrets/prod/db/password", headers=bearer(puppet)), 403,
+                      "path_denied")
+    # An owner grants what it decides to: the check binds everyone else.
+    step_up(srv, tokens, codes)
+    assert call(tokens, "PUT", f"/api/v1/policies/prod-read/attachments/user/{puppet['user_id']}").status == 204
+    # prod-read gives prod/*: read; dev-read (through devs) says prod/*: deny and deny wins.
+    assert_error_body(srv.get("/api/v1/secrets/prod/db/password", headers=bearer(puppet)), 403,
+                      "path_denied")
+    assert call(tokens, "DELETE", "/api/v1/policies/dev-read").status == 204
+    res = srv.get("/api/v1/secrets/prod/db/password", headers=bearer(puppet))
+    assert res.status == 200 and res.json()["data"] == {"password": "prod-secret"}, res
+
+
+def test_a_second_admin_cannot_lift_the_deny_that_holds_the_first(srv):
+    """Taking a rule away gives whatever it held back: an admin held by "*: read" and
+    "prod/*: deny" invites a second admin, which holds nothing; that one may not rewrite, detach
+    or delete the deny, since the first would then read prod/*."""
+    doc, tokens, codes, c, _ = full_access(srv)
+    c.secrets.kv.v2.create_or_update_secret("prod/db/password", {"password": "prod-secret"})
+    first = accept(srv, invite(srv, tokens, "admin@acme.test", "admin"))
+    enroll(srv, first)  # ends with a step-up
+    second = accept(srv, invite(srv, first, "second@acme.test", "admin"))
+    enroll(srv, second)
+
+    def call(who, method, path, body=None):
+        if body is None:
+            return srv.request(method, path, headers=bearer(who), body="")
+        return send_json(srv, method, path, body, bearer(who))
+
+    rules = lambda spec: {"rules": [{"path": p, "capabilities": caps} for p, caps in spec.items()]}
+    me = first["user_id"]
+    step_up(srv, tokens, codes)
+    for method, path, body in [
+            ("PUT", "/api/v1/policies/reader", rules({"*": ["read", "list"]})),
+            ("PUT", "/api/v1/policies/no-prod", rules({"prod/*": ["deny"]})),
+            ("PUT", f"/api/v1/policies/reader/attachments/user/{me}", None),
+            ("PUT", f"/api/v1/policies/no-prod/attachments/user/{me}", None),
+            ("PUT", "/api/v1/groups/guarded", {"members": [me]}),
+            ("PUT", "/api/v1/policies/no-prod/attachments/group/guarded", None)]:
+        assert call(tokens, method, path, body).status in (200, 201, 204), path
+    assert_error_body(srv.get("/api/v1/secrets/prod/db/password", headers=bearer(first)), 403,
+                      "path_denied")
+
+    tables = ("path_policies", "policy_attachments", "member_groups", "group_members")
+    before = {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables}
+    refusals = [
+        ("PUT", "/api/v1/policies/no-prod", rules({"prod/x": ["deny"]})),  # narrowed
+        ("PUT", "/api/v1/policies/no-prod", rules({"prod/*": ["list"]})),  # no longer a deny
+        ("DELETE", "/api/v1/policies/no-prod", None),
+        ("PUT", "/api/v1/policies/reader", rules({"*": ["read", "list"], "prod/+": ["read"]})),
+    ]
+    for method, path, body in refusals:
+        assert_error_body(call(second, method, path, body), 403, "grant_not_held")
+    # Detaching it from the first admin directly: the group still holds it there, so nothing is
+    # gained and the change stands; then the group is the last hold, and neither leaving it nor
+    # deleting it nor detaching from it is allowed.
+    assert call(second, "DELETE", f"/api/v1/policies/no-prod/attachments/user/{me}").status == 204
+    after_detach = {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables}
+    assert after_detach["policy_attachments"] != before["policy_attachments"]
+    late = [("PUT", "/api/v1/groups/guarded", {"members": []}),
+            ("DELETE", "/api/v1/groups/guarded", None),
+            ("DELETE", "/api/v1/policies/no-prod/attachments/group/guarded", None)]
+    for method, path, body in late:
+        assert_error_body(call(second, method, path, body), 403, "grant_not_held")
+    assert {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables} == after_detach
+    refused = [e for e in ledger(srv) if e["result"] == "denied" and e["reason"] == "grant_not_held"]
+    assert len(refused) == len(refusals) + len(late), refused
+    assert_error_body(srv.get("/api/v1/secrets/prod/db/password", headers=bearer(first)), 403,
+                      "path_denied")
+    # A deny added is never a grant: the second admin may put one back directly.
+    assert call(second, "PUT", f"/api/v1/policies/no-prod/attachments/user/{me}").status == 204
+
+
 def test_lookup_self_health_and_namespaces(srv):
     doc, tokens, codes, c, key = full_access(srv)
     assert c.is_authenticated()

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 #include "policy/path_policy.h"
 
 namespace bulwark {
@@ -121,6 +124,200 @@ TEST(PathPolicyTest, MostSpecificDecidesAndDenyWinsAmongEquals) {
   const auto exact = Rules({{"prod/+/password", {"read"}}, {"prod/db/password", {"deny"}}});
   EXPECT_EQ(Decide(exact, "prod/db/password"), 0);
   EXPECT_EQ(Decide(exact, "prod/cache/password"), policy::kCapRead);
+}
+
+// Small universes of patterns and paths, so that what the pattern algebra answers can be checked
+// against matching itself: every pattern of up to three segments over {a, ab, +}, with or without
+// a trailing "*" after a prefix from {"", a, ab}; every path of up to four segments over
+// {a, ab, abc, b}, enough to tell any two of those patterns apart.
+struct Universe {
+  std::vector<std::string> patterns;
+  std::vector<std::string> paths;
+  std::vector<std::vector<bool>> matches;  // [pattern][path]
+
+  Universe() {
+    // Heads: "" and every sequence of 1..3 tokens; a star may follow a head of up to 2.
+    std::vector<std::string> heads = {""}, layer = {""};
+    for (int len = 1; len <= 3; ++len) {
+      std::vector<std::string> next;
+      for (const auto& l : layer) {
+        for (const std::string t : {"a", "ab", "+"}) next.push_back(l.empty() ? t : l + "/" + t);
+      }
+      heads.insert(heads.end(), next.begin(), next.end());
+      layer = std::move(next);
+    }
+    for (const auto& h : heads) {
+      if (!h.empty()) patterns.push_back(h);
+      if (std::count(h.begin(), h.end(), '/') >= 2) continue;
+      for (const std::string prefix : {"", "a", "ab"}) {
+        patterns.push_back((h.empty() ? "" : h + "/") + prefix + "*");
+      }
+    }
+    layer = {""};
+    for (int len = 1; len <= 4; ++len) {
+      std::vector<std::string> next;
+      for (const auto& l : layer) {
+        for (const std::string seg : {"a", "ab", "abc", "b"}) {
+          next.push_back(l.empty() ? seg : l + "/" + seg);
+        }
+      }
+      paths.insert(paths.end(), next.begin(), next.end());
+      layer = std::move(next);
+    }
+    for (const auto& p : patterns) {
+      EXPECT_TRUE(ParsePathRule(p, {"read"}).ok()) << p;
+      std::vector<bool> row;
+      for (const auto& path : paths) row.push_back(PatternMatches(p, path));
+      matches.push_back(std::move(row));
+    }
+  }
+};
+
+TEST(PathPolicyTest, CoversAndOverlapAgreeWithMatchingOnEveryPair) {
+  const Universe u;
+  ASSERT_GT(u.patterns.size(), 70u);
+  ASSERT_EQ(u.paths.size(), 340u);
+  int covers = 0, overlaps = 0;
+  for (std::size_t i = 0; i < u.patterns.size(); ++i) {
+    for (std::size_t j = 0; j < u.patterns.size(); ++j) {
+      bool covered = true, met = false;
+      for (std::size_t k = 0; k < u.paths.size(); ++k) {
+        if (u.matches[j][k] && !u.matches[i][k]) covered = false;
+        if (u.matches[j][k] && u.matches[i][k]) met = true;
+      }
+      EXPECT_EQ(policy::PatternCovers(u.patterns[i], u.patterns[j]), covered)
+          << u.patterns[i] << " covers " << u.patterns[j];
+      EXPECT_EQ(policy::PatternsOverlap(u.patterns[i], u.patterns[j]), met)
+          << u.patterns[i] << " meets " << u.patterns[j];
+      covers += covered;
+      overlaps += met;
+    }
+  }
+  // Both answers occur often, so neither function passes by answering one way.
+  EXPECT_GT(covers, 300);
+  EXPECT_GT(overlaps, 1000);
+  EXPECT_LT(overlaps, static_cast<int>(u.patterns.size() * u.patterns.size()) - 1000);
+}
+
+TEST(PathPolicyTest, HoldsOverNeverClaimsACapabilityAPathLacks) {
+  const Universe u;
+  std::mt19937 rng(20261124);
+  const std::uint8_t kCaps[] = {policy::kCapRead, policy::kCapList,
+                                policy::kCapRead | policy::kCapList, policy::kCapDeny};
+  int held = 0, trials = 0;
+  for (; trials < 3000; ++trials) {
+    std::vector<PathRule> rules;
+    const std::size_t n = 1 + rng() % 4;
+    for (std::size_t i = 0; i < n; ++i) {
+      rules.push_back({u.patterns[rng() % u.patterns.size()], kCaps[rng() % 4]});
+    }
+    const std::size_t target = rng() % u.patterns.size();
+    const std::uint8_t want = kCaps[rng() % 3];
+    if (!policy::HoldsOver(rules, u.patterns[target], want)) continue;
+    ++held;
+    for (std::size_t k = 0; k < u.paths.size(); ++k) {
+      if (!u.matches[target][k]) continue;
+      ASSERT_EQ(Decide(rules, u.paths[k]) & want, want)
+          << u.patterns[target] << " at " << u.paths[k] << " (rule 0: " << rules[0].pattern << ")";
+    }
+  }
+  EXPECT_GT(held, 100);  // the check is exercised, not vacuously passed
+}
+
+TEST(PathPolicyTest, HoldsOverAnswersTheDocumentedCases) {
+  const std::uint8_t read = policy::kCapRead, list = policy::kCapList;
+  const auto dev = Rules({{"dev/*", {"read", "list"}}, {"prod/*", {"deny"}}});
+  EXPECT_TRUE(policy::HoldsOver(dev, "dev/app/*", read));
+  EXPECT_TRUE(policy::HoldsOver(dev, "dev/+/key", read | list));
+  EXPECT_TRUE(policy::HoldsOver(dev, "dev/*", read));
+  EXPECT_FALSE(policy::HoldsOver(dev, "dev/*", policy::kCapUpdate));  // not held at all
+  EXPECT_FALSE(policy::HoldsOver(dev, "*", read));                    // wider than dev/*
+  EXPECT_FALSE(policy::HoldsOver(dev, "prod/db/password", read));     // denied
+  EXPECT_FALSE(policy::HoldsOver(dev, "+/key", read));                // prod/key too
+  EXPECT_FALSE(policy::HoldsOver(dev, "dev*", read));                 // "devops" too
+  EXPECT_TRUE(policy::HoldsOver(dev, "dev/x", policy::kCapDeny));     // a deny grants nothing
+  // A more specific rule inside the pattern that withholds the capability.
+  const auto holes = Rules({{"dev/*", {"read"}}, {"dev/app/key", {"deny"}}});
+  EXPECT_FALSE(policy::HoldsOver(holes, "dev/app/*", read));
+  EXPECT_TRUE(policy::HoldsOver(holes, "dev/db/*", read));
+  const auto narrower = Rules({{"dev/*", {"read"}}, {"dev/app/*", {"list"}}});
+  EXPECT_FALSE(policy::HoldsOver(narrower, "dev/*", read));
+  EXPECT_TRUE(policy::HoldsOver(narrower, "dev/app/*", list));
+  EXPECT_FALSE(policy::HoldsOver({}, "dev/x", read));
+}
+
+TEST(PathPolicyTest, GainedIsWhatAdditionsAndRemovalsGive) {
+  const std::uint8_t read = policy::kCapRead, list = policy::kCapList;
+  const auto guarded = Rules({{"*", {"read"}}, {"prod/*", {"deny"}}});
+  // Removing the deny gives prod/* read, though no rule was added or widened.
+  auto gained = policy::Gained(guarded, Rules({{"*", {"read"}}}));
+  ASSERT_EQ(gained.size(), 1u);
+  EXPECT_EQ(gained[0].pattern, "prod/*");
+  EXPECT_EQ(gained[0].capabilities, read);
+  // So does removing a narrower rule that held back a broader one.
+  gained = policy::Gained(Rules({{"dev/*", {"read", "list"}}, {"dev/app/*", {"list"}}}),
+                          Rules({{"dev/*", {"read", "list"}}}));
+  ASSERT_EQ(gained.size(), 1u);
+  EXPECT_EQ(gained[0].pattern, "dev/app/*");
+  EXPECT_EQ(gained[0].capabilities, read);
+  // Widening, lifting a deny at the same pattern, a new pattern: what each newly gives.
+  gained = policy::Gained(Rules({{"dev/*", {"read"}}, {"prod/*", {"deny"}}, {"ops/*", {"list"}}}),
+                          Rules({{"dev/*", {"read", "list"}},
+                                 {"prod/*", {"read"}},
+                                 {"ops/*", {"list"}},
+                                 {"qa/*", {"deny", "read"}},
+                                 {"new/*", {"create"}}}));
+  ASSERT_EQ(gained.size(), 3u);
+  EXPECT_EQ(gained[0].pattern, "dev/*");
+  EXPECT_EQ(gained[0].capabilities, list);
+  EXPECT_EQ(gained[1].pattern, "new/*");
+  EXPECT_EQ(gained[1].capabilities, policy::kCapCreate);
+  EXPECT_EQ(gained[2].pattern, "prod/*");
+  EXPECT_EQ(gained[2].capabilities, read);
+  // Narrowing, denying, removing a rule nothing broader stands behind: nothing gained.
+  EXPECT_TRUE(policy::Gained(Rules({{"dev/*", {"read", "list"}}}),
+                             Rules({{"dev/*", {"read"}}, {"dev/app/*", {"deny"}}}))
+                  .empty());
+  EXPECT_TRUE(policy::Gained(Rules({{"dev/*", {"read"}}, {"prod/x", {"read"}}}),
+                             Rules({{"dev/*", {"read"}}}))
+                  .empty());
+  EXPECT_TRUE(policy::Gained(guarded, guarded).empty());
+}
+
+TEST(PathPolicyTest, GainedCoversEveryPathThatGainsACapability) {
+  const Universe u;
+  std::mt19937 rng(1124);
+  const std::uint8_t kCaps[] = {policy::kCapRead, policy::kCapList,
+                                policy::kCapRead | policy::kCapList, policy::kCapDeny};
+  const auto some_rules = [&] {
+    std::vector<PathRule> rules;
+    for (std::size_t i = 0, n = rng() % 5; i < n; ++i) {
+      rules.push_back({u.patterns[rng() % u.patterns.size()], kCaps[rng() % 4]});
+    }
+    return rules;
+  };
+  int paths_gaining = 0;
+  for (int trial = 0; trial < 1500; ++trial) {
+    const auto before = some_rules();
+    // After: some of the rules kept, some new ones.
+    std::vector<PathRule> after;
+    for (const auto& r : before) {
+      if (rng() % 2 == 0) after.push_back(r);
+    }
+    for (const auto& r : some_rules()) after.push_back(r);
+    const auto gained = policy::Gained(before, after);
+    for (const auto& path : u.paths) {
+      const auto added = static_cast<std::uint8_t>(Decide(after, path) & ~Decide(before, path));
+      if (added == 0) continue;
+      ++paths_gaining;
+      std::uint8_t covered = 0;
+      for (const auto& g : gained) {
+        if (PatternMatches(g.pattern, path)) covered |= g.capabilities;
+      }
+      ASSERT_EQ(added & covered, added) << path << " trial " << trial;
+    }
+  }
+  EXPECT_GT(paths_gaining, 10000);  // changes that give something are common, not vacuous
 }
 
 }  // namespace
