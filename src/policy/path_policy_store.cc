@@ -421,16 +421,15 @@ StatusOr<bool> ReachesSelf(store::Transaction& tx, std::string_view tenant, cons
 }
 
 // The members and API keys whose path access a change of `subjects` (and `joining`) can alter:
-// a group stands for its members.
+// a group stands for its members, and for itself, so that nothing is staged on an empty group
+// that an owner's later "add this member" would hand out unseen.
 StatusOr<std::vector<Attachment>> Holders(store::Transaction& tx, std::string_view tenant,
                                           const std::vector<Attachment>& subjects,
                                           const std::vector<std::string>& joining) {
   std::set<std::pair<SubjectKind, std::string>> seen;
   for (const Attachment& s : subjects) {
-    if (s.kind != SubjectKind::kGroup) {
-      seen.emplace(s.kind, s.id);
-      continue;
-    }
+    seen.emplace(s.kind, s.id);
+    if (s.kind != SubjectKind::kGroup) continue;
     BULWARK_ASSIGN_OR_RETURN(
         auto rows,
         tx.Query("SELECT user_id FROM group_members WHERE tenant_id = ? AND group_name = ?",

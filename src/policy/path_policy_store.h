@@ -110,11 +110,11 @@ Status ForgetMember(store::Transaction& tx, std::string_view tenant, std::string
 //    that takes it in. kPermissionDenied "owner_required", before `change` runs.
 //  - may not give anyone a capability on a path unless its own rules (attached to it directly or
 //    through its groups; an open break-glass grant does not count) give that capability on that
-//    path: the path access of every member and API key the change reaches is taken before and
-//    after `change`, and each capability gained (policy::Gained: additions and removals alike,
-//    so lifting a colleague's deny gives what it held back) must be held (policy::HoldsOver).
-//    kPermissionDenied "grant_not_held", naming a pattern; the caller's transaction must then be
-//    rolled back, undoing `change`.
+//    path: the path access of every member, API key and group the change reaches is taken before
+//    and after `change` (a group's own rules count even while it has no members), and each
+//    capability gained (policy::Gained: additions and removals alike, so lifting a colleague's deny
+//    gives what it held back) must be held (policy::HoldsOver). kPermissionDenied "grant_not_held",
+//    naming a pattern; the caller's transaction must then be rolled back, undoing `change`.
 // So an admin bound to dev/* cannot reach prod/*: not by attaching "*" to itself, nor by giving
 // prod/* to a second account it invited, nor by having that account lift its own deny. What it
 // gave stays when it is narrowed later: the check is made at each change.
