@@ -76,13 +76,19 @@ Status ValidatePattern(std::string_view pattern) {
   return Status::Ok();
 }
 
+}  // namespace
+
 // A pattern's parts: its whole segments (each a literal or "+"), then, if it ends in '*', the
 // characters between the last '/' and the '*' ("dev/ap*": segments {"dev"}, prefix "ap").
-struct Shape {
+struct HeldAccess::Shape {
   std::vector<std::string_view> segments;
   bool star = false;
   std::string_view prefix;
 };
+
+namespace {
+
+using Shape = HeldAccess::Shape;
 
 Shape ShapeOf(std::string_view pattern) {
   Shape s;
@@ -178,8 +184,9 @@ std::uint8_t Decide(std::span<const PathRule> rules, std::string_view path) {
   return (caps & kCapDeny) != 0 ? 0 : caps;
 }
 
-bool PatternCovers(std::string_view cover, std::string_view pattern) {
-  const Shape q = ShapeOf(cover), p = ShapeOf(pattern);
+namespace {
+
+bool Covers(const Shape& q, const Shape& p) {
   const std::size_t k = q.segments.size();
   if (p.segments.size() < k) return false;
   for (std::size_t i = 0; i < k; ++i) {
@@ -195,9 +202,10 @@ bool PatternCovers(std::string_view cover, std::string_view pattern) {
   return p.star && p.prefix.starts_with(q.prefix);
 }
 
-bool PatternsOverlap(std::string_view a, std::string_view b) {
-  Shape x = ShapeOf(a), y = ShapeOf(b);
-  if (x.segments.size() > y.segments.size()) std::swap(x, y);
+bool Overlap(const Shape& a, const Shape& b) {
+  const bool a_shorter = a.segments.size() <= b.segments.size();
+  const Shape& x = a_shorter ? a : b;
+  const Shape& y = a_shorter ? b : a;
   const std::size_t n = x.segments.size();
   for (std::size_t i = 0; i < n; ++i) {
     const std::string_view s = x.segments[i], t = y.segments[i];
@@ -213,26 +221,45 @@ bool PatternsOverlap(std::string_view a, std::string_view b) {
   return next == "+" || next.starts_with(x.prefix);
 }
 
-bool HoldsOver(std::span<const PathRule> rules, std::string_view pattern,
-               std::uint8_t capabilities) {
+}  // namespace
+
+bool PatternCovers(std::string_view cover, std::string_view pattern) {
+  return Covers(ShapeOf(cover), ShapeOf(pattern));
+}
+
+bool PatternsOverlap(std::string_view a, std::string_view b) {
+  return Overlap(ShapeOf(a), ShapeOf(b));
+}
+
+HeldAccess::HeldAccess(std::span<const PathRule> rules) {
+  for (const auto& [text, caps] : Combined(rules)) {
+    held_.push_back({text, caps, std::make_shared<const Shape>(ShapeOf(text))});
+  }
+}
+
+bool HeldAccess::Holds(std::string_view pattern, std::uint8_t capabilities) const {
   capabilities &= static_cast<std::uint8_t>(~kCapDeny);
   if (capabilities == 0) return true;
-  const auto combined = Combined(rules);
+  const Shape target = ShapeOf(pattern);
   const auto gives = [&](std::uint8_t caps) {
     return (caps & kCapDeny) == 0 && (caps & capabilities) == capabilities;
   };
-  for (const auto& entry : combined) {
-    const std::string_view cover = entry.first;
-    if (!gives(entry.second) || !PatternCovers(cover, pattern)) continue;
+  for (const Pattern& cover : held_) {
+    if (!gives(cover.caps) || !Covers(*cover.shape, target)) continue;
     // `cover` matches every path of `pattern`, so on each of them it or a more specific pattern
     // decides: all those that can match one of them must give the capabilities too.
-    const bool held = std::all_of(combined.begin(), combined.end(), [&](const auto& other) {
-      return other.first == cover || !MoreSpecific(other.first, cover) ||
-             !PatternsOverlap(other.first, pattern) || gives(other.second);
+    const bool holds = std::all_of(held_.begin(), held_.end(), [&](const Pattern& other) {
+      return other.text == cover.text || !MoreSpecific(other.text, cover.text) ||
+             !Overlap(*other.shape, target) || gives(other.caps);
     });
-    if (held) return true;
+    if (holds) return true;
   }
   return false;
+}
+
+bool HoldsOver(std::span<const PathRule> rules, std::string_view pattern,
+               std::uint8_t capabilities) {
+  return HeldAccess(rules).Holds(pattern, capabilities);
 }
 
 std::vector<PathRule> Gained(std::span<const PathRule> before, std::span<const PathRule> after) {
@@ -242,22 +269,33 @@ std::vector<PathRule> Gained(std::span<const PathRule> before, std::span<const P
     const auto it = m.find(p);
     return it == m.end() || (it->second & kCapDeny) != 0 ? std::uint8_t{0} : it->second;
   };
+  // What a pattern's rules would give without their deny: a grant staged under a deny shows the
+  // day the deny goes, by an owner's hand as much as anyone's.
+  const auto latent = [](const std::map<std::string_view, std::uint8_t>& m, std::string_view p) {
+    const auto it = m.find(p);
+    return it == m.end() ? std::uint8_t{0} : static_cast<std::uint8_t>(it->second & ~kCapDeny);
+  };
   std::map<std::string_view, std::uint8_t> gained;
   // A path gains only where its deciding pattern changed: a pattern still in `after` (new, or its
-  // rules changed) gives what it gives now; where a pattern was removed, the paths it decided
-  // fall to the less specific patterns of `after` that can match them.
+  // rules changed) gives what it gives now, and counts what it holds under a deny too; where a
+  // pattern was removed, the paths it decided fall to the less specific patterns of `after` that
+  // can match them.
   const auto consider = [&](std::string_view p) {
     const auto in_b = b.find(p), in_a = a.find(p);
     if (in_b != b.end() && in_a != a.end() && in_b->second == in_a->second) return;
-    std::uint8_t now = 0;
+    std::uint8_t added = 0;
     if (in_a != a.end()) {
-      now = gives(a, p);
+      added =
+          static_cast<std::uint8_t>((gives(a, p) & ~gives(b, p)) | (latent(a, p) & ~latent(b, p)));
     } else {
-      for (const auto& [q, caps] : a) {
-        if (MoreSpecific(p, q) && PatternsOverlap(q, p)) now |= gives(a, q);
+      std::uint8_t now = 0;
+      for (const auto& entry : a) {
+        if (MoreSpecific(p, entry.first) && PatternsOverlap(entry.first, p)) {
+          now |= gives(a, entry.first);
+        }
       }
+      added = static_cast<std::uint8_t>(now & ~gives(b, p));
     }
-    const auto added = static_cast<std::uint8_t>(now & ~gives(b, p));
     if (added != 0) gained[p] |= added;
   };
   for (const auto& entry : b) consider(entry.first);

@@ -19,6 +19,7 @@
 //   auto rule = policy::ParsePathRule("dev/*", {"read", "list"});
 //   Capabilities c = policy::Decide(rules, "dev/api/token");   // c.read == true
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -76,13 +77,32 @@ bool PatternsOverlap(std::string_view a, std::string_view b);
 bool HoldsOver(std::span<const PathRule> rules, std::string_view pattern,
                std::uint8_t capabilities);
 
+// HoldsOver for many patterns against one rule set, which it prepares once. `rules` must outlive
+// it.
+class HeldAccess {
+ public:
+  explicit HeldAccess(std::span<const PathRule> rules);
+  bool Holds(std::string_view pattern, std::uint8_t capabilities) const;
+
+  struct Shape;  // a pattern taken apart (path_policy.cc)
+
+ private:
+  struct Pattern {
+    std::string_view text;
+    std::uint8_t caps = 0;
+    std::shared_ptr<const Shape> shape;
+  };
+  std::vector<Pattern> held_;  // each pattern once, its rules' capabilities combined
+};
+
 // What a holder of `after` may do that a holder of `before` could not, as rules: on every path,
 // the capabilities Decide(after) gives and Decide(before) did not are among those of the
 // returned rules whose pattern matches the path (an over-approximation: a returned rule may
 // cover paths that did not change). Both additions and removals count: lifting a deny, widening
 // a rule, or removing a more specific rule that held back a broader one ("*: read" with
-// "prod/*: deny"; remove the deny and "prod/*: read" is gained). Narrowing and denying gain
-// nothing. Sorted by pattern, one rule per pattern.
+// "prod/*: deny"; remove the deny and "prod/*: read" is gained). Capabilities added beside a deny
+// at the same pattern count as gained although the deny hides them today: they show the day the
+// deny is narrowed. Narrowing and denying gain nothing. Sorted by pattern, one per pattern.
 //   Gained({{"*", read}, {"prod/*", deny}}, {{"*", read}})  == {{"prod/*", read}}
 std::vector<PathRule> Gained(std::span<const PathRule> before, std::span<const PathRule> after);
 

@@ -420,25 +420,89 @@ StatusOr<bool> ReachesSelf(store::Transaction& tx, std::string_view tenant, cons
   return false;
 }
 
-// The members and API keys whose path access a change of `subjects` (and `joining`) can alter:
-// a group stands for its members, and for itself, so that nothing is staged on an empty group
-// that an owner's later "add this member" would hand out unseen.
-StatusOr<std::vector<Attachment>> Holders(store::Transaction& tx, std::string_view tenant,
-                                          const std::vector<Attachment>& subjects,
-                                          const std::vector<std::string>& joining) {
-  std::set<std::pair<SubjectKind, std::string>> seen;
-  for (const Attachment& s : subjects) {
-    seen.emplace(s.kind, s.id);
-    if (s.kind != SubjectKind::kGroup) continue;
-    BULWARK_ASSIGN_OR_RETURN(
-        auto rows,
-        tx.Query("SELECT user_id FROM group_members WHERE tenant_id = ? AND group_name = ?",
-                 {Text(tenant), Text(s.id)}));
-    for (const auto& r : rows) seen.emplace(SubjectKind::kUser, r[0].as_text());
+using Holder = std::pair<SubjectKind, std::string>;
+
+// Who holds which policies in a tenant, read with a fixed number of queries however many members
+// and groups a change reaches (it runs under the writers' lock): every attachment, every group
+// membership, and each policy's stored rules, decoded only when asked for.
+struct AccessSnapshot {
+  std::map<Holder, std::set<std::string>> attached;           // subject -> policy names
+  std::map<std::string, std::vector<std::string>> groups_of;  // user id -> group names
+  std::map<std::string, std::string, std::less<>> stored;     // policy name -> rules (JSON)
+  std::map<std::string, std::vector<PathRule>, std::less<>> decoded;
+
+  // The names of the policies that apply to `h` (a user's include its groups').
+  std::set<std::string> NamesFor(const Holder& h) const {
+    std::set<std::string> names;
+    const auto add = [&](const Holder& s) {
+      const auto it = attached.find(s);
+      if (it != attached.end()) names.insert(it->second.begin(), it->second.end());
+    };
+    add(h);
+    if (h.first == SubjectKind::kUser) {
+      const auto g = groups_of.find(h.second);
+      if (g != groups_of.end()) {
+        for (const auto& group : g->second) add({SubjectKind::kGroup, group});
+      }
+    }
+    return names;
   }
-  for (const auto& u : joining) seen.emplace(SubjectKind::kUser, u);
-  std::vector<Attachment> out;
-  for (const auto& [kind, id] : seen) out.push_back({kind, id});
+
+  StatusOr<std::vector<PathRule>> RulesOf(const std::set<std::string>& names) {
+    std::vector<PathRule> out;
+    for (const auto& name : names) {
+      auto it = decoded.find(name);
+      if (it == decoded.end()) {
+        const auto text = stored.find(name);
+        if (text == stored.end()) return Status::Integrity("a policy attachment has no policy");
+        BULWARK_ASSIGN_OR_RETURN(auto rules, DecodeRules(text->second));
+        it = decoded.emplace(name, std::move(rules)).first;
+      }
+      out.insert(out.end(), it->second.begin(), it->second.end());
+    }
+    return out;
+  }
+};
+
+StatusOr<AccessSnapshot> TakeSnapshot(store::Transaction& tx, std::string_view tenant) {
+  AccessSnapshot snap;
+  BULWARK_ASSIGN_OR_RETURN(
+      auto attachments,
+      tx.Query("SELECT subject_kind, subject_id, policy_name FROM policy_attachments "
+               "WHERE tenant_id = ?",
+               {Text(tenant)}));
+  for (const auto& r : attachments) {
+    const auto kind = ParseSubjectKind(r[0].as_text());
+    if (!kind) return Status::Integrity("a policy attachment is malformed");
+    snap.attached[{*kind, r[1].as_text()}].insert(r[2].as_text());
+  }
+  BULWARK_ASSIGN_OR_RETURN(
+      auto members, tx.Query("SELECT user_id, group_name FROM group_members WHERE tenant_id = ?",
+                             {Text(tenant)}));
+  for (const auto& r : members) snap.groups_of[r[0].as_text()].push_back(r[1].as_text());
+  BULWARK_ASSIGN_OR_RETURN(
+      auto policies,
+      tx.Query("SELECT name, rules FROM path_policies WHERE tenant_id = ?", {Text(tenant)}));
+  for (const auto& r : policies) snap.stored.emplace(r[0].as_text(), r[1].as_text());
+  return snap;
+}
+
+// The members, API keys and groups whose path access a change of `subjects` (and `joining`) can
+// alter: a group stands for its members, and for itself, so that nothing is staged on an empty
+// group that an owner's later "add this member" would hand out unseen.
+std::set<Holder> Holders(const AccessSnapshot& snap, const std::vector<Attachment>& subjects,
+                         const std::vector<std::string>& joining) {
+  std::set<Holder> out;
+  for (const Attachment& s : subjects) {
+    out.emplace(s.kind, s.id);
+    if (s.kind != SubjectKind::kGroup) continue;
+    for (const auto& [user, groups] : snap.groups_of) {
+      if (std::find(groups.begin(), groups.end(), s.id) != groups.end()) {
+        out.emplace(SubjectKind::kUser, user);
+      }
+    }
+  }
+  for (const auto& u : joining) out.emplace(SubjectKind::kUser, u);
   return out;
 }
 
@@ -451,25 +515,35 @@ Status Guarded(store::Transaction& tx, std::string_view tenant, const core::Prin
   BULWARK_ASSIGN_OR_RETURN(bool self, ReachesSelf(tx, tenant, actor.id, subjects, joining));
   if (self) return OwnerRequired();
 
-  BULWARK_ASSIGN_OR_RETURN(const auto own, RulesFor(tx, tenant, SubjectKind::kUser, actor.id));
-  BULWARK_ASSIGN_OR_RETURN(const auto holders, Holders(tx, tenant, subjects, joining));
-  std::vector<std::vector<PathRule>> before;
-  for (const Attachment& h : holders) {
-    BULWARK_ASSIGN_OR_RETURN(auto rules, RulesFor(tx, tenant, h.kind, h.id));
-    before.push_back(std::move(rules));
-  }
+  BULWARK_ASSIGN_OR_RETURN(AccessSnapshot before, TakeSnapshot(tx, tenant));
+  BULWARK_ASSIGN_OR_RETURN(const auto own,
+                           before.RulesOf(before.NamesFor({SubjectKind::kUser, actor.id})));
+  const std::set<Holder> holders = Holders(before, subjects, joining);
   BULWARK_RETURN_IF_ERROR(change());
+  BULWARK_ASSIGN_OR_RETURN(AccessSnapshot after, TakeSnapshot(tx, tenant));
+  // Holders with the same policies before and after gain the same: compare each pair once.
+  std::set<std::pair<std::set<std::string>, std::set<std::string>>> compared;
   std::map<std::string, std::uint8_t> gained;  // over all holders: each pattern checked once
-  for (std::size_t i = 0; i < holders.size(); ++i) {
-    BULWARK_ASSIGN_OR_RETURN(auto after, RulesFor(tx, tenant, holders[i].kind, holders[i].id));
-    for (const PathRule& g : Gained(before[i], after)) gained[g.pattern] |= g.capabilities;
-  }
-  for (const auto& [pattern, caps] : gained) {
-    if (!HoldsOver(own, pattern, caps)) {
-      return Status::PermissionDenied(
-          "grant_not_held", "only an owner may give path access it does not hold itself: " +
-                                core::JoinList(CapabilityNames(caps), ',') + " on " + pattern);
+  for (const Holder& h : holders) {
+    auto names = std::make_pair(before.NamesFor(h), after.NamesFor(h));
+    if (!compared.insert(names).second) continue;
+    BULWARK_ASSIGN_OR_RETURN(const auto rules_before, before.RulesOf(names.first));
+    BULWARK_ASSIGN_OR_RETURN(const auto rules_after, after.RulesOf(names.second));
+    for (const PathRule& g : Gained(rules_before, rules_after)) {
+      gained[g.pattern] |= g.capabilities;
     }
+  }
+  const HeldAccess held(own);
+  for (const auto& [pattern, caps] : gained) {
+    if (held.Holds(pattern, caps)) continue;
+    std::uint8_t missing = 0;  // named in the refusal: the capabilities the caller lacks there
+    for (std::uint8_t bit = kCapCreate; bit <= kCapList;
+         bit = static_cast<std::uint8_t>(bit << 1)) {
+      if ((caps & bit) != 0 && !held.Holds(pattern, bit)) missing |= bit;
+    }
+    return Status::PermissionDenied(
+        "grant_not_held", "only an owner may give path access it does not hold itself: " +
+                              core::JoinList(CapabilityNames(missing), ',') + " on " + pattern);
   }
   return Status::Ok();
 }

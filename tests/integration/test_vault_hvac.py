@@ -365,9 +365,15 @@ def test_a_second_admin_cannot_lift_the_deny_that_holds_the_first(srv):
     assert_error_body(srv.get("/api/v1/secrets/prod/db/password", headers=bearer(first)), 403,
                       "path_denied")
 
+    # A policy attached to no one gives no one anything: the second admin may write it.
+    staged = rules({"prod/*": ["create", "read", "update", "delete"]})
+    assert call(second, "PUT", "/api/v1/policies/staged", staged).status == 201
     tables = ("path_policies", "policy_attachments", "member_groups", "group_members")
     before = {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables}
     refusals = [
+        # Beside the deny at the same pattern: hidden today, the first admin's the day an owner
+        # narrows the deny.
+        ("PUT", f"/api/v1/policies/staged/attachments/user/{me}", None),
         ("PUT", "/api/v1/policies/no-prod", rules({"prod/x": ["deny"]})),  # narrowed
         ("PUT", "/api/v1/policies/no-prod", rules({"prod/*": ["list"]})),  # no longer a deny
         ("DELETE", "/api/v1/policies/no-prod", None),

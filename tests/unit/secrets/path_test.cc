@@ -267,13 +267,21 @@ TEST(PathPolicyTest, GainedIsWhatAdditionsAndRemovalsGive) {
                                  {"ops/*", {"list"}},
                                  {"qa/*", {"deny", "read"}},
                                  {"new/*", {"create"}}}));
-  ASSERT_EQ(gained.size(), 3u);
+  ASSERT_EQ(gained.size(), 4u);
   EXPECT_EQ(gained[0].pattern, "dev/*");
   EXPECT_EQ(gained[0].capabilities, list);
   EXPECT_EQ(gained[1].pattern, "new/*");
   EXPECT_EQ(gained[1].capabilities, policy::kCapCreate);
   EXPECT_EQ(gained[2].pattern, "prod/*");
   EXPECT_EQ(gained[2].capabilities, read);
+  EXPECT_EQ(gained[3].pattern, "qa/*");  // read beside a deny: see below
+  EXPECT_EQ(gained[3].capabilities, read);
+  // Added beside a deny at the same pattern: hidden today, gained the day the deny goes.
+  gained = policy::Gained(
+      guarded, Rules({{"*", {"read"}}, {"prod/*", {"deny"}}, {"prod/*", {"read", "update"}}}));
+  ASSERT_EQ(gained.size(), 1u);
+  EXPECT_EQ(gained[0].pattern, "prod/*");
+  EXPECT_EQ(gained[0].capabilities, read | policy::kCapUpdate);
   // Narrowing, denying, removing a rule nothing broader stands behind: nothing gained.
   EXPECT_TRUE(policy::Gained(Rules({{"dev/*", {"read", "list"}}}),
                              Rules({{"dev/*", {"read"}}, {"dev/app/*", {"deny"}}}))
