@@ -82,6 +82,7 @@ bool HoldsOver(std::span<const PathRule> rules, std::string_view pattern,
 class HeldAccess {
  public:
   explicit HeldAccess(std::span<const PathRule> rules);
+  explicit HeldAccess(std::vector<PathRule>&&) = delete;  // it would outlive the rules
   bool Holds(std::string_view pattern, std::uint8_t capabilities) const;
 
   struct Shape;  // a pattern taken apart (path_policy.cc)
