@@ -82,12 +82,39 @@ StatusOr<std::vector<policy::PathRule>> RulesFromBody(const RequestContext& ctx)
   return out;
 }
 
-// Runs a policy change with its record, then drops the tenant's cached rules.
+// A change of policies, attachments or groups: the guarded store change, which describes itself
+// in its event's details and hands `refused` to its guard.
+using PolicyChange = std::function<Status(store::Transaction&, audit::Event&,
+                                          policy::path_policies::GrantRefusal& refused)>;
+
+// Runs a policy change with its record, then drops the tenant's cached rules. A change that fails
+// is undone and its event dropped; the request's refusal, recorded by the pipeline, then carries
+// what the change tried (the details it gave its event) and, for grant_not_held, the pattern and
+// the capabilities its author lacks there.
 Status CommitPolicyChange(const IdentityRouteDeps& d, RequestContext& ctx, std::string resource,
-                          audit::AuditWriter::AmendingChange change) {
+                          const PolicyChange& change) {
   audit::Event e = http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   e.resource = std::move(resource);
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(std::move(change), std::move(e)));
+  policy::path_policies::GrantRefusal refused;
+  std::vector<std::pair<std::string, audit::DetailValue>> attempted;
+  const Status s = d.writer->CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        const std::size_t own = ev.details.size();
+        Status st = change(tx, ev, refused);
+        if (!st.ok())
+          attempted.assign(ev.details.begin() + static_cast<std::ptrdiff_t>(own), ev.details.end());
+        return st;
+      },
+      std::move(e));
+  if (!s.ok()) {
+    ctx.audit_details.insert(ctx.audit_details.end(), attempted.begin(), attempted.end());
+    if (!refused.pattern.empty()) {
+      ctx.audit_details.emplace_back("pattern", refused.pattern);
+      ctx.audit_details.emplace_back("missing",
+                                     core::JoinList(policy::CapabilityNames(refused.missing), ','));
+    }
+    return s;
+  }
   ctx.audited = true;
   d.path_access->InvalidateTenant(ctx.principal.tenant_id);
   return Status::Ok();
@@ -115,21 +142,23 @@ StatusOr<Reply> PutPolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
   bool created = false;
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
-      d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
-        BULWARK_RETURN_IF_ERROR(policy::path_policies::GuardPolicyChange(
-            tx, ctx.principal.tenant_id, ctx.principal, name, [&]() -> Status {
-              BULWARK_ASSIGN_OR_RETURN(
-                  created, policy::path_policies::Put(tx, ctx.principal.tenant_id, name, rules,
-                                                      ctx.principal.id, core::NowUnixSeconds()));
-              return Status::Ok();
-            }));
+      d, ctx, "policy:" + name,
+      [&](store::Transaction& tx, audit::Event& ev, auto& refused) -> Status {
         std::vector<std::string> summary;
         for (const auto& r : rules) {
           summary.push_back(r.pattern + "=" +
                             core::JoinList(policy::CapabilityNames(r.capabilities), '|'));
         }
         ev.details.emplace_back("rules", core::JoinList(summary, ' '));
-        return Status::Ok();
+        return policy::path_policies::GuardPolicyChange(
+            tx, ctx.principal.tenant_id, ctx.principal, name,
+            [&]() -> Status {
+              BULWARK_ASSIGN_OR_RETURN(
+                  created, policy::path_policies::Put(tx, ctx.principal.tenant_id, name, rules,
+                                                      ctx.principal.id, core::NowUnixSeconds()));
+              return Status::Ok();
+            },
+            &refused);
       }));
   BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(auto p, policy::path_policies::Get(*tx, ctx.principal.tenant_id, name));
@@ -140,10 +169,12 @@ StatusOr<Reply> DeletePolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
-      d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event&) -> Status {
+      d, ctx, "policy:" + name,
+      [&](store::Transaction& tx, audit::Event&, auto& refused) -> Status {
         return policy::path_policies::GuardPolicyChange(
             tx, ctx.principal.tenant_id, ctx.principal, name,
-            [&] { return policy::path_policies::Delete(tx, ctx.principal.tenant_id, name); });
+            [&] { return policy::path_policies::Delete(tx, ctx.principal.tenant_id, name); },
+            &refused);
       }));
   return Reply{.status = 204};
 }
@@ -165,15 +196,18 @@ StatusOr<Reply> Attach(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto subject, SubjectParam(ctx));
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
-      d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
+      d, ctx, "policy:" + name,
+      [&](store::Transaction& tx, audit::Event& ev, auto& refused) -> Status {
         ev.details.emplace_back(
             "subject", std::string(policy::SubjectKindName(subject.kind)) + ":" + subject.id);
         return policy::path_policies::GuardAttachmentChange(
-            tx, ctx.principal.tenant_id, ctx.principal, subject, [&] {
+            tx, ctx.principal.tenant_id, ctx.principal, subject,
+            [&] {
               return policy::path_policies::Attach(tx, ctx.principal.tenant_id, name, subject,
                                                    ctx.principal.id, core::NowUnixSeconds())
                   .status();
-            });
+            },
+            &refused);
       }));
   return Reply{.status = 204};
 }
@@ -183,11 +217,13 @@ StatusOr<Reply> Detach(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto subject, SubjectParam(ctx));
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
-      d, ctx, "policy:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
+      d, ctx, "policy:" + name,
+      [&](store::Transaction& tx, audit::Event& ev, auto& refused) -> Status {
         ev.details.emplace_back(
             "subject", std::string(policy::SubjectKindName(subject.kind)) + ":" + subject.id);
         return policy::path_policies::GuardAttachmentChange(
-            tx, ctx.principal.tenant_id, ctx.principal, subject, [&]() -> Status {
+            tx, ctx.principal.tenant_id, ctx.principal, subject,
+            [&]() -> Status {
               BULWARK_ASSIGN_OR_RETURN(
                   bool detached,
                   policy::path_policies::Detach(tx, ctx.principal.tenant_id, name, subject));
@@ -195,7 +231,8 @@ StatusOr<Reply> Detach(const IdentityRouteDeps& d, RequestContext& ctx) {
                 return Status::NotFound("attachment_not_found", "the policy is not attached to it");
               }
               return Status::Ok();
-            });
+            },
+            &refused);
       }));
   return Reply{.status = 204};
 }
@@ -223,15 +260,18 @@ StatusOr<Reply> PutGroup(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   bool created = false;
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
-      d, ctx, "group:" + name, [&](store::Transaction& tx, audit::Event& ev) -> Status {
+      d, ctx, "group:" + name,
+      [&](store::Transaction& tx, audit::Event& ev, auto& refused) -> Status {
         ev.details.emplace_back("members", core::JoinList(members, ' '));
         return policy::path_policies::GuardGroupChange(
-            tx, ctx.principal.tenant_id, ctx.principal, name, &members, [&]() -> Status {
+            tx, ctx.principal.tenant_id, ctx.principal, name, &members,
+            [&]() -> Status {
               BULWARK_ASSIGN_OR_RETURN(
                   created, policy::path_policies::PutGroup(tx, ctx.principal.tenant_id, name,
                                                            members, core::NowUnixSeconds()));
               return Status::Ok();
-            });
+            },
+            &refused);
       }));
   return Reply{.status = created ? 201u : 204u};
 }
@@ -240,10 +280,11 @@ StatusOr<Reply> DeleteGroup(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
-      d, ctx, "group:" + name, [&](store::Transaction& tx, audit::Event&) -> Status {
+      d, ctx, "group:" + name, [&](store::Transaction& tx, audit::Event&, auto& refused) -> Status {
         return policy::path_policies::GuardGroupChange(
             tx, ctx.principal.tenant_id, ctx.principal, name, nullptr,
-            [&] { return policy::path_policies::DeleteGroup(tx, ctx.principal.tenant_id, name); });
+            [&] { return policy::path_policies::DeleteGroup(tx, ctx.principal.tenant_id, name); },
+            &refused);
       }));
   return Reply{.status = 204};
 }

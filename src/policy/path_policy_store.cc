@@ -508,7 +508,7 @@ std::set<Holder> Holders(const AccessSnapshot& snap, const std::vector<Attachmen
 
 Status Guarded(store::Transaction& tx, std::string_view tenant, const core::Principal& actor,
                const std::vector<Attachment>& subjects, const std::vector<std::string>& joining,
-               const StoreChange& change) {
+               const StoreChange& change, GrantRefusal* refused) {
   BULWARK_ASSIGN_OR_RETURN(const Standing standing, StandingOf(tx, tenant, actor));
   if (standing == Standing::kOwner) return change();
   if (standing == Standing::kGone) return OwnerRequired();
@@ -541,6 +541,7 @@ Status Guarded(store::Transaction& tx, std::string_view tenant, const core::Prin
          bit = static_cast<std::uint8_t>(bit << 1)) {
       if ((caps & bit) != 0 && !held.Holds(pattern, bit)) missing |= bit;
     }
+    if (refused != nullptr) *refused = GrantRefusal{pattern, missing};
     return Status::PermissionDenied(
         "grant_not_held", "only an owner may give path access it does not hold itself: " +
                               core::JoinList(CapabilityNames(missing), ',') + " on " + pattern);
@@ -552,23 +553,24 @@ Status Guarded(store::Transaction& tx, std::string_view tenant, const core::Prin
 
 Status GuardPolicyChange(store::Transaction& tx, std::string_view tenant,
                          const core::Principal& actor, std::string_view name,
-                         const StoreChange& change) {
+                         const StoreChange& change, GrantRefusal* refused) {
   BULWARK_ASSIGN_OR_RETURN(auto attached, AttachmentsOf(tx, tenant, name));
-  return Guarded(tx, tenant, actor, attached, {}, change);
+  return Guarded(tx, tenant, actor, attached, {}, change, refused);
 }
 
 Status GuardAttachmentChange(store::Transaction& tx, std::string_view tenant,
                              const core::Principal& actor, const Attachment& subject,
-                             const StoreChange& change) {
-  return Guarded(tx, tenant, actor, {subject}, {}, change);
+                             const StoreChange& change, GrantRefusal* refused) {
+  return Guarded(tx, tenant, actor, {subject}, {}, change, refused);
 }
 
 Status GuardGroupChange(store::Transaction& tx, std::string_view tenant,
                         const core::Principal& actor, std::string_view name,
-                        const std::vector<std::string>* members, const StoreChange& change) {
+                        const std::vector<std::string>* members, const StoreChange& change,
+                        GrantRefusal* refused) {
   static const std::vector<std::string> kNone;
   return Guarded(tx, tenant, actor, {Attachment{SubjectKind::kGroup, std::string(name)}},
-                 members != nullptr ? *members : kNone, change);
+                 members != nullptr ? *members : kNone, change, refused);
 }
 
 }  // namespace path_policies

@@ -121,16 +121,23 @@ Status ForgetMember(store::Transaction& tx, std::string_view tenant, std::string
 //  - GuardPolicyChange: policy `name` rewritten or deleted (reaches what it is attached to).
 //  - GuardAttachmentChange: a policy attached to or detached from `subject`.
 //  - GuardGroupChange: group `name` set to `members`, or deleted (`members` null).
+// On "grant_not_held", `refused` (if given) learns the pattern and the capabilities the actor
+// lacks there, for the refusal's audit record; it is left untouched otherwise.
+struct GrantRefusal {
+  std::string pattern;
+  std::uint8_t missing = 0;  // kCap* bits
+};
 using StoreChange = std::function<Status()>;
 Status GuardPolicyChange(store::Transaction& tx, std::string_view tenant,
                          const core::Principal& actor, std::string_view name,
-                         const StoreChange& change);
+                         const StoreChange& change, GrantRefusal* refused = nullptr);
 Status GuardAttachmentChange(store::Transaction& tx, std::string_view tenant,
                              const core::Principal& actor, const Attachment& subject,
-                             const StoreChange& change);
+                             const StoreChange& change, GrantRefusal* refused = nullptr);
 Status GuardGroupChange(store::Transaction& tx, std::string_view tenant,
                         const core::Principal& actor, std::string_view name,
-                        const std::vector<std::string>* members, const StoreChange& change);
+                        const std::vector<std::string>* members, const StoreChange& change,
+                        GrantRefusal* refused = nullptr);
 
 }  // namespace path_policies
 

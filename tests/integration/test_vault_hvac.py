@@ -301,11 +301,28 @@ def test_an_admin_bound_to_dev_cannot_give_prod_to_anyone_not_even_an_account_it
         ("PUT", "/api/v1/policies/shared", rules({"dev*": ["read"]})),  # "devops/..." too
         ("PUT", "/api/v1/policies/shared", rules({"+/db/password": ["read"]})),  # prod/db too
     ]
+    messages = []
     for method, path, body in refusals:
-        assert_error_body(call(admin, method, path, body), 403, "grant_not_held")
+        messages.append(assert_error_body(call(admin, method, path, body), 403, "grant_not_held")["message"])
     assert {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables} == before
     refused = [e for e in ledger(srv) if e["result"] == "denied" and e["reason"] == "grant_not_held"]
     assert len(refused) == len(refusals), refused
+    # Each refusal's record says what was tried and what its author lacks: the pattern and the
+    # capabilities the response named, and the subject, members or rules of the change.
+    for entry, message, (method, path, body) in zip(refused, messages, refusals):
+        d = entry["details"]
+        assert entry["actor"]["id"] == admin["user_id"] and d["status"] == 403, entry
+        assert message.endswith(f": {d['missing']} on {d['pattern']}"), (message, entry)
+        if "/attachments/" in path:
+            assert d["subject"] == ":".join(path.split("/")[-2:]), entry
+        elif path.startswith("/api/v1/groups/"):
+            assert d["members"] == " ".join(body["members"]), entry
+        else:
+            assert d["rules"].split(" ") == [f"{r['path']}={'|'.join(r['capabilities'])}"
+                                             for r in body["rules"]], entry
+    assert [(e["details"]["pattern"], e["details"]["missing"]) for e in refused[-3:]] == [
+        ("dev/*", "delete"), ("dev*", "read"), ("+/db/password", "read")]
+    assert (refused[1]["details"]["pattern"], refused[1]["details"]["missing"]) == ("prod/*", "read")
     # Its second account holds nothing at all.
     assert_error_body(srv.get("/api/v1/secrets/dev/db/password", headers=bearer(puppet)), 403,
                       "path_denied")
@@ -379,8 +396,9 @@ def test_a_second_admin_cannot_lift_the_deny_that_holds_the_first(srv):
         ("DELETE", "/api/v1/policies/no-prod", None),
         ("PUT", "/api/v1/policies/reader", rules({"*": ["read", "list"], "prod/+": ["read"]})),
     ]
+    messages = []
     for method, path, body in refusals:
-        assert_error_body(call(second, method, path, body), 403, "grant_not_held")
+        messages.append(assert_error_body(call(second, method, path, body), 403, "grant_not_held")["message"])
     # Detaching it from the first admin directly: the group still holds it there, so nothing is
     # gained and the change stands; then the group is the last hold, and neither leaving it nor
     # deleting it nor detaching from it is allowed.
@@ -391,10 +409,16 @@ def test_a_second_admin_cannot_lift_the_deny_that_holds_the_first(srv):
             ("DELETE", "/api/v1/groups/guarded", None),
             ("DELETE", "/api/v1/policies/no-prod/attachments/group/guarded", None)]
     for method, path, body in late:
-        assert_error_body(call(second, method, path, body), 403, "grant_not_held")
+        messages.append(assert_error_body(call(second, method, path, body), 403, "grant_not_held")["message"])
     assert {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables} == after_detach
     refused = [e for e in ledger(srv) if e["result"] == "denied" and e["reason"] == "grant_not_held"]
     assert len(refused) == len(refusals) + len(late), refused
+    # Lifting a deny gains what it held back: the records name it where the first admin reads.
+    for entry, message in zip(refused, messages):
+        d = entry["details"]
+        assert message.endswith(f": {d['missing']} on {d['pattern']}"), (message, entry)
+    assert [(e["details"]["pattern"], e["details"]["missing"]) for e in refused[3:4]] == [
+        ("prod/*", "read,list")], refused  # the deny deleted: "*: read, list" reaches prod/*
     assert_error_body(srv.get("/api/v1/secrets/prod/db/password", headers=bearer(first)), 403,
                       "path_denied")
     # A deny added is never a grant: the second admin may put one back directly.
