@@ -88,9 +88,11 @@ using PolicyChange = std::function<Status(store::Transaction&, audit::Event&,
                                           policy::path_policies::GrantRefusal& refused)>;
 
 // Runs a policy change with its record, then drops the tenant's cached rules. A change that fails
-// is undone and its event dropped; the request's refusal, recorded by the pipeline, then carries
-// what the change tried (the details it gave its event) and, for grant_not_held, the pattern and
-// the capabilities its author lacks there.
+// is undone and its event dropped. When it gave what its author does not hold (grant_not_held),
+// the refusal the pipeline records carries what the change tried (the details it gave its event,
+// checked by the store change, which ran before the guard refused) and the pattern and the
+// capabilities its author lacks there. Other failures are recorded bare: a change refused before
+// it ran (owner_required) or by the store (a member not found) never checked what it was given.
 Status CommitPolicyChange(const IdentityRouteDeps& d, RequestContext& ctx, std::string resource,
                           const PolicyChange& change) {
   audit::Event e = http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
@@ -101,14 +103,15 @@ Status CommitPolicyChange(const IdentityRouteDeps& d, RequestContext& ctx, std::
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         const std::size_t own = ev.details.size();
         Status st = change(tx, ev, refused);
-        if (!st.ok())
+        if (st.reason() == "grant_not_held" && ev.details.size() >= own) {
           attempted.assign(ev.details.begin() + static_cast<std::ptrdiff_t>(own), ev.details.end());
+        }
         return st;
       },
       std::move(e));
   if (!s.ok()) {
-    ctx.audit_details.insert(ctx.audit_details.end(), attempted.begin(), attempted.end());
-    if (!refused.pattern.empty()) {
+    if (s.reason() == "grant_not_held" && !refused.pattern.empty()) {
+      ctx.audit_details.insert(ctx.audit_details.end(), attempted.begin(), attempted.end());
       ctx.audit_details.emplace_back("pattern", refused.pattern);
       ctx.audit_details.emplace_back("missing",
                                      core::JoinList(policy::CapabilityNames(refused.missing), ','));
@@ -143,7 +146,8 @@ StatusOr<Reply> PutPolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "policy:" + name,
-      [&](store::Transaction& tx, audit::Event& ev, auto& refused) -> Status {
+      [&](store::Transaction& tx, audit::Event& ev,
+          policy::path_policies::GrantRefusal& refused) -> Status {
         std::vector<std::string> summary;
         for (const auto& r : rules) {
           summary.push_back(r.pattern + "=" +
@@ -170,7 +174,8 @@ StatusOr<Reply> DeletePolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "policy:" + name,
-      [&](store::Transaction& tx, audit::Event&, auto& refused) -> Status {
+      [&](store::Transaction& tx, audit::Event&,
+          policy::path_policies::GrantRefusal& refused) -> Status {
         return policy::path_policies::GuardPolicyChange(
             tx, ctx.principal.tenant_id, ctx.principal, name,
             [&] { return policy::path_policies::Delete(tx, ctx.principal.tenant_id, name); },
@@ -197,7 +202,8 @@ StatusOr<Reply> Attach(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "policy:" + name,
-      [&](store::Transaction& tx, audit::Event& ev, auto& refused) -> Status {
+      [&](store::Transaction& tx, audit::Event& ev,
+          policy::path_policies::GrantRefusal& refused) -> Status {
         ev.details.emplace_back(
             "subject", std::string(policy::SubjectKindName(subject.kind)) + ":" + subject.id);
         return policy::path_policies::GuardAttachmentChange(
@@ -218,7 +224,8 @@ StatusOr<Reply> Detach(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "policy:" + name,
-      [&](store::Transaction& tx, audit::Event& ev, auto& refused) -> Status {
+      [&](store::Transaction& tx, audit::Event& ev,
+          policy::path_policies::GrantRefusal& refused) -> Status {
         ev.details.emplace_back(
             "subject", std::string(policy::SubjectKindName(subject.kind)) + ":" + subject.id);
         return policy::path_policies::GuardAttachmentChange(
@@ -261,7 +268,8 @@ StatusOr<Reply> PutGroup(const IdentityRouteDeps& d, RequestContext& ctx) {
   bool created = false;
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
       d, ctx, "group:" + name,
-      [&](store::Transaction& tx, audit::Event& ev, auto& refused) -> Status {
+      [&](store::Transaction& tx, audit::Event& ev,
+          policy::path_policies::GrantRefusal& refused) -> Status {
         ev.details.emplace_back("members", core::JoinList(members, ' '));
         return policy::path_policies::GuardGroupChange(
             tx, ctx.principal.tenant_id, ctx.principal, name, &members,
@@ -280,7 +288,9 @@ StatusOr<Reply> DeleteGroup(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
-      d, ctx, "group:" + name, [&](store::Transaction& tx, audit::Event&, auto& refused) -> Status {
+      d, ctx, "group:" + name,
+      [&](store::Transaction& tx, audit::Event&,
+          policy::path_policies::GrantRefusal& refused) -> Status {
         return policy::path_policies::GuardGroupChange(
             tx, ctx.principal.tenant_id, ctx.principal, name, nullptr,
             [&] { return policy::path_policies::DeleteGroup(tx, ctx.principal.tenant_id, name); },

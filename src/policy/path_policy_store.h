@@ -101,6 +101,12 @@ StatusOr<std::vector<std::string>> PolicyNamesFor(store::Transaction& tx, std::s
 // Drops a removed member's attachments (its own and its API keys') and group memberships.
 Status ForgetMember(store::Transaction& tx, std::string_view tenant, std::string_view user_id);
 
+// What a change refused with "grant_not_held" gave that its author does not hold (below).
+struct GrantRefusal {
+  std::string pattern;
+  std::uint8_t missing = 0;  // kCap* bits: the capabilities the author lacks on `pattern`
+};
+
 // Path policies bind whoever may change them (`policies.update`). The three functions below
 // wrap every change of policies, attachments and groups: each runs `change` (the store call, in
 // the same transaction) only if the actor may make it, and keeps it only if it gives no one more
@@ -123,10 +129,6 @@ Status ForgetMember(store::Transaction& tx, std::string_view tenant, std::string
 //  - GuardGroupChange: group `name` set to `members`, or deleted (`members` null).
 // On "grant_not_held", `refused` (if given) learns the pattern and the capabilities the actor
 // lacks there, for the refusal's audit record; it is left untouched otherwise.
-struct GrantRefusal {
-  std::string pattern;
-  std::uint8_t missing = 0;  // kCap* bits
-};
 using StoreChange = std::function<Status()>;
 Status GuardPolicyChange(store::Transaction& tx, std::string_view tenant,
                          const core::Principal& actor, std::string_view name,

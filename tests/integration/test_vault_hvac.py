@@ -241,6 +241,8 @@ def test_an_admin_bound_to_dev_cannot_widen_its_own_path_access(srv):
                           "path_denied")
     refused = [e for e in ledger(srv) if e["result"] == "denied" and e["reason"] == "owner_required"]
     assert len(refused) == 15, refused
+    # Refused before it ran, a change is recorded bare: what it was given was never checked.
+    assert all(e["details"] == {"status": 403} for e in refused), refused
     # What reaches others is still the admin's to manage, and the owner's own is the owner's.
     assert call(admin, "PUT", f"/api/v1/policies/dev/attachments/user/{colleague['user_id']}").status == 204
     assert call(admin, "PUT", "/api/v1/groups/devs", {"members": [colleague["user_id"]]}).status == 201
@@ -419,6 +421,14 @@ def test_a_second_admin_cannot_lift_the_deny_that_holds_the_first(srv):
         assert message.endswith(f": {d['missing']} on {d['pattern']}"), (message, entry)
     assert [(e["details"]["pattern"], e["details"]["missing"]) for e in refused[3:4]] == [
         ("prod/*", "read,list")], refused  # the deny deleted: "*: read, list" reaches prod/*
+    assert refused[0]["details"]["subject"] == f"user:{me}", refused
+    assert refused[1]["details"]["rules"] == "prod/x=deny", refused
+    assert refused[len(refusals)]["details"]["members"] == "", refused  # leaving the group
+    assert set(refused[3]["details"]) == {"status", "pattern", "missing"}, refused  # a DELETE
+    # A group change the store refuses (no such member) is recorded bare too: its text unchecked.
+    res = call(second, "PUT", "/api/v1/groups/guarded", {"members": [me, "not a member id"]})
+    assert res.status == 404, res
+    assert ledger(srv)[-1]["details"] == {"status": 404}, ledger(srv)[-1]
     assert_error_body(srv.get("/api/v1/secrets/prod/db/password", headers=bearer(first)), 403,
                       "path_denied")
     # A deny added is never a grant: the second admin may put one back directly.
