@@ -2,6 +2,7 @@
 create, read, update with check-and-set, versions, soft delete, undelete, destroy, metadata, list,
 token lookup, health, namespaces; path policies deciding what a token may touch, whatever its role;
 ciphertexts moved between rows or tenants failing to open, recorded and alerted."""
+import functools
 import json
 import time
 
@@ -9,9 +10,9 @@ import hvac
 import hvac.exceptions as hx
 import pytest
 from conftest import assert_error_body
-from identity_helpers import LOOSE, accept, bearer, enroll, invite, ledger, post, send_json, sign_in, step_up
+from identity_helpers import LOOSE, accept, bearer, enroll, invite, ledger, step_up
 from pg_helpers import db_for, query
-from vault_helpers import api_key, attach, owner, put_policy
+from vault_helpers import api_key, as_member, attach, owner, policy_doc, put_policy
 
 
 @pytest.fixture
@@ -144,6 +145,12 @@ def test_hvac_list_shows_folders_and_only_what_the_token_may_see(srv):
     assert res.status == 200 and sorted(res.json()["data"]["keys"]) == ["api/", "db"], res
 
 
+def policy_tables(srv):
+    """Every row of the tables that say who holds which path policies."""
+    return {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3")
+            for t in ("path_policies", "policy_attachments", "member_groups", "group_members")}
+
+
 def test_dev_prod_policy_an_admin_bound_to_dev_cannot_touch_prod(srv):
     doc, tokens, codes, c, _ = full_access(srv)
     c.secrets.kv.v2.create_or_update_secret("prod/db/password", {"password": "prod-secret"})
@@ -193,40 +200,34 @@ def test_an_admin_bound_to_dev_cannot_widen_its_own_path_access(srv):
     _, admin_codes = enroll(srv, admin)  # ends with a step-up: 5 minutes of policy changes
     admin_key, admin_key_id = api_key(srv, admin, admin_codes)
 
-    def call(who, method, path, body=None):
-        if body is None:
-            return srv.request(method, path, headers=bearer(who), body="")
-        return send_json(srv, method, path, body, bearer(who))
-
-    rules = lambda pattern, caps: {"rules": [{"path": pattern, "capabilities": caps}]}
+    call = functools.partial(as_member, srv)
     step_up(srv, tokens, codes)
     for method, path, body in [
-            ("PUT", "/api/v1/policies/dev", rules("dev/*", ["create", "read", "update", "list"])),
-            ("PUT", "/api/v1/policies/no-prod", rules("prod/*", ["deny"])),
-            ("PUT", "/api/v1/policies/mine", rules("*", ["read", "list"])),  # attached to no one
+            ("PUT", "/api/v1/policies/dev", policy_doc({"dev/*": ["create", "read", "update", "list"]})),
+            ("PUT", "/api/v1/policies/no-prod", policy_doc({"prod/*": ["deny"]})),
+            ("PUT", "/api/v1/policies/mine", policy_doc({"*": ["read", "list"]})),  # attached to no one
             ("PUT", f"/api/v1/policies/dev/attachments/user/{me}", None),
             ("PUT", f"/api/v1/policies/no-prod/attachments/user/{me}", None),
             ("PUT", "/api/v1/groups/ops", {"members": [me]}),
             ("PUT", "/api/v1/groups/others", {"members": [colleague["user_id"]]}),
             # What reaches it through its key and its group.
-            ("PUT", "/api/v1/policies/key-dev", rules("dev/*", ["read"])),
+            ("PUT", "/api/v1/policies/key-dev", policy_doc({"dev/*": ["read"]})),
             ("PUT", f"/api/v1/policies/key-dev/attachments/api_key/{admin_key_id}", None),
-            ("PUT", "/api/v1/policies/ops-dev", rules("dev/*", ["read"])),
+            ("PUT", "/api/v1/policies/ops-dev", policy_doc({"dev/*": ["read"]})),
             ("PUT", "/api/v1/policies/ops-dev/attachments/group/ops", None)]:
         assert call(tokens, method, path, body).status in (200, 201, 204), path
 
-    tables = ("path_policies", "policy_attachments", "member_groups", "group_members")
-    before = {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables}
+    before = policy_tables(srv)
     for method, path, body in [
             ("PUT", f"/api/v1/policies/mine/attachments/user/{me}", None),       # to itself
             ("PUT", f"/api/v1/policies/mine/attachments/api_key/{admin_key_id}", None),  # its key
             ("PUT", "/api/v1/policies/mine/attachments/group/ops", None),         # its group
-            ("PUT", "/api/v1/policies/dev", rules("*", ["read"])),                # a policy on it
+            ("PUT", "/api/v1/policies/dev", policy_doc({"*": ["read"]})),  # a policy on it
             ("DELETE", "/api/v1/policies/no-prod", None),                         # its deny
             ("DELETE", f"/api/v1/policies/no-prod/attachments/user/{me}", None),
-            ("PUT", "/api/v1/policies/key-dev", rules("*", ["read"])),            # on its key
+            ("PUT", "/api/v1/policies/key-dev", policy_doc({"*": ["read"]})),  # on its key
             ("DELETE", f"/api/v1/policies/key-dev/attachments/api_key/{admin_key_id}", None),
-            ("PUT", "/api/v1/policies/ops-dev", rules("*", ["read"])),            # on its group
+            ("PUT", "/api/v1/policies/ops-dev", policy_doc({"*": ["read"]})),  # on its group
             ("DELETE", "/api/v1/policies/ops-dev", None),
             ("DELETE", "/api/v1/policies/ops-dev/attachments/group/ops", None),
             ("PUT", "/api/v1/groups/ops", {"members": []}),                       # leave a group
@@ -234,7 +235,7 @@ def test_an_admin_bound_to_dev_cannot_widen_its_own_path_access(srv):
             ("PUT", "/api/v1/groups/others", {"members": [colleague["user_id"], me]}),  # join
             ("PUT", "/api/v1/groups/new", {"members": [me]})]:
         assert_error_body(call(admin, method, path, body), 403, "owner_required")
-    assert {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables} == before
+    assert policy_tables(srv) == before
     # Its key holds dev/* only (rewriting key-dev to "*" was refused), its session prod/*: deny.
     for headers in (bearer(admin), {"X-API-Key": admin_key}):
         assert_error_body(srv.get("/api/v1/secrets/prod/db/password", headers=headers), 403,
@@ -268,45 +269,39 @@ def test_an_admin_bound_to_dev_cannot_give_prod_to_anyone_not_even_an_account_it
     _, admin_codes = enroll(srv, admin)  # ends with a step-up
     puppet = accept(srv, invite(srv, admin, "second@acme.test", "member"))  # the admin's own
 
-    def call(who, method, path, body=None):
-        if body is None:
-            return srv.request(method, path, headers=bearer(who), body="")
-        return send_json(srv, method, path, body, bearer(who))
-
-    rules = lambda spec: {"rules": [{"path": p, "capabilities": caps} for p, caps in spec.items()]}
+    call = functools.partial(as_member, srv)
     step_up(srv, tokens, codes)
     for method, path, body in [
-            ("PUT", "/api/v1/policies/dev", rules({"dev/*": ["create", "read", "update", "list"]})),
-            ("PUT", "/api/v1/policies/no-prod", rules({"prod/*": ["deny"]})),
+            ("PUT", "/api/v1/policies/dev", policy_doc({"dev/*": ["create", "read", "update", "list"]})),
+            ("PUT", "/api/v1/policies/no-prod", policy_doc({"prod/*": ["deny"]})),
             ("PUT", f"/api/v1/policies/dev/attachments/user/{admin['user_id']}", None),
             ("PUT", f"/api/v1/policies/no-prod/attachments/user/{admin['user_id']}", None),
-            ("PUT", "/api/v1/policies/prod-read", rules({"prod/*": ["read"]})),
+            ("PUT", "/api/v1/policies/prod-read", policy_doc({"prod/*": ["read"]})),
             ("PUT", "/api/v1/groups/prod-team", {"members": [ops["user_id"]]}),
             ("PUT", "/api/v1/policies/prod-read/attachments/group/prod-team", None),
-            ("PUT", "/api/v1/policies/shared", rules({"dev/*": ["read"]})),
+            ("PUT", "/api/v1/policies/shared", policy_doc({"dev/*": ["read"]})),
             ("PUT", f"/api/v1/policies/shared/attachments/user/{colleague['user_id']}", None),
             ("PUT", "/api/v1/groups/devs", {"members": [colleague["user_id"]]}),
             ("PUT", "/api/v1/groups/empty", {"members": []})]:
         assert call(tokens, method, path, body).status in (200, 201, 204), path
 
-    tables = ("path_policies", "policy_attachments", "member_groups", "group_members")
-    before = {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables}
+    before = policy_tables(srv)
     refusals = [
         ("PUT", f"/api/v1/policies/all/attachments/user/{puppet['user_id']}", None),  # '*' to it
         ("PUT", f"/api/v1/policies/prod-read/attachments/user/{puppet['user_id']}", None),
         ("PUT", "/api/v1/policies/all/attachments/group/devs", None),  # through a group
         ("PUT", "/api/v1/policies/prod-read/attachments/group/empty", None),  # staged for later
         ("PUT", "/api/v1/groups/prod-team", {"members": [ops["user_id"], puppet["user_id"]]}),
-        ("PUT", "/api/v1/policies/shared", rules({"dev/*": ["read"], "prod/*": ["read"]})),
-        ("PUT", "/api/v1/policies/shared", rules({"*": ["read"]})),
-        ("PUT", "/api/v1/policies/shared", rules({"dev/*": ["read", "delete"]})),  # not held
-        ("PUT", "/api/v1/policies/shared", rules({"dev*": ["read"]})),  # "devops/..." too
-        ("PUT", "/api/v1/policies/shared", rules({"+/db/password": ["read"]})),  # prod/db too
+        ("PUT", "/api/v1/policies/shared", policy_doc({"dev/*": ["read"], "prod/*": ["read"]})),
+        ("PUT", "/api/v1/policies/shared", policy_doc({"*": ["read"]})),
+        ("PUT", "/api/v1/policies/shared", policy_doc({"dev/*": ["read", "delete"]})),  # not held
+        ("PUT", "/api/v1/policies/shared", policy_doc({"dev*": ["read"]})),  # "devops/..." too
+        ("PUT", "/api/v1/policies/shared", policy_doc({"+/db/password": ["read"]})),  # prod/db too
     ]
     messages = []
     for method, path, body in refusals:
         messages.append(assert_error_body(call(admin, method, path, body), 403, "grant_not_held")["message"])
-    assert {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables} == before
+    assert policy_tables(srv) == before
     refused = [e for e in ledger(srv) if e["result"] == "denied" and e["reason"] == "grant_not_held"]
     assert len(refused) == len(refusals), refused
     # Each refusal's record says what was tried and what its author lacks: the pattern and the
@@ -334,10 +329,10 @@ def test_an_admin_bound_to_dev_cannot_give_prod_to_anyone_not_even_an_account_it
     for method, path, body in [
             ("PUT", f"/api/v1/policies/dev/attachments/user/{puppet['user_id']}", None),
             ("PUT", "/api/v1/groups/devs", {"members": [colleague["user_id"], puppet["user_id"]]}),
-            ("PUT", "/api/v1/policies/dev-read", rules({"dev/db/*": ["read"], "prod/*": ["deny"]})),
+            ("PUT", "/api/v1/policies/dev-read", policy_doc({"dev/db/*": ["read"], "prod/*": ["deny"]})),
             ("PUT", "/api/v1/policies/dev-read/attachments/group/devs", None),
-            ("PUT", "/api/v1/policies/shared", rules({"dev/*": ["read"], "dev/app/*": ["list"]})),
-            ("PUT", "/api/v1/policies/wide", rules({"*": ["read"]}))]:  # attached to no one
+            ("PUT", "/api/v1/policies/shared", policy_doc({"dev/*": ["read"], "dev/app/*": ["list"]})),
+            ("PUT", "/api/v1/policies/wide", policy_doc({"*": ["read"]}))]:  # attached to no one
         assert call(admin, method, path, body).status in (200, 201, 204), (path, body)
     res = srv.get("/api/v1/secrets/dev/db/password", headers=bearer(puppet))
     assert res.status == 200 and res.json()["data"] == {"password": "dev-secret"}, res
@@ -365,17 +360,12 @@ def test_a_second_admin_cannot_lift_the_deny_that_holds_the_first(srv):
     second = accept(srv, invite(srv, first, "second@acme.test", "admin"))
     enroll(srv, second)
 
-    def call(who, method, path, body=None):
-        if body is None:
-            return srv.request(method, path, headers=bearer(who), body="")
-        return send_json(srv, method, path, body, bearer(who))
-
-    rules = lambda spec: {"rules": [{"path": p, "capabilities": caps} for p, caps in spec.items()]}
+    call = functools.partial(as_member, srv)
     me = first["user_id"]
     step_up(srv, tokens, codes)
     for method, path, body in [
-            ("PUT", "/api/v1/policies/reader", rules({"*": ["read", "list"]})),
-            ("PUT", "/api/v1/policies/no-prod", rules({"prod/*": ["deny"]})),
+            ("PUT", "/api/v1/policies/reader", policy_doc({"*": ["read", "list"]})),
+            ("PUT", "/api/v1/policies/no-prod", policy_doc({"prod/*": ["deny"]})),
             ("PUT", f"/api/v1/policies/reader/attachments/user/{me}", None),
             ("PUT", f"/api/v1/policies/no-prod/attachments/user/{me}", None),
             ("PUT", "/api/v1/groups/guarded", {"members": [me]}),
@@ -385,18 +375,17 @@ def test_a_second_admin_cannot_lift_the_deny_that_holds_the_first(srv):
                       "path_denied")
 
     # A policy attached to no one gives no one anything: the second admin may write it.
-    staged = rules({"prod/*": ["create", "read", "update", "delete"]})
+    staged = policy_doc({"prod/*": ["create", "read", "update", "delete"]})
     assert call(second, "PUT", "/api/v1/policies/staged", staged).status == 201
-    tables = ("path_policies", "policy_attachments", "member_groups", "group_members")
-    before = {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables}
+    before = policy_tables(srv)
     refusals = [
         # Beside the deny at the same pattern: hidden today, the first admin's the day an owner
         # narrows the deny.
         ("PUT", f"/api/v1/policies/staged/attachments/user/{me}", None),
-        ("PUT", "/api/v1/policies/no-prod", rules({"prod/x": ["deny"]})),  # narrowed
-        ("PUT", "/api/v1/policies/no-prod", rules({"prod/*": ["list"]})),  # no longer a deny
+        ("PUT", "/api/v1/policies/no-prod", policy_doc({"prod/x": ["deny"]})),  # narrowed
+        ("PUT", "/api/v1/policies/no-prod", policy_doc({"prod/*": ["list"]})),  # no longer a deny
         ("DELETE", "/api/v1/policies/no-prod", None),
-        ("PUT", "/api/v1/policies/reader", rules({"*": ["read", "list"], "prod/+": ["read"]})),
+        ("PUT", "/api/v1/policies/reader", policy_doc({"*": ["read", "list"], "prod/+": ["read"]})),
     ]
     messages = []
     for method, path, body in refusals:
@@ -405,14 +394,14 @@ def test_a_second_admin_cannot_lift_the_deny_that_holds_the_first(srv):
     # gained and the change stands; then the group is the last hold, and neither leaving it nor
     # deleting it nor detaching from it is allowed.
     assert call(second, "DELETE", f"/api/v1/policies/no-prod/attachments/user/{me}").status == 204
-    after_detach = {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables}
+    after_detach = policy_tables(srv)
     assert after_detach["policy_attachments"] != before["policy_attachments"]
     late = [("PUT", "/api/v1/groups/guarded", {"members": []}),
             ("DELETE", "/api/v1/groups/guarded", None),
             ("DELETE", "/api/v1/policies/no-prod/attachments/group/guarded", None)]
     for method, path, body in late:
         messages.append(assert_error_body(call(second, method, path, body), 403, "grant_not_held")["message"])
-    assert {t: query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables} == after_detach
+    assert policy_tables(srv) == after_detach
     refused = [e for e in ledger(srv) if e["result"] == "denied" and e["reason"] == "grant_not_held"]
     assert len(refused) == len(refusals) + len(late), refused
     # Lifting a deny gains what it held back: the records name it where the first admin reads.

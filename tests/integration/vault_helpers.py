@@ -13,11 +13,15 @@ def owner(srv, tenant="acme", email=None):
     return doc, tokens, codes
 
 
+def policy_doc(rules):
+    """The body of PUT /api/v1/policies/{name}; rules: {pattern: [capabilities]}."""
+    return {"rules": [{"path": p, "capabilities": c} for p, c in rules.items()]}
+
+
 def put_policy(srv, tokens, codes, name, rules):
     """rules: {pattern: [capabilities]}."""
     step_up(srv, tokens, codes)
-    doc = {"rules": [{"path": p, "capabilities": c} for p, c in rules.items()]}
-    res = send_json(srv, "PUT", f"/api/v1/policies/{name}", doc, bearer(tokens))
+    res = send_json(srv, "PUT", f"/api/v1/policies/{name}", policy_doc(rules), bearer(tokens))
     assert res.status in (200, 201), res
     return res.json()
 
@@ -39,3 +43,10 @@ def api_key(srv, tokens, codes, scopes=None, policy=None):
     if policy:
         attach(srv, tokens, codes, policy, "api_key", key_id)
     return key, key_id
+
+
+def as_member(srv, who, method, path, body=None):
+    """`method` on `path` with `who`'s session: no body when `body` is None, else JSON."""
+    if body is None:
+        return srv.request(method, path, headers=bearer(who), body="")
+    return send_json(srv, method, path, body, bearer(who))
