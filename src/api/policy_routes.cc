@@ -103,7 +103,7 @@ Status CommitPolicyChange(const IdentityRouteDeps& d, RequestContext& ctx, std::
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         const std::size_t own = ev.details.size();
         Status st = change(tx, ev, refused);
-        if (st.reason() == "grant_not_held" && ev.details.size() >= own) {
+        if (!st.ok() && ev.details.size() >= own) {
           attempted.assign(ev.details.begin() + static_cast<std::ptrdiff_t>(own), ev.details.end());
         }
         return st;

@@ -431,7 +431,8 @@ struct AccessSnapshot {
   std::map<std::string, std::string, std::less<>> stored;     // policy name -> rules (JSON)
   std::map<std::string, std::vector<PathRule>, std::less<>> decoded;
 
-  // The names of the policies that apply to `h` (a user's include its groups').
+  // The names of the policies that apply to `h` (a user's include its groups'): what
+  // AttachedPolicies asks the store, answered from the snapshot.
   std::set<std::string> NamesFor(const Holder& h) const {
     std::set<std::string> names;
     const auto add = [&](const Holder& s) {
