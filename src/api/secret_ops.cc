@@ -272,8 +272,9 @@ StatusOr<std::vector<std::int64_t>> VersionsBody(const json::value& body) {
   return out;
 }
 
-Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
-                     std::span<const RouteDef> defs) {
+namespace {
+
+std::size_t MaxBodyBytes(Body body, std::size_t max_value_bytes) {
   constexpr std::size_t kSmallBody = 16 * 1024;
   // Custom metadata at every limit the vault sets (64 members, keys of 128 bytes, values of 512,
   // counted decoded) must not be refused as too large first. That is about 41 KiB of JSON, and up
@@ -284,6 +285,23 @@ Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
       secrets::kMaxCustomMetadataKeys *
           (6 * (secrets::kMaxCustomMetadataKeyBytes + secrets::kMaxCustomMetadataValueBytes) + 4) <
       kMetadataBody - 1024);
+  switch (body) {
+    case Body::kNone:
+      return 0;
+    case Body::kSmall:
+      return kSmallBody;
+    case Body::kValue:
+      return max_value_bytes + kSmallBody;
+    case Body::kMetadata:
+      return kMetadataBody;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
+                     std::span<const RouteDef> defs) {
   for (const RouteDef& def : defs) {
     BULWARK_RETURN_IF_ERROR(router.Add({
         .method = def.method,
@@ -291,11 +309,8 @@ Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
         .auth = http::AuthDecision::kEither,
         .permission = def.permission,
         .tenant_scoped = true,
-        .body = def.body ? http::BodyKind::kJson : http::BodyKind::kNone,
-        .max_body_bytes = !def.body           ? 0
-                          : def.value_body    ? deps.secret_max_value_bytes + kSmallBody
-                          : def.metadata_body ? kMetadataBody
-                                              : kSmallBody,
+        .body = def.body == Body::kNone ? http::BodyKind::kNone : http::BodyKind::kJson,
+        .max_body_bytes = MaxBodyBytes(def.body, deps.secret_max_value_bytes),
         .audit_action = def.action,
         .reads_only = def.reads_only,
         .accepts_list = def.accepts_list,

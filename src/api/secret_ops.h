@@ -77,19 +77,25 @@ StatusOr<const boost::json::object*> BodyObject(const http::RequestContext& ctx)
 // 1000. kInvalidArgument "invalid_body" / "invalid_versions".
 StatusOr<std::vector<std::int64_t>> VersionsBody(const boost::json::value& body);
 
+// What a route's request body is, which sets its size limit (AddRouteTable).
+enum class Body {
+  kNone,      // no body
+  kSmall,     // a small JSON body: versions, options (16 KiB)
+  kValue,     // a JSON body carrying a secret value: the value limit plus 16 KiB
+  kMetadata,  // a JSON body that may carry custom metadata at every limit the vault sets
+};
+
 // One route of either secrets surface; both register theirs through AddRouteTable.
 struct RouteDef {
   http::Verb method;
   const char* pattern;
   const char* permission;
-  bool body;        // takes a JSON body
-  bool value_body;  // the body carries a secret value (limit: the value limit plus 16 KiB)
+  Body body;
   const char* action;
   const char* summary;
   IdentityHandlerFn handler;
-  bool reads_only = false;     // http::RouteSpec::reads_only
-  bool accepts_list = false;   // http::RouteSpec::accepts_list
-  bool metadata_body = false;  // the body may carry custom metadata at its limits (see below)
+  bool reads_only = false;    // http::RouteSpec::reads_only
+  bool accepts_list = false;  // http::RouteSpec::accepts_list
 };
 // Every route: a session or API key, tenant-scoped, recorded under `action`.
 Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,

@@ -170,43 +170,44 @@ StatusOr<Reply> ListSecrets(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 Status AddSecretRoutes(http::Router& router, IdentityRouteDeps deps) {
   using A = secret_ops::VersionAction;
+  using secret_ops::Body;
   const secret_ops::RouteDef defs[] = {
-      {Verb::get, "/api/v1/secrets", "secrets.list", false, false, "secret.list",
+      {Verb::get, "/api/v1/secrets", "secrets.list", Body::kNone, "secret.list",
        "List secret paths under ?prefix= (next level, or all with ?recursive=true); only paths "
        "the caller may read or list.",
        ListSecrets},
-      {Verb::get, "/api/v1/secrets/{path*}", "secrets.read", false, false, "secret.read",
+      {Verb::get, "/api/v1/secrets/{path*}", "secrets.read", Body::kNone, "secret.read",
        "Read a secret's latest (or ?version=N) value; recorded before the value leaves.", GetSecret,
        /*reads_only=*/true},
-      {Verb::put, "/api/v1/secrets/{path*}", "secrets.write", true, true, "secret.write",
+      {Verb::put, "/api/v1/secrets/{path*}", "secrets.write", Body::kValue, "secret.write",
        "Write a new version ({\"data\": {...}, \"cas\": N}); check-and-set when cas is given.",
        PutSecret},
-      {Verb::delete_, "/api/v1/secrets/{path*}", "secrets.write", false, false, "secret.delete",
+      {Verb::delete_, "/api/v1/secrets/{path*}", "secrets.write", Body::kNone, "secret.delete",
        "Soft-delete the current version (or ?versions=1,2); undelete restores.", DeleteSecret},
-      {Verb::post, "/api/v1/secret-versions/delete/{path*}", "secrets.write", true, false,
+      {Verb::post, "/api/v1/secret-versions/delete/{path*}", "secrets.write", Body::kSmall,
        "secret.delete", "Soft-delete versions ({\"versions\": [...]}).",
        [](const IdentityRouteDeps& d, RequestContext& ctx) {
          return ChangeVersions(d, ctx, A::kSoftDelete);
        }},
-      {Verb::post, "/api/v1/secret-versions/undelete/{path*}", "secrets.write", true, false,
+      {Verb::post, "/api/v1/secret-versions/undelete/{path*}", "secrets.write", Body::kSmall,
        "secret.undelete", "Restore soft-deleted versions ({\"versions\": [...]}).",
        [](const IdentityRouteDeps& d, RequestContext& ctx) {
          return ChangeVersions(d, ctx, A::kUndelete);
        }},
-      {Verb::post, "/api/v1/secret-versions/destroy/{path*}", "secrets.write", true, false,
+      {Verb::post, "/api/v1/secret-versions/destroy/{path*}", "secrets.write", Body::kSmall,
        "secret.destroy",
        "Destroy versions for good: their ciphertext is erased ({\"versions\": [...]}).",
        [](const IdentityRouteDeps& d, RequestContext& ctx) {
          return ChangeVersions(d, ctx, A::kDestroy);
        }},
-      {Verb::get, "/api/v1/secret-metadata/{path*}", "secrets.list", false, false,
+      {Verb::get, "/api/v1/secret-metadata/{path*}", "secrets.list", Body::kNone,
        "secret.metadata.read",
        "A secret's metadata: versions, times, authors, settings, custom metadata.", GetMetadata},
-      {Verb::put, "/api/v1/secret-metadata/{path*}", "secrets.write", true, false,
+      {Verb::put, "/api/v1/secret-metadata/{path*}", "secrets.write", Body::kMetadata,
        "secret.metadata.update",
        "Change max_versions, cas_required or custom_metadata (creates the metadata if new).",
-       PutMetadata, /*reads_only=*/false, /*accepts_list=*/false, /*metadata_body=*/true},
-      {Verb::delete_, "/api/v1/secret-metadata/{path*}", "secrets.write", false, false,
+       PutMetadata},
+      {Verb::delete_, "/api/v1/secret-metadata/{path*}", "secrets.write", Body::kNone,
        "secret.metadata.delete", "Delete a secret with every version and its metadata, for good.",
        DeleteMetadata},
   };

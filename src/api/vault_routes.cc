@@ -294,6 +294,7 @@ StatusOr<Reply> Health(RequestContext&) {
 Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
   using H = IdentityHandlerFn;
   using A = secret_ops::VersionAction;
+  using secret_ops::Body;
   const H del = [](const IdentityRouteDeps& d, RequestContext& ctx) {
     return ChangeVersions(d, ctx, A::kSoftDelete);
   };
@@ -304,45 +305,44 @@ Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
     return ChangeVersions(d, ctx, A::kDestroy);
   };
   const secret_ops::RouteDef defs[] = {
-      {Verb::get, "/v1/{mount}/data/{path*}", "secrets.read", false, false, "secret.read",
+      {Verb::get, "/v1/{mount}/data/{path*}", "secrets.read", Body::kNone, "secret.read",
        "Vault KV v2: read a secret (?version=N); recorded before the value leaves.", ReadData,
        /*reads_only=*/true},
-      {Verb::post, "/v1/{mount}/data/{path*}", "secrets.write", true, true, "secret.write",
+      {Verb::post, "/v1/{mount}/data/{path*}", "secrets.write", Body::kValue, "secret.write",
        "Vault KV v2: write a version ({\"data\": {...}, \"options\": {\"cas\": N}}).", WriteData},
-      {Verb::put, "/v1/{mount}/data/{path*}", "secrets.write", true, true, "secret.write",
+      {Verb::put, "/v1/{mount}/data/{path*}", "secrets.write", Body::kValue, "secret.write",
        "Vault KV v2: write a version (as POST).", WriteData},
-      {Verb::delete_, "/v1/{mount}/data/{path*}", "secrets.write", false, false, "secret.delete",
+      {Verb::delete_, "/v1/{mount}/data/{path*}", "secrets.write", Body::kNone, "secret.delete",
        "Vault KV v2: soft-delete the latest version.", DeleteLatest},
-      {Verb::post, "/v1/{mount}/delete/{path*}", "secrets.write", true, false, "secret.delete",
+      {Verb::post, "/v1/{mount}/delete/{path*}", "secrets.write", Body::kSmall, "secret.delete",
        "Vault KV v2: soft-delete versions.", del},
-      {Verb::put, "/v1/{mount}/delete/{path*}", "secrets.write", true, false, "secret.delete",
+      {Verb::put, "/v1/{mount}/delete/{path*}", "secrets.write", Body::kSmall, "secret.delete",
        "Vault KV v2: soft-delete versions (as POST).", del},
-      {Verb::post, "/v1/{mount}/undelete/{path*}", "secrets.write", true, false, "secret.undelete",
+      {Verb::post, "/v1/{mount}/undelete/{path*}", "secrets.write", Body::kSmall, "secret.undelete",
        "Vault KV v2: restore soft-deleted versions.", undel},
-      {Verb::put, "/v1/{mount}/undelete/{path*}", "secrets.write", true, false, "secret.undelete",
+      {Verb::put, "/v1/{mount}/undelete/{path*}", "secrets.write", Body::kSmall, "secret.undelete",
        "Vault KV v2: restore soft-deleted versions (as POST).", undel},
-      {Verb::post, "/v1/{mount}/destroy/{path*}", "secrets.write", true, false, "secret.destroy",
+      {Verb::post, "/v1/{mount}/destroy/{path*}", "secrets.write", Body::kSmall, "secret.destroy",
        "Vault KV v2: destroy versions for good.", destroy},
-      {Verb::put, "/v1/{mount}/destroy/{path*}", "secrets.write", true, false, "secret.destroy",
+      {Verb::put, "/v1/{mount}/destroy/{path*}", "secrets.write", Body::kSmall, "secret.destroy",
        "Vault KV v2: destroy versions for good (as POST).", destroy},
-      {Verb::get, "/v1/{mount}/metadata/{path*}", "secrets.list", false, false,
+      {Verb::get, "/v1/{mount}/metadata/{path*}", "secrets.list", Body::kNone,
        "secret.metadata.read",
        "Vault KV v2: a secret's metadata; with LIST or ?list=true, the keys below the path the "
        "caller may see.",
        ReadMetadata, /*reads_only=*/false, /*accepts_list=*/true},
-      {Verb::get, "/v1/{mount}/metadata", "secrets.list", false, false, "secret.list",
+      {Verb::get, "/v1/{mount}/metadata", "secrets.list", Body::kNone, "secret.list",
        "Vault KV v2: LIST (or ?list=true) the top level the caller may see.", ListRoot,
        /*reads_only=*/false, /*accepts_list=*/true},
-      {Verb::post, "/v1/{mount}/metadata/{path*}", "secrets.write", true, false,
+      {Verb::post, "/v1/{mount}/metadata/{path*}", "secrets.write", Body::kMetadata,
        "secret.metadata.update", "Vault KV v2: max_versions, cas_required, custom_metadata.",
-       WriteMetadata, /*reads_only=*/false, /*accepts_list=*/false, /*metadata_body=*/true},
-      {Verb::put, "/v1/{mount}/metadata/{path*}", "secrets.write", true, false,
-       "secret.metadata.update", "Vault KV v2: metadata settings (as POST).", WriteMetadata,
-       /*reads_only=*/false, /*accepts_list=*/false, /*metadata_body=*/true},
-      {Verb::delete_, "/v1/{mount}/metadata/{path*}", "secrets.write", false, false,
+       WriteMetadata},
+      {Verb::put, "/v1/{mount}/metadata/{path*}", "secrets.write", Body::kMetadata,
+       "secret.metadata.update", "Vault KV v2: metadata settings (as POST).", WriteMetadata},
+      {Verb::delete_, "/v1/{mount}/metadata/{path*}", "secrets.write", Body::kNone,
        "secret.metadata.delete", "Vault KV v2: delete the secret, every version and its metadata.",
        DeleteMetadata},
-      {Verb::get, "/v1/auth/token/lookup-self", "", false, false, "",
+      {Verb::get, "/v1/auth/token/lookup-self", "", Body::kNone, "",
        "Vault: who the token is (never echoes the token), its tenant and its path policies.",
        LookupSelf},
   };

@@ -473,6 +473,9 @@ def test_value_over_the_value_limit_and_body_over_the_route_limit(make_server):
     rows = tenant_rows(srv, t.id)
     refused(send_json(srv, "PUT", META + "big", {"custom_metadata": {"k": "y" * (300 * 1024)}}, t.h),
             413, "payload_too_large")
+    # A version list is a small body (16 KiB), whatever the value or metadata limits.
+    refused(send_json(srv, "POST", VERS + "delete/big", {"versions": [1] * 6000}, t.h), 413,
+            "payload_too_large")
     # A metadata body holds custom metadata at every limit the vault sets (64 members, keys of
     # 128 bytes, values of 512: about 41 KiB); one byte more in a value is the vault's refusal.
     full = {f"{i:03d}" + "k" * 125: "v" * 512 for i in range(64)}
