@@ -151,10 +151,22 @@ StatusOr<Reply> WriteData(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = Envelope(ctx, json::serialize(VersionMetadata(v, nullptr)))};
 }
 
+// Vault answers a delete of a secret that does not exist as it answers one that does, 204, so
+// that a delete never tells whether a path held a secret (and a client may repeat one). The
+// caller already holds delete there; the record says nothing was found.
+StatusOr<Reply> DeletedEitherWay(RequestContext& ctx, const Status& deleted) {
+  if (deleted.code() == ErrorCode::kNotFound && deleted.reason() == "secret_not_found") {
+    ctx.audit_resource = "secret:" + std::string(ctx.param("path"));
+    ctx.audit_details.emplace_back("found", false);
+  } else {
+    BULWARK_RETURN_IF_ERROR(deleted);
+  }
+  return Reply{.status = 204};
+}
+
 StatusOr<Reply> DeleteLatest(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
-  BULWARK_RETURN_IF_ERROR(secret_ops::SoftDeleteCurrent(d, ctx, ctx.param("path")));
-  return Reply{.status = 204};
+  return DeletedEitherWay(ctx, secret_ops::SoftDeleteCurrent(d, ctx, ctx.param("path")));
 }
 
 StatusOr<Reply> ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx,
@@ -239,8 +251,7 @@ StatusOr<Reply> WriteMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 StatusOr<Reply> DeleteMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
-  BULWARK_RETURN_IF_ERROR(secret_ops::DeleteAll(d, ctx, ctx.param("path")));
-  return Reply{.status = 204};
+  return DeletedEitherWay(ctx, secret_ops::DeleteAll(d, ctx, ctx.param("path")));
 }
 
 StatusOr<Reply> LookupSelf(const IdentityRouteDeps& d, RequestContext& ctx) {

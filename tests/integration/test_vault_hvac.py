@@ -59,7 +59,7 @@ def test_hvac_create_read_update_cas_versions(srv):
 
 
 def test_hvac_soft_delete_undelete_destroy_and_metadata(srv):
-    _, _, _, c, key = full_access(srv)
+    _, tokens, codes, c, key = full_access(srv)
     kv = c.secrets.kv.v2
     for i in range(1, 4):
         kv.create_or_update_secret("svc/token", {"v": str(i)})
@@ -121,6 +121,28 @@ def test_hvac_soft_delete_undelete_destroy_and_metadata(srv):
         kv.read_secret_metadata("svc/token")
     with pytest.raises(hx.InvalidPath):
         kv.read_secret_version("svc/token")
+    # As in Vault, a delete answers 204 whether or not the secret exists, so a delete never tells
+    # which paths held one and a client may repeat it. The record says nothing was found.
+    tables = query(srv, "SELECT path, version, deleted_at, sealed FROM secret_versions ORDER BY 1, 2")
+    for delete in (kv.delete_latest_version_of_secret, kv.delete_metadata_and_all_versions):
+        for path in ("svc/token", "never/was"):
+            assert delete(path).status_code == 204
+            entry = ledger(srv)[-1]
+            assert (entry["action"], entry["resource"], entry["result"]) == \
+                (("secret.delete" if delete == kv.delete_latest_version_of_secret
+                  else "secret.metadata.delete"), f"secret:{path}", "success"), entry
+            assert entry["details"] == {"status": 204, "found": False}, entry
+    # A caller without delete there is refused before anything is looked up, found or not.
+    put_policy(srv, tokens, codes, "look", {"*": ["read", "list"]})
+    look, _ = api_key(srv, tokens, codes, policy="look")
+    kv.create_or_update_secret("svc/kept", {"v": "1"})
+    for path in ("/v1/secret/data/svc/kept", "/v1/secret/metadata/svc/kept",
+                 "/v1/secret/data/never/was", "/v1/secret/metadata/never/was"):
+        res = srv.request("DELETE", path, {"X-Vault-Token": look})
+        assert res.status == 403 and res.json()["errors"][0].startswith("path_denied: "), res
+    assert kv.read_secret_version("svc/kept")["data"]["data"] == {"v": "1"}
+    assert query(srv, "SELECT path, version, deleted_at, sealed FROM secret_versions "
+                      "WHERE path <> 'svc/kept' ORDER BY 1, 2") == tables
 
 
 def test_hvac_list_shows_folders_and_only_what_the_token_may_see(srv):
