@@ -122,27 +122,35 @@ def test_hvac_soft_delete_undelete_destroy_and_metadata(srv):
     with pytest.raises(hx.InvalidPath):
         kv.read_secret_version("svc/token")
     # As in Vault, a delete answers 204 whether or not the secret exists, so a delete never tells
-    # which paths held one and a client may repeat it. The record says nothing was found.
-    tables = query(srv, "SELECT path, version, deleted_at, sealed FROM secret_versions ORDER BY 1, 2")
-    for delete in (kv.delete_latest_version_of_secret, kv.delete_metadata_and_all_versions):
-        for path in ("svc/token", "never/was"):
+    # which paths held one and a client may repeat it. The record says nothing was found, once.
+    kv.create_or_update_secret("svc/other", {"v": "1"})
+    _, _, _, beta, _ = full_access(srv, "beta")  # another tenant holds the very path
+    beta.secrets.kv.v2.create_or_update_secret("never/was", {"v": "beta"})
+
+    def stored():
+        return [query(srv, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in ("secrets", "secret_versions")]
+    before = stored()
+    assert len(before[0]) == 2 and len(before[1]) == 2, before
+    for delete, action in ((kv.delete_latest_version_of_secret, "secret.delete"),
+                           (kv.delete_metadata_and_all_versions, "secret.metadata.delete")):
+        for path in ("svc/token", "never/was", "never/was"):
+            size = len(ledger(srv))
             assert delete(path).status_code == 204
-            entry = ledger(srv)[-1]
-            assert (entry["action"], entry["resource"], entry["result"]) == \
-                (("secret.delete" if delete == kv.delete_latest_version_of_secret
-                  else "secret.metadata.delete"), f"secret:{path}", "success"), entry
-            assert entry["details"] == {"status": 204, "found": False}, entry
+            entries = ledger(srv)
+            assert len(entries) == size + 1, entries[size:]
+            assert (entries[-1]["action"], entries[-1]["resource"], entries[-1]["result"]) == \
+                (action, f"secret:{path}", "success"), entries[-1]
+            assert entries[-1]["details"] == {"status": 204, "found": False}, entries[-1]
+    assert stored() == before
+    assert beta.secrets.kv.v2.read_secret_version("never/was")["data"]["data"] == {"v": "beta"}
     # A caller without delete there is refused before anything is looked up, found or not.
     put_policy(srv, tokens, codes, "look", {"*": ["read", "list"]})
     look, _ = api_key(srv, tokens, codes, policy="look")
-    kv.create_or_update_secret("svc/kept", {"v": "1"})
-    for path in ("/v1/secret/data/svc/kept", "/v1/secret/metadata/svc/kept",
+    for path in ("/v1/secret/data/svc/other", "/v1/secret/metadata/svc/other",
                  "/v1/secret/data/never/was", "/v1/secret/metadata/never/was"):
         res = srv.request("DELETE", path, {"X-Vault-Token": look})
         assert res.status == 403 and res.json()["errors"][0].startswith("path_denied: "), res
-    assert kv.read_secret_version("svc/kept")["data"]["data"] == {"v": "1"}
-    assert query(srv, "SELECT path, version, deleted_at, sealed FROM secret_versions "
-                      "WHERE path <> 'svc/kept' ORDER BY 1, 2") == tables
+    assert stored() == before
 
 
 def test_hvac_list_shows_folders_and_only_what_the_token_may_see(srv):
