@@ -38,7 +38,7 @@ Status Require(const IdentityRouteDeps& d, const RequestContext& ctx, std::strin
 
 audit::Event EventOf(const RequestContext& ctx, std::string_view path, unsigned status) {
   audit::Event e = http::LedgerAuditStage::EventFor(ctx, status, Status::Ok());
-  e.resource = "secret:" + std::string(path);
+  e.resource = SecretResource(path);
   return e;
 }
 
@@ -57,6 +57,8 @@ std::string VersionsText(const std::vector<std::int64_t>& versions) {
 }
 
 }  // namespace
+
+std::string SecretResource(std::string_view path) { return "secret:" + std::string(path); }
 
 Status Ready(const IdentityRouteDeps& d) {
   if (d.vault == nullptr || d.path_access == nullptr || d.store == nullptr || d.writer == nullptr) {
@@ -77,13 +79,13 @@ StatusOr<secrets::SecretValue> Read(const IdentityRouteDeps& d, RequestContext& 
   if (!value.ok()) {
     if (value.status().code() == ErrorCode::kIntegrity) {
       // Recorded and alerted; no plaintext.
-      ctx.audit_resource = "secret:" + std::string(path);
+      ctx.audit_resource = SecretResource(path);
       if (version) ctx.audit_details.emplace_back("version", *version);
       ctx.audit_alert = "secret_integrity";
     }
     return value.status();
   }
-  ctx.audit_resource = "secret:" + std::string(path);
+  ctx.audit_resource = SecretResource(path);
   ctx.audit_details.emplace_back("version", value->version.version);
   return value;
 }

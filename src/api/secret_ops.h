@@ -38,6 +38,10 @@ inline constexpr std::int64_t kMaxVersionNumber = std::int64_t{1} << 53;
 // 503 secrets_unavailable when the vault is not wired.
 Status Ready(const IdentityRouteDeps& d);
 
+// The audit resource naming a secret path, or a listed prefix: "secret:prod/db". Records of both
+// surfaces name secrets alike, so a SIEM query for one path finds every record of it.
+std::string SecretResource(std::string_view path);
+
 StatusOr<secrets::SecretValue> Read(const IdentityRouteDeps& d, http::RequestContext& ctx,
                                     std::string_view path, std::optional<std::int64_t> version);
 StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, http::RequestContext& ctx,

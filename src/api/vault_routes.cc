@@ -88,7 +88,7 @@ StatusOr<Reply> DeletedVersion(const IdentityRouteDeps& d, RequestContext& ctx,
     std::string data = "{\"data\":null,\"metadata\":";
     data += json::serialize(VersionMetadata(v, nullptr));
     data += '}';
-    ctx.audit_resource = "secret:" + std::string(ctx.param("path"));
+    ctx.audit_resource = secret_ops::SecretResource(ctx.param("path"));
     ctx.audit_reason = v.destroyed ? "version_destroyed" : "version_deleted";
     ctx.audit_details.emplace_back("version", v.version);
     return Reply{.status = 404, .body = Envelope(ctx, data)};
@@ -156,7 +156,7 @@ StatusOr<Reply> WriteData(const IdentityRouteDeps& d, RequestContext& ctx) {
 // caller already holds delete there; the record says nothing was found.
 StatusOr<Reply> DeletedEitherWay(RequestContext& ctx, const Status& deleted) {
   if (deleted.code() == ErrorCode::kNotFound && deleted.reason() == "secret_not_found") {
-    ctx.audit_resource = "secret:" + std::string(ctx.param("path"));
+    ctx.audit_resource = secret_ops::SecretResource(ctx.param("path"));
     ctx.audit_details.emplace_back("found", false);
   } else {
     BULWARK_RETURN_IF_ERROR(deleted);
@@ -188,7 +188,7 @@ StatusOr<Reply> ListKeys(const IdentityRouteDeps& d, RequestContext& ctx, std::s
       keys.empty() ? Status::NotFound("secret_not_found", "nothing to list here") : Status::Ok();
   audit::Event e = http::LedgerAuditStage::EventFor(ctx, keys.empty() ? 404 : 200, outcome);
   e.action = "secret.list";
-  e.resource = "secret:" + prefix;
+  e.resource = secret_ops::SecretResource(prefix);
   BULWARK_RETURN_IF_ERROR(d.writer->Record(std::move(e)));
   ctx.audited = true;
   if (!outcome.ok()) return outcome;
