@@ -113,8 +113,7 @@ Status CommitPolicyChange(const IdentityRouteDeps& d, RequestContext& ctx, std::
     if (s.reason() == "grant_not_held" && !refused.pattern.empty()) {
       ctx.audit_details.insert(ctx.audit_details.end(), attempted.begin(), attempted.end());
       ctx.audit_details.emplace_back("pattern", refused.pattern);
-      ctx.audit_details.emplace_back("missing",
-                                     core::JoinList(policy::CapabilityNames(refused.missing), ','));
+      ctx.audit_details.emplace_back("missing", refused.missing);
     }
     return s;
   }

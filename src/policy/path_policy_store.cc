@@ -542,10 +542,11 @@ Status Guarded(store::Transaction& tx, std::string_view tenant, const core::Prin
          bit = static_cast<std::uint8_t>(bit << 1)) {
       if ((caps & bit) != 0 && !held.Holds(pattern, bit)) missing |= bit;
     }
+    GrantRefusal what{pattern, core::JoinList(CapabilityNames(missing), ',')};
     Status refusal = Status::PermissionDenied(
         "grant_not_held", "only an owner may give path access it does not hold itself: " +
-                              core::JoinList(CapabilityNames(missing), ',') + " on " + pattern);
-    if (refused != nullptr) *refused = GrantRefusal{pattern, missing};
+                              what.missing + " on " + pattern);
+    if (refused != nullptr) *refused = std::move(what);
     return refusal;
   }
   return Status::Ok();

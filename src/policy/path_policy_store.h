@@ -104,7 +104,8 @@ Status ForgetMember(store::Transaction& tx, std::string_view tenant, std::string
 // What a change refused with "grant_not_held" gave that its author does not hold (below).
 struct GrantRefusal {
   std::string pattern;
-  std::uint8_t missing = 0;  // kCap* bits: the capabilities the author lacks on `pattern`
+  std::string missing;  // the capabilities the author lacks on `pattern`, as the refusal names
+                        // them: "read,list"
 };
 
 // Path policies bind whoever may change them (`policies.update`). The three functions below
