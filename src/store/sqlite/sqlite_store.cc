@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <fstream>
@@ -230,6 +231,14 @@ std::string DescribeSettings(const StrictSettings& s) {
          " foreign_keys=" + (s.foreign_keys ? "on" : "off");
 }
 
+// The write-ahead log's bound. SQLite checkpoints it (copies its pages into the database) once it
+// holds kWalCheckpointPages pages, 1 MiB at the default page size, rather than the default 4 MiB,
+// and truncates the file back to kWalKeepBytes afterwards. A checkpoint needs room for the
+// database to grow by the pages the log holds: the smaller the log, the less room a full disk
+// needs freed before the log can be emptied (docs/operations.md, "A full disk").
+constexpr int kWalCheckpointPages = 256;
+constexpr std::int64_t kWalKeepBytes = 1 << 20;
+
 // Applies the settings to a connection and reads them back. With set_journal_mode false the
 // journal mode is only read, so a health check observes what the file itself says (WAL is
 // persistent in the database header) instead of changing it.
@@ -248,6 +257,14 @@ Status ApplyAndVerify(sqlite3* db, const StrictSettings& s, bool set_journal_mod
   BULWARK_RETURN_IF_ERROR(ExecFixed(db, ("PRAGMA synchronous=" + s.synchronous).c_str()));
   BULWARK_RETURN_IF_ERROR(
       ExecFixed(db, s.foreign_keys ? "PRAGMA foreign_keys=ON" : "PRAGMA foreign_keys=OFF"));
+  if (Lower(s.journal_mode) == "wal") {
+    // The write-ahead log is bounded (see kWalCheckpointPages): checkpointed once it holds that
+    // many pages, and cut back to kWalKeepBytes on disk after each checkpoint.
+    BULWARK_RETURN_IF_ERROR(ExecFixed(
+        db, ("PRAGMA wal_autocheckpoint=" + std::to_string(kWalCheckpointPages)).c_str()));
+    BULWARK_RETURN_IF_ERROR(
+        ExecFixed(db, ("PRAGMA journal_size_limit=" + std::to_string(kWalKeepBytes)).c_str()));
+  }
   // INSERT OR REPLACE deletes the row it replaces; with recursive triggers on, that delete fires
   // the append-only tables' DELETE triggers instead of slipping past them.
   BULWARK_RETURN_IF_ERROR(ExecFixed(db, "PRAGMA recursive_triggers=ON"));
@@ -358,6 +375,37 @@ class Pool {
     cv_.notify_all();
   }
 
+  // After a write failed for want of disk (or at open, with a log left behind), the next write
+  // first empties the write-ahead log into the database. Until that fits, writes are refused:
+  // each one would grow the log into whatever room was freed, and the log could then never be
+  // checkpointed (the reviewer's "the WAL took it back", even across restarts).
+  void NoteWriteFailed(int extended_rc) {
+    if ((extended_rc & 0xff) == SQLITE_FULL) checkpoint_first_.store(true, std::memory_order_relaxed);
+  }
+  void CheckpointFirst() { checkpoint_first_.store(true, std::memory_order_relaxed); }
+
+  // Called with the writer slot held, before BEGIN. A passive checkpoint waits for no one: it
+  // copies what readers no longer need, and once every frame is in the database the next commit
+  // starts the log over (and journal_size_limit cuts the file back). Refuses the write only
+  // while the database cannot grow to take the log's pages.
+  Status CheckpointIfDue(Connection* c) {
+    if (!checkpoint_first_.load(std::memory_order_relaxed)) return Status::Ok();
+    int log_frames = 0;
+    int done_frames = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(c->db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
+    if (rc == SQLITE_OK && done_frames >= log_frames) {
+      checkpoint_first_.store(false, std::memory_order_relaxed);
+      return Status::Ok();
+    }
+    const int ext = rc == SQLITE_OK ? SQLITE_OK : sqlite3_extended_errcode(c->db);
+    if ((ext & 0xff) == SQLITE_FULL || (ext & 0xff) == SQLITE_IOERR) {
+      return Status::Unavailable("store_full",
+                                 "the store's volume is full: writes resume once the write-ahead log "
+                                 "(about 1 MiB) fits into the database; free disk space");
+    }
+    return Status::Ok();  // readers still need some frames, or another checkpoint runs: try next time
+  }
+
  private:
   void Reopen(Connection* c) {
     auto fresh = OpenConnection(opts_.path, SQLITE_OPEN_READWRITE, opts_.busy_timeout_ms);
@@ -376,6 +424,7 @@ class Pool {
   std::vector<Connection*> idle_;
   int critical_held_ = 0;  // connections threads with a role hold now
   bool writer_active_ = false;
+  std::atomic<bool> checkpoint_first_{false};
 };
 
 bool OnlyWhitespace(const char* p) {
@@ -478,6 +527,7 @@ class SqliteTransaction final : public Transaction {
     BULWARK_RETURN_IF_ERROR(CheckOpen());
     int rc = conn_->Run(Control::kCommit);
     if (rc != SQLITE_OK) {
+      pool_->NoteWriteFailed(sqlite3_extended_errcode(conn_->db));
       Status st = MapSqliteError(sqlite3_extended_errcode(conn_->db));
       if (!sqlite3_get_autocommit(conn_->db)) conn_->Run(Control::kRollback);
       open_ = false;
@@ -543,7 +593,10 @@ class SqliteTransaction final : public Transaction {
     for (;;) {
       int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) return MapSqliteError(sqlite3_extended_errcode(conn_->db));
+      if (rc != SQLITE_ROW) {
+        pool_->NoteWriteFailed(sqlite3_extended_errcode(conn_->db));
+        return MapSqliteError(sqlite3_extended_errcode(conn_->db));
+      }
       if (rows == nullptr) continue;
       Row row;
       row.reserve(static_cast<std::size_t>(ncols));
@@ -577,6 +630,7 @@ class SqliteStore final : public Store {
     BULWARK_ASSIGN_OR_RETURN(Connection * conn, pool_->Acquire(mode));
     // The transaction object owns the lease from here on, so every return releases it.
     auto tx = std::make_unique<SqliteTransaction>(pool_, conn, mode);
+    if (mode == TxMode::kWrite) BULWARK_RETURN_IF_ERROR(pool_->CheckpointIfDue(conn));
     int rc = conn->Run(mode == TxMode::kWrite ? Control::kBeginImmediate : Control::kBegin);
     if (rc != SQLITE_OK) return MapSqliteError(sqlite3_extended_errcode(conn->db));
     return std::unique_ptr<Transaction>(std::move(tx));
@@ -651,6 +705,11 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& opts) {
     }
   }
   auto pool = std::make_shared<Pool>(opts, settings);
+  // A log left by a process that could not checkpoint it (a full disk) is emptied before the
+  // first write adds to it.
+  if (struct stat wal {}; ::stat((opts.path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0) {
+    pool->CheckpointFirst();
+  }
   for (int i = 0; i < opts.pool_size; ++i) {
     BULWARK_ASSIGN_OR_RETURN(auto conn, OpenConnection(opts.path, flags, opts.busy_timeout_ms));
     BULWARK_RETURN_IF_ERROR(ApplyAndVerify(conn->db, settings, /*set_journal_mode=*/true));
