@@ -520,6 +520,47 @@ int IoThreads(const Config& c) {
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+// Open files a server needs beside its client connections: the store's (SQLite: the database, its
+// WAL and shared memory for each connection; PostgreSQL: a socket each), each io thread's epoll
+// and eventfd, the listener, the log and its SIEM sink, outgoing mail, the data directory's lock.
+// Generous on purpose: when they run out, the store and the sinks fail too, not only accept().
+std::uint64_t DescriptorsBesideConnections(const Config& c) {
+  return 128 + 4 * static_cast<std::uint64_t>(c.pool_size) + 2 * static_cast<std::uint64_t>(IoThreads(c));
+}
+
+// server.max_connections must fit under the hard limit on open files with what the server needs
+// beside them (the soft limit is raised to the hard one at boot): a server past its descriptors
+// cannot accept, and its store and sinks fail with it. Refused in production, a warning in dev.
+void CheckDescriptors(const Config& c, Problems& p, bool production) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max == RLIM_INFINITY) return;
+  const std::uint64_t beside = DescriptorsBesideConnections(c);
+  const std::uint64_t need = static_cast<std::uint64_t>(c.max_connections) + beside;
+  if (rl.rlim_max >= need) return;
+  const std::uint64_t fit = rl.rlim_max > beside ? rl.rlim_max - beside : 0;
+  p.Unsafe(production, "server.max_connections",
+           std::to_string(c.max_connections) + " connections and " + std::to_string(beside) +
+               " descriptors for the store, io threads, logs and sinks need " + std::to_string(need) +
+               " open files, but the hard limit is " + std::to_string(rl.rlim_max) +
+               ": raise it (ulimit -Hn, systemd LimitNOFILE=) or set server.max_connections to at most " +
+               std::to_string(fit));
+}
+
+// Raises the soft limit on open files to the hard one (as far as it goes), so that
+// server.max_connections is not cut short by the usual soft limit of 1024.
+void RaiseDescriptorLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max) return;
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    log::Warn("server.descriptor_limit_not_raised", {{"soft", static_cast<std::uint64_t>(before)}});
+    return;
+  }
+  log::Info("server.descriptor_limit_raised", {{"from", static_cast<std::uint64_t>(before)},
+                                                {"to", static_cast<std::uint64_t>(rl.rlim_cur)}});
+}
+
 // Whether a read transaction is a local, non-blocking page lookup, so that routes that only read
 // may run on the io threads: SQLite in WAL mode, where readers never wait for the writer. (In a
 // rollback journal, a reader waits out every commit in SQLite's busy handler.) The store is
@@ -832,6 +873,7 @@ std::vector<ConfigProblem> Preflight(const Config& config) {
   CheckStorage(config, p, production);
   CheckAudit(config, p, production);
   CheckIdentity(config, p, production);
+  CheckDescriptors(config, p, production);
   return p.list;
 }
 
@@ -1128,6 +1170,8 @@ int Serve(const core::ConfigSources& sources_in) {
   sopts2.max_header_bytes = static_cast<std::size_t>(config.max_header_bytes);
   sopts2.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
   sopts2.max_connections = static_cast<std::size_t>(config.max_connections);
+  sopts2.max_connections_per_client = static_cast<std::size_t>(config.max_connections_per_client);
+  sopts2.uncapped_peers = *core::ParseCidrList(config.trusted_proxies);
   sopts2.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
   sopts2.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
   sopts2.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
@@ -1136,6 +1180,7 @@ int Serve(const core::ConfigSources& sources_in) {
     if (!tls.ok()) return Refuse("tls", tls.status());
     sopts2.tls = *tls;
   }
+  RaiseDescriptorLimit();
   http::Server server(std::move(sopts2), pipeline, metrics);
   if (Status s = server.Listen(); !s.ok()) return Refuse("listen", s);
 

@@ -39,6 +39,18 @@ std::string IpAddress::ToString() const {
   return buf;
 }
 
+std::string IpAddress::ClientNetwork() const {
+  if (v4_) return ToString();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < 8; ++i) {
+    out.push_back(kHex[bytes_[i] >> 4]);
+    out.push_back(kHex[bytes_[i] & 0xF]);
+    if (i % 2 == 1) out.push_back(':');
+  }
+  return out + ":/64";
+}
+
 StatusOr<Cidr> Cidr::Parse(std::string_view text) {
   const auto slash = text.find('/');
   auto ip = IpAddress::Parse(text.substr(0, slash));

@@ -21,6 +21,10 @@ class IpAddress {
   static StatusOr<IpAddress> Parse(std::string_view text);
   bool is_v4() const { return v4_; }
   std::string ToString() const;
+  // The network a client is counted as: the IPv4 address itself, or the IPv6 /64 it is in
+  // ("2001:0db8:0000:0001::/64"). One IPv6 host usually holds a whole /64, so limits kept per
+  // address would give it 2^64 of them. Used by per-client rate limits and connection caps.
+  std::string ClientNetwork() const;
   // 16 bytes; IPv4 is stored as IPv4-mapped IPv6.
   const std::array<std::uint8_t, 16>& bytes() const { return bytes_; }
 

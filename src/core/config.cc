@@ -58,6 +58,7 @@ const std::vector<Setting>& Settings() {
       Int("server.max_header_bytes", &Config::max_header_bytes, 1024, 1 << 20),
       Int("server.max_body_bytes", &Config::max_body_bytes, 1024, 64LL << 20),
       Int("server.max_connections", &Config::max_connections, 1, 1'000'000),
+      Int("server.max_connections_per_client", &Config::max_connections_per_client, 0, 1'000'000),
       Int("server.header_timeout_ms", &Config::header_timeout_ms, 100, 600'000),
       Int("server.request_timeout_ms", &Config::request_timeout_ms, 100, 3'600'000),
       Int("server.idle_timeout_ms", &Config::idle_timeout_ms, 100, 3'600'000),
@@ -366,13 +367,33 @@ ConfigLoad LoadConfig(const ConfigSources& sources) {
   return out;
 }
 
+std::string DefaultText(const Setting& s) {
+  static const Config kDefaults;
+  switch (s.kind) {
+    case Kind::kString:
+      return kDefaults.*s.str;
+    case Kind::kInt:
+      return std::to_string(kDefaults.*s.num);
+    case Kind::kBool:
+      return kDefaults.*s.flag ? "true" : "false";
+    case Kind::kOptBool:
+      return "";
+    case Kind::kStringList: {
+      std::string out = "[";
+      for (const std::string& item : kDefaults.*s.list) out += (out.size() > 1 ? ", " : "") + item;
+      return out + "]";
+    }
+  }
+  return "";
+}
+
 std::vector<SettingInfo> AllSettings() {
   std::vector<SettingInfo> all;
   for (const Setting& s : Settings()) {
-    all.push_back({std::string(s.key), EnvName(s.key), std::string(KindName(s.kind))});
+    all.push_back({std::string(s.key), EnvName(s.key), std::string(KindName(s.kind)), DefaultText(s)});
   }
   for (const SecretSetting& s : SecretSettings()) {
-    all.push_back({std::string(s.toml_key), std::string(s.env), "secret (environment only)"});
+    all.push_back({std::string(s.toml_key), std::string(s.env), "secret (environment only)", ""});
   }
   return all;
 }

@@ -46,6 +46,7 @@ struct Config {
   std::int64_t max_header_bytes = 16 * 1024;
   std::int64_t max_body_bytes = 1024 * 1024;
   std::int64_t max_connections = 4096;
+  std::int64_t max_connections_per_client = 256;  // per IPv4 address / IPv6 /64; 0: no cap
   std::int64_t header_timeout_ms = 10'000;   // whole header must arrive within this
   std::int64_t request_timeout_ms = 30'000;  // whole request (header + body)
   std::int64_t idle_timeout_ms = 60'000;     // keep-alive idle
@@ -154,6 +155,10 @@ struct SettingInfo {
   std::string key;
   std::string env;
   std::string type;
+  // The default as the docs write it: an integer's digits, true/false, a string's text ("" when
+  // unset), "[]" or "[a, b]" for a list; "" for secrets and settings whose default depends on
+  // the mode (an optional boolean).
+  std::string default_value;
 };
 std::vector<SettingInfo> AllSettings();
 

@@ -101,6 +101,11 @@ std::string Metrics::Render() const {
   out += "# TYPE bulwark_http_connections_rejected_total counter\n";
   out += "bulwark_http_connections_rejected_total " +
          std::to_string(connections_rejected_.load(std::memory_order_relaxed)) + "\n";
+  out += "# HELP bulwark_http_client_connections_rejected_total Connections closed at accept: "
+         "the client's network held server.max_connections_per_client.\n";
+  out += "# TYPE bulwark_http_client_connections_rejected_total counter\n";
+  out += "bulwark_http_client_connections_rejected_total " +
+         std::to_string(client_connections_rejected_.load(std::memory_order_relaxed)) + "\n";
   return out;
 }
 

@@ -26,6 +26,8 @@ class Metrics {
   void ConnectionOpened() { connections_.fetch_add(1, std::memory_order_relaxed); }
   void ConnectionClosed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
   void ConnectionRejected() { connections_rejected_.fetch_add(1, std::memory_order_relaxed); }
+  // A connection closed at accept because its client network held its share already.
+  void ClientConnectionRejected() { client_connections_rejected_.fetch_add(1, std::memory_order_relaxed); }
 
   std::int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   std::int64_t connections() const { return connections_.load(std::memory_order_relaxed); }
@@ -48,6 +50,7 @@ class Metrics {
   std::atomic<std::int64_t> connections_{0};
   std::atomic<std::uint64_t> rate_limited_{0};
   std::atomic<std::uint64_t> connections_rejected_{0};
+  std::atomic<std::uint64_t> client_connections_rejected_{0};
 };
 
 }  // namespace bulwark::http

@@ -38,20 +38,6 @@ std::string PresentedKeyBucket(const Request& req) {
   return crypto::Sha256Hex(key).substr(0, 32);
 }
 
-// The bucket of a client address: an IPv4 address, or an IPv6 /64. One IPv6 host usually holds
-// a whole /64, so per-address buckets would give it 2^64 of them.
-std::string ClientNetwork(const core::IpAddress& ip) {
-  if (ip.is_v4()) return ip.ToString();
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < 8; ++i) {
-    out.push_back(kHex[ip.bytes()[i] >> 4]);
-    out.push_back(kHex[ip.bytes()[i] & 0xF]);
-    if (i % 2 == 1) out.push_back(':');
-  }
-  return out + ":/64";
-}
-
 }  // namespace
 
 StatusOr<RateLimitRule> ParseRateLimitRule(std::string_view text) {
@@ -153,7 +139,7 @@ Status RouteRateLimiter::Check(RequestContext& ctx) {
     key += ':';
     switch (rule.key) {
       case RateLimitRule::Key::kIp:
-        key += ClientNetwork(ctx.client);
+        key += ctx.client.ClientNetwork();
         break;
       case RateLimitRule::Key::kApiKey: {
         const std::string id = PresentedKeyBucket(ctx.req);

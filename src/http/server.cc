@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <thread>
@@ -40,14 +41,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
  public:
-  Session(Server& server, tcp::socket&& socket, const core::IpAddress& peer)
+  Session(Server& server, tcp::socket&& socket, const core::IpAddress& peer, std::string client_slot)
     requires(!kTls)
-      : server_(server), stream_(std::move(socket)), peer_(peer) {}
-  Session(Server& server, tcp::socket&& socket, const core::IpAddress& peer, asio::ssl::context& tls)
+      : server_(server), stream_(std::move(socket)), peer_(peer), client_slot_(std::move(client_slot)) {}
+  Session(Server& server, tcp::socket&& socket, const core::IpAddress& peer, std::string client_slot,
+          asio::ssl::context& tls)
     requires(kTls)
-      : server_(server), stream_(std::move(socket), tls), peer_(peer) {}
+      : server_(server),
+        stream_(std::move(socket), tls),
+        peer_(peer),
+        client_slot_(std::move(client_slot)) {}
 
-  ~Session() override { server_.Unregister(this); }
+  ~Session() override { server_.Unregister(this, client_slot_); }
 
   void Start() {
     server_.Register(this->shared_from_this());
@@ -87,8 +92,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void OnStart() {
+    // The first request's header is due `header_timeout` after the accept: a client that
+    // connects and sends nothing holds the connection no longer than one that sends slowly.
+    request_began_ = Clock::now();
     if constexpr (kTls) {
-      ExpiresAfter(opts().header_timeout);
+      SetDeadline(request_began_ + opts().header_timeout);
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->Finalize();
@@ -99,17 +107,30 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
   }
 
-  // Waits for the first byte of the next request under the idle timeout; the header timeout
-  // starts once a request has begun.
+  // Waits for the first byte of a request. Before the first request the header deadline set at
+  // the accept runs; between requests, the idle timeout, and the header timeout starts with the
+  // next request's first byte.
   void ReadIdle() {
     if (server_.draining()) return Close(false);
+    const bool first = requests_ == 0;
+    if (!first) request_began_ = Clock::now();
     if (buffer_.size() > 0) return ReadHeader();
     idle_ = true;
-    ExpiresAfter(opts().idle_timeout);
+    if (first) {
+      SetDeadline(request_began_ + opts().header_timeout);
+    } else {
+      ExpiresAfter(opts().idle_timeout);
+    }
     stream_.async_read_some(buffer_.prepare(kReadChunk),
-                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                            [self = this->shared_from_this(), first](beast::error_code ec, std::size_t n) {
                               self->idle_ = false;
-                              if (ec) return self->Close(false);
+                              if (ec) {
+                                if (first && self->timed_out_) {
+                                  log::Debug("http.first_byte_timeout", {{"peer", self->peer_.ToString()}});
+                                }
+                                return self->Close(false);
+                              }
+                              if (!first) self->request_began_ = Clock::now();
                               self->buffer_.commit(n);
                               self->ReadHeader();
                             });
@@ -123,24 +144,61 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // The body limit depends on the route, known only once the header is in (OnHeader).
     parser_->body_limit(boost::none);
     header_bytes_ = 0;
-    request_deadline_ = Clock::now() + opts().request_timeout;
-    ExpiresAfter(std::min(opts().header_timeout, opts().request_timeout));
-    ReadHeaderPiece();
+    ++requests_;
+    request_deadline_ = request_began_ + opts().request_timeout;
+    SetDeadline(request_began_ + std::min(opts().header_timeout, opts().request_timeout));
+    ParseHeaderBuffered();
   }
 
-  void ReadHeaderPiece() {
-    bhttp::async_read_some(stream_, buffer_, *parser_,
-                           [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                             self->header_bytes_ += n;
-                             if (self->header_bytes_ > self->opts().max_header_bytes) {
-                               return self->OnHeader(bhttp::error::header_limit);
-                             }
-                             if (ec || self->parser_->is_header_done()) return self->OnHeader(ec);
-                             self->ReadHeaderPiece();
-                           });
+  // Hands what is buffered to the parser, and reads more until the header is complete. The bytes
+  // are looked at before the parser sees them, to refuse obsolete line folding (below).
+  void ParseHeaderBuffered() {
+    while (buffer_.size() > 0) {
+      if (HasObsFold(buffer_.cdata())) return OnHeader(bhttp::error::bad_value, true);
+      beast::error_code ec;
+      const std::size_t used = parser_->put(buffer_.cdata(), ec);
+      buffer_.consume(used);
+      header_bytes_ += used;
+      if (header_bytes_ > opts().max_header_bytes) return OnHeader(bhttp::error::header_limit);
+      if (ec == bhttp::error::need_more) break;
+      if (ec || parser_->is_header_done()) return OnHeader(ec);
+      if (used == 0) break;
+    }
+    // All that is buffered now belongs to the unfinished header.
+    if (header_bytes_ + buffer_.size() > opts().max_header_bytes) {
+      return OnHeader(bhttp::error::header_limit);
+    }
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->OnHeader(ec);
+                              self->buffer_.commit(n);
+                              self->ParseHeaderBuffered();
+                            });
   }
 
-  void OnHeader(beast::error_code ec) {
+  // True if the header at the front of `bytes` (which starts at a line the parser has not taken)
+  // folds a line: CRLF followed by a space or tab before the blank line that ends the header.
+  // Beast joins folded lines into one value; a proxy in front may not, so a folded
+  // "Transfer-Encoding:\r\n chunked" would frame the body one way here and another way there.
+  // RFC 9112 §5.2 lets a server refuse obs-fold with 400, which is what ambiguous framing gets.
+  static bool HasObsFold(const asio::const_buffer& bytes) {
+    const std::string_view text(static_cast<const char*>(bytes.data()), bytes.size());
+    for (std::size_t at = text.find("\r\n"); at != std::string_view::npos; at = text.find("\r\n", at + 2)) {
+      if (at + 2 >= text.size()) return false;  // the next line's first byte has not arrived
+      const char next = text[at + 2];
+      if (next == '\r') return false;  // the blank line: the header ends here
+      if (next == ' ' || next == '\t') return true;
+    }
+    return false;
+  }
+
+  void OnHeader(beast::error_code ec, bool obs_fold = false) {
+    if (obs_fold) {
+      return Reject(Status::InvalidArgument("malformed_request",
+                                            "a header line continues on the next line (obsolete line "
+                                            "folding); send each header field on one line"),
+                    false);
+    }
     if (ec == bhttp::error::header_limit) {
       return Reject(Status(ErrorCode::kHeadersTooLarge, "headers_too_large",
                            "the request header exceeds " + std::to_string(opts().max_header_bytes) +
@@ -296,11 +354,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   Server& server_;
   Stream stream_;
   core::IpAddress peer_;
+  const std::string client_slot_;  // the network this connection counts against, if any
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string out_;  // the serialized response; reused across requests on this connection
   std::array<char, 4096> drain_buf_{};
+  Clock::time_point request_began_;  // the accept, for the first request; else its first byte
   Clock::time_point request_deadline_;
+  std::uint64_t requests_ = 0;  // requests begun on this connection
   std::atomic<Clock::rep> deadline_{kNoDeadline};  // read by the sweeper on another thread
   std::size_t drained_ = 0;
   std::size_t header_bytes_ = 0;
@@ -396,32 +457,83 @@ void Server::Accept() {
   acceptor_.async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || draining()) return;
-      log::Warn("http.accept_failed", {{"error", ec.message()}});
-      Accept();
-      return;
+      return AcceptLater(ec);
     }
+    accept_backoff_ = std::chrono::milliseconds(0);
     if (draining()) return;
-    if (open_connections_.load() >= options_.max_connections) {
-      metrics_.ConnectionRejected();
+    const auto refuse = [&](bool per_client) {
+      if (per_client) {
+        metrics_.ClientConnectionRejected();
+      } else {
+        metrics_.ConnectionRejected();
+      }
       beast::error_code ignored;
       socket.close(ignored);
       Accept();
-      return;
-    }
+    };
+    if (open_connections_.load() >= options_.max_connections) return refuse(false);
     beast::error_code opt_ec;
-    socket.set_option(tcp::no_delay(true), opt_ec);
     const auto remote = socket.remote_endpoint(opt_ec);
     auto peer = core::IpAddress::Parse(opt_ec ? std::string("0.0.0.0") : remote.address().to_string());
     if (!peer.ok()) peer = core::IpAddress::Parse("0.0.0.0");
+    std::string slot;
+    if (options_.max_connections_per_client > 0 && !core::AnyContains(options_.uncapped_peers, *peer)) {
+      slot = peer->ClientNetwork();
+      if (!TakeClientSlot(slot)) return refuse(true);
+    }
+    socket.set_option(tcp::no_delay(true), opt_ec);
     open_connections_.fetch_add(1);
     metrics_.ConnectionOpened();
     if (options_.tls) {
-      std::make_shared<Session<TlsStream>>(*this, std::move(socket), *peer, *options_.tls)->Start();
+      std::make_shared<Session<TlsStream>>(*this, std::move(socket), *peer, std::move(slot), *options_.tls)
+          ->Start();
     } else {
-      std::make_shared<Session<PlainStream>>(*this, std::move(socket), *peer)->Start();
+      std::make_shared<Session<PlainStream>>(*this, std::move(socket), *peer, std::move(slot))->Start();
     }
     Accept();
   });
+}
+
+// accept(2) failed: out of descriptors (EMFILE, ENFILE) or memory, or the connection failed
+// before it was accepted. Retrying at once would spin a core (and, logging each failure, fill
+// the disk) while nothing frees a descriptor, so the next accept waits, longer after each
+// consecutive failure; connections meanwhile wait in the listen backlog.
+void Server::AcceptLater(const boost::system::error_code& ec) {
+  accept_backoff_ = std::clamp(accept_backoff_ * 2, std::chrono::milliseconds(5), kMaxAcceptBackoff);
+  ++accept_failures_unlogged_;
+  const auto now = Clock::now();
+  if (accept_logged_at_ == Clock::time_point{} || now - accept_logged_at_ >= kAcceptLogInterval) {
+    log::Warn("http.accept_failed", {{"error", ec.message()},
+                                     {"failures", accept_failures_unlogged_},
+                                     {"retry_ms", static_cast<std::int64_t>(accept_backoff_.count())},
+                                     {"open_connections", static_cast<std::int64_t>(open_connections_.load())}});
+    accept_logged_at_ = now;
+    accept_failures_unlogged_ = 0;
+  }
+  if (!accept_retry_timer_) accept_retry_timer_ = std::make_unique<asio::steady_timer>(*iocs_.front());
+  accept_retry_timer_->expires_after(accept_backoff_);
+  accept_retry_timer_->async_wait([this](beast::error_code wec) {
+    if (wec || draining()) return;
+    Accept();
+  });
+}
+
+bool Server::TakeClientSlot(const std::string& network) {
+  std::lock_guard<std::mutex> lock(clients_mu_);
+  std::size_t& n = connections_per_client_[network];
+  if (n >= options_.max_connections_per_client) {
+    if (n == 0) connections_per_client_.erase(network);
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void Server::ReleaseClientSlot(const std::string& network) {
+  std::lock_guard<std::mutex> lock(clients_mu_);
+  const auto it = connections_per_client_.find(network);
+  if (it == connections_per_client_.end()) return;
+  if (--it->second == 0) connections_per_client_.erase(it);
 }
 
 void Server::Register(const std::shared_ptr<SessionBase>& s) {
@@ -429,11 +541,12 @@ void Server::Register(const std::shared_ptr<SessionBase>& s) {
   sessions_.emplace(s.get(), s);
 }
 
-void Server::Unregister(SessionBase* s) {
+void Server::Unregister(SessionBase* s, const std::string& client_slot) {
   {
     std::lock_guard<std::mutex> lock(sessions_mu_);
     sessions_.erase(s);
   }
+  if (!client_slot.empty()) ReleaseClientSlot(client_slot);
   open_connections_.fetch_sub(1);
   metrics_.ConnectionClosed();
   StopIfDrained();
@@ -498,6 +611,7 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
     if (draining_.exchange(true, std::memory_order_acq_rel)) return;
     beast::error_code ec;
     acceptor_.close(ec);
+    if (accept_retry_timer_) accept_retry_timer_->cancel();
     shutdown_timer_ = std::make_unique<asio::steady_timer>(*iocs_.front(), grace);
     shutdown_timer_->async_wait([this](beast::error_code wec) {
       if (wec) return;

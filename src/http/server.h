@@ -6,10 +6,16 @@
 // What a client cannot do to it:
 //  - send more than `max_header_bytes` of header (431) or a body over the route's limit (413,
 //    answered from Content-Length before the body is read, and the connection closed);
-//  - hold a connection by sending slowly: the header must arrive within `header_timeout`, the
-//    whole request within `request_timeout`, and an idle keep-alive connection is closed after
+//  - hold a connection by sending slowly or not at all: a new connection's first request header
+//    must be complete within `header_timeout` of the accept (TLS handshake included), a later
+//    one's within `header_timeout` of its first byte, the whole request within
+//    `request_timeout`, and a keep-alive connection idle between requests is closed after
 //    `idle_timeout`;
-//  - open more than `max_connections` at once (further ones are closed at accept).
+//  - open more than `max_connections` at once, or more than `max_connections_per_client` from one
+//    client network (further ones are closed at accept);
+//  - make the acceptor spin: when accept fails (descriptors exhausted, no memory) it retries after
+//    a pause that doubles up to kMaxAcceptBackoff, and says so in the log at most once every
+//    kAcceptLogInterval, with the count of failures since.
 //
 // Shutdown() (SIGTERM): stop accepting, close idle connections, let in-flight requests finish
 // with `Connection: close`, and return from Run() when they are done or at the deadline.
@@ -28,6 +34,7 @@
 #include <vector>
 #include <string>
 
+#include "core/cidr.h"
 #include "core/status.h"
 #include "http/metrics.h"
 #include "http/pipeline.h"
@@ -43,6 +50,11 @@ struct ServerOptions {
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_connections = 4096;
+  // Connections one client network (an IPv4 address, an IPv6 /64) may hold at once; 0: no cap.
+  // Peers in `uncapped_peers` (the trusted proxies, whose connections carry many clients) are
+  // not counted: the proxy limits its own clients.
+  std::size_t max_connections_per_client = 256;
+  std::vector<core::Cidr> uncapped_peers;
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds request_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
@@ -78,15 +90,23 @@ class Server {
   Pipeline& pipeline() { return pipeline_; }
   bool draining() const { return draining_.load(std::memory_order_acquire); }
   void Register(const std::shared_ptr<SessionBase>& s);
+  // `client_slot`: the network the connection was counted against at accept (empty: none).
   // Runs `f` on the worker pool (blocking allowed there, never on an io thread).
   template <class F>
   void RunBlocking(F&& f) {
     boost::asio::post(workers_, std::forward<F>(f));
   }
-  void Unregister(SessionBase* s);
+  void Unregister(SessionBase* s, const std::string& client_slot);
+
+  static constexpr auto kMaxAcceptBackoff = std::chrono::milliseconds(500);
+  static constexpr auto kAcceptLogInterval = std::chrono::seconds(10);
 
  private:
   void Accept();
+  void AcceptLater(const boost::system::error_code& ec);
+  // Counts a connection against its client network; false if the network is at its cap.
+  bool TakeClientSlot(const std::string& network);
+  void ReleaseClientSlot(const std::string& network);
   void StopIfDrained();
   void StopAll();
   void Sweep();
@@ -105,6 +125,13 @@ class Server {
   std::vector<std::unique_ptr<boost::asio::io_context>> iocs_;
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::size_t next_ioc_ = 0;  // used only on the acceptor's thread
+  // Accept failures, also only on the acceptor's thread.
+  std::chrono::milliseconds accept_backoff_{0};
+  std::chrono::steady_clock::time_point accept_logged_at_{};
+  std::uint64_t accept_failures_unlogged_ = 0;
+  std::unique_ptr<boost::asio::steady_timer> accept_retry_timer_;
+  std::mutex clients_mu_;
+  std::unordered_map<std::string, std::size_t> connections_per_client_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<boost::asio::steady_timer> shutdown_timer_;
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import re
+import resource
 import select
 import signal
 import socket
@@ -231,8 +232,10 @@ class Server:
     """One `bulwark serve` process with its own config, data dir and stderr file."""
 
     def __init__(self, workdir, settings=None, env=None, dev=False, production_defaults=True,
-                 data_dir=None, args=None):
+                 data_dir=None, args=None, open_files=None):
+        """`open_files`: (soft, hard) RLIMIT_NOFILE for the server process, else the test's own."""
         self.workdir = Path(workdir)
+        self.open_files = open_files
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.dev = dev
         self.settings = {}
@@ -267,9 +270,16 @@ class Server:
         if self.dev:
             cmd.append("--dev")
         self._stderr_file = open(self.stderr_path, "wb")
+        limits = self.open_files
+
+        def set_limits():
+            if limits:
+                resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+
         self.proc = subprocess.Popen(cmd, env=clean_env(self.env), cwd=self.workdir,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=self._stderr_file, start_new_session=True)
+                                     stderr=self._stderr_file, start_new_session=True,
+                                     preexec_fn=set_limits if limits else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             ev = self.find_event("server.listening")

@@ -24,6 +24,65 @@ def test_a_transfer_encoding_that_is_not_chunked_is_refused_and_the_connection_c
     assert b"malformed_request" in data
 
 
+def _exchange(srv, raw):
+    """Sends `raw` and reads until the server closes; everything it answered."""
+    with srv.connect() as s:
+        s.sendall(raw)
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+@pytest.mark.parametrize("fold", [b"\r\n chunked", b"\r\n\tchunked", b" x\r\n chunked"])
+def test_an_obs_folded_transfer_encoding_is_refused(make_server, fold):
+    # Beast joins a folded line into "chunked"; a proxy that does not would frame the body by
+    # Content-Length, and the chunk below would be a second request to one of them.
+    srv = make_server()
+    smuggled = b"GET /build-info HTTP/1.1\r\nHost: x\r\n\r\n"
+    body = b"0\r\n\r\n" + smuggled
+    raw = (f"POST /api/v1/auth/request HTTP/1.1\r\nHost: {srv.address}\r\nContent-Type: application/json\r\n"
+           f"Content-Length: {len(body)}\r\nTransfer-Encoding:").encode() + fold + b"\r\n\r\n" + body
+    data = _exchange(srv, raw)
+    assert data.startswith(b"HTTP/1.1 400 "), data[:300]
+    assert data.count(b"HTTP/1.1 ") == 1, "a request after the folded header was answered"
+    assert b"malformed_request" in data and b"folding" in data, data[:400]
+
+
+def test_obs_fold_is_refused_in_any_header_and_the_next_request_is_not_read(make_server):
+    srv = make_server()
+    raw = (f"GET /livez HTTP/1.1\r\nHost: {srv.address}\r\nX-Note: one\r\n two\r\n\r\n"
+           f"GET /livez HTTP/1.1\r\nHost: {srv.address}\r\n\r\n").encode()
+    data = _exchange(srv, raw)
+    assert data.startswith(b"HTTP/1.1 400 ") and data.count(b"HTTP/1.1 ") == 1, data[:300]
+    # Unfolded, the same headers are served, and a body beginning with a space is not a fold.
+    res = srv.raw(f"POST /livez HTTP/1.1\r\nHost: {srv.address}\r\nX-Note: one two\r\n"
+                  f"Content-Length: 3\r\nConnection: close\r\n\r\n x\n".encode())
+    assert res.status == 405, res
+
+
+def test_a_header_split_across_reads_is_still_checked_for_folding(make_server):
+    import time
+    srv = make_server()
+    with srv.connect() as s:
+        for piece in (f"GET /livez HTTP/1.1\r\nHost: {srv.address}\r\nX-A: 1\r\n".encode(), b" 2\r\n\r\n"):
+            s.sendall(piece)
+            time.sleep(0.2)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 400 "), data[:300]
+
+
 def test_http11_without_host_is_refused(make_server):
     srv = make_server()
     res = srv.raw(b"GET /livez HTTP/1.1\r\nConnection: close\r\n\r\n")

@@ -169,5 +169,14 @@ TEST(CoreCidrTest, ParseCidrListNamesTheBadEntry) {
   EXPECT_FALSE(AnyContains(*empty, Ip("127.0.0.1")));
 }
 
+TEST(IpAddressTest, ClientNetworkIsTheIpv4AddressOrTheIpv6Slash64) {
+  EXPECT_EQ(Ip("203.0.113.9").ClientNetwork(), "203.0.113.9");
+  EXPECT_EQ(Ip("::ffff:203.0.113.9").ClientNetwork(), "203.0.113.9");  // mapped: the IPv4 client
+  // Every address of one /64 is one client; the next /64 is another.
+  EXPECT_EQ(Ip("2001:db8:0:1::1").ClientNetwork(), "2001:0db8:0000:0001::/64");
+  EXPECT_EQ(Ip("2001:db8:0:1:ffff:ffff:ffff:ffff").ClientNetwork(), "2001:0db8:0000:0001::/64");
+  EXPECT_NE(Ip("2001:db8:0:2::1").ClientNetwork(), Ip("2001:db8:0:1::1").ClientNetwork());
+}
+
 }  // namespace
 }  // namespace bulwark::core
