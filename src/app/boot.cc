@@ -615,6 +615,48 @@ int Refuse(const std::string& what, const Status& st) {
   return kExitConfigRefused;
 }
 
+namespace {
+
+// A store whose ledger does not reach the last checkpoint signed (the high-water mark, kept
+// outside the database) was rolled back or rewritten: every command that writes refuses it, in
+// dev mode too (a restored copy brings back what was revoked since). A missing mark is made at
+// the next checkpoint.
+Status CheckHighWater(const Config& config, Core& core) {
+  core.high_water = std::make_shared<audit::HighWaterMark>(config.audit_high_water_path());
+  auto read = core.high_water->Read();
+  if (!read.ok()) {
+    return Status::FailedPrecondition(
+        "high_water_invalid", "the ledger high-water mark " + core.high_water->path() +
+                                  " cannot be read as a checkpoint: " + read.status().message());
+  }
+  const std::optional<audit::LedgerCheckpoint>& mark = *read;
+  if (mark) {
+    BULWARK_RETURN_IF_ERROR(audit::CheckAgainstHighWater(*core.store, *core.ledger, *mark,
+                                                         core.high_water->path()));
+  } else {
+    BULWARK_ASSIGN_OR_RETURN(auto tx, core.store->Begin(store::TxMode::kRead));
+    BULWARK_ASSIGN_OR_RETURN(std::int64_t signed_size, core.ledger->LastCheckpointSize(*tx));
+    if (signed_size > 0) {
+      log::Warn("audit.high_water_missing",
+                {{"path", core.high_water->path()},
+                 {"message",
+                  "no ledger high-water mark: a rollback of the database to before this start "
+                  "cannot be detected from this node; it is written at the next checkpoint"}});
+    }
+  }
+  core.writer_options.checkpoint_every = 1;
+  core.writer_options.on_checkpoint = [mark_file = core.high_water](
+                                          const audit::LedgerCheckpoint& cp) {
+    if (Status s = mark_file->Raise(cp); !s.ok()) {
+      log::Error("audit.high_water_unwritable",
+                 {{"path", mark_file->path()}, {"message", s.message()}});
+    }
+  };
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status RequireDatabase(const Config& c) {
   std::error_code ec;
   if (!c.storage_url.empty() || fs::exists(c.database_path(), ec)) return Status::Ok();
@@ -719,6 +761,7 @@ StatusOr<Core> OpenCore(Config& config, std::string& step, const OpenCoreOptions
   }
   step = "audit";
   BULWARK_ASSIGN_OR_RETURN(core.ledger, audit::Ledger::Open(*core.store, *core.keys));
+  BULWARK_RETURN_IF_ERROR(CheckHighWater(config, core));
   return core;
 }
 
@@ -996,10 +1039,12 @@ int Serve(const core::ConfigSources& sources_in) {
   std::unique_ptr<store::Store> store = std::move(core_or->store);
   std::unique_ptr<keyring::Keyring> keys = std::move(core_or->keys);
   std::unique_ptr<audit::Ledger> ledger = std::move(core_or->ledger);
-  audit::AuditWriter writer(
-      *store, *ledger,
-      {.checkpoint_every = config.audit_checkpoint_every,
-       .checkpoint_interval = std::chrono::milliseconds(config.audit_checkpoint_interval_ms)});
+  audit::WriterOptions writer_options = core_or->writer_options;
+  writer_options.checkpoint_every = config.audit_checkpoint_every;
+  writer_options.checkpoint_interval = std::chrono::milliseconds(config.audit_checkpoint_interval_ms);
+  // On SQLite this server is the ledger's only writer (CLI commands beside it sign their heads).
+  writer_options.guard_head = store->backend() == "sqlite";
+  audit::AuditWriter writer(*store, *ledger, std::move(writer_options));
   auto receipts_or = receipts::ReceiptService::Open(*store, *keys);
   if (!receipts_or.ok()) return Refuse("receipts", receipts_or.status());
   std::unique_ptr<receipts::ReceiptService> receipt_service = std::move(*receipts_or);
@@ -1239,7 +1284,7 @@ int TenantCreate(const core::ConfigSources& sources, const std::string& name,
   identity::directory::CreatedTenant created;
   Status s;
   {
-    audit::AuditWriter writer(*core_or->store, *core_or->ledger, {});
+    audit::AuditWriter writer(*core_or->store, *core_or->ledger, core_or->writer_options);
     audit::Event e;
     e.actor = {audit::ActorKind::kOperator, "cli"};
     e.action = "tenant.create";

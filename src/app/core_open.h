@@ -4,7 +4,9 @@
 #include <memory>
 #include <string>
 
+#include "audit/high_water.h"
 #include "audit/ledger.h"
+#include "audit/writer.h"
 #include "core/config.h"
 #include "core/status.h"
 #include "crypto/secret_bytes.h"
@@ -18,6 +20,12 @@ struct Core {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<keyring::Keyring> keys;
   std::unique_ptr<audit::Ledger> ledger;
+  // The ledger's high-water mark (audit.high_water_file), checked when the store was opened.
+  std::shared_ptr<audit::HighWaterMark> high_water;
+  // How a command's writer signs: a checkpoint with every commit (it runs beside a server that
+  // guards its head, audit::WriterOptions::guard_head), each one raising the high-water mark.
+  // `serve` sets its own policy on top.
+  audit::WriterOptions writer_options;
 };
 
 struct OpenCoreOptions {

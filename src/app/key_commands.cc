@@ -145,7 +145,7 @@ int KeyRotate(const core::ConfigSources& sources, const std::string& new_source,
   std::string receipt_id;
   Status s;
   {
-    audit::AuditWriter writer(*core.store, *core.ledger, {});
+    audit::AuditWriter writer(*core.store, *core.ledger, core.writer_options);
     s = writer.CommitAmending(
         [&](store::Transaction& tx, audit::Event& ev) -> Status {
           BULWARK_ASSIGN_OR_RETURN(result, keyring::Rotate(tx, *core.keys, *next));
@@ -194,7 +194,7 @@ int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::os
   std::string receipt_id;
   Status s;
   {
-    audit::AuditWriter writer(*core.store, *core.ledger, {});
+    audit::AuditWriter writer(*core.store, *core.ledger, core.writer_options);
     audit::Event event = CliEvent("key.retire");
     event.resource = "keyring:v" + std::to_string(version);
     s = writer.CommitAmending(
@@ -249,7 +249,7 @@ int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
     tenant_id = (*rows)[0][0].as_text();
   }
   secrets::Vault vault(*core.keys);
-  audit::AuditWriter writer(*core.store, *core.ledger, {});
+  audit::AuditWriter writer(*core.store, *core.ledger, core.writer_options);
   const auto event_for = [&](std::string action) {
     audit::Event e = CliEvent(std::move(action));
     e.tenant = tenant_id;

@@ -52,6 +52,12 @@ void AppendCheckpoint(std::string& line, const LedgerCheckpoint& cp) {
 
 }  // namespace
 
+std::string CheckpointLine(const LedgerCheckpoint& cp) {
+  std::string line;
+  AppendCheckpoint(line, cp);
+  return line;
+}
+
 Status ExportLedger(std::unique_ptr<store::Store> store, std::ostream& out) {
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<LedgerSource> src, OpenStoreSource(std::move(store)));
   const LedgerHeader& h = src->header();

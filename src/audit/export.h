@@ -23,10 +23,15 @@
 #include <ostream>
 #include <string>
 
+#include "audit/verify.h"
 #include "core/status.h"
 #include "store/store.h"
 
 namespace bulwark::audit {
+
+// One checkpoint as its export line (with the newline): what `audit verify --since-checkpoint`
+// and the high-water file (audit/high_water.h) hold.
+std::string CheckpointLine(const LedgerCheckpoint& cp);
 
 // Streams the ledger in `store` (SQLite or PostgreSQL) to `out` (read-only, one snapshot, bounded
 // memory). Errors: those of OpenStoreSource (audit/verify.h); kFailedPrecondition

@@ -108,7 +108,8 @@ StatusOr<LedgerHead> Ledger::Append(store::Transaction& tx, const LedgerHead& he
   return LedgerHead{seq, hash};
 }
 
-Status Ledger::WriteCheckpoint(store::Transaction& tx, const LedgerHead& head) const {
+Status Ledger::WriteCheckpoint(store::Transaction& tx, const LedgerHead& head,
+                               LedgerCheckpoint* written) const {
   boost::json::object body{{"head_hash", crypto::HexEncode(head.hash)},
                            {"key_id", key_id_},
                            {"ledger_id", ledger_id_},
@@ -118,10 +119,36 @@ Status Ledger::WriteCheckpoint(store::Transaction& tx, const LedgerHead& head) c
   BULWARK_ASSIGN_OR_RETURN(std::string canonical, core::CanonicalJson(body));
   BULWARK_ASSIGN_OR_RETURN(auto sig, crypto::Ed25519Sign(signing_key_, crypto::AsBytes(canonical)));
   std::vector<std::uint8_t> body_bytes(canonical.begin(), canonical.end());
-  return tx.Exec("INSERT INTO audit_checkpoints(size, head_hash, body, key_id, signature) VALUES (?, ?, ?, ?, ?)",
-                 {Value::Int(head.size), Value::Bytes(head.hash), Value::Bytes(std::move(body_bytes)),
-                  Value::Text(key_id_), Value::Bytes(sig)})
-      .status();
+  BULWARK_RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO audit_checkpoints(size, head_hash, body, key_id, signature) VALUES (?, ?, ?, ?, ?)",
+              {Value::Int(head.size), Value::Bytes(head.hash), Value::Bytes(std::move(body_bytes)),
+               Value::Text(key_id_), Value::Bytes(sig)})
+          .status());
+  if (written != nullptr) {
+    *written = LedgerCheckpoint{.id = 0,  // the row's id is not needed outside the database
+                                .body = std::move(canonical),
+                                .key_id = key_id_,
+                                .signature = std::vector<std::uint8_t>(sig.begin(), sig.end()),
+                                .has_columns = true,
+                                .size = head.size,
+                                .head_hash = std::vector<std::uint8_t>(head.hash.begin(), head.hash.end())};
+  }
+  return Status::Ok();
+}
+
+StatusOr<bool> Ledger::HeadIsSigned(store::Transaction& tx, const LedgerHead& head) const {
+  BULWARK_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT body, key_id, signature FROM audit_checkpoints WHERE size = ? "
+                          "ORDER BY id DESC LIMIT 1",
+                          {Value::Int(head.size)}));
+  if (rows.empty() || !rows[0][0].is_bytes() || !rows[0][2].is_bytes()) return false;
+  const auto& body = rows[0][0].as_bytes();
+  LedgerCheckpoint cp{.body = std::string(body.begin(), body.end()),
+                      .signature = rows[0][2].as_bytes()};
+  auto claim = OpenTrustedCheckpoint(cp, {public_key_});
+  return claim.ok() && claim->ledger_id == ledger_id_ && claim->size == head.size &&
+         std::equal(claim->head_hash.begin(), claim->head_hash.end(), head.hash.begin(),
+                    head.hash.end());
 }
 
 }  // namespace bulwark::audit

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "audit/event.h"
+#include "audit/verify.h"
 #include "crypto/hash.h"
 #include "crypto/secret_bytes.h"
 #include "crypto/sign.h"
@@ -47,8 +48,15 @@ class Ledger {
   StatusOr<LedgerHead> Append(store::Transaction& tx, const LedgerHead& head,
                               const PreparedEntry& entry) const;
 
-  // Signs and stores a checkpoint of `head` inside `tx`.
-  Status WriteCheckpoint(store::Transaction& tx, const LedgerHead& head) const;
+  // Signs and stores a checkpoint of `head` inside `tx`; `written`, when given, receives it as
+  // stored (for the high-water mark, audit/high_water.h).
+  Status WriteCheckpoint(store::Transaction& tx, const LedgerHead& head,
+                         LedgerCheckpoint* written = nullptr) const;
+
+  // Whether the newest checkpoint in `tx` is one of this ledger, signed by its key, of exactly
+  // `head`: what a writer that is not the only one (a CLI command beside the server) leaves with
+  // its entries.
+  StatusOr<bool> HeadIsSigned(store::Transaction& tx, const LedgerHead& head) const;
 
  private:
   Ledger() = default;

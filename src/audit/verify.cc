@@ -41,6 +41,10 @@ std::string_view DamageKindName(DamageKind kind) {
       return "checkpoint_mismatch";
     case DamageKind::kMalformed:
       return "malformed";
+    case DamageKind::kRolledBack:
+      return "rolled_back";
+    case DamageKind::kUnsignedTail:
+      return "unsigned_tail";
   }
   return "unknown";
 }
@@ -234,6 +238,59 @@ std::optional<Bytes> Decoded(const boost::json::object& o, std::string_view k, b
   return std::move(raw).value();
 }
 
+// A {"type":"checkpoint",...} line's fields (the caller has checked the type).
+std::optional<LedgerCheckpoint> CheckpointFrom(const boost::json::object& o) {
+  std::optional<std::int64_t> id = Int(o, "id");
+  std::optional<std::string> body = TextOrBase64(o, "body");
+  const boost::json::string* key_id = Str(o, "key_id");
+  std::optional<Bytes> sig = Decoded(o, "signature", /*hex=*/false);
+  if (!id || !body || key_id == nullptr || !sig) return std::nullopt;
+  LedgerCheckpoint cp;
+  cp.id = *id;
+  cp.body = std::move(*body);
+  cp.key_id.assign(key_id->data(), key_id->size());
+  cp.signature = std::move(*sig);
+  return cp;
+}
+
+// "YYYY-MM-DDTHH:MM:SS[.fraction]Z" as microseconds since the epoch; nullopt for anything else.
+std::optional<std::int64_t> UtcMicros(std::string_view t) {
+  auto num = [&](std::size_t at, std::size_t len) -> std::optional<int> {
+    if (at + len > t.size()) return std::nullopt;
+    int v = 0;
+    for (std::size_t i = at; i < at + len; ++i) {
+      if (t[i] < '0' || t[i] > '9') return std::nullopt;
+      v = v * 10 + (t[i] - '0');
+    }
+    return v;
+  };
+  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' ||
+      t[16] != ':' || t.back() != 'Z') {
+    return std::nullopt;
+  }
+  const auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
+             sec = num(17, 2);
+  if (!y || !mo || !d || !h || !mi || !sec || *h > 23 || *mi > 59 || *sec > 60) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year(*y),
+                                        std::chrono::month(static_cast<unsigned>(*mo)),
+                                        std::chrono::day(static_cast<unsigned>(*d))};
+  if (!ymd.ok()) return std::nullopt;
+  std::int64_t micros = 0;
+  if (t.size() > 20) {  // ".f...fZ"
+    if (t[19] != '.' || t.size() < 22) return std::nullopt;
+    const std::string_view frac = t.substr(20, t.size() - 21);
+    if (frac.size() > 9) return std::nullopt;
+    std::int64_t scale = 100'000;
+    for (char c : frac) {
+      if (c < '0' || c > '9') return std::nullopt;
+      micros += (c - '0') * scale;
+      scale /= 10;
+    }
+  }
+  const std::int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
+  return ((days * 24 + *h) * 60 + *mi) * 60'000'000LL + std::int64_t{*sec} * 1'000'000 + micros;
+}
+
 class ExportSource final : public LedgerSource {
  public:
   static StatusOr<std::unique_ptr<LedgerSource>> Open(const std::string& path) {
@@ -320,19 +377,10 @@ class ExportSource final : public LedgerSource {
       return true;
     }
     if (type != nullptr && *type == "checkpoint") {
-      std::optional<std::int64_t> id = Int(o, "id");
-      std::optional<std::string> body = TextOrBase64(o, "body");
-      const boost::json::string* key_id = Str(o, "key_id");
-      std::optional<Bytes> sig = Decoded(o, "signature", /*hex=*/false);
-      if (!id || !body || key_id == nullptr || !sig) {
-        return bad("a checkpoint needs id, body, key_id and signature (base64)");
-      }
+      std::optional<LedgerCheckpoint> cp = CheckpointFrom(o);
+      if (!cp) return bad("a checkpoint needs id, body, key_id and signature (base64)");
       item.type = LedgerItem::Type::kCheckpoint;
-      item.checkpoint = LedgerCheckpoint{};
-      item.checkpoint.id = *id;
-      item.checkpoint.body = std::move(*body);
-      item.checkpoint.key_id.assign(key_id->data(), key_id->size());
-      item.checkpoint.signature = std::move(*sig);
+      item.checkpoint = std::move(*cp);
       return true;
     }
     return bad("unknown line type");
@@ -356,6 +404,7 @@ class ExportSource final : public LedgerSource {
 struct EntryFacts {
   bool json_ok = false;
   std::int64_t seq = 0;    // the entry's own "seq" when json_ok
+  std::optional<std::int64_t> time_us;  // the entry's "time", when it is a UTC time
   bool canonical = false;  // the entry is exactly its RFC 8785 form
   std::string problem;     // why !json_ok
 };
@@ -452,6 +501,9 @@ EntryFacts Examine(std::string_view entry) {
   }
   f.json_ok = true;
   f.seq = *seq;
+  if (const boost::json::string* t = Str(v.get_object(), "time")) {
+    f.time_us = UtcMicros(std::string_view(t->data(), t->size()));
+  }
   std::string form;
   form.reserve(entry.size());
   if (AppendCanonicalSubset(v, form, 0)) {
@@ -482,12 +534,49 @@ struct CheckpointBody {
   std::int64_t size = 0;
   Bytes head_hash;
   std::string key_id;
+  std::optional<std::int64_t> time_us;
 };
+
+std::optional<CheckpointBody> ParseBody(std::string_view body, std::string& why) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) {
+    why = "body is not a JSON object";
+    return std::nullopt;
+  }
+  const boost::json::object& o = v.get_object();
+  const boost::json::string* type = Str(o, "type");
+  const boost::json::string* ledger = Str(o, "ledger_id");
+  const boost::json::string* head = Str(o, "head_hash");
+  const boost::json::string* key = Str(o, "key_id");
+  std::optional<std::int64_t> size = Int(o, "size");
+  if (type == nullptr || *type != kCheckpointType || ledger == nullptr || head == nullptr ||
+      key == nullptr || !size || *size < 0 || Str(o, "time") == nullptr || o.size() != 6) {
+    why = "body is not a bulwark.audit.checkpoint.v1 object";
+    return std::nullopt;
+  }
+  auto hh = crypto::HexDecode(std::string_view(head->data(), head->size()));
+  if (!hh.ok() || hh->size() != 32 ||
+      crypto::HexEncode(*hh) != std::string_view(head->data(), head->size())) {
+    why = "body head_hash is not 64 lowercase hex digits";
+    return std::nullopt;
+  }
+  if (!core::IsCanonical(body)) {
+    why = "body is not canonical JSON (RFC 8785)";
+    return std::nullopt;
+  }
+  const boost::json::string* time = Str(o, "time");
+  return CheckpointBody{std::string(ledger->data(), ledger->size()), *size, std::move(hh).value(),
+                        std::string(key->data(), key->size()),
+                        UtcMicros(std::string_view(time->data(), time->size()))};
+}
+
 
 class Verifier {
  public:
-  Verifier(LedgerSource& source, const std::vector<crypto::Ed25519PublicKey>& trusted)
-      : source_(source), trusted_(trusted) {}
+  Verifier(LedgerSource& source, const std::vector<crypto::Ed25519PublicKey>& trusted,
+           const VerifyOptions& options)
+      : source_(source), trusted_(trusted), options_(options) {}
 
   StatusOr<VerifyReport> Run() {
     const LedgerHeader& h = source_.header();
@@ -498,6 +587,7 @@ class Verifier {
       head_.assign(g.begin(), g.end());
     }
     prev_head_ = head_;
+    if (options_.since) TrustCheckpoint(*options_.since);
     while (true) {
       if (buffer_.empty()) {
         BULWARK_ASSIGN_OR_RETURN(bool more, Pull());
@@ -519,6 +609,7 @@ class Verifier {
           BULWARK_ASSIGN_OR_RETURN(std::optional<Finding> f, CheckEntry(cur));
           if (f) return Damage(f->kind, f->seq, std::move(f->detail));
           Accept(cur.item.entry);
+          CheckTail(cur.Facts());
           break;
         }
       }
@@ -665,7 +756,87 @@ class Verifier {
       for (const Pending& p : it->second) CompareHead(p.id, n_, p.head);
       pending_.erase(it);
     }
+    if (anchor_ && anchor_->size == n_) CompareAnchor();
   }
+
+  // ---- The trusted checkpoint (VerifyOptions::since) ----
+
+  void TrustCheckpoint(const LedgerCheckpoint& cp) {
+    const std::string name = "the trusted checkpoint (key_id " + cp.key_id + ")";
+    std::string why;
+    std::optional<CheckpointBody> body = ParseBody(cp.body, why);
+    const std::int64_t size = body ? body->size : 0;
+    if (!SignatureValid(cp)) {
+      Note(bad_signature_, DamageKind::kBadCheckpointSignature, size,
+           name + ": its signature does not verify under " +
+               (trusted_.empty() ? "the ledger's key of that key_id" : "any trusted key"));
+      return;
+    }
+    if (!body) {
+      Note(bad_body_, DamageKind::kMalformed, size, name + ": " + why);
+      return;
+    }
+    if (body->ledger_id != source_.header().ledger_id || body->key_id != cp.key_id) {
+      Note(mismatch_, DamageKind::kCheckpointMismatch, size,
+           name + " belongs to ledger " + body->ledger_id + ", not to " +
+               source_.header().ledger_id);
+      return;
+    }
+    anchor_ = std::move(body);
+    if (anchor_->size == 0) CompareAnchor();
+  }
+
+  void CompareAnchor() {
+    const std::int64_t size = anchor_->size;
+    if (Same(anchor_->head_hash, head_)) {
+      anchor_reached_ = true;
+      signed_through_ = std::max(signed_through_, size);
+      StartTail(size, anchor_->time_us);
+      return;
+    }
+    Note(mismatch_, DamageKind::kCheckpointMismatch, size,
+         "the trusted checkpoint signs head " + Hex(anchor_->head_hash) + " for size " + S(size) +
+             ", the ledger's hash at that size is " + Hex(head_) +
+             ": the history it vouches for was rewritten");
+  }
+
+  // ---- The unsigned tail (VerifyOptions::tail) ----
+
+  // A valid checkpoint vouches for the first `size` entries: what follows is the tail again.
+  void StartTail(std::int64_t size, std::optional<std::int64_t> time_us) {
+    if (size < tail_from_) return;
+    tail_from_ = size;
+    tail_time_us_ = time_us;
+    tail_excess_ = Finding{};
+  }
+
+  void CheckTail(const EntryFacts& facts) {
+    const TailPolicy& p = options_.tail;
+    if (n_ <= tail_from_ || tail_excess_.kind != DamageKind::kNone) return;
+    std::string problem;
+    if (p.max_entries > 0 && n_ - tail_from_ > p.max_entries) {
+      problem = "more than " + S(p.max_entries) + " entries are unsigned " + After();
+    } else if (p.max_age_us > 0 && tail_time_us_ && !facts.time_us) {
+      problem = "unsigned entry " + S(n_) + " " + After() + " has no UTC time";
+    } else if (p.max_age_us > 0 && tail_time_us_ && *facts.time_us - *tail_time_us_ > p.max_age_us) {
+      problem = "unsigned entry " + S(n_) + " " + After() + " is dated " +
+                S((*facts.time_us - *tail_time_us_) / 1'000'000) +
+                " s after that checkpoint; the policy allows " + S(p.max_age_us / 1'000'000) + " s";
+    } else {
+      return;
+    }
+    tail_excess_ = Finding{
+        DamageKind::kUnsignedTail, n_,
+        problem + ": the entries after seq " + S(tail_from_) +
+            " may have been rewritten and the checkpoints covering them deleted (a running server "
+            "signs at least every audit.checkpoint_every entries and audit.checkpoint_interval_ms)"};
+  }
+
+  std::string After() const {
+    return tail_from_ == 0 ? std::string("with no valid checkpoint before them")
+                           : "after the last valid checkpoint (size " + S(tail_from_) + ")";
+  }
+
 
   // ---- Checkpoints ----
 
@@ -689,38 +860,6 @@ class Verifier {
       if (k.key_id == cp.key_id) return crypto::Ed25519Verify(k.public_key, body, cp.signature);
     }
     return false;
-  }
-
-  static std::optional<CheckpointBody> ParseBody(std::string_view body, std::string& why) {
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(body, ec);
-    if (ec || !v.is_object()) {
-      why = "body is not a JSON object";
-      return std::nullopt;
-    }
-    const boost::json::object& o = v.get_object();
-    const boost::json::string* type = Str(o, "type");
-    const boost::json::string* ledger = Str(o, "ledger_id");
-    const boost::json::string* head = Str(o, "head_hash");
-    const boost::json::string* key = Str(o, "key_id");
-    std::optional<std::int64_t> size = Int(o, "size");
-    if (type == nullptr || *type != kCheckpointType || ledger == nullptr || head == nullptr ||
-        key == nullptr || !size || *size < 0 || Str(o, "time") == nullptr || o.size() != 6) {
-      why = "body is not a bulwark.audit.checkpoint.v1 object";
-      return std::nullopt;
-    }
-    auto hh = crypto::HexDecode(std::string_view(head->data(), head->size()));
-    if (!hh.ok() || hh->size() != 32 ||
-        crypto::HexEncode(*hh) != std::string_view(head->data(), head->size())) {
-      why = "body head_hash is not 64 lowercase hex digits";
-      return std::nullopt;
-    }
-    if (!core::IsCanonical(body)) {
-      why = "body is not canonical JSON (RFC 8785)";
-      return std::nullopt;
-    }
-    return CheckpointBody{std::string(ledger->data(), ledger->size()), *size, std::move(hh).value(),
-                          std::string(key->data(), key->size())};
   }
 
   void OnCheckpoint(const LedgerCheckpoint& cp) {
@@ -757,6 +896,7 @@ class Verifier {
            name + ": its stored columns disagree with its signed body");
       return;
     }
+    checkpoint_times_[cp.id] = body->time_us;
     if (body->size == n_) {
       CompareHead(cp.id, n_, body->head_hash);
     } else if (body->size > n_) {
@@ -770,6 +910,13 @@ class Verifier {
   void CompareHead(std::int64_t id, std::int64_t size, const Bytes& signed_head) {
     if (Same(signed_head, head_)) {
       signed_through_ = std::max(signed_through_, size);
+      auto it = checkpoint_times_.find(id);
+      std::optional<std::int64_t> time;
+      if (it != checkpoint_times_.end()) {
+        time = it->second;
+        checkpoint_times_.erase(it);
+      }
+      StartTail(size, time);
       return;
     }
     Note(mismatch_, DamageKind::kCheckpointMismatch, size,
@@ -787,6 +934,12 @@ class Verifier {
     for (Finding* f : {&bad_signature_, &bad_body_, &mismatch_, &truncated_}) {
       if (f->kind != DamageKind::kNone) return Damage(f->kind, f->seq, std::move(f->detail));
     }
+    if (anchor_ && !anchor_reached_) {
+      return Damage(DamageKind::kRolledBack, n_ + 1,
+                    "the trusted checkpoint covers " + S(anchor_->size) + " entries, the ledger " +
+                        "holds only " + S(n_) +
+                        ": it was rolled back to an older copy or truncated");
+    }
     // A chain rebuilt from genesis by someone without the signing key has no checkpoint a trusted
     // key verifies: with trusted keys, entries with no such checkpoint at all are refused.
     if (!trusted_.empty() && n_ > 0 && signed_through_ == 0) {
@@ -795,6 +948,9 @@ class Verifier {
           "no checkpoint signed by a trusted key covers any of the " + S(n_) +
               " entries (the ledger may have been rebuilt; a running server checkpoints every "
               "audit.checkpoint_every entries and at shutdown)");
+    }
+    if (tail_excess_.kind != DamageKind::kNone) {
+      return Damage(tail_excess_.kind, tail_excess_.seq, std::move(tail_excess_.detail));
     }
     report_.ok = true;
     report_.kind = DamageKind::kNone;
@@ -810,6 +966,9 @@ class Verifier {
       report_.detail = "checkpoint signatures checked against " +
                        S(static_cast<std::int64_t>(trusted_.size())) +
                        " trusted key(s); signed through seq " + S(signed_through_) + " of " + S(n_);
+    }
+    if (anchor_) {
+      report_.detail += "; extends the trusted checkpoint of size " + S(anchor_->size);
     }
     return report_;
   }
@@ -827,6 +986,13 @@ class Verifier {
   std::int64_t signed_through_ = 0;  // the largest size a valid checkpoint vouches for
   LedgerSource& source_;
   const std::vector<crypto::Ed25519PublicKey>& trusted_;
+  const VerifyOptions& options_;
+  std::optional<CheckpointBody> anchor_;  // the trusted checkpoint, once its signature held
+  bool anchor_reached_ = false;
+  std::map<std::int64_t, std::optional<std::int64_t>> checkpoint_times_;  // by checkpoint id
+  std::int64_t tail_from_ = 0;                // entries up to here are vouched for
+  std::optional<std::int64_t> tail_time_us_;  // the time of the checkpoint that vouches
+  Finding tail_excess_;                       // the first entry past the allowance
   crypto::Sha256Hasher hasher_;  // reused: Finish() resets it
   VerifyReport report_;
   std::deque<Buffered> buffer_;
@@ -872,32 +1038,87 @@ StatusOr<std::unique_ptr<LedgerSource>> OpenExportSource(const std::string& expo
   return ExportSource::Open(export_path);
 }
 
+TailPolicy TailPolicyFor(std::int64_t checkpoint_every, std::int64_t checkpoint_interval_ms) {
+  return TailPolicy{.max_entries = checkpoint_every,
+                    .max_age_us = (checkpoint_interval_ms + kTailSlackSeconds * 1000) * 1000};
+}
+
+StatusOr<CheckpointClaim> OpenTrustedCheckpoint(const LedgerCheckpoint& cp,
+                                               const std::vector<crypto::Ed25519PublicKey>& keys) {
+  const auto body = crypto::AsBytes(cp.body);
+  if (std::none_of(keys.begin(), keys.end(), [&](const crypto::Ed25519PublicKey& k) {
+        return crypto::Ed25519Verify(k, body, cp.signature);
+      })) {
+    return Status::InvalidArgument("checkpoint_signature_invalid",
+                                   "the checkpoint's signature does not verify under the ledger's key");
+  }
+  return ReadCheckpointBody(cp.body);
+}
+
+StatusOr<CheckpointClaim> ReadCheckpointBody(std::string_view body) {
+  std::string why;
+  std::optional<CheckpointBody> b = ParseBody(body, why);
+  if (!b) return Status::InvalidArgument("checkpoint_malformed", "the checkpoint's " + why);
+  return CheckpointClaim{std::move(b->ledger_id), b->size, std::move(b->head_hash),
+                         std::move(b->key_id)};
+}
+
+StatusOr<LedgerCheckpoint> ParseCheckpointLine(std::string_view line) {
+  const Status bad = Status::InvalidArgument(
+      "not_a_checkpoint",
+      "not a checkpoint line as `bulwark audit export` writes it ({\"type\":\"checkpoint\",...})");
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(line, ec);
+  if (ec || !v.is_object()) return bad;
+  const boost::json::string* type = Str(v.get_object(), "type");
+  if (type == nullptr || *type != "checkpoint") return bad;
+  std::optional<LedgerCheckpoint> cp = CheckpointFrom(v.get_object());
+  if (!cp) return bad;
+  return std::move(*cp);
+}
+
+StatusOr<LedgerCheckpoint> ReadCheckpointFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::Unavailable("checkpoint_unavailable", "cannot read " + path);
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) return ParseCheckpointLine(line);
+  }
+  if (f.bad()) return Status::Unavailable("checkpoint_unavailable", "cannot read " + path);
+  return ParseCheckpointLine("");
+}
+
 StatusOr<VerifyReport> VerifyLedger(LedgerSource& source,
-                                    const std::vector<crypto::Ed25519PublicKey>& trusted) {
-  Verifier v(source, trusted);
+                                    const std::vector<crypto::Ed25519PublicKey>& trusted,
+                                    const VerifyOptions& options) {
+  Verifier v(source, trusted, options);
   return v.Run();
 }
 
 StatusOr<VerifyReport> VerifyDatabase(const std::string& db_path,
-                                      const std::vector<crypto::Ed25519PublicKey>& trusted) {
-  return VerifyStore([&] { return store::OpenSqliteFileAsIs(db_path); }, trusted);
+                                      const std::vector<crypto::Ed25519PublicKey>& trusted,
+                                      const VerifyOptions& options) {
+  return VerifyStore([&] { return store::OpenSqliteFileAsIs(db_path); }, trusted, options);
 }
 
 StatusOr<VerifyReport> VerifyStore(const store::Opener& database,
-                                   const std::vector<crypto::Ed25519PublicKey>& trusted) {
+                                   const std::vector<crypto::Ed25519PublicKey>& trusted,
+                                   const VerifyOptions& options) {
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> db, database());
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<LedgerSource> src, OpenStoreSource(std::move(db)));
-  return VerifyLedger(*src, trusted);
+  return VerifyLedger(*src, trusted, options);
 }
 
 StatusOr<VerifyReport> VerifyExport(const std::string& export_path,
-                                    const std::vector<crypto::Ed25519PublicKey>& trusted) {
+                                    const std::vector<crypto::Ed25519PublicKey>& trusted,
+                                    const VerifyOptions& options) {
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<LedgerSource> src, OpenExportSource(export_path));
-  return VerifyLedger(*src, trusted);
+  return VerifyLedger(*src, trusted, options);
 }
 
 int RunAuditVerify(const store::Opener& database, const std::string& export_file,
-                   const std::string& pubkey_pem_file, std::ostream& out) {
+                   const std::string& pubkey_pem_file, std::ostream& out,
+                   const std::string& since_checkpoint_file, const TailPolicy& tail) {
   if (static_cast<bool>(database) == !export_file.empty()) {
     out << "audit verify: error: give either the database (--data, --config) or --export\n";
     return 2;
@@ -911,12 +1132,21 @@ int RunAuditVerify(const store::Opener& database, const std::string& export_file
     }
     trusted = std::move(keys).value();
   }
+  VerifyOptions options{.tail = tail};
+  if (!since_checkpoint_file.empty()) {
+    auto cp = ReadCheckpointFile(since_checkpoint_file);
+    if (!cp.ok()) {
+      out << "audit verify: error: " << cp.status().ToString() << "\n";
+      return 2;
+    }
+    options.since = std::move(cp).value();
+  }
   const auto start = std::chrono::steady_clock::now();
   StatusOr<VerifyReport> r = Status::Internal("unreachable");
   if (!export_file.empty()) {
-    r = VerifyExport(export_file, trusted);
+    r = VerifyExport(export_file, trusted, options);
   } else {
-    r = VerifyStore(database, trusted);
+    r = VerifyStore(database, trusted, options);
   }
   if (!r.ok()) {
     out << "audit verify: error: " << r.status().ToString() << "\n";

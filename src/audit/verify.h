@@ -40,9 +40,19 @@
 //                      recomputed at its size, whose body names another ledger, or whose stored
 //                      columns (size, head_hash, key_id) disagree with its signed body -> its size.
 //   truncated_tail     a validly signed checkpoint covers more entries than exist -> entries + 1.
-// Among checkpoint findings the order of precedence is the order of this list.
+// Among checkpoint findings the order of precedence is the order of this list. Then, when the
+// chain and its checkpoints hold:
+//   rolled_back        a trusted checkpoint (VerifyOptions::since, `--since-checkpoint`) covers
+//                      more entries than exist -> entries + 1 (its head is compared like any
+//                      checkpoint's: a different hash at its size is checkpoint_mismatch).
+//   unsigned_tail      more entries follow the last valid checkpoint than the checkpoint policy
+//                      leaves unsigned (TailPolicy), or one of them is dated later than that
+//                      checkpoint's time plus the policy's interval -> the first entry past the
+//                      allowance. A rewrite that recomputed the chain and deleted the later
+//                      checkpoints looks like this.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -65,7 +75,8 @@ enum class DamageKind {
   kCheckpointMismatch,
   kMalformed,
   kUnsigned,  // with trusted keys: entries, but no trusted checkpoint covers any of them
-
+  kRolledBack,    // a trusted checkpoint covers more entries than the ledger holds
+  kUnsignedTail,  // more unsigned entries after the last checkpoint than the policy allows
 };
 
 // "none", "modified_entry", "deleted_entry", ... : stable names for output and for machines.
@@ -155,29 +166,82 @@ StatusOr<std::unique_ptr<LedgerSource>> OpenExportSource(const std::string& expo
 
 // ---- Verification ----------------------------------------------------------------------------
 
+// How much of the ledger may follow its last valid checkpoint unsigned. A server signs a
+// checkpoint in the same transaction as the entries that reach audit.checkpoint_every, and in the
+// first batch written audit.checkpoint_interval_ms or more after its last one (the first batch
+// after it starts, too): a committed entry is unsigned only while fewer than checkpoint_every
+// entries follow the checkpoint and while it is dated less than the interval after it. A crash
+// can leave such a tail, never a longer or an older one.
+struct TailPolicy {
+  std::int64_t max_entries = 0;  // 0: not checked
+  std::int64_t max_age_us = 0;   // 0: not checked; entry time minus checkpoint time
+};
+// The slack on top of the interval, for clock adjustments between the entry's and the
+// checkpoint's time stamps.
+constexpr std::int64_t kTailSlackSeconds = 60;
+// The allowance for a server that ran with this policy: `checkpoint_every` entries, and entries
+// dated up to checkpoint_interval_ms + kTailSlackSeconds after the checkpoint.
+TailPolicy TailPolicyFor(std::int64_t checkpoint_every, std::int64_t checkpoint_interval_ms);
+
+struct VerifyOptions {
+  TailPolicy tail;
+  // A checkpoint trusted from outside the ledger (the high-water file, a checkpoint line from an
+  // export or the SIEM): the ledger must reach its size with its head hash. Its signature must
+  // verify like the ledger's own checkpoints (under `trusted`, or the source's key of its key_id).
+  std::optional<LedgerCheckpoint> since;
+};
+
+// Reads one checkpoint line as `bulwark audit export` writes it ({"type":"checkpoint",...}; also
+// the format of the high-water file). Errors: kUnavailable if the file cannot be read,
+// kInvalidArgument "not_a_checkpoint" when its first non-blank line is not a checkpoint line.
+StatusOr<LedgerCheckpoint> ReadCheckpointFile(const std::string& path);
+StatusOr<LedgerCheckpoint> ParseCheckpointLine(std::string_view line);
+
+// What a checkpoint's signed body says.
+struct CheckpointClaim {
+  std::string ledger_id;
+  std::int64_t size = 0;
+  std::vector<std::uint8_t> head_hash;
+  std::string key_id;
+};
+// The body of `cp`, without checking its signature. kInvalidArgument "checkpoint_malformed".
+StatusOr<CheckpointClaim> ReadCheckpointBody(std::string_view body);
+// The body of `cp` once its signature verifies under one of `keys`; kInvalidArgument
+// "checkpoint_signature_invalid" otherwise.
+StatusOr<CheckpointClaim> OpenTrustedCheckpoint(const LedgerCheckpoint& cp,
+                                               const std::vector<crypto::Ed25519PublicKey>& keys);
+
 // Verifies everything `source` yields. `trusted` empty: each checkpoint is checked against the
 // source's own key with its key_id (report.keys_from_source = true, and said in detail when ok);
 // otherwise a checkpoint is valid only if one of `trusted` verifies it. A Status error means the
 // source failed to read (see LedgerSource::Next); damage is always an ok StatusOr with !ok.
+// `options` (tail policy, trusted checkpoint) default to nothing checked beyond the above.
 StatusOr<VerifyReport> VerifyLedger(LedgerSource& source,
-                                    const std::vector<crypto::Ed25519PublicKey>& trusted);
+                                    const std::vector<crypto::Ed25519PublicKey>& trusted,
+                                    const VerifyOptions& options = {});
 
 StatusOr<VerifyReport> VerifyStore(const store::Opener& database,
-                                   const std::vector<crypto::Ed25519PublicKey>& trusted);
+                                   const std::vector<crypto::Ed25519PublicKey>& trusted,
+                                   const VerifyOptions& options = {});
 StatusOr<VerifyReport> VerifyDatabase(const std::string& db_path,
-                                      const std::vector<crypto::Ed25519PublicKey>& trusted);
+                                      const std::vector<crypto::Ed25519PublicKey>& trusted,
+                                      const VerifyOptions& options = {});
 StatusOr<VerifyReport> VerifyExport(const std::string& export_path,
-                                    const std::vector<crypto::Ed25519PublicKey>& trusted);
+                                    const std::vector<crypto::Ed25519PublicKey>& trusted,
+                                    const VerifyOptions& options = {});
 
 // The whole `bulwark audit verify` command. Exactly one of `database` (opens the store holding
 // the ledger: app::OpenToolStore in the binary) and `export_file`.
 // `pubkey_pem_file`: one or more PEM Ed25519 public keys to trust instead of the source's own.
+// `since_checkpoint_file`: a trusted checkpoint (ReadCheckpointFile) the ledger must extend.
+// `tail`: the checkpoint policy the server ran with (TailPolicyFor of its configuration).
 // Writes one result line to `out` (plus a warning line when no key was given):
 //   audit verify: OK: 1000 entries, 10 checkpoints, head 3f2a..., 812345 entries/s
 //   audit verify: FAILED: modified_entry at seq 500: ...
 //   audit verify: error: ...
 // Returns 0 ok, 1 damage found, 2 usage or I/O error.
 int RunAuditVerify(const store::Opener& database, const std::string& export_file,
-                   const std::string& pubkey_pem_file, std::ostream& out);
+                   const std::string& pubkey_pem_file, std::ostream& out,
+                   const std::string& since_checkpoint_file = {}, const TailPolicy& tail = {});
 
 }  // namespace bulwark::audit

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "crypto/encoding.h"
 #include "core/thread_name.h"
 #include "core/thread_role.h"
 
@@ -13,6 +14,8 @@ namespace {
 Status Unavailable() {
   return Status::Unavailable("audit_unavailable", "the audit ledger cannot be written");
 }
+
+bool SameHead(const LedgerHead& a, const LedgerHead& b) { return a.size == b.size && a.hash == b.hash; }
 
 }  // namespace
 
@@ -128,15 +131,20 @@ void AuditWriter::Run() {
     } else if (!stopping) {
       // Idle: a time-based checkpoint, if entries arrived since the last one.
       if (auto tx = store_.Begin(store::TxMode::kWrite); tx.ok()) {
-        auto head = ledger_.ReadHead(**tx);
-        if (head.ok() && MaybeCheckpoint(**tx, *head, false).ok()) (void)(*tx)->Commit();
+        auto head = ReadGuardedHead(**tx);
+        if (head.ok() && MaybeCheckpoint(**tx, *head, false).ok() && (*tx)->Commit().ok()) {
+          Committed(*head);
+        } else {
+          unpublished_.reset();
+        }
       }
     }
     if (stopping) {
       // The final checkpoint, so a truncation after shutdown is detectable.
       if (auto tx = store_.Begin(store::TxMode::kWrite); tx.ok()) {
-        auto head = ledger_.ReadHead(**tx);
+        auto head = ReadGuardedHead(**tx);
         if (head.ok() && MaybeCheckpoint(**tx, *head, true).ok() && (*tx)->Commit().ok()) {
+          Committed(*head);
           log::Info("audit.final_checkpoint", {{"size", head->size}});
         }
       }
@@ -152,19 +160,71 @@ Status AuditWriter::MaybeCheckpoint(store::Transaction& tx, const LedgerHead& he
   if (head.size == last_checkpoint_size_) return Status::Ok();
   const auto now = std::chrono::steady_clock::now();
   const bool due = force || head.size - last_checkpoint_size_ >= options_.checkpoint_every ||
-                   now - last_checkpoint_time_ >= options_.checkpoint_interval;
+                   !last_checkpoint_time_ ||
+                   now - *last_checkpoint_time_ >= options_.checkpoint_interval;
   if (!due) return Status::Ok();
-  BULWARK_RETURN_IF_ERROR(ledger_.WriteCheckpoint(tx, head));
+  LedgerCheckpoint written;
+  BULWARK_RETURN_IF_ERROR(ledger_.WriteCheckpoint(tx, head, &written));
+  unpublished_ = std::move(written);
   last_checkpoint_size_ = head.size;  // if the commit fails, the next batch's reads correct it
   last_checkpoint_time_ = now;
   return Status::Ok();
+}
+
+StatusOr<LedgerHead> AuditWriter::ReadGuardedHead(store::Transaction& tx) {
+  if (head_tampered_) return Unavailable();
+  BULWARK_ASSIGN_OR_RETURN(LedgerHead head, ledger_.ReadHead(tx));
+  if (!options_.guard_head) return head;
+  if (!known_head_ || SameHead(head, *known_head_)) {
+    known_head_ = head;  // the first read: where this writer starts
+    return head;
+  }
+  // Another writer holding the signing key (a CLI command beside the server) signs its head in
+  // the transaction that appends it, on top of the head this writer left.
+  if (head.size > known_head_->size) {
+    BULWARK_ASSIGN_OR_RETURN(bool is_signed, ledger_.HeadIsSigned(tx, head));
+    BULWARK_ASSIGN_OR_RETURN(auto ours, tx.Query("SELECT hash FROM audit_ledger WHERE seq = ?",
+                                                 {store::Value::Int(known_head_->size)}));
+    const bool kept = known_head_->size == 0 ||
+                      (!ours.empty() && ours[0][0].is_bytes() &&
+                       std::equal(ours[0][0].as_bytes().begin(), ours[0][0].as_bytes().end(),
+                                  known_head_->hash.begin(), known_head_->hash.end()));
+    if (is_signed && kept) {
+      known_head_ = head;
+      return head;
+    }
+  }
+  head_tampered_ = true;
+  log::Error("audit.alert", {{"alert", "ledger_head_mismatch"},
+                             {"expected_seq", known_head_->size},
+                             {"expected_hash", crypto::HexEncode(known_head_->hash)},
+                             {"found_seq", head.size},
+                             {"found_hash", crypto::HexEncode(head.hash)},
+                             {"message",
+                              "the ledger's head is not the one this server wrote and no valid "
+                              "checkpoint signs it: an entry was added or removed behind the "
+                              "writer's back; nothing more is recorded or signed until restart"}});
+  return Unavailable();
+}
+
+void AuditWriter::Committed(const LedgerHead& head) {
+  if (options_.guard_head) known_head_ = head;
+  if (!unpublished_) return;
+  const LedgerCheckpoint cp = std::move(*unpublished_);
+  unpublished_.reset();
+  if (!options_.on_checkpoint) return;
+  try {
+    options_.on_checkpoint(cp);
+  } catch (...) {
+    log::Error("audit.checkpoint_callback_threw", {});
+  }
 }
 
 void AuditWriter::WriteBatch(std::deque<Pending*>& batch) {
   std::size_t appended = 0;
   Status batch_status = [&]() -> Status {
     BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kWrite));
-    BULWARK_ASSIGN_OR_RETURN(LedgerHead head, ledger_.ReadHead(*tx));
+    BULWARK_ASSIGN_OR_RETURN(LedgerHead head, ReadGuardedHead(*tx));
     for (Pending* p : batch) {
       // A change that fails is undone alone (its savepoint); a bare record needs none: if its
       // append fails the whole batch fails closed.
@@ -200,6 +260,7 @@ void AuditWriter::WriteBatch(std::deque<Pending*>& batch) {
     }
     BULWARK_RETURN_IF_ERROR(MaybeCheckpoint(*tx, head, false));
     BULWARK_RETURN_IF_ERROR(tx->Commit());
+    Committed(head);
     std::lock_guard<std::mutex> lock(mu_);
     stats_.head = head.size;
     return Status::Ok();
@@ -211,6 +272,8 @@ void AuditWriter::WriteBatch(std::deque<Pending*>& batch) {
       log::Error("audit.batch_failed", {{"reason", batch_status.reason()},
                                         {"calls", static_cast<std::int64_t>(batch.size())}});
       last_checkpoint_size_ = -1;  // re-read: the checkpoint may not have committed
+      last_checkpoint_time_.reset();  // and sign at the next batch
+      unpublished_.reset();
       // A caller whose change failed on its own keeps its error; everyone else: no audit, no
       // effect.
       for (Pending* p : batch) {

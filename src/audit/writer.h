@@ -29,6 +29,15 @@ struct WriterOptions {
   std::size_t max_batch = 512;
   std::int64_t checkpoint_every = 1000;                   // entries
   std::chrono::milliseconds checkpoint_interval{10'000};  // and at least this often
+  // Called on the writer thread with each checkpoint once it committed (the high-water mark,
+  // audit/high_water.h). It must not block for long or call into this writer.
+  std::function<void(const LedgerCheckpoint&)> on_checkpoint;
+  // This writer is the store's only ledger writer but for commands that sign their own head (a
+  // SQLite server; its CLI commands write with checkpoint_every = 1). Before each append or
+  // checkpoint it compares the stored head with the one it last wrote; any other head that no
+  // valid checkpoint signs is a foreign entry: it logs audit.alert ledger_head_mismatch and
+  // fails every later call closed (kUnavailable "audit_unavailable"), signing nothing over it.
+  bool guard_head = false;
 };
 
 // What a Submit answers when its event could not be queued because memory ran out. Building it
@@ -94,6 +103,10 @@ class AuditWriter {
   void Run();
   void WriteBatch(std::deque<Pending*>& batch);
   Status MaybeCheckpoint(store::Transaction& tx, const LedgerHead& head, bool force);
+  // Reads the head inside `tx` and, with guard_head, checks it against `known_head_`.
+  StatusOr<LedgerHead> ReadGuardedHead(store::Transaction& tx);
+  // After a commit: the head it left, and the checkpoint it signed (if any) handed on.
+  void Committed(const LedgerHead& head);
 
   store::Store& store_;
   const Ledger& ledger_;
@@ -110,7 +123,12 @@ class AuditWriter {
 
   // Writer thread only.
   std::int64_t last_checkpoint_size_ = -1;  // -1: not read yet
-  std::chrono::steady_clock::time_point last_checkpoint_time_ = std::chrono::steady_clock::now();
+  // None yet: the first batch signs a checkpoint, so an unsigned entry is never dated more than
+  // checkpoint_interval after the last checkpoint in the store (what `audit verify` checks).
+  std::optional<std::chrono::steady_clock::time_point> last_checkpoint_time_;
+  std::optional<LedgerCheckpoint> unpublished_;  // signed in the open transaction
+  std::optional<LedgerHead> known_head_;         // guard_head: the head this writer last saw
+  bool head_tampered_ = false;                   // guard_head: a foreign head was found
   std::thread thread_;
 };
 

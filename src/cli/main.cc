@@ -52,16 +52,20 @@ int main(int argc, char** argv) {
       "Check the ledger's hash chain and signed checkpoints; exit 1 naming the first damage");
   auto* verify_data =
       verify->add_option("--data", audit_data, "Data directory (or the database file)");
-  auto* verify_config = verify
-                            ->add_option("--config", sources.file,
-                                         "TOML configuration file: read its store (storage.url)")
-                            ->check(CLI::ExistingFile);
+  verify
+      ->add_option("--config", sources.file,
+                   "TOML configuration file: read its store (storage.url, unless --export) and the "
+                   "checkpoint policy the unsigned tail is held to (audit.checkpoint_*)")
+      ->check(CLI::ExistingFile);
   verify->add_option("--export", audit_export_file, "A file written by `bulwark audit export`")
-      ->excludes(verify_data)
-      ->excludes(verify_config);
+      ->excludes(verify_data);
   verify->add_option("--pubkey", audit_pubkey,
                      "PEM file of the trusted checkpoint public key(s); without it the keys in the "
                      "ledger are trusted");
+  std::string audit_since;
+  verify->add_option("--since-checkpoint", audit_since,
+                     "A trusted checkpoint the ledger must extend: the high-water file "
+                     "(audit.high_water_file) or a checkpoint line of an export");
   CLI::App* exp =
       audit_cmd->add_subcommand("export", "Write the ledger with its checkpoints as JSON lines");
   exp->add_option("--out", audit_out, "Output file (default: standard output)");
@@ -185,8 +189,13 @@ int main(int argc, char** argv) {
                                        std::cout);
   if (*routes) return bulwark::app::PrintRoutes(routes_dev, std::cout);
   if (*verify) {
-    return bulwark::audit::RunAuditVerify(audit_export_file.empty() ? tool_store : nullptr,
-                                          audit_export_file, audit_pubkey, std::cout);
+    // The unsigned tail the configured checkpoint policy allows (defaults without a config).
+    const bulwark::core::Config policy = bulwark::core::LoadConfig(sources).config;
+    return bulwark::audit::RunAuditVerify(
+        audit_export_file.empty() ? tool_store : nullptr, audit_export_file, audit_pubkey,
+        std::cout, audit_since,
+        bulwark::audit::TailPolicyFor(policy.audit_checkpoint_every,
+                                      policy.audit_checkpoint_interval_ms));
   }
   if (*exp)
     return bulwark::audit::RunAuditExport(tool_store, audit_out.empty() ? "-" : audit_out,

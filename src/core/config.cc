@@ -92,6 +92,7 @@ const std::vector<Setting>& Settings() {
       Int("audit.checkpoint_every", &Config::audit_checkpoint_every, 1, 1'000'000),
       Int("audit.checkpoint_interval_ms", &Config::audit_checkpoint_interval_ms, 100, 3'600'000),
       Int("audit.verify_interval_ms", &Config::audit_verify_interval_ms, 100, 3'600'000),
+      Str("audit.high_water_file", &Config::audit_high_water_file),
       Int("audit.alert_auth_failures", &Config::audit_alert_auth_failures, 0, 1'000'000),
       Int("audit.alert_rate_limited", &Config::audit_alert_rate_limited, 0, 1'000'000),
       Int("audit.alert_window_ms", &Config::audit_alert_window_ms, 1000, 86'400'000),

@@ -97,6 +97,10 @@ struct Config {
   std::int64_t audit_checkpoint_every = 1000;          // entries between signed checkpoints
   std::int64_t audit_checkpoint_interval_ms = 10'000;  // and at least this often
   std::int64_t audit_verify_interval_ms = 5'000;       // background re-verification of new entries
+  std::string audit_high_water_file;  // the last signed checkpoint; default <data_dir>/audit-checkpoint.json
+  std::string audit_high_water_path() const {
+    return audit_high_water_file.empty() ? data_dir + "/audit-checkpoint.json" : audit_high_water_file;
+  }
   std::int64_t audit_alert_auth_failures = 50;         // 401/403 within the window raise an alert
   std::int64_t audit_alert_rate_limited = 100;         // 429 within the window raise an alert
   std::int64_t audit_alert_window_ms = 60'000;

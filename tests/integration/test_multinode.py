@@ -258,6 +258,11 @@ def test_nodes_run_as_an_app_role_that_cannot_rewrite_the_ledger(pg, make_server
     assert node.get("/readyz").status == 200
     assert_one_chain(pg, pg.url("split"))
     for sql in ("UPDATE audit_ledger SET entry = entry", "DELETE FROM audit_ledger", "TRUNCATE audit_ledger",
-                "ALTER TABLE audit_ledger DISABLE TRIGGER USER"):
+                "ALTER TABLE audit_ledger DISABLE TRIGGER USER",
+                # What the audit API filters on, and the signed checkpoints (docs/operations.md,
+                # "What protects the ledger's head").
+                "UPDATE audit_index SET tenant = NULL", "DELETE FROM audit_index",
+                "ALTER TABLE audit_index DISABLE TRIGGER USER", "DELETE FROM audit_checkpoints",
+                "UPDATE audit_checkpoints SET size = size", "DELETE FROM audit_signing_keys"):
         rc, _, err = pg.sql(app_url, sql)
         assert rc != 0 and ("permission denied" in err or "must be owner" in err), (sql, err)
