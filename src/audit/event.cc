@@ -177,10 +177,12 @@ StatusOr<PreparedEntry> PrepareEntry(const Event& e) {
   prepared.after_seq = out.substr(seq_at);
   out.resize(seq_at);
   prepared.before_seq = std::move(out);
-  prepared.tenant = e.tenant;
+  // The index columns (audit_index) hold what the entry says, so that they can be checked
+  // against it (audit/query.h).
+  prepared.tenant = e.tenant.empty() ? std::string() : Sanitize(e.tenant, kMaxField);
   prepared.actor_kind = e.actor.kind;
-  prepared.actor_id = e.actor.id;
-  prepared.action = e.action;
+  prepared.actor_id = e.actor.id.empty() ? std::string() : Sanitize(e.actor.id, kMaxField);
+  prepared.action = Sanitize(e.action, 128);
   prepared.result = e.result;
   return prepared;
 }

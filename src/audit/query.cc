@@ -1,8 +1,11 @@
 #include "audit/query.h"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <charconv>
 #include <regex>
 
+#include "core/log.h"
 #include "crypto/encoding.h"
 
 namespace bulwark::audit {
@@ -44,7 +47,52 @@ std::string NormalizeTime(const std::string& t) {
   return base + "." + frac + "Z";
 }
 
+std::string TextOf(const boost::json::value* v) {
+  if (v == nullptr || !v->is_string()) return {};
+  return std::string(v->get_string().data(), v->get_string().size());
+}
+
+std::string TextOf(const store::Value& v) {
+  if (v.is_text()) return v.as_text();
+  if (v.is_bytes()) return std::string(v.as_bytes().begin(), v.as_bytes().end());
+  if (v.is_int()) return std::to_string(v.as_int());
+  return {};
+}
+
 }  // namespace
+
+std::optional<IndexColumns> IndexColumnsOfEntry(std::string_view entry) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(entry, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const boost::json::object& o = v.get_object();
+  const boost::json::value* actor = o.if_contains("actor");
+  const boost::json::object* a = actor != nullptr ? actor->if_object() : nullptr;
+  return IndexColumns{.time = TextOf(o.if_contains("time")),
+                      .tenant = TextOf(o.if_contains("tenant")),
+                      .actor_kind = a != nullptr ? TextOf(a->if_contains("kind")) : std::string(),
+                      .actor_id = a != nullptr ? TextOf(a->if_contains("id")) : std::string(),
+                      .action = TextOf(o.if_contains("action")),
+                      .result = TextOf(o.if_contains("result"))};
+}
+
+IndexColumns IndexColumnsOfRow(const store::Row& row, std::size_t first) {
+  return IndexColumns{.time = TextOf(row[first]),
+                      .tenant = TextOf(row[first + 1]),
+                      .actor_kind = TextOf(row[first + 2]),
+                      .actor_id = TextOf(row[first + 3]),
+                      .action = TextOf(row[first + 4]),
+                      .result = TextOf(row[first + 5])};
+}
+
+std::string IndexColumnList(std::string_view alias) {
+  std::string out;
+  for (const char* c : {"time", "tenant", "actor_kind", "actor_id", "action", "result"}) {
+    if (!out.empty()) out += ", ";
+    out += std::string(alias) + "." + c;
+  }
+  return out;
+}
 
 StatusOr<EventPage> QueryEvents(store::Store& store, const EventQuery& q) {
   if (q.tenant.empty()) {
@@ -73,7 +121,8 @@ StatusOr<EventPage> QueryEvents(store::Store& store, const EventQuery& q) {
   BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(
       auto rows,
-      tx->Query("SELECT i.seq, l.entry FROM audit_index i JOIN audit_ledger l ON l.seq = i.seq "
+      tx->Query("SELECT i.seq, l.entry, " + IndexColumnList("i") +
+                " FROM audit_index i JOIN audit_ledger l ON l.seq = i.seq "
                 "WHERE i.tenant = ? AND i.seq < ? "
                 "AND (? = '' OR i.actor_id = ?) "
                 "AND (? = '' OR (? = 1 AND substr(i.action, 1, length(?)) = ?) OR (? = 0 AND i.action = ?)) "
@@ -89,7 +138,16 @@ StatusOr<EventPage> QueryEvents(store::Store& store, const EventQuery& q) {
   for (std::size_t i = 0; i < rows.size() && i < static_cast<std::size_t>(q.limit); ++i) {
     if (!rows[i][1].is_bytes()) return Status::Integrity("an audit entry is malformed");
     const auto& b = rows[i][1].as_bytes();
-    page.entries.emplace_back(b.begin(), b.end());
+    std::string entry(b.begin(), b.end());
+    // The index chose this row; the entry (hash-chained, verified) is what it must describe.
+    const std::optional<IndexColumns> want = IndexColumnsOfEntry(entry);
+    if (!want || *want != IndexColumnsOfRow(rows[i], 2)) {
+      const std::int64_t seq = rows[i][0].is_int() ? rows[i][0].as_int() : 0;
+      log::Error("audit.alert", {{"alert", "audit_index_mismatch"}, {"seq", seq}});
+      return Status::Integrity("the audit index disagrees with the ledger at seq " +
+                               std::to_string(seq));
+    }
+    page.entries.push_back(std::move(entry));
   }
   if (rows.size() > static_cast<std::size_t>(q.limit)) {
     page.next_cursor = EncodeCursor(rows[static_cast<std::size_t>(q.limit) - 1][0].as_int());

@@ -6,7 +6,9 @@
 //   BULWARK_ASSIGN_OR_RETURN(EventPage page, QueryEvents(store, q));
 //   // page.entries: canonical entry texts; page.next_cursor: pass back as q.cursor, empty at the end
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -34,6 +36,22 @@ struct EventPage {
 
 // InvalidArgument with a stable reason ("invalid_cursor", "invalid_limit", "invalid_result",
 // "invalid_time") for bad filters; PermissionDenied "tenant_unknown" for an empty tenant.
+// The index (audit_index) only selects rows: each row served is checked against its entry in
+// the hash-chained ledger, and a row that disagrees fails the whole query with kIntegrity (and
+// logs audit.alert audit_index_mismatch) rather than serve a re-attributed event. An index row
+// altered so that an event no longer matches is found by the background verifier.
 StatusOr<EventPage> QueryEvents(store::Store& store, const EventQuery& query);
+
+// The audit_index columns of an entry as the ledger writes them (a null column as "").
+struct IndexColumns {
+  std::string time, tenant, actor_kind, actor_id, action, result;
+  bool operator==(const IndexColumns&) const = default;
+};
+// What the index must hold for the canonical entry `entry`; nullopt if it is not an entry.
+std::optional<IndexColumns> IndexColumnsOfEntry(std::string_view entry);
+// Columns time, tenant, actor_kind, actor_id, action, result of `row`, from `first` on.
+IndexColumns IndexColumnsOfRow(const store::Row& row, std::size_t first);
+// The select list IndexColumnsOfRow reads, for a table aliased `alias`.
+std::string IndexColumnList(std::string_view alias);
 
 }  // namespace bulwark::audit

@@ -298,3 +298,43 @@ def test_cli_commands_beside_the_server_sign_their_own_head(make_server):
     assert srv.find_event("audit.alert") is None
     srv.stop()
 
+
+def test_an_edited_audit_index_neither_hides_nor_reattributes_events_unnoticed(make_server):
+    """audit_index is what GET /api/v1/audit/events filters on. One row moved into another
+    tenant, one moved out of its own: the API refuses to serve the moved-in event as that
+    tenant's, and the background verifier records both rows."""
+    from identity_helpers import LOOSE, bearer
+    from vault_helpers import owner
+
+    srv = make_server(dev=True, settings=dict(LOOSE, **{"audit.verify_interval_ms": 200}))
+    a, a_tokens, _ = owner(srv, "acme")
+    b, _, _ = owner(srv, "beta")
+    res = srv.get("/api/v1/audit/events?limit=500", headers=bearer(a_tokens))
+    assert res.status == 200, res
+    seen = {e["seq"] for e in res.json()["events"]}
+    srv.stop()
+    with db_for(srv) as db:
+        b_seq = max(s for (s,) in db.query("SELECT seq FROM audit_index WHERE tenant = ?", (b["tenant_id"],)))
+        a_seq = min(s for (s,) in db.query("SELECT seq FROM audit_index WHERE tenant = ?", (a["tenant_id"],)))
+        assert a_seq in seen and b_seq not in seen
+        with db.unguarded("audit_index"):
+            db.execute("UPDATE audit_index SET tenant = ? WHERE seq = ?", (a["tenant_id"], b_seq))
+            db.execute("UPDATE audit_index SET tenant = ? WHERE seq = ?", (b["tenant_id"], a_seq))
+    srv.start()
+    # Before this fix: 200 with beta's event among acme's, and acme's own event missing.
+    res = srv.get("/api/v1/audit/events?limit=500", headers=bearer(a_tokens))
+    assert res.status == 500 and res.json()["error"]["code"] == "integrity_error", res
+    deadline = time.monotonic() + 10
+    found = set()
+    while time.monotonic() < deadline and found != {a_seq, b_seq}:
+        found = {e["seq"] for e in srv.log_events()
+                 if e.get("event") == "audit.alert" and e.get("what") == "audit_index"}
+        time.sleep(0.1)
+    assert found == {a_seq, b_seq}, srv.stderr_text[-3000:]
+    srv.stop()
+    with db_for(srv, readonly=True) as db:
+        recorded = [json.loads(bytes(e)) for (e,) in db.query(
+            "SELECT entry FROM audit_ledger WHERE seq > ? ORDER BY seq", (b_seq,))]
+    alerts = [e for e in recorded if e["action"] == "alert.ledger_hash_mismatch"]
+    assert {e["details"]["seq"] for e in alerts} == {a_seq, b_seq}
+    assert all(e["details"]["what"] == "audit_index" for e in alerts)
