@@ -50,6 +50,7 @@
 #include "keyring/keyring.h"
 #include "keyring/master_key.h"
 #include "keyring/rotation.h"
+#include "keyring/signing_keys.h"
 #include "policy/access_stages.h"
 #include "policy/roles.h"
 #include "receipts/service.h"
@@ -794,8 +795,10 @@ void CheckIdentity(const Config& c, Problems& p, bool production) {
 }
 
 StatusOr<std::shared_ptr<identity::Mailer>> MailerFor(const Config& c,
-                                                      identity::OutboxMailer** outbox) {
+                                                      identity::OutboxMailer** outbox,
+                                                      identity::SmtpMailer** smtp_out) {
   *outbox = nullptr;
+  *smtp_out = nullptr;
   if (c.smtp_url.empty()) {
     if (!c.dev) return std::shared_ptr<identity::Mailer>();
     auto box = std::make_shared<identity::OutboxMailer>();
@@ -815,6 +818,7 @@ StatusOr<std::shared_ptr<identity::Mailer>> MailerFor(const Config& c,
   BULWARK_RETURN_IF_ERROR(identity::InitMailTransport());
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<identity::SmtpMailer> smtp,
                            identity::SmtpMailer::Create(std::move(o)));
+  *smtp_out = smtp.get();
   return std::shared_ptr<identity::Mailer>(std::move(smtp));
 }
 
@@ -902,6 +906,125 @@ Status ReloadKeyring(const core::ConfigSources& sources, keyring::Keyring& keys,
   }
   BULWARK_ASSIGN_OR_RETURN(keyring::MasterKeySource source, MasterKeySourceFor(c));
   return keys.Reload(source, store);
+}
+
+// What a reload of the signing keys, the operator token or the SMTP password records: the
+// trigger ("sighup", "api", "cluster") is the actor, and the ledger has the outcome. No secret,
+// nor any digest of one, is recorded.
+audit::Event ReloadEvent(std::string action, std::string_view trigger, std::string resource) {
+  audit::Event e;
+  e.actor = {audit::ActorKind::kOperator, std::string(trigger)};
+  e.auth_method = std::string(trigger);
+  e.action = std::move(action);
+  e.resource = std::move(resource);
+  return e;
+}
+
+// Records `event` (durably) and logs it; a failure to record is logged, not fatal: the reload
+// itself already happened or did not.
+void RecordReload(audit::AuditWriter& writer, audit::Event event) {
+  const std::string action = event.action;
+  if (Status s = writer.Record(std::move(event)); !s.ok()) {
+    log::Warn("reload.record_failed", {{"action", action}, {"reason", s.reason()}});
+  }
+}
+
+// The signing keys of the three kinds, re-read from the store (keyring/signing_keys.h). Each
+// kind that changed is logged and recorded as signing_key.reload with its active kid; a kind
+// that fails keeps its keys and is recorded with result error.
+struct SigningKeyHolders {
+  identity::SessionService* sessions;
+  audit::Ledger* ledger;
+  receipts::ReceiptService* receipts;
+};
+
+void ReloadSigningKeys(const SigningKeyHolders& h, const keyring::Keyring& keys,
+                       store::Store& store, audit::AuditWriter& writer, std::string_view trigger) {
+  struct Kind {
+    keyring::SigningKind kind;
+    std::function<StatusOr<bool>()> reload;
+    std::function<std::string()> active_kid;
+  };
+  const Kind kinds[] = {
+      {keyring::SigningKind::kJwt, [&] { return h.sessions->ReloadSigningKeys(keys); },
+       [&] { return h.sessions->active_kid(); }},
+      {keyring::SigningKind::kLedger, [&] { return h.ledger->ReloadSigningKeys(store, keys); },
+       [&] { return h.ledger->key_id(); }},
+      {keyring::SigningKind::kReceipt, [&] { return h.receipts->ReloadSigningKeys(keys); },
+       [&] { return h.receipts->key_id(); }},
+  };
+  for (const Kind& k : kinds) {
+    const std::string name(keyring::SigningKindName(k.kind));
+    StatusOr<bool> changed = k.reload();
+    audit::Event ev = ReloadEvent("signing_key.reload", trigger, "signing_key:" + name);
+    ev.details.emplace_back("kind", name);
+    if (!changed.ok()) {
+      log::Warn("signing_keys.reload_failed", {{"trigger", std::string(trigger)},
+                                               {"kind", name},
+                                               {"reason", changed.status().reason()},
+                                               {"message", changed.status().message()}});
+      ev.result = audit::Result::kError;
+      ev.reason = changed.status().reason();
+      RecordReload(writer, std::move(ev));
+      continue;
+    }
+    if (!*changed) continue;
+    const std::string kid = k.active_kid();
+    log::Info("signing_keys.reloaded",
+              {{"trigger", std::string(trigger)}, {"kind", name}, {"kid", kid}});
+    ev.details.emplace_back("active_kid", kid);
+    RecordReload(writer, std::move(ev));
+  }
+}
+
+// The operator token and the SMTP password as the configuration now names them (their files:
+// the environment's secrets were read once at start and scrubbed), swapped in where they
+// changed. Each change is logged and recorded (operator.token_reload, mail.smtp_password_reload);
+// a refused one (unreadable or weak file, bad password) keeps the old secret and is recorded
+// with result error.
+void ReloadServiceSecrets(const core::ConfigSources& sources, bool production,
+                          http::BaselineAuthenticator& operator_auth, identity::SmtpMailer* smtp,
+                          audit::AuditWriter& writer, std::string_view trigger) {
+  core::ConfigLoad loaded = core::LoadConfig(sources);
+  if (loaded.has_errors()) return;  // the keyring reload reports a broken configuration
+  const Config& c = loaded.config;
+  const auto refuse = [&](std::string action, std::string resource, std::string reason,
+                          std::string message) {
+    log::Warn(
+        action + "_failed",
+        {{"trigger", std::string(trigger)}, {"reason", reason}, {"message", std::move(message)}});
+    audit::Event ev = ReloadEvent(std::move(action), trigger, std::move(resource));
+    ev.result = audit::Result::kError;
+    ev.reason = std::move(reason);
+    RecordReload(writer, std::move(ev));
+  };
+  if (!c.operator_token_file.empty()) {
+    auto token = ReadSecretFile(c.operator_token_file);
+    if (!token.ok()) {
+      refuse("operator.token_reload", "operator_token", "secret_file",
+             c.operator_token_file + " " + token.status().message());
+    } else if (auto weak = core::WeakTextSecretReason(token->reveal_string_view());
+               weak && production) {
+      refuse("operator.token_reload", "operator_token", "weak_secret",
+             "the token in " + c.operator_token_file + " " + *weak);
+    } else if (operator_auth.SetOperatorToken(
+                   std::optional<crypto::SecretBytes>(std::move(*token)))) {
+      log::Info("operator.token_reloaded", {{"trigger", std::string(trigger)}});
+      RecordReload(writer, ReloadEvent("operator.token_reload", trigger, "operator_token"));
+    }
+  }
+  if (smtp != nullptr && !c.smtp_password_file.empty()) {
+    auto password = ReadSecretFile(c.smtp_password_file);
+    StatusOr<bool> changed =
+        password.ok() ? smtp->SetPassword(std::move(*password)) : StatusOr<bool>(password.status());
+    if (!changed.ok()) {
+      refuse("mail.smtp_password_reload", "smtp_password", changed.status().reason(),
+             changed.status().message());
+    } else if (*changed) {
+      log::Info("mail.smtp_password_reloaded", {{"trigger", std::string(trigger)}});
+      RecordReload(writer, ReloadEvent("mail.smtp_password_reload", trigger, "smtp_password"));
+    }
+  }
 }
 
 }  // namespace
@@ -1084,18 +1207,34 @@ int Serve(const core::ConfigSources& sources_in) {
               .current_row_ttl = store->backend() == "sqlite" ? kSqliteCurrentRowTtl
                                                               : std::chrono::milliseconds(0)});
   policy::PathAccess path_access(*store);
+  // Signing key rotation (`bulwark key rotate-signing`): the keys are re-read on SIGHUP, POST
+  // /api/v1/ops/keyring/reload and, on PostgreSQL, when any node's store changes them. One
+  // reload at a time, so an older read never replaces a newer one.
+  std::mutex signing_mu;
+  const SigningKeyHolders signing_holders{
+      .sessions = sessions.get(), .ledger = ledger.get(), .receipts = receipt_service.get()};
+  auto reload_signing = [&signing_mu, &signing_holders, &keys, &store,
+                         &writer](std::string_view trigger) {
+    std::lock_guard<std::mutex> lock(signing_mu);
+    ReloadSigningKeys(signing_holders, *keys, *store, writer, trigger);
+  };
+  BackgroundTask cluster_signing_reload([&reload_signing] { reload_signing("cluster"); });
   // Several nodes on one PostgreSQL: follow the other nodes' changes (app/cluster_sync.h).
   std::unique_ptr<store::PgListener> cluster_sync;
   if (store->backend() == "postgresql") {
-    auto sync_or = StartClusterSync(config.storage_url, {.sessions = sessions.get(),
-                                                         .api_keys = &api_keys,
-                                                         .tenant_policies = &tenant_policies,
-                                                         .path_access = &path_access});
+    auto sync_or = StartClusterSync(
+        config.storage_url,
+        {.sessions = sessions.get(),
+         .api_keys = &api_keys,
+         .tenant_policies = &tenant_policies,
+         .path_access = &path_access,
+         .signing_keys_changed = [&cluster_signing_reload] { cluster_signing_reload.Poke(); }});
     if (!sync_or.ok()) return Refuse("storage", sync_or.status());
     cluster_sync = std::move(*sync_or);
   }
   identity::OutboxMailer* outbox = nullptr;
-  auto mailer_or = MailerFor(config, &outbox);
+  identity::SmtpMailer* smtp = nullptr;
+  auto mailer_or = MailerFor(config, &outbox, &smtp);
   if (!mailer_or.ok()) return Refuse("mail", mailer_or.status());
   std::unique_ptr<identity::MailQueue> mail;
   if (*mailer_or) mail = std::make_unique<identity::MailQueue>(*mailer_or);
@@ -1149,7 +1288,12 @@ int Serve(const core::ConfigSources& sources_in) {
                    .ledger_healthy = [&writer] { return writer.healthy(); },
                    .audit_file = config.audit_file,
                    .audit_export = [&exports] { return exports->States(); },
-                   .reload_keyring = [&reload_keyring] { return reload_keyring("api"); },
+                   .reload_keyring =
+                       [&reload_keyring, &reload_signing] {
+                         auto out = reload_keyring("api");
+                         reload_signing("api");
+                         return out;
+                       },
                    .production = production};
   const RouteDeps route_deps{.ops = ops,
                              .receipts = {.service = receipt_service.get(), .writer = &writer},
@@ -1194,12 +1338,13 @@ int Serve(const core::ConfigSources& sources_in) {
   std::vector<std::string> operator_cidrs = config.operator_allow_cidrs;
   if (config.dev && operator_cidrs.empty())
     operator_cidrs = {"127.0.0.0/8", "::1"};  // dev: loopback operates
+  // Kept: SIGHUP swaps the operator token in it.
+  const auto operator_auth = std::make_shared<http::BaselineAuthenticator>(
+      *core::ParseCidrList(operator_cidrs), *op_token);
   http::PipelineStages stages{
       .rate_limiter = limiter,
-      .authenticator = std::make_shared<identity::IdentityAuthenticator>(
-          std::make_shared<http::BaselineAuthenticator>(*core::ParseCidrList(operator_cidrs),
-                                                        *op_token),
-          *sessions, api_keys),
+      .authenticator =
+          std::make_shared<identity::IdentityAuthenticator>(operator_auth, *sessions, api_keys),
       .tenant_guard = std::make_shared<policy::CredentialTenantGuard>(&tenant_policies),
       .authorizer = std::make_shared<policy::RoleAuthorizer>(&tenant_policies),
       .audit = std::make_shared<http::LedgerAuditStage>(writer, &alerts),
@@ -1231,7 +1376,15 @@ int Serve(const core::ConfigSources& sources_in) {
 
   // SIGHUP: reload the master key on a thread of its own (a password's KDF takes a while, and the
   // I/O threads must not wait for it).
-  BackgroundTask hup_reload([&reload_keyring] { (void)reload_keyring("sighup"); });
+  // The master key, then the signing keys (a rotated key may be sealed under the new master
+  // key), then the operator token and SMTP password: each on its own, so that one failing (say,
+  // a master key given in the environment, which cannot be re-read) does not stop the others.
+  BackgroundTask hup_reload(
+      [&reload_keyring, &reload_signing, &sources, production, &operator_auth, smtp, &writer] {
+        (void)reload_keyring("sighup");
+        reload_signing("sighup");
+        ReloadServiceSecrets(sources, production, *operator_auth, smtp, writer, "sighup");
+      });
   boost::asio::signal_set hup(server.io_context(), SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_hup =
       [&hup, &hup_reload, &on_hup](const boost::system::error_code& sig_ec, int) {
@@ -1259,6 +1412,8 @@ int Serve(const core::ConfigSources& sources_in) {
                                  {"routes", static_cast<std::int64_t>(router.routes().size())}});
   server.Run();
   hup_reload.Stop();
+  cluster_sync.reset();  // no more cluster-triggered reloads
+  cluster_signing_reload.Stop();
   breakglass_sweeper.Stop();
   if (mail) mail->Stop();  // delivers what is queued
   api_keys.Stop();         // writes the batched last-used times

@@ -28,6 +28,8 @@ void ApplyInvalidation(std::string_view payload, const ClusterCaches& c) {
     c.api_keys->Invalidate(id);
   } else if (kind == "u") {
     c.sessions->InvalidateUser(id);
+  } else if (kind == "g") {
+    if (c.signing_keys_changed) c.signing_keys_changed();
   } else {
     core::CacheGate::Process().Flush();
   }

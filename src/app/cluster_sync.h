@@ -9,11 +9,13 @@
 //   t:<tenant>   everything cached for the tenant (settings, members, roles, keys, sessions)
 //   p:<tenant>   the tenant's path-policy decisions
 //   s:<session>  one session        k:<key id>  one API key        u:<user>  the user's sessions
+//   g:<kind>     a signing key of that kind was rotated or retired: reload the signing keys
 // Anything else drops every cache. The fallback when notifications may have dropped: while the
 // listener is not connected, or its heartbeat goes unanswered for 600 ms, the process cache gate
 // is closed (core/invalidated_cache.h: every lookup reads the database), and it reopens empty
 // once LISTEN is back. A node therefore serves a revoked credential for at most the heartbeat
 // window after losing the channel silently, and never after that.
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +39,9 @@ struct ClusterCaches {
   identity::ApiKeyService* api_keys = nullptr;
   policy::TenantPolicies* tenant_policies = nullptr;
   policy::PathAccess* path_access = nullptr;
+  // A node rotated or retired a signing key ("g:<kind>"): must not block (the listener's thread
+  // calls it); the reload itself runs elsewhere.
+  std::function<void()> signing_keys_changed;
 };
 
 inline constexpr std::string_view kInvalidationChannel = "bulwark_invalidate";

@@ -3,7 +3,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <functional>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "app/boot.h"
@@ -11,6 +13,7 @@
 #include "audit/writer.h"
 #include "core/clock.h"
 #include "keyring/rotation.h"
+#include "keyring/signing_keys.h"
 #include "receipts/receipt.h"
 #include "receipts/service.h"
 #include "secrets/vault.h"
@@ -24,6 +27,7 @@ namespace {
 namespace json = boost::json;
 
 constexpr int kExitRefused = 1;
+constexpr int kExitUsage = 2;
 
 int Fail(std::string_view cmd, const Status& s, int code = kExitRefused) {
   std::cerr << "bulwark: " << cmd << ": " << s.message() << " (" << s.reason() << ")\n";
@@ -315,6 +319,159 @@ int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
                                       {"resealed", total},
                                       {"receipt_id", receipt_id}})
       << "\n";
+  return 0;
+}
+
+namespace {
+
+// The --kind of the signing-key commands; nullopt (after saying why) for anything else.
+std::optional<keyring::SigningKind> SigningKindOrComplain(std::string_view cmd,
+                                                          const std::string& kind) {
+  auto k = keyring::ParseSigningKind(kind);
+  if (!k) {
+    std::cerr << "bulwark: " << cmd << ": unknown --kind \"" << kind
+              << "\": expected jwt, ledger or receipt (invalid_kind); nothing was changed\n";
+  }
+  return k;
+}
+
+json::array SigningKeysJson(const std::vector<keyring::PublicSigningKey>& keys) {
+  json::array list;
+  for (const keyring::PublicSigningKey& k : keys) {
+    list.push_back(json::object{
+        {"kid", k.kid},
+        {"generation", k.generation},
+        {"created_at", k.created_at},
+        {"retired_at", k.retired_at ? json::value(*k.retired_at) : json::value(nullptr)},
+        {"active", k.active}});
+  }
+  return list;
+}
+
+// Runs `change` with a receipt of `receipt_kind` in the keyring's chain and the ledger record
+// `event`, all in one transaction (as `key rotate` does).
+Status CommitSigningChange(
+    Core& core, audit::Event event, std::string_view receipt_kind, std::string& receipt_id,
+    const std::function<StatusOr<json::object>(store::Transaction&, audit::Event&)>& change) {
+  BULWARK_ASSIGN_OR_RETURN(auto receipts, receipts::ReceiptService::Open(*core.store, *core.keys));
+  audit::AuditWriter writer(*core.store, *core.ledger, {});
+  Status s = writer.CommitAmending(
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_ASSIGN_OR_RETURN(json::object fields, change(tx, ev));
+        BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r, receipts->Issue(tx, kKeyringReceiptTenant,
+                                                                      receipt_kind, fields, {}));
+        receipt_id = r.id;
+        ev.details.emplace_back("receipt_id", r.id);
+        return Status::Ok();
+      },
+      std::move(event));
+  writer.Stop();
+  return s;
+}
+
+}  // namespace
+
+int KeyRotateSigning(const core::ConfigSources& sources, const std::string& kind_name,
+                     std::ostream& out) {
+  constexpr std::string_view kCmd = "key rotate-signing";
+  const auto kind = SigningKindOrComplain(kCmd, kind_name);
+  if (!kind) return kExitUsage;
+  std::optional<core::Config> config = LoadOrComplain(kCmd, sources);
+  if (!config) return kExitConfigRefused;
+  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen(kCmd, "storage", s);
+  std::string step;
+  auto core_or = OpenCore(*config, step);
+  if (!core_or.ok()) return FailOpen(kCmd, step, core_or.status());
+  Core& core = *core_or;
+  const std::string name(keyring::SigningKindName(*kind));
+  keyring::SigningRotation rotation;
+  std::string receipt_id;
+  audit::Event event = CliEvent("key.rotate_signing");
+  event.resource = "signing_key:" + name;
+  Status s = CommitSigningChange(
+      core, std::move(event), receipts::kind::kKeyRotateSigning, receipt_id,
+      [&](store::Transaction& tx, audit::Event& ev) -> StatusOr<json::object> {
+        BULWARK_ASSIGN_OR_RETURN(rotation, keyring::RotateSigningKey(tx, *core.keys, *kind));
+        ev.resource = "signing_key:" + name + ":" + rotation.to_kid;
+        ev.details.emplace_back("kind", name);
+        ev.details.emplace_back("from_kid", rotation.from_kid);
+        ev.details.emplace_back("to_kid", rotation.to_kid);
+        ev.details.emplace_back("generation", rotation.generation);
+        return json::object{{"kind", name},
+                            {"from_kid", rotation.from_kid},
+                            {"to_kid", rotation.to_kid},
+                            {"generation", rotation.generation}};
+      });
+  if (!s.ok()) return Fail(kCmd, s);
+  out << json::serialize(json::object{{"kind", name},
+                                      {"kid", rotation.to_kid},
+                                      {"previous_kid", rotation.from_kid},
+                                      {"generation", rotation.generation},
+                                      {"receipt_id", receipt_id}})
+      << "\n";
+  return 0;
+}
+
+int KeyRetireSigning(const core::ConfigSources& sources, const std::string& kind_name,
+                     const std::string& kid, std::ostream& out) {
+  constexpr std::string_view kCmd = "key retire-signing";
+  const auto kind = SigningKindOrComplain(kCmd, kind_name);
+  if (!kind) return kExitUsage;
+  if (kid.empty()) {
+    return Fail(kCmd, Status::InvalidArgument("invalid_kid", "--kid must name a key"), kExitUsage);
+  }
+  std::optional<core::Config> config = LoadOrComplain(kCmd, sources);
+  if (!config) return kExitConfigRefused;
+  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen(kCmd, "storage", s);
+  std::string step;
+  auto core_or = OpenCore(*config, step);
+  if (!core_or.ok()) return FailOpen(kCmd, step, core_or.status());
+  Core& core = *core_or;
+  const std::string name(keyring::SigningKindName(*kind));
+  std::string receipt_id;
+  audit::Event event = CliEvent("key.retire_signing");
+  event.resource = "signing_key:" + name + ":" + kid;
+  Status s = CommitSigningChange(
+      core, std::move(event), receipts::kind::kKeyRetireSigning, receipt_id,
+      [&](store::Transaction& tx, audit::Event& ev) -> StatusOr<json::object> {
+        BULWARK_ASSIGN_OR_RETURN(std::int64_t generation,
+                                 keyring::RetireSigningKey(tx, *kind, kid));
+        ev.details.emplace_back("kind", name);
+        ev.details.emplace_back("kid", kid);
+        ev.details.emplace_back("generation", generation);
+        return json::object{{"kind", name}, {"kid", kid}, {"generation", generation}};
+      });
+  if (!s.ok()) return Fail(kCmd, s);
+  out << json::serialize(
+             json::object{{"kind", name}, {"retired_kid", kid}, {"receipt_id", receipt_id}})
+      << "\n";
+  return 0;
+}
+
+int KeySigningStatus(const core::ConfigSources& sources, const std::string& kind_name,
+                     std::ostream& out) {
+  constexpr std::string_view kCmd = "key signing-status";
+  std::vector<keyring::SigningKind> kinds = {
+      keyring::SigningKind::kJwt, keyring::SigningKind::kLedger, keyring::SigningKind::kReceipt};
+  if (!kind_name.empty()) {
+    const auto kind = SigningKindOrComplain(kCmd, kind_name);
+    if (!kind) return kExitUsage;
+    kinds = {*kind};
+  }
+  std::optional<core::Config> config = LoadOrComplain(kCmd, sources);
+  if (!config) return kExitConfigRefused;
+  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen(kCmd, "storage", s);
+  auto store = OpenExistingStore(*config);
+  if (!store.ok()) return FailOpen(kCmd, "storage", store.status());
+  auto tx = (*store)->Begin(store::TxMode::kRead);
+  if (!tx.ok()) return FailOpen(kCmd, "storage", tx.status());
+  json::object doc;
+  for (keyring::SigningKind kind : kinds) {
+    auto keys = keyring::ListSigningKeys(**tx, kind);
+    if (!keys.ok()) return FailOpen(kCmd, "keyring", keys.status());
+    doc[keyring::SigningKindName(kind)] = SigningKeysJson(*keys);
+  }
+  out << json::serialize(doc) << "\n";
   return 0;
 }
 

@@ -4,8 +4,8 @@
 // comes from the configuration as for `serve`; each command prints one JSON document on `out`
 // and, on a refusal, one line "bulwark: key <cmd>: <message>" on stderr.
 //
-// Exit codes: 0 done; 1 refused (nothing was written); 78 the configuration, store or keyring
-// cannot be opened (nothing was written).
+// Exit codes: 0 done; 1 refused (nothing was written); 2 a usage error (an unknown --kind); 78
+// the configuration, store or keyring cannot be opened (nothing was written).
 //
 //   bulwark key rotate --new-source file:/etc/bulwark/master-2026.key --config bulwark.toml
 //   {"kek_version":2,"rewrapped":7,"receipt_id":"rcpt_..."}
@@ -53,6 +53,30 @@ int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::os
 // {"tenant_id":"...","data_key_id":"...","resealed":N,"receipt_id":"..."}.
 int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
                   std::int64_t batch_size, std::int64_t pause_ms, std::ostream& out);
+
+// `bulwark key rotate-signing --kind jwt|ledger|receipt`: makes the next generation of that kind's
+// signing key (keyring/signing_keys.h), in one transaction with a key.rotate_signing ledger
+// record and receipt. Running servers sign with it once they reload (SIGHUP, POST
+// /api/v1/ops/keyring/reload; other PostgreSQL nodes on their own); the previous keys keep
+// verifying. Prints {"kind":"jwt","kid":"ed25519:...","previous_kid":"ed25519:...",
+// "generation":2,"receipt_id":"rcpt_..."}. An unknown --kind: exit 2, nothing opened.
+int KeyRotateSigning(const core::ConfigSources& sources, const std::string& kind,
+                     std::ostream& out);
+
+// `bulwark key retire-signing --kind K --kid KID`: retires one signing key that is not the active
+// one and destroys its private half, with a key.retire_signing record and receipt. A retired JWT
+// key leaves the JWKS (its tokens are refused once servers reload); a retired ledger or receipt
+// key signs nothing more, and what it signed still verifies. Prints
+// {"kind":"jwt","retired_kid":"...","receipt_id":"rcpt_..."}. Exit 1 for the active key, an
+// unknown kid or one already retired (nothing changed); 2 for an unknown --kind.
+int KeyRetireSigning(const core::ConfigSources& sources, const std::string& kind,
+                     const std::string& kid, std::ostream& out);
+
+// `bulwark key signing-status [--kind K]`: every signing key of each kind (reads the store only):
+// {"jwt":[{"kid":"ed25519:...","generation":1,"created_at":"...","retired_at":null,
+//  "active":true}], "ledger":[...], "receipt":[...]}
+int KeySigningStatus(const core::ConfigSources& sources, const std::string& kind,
+                     std::ostream& out);
 
 // `bulwark key status`: every master key version (needs no key; reads the store only):
 // {"active_version":2,"versions":[{"version":1,"source_kind":"file","created_at":"...",

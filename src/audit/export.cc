@@ -3,11 +3,13 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "audit/verify.h"
 #include "core/json_text.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
+#include "keyring/signing_keys.h"
 
 namespace bulwark::audit {
 namespace {
@@ -138,20 +140,37 @@ int RunAuditExport(const store::Opener& database, const std::string& out_file_or
 }
 
 int RunAuditPubkey(const store::Opener& database, std::ostream& out) {
+  return RunAuditPubkey(database, "", out);
+}
+
+int RunAuditPubkey(const store::Opener& database, const std::string& kid, std::ostream& out) {
   auto db = database();
+  std::map<std::string, std::string> retired;
+  if (db.ok()) {
+    if (auto tx = (*db)->Begin(store::TxMode::kRead); tx.ok()) {
+      retired = keyring::RetiredSigningKeys(**tx, keyring::SigningKind::kLedger);
+    }
+  }
   StatusOr<std::unique_ptr<LedgerSource>> src =
       db.ok() ? OpenStoreSource(std::move(db).value()) : StatusOr<std::unique_ptr<LedgerSource>>(db.status());
   if (!src.ok()) {
     out << "audit pubkey: " << src.status().message() << "\n";
     return 2;
   }
+  int printed = 0;
   for (const LedgerKey& k : (*src)->header().keys) {
     if (k.public_key.size() != crypto::kEd25519PublicKeySize) continue;  // damaged: nothing to pin
+    if (!kid.empty() && k.key_id != kid) continue;
     crypto::Ed25519PublicKey raw{};
     std::copy(k.public_key.begin(), k.public_key.end(), raw.begin());
     auto pem = crypto::Ed25519PublicKeyToPem(raw);
     if (!pem.ok()) continue;
-    out << "# " << k.key_id << "\n" << *pem;
+    out << "# " << k.key_id << keyring::RetiredNote(retired, k.key_id) << "\n" << *pem;
+    ++printed;
+  }
+  if (!kid.empty() && printed == 0) {
+    out << "audit pubkey: error: no checkpoint signing key " << kid << "\n";
+    return 1;
   }
   return 0;
 }

@@ -12,7 +12,6 @@ namespace {
 
 using store::Value;
 
-constexpr std::string_view kSigningKeyId = "audit-checkpoint-signing-v1";
 constexpr std::string_view kCheckpointType = "bulwark.audit.checkpoint.v1";
 
 crypto::Digest256 ChainHash(const crypto::Digest256& prev, std::string_view entry) {
@@ -37,31 +36,23 @@ crypto::Digest256 GenesisHash(std::string_view ledger_id) {
 
 StatusOr<std::unique_ptr<Ledger>> Ledger::Open(store::Store& store, const keyring::Keyring& keys) {
   std::unique_ptr<Ledger> ledger(new Ledger());
-  BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kWrite));
-  BULWARK_ASSIGN_OR_RETURN(auto rows, tx->Query("SELECT ledger_id FROM audit_ledger_meta"));
-  if (rows.empty()) {
-    BULWARK_ASSIGN_OR_RETURN(std::string id, crypto::RandomHex(16));
-    ledger->ledger_id_ = "ledger-" + id;
-    BULWARK_RETURN_IF_ERROR(tx->Exec("INSERT INTO audit_ledger_meta(ledger_id, created_at) VALUES (?, ?)",
-                                     {Value::Text(ledger->ledger_id_), Value::Text(core::NowIso8601Micros())})
-                                .status());
-  } else {
-    ledger->ledger_id_ = rows[0][0].as_text();
+  {  // the transaction holds the write lock until it is gone, not only until it commits
+    BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kWrite));
+    BULWARK_ASSIGN_OR_RETURN(auto rows, tx->Query("SELECT ledger_id FROM audit_ledger_meta"));
+    if (rows.empty()) {
+      BULWARK_ASSIGN_OR_RETURN(std::string id, crypto::RandomHex(16));
+      ledger->ledger_id_ = "ledger-" + id;
+      BULWARK_RETURN_IF_ERROR(
+          tx->Exec("INSERT INTO audit_ledger_meta(ledger_id, created_at) VALUES (?, ?)",
+                   {Value::Text(ledger->ledger_id_), Value::Text(core::NowIso8601Micros())})
+              .status());
+    } else {
+      ledger->ledger_id_ = rows[0][0].as_text();
+    }
+    BULWARK_RETURN_IF_ERROR(tx->Commit());
   }
-  BULWARK_ASSIGN_OR_RETURN(ledger->signing_key_,
-                           keys.GetOrCreateKey(*tx, kSigningKeyId, "audit_checkpoint_signing",
-                                               crypto::kEd25519PrivateKeySize));
-  BULWARK_ASSIGN_OR_RETURN(ledger->public_key_, crypto::Ed25519PublicKeyFromPrivate(ledger->signing_key_));
-  ledger->key_id_ = crypto::Ed25519KeyId(ledger->public_key_);
-  BULWARK_ASSIGN_OR_RETURN(auto known, tx->Query("SELECT public_key FROM audit_signing_keys WHERE key_id = ?",
-                                                 {Value::Text(ledger->key_id_)}));
-  if (known.empty()) {
-    BULWARK_RETURN_IF_ERROR(tx->Exec("INSERT INTO audit_signing_keys(key_id, public_key, created_at) VALUES (?, ?, ?)",
-                                     {Value::Text(ledger->key_id_), Value::Bytes(ledger->public_key_),
-                                      Value::Text(core::NowIso8601Micros())})
-                                .status());
-  }
-  BULWARK_RETURN_IF_ERROR(tx->Commit());
+  BULWARK_ASSIGN_OR_RETURN(ledger->signing_,
+                           keyring::SigningKeys::Open(store, keys, keyring::SigningKind::kLedger));
   ledger->genesis_ = GenesisHash(ledger->ledger_id_);
   return ledger;
 }
@@ -110,24 +101,28 @@ StatusOr<LedgerHead> Ledger::Append(store::Transaction& tx, const LedgerHead& he
 
 Status Ledger::WriteCheckpoint(store::Transaction& tx, const LedgerHead& head,
                                LedgerCheckpoint* written) const {
+  // One snapshot for the body's key_id, the signature and the key_id column.
+  const auto keys = signing_->Current();
+  const keyring::ActiveSigningKey& key = keys->active;
   boost::json::object body{{"head_hash", crypto::HexEncode(head.hash)},
-                           {"key_id", key_id_},
+                           {"key_id", key.kid},
                            {"ledger_id", ledger_id_},
                            {"size", head.size},
                            {"time", core::NowIso8601Micros()},
                            {"type", kCheckpointType}};
   BULWARK_ASSIGN_OR_RETURN(std::string canonical, core::CanonicalJson(body));
-  BULWARK_ASSIGN_OR_RETURN(auto sig, crypto::Ed25519Sign(signing_key_, crypto::AsBytes(canonical)));
+  BULWARK_ASSIGN_OR_RETURN(auto sig,
+                           crypto::Ed25519Sign(key.private_key, crypto::AsBytes(canonical)));
   std::vector<std::uint8_t> body_bytes(canonical.begin(), canonical.end());
   BULWARK_RETURN_IF_ERROR(
       tx.Exec("INSERT INTO audit_checkpoints(size, head_hash, body, key_id, signature) VALUES (?, ?, ?, ?, ?)",
               {Value::Int(head.size), Value::Bytes(head.hash), Value::Bytes(std::move(body_bytes)),
-               Value::Text(key_id_), Value::Bytes(sig)})
+               Value::Text(key.kid), Value::Bytes(sig)})
           .status());
   if (written != nullptr) {
     *written = LedgerCheckpoint{.id = 0,  // the row's id is not needed outside the database
                                 .body = std::move(canonical),
-                                .key_id = key_id_,
+                                .key_id = key.kid,
                                 .signature = std::vector<std::uint8_t>(sig.begin(), sig.end()),
                                 .has_columns = true,
                                 .size = head.size,
@@ -145,7 +140,10 @@ StatusOr<bool> Ledger::HeadIsSigned(store::Transaction& tx, const LedgerHead& he
   const auto& body = rows[0][0].as_bytes();
   LedgerCheckpoint cp{.body = std::string(body.begin(), body.end()),
                       .signature = rows[0][2].as_bytes()};
-  auto claim = OpenTrustedCheckpoint(cp, {public_key_});
+  // Any of this ledger's keys, retired ones included: they still vouch for what they signed.
+  std::vector<crypto::Ed25519PublicKey> trusted;
+  for (const keyring::PublicSigningKey& k : signing_->Current()->keys) trusted.push_back(k.public_key);
+  auto claim = OpenTrustedCheckpoint(cp, trusted);
   return claim.ok() && claim->ledger_id == ledger_id_ && claim->size == head.size &&
          std::equal(claim->head_hash.begin(), claim->head_hash.end(), head.hash.begin(),
                     head.hash.end());

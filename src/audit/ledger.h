@@ -17,6 +17,7 @@
 #include "crypto/secret_bytes.h"
 #include "crypto/sign.h"
 #include "keyring/keyring.h"
+#include "keyring/signing_keys.h"
 #include "store/store.h"
 
 namespace bulwark::audit {
@@ -29,12 +30,20 @@ struct LedgerHead {
 class Ledger {
  public:
   // Opens the ledger of `store`: creates its id and its checkpoint signing key (wrapped by the
-  // keyring, public half in audit_signing_keys) on first use.
+  // keyring, public half in audit_signing_keys; keyring/signing_keys.h, kind ledger) on first use.
   static StatusOr<std::unique_ptr<Ledger>> Open(store::Store& store, const keyring::Keyring& keys);
 
   const std::string& ledger_id() const { return ledger_id_; }
-  const std::string& key_id() const { return key_id_; }
-  const crypto::Ed25519PublicKey& public_key() const { return public_key_; }
+  // The kid and public half of the key checkpoints are signed with now.
+  std::string key_id() const { return signing_->Current()->active.kid; }
+  crypto::Ed25519PublicKey public_key() const { return signing_->Current()->active.public_key; }
+
+  // Picks up a rotation or retirement of the checkpoint signing keys: the next checkpoint is
+  // signed with the newest key and names it. Returns whether anything changed; on an error the
+  // key stays as it was. Safe while checkpoints are written (each uses one snapshot).
+  StatusOr<bool> ReloadSigningKeys(store::Store& store, const keyring::Keyring& keys) {
+    return signing_->Reload(store, keys);
+  }
   const crypto::Digest256& genesis() const { return genesis_; }
 
   // The current head, read inside `tx`.
@@ -61,9 +70,7 @@ class Ledger {
  private:
   Ledger() = default;
   std::string ledger_id_;
-  std::string key_id_;
-  crypto::SecretBytes signing_key_;
-  crypto::Ed25519PublicKey public_key_{};
+  std::unique_ptr<keyring::SigningKeys> signing_;
   crypto::Digest256 genesis_{};
 };
 

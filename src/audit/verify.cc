@@ -572,6 +572,16 @@ std::optional<CheckpointBody> ParseBody(std::string_view body, std::string& why)
 }
 
 
+// Key selection: a checkpoint names the key that signed it (key_id, crypto::Ed25519KeyId of the
+// public key), so among trusted keys from before and after rotations that one is tried.
+const crypto::Ed25519PublicKey* TrustedKeyFor(const std::vector<crypto::Ed25519PublicKey>& trusted,
+                                              std::string_view key_id) {
+  for (const crypto::Ed25519PublicKey& k : trusted) {
+    if (crypto::Ed25519KeyId(k) == key_id) return &k;
+  }
+  return nullptr;
+}
+
 class Verifier {
  public:
   Verifier(LedgerSource& source, const std::vector<crypto::Ed25519PublicKey>& trusted,
@@ -852,6 +862,11 @@ class Verifier {
   bool SignatureValid(const LedgerCheckpoint& cp) const {
     const auto body = crypto::AsBytes(cp.body);
     if (!trusted_.empty()) {
+      if (const crypto::Ed25519PublicKey* k = TrustedKeyFor(trusted_, cp.key_id)) {
+        return crypto::Ed25519Verify(*k, body, cp.signature);
+      }
+      // A key_id that is not a kid Bulwark computes (a ledger written by another tool): any
+      // trusted key may have signed it.
       return std::any_of(trusted_.begin(), trusted_.end(), [&](const crypto::Ed25519PublicKey& k) {
         return crypto::Ed25519Verify(k, body, cp.signature);
       });
@@ -871,7 +886,9 @@ class Verifier {
     if (!SignatureValid(cp)) {
       std::string d = name + ": the signature does not verify under ";
       if (!trusted_.empty()) {
-        d += "any trusted key (key_id " + cp.key_id + ")";
+        d += TrustedKeyFor(trusted_, cp.key_id) != nullptr
+                 ? "the trusted key " + cp.key_id
+                 : "any trusted key (none has its key_id " + cp.key_id + ")";
       } else {
         const auto& keys = source_.header().keys;
         const bool known = std::any_of(keys.begin(), keys.end(),
@@ -1119,18 +1136,27 @@ StatusOr<VerifyReport> VerifyExport(const std::string& export_path,
 int RunAuditVerify(const store::Opener& database, const std::string& export_file,
                    const std::string& pubkey_pem_file, std::ostream& out,
                    const std::string& since_checkpoint_file, const TailPolicy& tail) {
+  return RunAuditVerify(database, export_file,
+                        pubkey_pem_file.empty() ? std::vector<std::string>{}
+                                                : std::vector<std::string>{pubkey_pem_file},
+                        out, since_checkpoint_file, tail);
+}
+
+int RunAuditVerify(const store::Opener& database, const std::string& export_file,
+                   const std::vector<std::string>& pubkey_pem_files, std::ostream& out,
+                   const std::string& since_checkpoint_file, const TailPolicy& tail) {
   if (static_cast<bool>(database) == !export_file.empty()) {
     out << "audit verify: error: give either the database (--data, --config) or --export\n";
     return 2;
   }
   std::vector<crypto::Ed25519PublicKey> trusted;
-  if (!pubkey_pem_file.empty()) {
+  for (const std::string& pubkey_pem_file : pubkey_pem_files) {
     auto keys = ReadTrustedKeys(pubkey_pem_file);
     if (!keys.ok()) {
       out << "audit verify: error: " << keys.status().ToString() << "\n";
       return 2;
     }
-    trusted = std::move(keys).value();
+    trusted.insert(trusted.end(), keys->begin(), keys->end());
   }
   VerifyOptions options{.tail = tail};
   if (!since_checkpoint_file.empty()) {

@@ -34,8 +34,8 @@
 //                      export line, a missing ledger id); also a validly signed checkpoint whose
 //                      body is not the checkpoint format. Tampering that also breaks a hash is
 //                      reported as the structural kind above, never as malformed.
-//   bad_checkpoint_signature  the signature does not verify under a trusted key, or the key_id is
-//                      unknown -> the checkpoint's size.
+//   bad_checkpoint_signature  the signature does not verify under the trusted key its key_id
+//                      names (or, naming none, under any trusted key) -> the checkpoint's size.
 //   checkpoint_mismatch       a validly signed checkpoint whose head hash differs from the hash
 //                      recomputed at its size, whose body names another ledger, or whose stored
 //                      columns (size, head_hash, key_id) disagree with its signed body -> its size.
@@ -213,7 +213,9 @@ StatusOr<CheckpointClaim> OpenTrustedCheckpoint(const LedgerCheckpoint& cp,
 
 // Verifies everything `source` yields. `trusted` empty: each checkpoint is checked against the
 // source's own key with its key_id (report.keys_from_source = true, and said in detail when ok);
-// otherwise a checkpoint is valid only if one of `trusted` verifies it. A Status error means the
+// otherwise a checkpoint is valid only if the one of `trusted` whose crypto::Ed25519KeyId is its
+// key_id verifies it (after key rotations, pass the keys from before and after); a key_id that
+// names none of them (not a crypto::Ed25519KeyId) is tried against each. A Status error means the
 // source failed to read (see LedgerSource::Next); damage is always an ok StatusOr with !ok.
 // `options` (tail policy, trusted checkpoint) default to nothing checked beyond the above.
 StatusOr<VerifyReport> VerifyLedger(LedgerSource& source,
@@ -242,6 +244,11 @@ StatusOr<VerifyReport> VerifyExport(const std::string& export_path,
 // Returns 0 ok, 1 damage found, 2 usage or I/O error.
 int RunAuditVerify(const store::Opener& database, const std::string& export_file,
                    const std::string& pubkey_pem_file, std::ostream& out,
+                   const std::string& since_checkpoint_file = {}, const TailPolicy& tail = {});
+// The same with the keys of several PEM files trusted together (the bundles from before and
+// after a rotation). Each checkpoint is checked with the trusted key its key_id names.
+int RunAuditVerify(const store::Opener& database, const std::string& export_file,
+                   const std::vector<std::string>& pubkey_pem_files, std::ostream& out,
                    const std::string& since_checkpoint_file = {}, const TailPolicy& tail = {});
 
 }  // namespace bulwark::audit

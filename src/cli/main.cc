@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   audit_cmd->require_subcommand(1);
   std::string audit_data;
   std::string audit_export_file;
-  std::string audit_pubkey;
+  std::vector<std::string> audit_pubkey;
+  std::string pubkey_kid;
   std::string audit_out;
   CLI::App* verify = audit_cmd->add_subcommand(
       "verify",
@@ -60,8 +61,9 @@ int main(int argc, char** argv) {
   verify->add_option("--export", audit_export_file, "A file written by `bulwark audit export`")
       ->excludes(verify_data);
   verify->add_option("--pubkey", audit_pubkey,
-                     "PEM file of the trusted checkpoint public key(s); without it the keys in the "
-                     "ledger are trusted");
+                     "PEM file of the trusted checkpoint public key(s), as `audit pubkey` prints "
+                     "them; may be given several times (keys from before and after a rotation); "
+                     "without it the keys in the ledger are trusted");
   std::string audit_since;
   verify->add_option("--since-checkpoint", audit_since,
                      "A trusted checkpoint the ledger must extend: the high-water file "
@@ -76,7 +78,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("receipt", "Signed receipt tools (offline, read-only)");
   receipt_cmd->require_subcommand(1);
   std::string receipt_file;
-  std::string receipt_pubkey;
+  std::vector<std::string> receipt_pubkey;
   CLI::App* receipt_verify =
       receipt_cmd->add_subcommand("verify",
                                   "Check a receipt (full or public projection) or a JSON-lines "
@@ -84,9 +86,13 @@ int main(int argc, char** argv) {
   receipt_verify->add_option("file", receipt_file,
                              "The receipt, or JSON lines of one tenant's series");
   receipt_verify->add_option("--pubkey", receipt_pubkey,
-                             "PEM file of the trusted receipt signing public key(s)");
+                             "PEM file of the trusted receipt signing public key(s), as `receipt "
+                             "pubkey` prints them; may be given several times");
   CLI::App* receipt_pubkey_cmd =
       receipt_cmd->add_subcommand("pubkey", "Print the receipt signing public key(s) as PEM");
+  for (CLI::App* sub : {pubkey, receipt_pubkey_cmd}) {
+    sub->add_option("--kid", pubkey_kid, "Only the key with this kid (ed25519:...)");
+  }
   for (CLI::App* sub : {exp, pubkey, receipt_pubkey_cmd}) {
     sub->add_option("--data", audit_data, "Data directory (or the database file)");
     sub->add_option("--config", sources.file,
@@ -110,7 +116,8 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   tenant_create->add_option("--data", data, "Data directory (default ./data)");
 
-  CLI::App* key_cmd = app.add_subcommand("key", "Master key (KEK) rotation and retirement");
+  CLI::App* key_cmd = app.add_subcommand(
+      "key", "Master key (KEK), data key and signing key rotation and retirement");
   key_cmd->require_subcommand(1);
   std::string key_new_source;
   std::uint32_t key_version = 0;
@@ -139,7 +146,24 @@ int main(int argc, char** argv) {
   key_rotate_data->add_option("--pause-ms", rotate_pause_ms, "Pause between batches (0)");
   CLI::App* key_status = key_cmd->add_subcommand(
       "status", "Print every master key version and how many data keys each seals (JSON)");
-  for (CLI::App* sub : {key_rotate, key_retire, key_status, key_rotate_data}) {
+  std::string signing_kind;
+  std::string signing_kid;
+  CLI::App* key_rotate_signing = key_cmd->add_subcommand(
+      "rotate-signing",
+      "Make a new signing key of one kind (jwt, ledger or receipt); running servers sign with it "
+      "after SIGHUP or POST /api/v1/ops/keyring/reload, and the previous keys keep verifying");
+  key_rotate_signing->add_option("--kind", signing_kind, "jwt, ledger or receipt")->required();
+  CLI::App* key_retire_signing = key_cmd->add_subcommand(
+      "retire-signing",
+      "Retire a signing key that is no longer the active one and destroy its private half");
+  key_retire_signing->add_option("--kind", signing_kind, "jwt, ledger or receipt")->required();
+  key_retire_signing->add_option("--kid", signing_kid, "The key to retire (ed25519:...)")
+      ->required();
+  CLI::App* key_signing_status = key_cmd->add_subcommand(
+      "signing-status", "Print every signing key of each kind and which one is active (JSON)");
+  key_signing_status->add_option("--kind", signing_kind, "Only this kind: jwt, ledger or receipt");
+  for (CLI::App* sub : {key_rotate, key_retire, key_status, key_rotate_data, key_rotate_signing,
+                        key_retire_signing, key_signing_status}) {
     sub->add_flag("--dev", sources.dev_flag, "Use the dev-mode data directory and generated key");
     sub->add_option("--config", sources.file, "TOML configuration file")->check(CLI::ExistingFile);
     sub->add_option("--data", data, "Data directory (default ./data)");
@@ -183,6 +207,10 @@ int main(int argc, char** argv) {
   if (*key_rotate) return bulwark::app::KeyRotate(sources, key_new_source, std::cout);
   if (*key_retire) return bulwark::app::KeyRetire(sources, key_version, std::cout);
   if (*key_status) return bulwark::app::KeyStatus(sources, std::cout);
+  if (*key_rotate_signing) return bulwark::app::KeyRotateSigning(sources, signing_kind, std::cout);
+  if (*key_retire_signing)
+    return bulwark::app::KeyRetireSigning(sources, signing_kind, signing_kid, std::cout);
+  if (*key_signing_status) return bulwark::app::KeySigningStatus(sources, signing_kind, std::cout);
   if (*db_migrate) return bulwark::app::DbMigrate(sources, app_role, std::cout);
   if (*key_rotate_data)
     return bulwark::app::KeyRotateData(sources, rotate_tenant, rotate_batch, rotate_pause_ms,
@@ -200,9 +228,10 @@ int main(int argc, char** argv) {
   if (*exp)
     return bulwark::audit::RunAuditExport(tool_store, audit_out.empty() ? "-" : audit_out,
                                           std::cerr);
-  if (*pubkey) return bulwark::audit::RunAuditPubkey(tool_store, std::cout);
+  if (*pubkey) return bulwark::audit::RunAuditPubkey(tool_store, pubkey_kid, std::cout);
   if (*receipt_verify)
     return bulwark::receipts::RunReceiptVerify(receipt_file, receipt_pubkey, std::cout);
-  if (*receipt_pubkey_cmd) return bulwark::receipts::RunReceiptPubkey(tool_store, std::cout);
+  if (*receipt_pubkey_cmd)
+    return bulwark::receipts::RunReceiptPubkey(tool_store, pubkey_kid, std::cout);
   return 2;
 }

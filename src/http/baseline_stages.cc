@@ -7,9 +7,24 @@ namespace bulwark::http {
 BaselineAuthenticator::BaselineAuthenticator(std::vector<core::Cidr> operator_cidrs,
                                              const std::optional<crypto::SecretBytes>& operator_token)
     : operator_cidrs_(std::move(operator_cidrs)) {
-  if (operator_token && !operator_token->empty()) {
-    token_digest_ = crypto::Sha256(operator_token->reveal_span());
-  }
+  SetOperatorToken(operator_token);
+}
+
+bool BaselineAuthenticator::SetOperatorToken(
+    const std::optional<crypto::SecretBytes>& operator_token) {
+  std::optional<crypto::Digest256> next;
+  if (operator_token && !operator_token->empty())
+    next = crypto::Sha256(operator_token->reveal_span());
+  std::lock_guard<std::mutex> lock(token_mu_);
+  const bool same = next.has_value() == token_digest_.has_value() &&
+                    (!next || crypto::ConstantTimeEquals(*next, *token_digest_));
+  token_digest_ = next;
+  return !same;
+}
+
+std::optional<crypto::Digest256> BaselineAuthenticator::TokenDigest() const {
+  std::lock_guard<std::mutex> lock(token_mu_);
+  return token_digest_;
 }
 
 Status BaselineAuthenticator::Authenticate(RequestContext& ctx) {
@@ -28,10 +43,11 @@ Status BaselineAuthenticator::Authenticate(RequestContext& ctx) {
       }
       const std::string_view auth = ctx.req[bhttp::field::authorization];
       constexpr std::string_view kBearer = "Bearer ";
-      if (token_digest_ && auth.size() > kBearer.size() && auth.starts_with(kBearer)) {
+      const std::optional<crypto::Digest256> token_digest = TokenDigest();
+      if (token_digest && auth.size() > kBearer.size() && auth.starts_with(kBearer)) {
         // Compare digests so neither the length nor the content of the token leaks by timing.
         const crypto::Digest256 presented = crypto::Sha256(auth.substr(kBearer.size()));
-        if (crypto::ConstantTimeEquals(presented, *token_digest_)) {
+        if (crypto::ConstantTimeEquals(presented, *token_digest)) {
           ctx.principal = {.kind = core::Principal::Kind::kOperator, .auth_method = "operator_token"};
           return Status::Ok();
         }

@@ -2,6 +2,7 @@
 // The stage implementations in force until identity, policy and audit replace them. Each denies
 // what it cannot decide: a route that needs a session or an API key is refused with 401 until an
 // authenticator that understands those credentials is plugged in.
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -21,8 +22,16 @@ class BaselineAuthenticator : public Authenticator {
                         const std::optional<crypto::SecretBytes>& operator_token);
   Status Authenticate(RequestContext& ctx) override;
 
+  // Replaces the operator token (operator.token_file re-read on SIGHUP); nullopt or empty: no
+  // token is accepted any more. Requests already past authentication are not affected. Returns
+  // whether it changed (compared as digests, in constant time).
+  bool SetOperatorToken(const std::optional<crypto::SecretBytes>& operator_token);
+
  private:
+  std::optional<crypto::Digest256> TokenDigest() const;
+
   std::vector<core::Cidr> operator_cidrs_;
+  mutable std::mutex token_mu_;                    // guards token_digest_
   std::optional<crypto::Digest256> token_digest_;  // only the digest is kept
 };
 

@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/json_text.h"
 #include "core/log.h"
+#include "crypto/compare.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
@@ -289,7 +290,24 @@ StatusOr<std::unique_ptr<SmtpMailer>> SmtpMailer::Create(SmtpOptions options) {
 }
 
 SmtpMailer::SmtpMailer(SmtpOptions options, std::string from_domain)
-    : options_(std::move(options)), from_domain_(std::move(from_domain)) {}
+    : options_(std::move(options)),
+      from_domain_(std::move(from_domain)),
+      password_(options_.password.Clone()) {}
+
+StatusOr<bool> SmtpMailer::SetPassword(crypto::SecretBytes password) {
+  if (!password.empty()) {
+    if (options_.username.empty()) return InvalidConfig("a password needs a user name");
+    if (password.reveal_string_view().find('\0') != std::string_view::npos) {
+      return InvalidConfig("the password holds a NUL byte");
+    }
+  }
+  std::lock_guard<std::mutex> lock(password_mu_);
+  // Digests of both, so the comparison depends on neither length nor content.
+  const bool same = crypto::ConstantTimeEquals(crypto::Sha256(password.reveal_span()),
+                                               crypto::Sha256(password_.reveal_span()));
+  if (!same) password_ = std::move(password);
+  return !same;
+}
 
 Status SmtpMailer::Send(const MailMessage& message) {
   BULWARK_RETURN_IF_ERROR(ValidateMailMessage(message));
@@ -310,9 +328,13 @@ Status SmtpMailer::Send(const MailMessage& message) {
   if (!recipients) return Status::Internal("libcurl could not allocate");
   // libcurl wants a NUL-terminated password; this copy is wiped when Send returns (libcurl's own
   // copy is freed, not wiped, by curl_easy_cleanup).
-  crypto::SecretBytes password(options_.password.size() + 1);
-  std::copy(options_.password.reveal_span().begin(), options_.password.reveal_span().end(),
-            password.reveal_mutable_span().begin());
+  crypto::SecretBytes password;
+  {
+    std::lock_guard<std::mutex> lock(password_mu_);
+    password = crypto::SecretBytes(password_.size() + 1);
+    std::copy(password_.reveal_span().begin(), password_.reveal_span().end(),
+              password.reveal_mutable_span().begin());
+  }
 
   Upload upload{wire.reveal_span()};
   CURL* h = curl.get();

@@ -110,11 +110,19 @@ class SmtpMailer : public Mailer {
   // the log line ("mail.send_failed") holds libcurl's error code and the SMTP reply code only.
   Status Send(const MailMessage& message) override;
 
+  // Replaces the password (the configuration's mail.smtp_password_file, re-read on SIGHUP).
+  // The checks of Create apply: kInvalidArgument "invalid_mail_config" for a password without a
+  // user name or holding NUL, and the old one is kept. A message being sent keeps the password
+  // it started with. Returns whether the password changed (compared in constant time).
+  StatusOr<bool> SetPassword(crypto::SecretBytes password);
+
  private:
   SmtpMailer(SmtpOptions options, std::string from_domain);
 
-  const SmtpOptions options_;
+  const SmtpOptions options_;      // its password is the one at Create; password_ is the current
   const std::string from_domain_;  // for Message-ID
+  mutable std::mutex password_mu_;
+  crypto::SecretBytes password_;
 };
 
 // Dev mode: Send validates the message, then keeps it in memory (the oldest dropped beyond the

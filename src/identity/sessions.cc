@@ -24,22 +24,48 @@ StatusOr<std::unique_ptr<SessionService>> SessionService::Open(store::Store& sto
     return Status::InvalidArgument("invalid_access_ttl",
                                    "access tokens live between 1 and 900 seconds");
   }
-  BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kWrite));
-  BULWARK_ASSIGN_OR_RETURN(
-      crypto::SecretBytes seed,
-      keys.GetOrCreateKey(*tx, "session-signing-ed25519", "session_signing_ed25519", 32));
-  BULWARK_RETURN_IF_ERROR(tx->Commit());
-  BULWARK_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey pub, crypto::Ed25519PublicKeyFromPrivate(seed));
-  JwtSigningKey key{
-      .kid = crypto::Ed25519KeyId(pub), .private_key = std::move(seed), .public_key = pub};
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<keyring::SigningKeys> signing,
+                           keyring::SigningKeys::Open(store, keys, keyring::SigningKind::kJwt));
   return std::unique_ptr<SessionService>(
-      new SessionService(store, std::move(options), std::move(key)));
+      new SessionService(store, std::move(options), std::move(signing)));
 }
 
-SessionService::SessionService(store::Store& store, SessionOptions options, JwtSigningKey key)
-    : store_(store), options_(std::move(options)), key_(std::move(key)) {
-  verify_keys_.push_back({.kid = key_.kid, .public_key = key_.public_key});
-  jwks_ = JwksJson(verify_keys_);
+SessionService::SessionService(store::Store& store, SessionOptions options,
+                               std::unique_ptr<keyring::SigningKeys> signing)
+    : store_(store), options_(std::move(options)), signing_(std::move(signing)) {
+  Publish();
+}
+
+void SessionService::Publish() {
+  auto next = std::make_shared<Published>();
+  next->set = signing_->Current();
+  const keyring::ActiveSigningKey& active = next->set->active;
+  next->signer = JwtSigningKey{.kid = active.kid,
+                               .private_key = active.private_key.Clone(),
+                               .public_key = active.public_key};
+  // Newest first: the key a verifier most likely needs is found first.
+  const std::vector<keyring::PublicSigningKey> live = next->set->Live();
+  for (auto it = live.rbegin(); it != live.rend(); ++it) {
+    next->verify_keys.push_back({.kid = it->kid, .public_key = it->public_key});
+  }
+  next->jwks = JwksJson(next->verify_keys);
+  std::lock_guard<std::mutex> lock(keys_mu_);
+  keys_ = std::move(next);
+}
+
+std::shared_ptr<const SessionService::Published> SessionService::Keys() const {
+  std::lock_guard<std::mutex> lock(keys_mu_);
+  return keys_;
+}
+
+std::string SessionService::jwks() const { return Keys()->jwks; }
+
+std::string SessionService::active_kid() const { return Keys()->signer.kid; }
+
+StatusOr<bool> SessionService::ReloadSigningKeys(const keyring::Keyring& keys) {
+  BULWARK_ASSIGN_OR_RETURN(bool changed, signing_->Reload(store_, keys));
+  if (changed) Publish();
+  return changed;
 }
 
 StatusOr<SessionTokens> SessionService::Issue(store::Transaction& tx, std::string_view session_id,
@@ -63,7 +89,7 @@ StatusOr<SessionTokens> SessionService::Issue(store::Transaction& tx, std::strin
                       .expires_at = now + options_.access_ttl_s,
                       .token_id = std::move(jti),
                       .audience = options_.audience};
-  BULWARK_ASSIGN_OR_RETURN(std::string access, SignAccessToken(claims, key_));
+  BULWARK_ASSIGN_OR_RETURN(std::string access, SignAccessToken(claims, Keys()->signer));
   return SessionTokens{.session_id = std::string(session_id),
                        .access_token = std::move(access),
                        .refresh_token = std::move(refresh.text),
@@ -233,9 +259,9 @@ StatusOr<SessionService::State> SessionService::LoadState(std::string_view sessi
 
 StatusOr<core::Principal> SessionService::Authenticate(std::string_view access_token,
                                                        std::int64_t now) {
-  BULWARK_ASSIGN_OR_RETURN(
-      AccessClaims claims,
-      VerifyAccessToken(access_token, verify_keys_, options_.issuer, options_.audience, now));
+  BULWARK_ASSIGN_OR_RETURN(AccessClaims claims,
+                           VerifyAccessToken(access_token, Keys()->verify_keys, options_.issuer,
+                                             options_.audience, now));
   const std::uint64_t epoch = cache_.Epoch();
   std::optional<State> cached = cache_.Find(claims.session);
   if (!cached) {

@@ -33,6 +33,7 @@
 #include "core/status.h"
 #include "identity/jwt.h"
 #include "keyring/keyring.h"
+#include "keyring/signing_keys.h"
 #include "store/store.h"
 
 namespace bulwark::identity {
@@ -67,7 +68,8 @@ struct RefreshResult {
 
 class SessionService {
  public:
-  // Loads (or creates on first start) the signing key, sealed by the keyring.
+  // Loads (or creates on first start) the signing keys (keyring/signing_keys.h, kind jwt),
+  // sealed by the keyring.
   static StatusOr<std::unique_ptr<SessionService>> Open(store::Store& store,
                                                         const keyring::Keyring& keys,
                                                         SessionOptions options);
@@ -106,8 +108,17 @@ class SessionService {
   void InvalidateUser(std::string_view user_id);
   void InvalidateTenant(std::string_view tenant_id);
 
-  // The JWKS document of the keys that verify access tokens.
-  const std::string& jwks() const { return jwks_; }
+  // The JWKS document of the keys that verify access tokens: every JWT signing key not retired
+  // (during a rotation's overlap, the new active key and the ones before it).
+  std::string jwks() const;
+  // The kid new access tokens are signed with.
+  std::string active_kid() const;
+
+  // Picks up a rotation or retirement of the JWT signing keys (SIGHUP, another node's change):
+  // re-reads them and, if they changed, signs with the newest from then on, verifies with every
+  // one not retired and publishes those in the JWKS. Returns whether anything changed; on an
+  // error the keys stay as they were. Safe to call while requests run.
+  StatusOr<bool> ReloadSigningKeys(const keyring::Keyring& keys);
   const SessionOptions& options() const { return options_; }
 
  private:
@@ -125,7 +136,17 @@ class SessionService {
     std::string grant_path_prefix;
     std::int64_t grant_expires_at = 0;
   };
-  SessionService(store::Store& store, SessionOptions options, JwtSigningKey key);
+  // What the JWT signing keys give at one moment: built once per change, never changed after.
+  struct Published {
+    std::shared_ptr<const keyring::SigningKeySet> set;
+    JwtSigningKey signer;
+    std::vector<JwtVerifyKey> verify_keys;
+    std::string jwks;
+  };
+  SessionService(store::Store& store, SessionOptions options,
+                 std::unique_ptr<keyring::SigningKeys> signing);
+  std::shared_ptr<const Published> Keys() const;
+  void Publish();
   StatusOr<SessionTokens> Issue(store::Transaction& tx, std::string_view session_id,
                                 std::string_view user_id, std::string_view tenant_id,
                                 std::int64_t version, std::int64_t generation, std::int64_t now);
@@ -133,9 +154,9 @@ class SessionService {
 
   store::Store& store_;
   const SessionOptions options_;
-  const JwtSigningKey key_;
-  std::vector<JwtVerifyKey> verify_keys_;
-  std::string jwks_;
+  const std::unique_ptr<keyring::SigningKeys> signing_;
+  mutable std::mutex keys_mu_;  // guards keys_ (the pointer)
+  std::shared_ptr<const Published> keys_;
 
   core::InvalidatedCache<State> cache_{100'000};
 };

@@ -8,12 +8,12 @@
 namespace bulwark::receipts {
 
 bool IsKnownKind(std::string_view k) {
-  static constexpr std::array<std::string_view, 13> kKinds = {
-      kind::kKeyRotate,       kind::kKeyRetire,       kind::kKeyRotateData,
-      kind::kApiKeyCreate,    kind::kApiKeyRevoke,    kind::kRoleChange,
-      kind::kDownloadGrant,   kind::kBackupVerified,  kind::kLicenceActivated,
-      kind::kIdpConfigChange, kind::kBreakglassStart, kind::kBreakglassEnd,
-      kind::kDevSample};
+  static constexpr std::array<std::string_view, 15> kKinds = {
+      kind::kKeyRotate,        kind::kKeyRetire,        kind::kKeyRotateData,
+      kind::kKeyRotateSigning, kind::kKeyRetireSigning, kind::kApiKeyCreate,
+      kind::kApiKeyRevoke,     kind::kRoleChange,       kind::kDownloadGrant,
+      kind::kBackupVerified,   kind::kLicenceActivated, kind::kIdpConfigChange,
+      kind::kBreakglassStart,  kind::kBreakglassEnd,    kind::kDevSample};
   for (std::string_view known : kKinds) {
     if (k == known) return true;
   }

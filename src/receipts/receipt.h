@@ -59,6 +59,8 @@ namespace kind {
 inline constexpr std::string_view kKeyRotate = "key.rotate";
 inline constexpr std::string_view kKeyRetire = "key.retire";
 inline constexpr std::string_view kKeyRotateData = "key.rotate_data";
+inline constexpr std::string_view kKeyRotateSigning = "key.rotate_signing";
+inline constexpr std::string_view kKeyRetireSigning = "key.retire_signing";
 inline constexpr std::string_view kApiKeyCreate = "apikey.create";
 inline constexpr std::string_view kApiKeyRevoke = "apikey.revoke";
 inline constexpr std::string_view kRoleChange = "role.change";

@@ -14,8 +14,6 @@ namespace {
 
 using store::Value;
 
-constexpr std::string_view kSigningKeyId = "receipt-signing-v1";
-constexpr std::string_view kSigningKeyPurpose = "receipt_signing_ed25519";
 constexpr std::size_t kMaxTenantBytes = 128;
 constexpr std::size_t kMaxFieldNameBytes = 64;
 constexpr std::string_view kColumns = "id, tenant, seq, payload, signature, disclosures, hash";
@@ -76,20 +74,8 @@ Value Blob(std::string_view s) { return Value::Bytes(crypto::AsBytes(s)); }
 
 StatusOr<std::unique_ptr<ReceiptService>> ReceiptService::Open(store::Store& store, const keyring::Keyring& keys) {
   std::unique_ptr<ReceiptService> svc(new ReceiptService(store));
-  BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kWrite));
-  BULWARK_ASSIGN_OR_RETURN(svc->signing_key_, keys.GetOrCreateKey(*tx, kSigningKeyId, kSigningKeyPurpose,
-                                                                  crypto::kEd25519PrivateKeySize));
-  BULWARK_ASSIGN_OR_RETURN(svc->public_key_, crypto::Ed25519PublicKeyFromPrivate(svc->signing_key_));
-  svc->key_id_ = crypto::Ed25519KeyId(svc->public_key_);
-  BULWARK_ASSIGN_OR_RETURN(auto known, tx->Query("SELECT public_key FROM receipt_signing_keys WHERE key_id = ?",
-                                                 {Value::Text(svc->key_id_)}));
-  if (known.empty()) {
-    BULWARK_RETURN_IF_ERROR(
-        tx->Exec("INSERT INTO receipt_signing_keys(key_id, public_key, created_at) VALUES (?, ?, ?)",
-                 {Value::Text(svc->key_id_), Value::Bytes(svc->public_key_), Value::Text(core::NowIso8601Micros())})
-            .status());
-  }
-  BULWARK_RETURN_IF_ERROR(tx->Commit());
+  BULWARK_ASSIGN_OR_RETURN(svc->signing_,
+                           keyring::SigningKeys::Open(store, keys, keyring::SigningKind::kReceipt));
   return svc;
 }
 
@@ -157,10 +143,12 @@ StatusOr<Receipt> ReceiptService::Issue(store::Transaction& tx, std::string_view
     prev = crypto::HexEncode(head[0][1].as_bytes());
   }
 
+  // One snapshot for the payload's key_id and the signature.
+  const auto keys = signing_->Current();
   boost::json::object payload{{"fields", std::move(signed_fields)},
                               {"id", r.id},
                               {"issued_at", core::NowIso8601Micros()},
-                              {"key_id", key_id_},
+                              {"key_id", keys->active.kid},
                               {"kind", r.kind},
                               {"prev", std::move(prev)},
                               {"seq", r.seq},
@@ -171,7 +159,8 @@ StatusOr<Receipt> ReceiptService::Issue(store::Transaction& tx, std::string_view
     return Status::InvalidArgument("receipt_too_large", "the receipt's fields are too large");
   }
   BULWARK_ASSIGN_OR_RETURN(r.disclosures, core::CanonicalJson(disclosures));
-  BULWARK_ASSIGN_OR_RETURN(r.signature, crypto::Ed25519Sign(signing_key_, crypto::AsBytes(r.payload)));
+  BULWARK_ASSIGN_OR_RETURN(
+      r.signature, crypto::Ed25519Sign(keys->active.private_key, crypto::AsBytes(r.payload)));
   r.hash = crypto::Sha256(r.payload);
 
   BULWARK_RETURN_IF_ERROR(

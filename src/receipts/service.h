@@ -14,13 +14,15 @@
 //       [&](store::Transaction& tx) { return keys.Insert(tx, ...); }));
 //
 //   // Or, already inside an AuditWriter::Commit change:
-//   BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r, receipts.Issue(tx, tenant, kind, fields, redact));
+//   BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r, receipts.Issue(tx, tenant, kind, fields,
+//   redact));
 //
 // Storage (migration 4): receipts(id, tenant, seq, payload, signature, disclosures, hash) with
 // UNIQUE(tenant, seq), and receipt_signing_keys(key_id, public_key, created_at). Both are
 // append-only: the store's triggers refuse UPDATE and DELETE and no code path issues one.
-// The signing key is the keyring's wrapped data key "receipt-signing-v1"; its private half never
-// leaves the process, its public half is in receipt_signing_keys (`bulwark receipt pubkey`).
+// The signing keys rotate (keyring/signing_keys.h, kind receipt): the newest signs, and each
+// receipt's key_id names the one that did. Private halves never leave the process; public halves
+// are in receipt_signing_keys (`bulwark receipt pubkey`), every one ever used.
 //
 // Thread-safety: immutable after Open; any number of threads may call it, each with its own
 // Transaction. Two issuers in one tenant are serialized by the store's write lock (and the
@@ -37,6 +39,7 @@
 #include "crypto/secret_bytes.h"
 #include "crypto/sign.h"
 #include "keyring/keyring.h"
+#include "keyring/signing_keys.h"
 #include "receipts/receipt.h"
 #include "store/store.h"
 
@@ -52,8 +55,16 @@ class ReceiptService {
   ReceiptService(const ReceiptService&) = delete;
   ReceiptService& operator=(const ReceiptService&) = delete;
 
-  const std::string& key_id() const { return key_id_; }
-  const crypto::Ed25519PublicKey& public_key() const { return public_key_; }
+  // The kid and public half of the key receipts are signed with now.
+  std::string key_id() const { return signing_->Current()->active.kid; }
+  crypto::Ed25519PublicKey public_key() const { return signing_->Current()->active.public_key; }
+
+  // Picks up a rotation or retirement of the receipt signing keys: receipts issued from then on
+  // are signed with the newest key and name it. Returns whether anything changed; on an error
+  // the key stays as it was. Safe while receipts are issued (each uses one snapshot).
+  StatusOr<bool> ReloadSigningKeys(const keyring::Keyring& keys) {
+    return signing_->Reload(store_, keys);
+  }
 
   // Issues the next receipt of `tenant` inside `tx` (a write transaction; the caller commits).
   // `fields` are the facts; each name in `redact` must be a field and is signed only as its
@@ -97,9 +108,7 @@ class ReceiptService {
   explicit ReceiptService(store::Store& store) : store_(store) {}
 
   store::Store& store_;
-  crypto::SecretBytes signing_key_;
-  crypto::Ed25519PublicKey public_key_{};
-  std::string key_id_;
+  std::unique_ptr<keyring::SigningKeys> signing_;
 };
 
 }  // namespace bulwark::receipts

@@ -10,6 +10,7 @@
 #include "core/canonical_json.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
+#include "keyring/signing_keys.h"
 #include "store/store.h"
 
 namespace bulwark::receipts {
@@ -146,6 +147,44 @@ ReceiptReport CheckPayload(ReceiptReport r, const json::object& p,
   return r;
 }
 
+// The key named `kid` (crypto::Ed25519KeyId) among `trusted`, or nullptr.
+const crypto::Ed25519PublicKey* TrustedKeyNamed(
+    const std::vector<crypto::Ed25519PublicKey>& trusted, std::string_view kid) {
+  for (const auto& k : trusted) {
+    if (crypto::Ed25519KeyId(k) == kid) return &k;
+  }
+  return nullptr;
+}
+
+// Rule 2: the trusted key whose signature `sig` over `payload` is. A payload names its key
+// (key_id), so after a rotation the one key of that kid is tried; a payload too damaged to name
+// one is tried against each trusted key (it will then fail rule 3). nullptr, with `why`, if none
+// verifies.
+const crypto::Ed25519PublicKey* SignerOf(std::string_view payload,
+                                         std::span<const std::uint8_t> sig,
+                                         const std::vector<crypto::Ed25519PublicKey>& trusted,
+                                         std::string& why) {
+  json::value p;
+  const json::string* kid = nullptr;
+  if (StrictParse(payload, p) && p.is_object()) kid = StringMember(p.as_object(), "key_id");
+  if (kid != nullptr) {
+    const crypto::Ed25519PublicKey* k = TrustedKeyNamed(trusted, *kid);
+    if (k == nullptr) {
+      why = "the receipt names key " + std::string(*kid) + ", which is not among the " +
+            std::to_string(trusted.size()) + " trusted key(s)";
+      return nullptr;
+    }
+    if (crypto::Ed25519Verify(*k, crypto::AsBytes(payload), sig)) return k;
+    why = "the signature does not verify under the trusted key " + std::string(*kid);
+    return nullptr;
+  }
+  for (const auto& k : trusted) {
+    if (crypto::Ed25519Verify(k, crypto::AsBytes(payload), sig)) return &k;
+  }
+  why = "the signature does not verify under any trusted key";
+  return nullptr;
+}
+
 StatusOr<std::string> ReadFile(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -185,21 +224,15 @@ ReceiptReport VerifyReceiptDocument(std::string_view document,
   if (!sig.ok() || sig->size() != crypto::kEd25519SignatureSize) {
     return Fail(std::move(r), "malformed", "the signature is not base64 of 64 bytes");
   }
-  const crypto::Ed25519PublicKey* signer = nullptr;
-  for (const auto& k : trusted) {
-    if (crypto::Ed25519Verify(k, crypto::AsBytes(*payload), *sig)) {
-      signer = &k;
-      break;
-    }
-  }
+  std::string why;
+  const crypto::Ed25519PublicKey* signer = SignerOf(*payload, *sig, trusted, why);
   if (signer == nullptr) {
     // Name the receipt if the payload is readable, so the report says which one failed.
     json::value p;
     if (StrictParse(*payload, p) && p.is_object()) {
       if (const json::string* id = StringMember(p.as_object(), "id")) r.id = std::string(*id);
     }
-    return Fail(std::move(r), "bad_signature",
-                "the signature does not verify under any trusted key");
+    return Fail(std::move(r), "bad_signature", why);
   }
   if (!core::IsCanonical(*payload))
     return Fail(std::move(r), "malformed", "the payload is not canonical JSON");
@@ -289,21 +322,33 @@ StatusOr<std::vector<crypto::Ed25519PublicKey>> ReadTrustedKeys(const std::strin
 }
 
 int RunReceiptVerify(const std::string& file, const std::string& pubkey_file, std::ostream& out) {
-  if (file.empty() || pubkey_file.empty()) {
-    out << "receipt verify: usage: bulwark receipt verify FILE --pubkey PEM_FILE\n";
+  return RunReceiptVerify(
+      file,
+      pubkey_file.empty() ? std::vector<std::string>{} : std::vector<std::string>{pubkey_file},
+      out);
+}
+
+int RunReceiptVerify(const std::string& file, const std::vector<std::string>& pubkey_files,
+                     std::ostream& out) {
+  if (file.empty() || pubkey_files.empty()) {
+    out << "receipt verify: usage: bulwark receipt verify FILE --pubkey PEM_FILE [--pubkey ...]\n";
     return 2;
   }
-  auto keys = ReadTrustedKeys(pubkey_file);
-  if (!keys.ok()) {
-    out << "receipt verify: error: --pubkey: " << keys.status().message() << "\n";
-    return 2;
+  std::vector<crypto::Ed25519PublicKey> keys;
+  for (const std::string& pubkey_file : pubkey_files) {
+    auto more = ReadTrustedKeys(pubkey_file);
+    if (!more.ok()) {
+      out << "receipt verify: error: --pubkey: " << more.status().message() << "\n";
+      return 2;
+    }
+    keys.insert(keys.end(), more->begin(), more->end());
   }
   auto text = ReadFile(file);
   if (!text.ok()) {
     out << "receipt verify: error: " << text.status().message() << "\n";
     return 2;
   }
-  SeriesReport rep = VerifyReceiptText(*text, *keys);
+  SeriesReport rep = VerifyReceiptText(*text, keys);
   for (const ReceiptReport& r : rep.receipts) {
     if (!r.ok) continue;
     out << "receipt verify: OK: " << r.id << " tenant " << r.tenant << " seq " << r.seq << " kind "
@@ -323,6 +368,10 @@ int RunReceiptVerify(const std::string& file, const std::string& pubkey_file, st
 }
 
 int RunReceiptPubkey(const store::Opener& database, std::ostream& out) {
+  return RunReceiptPubkey(database, "", out);
+}
+
+int RunReceiptPubkey(const store::Opener& database, const std::string& kid, std::ostream& out) {
   auto db = database();
   if (!db.ok()) {
     out << "receipt pubkey: error: " << db.status().message() << "\n";
@@ -344,15 +393,24 @@ int RunReceiptPubkey(const store::Opener& database, std::ostream& out) {
     out << "receipt pubkey: error: " << rows.status().message() << "\n";
     return 2;
   }
+  const auto retired = keyring::RetiredSigningKeys(**tx, keyring::SigningKind::kReceipt);
+  int printed = 0;
   for (const store::Row& row : *rows) {
     if (!row[0].is_text() || !row[1].is_bytes() ||
         row[1].as_bytes().size() != crypto::kEd25519PublicKeySize)
       continue;
+    if (!kid.empty() && row[0].as_text() != kid) continue;
     crypto::Ed25519PublicKey k{};
     std::copy(row[1].as_bytes().begin(), row[1].as_bytes().end(), k.begin());
     auto pem = crypto::Ed25519PublicKeyToPem(k);
     if (!pem.ok()) continue;
-    out << "# " << row[0].as_text() << "\n" << *pem;
+    out << "# " << row[0].as_text() << keyring::RetiredNote(retired, row[0].as_text()) << "\n"
+        << *pem;
+    ++printed;
+  }
+  if (!kid.empty() && printed == 0) {
+    out << "receipt pubkey: error: no receipt signing key " << kid << "\n";
+    return 1;
   }
   return 0;
 }

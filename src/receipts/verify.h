@@ -6,7 +6,9 @@
 // One document (a full receipt or a public projection) is valid when:
 //   1. it is a JSON object with exactly "payload" (string), "signature" (base64 of 64 bytes) and
 //      optionally "disclosures" (object), no duplicate names, valid UTF-8;
-//   2. the signature verifies (Ed25519 over the payload's bytes) under one of the trusted keys;
+//   2. the signature verifies (Ed25519 over the payload's bytes) under the trusted key its
+//      payload's key_id names (keys are told apart by crypto::Ed25519KeyId, so a set of keys
+//      from before and after a rotation verifies each receipt with its own);
 //   3. the payload is canonical JSON (RFC 8785) of an object with exactly the members type
 //      ("bulwark.receipt.v1"), id (rcpt_ + 32 hex), tenant, kind (strings), issued_at (string),
 //      seq (integer >= 1), prev (64 hex, or null exactly when seq is 1), key_id (naming the key
@@ -84,10 +86,17 @@ StatusOr<std::vector<crypto::Ed25519PublicKey>> ReadTrustedKeys(const std::strin
 //   receipt verify: FAILED: rcpt_...: bad_signature: ...
 // Returns 0 valid, 1 invalid, 2 usage or I/O error (no file, no or unreadable --pubkey).
 int RunReceiptVerify(const std::string& file, const std::string& pubkey_file, std::ostream& out);
+// The same with the keys of several PEM files trusted together (e.g. the bundles from before and
+// after a rotation). Each receipt is checked with the trusted key its key_id names.
+int RunReceiptVerify(const std::string& file, const std::vector<std::string>& pubkey_files,
+                     std::ostream& out);
 
 // `bulwark receipt pubkey`: each receipt signing key as "# <key_id>" then its PEM. `database`
 // opens the store holding them (app::OpenToolStore in the binary); only a read transaction is
 // used. Returns 0, or 2 if it cannot be read.
 int RunReceiptPubkey(const store::Opener& database, std::ostream& out);
+// The same; `kid` non-empty prints only that key (returns 1 if there is none). A retired key is
+// still printed (what it signed stays valid), its line saying so: "# <key_id> (retired <time>)".
+int RunReceiptPubkey(const store::Opener& database, const std::string& kid, std::ostream& out);
 
 }  // namespace bulwark::receipts

@@ -450,6 +450,32 @@ constexpr std::string_view kSecretsPathPrefixPostgres[] = {
     "CREATE INDEX secrets_path_prefix ON secrets (tenant_id, path text_pattern_ops)",
 };
 
+// Migration 14: signing keys that rotate (keyring/signing_keys.h). Each kind (jwt, ledger,
+// receipt) has a series of Ed25519 keys; the newest generation signs, every key not retired
+// verifies. The private half is the keyring-wrapped data key wrapped_key_id (deleted when the key
+// is retired); the public half and the kid (crypto::Ed25519KeyId) are here. A store from before
+// has its one key per kind adopted as generation 1 when a server or tool first opens it.
+constexpr std::string_view kSigningKeys = R"sql(
+CREATE TABLE signing_keys (
+  kind TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  kid TEXT NOT NULL,
+  wrapped_key_id TEXT NOT NULL,
+  public_key BLOB NOT NULL,
+  created_at TEXT NOT NULL,
+  retired_at TEXT,
+  PRIMARY KEY (kind, generation),
+  UNIQUE (kind, kid)
+);
+)sql";
+
+// Every node reloads its signing keys when another rotates or retires one (app/cluster_sync.h,
+// "g:<kind>").
+constexpr std::string_view kSigningKeysPostgres[] = {
+    "CREATE TRIGGER signing_keys_notify AFTER INSERT OR UPDATE ON signing_keys FOR EACH ROW "
+    "EXECUTE FUNCTION bulwark_notify_change('g', 'kind')",
+};
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -464,6 +490,7 @@ constexpr Migration kMigrations[] = {
     {11, "cluster", kCluster, kClusterPostgres},
     {12, "export_lease", kExportLease},
     {13, "secrets_path_prefix", "", kSecretsPathPrefixPostgres},
+    {14, "signing_keys", kSigningKeys, kSigningKeysPostgres},
 };
 
 }  // namespace

@@ -341,7 +341,8 @@ TEST(AuditLedgerTest, CheckpointsAreSignedOverTheirCanonicalBody) {
   // The public key is published in the store; the private half only wrapped.
   auto keys = f.Rows("SELECT public_key FROM audit_signing_keys");
   ASSERT_EQ(keys.size(), 1u);
-  EXPECT_TRUE(std::equal(f.ledger->public_key().begin(), f.ledger->public_key().end(), keys[0][0].as_bytes().begin()));
+  const crypto::Ed25519PublicKey pub = f.ledger->public_key();
+  EXPECT_TRUE(std::equal(pub.begin(), pub.end(), keys[0][0].as_bytes().begin()));
 }
 
 TEST(AuditLedgerTest, ReopeningKeepsTheLedgerIdentityAndChain) {

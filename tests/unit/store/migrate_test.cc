@@ -124,6 +124,7 @@ TEST(Migrate, EmptyDatabaseReachesLatestWithFoundationTables) {
                                              "secret_versions",
                                              "secrets",
                                              "sessions",
+                                             "signing_keys",
                                              "tenant_data_keys",
                                              "tenants",
                                              "users",
