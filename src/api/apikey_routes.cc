@@ -172,8 +172,9 @@ Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps) {
       .auth = AuthDecision::kEither,
       .permission = "apikeys.revoke",
       .tenant_scoped = true,
+      .mfa_step_up = true,
       .audit_action = "apikey.revoke",
-      .summary = "Revoke an API key: refused from the next request on.",
+      .summary = "Revoke an API key: refused from the next request on (MFA step-up).",
       .handler = BindIdentity(deps, RevokeKey),
   }));
   return router.Add({

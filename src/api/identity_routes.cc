@@ -7,6 +7,8 @@
 #include "api/body.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "crypto/encoding.h"
+#include "crypto/hash.h"
 #include "crypto/random.h"
 #include "http/cookies.h"
 #include "http/ledger_audit_stage.h"
@@ -102,6 +104,12 @@ std::string LinkFor(const IdentityRouteDeps& d, std::string_view path, std::stri
 
 // ---- sign-in -------------------------------------------------------------------------------
 
+// HMAC-SHA-256 of a normalized address under the pseudonym key, hex.
+std::string EmailPseudonym(const IdentityRouteDeps& d, std::string_view email) {
+  return crypto::HexEncode(
+      crypto::HmacSha256(d.email_pseudonym_key->reveal_span(), crypto::AsBytes(email)));
+}
+
 StatusOr<Reply> RequestLink(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"email"}, {}));
   BULWARK_ASSIGN_OR_RETURN(std::string email, identity::NormalizeEmail(body.String("email")));
@@ -110,37 +118,46 @@ StatusOr<Reply> RequestLink(const IdentityRouteDeps& d, RequestContext& ctx) {
   if (d.limiter != nullptr) {
     BULWARK_RETURN_IF_ERROR(d.limiter->TakeFor(ctx, http::RateLimitRule::Key::kEmail, email));
   }
+  if (d.email_pseudonym_key == nullptr) return NotServing();
   const std::int64_t now = core::NowUnixSeconds();
   audit::Event e = EventOf(ctx, 202);
-  e.resource = "email:" + email;
-  std::optional<identity::IssuedToken> link;
-  // Known or not, the same work happens in one transaction with its record; only a known
-  // member's link row differs. The mail leaves from the queue, off this request's timing.
+  identity::IssuedToken link;
+  bool member = false;
+  // Known or not, the same work happens, so the answer's timing does not tell them apart: the
+  // same queries, a link written in one transaction with its record (for an address with no
+  // account a decoy link, naming no one and never read), and a message built and queued (the
+  // decoy's dropped unsent by the queue, mail_queue.h). The mail leaves from the queue, off
+  // this request's timing.
   BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(auto user, identity::directory::FindActiveUser(tx, email));
-        bool member = false;
-        if (user) {
-          BULWARK_ASSIGN_OR_RETURN(auto tenants, identity::directory::TenantsOf(tx, *user));
-          member = !tenants.empty();
-        }
+        BULWARK_ASSIGN_OR_RETURN(auto tenants,
+                                 identity::directory::TenantsOf(tx, user ? *user : ""));
+        member = user && !tenants.empty();
         ev.details.emplace_back("known", member);
-        if (!member) return Status::Ok();
-        ev.actor = {audit::ActorKind::kUser, *user};
-        BULWARK_ASSIGN_OR_RETURN(link,
-                                 identity::magic_links::Issue(tx, *user, now, d.magic_link_ttl_s));
+        // The ledger keeps records forever, so it holds no address (data minimisation): a
+        // member is named by user id; any other address by a keyed hash of it, which tells two
+        // requests for one address apart from requests for two, and nothing more.
+        ev.resource = member ? "user:" + *user : "email_hmac:" + EmailPseudonym(d, email);
+        if (member) {
+          ev.actor = {audit::ActorKind::kUser, *user};
+          BULWARK_ASSIGN_OR_RETURN(
+              link, identity::magic_links::Issue(tx, *user, now, d.magic_link_ttl_s));
+        } else {
+          BULWARK_ASSIGN_OR_RETURN(link,
+                                   identity::magic_links::IssueDecoy(tx, now, d.magic_link_ttl_s));
+        }
         return Status::Ok();
       },
       std::move(e)));
   ctx.audited = true;
-  if (link) {
-    d.mail->Enqueue({.to = email,
-                     .subject = "Your Bulwark sign-in link",
-                     .text = "Sign in to Bulwark with this link (valid " +
-                             std::to_string(d.magic_link_ttl_s / 60) +
-                             " minutes, single use):\n\n" + LinkFor(d, "/login", link->text) +
-                             "\n\nIf you did not ask for it, ignore this message.\n"});
-  }
+  d.mail->Enqueue({.to = email,
+                   .subject = "Your Bulwark sign-in link",
+                   .text = "Sign in to Bulwark with this link (valid " +
+                           std::to_string(d.magic_link_ttl_s / 60) + " minutes, single use):\n\n" +
+                           LinkFor(d, "/login", link.text) +
+                           "\n\nIf you did not ask for it, ignore this message.\n"},
+                  member);
   return JsonReply(
       202, {{"status", "accepted"},
             {"message", "If the address belongs to an account, a sign-in link is on its way."}});

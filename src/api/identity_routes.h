@@ -6,6 +6,7 @@
 #include <string>
 
 #include "audit/writer.h"
+#include "crypto/secret_bytes.h"
 #include "http/rate_limit_stage.h"
 #include "http/router.h"
 #include "identity/api_keys.h"
@@ -35,6 +36,10 @@ struct IdentityRouteDeps {
   http::RouteRateLimiter* limiter = nullptr;
   std::int64_t magic_link_ttl_s = 900;
   std::string public_url;  // base of the links mailed
+  // The HMAC-SHA-256 key that names an address with no account in a sign-in request's record
+  // (a keyring data key): the same address always gives the same name, which cannot be read
+  // back. Null: those requests answer 503 identity_unavailable.
+  const crypto::SecretBytes* email_pseudonym_key = nullptr;
   // The vault (secret_routes.cc, vault_routes.cc, policy_routes.cc); null: those routes answer 503.
   secrets::Vault* vault = nullptr;
   policy::PathAccess* path_access = nullptr;

@@ -42,6 +42,20 @@ StatusOr<Reply> IssueSample(const ReceiptRouteDeps& deps, RequestContext& ctx) {
   return Reply{.status = 201, .body = std::move(out)};
 }
 
+// A public lookup that found nothing is recorded (someone probing for receipt ids, or a link
+// gone wrong): anonymous, as "receipt.public_lookup" denied receipt_not_found with the id asked
+// for (at most 64 bytes of it). The route is limited per address (the default rate-limit rules),
+// which bounds how fast these records can be written. A lookup that finds its receipt is not
+// recorded: the receipt is public by its tenant's choice.
+void RecordFailedLookup(const ReceiptRouteDeps& deps, RequestContext& ctx, const Status& status) {
+  if (deps.writer == nullptr) return;
+  audit::Event event = http::LedgerAuditStage::EventFor(ctx, 404, status);
+  event.action = "receipt.public_lookup";
+  event.resource = "receipt:" + std::string(core::Utf8Prefix(ctx.param("id"), 64));
+  // The request still answers 404 if this fails; the pipeline does not record it again.
+  ctx.audited = deps.writer->Record(std::move(event)).ok();
+}
+
 }  // namespace
 
 Status AddReceiptRoutes(http::Router& router, ReceiptRouteDeps deps, bool local_overlay) {
@@ -68,12 +82,15 @@ Status AddReceiptRoutes(http::Router& router, ReceiptRouteDeps deps, bool local_
       .auth = AuthDecision::kPublic,
       .public_cache = true,  // a receipt never changes
       .summary = "The public projection of a receipt: payload and signature, redacted fields as "
-                 "commitments.",
+                 "commitments. A lookup that finds nothing is recorded.",
       .handler = [deps](RequestContext& ctx) -> StatusOr<Reply> {
         if (deps.service == nullptr) return NotServing();
-        BULWARK_ASSIGN_OR_RETURN(std::string projection,
-                                 deps.service->PublicProjection(ctx.param("id")));
-        return Reply{.body = std::move(projection)};
+        StatusOr<std::string> projection = deps.service->PublicProjection(ctx.param("id"));
+        if (!projection.ok() && projection.status().code() == ErrorCode::kNotFound) {
+          RecordFailedLookup(deps, ctx, projection.status());
+        }
+        BULWARK_RETURN_IF_ERROR(projection.status());
+        return Reply{.body = std::move(*projection)};
       },
   }));
   if (!local_overlay) return Status::Ok();

@@ -26,7 +26,7 @@ namespace bulwark::api {
 struct ReceiptRouteDeps {
   const receipts::ReceiptService* service =
       nullptr;                           // null (e.g. `bulwark routes`): requests get 503
-  audit::AuditWriter* writer = nullptr;  // for the dev overlay's issue route
+  audit::AuditWriter* writer = nullptr;  // failed public lookups, the dev overlay's issue route
 };
 
 // Adds the two receipt routes, and the dev route when `local_overlay` is true.

@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/clock.h"
+#include "core/json_text.h"
 #include "core/text_list.h"
 #include "http/ledger_audit_stage.h"
 #include "secrets/path.h"
@@ -252,6 +253,12 @@ StatusOr<const json::object*> BodyObject(const RequestContext& ctx) {
   return o;
 }
 
+StatusOr<std::string> ValueText(const RequestContext& ctx) {
+  std::optional<std::string> text = core::MemberTextExact(ctx.req.body(), "data");
+  if (!text) return Status::InvalidArgument("invalid_value", "\"data\" is a JSON object");
+  return std::move(*text);
+}
+
 StatusOr<std::vector<std::int64_t>> VersionsBody(const json::value& body) {
   const json::object* o = body.if_object();
   if (o == nullptr) return Status::InvalidArgument("invalid_body", "the body is a JSON object");
@@ -311,6 +318,7 @@ Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
         .auth = http::AuthDecision::kEither,
         .permission = def.permission,
         .tenant_scoped = true,
+        .mfa_step_up = def.mfa_step_up,
         .body = def.body == Body::kNone ? http::BodyKind::kNone : http::BodyKind::kJson,
         .max_body_bytes = MaxBodyBytes(def.body, deps.secret_max_value_bytes),
         .audit_action = def.action,

@@ -77,6 +77,12 @@ StatusOr<secrets::MetadataUpdate> ParseMetadataUpdate(
 // The request's JSON body as an object, else 400 invalid_body.
 StatusOr<const boost::json::object*> BodyObject(const http::RequestContext& ctx);
 
+// The request body's "data" member, the secret value, as the text to store: compact, every
+// number exactly as the client wrote it (12345678901234567890123 is not read back as
+// 1.2345678901234568E22, nor 1e400 as infinity), as Vault keeps them. Call after checking that
+// the parsed body's "data" is an object.
+StatusOr<std::string> ValueText(const http::RequestContext& ctx);
+
 // {"versions": [1, 2]} (the member optional; nothing else allowed): each version 1..2^63, at most
 // 1000. kInvalidArgument "invalid_body" / "invalid_versions".
 StatusOr<std::vector<std::int64_t>> VersionsBody(const boost::json::value& body);
@@ -100,6 +106,9 @@ struct RouteDef {
   IdentityHandlerFn handler;
   bool reads_only = false;    // http::RouteSpec::reads_only
   bool accepts_list = false;  // http::RouteSpec::accepts_list
+  // http::RouteSpec::mfa_step_up: destroying versions for good is high-impact. A session must
+  // have verified a second factor within 5 minutes; an API key never can (403 mfa_required).
+  bool mfa_step_up = false;
 };
 // Every route: a session or API key, tenant-scoped, recorded under `action`.
 Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,

@@ -70,7 +70,7 @@ StatusOr<Reply> PutSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
     if (!c->is_int64()) return Status::InvalidArgument("invalid_cas", "cas is 0 or a version");
     cas = c->as_int64();
   }
-  const std::string value = json::serialize(*data);
+  BULWARK_ASSIGN_OR_RETURN(const std::string value, secret_ops::ValueText(ctx));
   BULWARK_ASSIGN_OR_RETURN(auto v, secret_ops::Write(d, ctx, ctx.param("path"), value, cas));
   json::object out = VersionJson(v);
   out["path"] = ctx.param("path");
@@ -196,10 +196,12 @@ Status AddSecretRoutes(http::Router& router, IdentityRouteDeps deps) {
        }},
       {Verb::post, "/api/v1/secret-versions/destroy/{path*}", "secrets.write", Body::kSmall,
        "secret.destroy",
-       "Destroy versions for good: their ciphertext is erased ({\"versions\": [...]}).",
+       "Destroy versions for good: their ciphertext is erased ({\"versions\": [...]}; MFA "
+       "step-up).",
        [](const IdentityRouteDeps& d, RequestContext& ctx) {
          return ChangeVersions(d, ctx, A::kDestroy);
-       }},
+       },
+       /*reads_only=*/false, /*accepts_list=*/false, /*mfa_step_up=*/true},
       {Verb::get, "/api/v1/secret-metadata/{path*}", "secrets.list", Body::kNone,
        "secret.metadata.read",
        "A secret's metadata: versions, times, authors, settings, custom metadata.", GetMetadata},

@@ -146,8 +146,8 @@ StatusOr<Reply> WriteData(const IdentityRouteDeps& d, RequestContext& ctx) {
   if (data == nullptr || !data->is_object()) {
     return Status::InvalidArgument("invalid_value", "no data provided: \"data\" is a JSON object");
   }
-  BULWARK_ASSIGN_OR_RETURN(
-      auto v, secret_ops::Write(d, ctx, ctx.param("path"), json::serialize(*data), cas));
+  BULWARK_ASSIGN_OR_RETURN(const std::string value, secret_ops::ValueText(ctx));
+  BULWARK_ASSIGN_OR_RETURN(auto v, secret_ops::Write(d, ctx, ctx.param("path"), value, cas));
   return Reply{.body = Envelope(ctx, json::serialize(VersionMetadata(v, nullptr)))};
 }
 
@@ -334,9 +334,12 @@ Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
       {Verb::put, "/v1/{mount}/undelete/{path*}", "secrets.write", Body::kSmall, "secret.undelete",
        "Vault KV v2: restore soft-deleted versions (as POST).", undel},
       {Verb::post, "/v1/{mount}/destroy/{path*}", "secrets.write", Body::kSmall, "secret.destroy",
-       "Vault KV v2: destroy versions for good.", destroy},
+       "Vault KV v2: destroy versions for good (MFA step-up: a session's access token as "
+       "X-Vault-Token).",
+       destroy, /*reads_only=*/false, /*accepts_list=*/false, /*mfa_step_up=*/true},
       {Verb::put, "/v1/{mount}/destroy/{path*}", "secrets.write", Body::kSmall, "secret.destroy",
-       "Vault KV v2: destroy versions for good (as POST).", destroy},
+       "Vault KV v2: destroy versions for good (as POST).", destroy, /*reads_only=*/false,
+       /*accepts_list=*/false, /*mfa_step_up=*/true},
       {Verb::get, "/v1/{mount}/metadata/{path*}", "secrets.list", Body::kNone,
        "secret.metadata.read",
        "Vault KV v2: a secret's metadata; with LIST or ?list=true, the keys below the path the "

@@ -53,6 +53,7 @@
 #include "keyring/signing_keys.h"
 #include "policy/access_stages.h"
 #include "policy/roles.h"
+#include "receipts/background_verifier.h"
 #include "receipts/service.h"
 #include "store/migrate.h"
 #include "store/migrations.h"
@@ -778,19 +779,27 @@ void CheckIdentity(const Config& c, Problems& p, bool production) {
     }
     if (c.mail_from.empty())
       p.Error("mail.from", "a sender address is required with mail.smtp_url");
-  } else if (production) {
-    p.Warn("mail.smtp_url",
-           "no SMTP server: sign-in links and invitations cannot be sent (503 mail_unavailable)");
+    if (c.mail_disabled) {
+      p.Error("mail.disabled", "mail.disabled = true and mail.smtp_url are both set: choose one");
+    }
+  } else if (production && !c.mail_disabled) {
+    // Without mail no one can sign in or be invited: a production server that cannot do that
+    // is a mistake unless the operator says it is meant (mail.disabled = true).
+    p.Error("mail.smtp_url",
+            "no SMTP server: sign-in links and invitations cannot be sent; set mail.smtp_url, or "
+            "mail.disabled = true to run without sign-in mail (503 mail_unavailable)");
   }
   if (c.smtp_password && !c.smtp_password_file.empty()) {
     p.Error("mail.smtp_password_file",
             "set the SMTP password either in BULWARK_SMTP_PASSWORD or in a file, not both");
   }
+  // Strength-checked like every other secret: `changeme` is refused in production.
+  if (c.smtp_password) {
+    CheckPassword(p, "mail.smtp_password", "BULWARK_SMTP_PASSWORD",
+                  c.smtp_password->reveal_string_view(), production);
+  }
   if (!c.smtp_password_file.empty()) {
-    if (auto t = ReadSecretFile(c.smtp_password_file); !t.ok()) {
-      p.Error("mail.smtp_password_file", c.smtp_password_file + " " + t.status().message());
-    }
-    CheckSecretFileMode(p, "mail.smtp_password_file", c.smtp_password_file, production);
+    CheckPasswordFile(p, "mail.smtp_password_file", c.smtp_password_file, production);
   }
 }
 
@@ -820,6 +829,15 @@ StatusOr<std::shared_ptr<identity::Mailer>> MailerFor(const Config& c,
                            identity::SmtpMailer::Create(std::move(o)));
   *smtp_out = smtp.get();
   return std::shared_ptr<identity::Mailer>(std::move(smtp));
+}
+
+// The keyring data key `key_id` for HMAC-SHA-256 (32 bytes of `purpose`), created on first use.
+StatusOr<crypto::SecretBytes> HmacKey(store::Store& store, const keyring::Keyring& keys,
+                                      std::string_view key_id, std::string_view purpose) {
+  BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kWrite));
+  BULWARK_ASSIGN_OR_RETURN(auto key, keys.GetOrCreateKey(*tx, key_id, purpose, 32));
+  BULWARK_RETURN_IF_ERROR(tx->Commit());
+  return key;
 }
 
 // Runs `fn` on its own thread each time it is poked; pokes while it runs coalesce into one more
@@ -1177,6 +1195,8 @@ int Serve(const core::ConfigSources& sources_in) {
                               .window = std::chrono::milliseconds(config.audit_alert_window_ms)});
   audit::BackgroundVerifier verifier(*store, *ledger, writer,
                                      std::chrono::milliseconds(config.audit_verify_interval_ms));
+  receipts::BackgroundVerifier receipt_verifier(
+      *store, *receipt_service, writer, std::chrono::milliseconds(config.audit_verify_interval_ms));
 
   // SIEM export: its own threads read the durable ledger; requests never wait for a receiver.
   auto exports_or = audit::siem::AuditExport::Start(config, *store, ledger->ledger_id());
@@ -1243,19 +1263,18 @@ int Serve(const core::ConfigSources& sources_in) {
   // One node keeps its buckets in memory; nodes sharing PostgreSQL share them there.
   std::shared_ptr<http::RateBuckets> buckets;
   if (store->backend() == "postgresql") {
-    auto key_or = [&]() -> StatusOr<crypto::SecretBytes> {
-      BULWARK_ASSIGN_OR_RETURN(auto tx, store->Begin(store::TxMode::kWrite));
-      BULWARK_ASSIGN_OR_RETURN(
-          auto key, keys->GetOrCreateKey(*tx, "rate-bucket-names-v1", "rate_bucket_hmac", 32));
-      BULWARK_RETURN_IF_ERROR(tx->Commit());
-      return key;
-    }();
+    auto key_or = HmacKey(*store, *keys, "rate-bucket-names-v1", "rate_bucket_hmac");
     if (!key_or.ok()) return Refuse("rate_limit", key_or.status());
     buckets = std::make_shared<http::SharedRateBuckets>(*store, std::move(*key_or));
   } else {
     buckets = std::make_shared<http::TokenBuckets>();
   }
   auto limiter = std::make_shared<http::RouteRateLimiter>(std::move(*rules_or), std::move(buckets));
+  // Names addresses with no account in sign-in records (api/identity_routes.h).
+  auto pseudonym_key_or =
+      HmacKey(*store, *keys, "sign-in-email-pseudonyms-v1", "email_pseudonym_hmac");
+  if (!pseudonym_key_or.ok()) return Refuse("identity", pseudonym_key_or.status());
+  const crypto::SecretBytes email_pseudonym_key = std::move(*pseudonym_key_or);
 
   // Master key reload (SIGHUP, POST /api/v1/ops/keyring/reload): re-read the configuration and
   // hold the version its key opens, besides those already held. One at a time.
@@ -1310,6 +1329,7 @@ int Serve(const core::ConfigSources& sources_in) {
                                           .limiter = limiter.get(),
                                           .magic_link_ttl_s = config.magic_link_ttl_s,
                                           .public_url = config.public_url,
+                                          .email_pseudonym_key = &email_pseudonym_key,
                                           .vault = &vault,
                                           .path_access = &path_access,
                                           .secret_max_value_bytes = static_cast<std::size_t>(

@@ -109,6 +109,7 @@ const std::vector<Setting>& Settings() {
       Str("mail.smtp_password_file", &Config::smtp_password_file),
       Str("mail.from", &Config::mail_from),
       Str("mail.smtp_ca_file", &Config::smtp_ca_file),
+      Bool("mail.disabled", &Config::mail_disabled),
       OptBool("local_overlay.enabled", &Config::local_overlay),
       Bool("debug.tenant_bypass", &Config::tenant_bypass),
       Bool("debug.log_bodies", &Config::debug_log_bodies),

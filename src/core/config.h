@@ -121,6 +121,9 @@ struct Config {
   std::optional<crypto::SecretBytes> smtp_password;  // BULWARK_SMTP_PASSWORD
   std::string smtp_password_file;
   std::string mail_from;
+  // Production without mail.smtp_url is refused unless this says it is meant: no sign-in links
+  // or invitations can be sent (503 mail_unavailable).
+  bool mail_disabled = false;
   std::string smtp_ca_file;  // trust anchors for the SMTP server (empty: the system store)
 
   // --- overlays and debug flags (each refused in production) ------------------------------

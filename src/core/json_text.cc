@@ -162,7 +162,140 @@ struct DuplicateKeyHandler {
   bool on_comment(std::string_view, ec_t&) { return true; }
 };
 
+// A basic_parser handler that writes compact JSON text of one member of the top-level object,
+// copying number literals as they were written.
+class MemberTextHandler {
+ public:
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  using ec_t = boost::system::error_code;
+
+  explicit MemberTextHandler(std::string_view name) : name_(name) {}
+
+  bool found() const { return done_; }
+  std::string take() { return std::move(out_); }
+
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+  bool on_object_begin(ec_t& ec) { return Open('{', ec); }
+  bool on_object_end(std::size_t, ec_t& ec) { return Close('}', ec); }
+  bool on_array_begin(ec_t& ec) { return Open('[', ec); }
+  bool on_array_end(std::size_t, ec_t& ec) { return Close(']', ec); }
+  bool on_key_part(std::string_view s, std::size_t, ec_t&) {
+    text_.append(s);
+    return true;
+  }
+  bool on_key(std::string_view s, std::size_t, ec_t&) {
+    text_.append(s);
+    if (depth_ == 1) {
+      capturing_ = !done_ && text_ == name_;
+    } else if (capturing_) {
+      Separate();
+      AppendJsonString(out_, text_);
+      out_.push_back(':');
+      first_.back() = true;  // the member's value takes no comma of its own
+    }
+    text_.clear();
+    return true;
+  }
+  bool on_string_part(std::string_view s, std::size_t, ec_t&) {
+    text_.append(s);
+    return true;
+  }
+  bool on_string(std::string_view s, std::size_t, ec_t& ec) {
+    text_.append(s);
+    if (Capturing()) {
+      Separate();
+      AppendJsonString(out_, text_);
+    }
+    text_.clear();
+    return Scalar(ec);
+  }
+  bool on_number_part(std::string_view s, ec_t&) {
+    text_.append(s);
+    return true;
+  }
+  bool on_int64(std::int64_t, std::string_view s, ec_t& ec) { return Number(s, ec); }
+  bool on_uint64(std::uint64_t, std::string_view s, ec_t& ec) { return Number(s, ec); }
+  bool on_double(double, std::string_view s, ec_t& ec) { return Number(s, ec); }
+  bool on_bool(bool b, ec_t& ec) { return Literal(b ? "true" : "false", ec); }
+  bool on_null(ec_t& ec) { return Literal("null", ec); }
+  bool on_comment_part(std::string_view, ec_t&) { return true; }
+  bool on_comment(std::string_view, ec_t&) { return true; }
+
+ private:
+  // Inside the wanted member's value (depth_ counts containers open, the top-level object is 1).
+  bool Capturing() const { return capturing_ && depth_ >= 1; }
+  void Separate() {
+    if (first_.empty()) return;
+    if (!first_.back()) out_.push_back(',');
+    first_.back() = false;
+  }
+  bool Open(char c, ec_t&) {
+    ++depth_;
+    if (depth_ > 1 && capturing_) {
+      Separate();
+      out_.push_back(c);
+      first_.push_back(true);
+    }
+    return true;
+  }
+  bool Close(char c, ec_t& ec) {
+    --depth_;
+    if (depth_ >= 1 && capturing_) {
+      out_.push_back(c);
+      first_.pop_back();
+    }
+    return depth_ == 1 ? Scalar(ec) : true;
+  }
+  // A value ended: when it was the wanted member's whole value, the text is complete.
+  bool Scalar(ec_t&) {
+    if (depth_ == 1 && capturing_) {
+      capturing_ = false;
+      done_ = true;
+    }
+    return true;
+  }
+  bool Number(std::string_view s, ec_t& ec) {
+    text_.append(s);
+    if (Capturing()) {
+      Separate();
+      out_ += text_;
+    }
+    text_.clear();
+    return Scalar(ec);
+  }
+  bool Literal(std::string_view s, ec_t& ec) {
+    if (Capturing()) {
+      Separate();
+      out_ += s;
+    }
+    return Scalar(ec);
+  }
+
+  std::string_view name_;
+  std::string text_;         // the key, string or number being read
+  std::string out_;          // the member's value so far
+  std::vector<bool> first_;  // per open container of the value: nothing written in it yet
+  std::size_t depth_ = 0;
+  bool capturing_ = false;
+  bool done_ = false;
+};
+
 }  // namespace
+
+std::optional<std::string> MemberTextExact(std::string_view json, std::string_view name,
+                                           std::size_t max_depth) {
+  boost::json::parse_options opts;
+  opts.max_depth = max_depth;
+  boost::json::basic_parser<MemberTextHandler> parser(opts, name);
+  boost::system::error_code ec;
+  parser.write_some(false, json.data(), json.size(), ec);
+  if (ec || !parser.handler().found()) return std::nullopt;
+  return parser.handler().take();
+}
 
 bool HasDuplicateKeys(std::string_view json, std::size_t max_depth) {
   boost::json::parse_options opts;

@@ -1,6 +1,7 @@
 #pragma once
 // Writing JSON text by hand on hot paths (log lines, error bodies) without a DOM.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,5 +25,17 @@ std::string_view Utf8Prefix(std::string_view s, std::size_t max);
 // one that keeps the last; request bodies with duplicates are refused. False for text that is
 // not JSON (the caller's parser reports that) and for text nested deeper than `max_depth`.
 bool HasDuplicateKeys(std::string_view json, std::size_t max_depth = 32);
+
+// The member `name` of the JSON object `json`, as compact JSON text in which every number literal
+// is kept exactly as it was written: 12345678901234567890123 and 1e400 stay those digits, never a
+// double's rounding of them (the way Go's json.Number keeps them for Vault). Strings are written
+// again by AppendJsonString; whitespace outside strings is dropped. Empty when `json` is not an
+// object nested at most `max_depth` deep, or has no such member; when `json` names it twice, the
+// first (callers refuse duplicates first, HasDuplicateKeys).
+//
+//   MemberTextExact(R"({"data": {"n": 1.50, "big": 12345678901234567890123}})", "data")
+//     -> R"({"n":1.50,"big":12345678901234567890123})"
+std::optional<std::string> MemberTextExact(std::string_view json, std::string_view name,
+                                           std::size_t max_depth = 32);
 
 }  // namespace bulwark::core

@@ -169,6 +169,11 @@ Status Pipeline::DecodeBody(RequestContext& ctx) {
   boost::json::parse_options opts;
   opts.max_depth = 32;
   ctx.json = boost::json::parse(body, ec, {}, opts);
+  if (ec == boost::json::error::exponent_overflow) {
+    // Valid JSON (RFC 8259 sets no range), but an exponent past what the parser counts in.
+    return Status::InvalidArgument("number_out_of_range",
+                                   "a number in the request body has an exponent too large to read");
+  }
   if (ec) return Status::InvalidArgument("malformed_json", "the request body is not valid JSON");
   if (core::HasDuplicateKeys(body, opts.max_depth)) {
     return Status::InvalidArgument("duplicate_key", "the request body names a member twice");

@@ -13,14 +13,14 @@ MailQueue::MailQueue(std::shared_ptr<Mailer> mailer, std::size_t capacity)
 
 MailQueue::~MailQueue() { Stop(); }
 
-bool MailQueue::Enqueue(MailMessage message) {
+bool MailQueue::Enqueue(MailMessage message, bool deliver) {
   {
     std::lock_guard lock(mu_);
     if (stopping_ || queue_.size() >= capacity_) {
       log::Warn("mail.dropped", {{"reason", stopping_ ? "stopping" : "queue_full"}});
       return false;
     }
-    queue_.push_back(std::move(message));
+    queue_.push_back({std::move(message), deliver});
   }
   cv_.notify_one();
   return true;
@@ -37,7 +37,7 @@ void MailQueue::Stop() {
 
 void MailQueue::Run() {
   for (;;) {
-    MailMessage m;
+    Queued m;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -45,7 +45,8 @@ void MailQueue::Run() {
       m = std::move(queue_.front());
       queue_.pop_front();
     }
-    if (Status s = mailer_->Send(m); !s.ok()) {
+    if (!m.deliver) continue;
+    if (Status s = mailer_->Send(m.message); !s.ok()) {
       log::Warn("mail.send_failed", {{"reason", s.reason()}, {"message", s.message()}});
     }
   }

@@ -20,8 +20,11 @@ class MailQueue {
   MailQueue(const MailQueue&) = delete;
   MailQueue& operator=(const MailQueue&) = delete;
 
-  // False when the queue is full or stopped (the message is dropped).
-  bool Enqueue(MailMessage message);
+  // False when the queue is full or stopped (the message is dropped). A message queued with
+  // `deliver` false is a decoy: queued and taken off the queue like any other, then dropped
+  // unsent, so a caller that must cost the same whether or not it has mail to send (a sign-in
+  // request for an unknown address) does the same work either way.
+  bool Enqueue(MailMessage message, bool deliver = true);
   // Delivers what is queued (each message once), then stops the thread.
   void Stop();
 
@@ -32,7 +35,11 @@ class MailQueue {
   const std::size_t capacity_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<MailMessage> queue_;
+  struct Queued {
+    MailMessage message;
+    bool deliver = true;
+  };
+  std::deque<Queued> queue_;
   bool stopping_ = false;
   std::thread thread_;
 };

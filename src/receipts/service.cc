@@ -232,4 +232,17 @@ StatusOr<std::vector<Receipt>> ReceiptService::Series(std::string_view tenant, s
   return out;
 }
 
+StatusOr<std::vector<std::string>> ReceiptService::Tenants() const {
+  BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRead));
+  BULWARK_ASSIGN_OR_RETURN(auto rows,
+                           tx->Query("SELECT DISTINCT tenant FROM receipts ORDER BY tenant", {}));
+  std::vector<std::string> out;
+  out.reserve(rows.size());
+  for (const store::Row& row : rows) {
+    if (!row[0].is_text()) return Status::Integrity("receipt row is malformed");
+    out.push_back(row[0].as_text());
+  }
+  return out;
+}
+
 }  // namespace bulwark::receipts

@@ -58,6 +58,13 @@ class ReceiptService {
   // The kid and public half of the key receipts are signed with now.
   std::string key_id() const { return signing_->Current()->active.kid; }
   crypto::Ed25519PublicKey public_key() const { return signing_->Current()->active.public_key; }
+  // Every key that has signed receipts, retired ones included (they still vouch for what they
+  // signed): what a check of stored receipts trusts.
+  std::vector<crypto::Ed25519PublicKey> verifying_keys() const {
+    std::vector<crypto::Ed25519PublicKey> out;
+    for (const keyring::PublicSigningKey& k : signing_->Current()->keys) out.push_back(k.public_key);
+    return out;
+  }
 
   // Picks up a rotation or retirement of the receipt signing keys: receipts issued from then on
   // are signed with the newest key and name it. Returns whether anything changed; on an error
@@ -103,6 +110,9 @@ class ReceiptService {
   // A tenant's receipts with seq in [from_seq, from_seq + limit), in seq order: the series
   // `bulwark receipt verify` checks as a chain. limit is clamped to 1..1000.
   StatusOr<std::vector<Receipt>> Series(std::string_view tenant, std::int64_t from_seq, int limit) const;
+
+  // Every tenant that holds a receipt, sorted (receipts/background_verifier.h walks their chains).
+  StatusOr<std::vector<std::string>> Tenants() const;
 
  private:
   explicit ReceiptService(store::Store& store) : store_(store) {}

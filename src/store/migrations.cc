@@ -476,6 +476,21 @@ constexpr std::string_view kSigningKeysPostgres[] = {
     "EXECUTE FUNCTION bulwark_notify_change('g', 'kind')",
 };
 
+// Migration 15: a sign-in request for an address that belongs to no account writes a decoy link
+// here, the same row a known address's link is in magic_links but naming no user (which
+// magic_links' foreign key forbids), so both answers cost the same work (api/identity_routes.cc,
+// RequestLink). Nothing reads these rows; magic_links::Purge removes them with expired links.
+constexpr std::string_view kMagicLinkDecoys = R"sql(
+CREATE TABLE magic_link_decoys (
+  token_hash BLOB PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  consumed_at INTEGER
+);
+CREATE INDEX magic_link_decoys_by_expiry ON magic_link_decoys(expires_at);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -491,6 +506,7 @@ constexpr Migration kMigrations[] = {
     {12, "export_lease", kExportLease},
     {13, "secrets_path_prefix", "", kSecretsPathPrefixPostgres},
     {14, "signing_keys", kSigningKeys, kSigningKeysPostgres},
+    {15, "magic_link_decoys", kMagicLinkDecoys},
 };
 
 }  // namespace

@@ -242,6 +242,7 @@ class Server:
         self.env = {}
         if not dev and production_defaults:
             self.settings["server.public_url"] = PUBLIC_URL
+            self.settings["mail.disabled"] = True  # no SMTP server here, on purpose
             self.env["BULWARK_MASTER_KEY"] = b64key()
         self.settings.update(settings or {})
         self.env.update(env or {})

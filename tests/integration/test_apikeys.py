@@ -207,3 +207,25 @@ def test_key_creation_revocation_and_role_changes_issue_signed_receipts(srv):
     res = send_json(srv, "PATCH", f"/api/v1/members/{bo['user_id']}", {"role": "viewer"}, bearer(tokens))
     assert res.status == 200, res
     assert receipt_kind(srv, tokens, res.json()["receipt_id"])["kind"] == "role.change"
+
+
+def test_revoking_a_key_needs_a_step_up(srv):
+    """Revoking an API key is a high-impact act (issue #22, 7): a session that has not verified a
+    second factor within 5 minutes gets 403 mfa_required, and so does an API key, which never
+    can, even one scoped apikeys.revoke; nothing changes. The previous build revoked for both."""
+    from identity_helpers import accept, invite
+    tokens, codes = owner_session(srv)  # enrolled and stepped up
+    revoker = create_key(srv, tokens, scopes=["apikeys.read", "apikeys.revoke"]).json()
+    target = create_key(srv, tokens).json()
+    admin = accept(srv, invite(srv, tokens, "al@acme.test", "admin"))  # signed in, no step-up
+    before = state(srv)
+    url = f"/api/v1/apikeys/{target['id']}"
+    assert_error_body(srv.request("DELETE", url, headers=bearer(admin)), 403, "mfa_required")
+    assert_error_body(srv.request("DELETE", url, headers=key_headers(revoker["key"])), 403, "mfa_required")
+    assert state(srv) == before
+    assert srv.get("/api/v1/whoami", headers=key_headers(target["key"])).status == 200
+    refusals = [e for e in ledger(srv) if e["action"] == "apikey.revoke"]
+    assert [e["reason"] for e in refusals] == ["mfa_required", "mfa_required"], refusals
+    # The stepped-up owner revokes it.
+    assert srv.request("DELETE", url, headers=bearer(tokens)).status == 204
+    assert_error_body(srv.get("/api/v1/whoami", headers=key_headers(target["key"])), 401, "apikey_revoked")

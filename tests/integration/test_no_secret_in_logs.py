@@ -67,6 +67,7 @@ def test_no_secret_in_logs_env_secrets(make_server, tmp_path, mode):
     settings = {"log.level": "debug", "server.header_timeout_ms": 500}
     if mode == "production":
         settings["server.public_url"] = PUBLIC_URL
+        settings["mail.disabled"] = True
     env = {"BULWARK_MASTER_KEY": key, "BULWARK_OPERATOR_TOKEN": token}
     srv = make_server(settings=settings, env=env, dev=(mode == "dev"), production_defaults=False)
     secrets = {"master key": key_forms(key), "operator token": forms(token)}
@@ -96,7 +97,8 @@ def test_no_secret_in_log_file_password_and_token_files(make_server, tmp_path):
     log_file = tmp_path / "bulwark.jsonl"
     settings = {"log.level": "debug", "log.file": str(log_file), "server.header_timeout_ms": 500,
                 "server.public_url": PUBLIC_URL, "keyring.master_password_file": str(pw_file),
-                "keyring.pbkdf2_iterations": 100000, "operator.token_file": str(tok_file)}
+                "keyring.pbkdf2_iterations": 100000, "operator.token_file": str(tok_file),
+                "mail.disabled": True}
     srv = make_server(settings=settings, production_defaults=False, start=False)
     srv.config_path.write_text(render_toml(srv.settings))
     _start_with_log_file(srv, log_file)

@@ -1,6 +1,7 @@
 """docs/openapi.yaml lists exactly the routes the binary serves, each with its auth decision."""
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -54,3 +55,22 @@ def test_dev_overlay_is_absent_from_the_production_table():
     prod = router_table(False)
     assert not [p for (_, p) in prod if p.startswith("/api/v1/local/")]
     assert [p for (_, p) in router_table(True) if p.startswith("/api/v1/local/")]
+
+
+def test_step_up_routes_are_exactly_the_documented_ones():
+    """The routes that declare an MFA step-up, openapi.yaml's x-bulwark-mfa-step-up marks and
+    docs/security-model.md's list of step-up routes are one set, and it holds the high-impact acts
+    the source pages name (issue #22, 7): revoking an API key and destroying secret versions, on
+    both surfaces. The previous build declared neither, and its list named "key rotation", which
+    is a host command, not a route."""
+    routes = router_table(True)
+    declared = {key for key, r in routes.items() if r["mfa_step_up"]}
+    marked = {key for key, op in openapi_table(True).items() if op.get("x-bulwark-mfa-step-up")}
+    assert declared == marked, (sorted(declared - marked), sorted(marked - declared))
+    doc = (REPO / "docs/security-model.md").read_text()
+    assert "<!-- step-up routes -->" in doc and "<!-- end of step-up routes -->" in doc
+    block = doc.split("<!-- step-up routes -->")[1].split("<!-- end of step-up routes -->")[0]
+    listed = set(re.findall(r"`(GET|PUT|POST|PATCH|DELETE) (/[^`\s]+)`", block))
+    assert listed == declared, (sorted(listed - declared), sorted(declared - listed))
+    assert {("DELETE", "/api/v1/apikeys/{id}"), ("POST", "/api/v1/secret-versions/destroy/{path*}"),
+            ("POST", "/v1/{mount}/destroy/{path*}"), ("PUT", "/v1/{mount}/destroy/{path*}")} <= declared

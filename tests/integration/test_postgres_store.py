@@ -10,8 +10,8 @@ import hvac
 import pytest
 from conftest import EXIT_REFUSED, run_cli
 from test_production_refusals import Boot
-from identity_helpers import LOOSE, enroll, sign_in
-from vault_helpers import api_key, put_policy
+from identity_helpers import LOOSE, enroll, sign_in, step_up
+from vault_helpers import api_key, attach, put_policy
 
 
 def test_the_server_runs_on_postgresql(pg, make_server):
@@ -32,7 +32,11 @@ def test_the_server_runs_on_postgresql(pg, make_server):
     assert kv.create_or_update_secret("db/password", {"p": "two"}, cas=1)["data"]["version"] == 2
     assert kv.read_secret_version("db/password", version=1)["data"]["data"] == {"p": "one"}
     assert kv.list_secrets("")["data"]["keys"] == ["db/"]
-    kv.destroy_secret_versions("db/password", versions=[1])
+    # Destroying takes a stepped-up session (an API key gets mfa_required): the owner's token.
+    owner_kv = hvac.Client(url=srv.url, token=tokens["access_token"], timeout=10).secrets.kv.v2
+    attach(srv, tokens, codes, "all", "user", tokens["user_id"])
+    step_up(srv, tokens, codes)
+    owner_kv.destroy_secret_versions("db/password", versions=[1])
     with pytest.raises(hvac.exceptions.InvalidPath):
         kv.read_secret_version("db/password", version=1)
     # The ledger is in PostgreSQL, gap-free, and its rows cannot be changed.

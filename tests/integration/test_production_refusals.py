@@ -13,7 +13,7 @@ import pytest
 from conftest import EXIT_REFUSED, PUBLIC_URL, Server, b64key, random_token, render_toml, run_cli
 from pg_helpers import ON_POSTGRES
 
-GOOD = {"server.public_url": PUBLIC_URL}
+GOOD = {"server.public_url": PUBLIC_URL, "mail.disabled": True}
 
 
 def snapshot(path):
@@ -111,6 +111,40 @@ def test_known_default_master_password(tmp_path, value):
 def test_known_default_operator_token(tmp_path):
     b = Boot(tmp_path, env={"BULWARK_OPERATOR_TOKEN": "changeme"})
     assert_refused(b, r"error: operator\.token: .*known default")
+
+
+# --- mail (issue #22, 7) ------------------------------------------------------------------------
+
+def test_no_mail_delivery_is_refused_without_the_explicit_opt_out(tmp_path):
+    """No one can sign in or be invited without mail: production without mail.smtp_url is
+    refused unless mail.disabled = true says it is meant (the previous build only warned)."""
+    b = Boot(tmp_path)
+    del b.settings["mail.disabled"]  # neither SMTP nor the opt-out
+    assert_refused(b, r"error: mail\.smtp_url: no SMTP server.*mail\.disabled = true")
+    (tmp_path / "both").mkdir()
+    both = Boot(tmp_path / "both", settings={"mail.smtp_url": "smtps://mail.example.com:465",
+                                             "mail.from": "no-reply@example.com"})
+    assert_refused(both, r"error: mail\.disabled: .*both set")
+
+
+@pytest.mark.parametrize("value", ["changeme", "hunter2", "CHANGEME-please-0123456789abcdefgh"])
+def test_known_default_smtp_password(tmp_path, value):
+    """The SMTP password is checked like every other secret, from the environment or a file
+    (the previous build accepted `changeme`); it is never echoed."""
+    smtp = {"mail.smtp_url": "smtps://mail.example.com:465", "mail.from": "no-reply@example.com",
+            "mail.smtp_username": "bulwark"}
+    b = Boot(tmp_path, settings=smtp, env={"BULWARK_SMTP_PASSWORD": value})
+    del b.settings["mail.disabled"]
+    res = assert_refused(b, r"error: mail\.smtp_password: BULWARK_SMTP_PASSWORD .*(known default|shorter than 32)")
+    assert value not in res.stderr
+    pw = tmp_path / "smtp-password"
+    pw.write_text(value)
+    pw.chmod(0o600)
+    (tmp_path / "file").mkdir()
+    f = Boot(tmp_path / "file", settings={**smtp, "mail.smtp_password_file": str(pw)})
+    del f.settings["mail.disabled"]
+    res = assert_refused(f, r"error: mail\.smtp_password_file: the password in .*(known default|shorter than 32)")
+    assert value not in res.stderr
 
 
 def test_master_key_shorter_than_32_bytes(tmp_path):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 from conftest import assert_error_body, random_token
-from identity_helpers import (JSON, LOOSE, accept, bearer, invite, ledger, post,
+from identity_helpers import (JSON, LOOSE, accept, bearer, enroll, invite, ledger, post,
                               send_json, sign_in, state)
 from pg_helpers import db_for, query, scan_store
 from vault_helpers import owner
@@ -209,6 +209,7 @@ def test_most_specific_pattern_decides_and_plus_is_one_segment(srv):
     for p in ["prod/app/x", "prod/db", "dev/a/password", "dev/a/b/password", "dev/a/other"]:
         t.write(p, {"v": p})
     m = t.member("m@acme.test")
+    enroll(srv, m)  # stepped up, so that destroy (a step-up route) reaches the path policies
     mh = bearer(m)
     refused(t.read("prod/app/x", mh), 403, "path_denied")  # nothing attached: nothing allowed
     t.policy("prod", {"prod/*": ["deny"], "prod/app/*": ["read"]})
@@ -665,3 +666,35 @@ def test_lowering_max_versions_removes_history_so_it_needs_delete(srv):
     res = send_json(srv, "PUT", META + "keep/x", {"max_versions": 1}, mh)
     assert res.status == 204, res
     assert [v["version"] for v in t.meta("keep/x", mh)["versions"]] == [15]
+
+
+# Numbers a double cannot hold are kept exactly as sent (issue #22, 7): Vault keeps a value's
+# number literals as written (Go's json.Number), and so does this server, on both surfaces.
+EXACT_NUMBERS = ('{"big":12345678901234567890123,"neg":-98765432109876543210,'
+                 '"huge":1e400,"fine":1.50,"tiny":1E-400,"list":[18446744073709551616,0.1]}')
+
+
+def test_number_literals_kept_exactly_as_sent(srv):
+    t = Tenant(srv)
+    res = srv.request("PUT", S + "num/exact", {**JSON, **t.h},
+                      body='{"data": ' + EXACT_NUMBERS.replace(",", ", ") + "}")
+    assert res.status == 200, res
+    # The stored value reads back digit for digit; a JSON parser with arbitrary precision
+    # (Python's ints) sees the very integers sent.
+    read = t.read("num/exact")
+    assert read.status == 200, read
+    assert '"data":' + EXACT_NUMBERS in read.body.decode(), read.body
+    assert read.json()["data"]["big"] == 12345678901234567890123
+    assert read.json()["data"]["list"][0] == 2 ** 64
+    # Through the same client library a Vault user would use for plain JSON: requests.
+    import requests
+    r = requests.get(srv.url + S + "num/exact", headers=t.h, timeout=10)
+    assert r.json()["data"]["neg"] == -98765432109876543210
+    assert "1.2345678901234568E22" not in r.text and "1e99999" not in r.text.lower()
+    # A number Boost cannot read at all (an exponent past INT_MAX) is valid JSON all the same:
+    # a clear 400 that names the number, and nothing stored.
+    before = t.meta("num/exact")
+    bad = srv.request("PUT", S + "num/exact", {**JSON, **t.h}, body='{"data":{"n":1e9999999999}}')
+    refused(bad, 400, "number_out_of_range")
+    assert "number" in bad.json()["error"]["message"]
+    assert t.meta("num/exact") == before

@@ -260,7 +260,8 @@ def test_production_refuses_plain_syslog_beyond_loopback(tmp_path):
                   env={"BULWARK_MASTER_KEY": b64key()})
     assert res.returncode == 1, res
     assert "audit.syslog_tls" in res.output and "syslog over plain TCP beyond loopback" in res.output
-    cfg.write_text(render_toml({"server.public_url": PUBLIC_URL, "audit.syslog_address": "127.0.0.1:514"}))
+    cfg.write_text(render_toml({"server.public_url": PUBLIC_URL, "audit.syslog_address": "127.0.0.1:514",
+                                "mail.disabled": True}))
     res = run_cli(["config", "check", "--config", cfg, "--data", tmp_path / "data"],
                   env={"BULWARK_MASTER_KEY": b64key()})
     assert res.returncode == 0, res

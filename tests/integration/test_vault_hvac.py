@@ -59,7 +59,7 @@ def test_hvac_create_read_update_cas_versions(srv):
 
 
 def test_hvac_soft_delete_undelete_destroy_and_metadata(srv):
-    _, tokens, codes, c, key = full_access(srv)
+    doc, tokens, codes, c, key = full_access(srv)
     kv = c.secrets.kv.v2
     for i in range(1, 4):
         kv.create_or_update_secret("svc/token", {"v": str(i)})
@@ -73,7 +73,10 @@ def test_hvac_soft_delete_undelete_destroy_and_metadata(srv):
         kv.read_secret_version("svc/token", version=2)
     kv.undelete_secret_versions("svc/token", versions=[2])
     assert kv.read_secret_version("svc/token", version=2)["data"]["data"] == {"v": "2"}
-    kv.destroy_secret_versions("svc/token", versions=[1])
+    # Destroying takes a stepped-up session (an API key gets mfa_required): the owner's token.
+    attach(srv, tokens, codes, "all", "user", doc["owner_user_id"])
+    step_up(srv, tokens, codes)
+    client(srv, tokens["access_token"]).secrets.kv.v2.destroy_secret_versions("svc/token", versions=[1])
     kv.undelete_secret_versions("svc/token", versions=[1])  # destroyed stays destroyed
     with pytest.raises(hx.InvalidPath):
         kv.read_secret_version("svc/token", version=1)
@@ -615,3 +618,66 @@ def test_a_removed_member_comes_back_with_no_keys_and_no_policies(srv):
         client(srv, bob_key).secrets.kv.v2.read_secret_version("prod/db")
     res = srv.get("/api/v1/secrets/prod/db", headers=bearer(bob2))
     assert res.status == 403 and res.json()["error"]["code"] == "path_denied", res
+
+
+def test_hvac_numbers_kept_exactly_as_sent(srv):
+    """Vault keeps a value's number literals as written (Go's json.Number); so does this server:
+    an integer wider than 64 bits written through hvac reads back the same integer (issue #22, 7),
+    not 1.2345678901234568E22, and 1e400 stays 1e400, not a double's infinity."""
+    _, _, _, c, key = full_access(srv)
+    kv = c.secrets.kv.v2
+    value = {"big": 12345678901234567890123, "neg": -(2 ** 70), "u64": 2 ** 64, "pi": 3.14}
+    kv.create_or_update_secret("num/exact", value)
+    assert kv.read_secret_version("num/exact")["data"]["data"] == value
+    import requests
+    res = requests.post(srv.url + "/v1/secret/data/num/huge",
+                        headers={"X-Vault-Token": key, "Content-Type": "application/json"},
+                        data='{"data": {"huge": 1e400, "exact": 1.10}}', timeout=10)
+    assert res.status_code == 200, res.text
+    raw = requests.get(srv.url + "/v1/secret/data/num/huge", headers={"X-Vault-Token": key},
+                       timeout=10)
+    assert '"data":{"huge":1e400,"exact":1.10}' in raw.text, raw.text
+
+
+def test_destroy_needs_a_stepped_up_session(srv):
+    """Destroying versions for good is a high-impact act (issue #22, 7), on both surfaces: an API
+    key (which can never verify a second factor) and a session without a verification in the last
+    5 minutes get 403 mfa_required and nothing is destroyed; a stepped-up session destroys, on
+    the Vault surface with its access token as X-Vault-Token. A key may still soft-delete, which
+    undelete reverses. The previous build let both destroy."""
+    doc, tokens, codes, c, key = full_access(srv)
+    attach(srv, tokens, codes, "all", "user", doc["owner_user_id"])
+    kv = c.secrets.kv.v2
+    kv.create_or_update_secret("svc/x", {"v": "1"})
+    kv.create_or_update_secret("svc/x", {"v": "2"})
+    with pytest.raises(hx.Forbidden) as refused:
+        kv.destroy_secret_versions("svc/x", versions=[1])
+    assert "mfa_required" in str(refused.value)
+    native = srv.request("POST", "/api/v1/secret-versions/destroy/svc/x",
+                         headers={"X-API-Key": key, "Content-Type": "application/json"},
+                         body='{"versions": [1]}')
+    assert_error_body(native, 403, "mfa_required")
+    member = as_member_with_all(srv, tokens, codes)
+    res = srv.request("POST", "/v1/secret/destroy/svc/x",
+                      headers={"X-Vault-Token": member["access_token"], "Content-Type": "application/json"},
+                      body='{"versions": [1]}')
+    assert res.status == 403 and res.json()["errors"][0].startswith("mfa_required:"), res
+    assert kv.read_secret_version("svc/x", version=1)["data"]["data"] == {"v": "1"}
+    destroyed = query(srv, "SELECT COUNT(*) FROM secret_versions WHERE destroyed_at IS NOT NULL")
+    assert destroyed == [(0,)]
+    kv.delete_secret_versions("svc/x", versions=[1])  # a soft delete: the key may
+    kv.undelete_secret_versions("svc/x", versions=[1])
+    # The owner, stepped up, destroys through hvac with the session's access token.
+    step_up(srv, tokens, codes)
+    client(srv, tokens["access_token"]).secrets.kv.v2.destroy_secret_versions("svc/x", versions=[1])
+    with pytest.raises(hx.InvalidPath):
+        kv.read_secret_version("svc/x", version=1)
+    refusals = [e for e in ledger(srv) if e["action"] == "secret.destroy" and e["result"] == "denied"]
+    assert [e["reason"] for e in refusals] == ["mfa_required"] * 3, refusals
+
+
+def as_member_with_all(srv, tokens, codes):
+    """A signed-in member who never verified a second factor, bound to the "all" policy."""
+    member = accept(srv, invite(srv, tokens, "mo@acme.test", "member"))
+    attach(srv, tokens, codes, "all", "user", member["user_id"])
+    return member

@@ -194,5 +194,22 @@ TEST(CoreJsonDuplicateKeysTest, FindsARepeatedNameAtAnyDepthAfterUnescaping) {
   EXPECT_FALSE(HasDuplicateKeys(""));
 }
 
+TEST(CoreJsonMemberTextExactTest, KeepsNumberLiteralsAsWrittenAndCompactsTheRest) {
+  EXPECT_EQ(MemberTextExact(R"({"data": {"n": 1.50, "big": 12345678901234567890123}})", "data"),
+            R"({"n":1.50,"big":12345678901234567890123})");
+  EXPECT_EQ(MemberTextExact(R"({"cas":1,"data":{"a":[1e400, -0, 2E-5, {"b": null}],"t":true}})",
+                            "data"),
+            R"({"a":[1e400,-0,2E-5,{"b":null}],"t":true})");
+  // Strings are written again with their escapes normalized; a nested "data" is not the member.
+  EXPECT_EQ(MemberTextExact(R"({"x":{"data":1},"data":{"s":"a\u0062\n","data":[]}})", "data"),
+            R"({"s":"ab\n","data":[]})");
+  EXPECT_EQ(MemberTextExact(R"({"data":[]})", "data"), "[]");
+  EXPECT_EQ(MemberTextExact(R"({"data":7})", "data"), "7");
+  EXPECT_EQ(MemberTextExact(R"({"other":{}})", "data"), std::nullopt);
+  EXPECT_EQ(MemberTextExact(R"([{"data":{}}])", "data"), std::nullopt);
+  EXPECT_EQ(MemberTextExact(R"({"data":{})", "data"), std::nullopt);  // not JSON
+  EXPECT_EQ(MemberTextExact(R"({"data":[[[1]]]})", "data", 3), std::nullopt);  // too deep
+}
+
 }  // namespace
 }  // namespace bulwark::core

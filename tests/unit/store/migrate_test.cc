@@ -109,6 +109,7 @@ TEST(Migrate, EmptyDatabaseReachesLatestWithFoundationTables) {
                                              "group_members",
                                              "invites",
                                              "keyring_kek",
+                                             "magic_link_decoys",
                                              "magic_links",
                                              "member_groups",
                                              "memberships",
