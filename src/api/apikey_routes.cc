@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/text_list.h"
 #include "http/ledger_audit_stage.h"
+#include "http/token_buckets.h"
 
 namespace bulwark::api {
 namespace {
@@ -35,6 +36,7 @@ json::object KeyJson(const identity::ApiKeyInfo& k) {
                  {"created_by", k.created_by},
                  {"created_at", k.created_at},
                  {"cidrs", ToArray(k.cidrs)}};
+  o["rate_limit"] = k.rate_limit.empty() ? json::value(nullptr) : json::value(k.rate_limit);
   o["expires_at"] = k.expires_at ? json::value(*k.expires_at) : json::value(nullptr);
   o["last_used_at"] = k.last_used_at ? json::value(*k.last_used_at) : json::value(nullptr);
   o["revoked_at"] = k.revoked_at ? json::value(*k.revoked_at) : json::value(nullptr);
@@ -48,7 +50,8 @@ StatusOr<Reply> CreateKey(const IdentityRouteDeps& d, RequestContext& ctx) {
       JsonBody(ctx, {{.name = "name"},
                      {.name = "scopes", .kind = K::kStringArray},
                      {.name = "expires_in_s", .kind = K::kInt, .required = false},
-                     {.name = "cidrs", .kind = K::kStringArray, .required = false}}));
+                     {.name = "cidrs", .kind = K::kStringArray, .required = false},
+                     {.name = "rate_limit", .required = false}}));
   const auto role = policy::ParseRole(ctx.principal.role);
   if (!role) return Status::PermissionDenied("permission_denied", "no role in this tenant");
   const std::int64_t now = core::NowUnixSeconds();
@@ -64,6 +67,16 @@ StatusOr<Reply> CreateKey(const IdentityRouteDeps& d, RequestContext& ctx) {
                                      "expires_in_s is between 60 seconds and 2 years");
     }
     req.expires_at = now + *ttl;
+  }
+  if (body.Has("rate_limit")) {
+    // The key's own limit, on top of the operator's `* api_key` rule: the stricter decides.
+    auto rate = http::ParseRateRule(body.String("rate_limit"));
+    if (!rate.ok()) {
+      return Status::InvalidArgument("invalid_rate_limit",
+                                     "rate_limit is <count>/<number><unit> with unit s, m or h, a "
+                                     "count of 1..1000000 and a period of 1s..24h, e.g. \"100/1m\"");
+    }
+    req.rate_limit = http::FormatRateRule(*rate);
   }
   identity::CreatedApiKey created;
   std::string receipt_id;
@@ -82,6 +95,8 @@ StatusOr<Reply> CreateKey(const IdentityRouteDeps& d, RequestContext& ctx) {
         receipt_id = r.id;
         ev.resource = "apikey:" + created.info.id;
         ev.details.emplace_back("scopes", core::JoinList(created.info.scopes, ' '));
+        if (!created.info.rate_limit.empty())
+          ev.details.emplace_back("rate_limit", created.info.rate_limit);
         ev.details.emplace_back("receipt_id", r.id);
         return Status::Ok();
       },
@@ -151,9 +166,8 @@ Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps) {
       .body = BodyKind::kJson,
       .max_body_bytes = 4096,
       .audit_action = "apikey.create",
-      .summary = "Create an API key (scopes within the creator's verbs, optional expiry and CIDR "
-                 "binding); "
-                 "the key is shown once (MFA step-up).",
+      .summary = "Create an API key (scopes within the creator's verbs, optional expiry, CIDR "
+                 "binding and rate limit); the key is shown once (MFA step-up).",
       .handler = BindIdentity(deps, CreateKey),
   }));
   BULWARK_RETURN_IF_ERROR(router.Add({

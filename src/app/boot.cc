@@ -24,6 +24,7 @@
 #include "app/cluster_sync.h"
 #include "app/core_open.h"
 #include "audit/alerts.h"
+#include "audit/refusal_summary.h"
 #include "audit/background_verifier.h"
 #include "audit/ledger.h"
 #include "audit/siem/audit_export.h"
@@ -1193,6 +1194,9 @@ int Serve(const core::ConfigSources& sources_in) {
   audit::AlertMonitor alerts({.auth_failure_threshold = config.audit_alert_auth_failures,
                               .rate_limit_threshold = config.audit_alert_rate_limited,
                               .window = std::chrono::milliseconds(config.audit_alert_window_ms)});
+  audit::RefusalSummaries refusal_summaries(
+      writer, {.threshold = config.audit_refusal_summary_threshold,
+               .window = std::chrono::milliseconds(config.audit_refusal_summary_window_ms)});
   audit::BackgroundVerifier verifier(*store, *ledger, writer,
                                      std::chrono::milliseconds(config.audit_verify_interval_ms));
   receipts::BackgroundVerifier receipt_verifier(
@@ -1367,7 +1371,7 @@ int Serve(const core::ConfigSources& sources_in) {
           std::make_shared<identity::IdentityAuthenticator>(operator_auth, *sessions, api_keys),
       .tenant_guard = std::make_shared<policy::CredentialTenantGuard>(&tenant_policies),
       .authorizer = std::make_shared<policy::RoleAuthorizer>(&tenant_policies),
-      .audit = std::make_shared<http::LedgerAuditStage>(writer, &alerts),
+      .audit = std::make_shared<http::LedgerAuditStage>(writer, &alerts, &refusal_summaries),
   };
   http::Pipeline pipeline(std::move(popts), router, metrics, std::move(stages));
   BreakglassSweeper breakglass_sweeper(*store, writer, *receipt_service, *sessions,
@@ -1438,6 +1442,7 @@ int Serve(const core::ConfigSources& sources_in) {
   if (mail) mail->Stop();  // delivers what is queued
   api_keys.Stop();         // writes the batched last-used times
   verifier.Stop();
+  refusal_summaries.Stop();  // writes every open summary of refusals
   writer.Stop();    // drains and writes the final checkpoint
   exports->Stop();  // ships what it can of the tail (bounded), persists the cursors
   log::Info("server.stopped", {{"ledger_head", writer.stats().head}});

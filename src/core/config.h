@@ -104,6 +104,10 @@ struct Config {
   std::int64_t audit_alert_auth_failures = 50;         // 401/403 within the window raise an alert
   std::int64_t audit_alert_rate_limited = 100;         // 429 within the window raise an alert
   std::int64_t audit_alert_window_ms = 60'000;
+  // Refusals recorded one by one per (client network, reason, route) and window before the rest
+  // are summarized in one entry (audit/refusal_summary.h); 0: every refusal one by one.
+  std::int64_t audit_refusal_summary_threshold = 20;
+  std::int64_t audit_refusal_summary_window_ms = 60'000;
 
   // --- identity ---------------------------------------------------------------------------
   std::int64_t access_token_ttl_s = 900;           // JWT lifetime, at most 15 minutes

@@ -21,6 +21,8 @@ struct Principal {
   // Filled by the authenticator for tenant credentials, always from the store (never the token):
   std::string role;  // the member's role now ("owner", "admin", ...); API keys: empty
   std::vector<std::string> scopes;  // an API key's verbs (a subset of its creator's); users: empty
+  // An API key's own rate limit, set when it was created ("100/1m", canonical); empty: none.
+  std::string rate_limit;
   std::string session_id;           // a user session's id
   // Unix seconds of the session's last MFA verification; 0 = never.
   std::int64_t mfa_verified_at = 0;

@@ -19,11 +19,6 @@ audit::ActorKind ActorKindFor(core::Principal::Kind k) {
   return audit::ActorKind::kAnonymous;
 }
 
-bool IsRefusal(unsigned status, const RequestContext& ctx) {
-  if (status == 401 || status == 403 || status == 429) return true;
-  return status == 404 && ctx.route != nullptr && ctx.route->auth == AuthDecision::kInternal;
-}
-
 // A request's record and its alert: the request completes, with the record's outcome, once
 // both have been written (or have failed), in whichever order their outcomes arrive.
 struct BothWritten {
@@ -80,6 +75,24 @@ void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const S
           IsRefusal(http_status, ctx) && http_status == 404 ? 401 : http_status;
       alert = alerts_->Observe(observed);
       if (alert) alert->request_id = ctx.request_id;  // the request that tipped it over
+    }
+    if (summaries_ != nullptr && ctx.route != nullptr && IsRefusal(http_status, ctx) &&
+        (!ctx.authenticated || http_status == 429)) {
+      audit::Event keyed = event;
+      if (!ctx.authenticated) {
+        // Who a refused credential claimed to be is no key: made-up ids would multiply them.
+        keyed.actor = {};
+        keyed.tenant.clear();
+        keyed.auth_method.clear();
+      }
+      if (!summaries_->Admit(ctx.client.ClientNetwork(), ctx.route->label, http_status, keyed)) {
+        // Counted into its summary. A refusal has no effect to hold back: it is answered now,
+        // once the alert it tipped over, if any, is durable.
+        if (!alert) return done(Status::Ok());
+        return writer_.Submit(std::move(*alert), [done = std::move(done)](const Status&) {
+          done(Status::Ok());
+        });
+      }
     }
   } catch (const std::bad_alloc&) {
     return done(audit::Unqueued());

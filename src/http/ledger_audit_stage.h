@@ -1,6 +1,7 @@
 #pragma once
 // Stage 8 backed by the audit ledger: what the request did, durable before the response leaves.
 #include "audit/alerts.h"
+#include "audit/refusal_summary.h"
 #include "audit/writer.h"
 #include "http/stages.h"
 
@@ -11,10 +12,19 @@ namespace bulwark::http {
 // deliberate 503, such as /readyz reporting not ready, is not a failure). A handler that recorded its own
 // change sets ctx.audited and is not recorded twice. Returns the writer's failure, which the
 // pipeline turns into 503: no audit, no response.
+//
+// Refusals of requests that did not authenticate, and every 429, go through `summaries` first
+// (audit/refusal_summary.h): beyond its threshold per (client network, reason, route[,
+// principal]) and window they are counted into one summary entry instead of one entry each, so
+// an anonymous flood cannot grow the ledger without bound. They still count towards the alert
+// rules. An authenticated principal's other refusals (403 path_denied, tenant_mismatch, ...) are
+// always recorded one by one.
 class LedgerAuditStage : public AuditRecorder {
  public:
-  // `alerts` may be null (no alert rules).
-  LedgerAuditStage(audit::AuditWriter& writer, audit::AlertMonitor* alerts) : writer_(writer), alerts_(alerts) {}
+  // `alerts` and `summaries` may be null (no alert rules; every refusal recorded one by one).
+  LedgerAuditStage(audit::AuditWriter& writer, audit::AlertMonitor* alerts,
+                   audit::RefusalSummaries* summaries = nullptr)
+      : writer_(writer), alerts_(alerts), summaries_(summaries) {}
   // Queues the record (and any alert it raises, right after it) with the writer; `done` runs on
   // the writer's thread once both have been committed, with the record's outcome.
   void Record(RequestContext& ctx, unsigned http_status, const Status& outcome,
@@ -26,6 +36,7 @@ class LedgerAuditStage : public AuditRecorder {
  private:
   audit::AuditWriter& writer_;
   audit::AlertMonitor* alerts_;
+  audit::RefusalSummaries* summaries_;
 };
 
 }  // namespace bulwark::http

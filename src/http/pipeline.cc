@@ -289,8 +289,14 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
     if (s.code() == ErrorCode::kRateLimited) metrics_.RateLimited();
     return s;
   }
-  // 4-6. Who is asking, for which tenant, and may they.
+  // 4-6. Who is asking, for which tenant, and may they. The limits keyed by a credential or a
+  // tenant are charged to what authentication established, never to what a header claims.
   BULWARK_RETURN_IF_ERROR(stages_.authenticator->Authenticate(ctx));
+  ctx.authenticated = ctx.principal.kind != core::Principal::Kind::kAnonymous;
+  if (Status s = stages_.rate_limiter->CheckAuthenticated(ctx); !s.ok()) {
+    if (s.code() == ErrorCode::kRateLimited) metrics_.RateLimited();
+    return s;
+  }
   if (ctx.route->tenant_scoped) BULWARK_RETURN_IF_ERROR(stages_.tenant_guard->Check(ctx));
   BULWARK_RETURN_IF_ERROR(stages_.authorizer->Authorize(ctx));
   // 7. Body, then the handler.
@@ -359,6 +365,7 @@ void Pipeline::HandleAsync(const Request& req, const core::IpAddress& peer, bool
       const Status outcome = f->reply.status();
       // Recorded with the native status (a bad Vault token counts as the 401 it is).
       const unsigned http_status = f->reply.ok() ? f->reply->status : HttpStatusFor(outcome.code());
+      if (IsUnauthenticatedRefusal(http_status, ctx)) stages_.rate_limiter->NoteRefused(ctx);
       return Audit(f, http_status, outcome);
     }
   } catch (const std::exception& e) {

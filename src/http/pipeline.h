@@ -4,7 +4,8 @@
 //   1. request id      X-Request-ID if well-formed (1-128 of [A-Za-z0-9._:-]), else a new one
 //   2. client address  the peer, or X-Forwarded-For when the peer is a trusted proxy
 //   3. route lookup    404 / 405 with Allow; CORS preflight; then the rate limiter
-//   4. authenticate    the route's declared decision
+//   4. authenticate    the route's declared decision; then the limits keyed by what it
+//                      established (API key, tenant); a refusal before it is counted to the address
 //   5. tenant guard    tenant-scoped routes only
 //   6. authorize       permission verb, path policy, MFA step-up, IP allowlist
 //   7. decode + handle body decoded (415 / 400), then the handler

@@ -2,14 +2,10 @@
 
 #include <chrono>
 
-#include "crypto/hash.h"
-
 namespace bulwark::http {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr std::string_view kApiKeyPrefix = "bwk_";
 
 std::string_view KeyName(RateLimitRule::Key k) {
   switch (k) {
@@ -21,21 +17,23 @@ std::string_view KeyName(RateLimitRule::Key k) {
       return "tenant";
     case RateLimitRule::Key::kEmail:
       return "email";
+    case RateLimitRule::Key::kRefused:
+      return "refused";
   }
   return "ip";
 }
 
-// The bucket of the API key a request presents: a digest of the whole key, not its id. Ids are
-// not secret (members list them, audit records name them), so a bucket keyed by id would let
-// anyone drain a victim key's limit; only the key's holder can charge this one. Empty if none.
-std::string PresentedKeyBucket(const Request& req) {
-  std::string_view key = req["X-API-Key"];
-  if (key.empty()) {
-    const std::string_view auth = req[bhttp::field::authorization];
-    if (auth.starts_with("Bearer ")) key = auth.substr(7);
-  }
-  if (!key.starts_with(kApiKeyPrefix) || key.size() > 256) return {};
-  return crypto::Sha256Hex(key).substr(0, 32);
+bool Applies(const RateLimitRule& rule, const RequestContext& ctx) {
+  return rule.route == "*" || rule.route == ctx.route->label;
+}
+
+std::string BucketName(RateLimitRule::Key key, std::string_view value, std::string_view route) {
+  std::string name(KeyName(key));
+  name += ':';
+  name += value;
+  name += '|';
+  name += route;
+  return name;
 }
 
 }  // namespace
@@ -45,7 +43,7 @@ StatusOr<RateLimitRule> ParseRateLimitRule(std::string_view text) {
     return Status::InvalidArgument(
         "invalid_rate_rule",
         "a rate limit rule is \"METHOD /path key count/period\" or \"* key count/period\" "
-        "with key ip, api_key, tenant or email");
+        "with key ip, refused, api_key, tenant or email");
   };
   std::vector<std::string_view> parts;
   while (!text.empty()) {
@@ -73,6 +71,8 @@ StatusOr<RateLimitRule> ParseRateLimitRule(std::string_view text) {
     rule.key = RateLimitRule::Key::kTenant;
   } else if (parts[i] == "email") {
     rule.key = RateLimitRule::Key::kEmail;
+  } else if (parts[i] == "refused") {
+    rule.key = RateLimitRule::Key::kRefused;
   } else {
     return bad();
   }
@@ -88,7 +88,7 @@ StatusOr<std::vector<RateLimitRule>> RateLimitRules(const std::vector<std::strin
        {"POST /api/v1/auth/request ip 5/10m", "POST /api/v1/auth/request email 5/10m",
         "POST /api/v1/auth/verify ip 20/10m", "POST /api/v1/auth/refresh ip 600/1m",
         "POST /api/v1/auth/mfa/verify ip 30/10m", "POST /api/v1/auth/accept-invite ip 20/10m",
-        "GET /public/receipts/{id} ip 120/1m", "* api_key 600/1m"}) {
+        "GET /public/receipts/{id} ip 120/1m", "* api_key 600/1m", "* refused 120/1m"}) {
     BULWARK_ASSIGN_OR_RETURN(RateLimitRule r, ParseRateLimitRule(d));
     rules.push_back(std::move(r));
   }
@@ -121,46 +121,82 @@ Status RouteRateLimiter::Take(RequestContext& ctx, std::string_view key, const R
 Status RouteRateLimiter::TakeFor(RequestContext& ctx, RateLimitRule::Key key,
                                  std::string_view value) {
   for (const RateLimitRule& rule : rules_) {
-    if (rule.key != key || (rule.route != "*" && rule.route != ctx.route->label)) continue;
-    std::string bucket(KeyName(key));
-    bucket += ':';
-    bucket += value;
-    bucket += '|';
-    bucket += rule.route;
-    BULWARK_RETURN_IF_ERROR(Take(ctx, bucket, rule.rate));
+    if (rule.key != key || !Applies(rule, ctx)) continue;
+    BULWARK_RETURN_IF_ERROR(Take(ctx, BucketName(key, value, rule.route), rule.rate));
   }
   return Status::Ok();
 }
 
 Status RouteRateLimiter::Check(RequestContext& ctx) {
+  std::string network;
   for (const RateLimitRule& rule : rules_) {
-    if (rule.route != "*" && rule.route != ctx.route->label) continue;
-    std::string key(KeyName(rule.key));
-    key += ':';
-    switch (rule.key) {
-      case RateLimitRule::Key::kIp:
-        key += ctx.client.ClientNetwork();
-        break;
-      case RateLimitRule::Key::kApiKey: {
-        const std::string id = PresentedKeyBucket(ctx.req);
-        if (id.empty()) continue;
-        key += id;
-        break;
-      }
-      case RateLimitRule::Key::kTenant: {
-        const std::string_view tenant = ctx.req["X-Tenant-ID"];
-        if (tenant.empty() || tenant.size() > 64) continue;
-        key += tenant;
-        break;
-      }
-      case RateLimitRule::Key::kEmail:
-        continue;  // the handler applies it (TakeFor)
+    if (!Applies(rule, ctx)) continue;
+    if (rule.key != RateLimitRule::Key::kIp && rule.key != RateLimitRule::Key::kRefused) continue;
+    if (network.empty()) network = ctx.client.ClientNetwork();
+    const std::string bucket = BucketName(rule.key, network, rule.route);
+    if (rule.key == RateLimitRule::Key::kIp) {
+      BULWARK_RETURN_IF_ERROR(Take(ctx, bucket, rule.rate));
+      continue;
     }
-    key += '|';
-    key += rule.route;
-    BULWARK_RETURN_IF_ERROR(Take(ctx, key, rule.rate));
+    // `refused`: only looked at here; NoteRefused() spends it.
+    const auto now = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point until;
+    {
+      std::lock_guard<std::mutex> lock(held_mu_);
+      const auto it = held_until_.find(bucket);
+      if (it == held_until_.end()) continue;
+      if (it->second <= now) {
+        held_until_.erase(it);
+        continue;
+      }
+      until = it->second;
+    }
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
+    ctx.extra_headers.emplace_back("Retry-After", std::to_string((wait + 999) / 1000));
+    return Status(ErrorCode::kRateLimited, "rate_limited",
+                  "too many refused requests from this address; retry later");
   }
   return Status::Ok();
+}
+
+Status RouteRateLimiter::CheckAuthenticated(RequestContext& ctx) {
+  const core::Principal& p = ctx.principal;
+  const bool is_key = p.kind == core::Principal::Kind::kApiKey && !p.id.empty();
+  for (const RateLimitRule& rule : rules_) {
+    if (!Applies(rule, ctx)) continue;
+    if (rule.key == RateLimitRule::Key::kApiKey && is_key) {
+      BULWARK_RETURN_IF_ERROR(Take(ctx, BucketName(rule.key, p.id, rule.route), rule.rate));
+    } else if (rule.key == RateLimitRule::Key::kTenant && !p.tenant_id.empty()) {
+      BULWARK_RETURN_IF_ERROR(Take(ctx, BucketName(rule.key, p.tenant_id, rule.route), rule.rate));
+    }
+  }
+  if (is_key && !p.rate_limit.empty()) {
+    // The key's own rate, set by its creator and stored with it: one bucket over every route.
+    auto own = ParseRateRule(p.rate_limit);
+    if (!own.ok()) return Status::Integrity("an API key has a malformed rate limit");
+    BULWARK_RETURN_IF_ERROR(Take(ctx, "api_key_own:" + p.id, *own));
+  }
+  return Status::Ok();
+}
+
+void RouteRateLimiter::NoteRefused(RequestContext& ctx) {
+  std::string network;
+  for (const RateLimitRule& rule : rules_) {
+    if (rule.key != RateLimitRule::Key::kRefused || !Applies(rule, ctx)) continue;
+    if (network.empty()) network = ctx.client.ClientNetwork();
+    std::string bucket = BucketName(rule.key, network, rule.route);
+    const auto wait = buckets_->TakeNow(bucket, rule.rate);
+    // A shared store that cannot be reached: this refusal is not counted (it was refused anyway).
+    if (!wait.ok() || wait->count() == 0) continue;
+    const auto until = std::chrono::steady_clock::now() + *wait;
+    std::lock_guard<std::mutex> lock(held_mu_);
+    if (held_until_.size() >= kMaxHeld && !held_until_.contains(bucket)) {
+      const auto now = std::chrono::steady_clock::now();
+      std::erase_if(held_until_, [&](const auto& e) { return e.second <= now; });
+      if (held_until_.size() >= kMaxHeld) held_until_.clear();
+    }
+    held_until_[std::move(bucket)] = until;
+  }
 }
 
 }  // namespace bulwark::http

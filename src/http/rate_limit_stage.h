@@ -1,19 +1,35 @@
 #pragma once
-// Stage 3b: rate limits per route, keyed by client address, API key or tenant, over token
-// buckets (token_buckets.h; shared by every node when they share a PostgreSQL store). A refused request gets 429 `rate_limited` with Retry-After
-// (whole seconds, rounded up) and is recorded like every refusal.
+// Stages 3b and 4b: rate limits per route, keyed by client address, API key or tenant, over
+// token buckets (token_buckets.h; shared by every node when they share a PostgreSQL store). A
+// refused request gets 429 `rate_limited` with Retry-After (whole seconds, rounded up) and is
+// recorded like every refusal.
 //
-// Rules come from defaults (identity's auth routes, API keys) overridden and extended by the
-// `rate_limit.rules` setting, one rule per string:
+// Rules come from defaults (identity's auth routes, API keys, refused requests) overridden and
+// extended by the `rate_limit.rules` setting, one rule per string:
 //   "POST /api/v1/auth/verify ip 20/10m"      route label, key, rate
 //   "* api_key 600/1m"                         every route, per API key
-// Keys: ip (the client address, which is the forwarded one only behind a trusted proxy; IPv6
-// clients share one bucket per /64),
-// api_key (the key id a request presents, before it is verified, so floods of bad keys are
-// limited too), tenant (X-Tenant-ID). Keys a handler knows only after parsing the body (the
-// email of a magic-link request) use the same buckets through Take().
+// Keys:
+//   ip       the client address (the forwarded one only behind a trusted proxy; IPv6 clients
+//            share one bucket per /64), before authentication;
+//   refused  the client address, charged by each of its requests refused before it
+//            authenticated (401, 403, an operator route's 404: IsUnauthenticatedRefusal). Once
+//            spent, the address's requests are answered 429 before authentication until a
+//            token is back, so a flood of bad or missing credentials costs neither the
+//            credential checks nor one ledger entry each;
+//   api_key  the API key authentication established, whichever header carried it (X-API-Key,
+//            Authorization, X-Vault-Token): charged after authentication, so only the key's
+//            holder can spend its budget. A key created with its own rate (rate_limit) is held
+//            to that too, on every route: the stricter of the two decides;
+//   tenant   the tenant authentication established (never the X-Tenant-ID header), after
+//            authentication: anonymous requests spend no tenant's budget, and a request that
+//            names no tenant is still counted to its own;
+//   email    a key the handler knows only after parsing the body (the email of a magic-link
+//            request), through TakeFor().
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "http/stages.h"
@@ -22,7 +38,7 @@
 namespace bulwark::http {
 
 struct RateLimitRule {
-  enum class Key { kIp, kApiKey, kTenant, kEmail };
+  enum class Key { kIp, kApiKey, kTenant, kEmail, kRefused };
   std::string route;  // a route label ("POST /api/v1/auth/request") or "*"
   Key key = Key::kIp;
   RateRule rate;
@@ -39,6 +55,8 @@ class RouteRateLimiter : public RateLimiter {
  public:
   RouteRateLimiter(std::vector<RateLimitRule> rules, std::shared_ptr<RateBuckets> buckets);
   Status Check(RequestContext& ctx) override;
+  Status CheckAuthenticated(RequestContext& ctx) override;
+  void NoteRefused(RequestContext& ctx) override;
 
   // For a handler: applies the rules of this route with key kind `key` to `value` (e.g. the
   // normalized email). On refusal adds Retry-After to ctx and returns 429.
@@ -49,6 +67,13 @@ class RouteRateLimiter : public RateLimiter {
 
   std::vector<RateLimitRule> rules_;
   std::shared_ptr<RateBuckets> buckets_;
+
+  // The `refused` buckets found spent, by bucket name, until a token is back: their requests
+  // are answered 429 before authentication. Bounded: when full, what has expired goes, and if
+  // nothing has, the table starts over (which only lets a spent address try once more).
+  static constexpr std::size_t kMaxHeld = 100'000;
+  std::mutex held_mu_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> held_until_;
 };
 
 }  // namespace bulwark::http

@@ -9,12 +9,31 @@
 
 namespace bulwark::http {
 
-// Stage 3b. Returns kRateLimited (and adds Retry-After to ctx.extra_headers) to refuse.
+// Stage 3b, and 4b once a request has authenticated. Each returns kRateLimited (and adds
+// Retry-After to ctx.extra_headers) to refuse.
 class RateLimiter {
  public:
   virtual ~RateLimiter() = default;
+  // Before authentication: limits keyed by what the request shows (its client address).
   virtual Status Check(RequestContext& ctx) = 0;
+  // After authentication succeeded: limits keyed by what it established (ctx.principal's API key
+  // and tenant), whichever header carried the credential.
+  virtual Status CheckAuthenticated(RequestContext&) { return Status::Ok(); }
+  // A request refused before it authenticated (IsUnauthenticatedRefusal): charged to its address.
+  virtual void NoteRefused(RequestContext&) {}
 };
+
+// A refusal the ledger records (401, 403, 429, or a 404 from an operator-only route).
+inline bool IsRefusal(unsigned http_status, const RequestContext& ctx) {
+  if (http_status == 401 || http_status == 403 || http_status == 429) return true;
+  return http_status == 404 && ctx.route != nullptr && ctx.route->auth == AuthDecision::kInternal;
+}
+
+// A refusal of a request that did not authenticate (no credential, a bad one, a failed operator
+// check): what the per-address `refused` rate limit counts. A 429 is not one: it is the limit.
+inline bool IsUnauthenticatedRefusal(unsigned http_status, const RequestContext& ctx) {
+  return !ctx.authenticated && http_status != 429 && IsRefusal(http_status, ctx);
+}
 
 // Stage 4. Sets ctx.principal, or fails: kUnauthenticated (401), kUnavailable (503) when the
 // credential cannot be checked — never a fallback to "allow".

@@ -118,6 +118,9 @@ struct RequestContext {
   const Route* route = nullptr;
   PathParams params;
   core::Principal principal;
+  // The authenticate stage established who is asking (a key, a session, an operator): not an
+  // anonymous request to a public route, nor one whose credential was refused.
+  bool authenticated = false;
   boost::json::value json;  // the parsed body when route->body == kJson
   // The Vault-compatible surface's LIST (the LIST method, routed as GET without the path's
   // trailing '/'); a handler also accepts GET with ?list=true.

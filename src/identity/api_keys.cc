@@ -50,12 +50,13 @@ ApiKeyInfo InfoFromRow(const store::Row& r) {
   i.cidrs = core::SplitList(r[7].as_text(), ',');
   if (!r[8].is_null()) i.last_used_at = r[8].as_int();
   if (!r[9].is_null()) i.revoked_at = r[9].as_int();
+  if (!r[10].is_null()) i.rate_limit = r[10].as_text();
   return i;
 }
 
 constexpr std::string_view kInfoColumns =
     "id, tenant_id, name, scopes, created_by, created_at, expires_at, allowed_cidrs, last_used_at, "
-    "revoked_at";
+    "revoked_at, rate_limit";
 
 }  // namespace
 
@@ -128,15 +129,17 @@ StatusOr<CreatedApiKey> ApiKeyService::Create(store::Transaction& tx, const ApiK
   out.info.created_at = now;
   out.info.expires_at = req.expires_at;
   out.info.cidrs = cidrs;
+  out.info.rate_limit = req.rate_limit;
   BULWARK_RETURN_IF_ERROR(
       tx.Exec("INSERT INTO api_keys(id, tenant_id, name, secret_hash, scopes, created_by, "
-              "created_at, expires_at, "
-              "allowed_cidrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              "created_at, expires_at, allowed_cidrs, rate_limit) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
               {Value::Text(out.info.id), Value::Text(req.tenant_id), Value::Text(req.name),
                TokenHashValue(hash), Value::Text(core::JoinList(scopes, ' ')),
                Value::Text(req.created_by), Value::Int(now),
                req.expires_at ? Value::Int(*req.expires_at) : Value::Null(),
-               Value::Text(core::JoinList(cidrs, ','))})
+               Value::Text(core::JoinList(cidrs, ',')),
+               req.rate_limit.empty() ? Value::Null() : Value::Text(req.rate_limit)})
           .status());
   return out;
 }
@@ -192,7 +195,7 @@ StatusOr<ApiKeyService::Record> ApiKeyService::Load(std::string_view key_id) {
   BULWARK_ASSIGN_OR_RETURN(
       auto rows,
       tx->Query("SELECT k.tenant_id, k.secret_hash, k.scopes, k.expires_at, k.allowed_cidrs, "
-                "k.revoked_at, m.role, t.deleted_at FROM api_keys k "
+                "k.revoked_at, m.role, t.deleted_at, k.rate_limit FROM api_keys k "
                 "JOIN tenants t ON t.id = k.tenant_id "
                 "LEFT JOIN memberships m ON m.tenant_id = k.tenant_id AND m.user_id = k.created_by "
                 "WHERE k.id = ?",
@@ -220,6 +223,7 @@ StatusOr<ApiKeyService::Record> ApiKeyService::Load(std::string_view key_id) {
     rec.cidrs.push_back(*parsed);
   }
   rec.revoked = !r[5].is_null() || !creator_role || !r[7].is_null();
+  if (!r[8].is_null()) rec.rate_limit = r[8].as_text();
   return rec;
 }
 
@@ -256,7 +260,8 @@ StatusOr<core::Principal> ApiKeyService::Authenticate(std::string_view presented
                          .id = std::string(id),
                          .tenant_id = rec.tenant_id,
                          .auth_method = "api_key",
-                         .scopes = rec.scopes};
+                         .scopes = rec.scopes,
+                         .rate_limit = rec.rate_limit};
 }
 
 Status ApiKeyService::Flush() {

@@ -47,6 +47,9 @@ struct ApiKeyRequest {
   std::string created_by;                  // user id
   std::optional<std::int64_t> expires_at;  // unix seconds; must be in the future
   std::vector<std::string> cidrs;          // bind the key to these networks; empty: any address
+  // The key's own rate limit, canonical text of a rate the caller has validated ("100/1m",
+  // http::ParseRateRule and FormatRateRule); empty: none. Stored with the key, never changed.
+  std::string rate_limit;
 };
 
 struct ApiKeyInfo {
@@ -60,6 +63,7 @@ struct ApiKeyInfo {
   std::vector<std::string> cidrs;
   std::optional<std::int64_t> last_used_at;
   std::optional<std::int64_t> revoked_at;
+  std::string rate_limit;  // empty: none
 };
 
 struct CreatedApiKey {
@@ -118,6 +122,7 @@ class ApiKeyService {
     std::optional<std::int64_t> expires_at;
     std::vector<core::Cidr> cidrs;
     bool revoked = false;
+    std::string rate_limit;
   };
   StatusOr<Record> Load(std::string_view key_id);
   void RunFlusher();

@@ -491,6 +491,13 @@ CREATE TABLE magic_link_decoys (
 CREATE INDEX magic_link_decoys_by_expiry ON magic_link_decoys(expires_at);
 )sql";
 
+// Migration 16: an API key's own rate limit (issue #22), set when it is created: the canonical
+// text of a rate ("100/1m", http/token_buckets.h); NULL for none. The key is held to it on every
+// route, besides the `* api_key` rule (http/rate_limit_stage.h).
+constexpr std::string_view kApiKeyRateLimit = R"sql(
+ALTER TABLE api_keys ADD COLUMN rate_limit TEXT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -507,6 +514,7 @@ constexpr Migration kMigrations[] = {
     {13, "secrets_path_prefix", "", kSecretsPathPrefixPostgres},
     {14, "signing_keys", kSigningKeys, kSigningKeysPostgres},
     {15, "magic_link_decoys", kMagicLinkDecoys},
+    {16, "api_key_rate_limit", kApiKeyRateLimit},
 };
 
 }  // namespace

@@ -191,7 +191,11 @@ def load_then_sigkill(srv, one_request, clients=8, seconds=1.5, per_client=2000)
 
 
 def test_sigkill_under_load_loses_no_acknowledged_record(make_server):
-    srv = make_server(settings=NOT_OPERATOR)
+    # Every refusal recorded one by one, none held back by the per-address limit: this is about
+    # what the writer acknowledges (refusal summaries, which a crash may lose, are
+    # test_refusal_flood.py's).
+    srv = make_server(settings={**NOT_OPERATOR, "audit.refusal_summary_threshold": 0,
+                                "rate_limit.rules": ["* refused 1000000/1s"]})
 
     def refused(n, i):
         rid = f"c{n}-{i}"

@@ -21,6 +21,9 @@ from pg_helpers import free_port, query
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 DENIED = "/metrics"  # an operator-only route: a non-operator gets 404, and that refusal is recorded
+# Refusals are this file's load: every one recorded one by one (no summaries, test_refusal_flood.py
+# has those), none held back by the per-address limit on refused requests.
+EVERY_REFUSAL = {"audit.refusal_summary_threshold": 0, "rate_limit.rules": ["* refused 1000000/1s"]}
 BOM = b"\xef\xbb\xbf"
 
 
@@ -156,7 +159,7 @@ def test_rsyslog_receives_every_record_in_order_and_nothing_is_lost_across_an_ou
     audit_file = tmp_path / "audit.jsonl"
     srv = make_server(settings={"operator.allow_cidrs": ["10.0.0.0/8"],
                                 "audit.syslog_address": f"127.0.0.1:{port}",
-                                "audit.file": str(audit_file)},
+                                "audit.file": str(audit_file), **EVERY_REFUSAL},
                       env={"BULWARK_OPERATOR_TOKEN": token})
 
     for i in range(20):
@@ -229,7 +232,8 @@ def test_rsyslog_receives_every_record_in_order_and_nothing_is_lost_across_an_ou
 def test_export_resumes_after_a_server_restart_without_gap(make_server, rsyslog):
     port = free_port()
     rx = rsyslog(port)
-    settings = {"operator.allow_cidrs": ["10.0.0.0/8"], "audit.syslog_address": f"127.0.0.1:{port}"}
+    settings = {"operator.allow_cidrs": ["10.0.0.0/8"], "audit.syslog_address": f"127.0.0.1:{port}",
+                **EVERY_REFUSAL}
     srv = make_server(settings=settings, name="first")
     for _ in range(10):
         assert srv.get(DENIED).status == 404
@@ -271,7 +275,7 @@ def test_receiver_stopped_in_the_middle_of_a_burst_loses_nothing(make_server, rs
     port = free_port()
     rx = rsyslog(port)
     srv = make_server(settings={"operator.allow_cidrs": ["10.0.0.0/8"], "audit.syslog_address": f"127.0.0.1:{port}",
-                                "audit.export_batch": 16})
+                                "audit.export_batch": 16, **EVERY_REFUSAL})
     stop = threading.Event()
     errors = []
 
@@ -322,7 +326,7 @@ def test_two_nodes_on_postgresql_ship_each_record_once_and_a_killed_exporter_is_
     port = free_port()
     rx = rsyslog(port)
     settings = {"operator.allow_cidrs": ["10.0.0.0/8"], "storage.url": url,
-                "audit.syslog_address": f"127.0.0.1:{port}"}
+                "audit.syslog_address": f"127.0.0.1:{port}", **EVERY_REFUSAL}
     key = b64key()
     nodes = [make_server(dev=True, name=f"node{i}", env={"BULWARK_MASTER_KEY": key}, settings=settings)
              for i in range(2)]
