@@ -3,7 +3,6 @@
 #include "audit/query.h"
 #include "audit/verify.h"
 #include "core/log.h"
-#include "core/thread_name.h"
 
 namespace bulwark::audit {
 namespace {
@@ -19,33 +18,15 @@ bool SameBytes(const std::vector<std::uint8_t>& a, std::span<const std::uint8_t>
 
 BackgroundVerifier::BackgroundVerifier(store::Store& store, const Ledger& ledger, AuditWriter& writer,
                                        std::chrono::milliseconds interval)
-    : store_(store), ledger_(ledger), writer_(writer), interval_(interval), last_hash_(ledger.genesis()) {
-  thread_ = std::thread([this] {
-    core::NameThisThread("bw-audit-verify");
-    Run();
-  });
-}
+    : store_(store),
+      ledger_(ledger),
+      writer_(writer),
+      last_hash_(ledger.genesis()),
+      thread_("bw-audit-verify", interval, [this] { VerifyNewEntries(); }) {}
 
 BackgroundVerifier::~BackgroundVerifier() { Stop(); }
 
-void BackgroundVerifier::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void BackgroundVerifier::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    lock.unlock();
-    VerifyNewEntries();
-    lock.lock();
-    cv_.wait_for(lock, interval_, [this] { return stop_; });
-  }
-}
+void BackgroundVerifier::Stop() { thread_.Stop(); }
 
 void BackgroundVerifier::Alert(std::string_view what, std::int64_t seq,
                                std::vector<std::pair<std::string, DetailValue>> details) {

@@ -9,17 +9,16 @@
 // shortly after boot, and it rescans from genesis periodically (every 120 passes).
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <set>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "audit/ledger.h"
 #include "audit/writer.h"
+#include "core/periodic_thread.h"
 #include "store/store.h"
 
 namespace bulwark::audit {
@@ -38,7 +37,6 @@ class BackgroundVerifier {
   std::int64_t alerts() const { return alerts_.load(); }
 
  private:
-  void Run();
   std::int64_t VerifyChain();
   void VerifyCheckpoints();
   void Alert(std::string_view what, std::int64_t seq,
@@ -47,10 +45,7 @@ class BackgroundVerifier {
   store::Store& store_;
   const Ledger& ledger_;
   AuditWriter& writer_;
-  const std::chrono::milliseconds interval_;
-  std::mutex mu_;  // one pass at a time; guards stop_ and the chain position
-  std::condition_variable cv_;
-  bool stop_ = false;
+  std::mutex mu_;  // one pass at a time; guards the chain position
   crypto::Digest256 last_hash_{};
   std::int64_t reported_seq_ = 0;  // a damaged seq is reported once
   std::set<std::int64_t> reported_index_;   // so is an index row that disagrees with its entry
@@ -58,7 +53,7 @@ class BackgroundVerifier {
   int passes_ = 0;
   std::atomic<std::int64_t> verified_{0};
   std::atomic<std::int64_t> alerts_{0};
-  std::thread thread_;
+  core::PeriodicThread thread_;  // last: stopped before anything a pass uses goes away
 };
 
 }  // namespace bulwark::audit

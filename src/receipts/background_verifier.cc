@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "core/log.h"
-#include "core/thread_name.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "receipts/verify.h"
@@ -16,33 +15,14 @@ constexpr int kPageSize = 1000;
 BackgroundVerifier::BackgroundVerifier(store::Store& store, const ReceiptService& service,
                                        audit::AuditWriter& writer,
                                        std::chrono::milliseconds interval)
-    : store_(store), service_(service), writer_(writer), interval_(interval) {
-  thread_ = std::thread([this] {
-    core::NameThisThread("bw-rcpt-verify");
-    Run();
-  });
-}
+    : store_(store),
+      service_(service),
+      writer_(writer),
+      thread_("bw-rcpt-verify", interval, [this] { VerifyAll(); }) {}
 
 BackgroundVerifier::~BackgroundVerifier() { Stop(); }
 
-void BackgroundVerifier::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void BackgroundVerifier::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    lock.unlock();
-    VerifyAll();
-    lock.lock();
-    cv_.wait_for(lock, interval_, [this] { return stop_; });
-  }
-}
+void BackgroundVerifier::Stop() { thread_.Stop(); }
 
 int BackgroundVerifier::VerifyAll() {
   auto tenants = service_.Tenants();

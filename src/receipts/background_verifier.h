@@ -7,15 +7,14 @@
 // append-only, so any failure is damage: it is logged and recorded once, per receipt and
 // reason, as "alert.receipt_hash_mismatch" with the tenant, "receipt:<id>" and the reason.
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "audit/writer.h"
+#include "core/periodic_thread.h"
 #include "receipts/service.h"
 #include "store/store.h"
 
@@ -35,7 +34,6 @@ class BackgroundVerifier {
   int VerifyAll();
 
  private:
-  void Run();
   // Checks one tenant's chain; returns the number of damaged receipts found.
   int VerifyTenant(const std::string& tenant);
   void Report(const std::string& tenant, const std::string& id, const std::string& reason);
@@ -43,12 +41,9 @@ class BackgroundVerifier {
   store::Store& store_;
   const ReceiptService& service_;
   audit::AuditWriter& writer_;
-  const std::chrono::milliseconds interval_;
-  std::mutex mu_;  // one pass at a time; guards stop_ and reported_
-  std::condition_variable cv_;
-  bool stop_ = false;
+  std::mutex mu_;  // one pass at a time; guards reported_
   std::set<std::pair<std::string, std::string>> reported_;  // (receipt id, reason)
-  std::thread thread_;
+  core::PeriodicThread thread_;  // last: stopped before anything a pass uses goes away
 };
 
 }  // namespace bulwark::receipts
