@@ -60,7 +60,10 @@ def sizes(srv):
 
 
 def server_with_entries(make_server, n, **kw):
-    srv = make_server(settings=dict(NOT_OPERATOR, **{"audit.checkpoint_every": EVERY}), **kw)
+    # Every refusal recorded one by one (no summaries), so `n` requests are `n` entries.
+    srv = make_server(settings=dict(NOT_OPERATOR, **{"audit.checkpoint_every": EVERY,
+                                                     "audit.refusal_summary_threshold": 0,
+                                                     "rate_limit.rules": ["* refused 1000000/1s"]}), **kw)
     for i in range(n):
         assert srv.get(DENIED, headers={"X-Request-ID": f"h{i}"}).status == 404
     return srv
