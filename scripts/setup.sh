@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   # real peers the tests and benchmarks talk to (PostgreSQL 15: the multi-node store)
   postgresql-15
-  openssl sqlite3 curl python3 python3-pytest python3-requests python3-yaml python3-hvac python3-jwt python3-aiosmtpd
+  openssl sqlite3 curl jq python3 python3-pytest python3-requests python3-yaml python3-hvac python3-jwt python3-aiosmtpd
   python3-psycopg2 python3-pytest-xdist
   oathtool rsyslog nginx-light wrk prometheus
 )

@@ -939,8 +939,9 @@ audit::Event ReloadEvent(std::string action, std::string_view trigger, std::stri
   return e;
 }
 
-// Records `event` (durably) and logs it; a failure to record is logged, not fatal: the reload
-// itself already happened or did not.
+// Records `event` (durably); a failure to record is logged, not fatal: the reload itself already
+// happened or did not. Callers record before they log the outcome, so that whoever sees the log
+// line finds the record.
 void RecordReload(audit::AuditWriter& writer, audit::Event event) {
   const std::string action = event.action;
   if (Status s = writer.Record(std::move(event)); !s.ok()) {
@@ -978,21 +979,21 @@ void ReloadSigningKeys(const SigningKeyHolders& h, const keyring::Keyring& keys,
     audit::Event ev = ReloadEvent("signing_key.reload", trigger, "signing_key:" + name);
     ev.details.emplace_back("kind", name);
     if (!changed.ok()) {
+      ev.result = audit::Result::kError;
+      ev.reason = changed.status().reason();
+      RecordReload(writer, std::move(ev));
       log::Warn("signing_keys.reload_failed", {{"trigger", std::string(trigger)},
                                                {"kind", name},
                                                {"reason", changed.status().reason()},
                                                {"message", changed.status().message()}});
-      ev.result = audit::Result::kError;
-      ev.reason = changed.status().reason();
-      RecordReload(writer, std::move(ev));
       continue;
     }
     if (!*changed) continue;
     const std::string kid = k.active_kid();
-    log::Info("signing_keys.reloaded",
-              {{"trigger", std::string(trigger)}, {"kind", name}, {"kid", kid}});
     ev.details.emplace_back("active_kid", kid);
     RecordReload(writer, std::move(ev));
+    log::Info("signing_keys.reloaded",
+              {{"trigger", std::string(trigger)}, {"kind", name}, {"kid", kid}});
   }
 }
 
@@ -1007,15 +1008,15 @@ void ReloadServiceSecrets(const core::ConfigSources& sources, bool production,
   core::ConfigLoad loaded = core::LoadConfig(sources);
   if (loaded.has_errors()) return;  // the keyring reload reports a broken configuration
   const Config& c = loaded.config;
+  // Recorded before it is logged: whoever sees the log line finds the record.
   const auto refuse = [&](std::string action, std::string resource, std::string reason,
                           std::string message) {
-    log::Warn(
-        action + "_failed",
-        {{"trigger", std::string(trigger)}, {"reason", reason}, {"message", std::move(message)}});
+    const std::string event = action + "_failed";
     audit::Event ev = ReloadEvent(std::move(action), trigger, std::move(resource));
     ev.result = audit::Result::kError;
-    ev.reason = std::move(reason);
+    ev.reason = reason;
     RecordReload(writer, std::move(ev));
+    log::Warn(event, {{"trigger", std::string(trigger)}, {"reason", reason}, {"message", std::move(message)}});
   };
   if (!c.operator_token_file.empty()) {
     auto token = ReadSecretFile(c.operator_token_file);
@@ -1028,8 +1029,8 @@ void ReloadServiceSecrets(const core::ConfigSources& sources, bool production,
              "the token in " + c.operator_token_file + " " + *weak);
     } else if (operator_auth.SetOperatorToken(
                    std::optional<crypto::SecretBytes>(std::move(*token)))) {
-      log::Info("operator.token_reloaded", {{"trigger", std::string(trigger)}});
       RecordReload(writer, ReloadEvent("operator.token_reload", trigger, "operator_token"));
+      log::Info("operator.token_reloaded", {{"trigger", std::string(trigger)}});
     }
   }
   if (smtp != nullptr && !c.smtp_password_file.empty()) {
@@ -1040,8 +1041,8 @@ void ReloadServiceSecrets(const core::ConfigSources& sources, bool production,
       refuse("mail.smtp_password_reload", "smtp_password", changed.status().reason(),
              changed.status().message());
     } else if (*changed) {
-      log::Info("mail.smtp_password_reloaded", {{"trigger", std::string(trigger)}});
       RecordReload(writer, ReloadEvent("mail.smtp_password_reload", trigger, "smtp_password"));
+      log::Info("mail.smtp_password_reloaded", {{"trigger", std::string(trigger)}});
     }
   }
 }
@@ -1283,11 +1284,20 @@ int Serve(const core::ConfigSources& sources_in) {
   // Master key reload (SIGHUP, POST /api/v1/ops/keyring/reload): re-read the configuration and
   // hold the version its key opens, besides those already held. One at a time.
   std::mutex reload_mu;
-  auto reload_keyring = [&sources, &reload_mu, &keys, &store,
+  auto reload_keyring = [&sources, &reload_mu, &keys, &store, &writer,
                          production](std::string_view trigger) -> StatusOr<api::KeyringReload> {
     std::lock_guard<std::mutex> lock(reload_mu);
     Status s = ReloadKeyring(sources, *keys, *store, production);
+    // The operator route's request is recorded by the pipeline; a signal's reload has no
+    // request, so it is recorded here, failures included (docs/key-rotation.md, step 5).
+    const bool record = trigger != "api";
+    audit::Event ev = ReloadEvent("keyring.reload", trigger, "keyring");
     if (!s.ok()) {
+      if (record) {  // recorded before it is logged: whoever sees the log line finds the record
+        ev.result = audit::Result::kError;
+        ev.reason = s.reason();
+        RecordReload(writer, std::move(ev));
+      }
       log::Warn(
           "keyring.reload_failed",
           {{"trigger", std::string(trigger)}, {"reason", s.reason()}, {"message", s.message()}});
@@ -1297,6 +1307,11 @@ int Serve(const core::ConfigSources& sources_in) {
                            .held_versions = keys->held_versions()};
     std::string held;
     for (std::uint32_t v : out.held_versions) held += (held.empty() ? "" : ",") + std::to_string(v);
+    if (record) {
+      ev.details.emplace_back("kek_version", std::to_string(out.kek_version));
+      ev.details.emplace_back("held_versions", held);
+      RecordReload(writer, std::move(ev));
+    }
     log::Info("keyring.reloaded", {{"trigger", std::string(trigger)},
                                    {"kek_version", static_cast<std::int64_t>(out.kek_version)},
                                    {"held_versions", held}});

@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
   verify->add_option("--pubkey", audit_pubkey,
                      "PEM file of the trusted checkpoint public key(s), as `audit pubkey` prints "
                      "them; may be given several times (keys from before and after a rotation); "
-                     "without it the keys in the ledger are trusted");
+                     "without it the keys in the ledger are trusted")
+      ->allow_extra_args(false);  // one file per --pubkey: `--pubkey k.pem FILE` keeps FILE apart
   std::string audit_since;
   verify->add_option("--since-checkpoint", audit_since,
                      "A trusted checkpoint the ledger must extend: the high-water file "
@@ -87,7 +88,8 @@ int main(int argc, char** argv) {
                              "The receipt, or JSON lines of one tenant's series");
   receipt_verify->add_option("--pubkey", receipt_pubkey,
                              "PEM file of the trusted receipt signing public key(s), as `receipt "
-                             "pubkey` prints them; may be given several times");
+                             "pubkey` prints them; may be given several times")
+      ->allow_extra_args(false);  // one file per --pubkey: `--pubkey k.pem FILE` keeps FILE apart
   CLI::App* receipt_pubkey_cmd =
       receipt_cmd->add_subcommand("pubkey", "Print the receipt signing public key(s) as PEM");
   for (CLI::App* sub : {pubkey, receipt_pubkey_cmd}) {

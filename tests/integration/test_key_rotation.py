@@ -7,10 +7,12 @@ restart with the old key is refused (exit 78) and writes nothing; the new key st
 import base64
 import json
 import os
+import re
 import signal
+import subprocess
 import time
 
-from conftest import EXIT_REFUSED, assert_error_body, b64key, render_toml, run_cli
+from conftest import EXIT_REFUSED, REPO, assert_error_body, b64key, render_toml, run_cli
 from identity_helpers import LOOSE, bearer, ledger, post, sign_in, step_up, totp
 from pg_helpers import db_for, query
 
@@ -125,6 +127,17 @@ def test_rotate_reload_retire_and_restart(make_server, tmp_path):
     assert res.returncode == 0, res
     doc = json.loads(res.stdout)
     assert doc["retired_version"] == 1 and doc["receipt_id"].startswith("rcpt_"), doc
+    # docs/key-rotation.md, step 6: the receipt's public projection verifies offline against the
+    # published receipt keys.
+    res = srv.get(f"/public/receipts/{doc['receipt_id']}")
+    assert res.status == 200, res
+    receipt_file = tmp_path / "rotation-receipt.json"
+    receipt_file.write_bytes(res.body)
+    keys = run_cli(["receipt", "pubkey", *srv.store_args()])
+    assert keys.returncode == 0, keys
+    (tmp_path / "receipt-keys.pem").write_text(keys.stdout)
+    checked = run_cli(["receipt", "verify", "--pubkey", tmp_path / "receipt-keys.pem", receipt_file])
+    assert checked.returncode == 0, checked
     res = cli(srv, "key", "retire", "--version", "2")
     assert res.returncode == 1 and "active version" in res.stderr, res
     res = cli(srv, "key", "status")
@@ -191,7 +204,20 @@ def test_reload_with_a_wrong_key_changes_nothing(make_server, tmp_path):
     for text in (srv.stderr_text, json.dumps(ledger(srv))):
         assert wrong_b64 not in text and old_b64 not in text
     failed = [e for e in ledger(srv) if e["action"] == "keyring.reload" and e["result"] != "success"]
-    assert len(failed) == 2, failed
+    # The SIGHUP's failure is in the ledger too, not only in the log (issue #22, defect 8).
+    assert len(failed) == 3, failed
+    hup = [e for e in failed if e.get("auth_method") == "sighup"]
+    assert len(hup) == 1 and hup[0]["reason"] == "wrong_master_key", failed
+    # docs/key-rotation.md, step 5: the failed reloads, found in an export with the jq filter
+    # the runbook gives (the ledger's system entries belong to no tenant, so no tenant's audit
+    # API shows them).
+    res = run_cli(["audit", "export", *srv.store_args()])
+    assert res.returncode == 0, res
+    doc = (REPO / "docs" / "key-rotation.md").read_text()
+    jq_filter = re.search(r"jq -c '([^']+)'", doc).group(1)
+    assert "keyring.reload" in jq_filter, jq_filter
+    found = subprocess.run(["jq", "-c", jq_filter], input=res.stdout, capture_output=True, text=True, check=True)
+    assert len(found.stdout.splitlines()) == 3, found.stdout
 
 
 def test_rotate_refusals_write_nothing(make_server, tmp_path):
