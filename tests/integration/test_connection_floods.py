@@ -6,11 +6,17 @@ under test on 127.0.0.0/8.
 """
 import os
 import socket
+import subprocess
 import time
 
 import pytest
 
-from conftest import EXIT_REFUSED, read_response, wait_closed
+from conftest import BIN, EXIT_REFUSED, read_response, wait_closed
+
+# The sanitizer runtime checks a pointer by writing its memory into a pipe; a process out of
+# descriptors cannot open one, so UBSan reports any virtual call then as an invalid vptr (a false
+# positive, "<memory cannot be printed>") and halts. The exhaustion test runs on the plain build.
+SANITIZED = "libasan" in subprocess.run(["ldd", BIN], capture_output=True, text=True).stdout
 
 
 def _connect_from(srv, source_ip, timeout=5.0):
@@ -59,6 +65,7 @@ def _open_files_limit(pid):
 # -- defect 1: descriptor exhaustion ------------------------------------------------------------
 
 
+@pytest.mark.skipif(SANITIZED, reason="the sanitizer runtime needs descriptors to check pointers")
 def test_descriptor_exhaustion_backs_off_and_recovers(make_server):
     # Dev mode warns (rather than refuses) that 4096 connections cannot fit under 200 open files;
     # the flood then runs the server out of descriptors.
