@@ -52,6 +52,23 @@ std::optional<core::Config> LoadOrComplain(std::string_view cmd,
   return std::move(loaded.config);
 }
 
+// The store, keyring and ledger of `config` for a maintenance command (RequireDatabase, then
+// OpenCore); nullopt after saying on stderr what failed, and the command exits
+// kExitConfigRefused.
+std::optional<Core> OpenCoreOrComplain(std::string_view cmd, core::Config& config) {
+  if (Status s = RequireDatabase(config); !s.ok()) {
+    FailOpen(cmd, "storage", s);
+    return std::nullopt;
+  }
+  std::string step;
+  auto core_or = OpenCore(config, step);
+  if (!core_or.ok()) {
+    FailOpen(cmd, step, core_or.status());
+    return std::nullopt;
+  }
+  return std::move(core_or).value();
+}
+
 audit::Event CliEvent(std::string action) {
   audit::Event e;
   e.actor = {audit::ActorKind::kOperator, "cli"};
@@ -187,11 +204,9 @@ int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::os
   if (version == 0) {
     return Fail("key retire", Status::InvalidArgument("invalid_version", "--version must be >= 1"));
   }
-  std::string step;
-  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen("key retire", "storage", s);
-  auto core_or = OpenCore(*config, step);
-  if (!core_or.ok()) return FailOpen("key retire", step, core_or.status());
-  Core& core = *core_or;
+  std::optional<Core> opened = OpenCoreOrComplain("key retire", *config);
+  if (!opened) return kExitConfigRefused;
+  Core& core = *opened;
   auto receipts_or = receipts::ReceiptService::Open(*core.store, *core.keys);
   if (!receipts_or.ok()) return FailOpen("key retire", "receipts", receipts_or.status());
 
@@ -232,11 +247,9 @@ int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
     return Fail(kCmd, Status::InvalidArgument("invalid_option",
                                               "--batch-size is 1-10000, --pause-ms 0-60000"));
   }
-  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen(kCmd, "storage", s);
-  std::string step;
-  auto core_or = OpenCore(*config, step);
-  if (!core_or.ok()) return FailOpen(kCmd, step, core_or.status());
-  Core& core = *core_or;
+  std::optional<Core> opened = OpenCoreOrComplain(kCmd, *config);
+  if (!opened) return kExitConfigRefused;
+  Core& core = *opened;
   auto receipts_or = receipts::ReceiptService::Open(*core.store, *core.keys);
   if (!receipts_or.ok()) return FailOpen(kCmd, "receipts", receipts_or.status());
   std::string tenant_id;
@@ -378,11 +391,9 @@ int KeyRotateSigning(const core::ConfigSources& sources, const std::string& kind
   if (!kind) return kExitUsage;
   std::optional<core::Config> config = LoadOrComplain(kCmd, sources);
   if (!config) return kExitConfigRefused;
-  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen(kCmd, "storage", s);
-  std::string step;
-  auto core_or = OpenCore(*config, step);
-  if (!core_or.ok()) return FailOpen(kCmd, step, core_or.status());
-  Core& core = *core_or;
+  std::optional<Core> opened = OpenCoreOrComplain(kCmd, *config);
+  if (!opened) return kExitConfigRefused;
+  Core& core = *opened;
   const std::string name(keyring::SigningKindName(*kind));
   keyring::SigningRotation rotation;
   std::string receipt_id;
@@ -422,11 +433,9 @@ int KeyRetireSigning(const core::ConfigSources& sources, const std::string& kind
   }
   std::optional<core::Config> config = LoadOrComplain(kCmd, sources);
   if (!config) return kExitConfigRefused;
-  if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen(kCmd, "storage", s);
-  std::string step;
-  auto core_or = OpenCore(*config, step);
-  if (!core_or.ok()) return FailOpen(kCmd, step, core_or.status());
-  Core& core = *core_or;
+  std::optional<Core> opened = OpenCoreOrComplain(kCmd, *config);
+  if (!opened) return kExitConfigRefused;
+  Core& core = *opened;
   const std::string name(keyring::SigningKindName(*kind));
   std::string receipt_id;
   audit::Event event = CliEvent("key.retire_signing");
