@@ -6,6 +6,8 @@
 #include <memory>
 #include <vector>
 
+#include "audit/ledger.h"
+#include "audit/writer.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
 #include "crypto/secret_bytes.h"
@@ -44,6 +46,19 @@ struct KeyedStore {
       EXPECT_TRUE((*tx)->Commit().ok());
     }
     return result;
+  }
+};
+
+// The same with the audit ledger open on it and a writer (default options) in front of it.
+struct KeyedLedger : KeyedStore {
+  std::unique_ptr<audit::Ledger> ledger;
+  std::unique_ptr<audit::AuditWriter> writer;
+
+  KeyedLedger() {
+    auto l = audit::Ledger::Open(*store, *keys);
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    ledger = std::move(*l);
+    writer = std::make_unique<audit::AuditWriter>(*store, *ledger, audit::WriterOptions{});
   }
 };
 

@@ -16,16 +16,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-struct Fixture : bulwark::testing::KeyedStore {
-  std::unique_ptr<Ledger> ledger;
-  std::unique_ptr<AuditWriter> writer;
-
-  Fixture() {
-    auto l = Ledger::Open(*store, *keys);
-    EXPECT_TRUE(l.ok()) << l.status().ToString();
-    ledger = std::move(*l);
-    writer = std::make_unique<AuditWriter>(*store, *ledger, WriterOptions{});
-  }
+struct Fixture : bulwark::testing::KeyedLedger {
 
   std::vector<boost::json::object> Entries() {
     auto tx = store->Begin(store::TxMode::kRead);

@@ -285,16 +285,7 @@ std::uint16_t FreePort() {
 // ------------------------------------------------------------------------------------------
 // Exporter against a real store and ledger.
 
-struct Fixture : bulwark::testing::KeyedStore {
-  std::unique_ptr<Ledger> ledger;
-  std::unique_ptr<AuditWriter> writer;
-
-  Fixture() {
-    auto l = Ledger::Open(*store, *keys);
-    EXPECT_TRUE(l.ok()) << l.status().ToString();
-    ledger = std::move(*l);
-    writer = std::make_unique<AuditWriter>(*store, *ledger, WriterOptions{});
-  }
+struct Fixture : bulwark::testing::KeyedLedger {
 
   void Record(int n) {
     for (int i = 0; i < n; ++i) {

@@ -3,82 +3,56 @@
 #include "keyring/signing_keys.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <string>
 
-#include "key_sources.h"
+#include "../keyed_store_env.h"
 #include "keyring/keyring.h"
-#include "store/migrate.h"
-#include "store/sqlite/sqlite_store.h"
 
 namespace bulwark::keyring {
 namespace {
 
-using testing::Base64Source;
-using testing::RandomKeyBase64;
-
-class SigningKeysTest : public ::testing::Test {
+// The shared scratch store and keyring (keyed_store_env.h), under the names these tests use.
+class SigningKeysTest : public ::testing::Test, protected bulwark::testing::KeyedStore {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "bulwark-signing-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto s = store::OpenSqliteStore({.path = dir_ + "/bulwark.db"});
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-    ASSERT_TRUE(store::Migrate(*store_).ok());
-    auto r = Keyring::Open(Base64Source(RandomKeyBase64()), *store_);
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    ring_ = std::move(r).value();
-  }
-  void TearDown() override {
-    ring_.reset();
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   SigningRotation Rotate(SigningKind kind) {
-    auto tx = store_->Begin(store::TxMode::kWrite);
+    auto tx = store_.Begin(store::TxMode::kWrite);
     EXPECT_TRUE(tx.ok());
-    auto r = RotateSigningKey(**tx, *ring_, kind);
+    auto r = RotateSigningKey(**tx, ring_, kind);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_TRUE((*tx)->Commit().ok());
     return *r;
   }
   Status Retire(SigningKind kind, const std::string& kid) {
-    auto tx = store_->Begin(store::TxMode::kWrite);
+    auto tx = store_.Begin(store::TxMode::kWrite);
     EXPECT_TRUE(tx.ok());
     auto r = RetireSigningKey(**tx, kind, kid);
     if (!r.ok()) return r.status();
     return (*tx)->Commit();
   }
   std::int64_t Count(const std::string& sql) {
-    auto tx = store_->Begin(store::TxMode::kRead);
+    auto tx = store_.Begin(store::TxMode::kRead);
     auto rows = (*tx)->Query(sql);
     return (*rows)[0][0].as_int();
   }
 
-  std::string dir_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<Keyring> ring_;
+  store::Store& store_ = *store;
+  Keyring& ring_ = *keys;
 };
 
 TEST_F(SigningKeysTest, AdoptsTheKeyAStoreHadBeforeRotation) {
   // A store from before: the one receipt key under its fixed id, nothing in signing_keys.
   crypto::Ed25519PublicKey legacy_pub{};
   {
-    auto tx = store_->Begin(store::TxMode::kWrite);
-    auto seed = ring_->GetOrCreateKey(**tx, "receipt-signing-v1", "receipt_signing_ed25519", 32);
+    auto tx = store_.Begin(store::TxMode::kWrite);
+    auto seed = ring_.GetOrCreateKey(**tx, "receipt-signing-v1", "receipt_signing_ed25519", 32);
     ASSERT_TRUE(seed.ok());
     legacy_pub = *crypto::Ed25519PublicKeyFromPrivate(*seed);
     ASSERT_TRUE((*tx)->Commit().ok());
   }
-  auto keys = SigningKeys::Open(*store_, *ring_, SigningKind::kReceipt);
-  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
-  const auto set = (*keys)->Current();
+  auto signing = SigningKeys::Open(store_, ring_, SigningKind::kReceipt);
+  ASSERT_TRUE(signing.ok()) << signing.status().ToString();
+  const auto set = (*signing)->Current();
   EXPECT_EQ(set->active.public_key, legacy_pub);
   EXPECT_EQ(set->active.kid, crypto::Ed25519KeyId(legacy_pub));
   EXPECT_EQ(set->active.generation, 1);
@@ -86,19 +60,19 @@ TEST_F(SigningKeysTest, AdoptsTheKeyAStoreHadBeforeRotation) {
 }
 
 TEST_F(SigningKeysTest, RotateReloadRetire) {
-  auto keys = SigningKeys::Open(*store_, *ring_, SigningKind::kJwt);
-  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
-  const std::string first = (*keys)->Current()->active.kid;
+  auto signing = SigningKeys::Open(store_, ring_, SigningKind::kJwt);
+  ASSERT_TRUE(signing.ok()) << signing.status().ToString();
+  const std::string first = (*signing)->Current()->active.kid;
   // Nothing changed: no reload.
-  EXPECT_FALSE(*(*keys)->Reload(*store_, *ring_));
+  EXPECT_FALSE(*(*signing)->Reload(store_, ring_));
 
   const SigningRotation r = Rotate(SigningKind::kJwt);
   EXPECT_EQ(r.from_kid, first);
   EXPECT_EQ(r.generation, 2);
   // Not picked up until reloaded: the process keeps signing with the key it holds.
-  EXPECT_EQ((*keys)->Current()->active.kid, first);
-  EXPECT_TRUE(*(*keys)->Reload(*store_, *ring_));
-  auto set = (*keys)->Current();
+  EXPECT_EQ((*signing)->Current()->active.kid, first);
+  EXPECT_TRUE(*(*signing)->Reload(store_, ring_));
+  auto set = (*signing)->Current();
   EXPECT_EQ(set->active.kid, r.to_kid);
   ASSERT_EQ(set->Live().size(), 2u);
   EXPECT_NE(set->FindLive(first), nullptr);
@@ -114,8 +88,8 @@ TEST_F(SigningKeysTest, RotateReloadRetire) {
   EXPECT_EQ(Retire(SigningKind::kJwt, first).reason(), "signing_key_retired");
   // Its private half is gone.
   EXPECT_EQ(Count("SELECT COUNT(*) FROM wrapped_keys WHERE id = 'session-signing-ed25519'"), 0);
-  EXPECT_TRUE(*(*keys)->Reload(*store_, *ring_));
-  set = (*keys)->Current();
+  EXPECT_TRUE(*(*signing)->Reload(store_, ring_));
+  set = (*signing)->Current();
   EXPECT_EQ(set->FindLive(first), nullptr);
   ASSERT_EQ(set->Live().size(), 1u);
   EXPECT_EQ(set->Live()[0].kid, r.to_kid);
