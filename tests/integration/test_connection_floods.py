@@ -37,6 +37,19 @@ def _livez_from(srv, source_ip, timeout=5.0):
     return _get_from(srv, source_ip, "/livez", timeout).status
 
 
+def _wait_served(srv, source_ip, timeout, failure):
+    """Polls /livez from `source_ip` until it answers 200; fails with `failure` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if _livez_from(srv, source_ip, timeout=2) == 200:
+                return
+        except (OSError, ConnectionError, TimeoutError):
+            pass
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.1)
+
+
 def _cpu_seconds(pid):
     """User + system CPU seconds the process has used (/proc/PID/stat fields 14 and 15)."""
     with open(f"/proc/{pid}/stat") as f:
@@ -96,17 +109,7 @@ def test_descriptor_exhaustion_backs_off_and_recovers(make_server):
         for s in flood:
             s.close()
     # With the flood gone, new clients are served again within the longest pause.
-    deadline = time.monotonic() + 10
-    status = None
-    while time.monotonic() < deadline:
-        try:
-            status = srv.get("/livez", timeout=2).status
-            if status == 200:
-                break
-        except (OSError, TimeoutError, ConnectionError):
-            pass
-        time.sleep(0.1)
-    assert status == 200, "the server did not serve again after the flood ended"
+    _wait_served(srv, "127.0.0.1", 10, "the server did not serve again after the flood ended")
 
 
 def test_production_refuses_max_connections_over_the_descriptor_limit(make_server):
@@ -189,15 +192,7 @@ def test_one_client_cannot_hold_every_connection(make_server):
         for s in held:
             s.close()
     # Their slots come back when they close.
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            if _livez_from(srv, "127.0.0.1", timeout=2) == 200:
-                break
-        except (OSError, ConnectionError, TimeoutError):
-            pass
-        assert time.monotonic() < deadline, "127.0.0.1 was not served again after closing its connections"
-        time.sleep(0.1)
+    _wait_served(srv, "127.0.0.1", 5, "127.0.0.1 was not served again after closing its connections")
 
 
 def test_a_trusted_proxy_is_not_capped_as_one_client(make_server):
