@@ -15,6 +15,8 @@ PACKAGES=(
   openssl sqlite3 curl jq python3 python3-pytest python3-requests python3-yaml python3-hvac python3-jwt python3-aiosmtpd
   python3-psycopg2 python3-pytest-xdist
   oathtool rsyslog nginx-light wrk prometheus
+  # Vault-API peers: Ansible (ships community.hashi_vault, which uses python3-hvac); TOTP QR codes
+  ansible libqrencode-dev
 )
 
 SUDO=""
@@ -27,12 +29,22 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# Node.js and npm run the npm test peers (tests/peers). A machine that already has them (for
+# example from NodeSource) keeps its own; otherwise Debian's are installed.
+if ! command -v npm > /dev/null 2>&1; then missing+=(nodejs npm); fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} packages present"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The npm test peers, exactly as the lockfile pins them (nothing downloads a browser or binary).
+peers="$(dirname "$0")/../tests/peers"
+if [ ! -d "$peers/node_modules" ] || [ "$peers/package-lock.json" -nt "$peers/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in tests/peers"
+  (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error)
+fi
