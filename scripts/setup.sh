@@ -13,7 +13,7 @@ PACKAGES=(
   # real peers the tests and benchmarks talk to (PostgreSQL 15: the multi-node store)
   postgresql-15
   openssl sqlite3 curl jq python3 python3-pytest python3-requests python3-yaml python3-hvac python3-jwt python3-aiosmtpd
-  python3-psycopg2 python3-pytest-xdist
+  python3-psycopg2 python3-pytest-xdist python3-jsonschema
   oathtool rsyslog nginx-light wrk prometheus
   # Vault-API peers: Ansible (ships community.hashi_vault, which uses python3-hvac); TOTP QR codes
   ansible libqrencode-dev

@@ -18,8 +18,31 @@ def router_table(dev):
     return {(r["method"], r["path"]): r for r in map(json.loads, out.splitlines())}
 
 
+def load_doc():
+    return yaml.safe_load((REPO / "docs/openapi.yaml").read_text())
+
+
+def resolve(doc, obj):
+    while "$ref" in obj:
+        node = doc
+        for part in obj["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        obj = node
+    return obj
+
+
+def router_path(doc, path, op):
+    """The router's pattern for a documented path: OpenAPI templates one segment per parameter, so
+    the router's rest-of-path parameter {name*} is documented as {name} with x-bulwark-rest-of-path."""
+    for prm in map(lambda p: resolve(doc, p), op.get("parameters", [])):
+        if prm["in"] == "path" and prm.get("x-bulwark-rest-of-path"):
+            assert path.endswith("/{" + prm["name"] + "}"), (path, "a rest-of-path parameter is last")
+            path = path[: -len(prm["name"]) - 1] + prm["name"] + "*}"
+    return path
+
+
 def openapi_table(include_dev):
-    doc = yaml.safe_load((REPO / "docs/openapi.yaml").read_text())
+    doc = load_doc()
     table = {}
     for path, item in doc["paths"].items():
         for method, op in item.items():
@@ -27,8 +50,18 @@ def openapi_table(include_dev):
                 continue
             if op.get("x-bulwark-dev-only") and not include_dev:
                 continue
-            table[(method.upper(), path)] = op
+            table[(method.upper(), router_path(doc, path, op))] = op
     return table
+
+
+# The credentials each auth decision accepts (identity/authenticator.cc), as security schemes. The
+# Vault surface also takes X-Vault-Token. Public operations declare `security: []` explicitly.
+SECURITY = {
+    "public": [],
+    "session": [{"sessionToken": []}, {"sessionCookie": []}],
+    "either": [{"sessionToken": []}, {"sessionCookie": []}, {"apiKey": []}, {"apiKeyBearer": []}],
+    "internal": [{"operatorToken": []}],
+}
 
 
 def test_every_route_is_documented_with_its_auth_decision():
@@ -42,6 +75,24 @@ def test_every_route_is_documented_with_its_auth_decision():
         for key, route in routes.items():
             assert documented[key]["x-bulwark-auth"] == route["auth"], key
             assert route["auth"] != "undeclared", key
+
+
+def test_every_operation_declares_the_credentials_its_auth_decision_accepts():
+    """Each operation's `security` is exactly what the router's decision lets through, so a generated
+    client offers the right credentials; the previous document declared none for API keys,
+    X-Vault-Token or the session cookie."""
+    doc = load_doc()
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {**schemes["apiKey"], "type": "apiKey", "in": "header", "name": "X-API-Key"}
+    assert schemes["vaultToken"] == {**schemes["vaultToken"], "type": "apiKey", "in": "header",
+                                     "name": "X-Vault-Token"}
+    assert schemes["sessionCookie"] == {**schemes["sessionCookie"], "type": "apiKey", "in": "cookie",
+                                        "name": "__Host-bulwark_access"}
+    for (method, path), op in openapi_table(True).items():
+        want = list(SECURITY[op["x-bulwark-auth"]])
+        if path.startswith("/v1/") and op["x-bulwark-auth"] == "either":
+            want = [{"vaultToken": []}] + want
+        assert "security" in op and op["security"] == want, (method, path, op.get("security"))
 
 
 def test_internal_routes_declare_the_operator_scheme():
