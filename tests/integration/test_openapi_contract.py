@@ -11,9 +11,7 @@ Also: @redocly/cli lints the document with zero errors, and a client generated f
 (swagger-typescript-api, tests/peers) writes and reads a secret through the real server."""
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import yaml
 from jsonschema import Draft202012Validator, RefResolver
 
 from conftest import random_token
-from identity_helpers import (INVITE_RE, LOOSE, MAGIC_RE, accept, bearer, enroll, invite,
+from identity_helpers import (INVITE_RE, LOOSE, MAGIC_RE, accept, bearer, create_tenant, invite,
                               mail_count, post, send_json, sign_in, step_up, totp, wait_mail)
 from vault_helpers import api_key, attach, owner, put_policy
 
@@ -76,8 +74,7 @@ class World:
 
 
 def _fresh_session(w, email):
-    """A second session of a new tenant's owner (for the logout, refresh and MFA-enrolment calls)."""
-    from identity_helpers import create_tenant
+    """A session of a new tenant's owner (for the logout, refresh and MFA-enrolment calls)."""
     create_tenant(w.srv, email.split("@")[1].split(".")[0], email)
     return sign_in(w.srv, email)
 
