@@ -3,6 +3,7 @@ TCP with octet-counting framing, every ledger record in seq order, nothing lost 
 receiver is down, requests never blocked by it, lag visible in /metrics and /readyz; the
 JSON-lines file sink (audit.file) holding exactly the ledger entries; and two nodes on one
 PostgreSQL shipping each record once, one node at a time, a killed exporter replaced by the other."""
+import base64
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -78,18 +80,36 @@ class Rsyslog:
         if self.proc:
             self._err.close()
 
-    def messages(self):
-        """(seq, entry bytes) per received line, in file order."""
+    def records(self):
+        """(msgid, structured data, MSG bytes) per received message, in arrival order (the two
+        output files hold one line per message, in the same order)."""
+        if not self.out.exists() or not self.fields.exists():
+            return []
+        lines = [line for line in self.out.read_bytes().split(b"\n") if line]
+        fields = self.fields.read_text().splitlines()
         out = []
-        if not self.out.exists():
-            return out
-        for line in self.out.read_bytes().split(b"\n"):
-            if not line:
-                continue
+        for line, field in zip(lines, fields):  # a message may be in one file and not yet the other
             assert line.startswith(BOM), line[:80]  # RFC 5424 §6.4: a UTF-8 MSG starts with a BOM
-            body = line[len(BOM):]
-            out.append((json.loads(body)["seq"], body))
+            _pri, _ts, _app, _procid, msgid, sd = field.split("|", 5)
+            out.append((msgid, sd, line[len(BOM):]))
         return out
+
+    def messages(self):
+        """(seq, entry bytes) per received ledger entry, in file order (checkpoints left out)."""
+        return [(json.loads(body)["seq"], body) for msgid, _, body in self.records()
+                if msgid != "audit.checkpoint"]
+
+    def checkpoints(self):
+        """(SD params, checkpoint line) per received checkpoint record, in file order."""
+        return [(sd_params(sd), json.loads(body)) for msgid, sd, body in self.records()
+                if msgid == "audit.checkpoint"]
+
+
+def sd_params(sd):
+    """The parameters of the checkpoint@32473 SD element, as a dict."""
+    m = re.fullmatch(r'\[checkpoint@32473((?: \w+="(?:[^"\\]|\\.)*")*)\]', sd)
+    assert m, sd
+    return dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(1)))
 
 
 @pytest.fixture
@@ -218,11 +238,12 @@ def test_rsyslog_receives_every_record_in_order_and_nothing_is_lost_across_an_ou
 
     srv.stop()
     assert srv.returncode == 0
-    # The file sink holds exactly the ledger entries, one per line, in order.
+    # The file sink holds exactly the ledger entries, one per line, in order, and the checkpoints.
     rows = ledger(srv)
     lines = audit_file.read_bytes().split(b"\n")
     assert lines[-1] == b""
-    assert lines[:-1] == [entry for _, entry in rows]
+    assert [line for line in lines[:-1] if not line.startswith(b'{"type":"checkpoint"')] == \
+        [entry for _, entry in rows]
     assert os.stat(audit_file).st_mode & 0o077 == 0
     # Nothing shipped holds a secret: the operator token never reaches the SIEM.
     assert token.encode() not in rx.out.read_bytes()
@@ -362,3 +383,128 @@ def test_two_nodes_on_postgresql_ship_each_record_once_and_a_killed_exporter_is_
     # Only what the dead node had shipped but not yet recorded may repeat (here: usually nothing).
     assert len(msgs) - len({s for s, _ in msgs}) <= 256, Counter(s for s, _ in msgs).most_common(3)
     assert other.stop() == 0
+
+
+def ledger_checkpoints(srv):
+    """Every checkpoint of the store as (id, size, head_hash hex, body bytes, key_id, signature)."""
+    rows = query(srv, "SELECT id, size, head_hash, body, key_id, signature FROM audit_checkpoints ORDER BY id")
+    return [(i, size, bytes(h).hex(), bytes(body), kid, bytes(sig)) for i, size, h, body, kid, sig in rows]
+
+
+def expected_stream(entries, checkpoints):
+    """What a sink must receive without an outage: each entry by seq, each checkpoint right after
+    the entry of its size (checkpoints of one size in id order)."""
+    by_size = {}
+    for cp in checkpoints:
+        by_size.setdefault(cp[1], []).append(("checkpoint", cp[0]))
+    out = list(by_size.get(0, []))
+    for seq, _ in entries:
+        out.append(("entry", seq))
+        out += by_size.get(seq, [])
+    return out
+
+
+def first_arrivals(stream):
+    seen = set()
+    return [x for x in stream if not (x in seen or seen.add(x))]
+
+
+def received_stream(rx):
+    return [("checkpoint", json.loads(body)["id"]) if msgid == "audit.checkpoint" else ("entry", json.loads(body)["seq"])
+            for msgid, _, body in rx.records()]
+
+
+def test_every_signed_checkpoint_reaches_every_sink_in_order_and_verifies_offline(make_server, rsyslog, tmp_path):
+    """The SIEM holds every checkpoint the ledger signed (fails on the previous build: it received
+    none), each right after the entry of its size, in a record a rule can check (MSGID
+    audit.checkpoint, SD size/head_hash/key_id/signature), and one received checkpoint verifies
+    offline with openssl and the pinned key, and through `audit verify --since-checkpoint`."""
+    port = free_port()
+    rx = rsyslog(port)
+    audit_file = tmp_path / "audit.jsonl"
+    srv = make_server(settings={"operator.allow_cidrs": ["10.0.0.0/8"],
+                                "audit.syslog_address": f"127.0.0.1:{port}",
+                                "audit.file": str(audit_file),
+                                "audit.checkpoint_every": 7, **EVERY_REFUSAL}, name="first")
+    settings = {"operator.allow_cidrs": ["10.0.0.0/8"], "audit.syslog_address": f"127.0.0.1:{port}",
+                "audit.file": str(audit_file), "audit.checkpoint_every": 7, **EVERY_REFUSAL}
+    backup = None
+    for run in range(2):
+        if run:
+            srv = make_server(settings=settings, name="again", data_dir=srv.data_dir,
+                              env={"BULWARK_MASTER_KEY": srv.env["BULWARK_MASTER_KEY"]})
+        for i in range(20):
+            assert srv.get(DENIED, headers={"X-Request-ID": f"cp-{run}-{i}"}).status == 404
+            if i % 10 == 9:
+                time.sleep(0.3)  # some checkpoints come from the interval, in their own transaction
+        srv.stop()  # the final checkpoint is signed at shutdown and shipped before the exporter stops
+        assert srv.returncode == 0
+        if run == 0 and "storage.url" not in srv.settings:
+            backup = tmp_path / "backup"  # a backup of the database as of now, for a restore below
+            backup.mkdir()
+            for f in Path(srv.data_dir).glob("bulwark.db*"):
+                shutil.copy2(f, backup / f.name)
+
+    entries = ledger(srv)
+    cps = ledger_checkpoints(srv)
+    assert len(cps) >= 5, cps
+    expected = expected_stream(entries, cps)
+    assert wait_until(lambda: len(first_arrivals(received_stream(rx))) >= len(expected)), \
+        (len(received_stream(rx)), len(expected))
+    # Every entry and every checkpoint, in ledger order. At least once: the restart may send the
+    # checkpoint at the persisted cursor again (right where it belongs), nothing else.
+    got = received_stream(rx)
+    assert first_arrivals(got) == expected
+    assert len(got) - len(expected) <= 1, got
+    assert {i for kind, i in got if kind == "checkpoint"} == {cp[0] for cp in cps}
+
+    # What a SIEM rule reads from the record matches the stored checkpoint.
+    ((ledger_id,),) = query(srv, "SELECT ledger_id FROM audit_ledger_meta")
+    received = rx.checkpoints()
+    firsts = {}
+    for params, line in received:
+        firsts.setdefault(line["id"], (params, line))
+    assert sorted(firsts) == [cp[0] for cp in cps]
+    for (params, line), (cid, size, head, body, kid, sig) in zip((firsts[c[0]] for c in cps), cps):
+        assert params == {"ledger": ledger_id, "size": str(size), "head_hash": head, "key_id": kid,
+                          "signature": base64.b64encode(sig).decode(), "id": str(cid)}, params
+        assert line["type"] == "checkpoint" and line["body"].encode() == body and line["key_id"] == kid
+        assert json.loads(body)["size"] == size and json.loads(body)["head_hash"] == head
+    fields = [f for f in rx.fields.read_text().splitlines() if "|audit.checkpoint|" in f]
+    assert fields and all(f.startswith("109|") for f in fields), fields[:2]  # log audit, notice
+
+    # The file sink holds the same stream: the export's checkpoint lines between the entries.
+    lines = [json.loads(line) for line in audit_file.read_bytes().splitlines()]
+    assert first_arrivals([("checkpoint", o["id"]) if o.get("type") == "checkpoint" else ("entry", o["seq"])
+                           for o in lines]) == expected
+
+    # Offline, without Bulwark: the last checkpoint the SIEM holds verifies with the pinned key.
+    pub = run_cli(["audit", "pubkey", *srv.store_args()])
+    assert pub.returncode == 0, pub
+    pem = tmp_path / "checkpoint-key.pem"
+    pem.write_text(pub.stdout)
+    last = received[-1][1]
+    (tmp_path / "body.json").write_bytes(last["body"].encode())
+    (tmp_path / "body.sig").write_bytes(base64.b64decode(last["signature"]))
+    ok = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(pem), "-rawin",
+                         "-in", str(tmp_path / "body.json"), "-sigfile", str(tmp_path / "body.sig")],
+                        capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0 and "Signature Verified Successfully" in ok.stdout, ok
+    forged = json.loads(last["body"])
+    forged["size"] += 1
+    (tmp_path / "forged.json").write_bytes(json.dumps(forged, separators=(",", ":"), sort_keys=True).encode())
+    bad = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(pem), "-rawin",
+                          "-in", str(tmp_path / "forged.json"), "-sigfile", str(tmp_path / "body.sig")],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0, bad
+
+    # The record's MSG is a checkpoint line `audit verify --since-checkpoint` reads as it is: the
+    # database extends what the SIEM holds (exit 0) ...
+    siem_copy = tmp_path / "siem-checkpoint.json"
+    siem_copy.write_bytes(next(body for msgid, _, body in reversed(rx.records()) if msgid == "audit.checkpoint"))
+    r = run_cli(["audit", "verify", *srv.store_args(), "--pubkey", pem, "--since-checkpoint", siem_copy])
+    assert r.returncode == 0, r
+    # ... and a database restored from before it fails (SQLite: the backup taken mid-way).
+    if backup is not None:
+        r = run_cli(["audit", "verify", "--data", backup, "--pubkey", pem, "--since-checkpoint", siem_copy])
+        assert r.returncode == 1 and "rolled_back" in r.stderr and r.stdout == "", r

@@ -66,7 +66,10 @@ Status Exporter::Start() {
     BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(TxMode::kRead));
     BULWARK_ASSIGN_OR_RETURN(auto rows, tx->Query("SELECT MAX(seq) FROM audit_ledger"));
     head_ = rows.empty() || rows[0][0].is_null() ? 0 : rows[0][0].as_int();
+    BULWARK_ASSIGN_OR_RETURN(auto cps, tx->Query("SELECT MAX(id) FROM audit_checkpoints"));
+    checkpoint_head_ = cps.empty() || cps[0][0].is_null() ? 0 : cps[0][0].as_int();
   }
+  sent_checkpoint_ = 0;
   if (cursor > head_) {
     log::Warn("audit.export_cursor_ahead", {{"sink", sink_->name()}, {"cursor", cursor}, {"head", head_.load()}});
   }
@@ -107,18 +110,59 @@ void Exporter::RefreshHead() {
   if (!tx.ok()) return;
   auto rows = (*tx)->Query("SELECT MAX(seq) FROM audit_ledger");
   if (rows.ok() && !rows->empty() && !(*rows)[0][0].is_null()) head_ = (*rows)[0][0].as_int();
+  auto cps = (*tx)->Query("SELECT MAX(id) FROM audit_checkpoints");
+  if (cps.ok() && !cps->empty() && !(*cps)[0][0].is_null()) checkpoint_head_ = (*cps)[0][0].as_int();
 }
 
-StatusOr<std::vector<ExportRecord>> Exporter::ReadBatch(std::int64_t after) {
+StatusOr<Exporter::Batch> Exporter::ReadBatch(std::int64_t after) {
+  // One snapshot for both tables. A checkpoint signs the head of the transaction that writes it,
+  // so every checkpoint of a size below `after` was visible when the entry after it was read.
   BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(auto rows, tx->Query("SELECT seq, entry FROM audit_ledger WHERE seq > ? ORDER BY seq LIMIT ?",
                                                 {Value::Int(after), Value::Int(options_.batch)}));
-  std::vector<ExportRecord> out;
-  out.reserve(rows.size());
+  const bool full = static_cast<std::int64_t>(rows.size()) >= options_.batch;
+  // A full batch takes the checkpoints up to its last entry; the rest come with the next one.
+  const std::int64_t upto = full ? rows.back()[0].as_int() : INT64_MAX;
+  BULWARK_ASSIGN_OR_RETURN(
+      auto cps, tx->Query("SELECT id, size, head_hash, body, key_id, signature FROM audit_checkpoints "
+                          "WHERE id > ? AND size >= ? AND size <= ? ORDER BY size, id",
+                          {Value::Int(sent_checkpoint_), Value::Int(after), Value::Int(upto)}));
+  Batch out;
+  out.checkpoints_through = sent_checkpoint_;
+  if (!full) {
+    BULWARK_ASSIGN_OR_RETURN(auto top, tx->Query("SELECT MAX(id) FROM audit_checkpoints"));
+    if (!top.empty() && !top[0][0].is_null()) {
+      out.checkpoints_through = std::max(out.checkpoints_through, top[0][0].as_int());
+    }
+  }
+  const auto as_vector = [](const Value& v) {
+    const auto& b = v.as_bytes();
+    return std::vector<std::uint8_t>(b.begin(), b.end());
+  };
+  out.records.reserve(rows.size() + cps.size());
+  std::size_t next_cp = 0;
+  auto add_checkpoints_upto = [&](std::int64_t seq) {
+    for (; next_cp < cps.size() && cps[next_cp][1].as_int() <= seq; ++next_cp) {
+      const auto& c = cps[next_cp];
+      const auto& body = c[3].as_bytes();
+      LedgerCheckpoint cp{.id = c[0].as_int(),
+                          .body = std::string(body.begin(), body.end()),
+                          .key_id = c[4].as_text(),
+                          .signature = as_vector(c[5]),
+                          .has_columns = true,
+                          .size = c[1].as_int(),
+                          .head_hash = as_vector(c[2])};
+      out.checkpoints_through = std::max(out.checkpoints_through, cp.id);
+      out.records.push_back({cp.size, std::string(), std::move(cp)});
+    }
+  };
+  add_checkpoints_upto(after);
   for (const auto& row : rows) {
     const auto& bytes = row[1].as_bytes();
-    out.push_back({row[0].as_int(), std::string(bytes.begin(), bytes.end())});
+    out.records.push_back({row[0].as_int(), std::string(bytes.begin(), bytes.end()), std::nullopt});
+    add_checkpoints_upto(row[0].as_int());
   }
+  add_checkpoints_upto(upto);
   return out;
 }
 
@@ -197,6 +241,7 @@ bool Exporter::Claim() {
   const std::int64_t shared = **claimed;
   if (shared > confirmed_) confirmed_ = shared;
   sent_ = confirmed_.load();
+  sent_checkpoint_ = 0;
   persisted_ = shared;
   last_persist_ = Clock::now();
   lease_deadline_ = started + options_.lease;
@@ -216,6 +261,7 @@ void Exporter::LoseLease(std::string_view reason) {
   sink_->Close();  // what was sent but not confirmed is the new holder's to resend
   connected_ = false;
   sent_ = confirmed_.load();
+  sent_checkpoint_ = 0;
 }
 
 bool Exporter::HoldLease() {
@@ -260,6 +306,7 @@ void Exporter::Failed(const Status& why) {
   sink_->Close();
   connected_ = false;
   sent_ = confirmed_.load();
+  sent_checkpoint_ = 0;
   backoff_ = backoff_.count() == 0 ? options_.backoff_initial : std::min(backoff_ * 2, options_.backoff_max);
   next_attempt_ = Clock::now() + backoff_;
   if (!failing_) {
@@ -280,7 +327,9 @@ void Exporter::Run() {
       deadline = drain_deadline_;
     }
     const auto now = Clock::now();
-    if (stopping && (!active_ || !sink_->connected() || confirmed_ >= head_ || now >= deadline))
+    if (stopping && (!active_ || !sink_->connected() ||
+                     (confirmed_ >= head_ && sent_checkpoint_ >= checkpoint_head_) ||
+                     now >= deadline))
       break;
 
     if (!HoldLease()) {  // another node exports this sink: check the lease again at the next poll
@@ -315,20 +364,22 @@ void Exporter::Run() {
     PersistCursor(false);
     if (!active_) continue;  // the cursor write found another node holding the lease
 
-    if (sent_ < head_) {
+    if (sent_ < head_ || sent_checkpoint_ < checkpoint_head_) {
       auto batch = ReadBatch(sent_);
       if (!batch.ok()) {
         Wait(options_.poll);  // the store is busy or down: keep the connection, try again
         continue;
       }
-      if (!batch->empty()) {
-        if (Status s = sink_->Send(*batch); !s.ok()) {
+      if (!batch->records.empty()) {
+        if (Status s = sink_->Send(batch->records); !s.ok()) {
           Failed(s);
           continue;
         }
-        sent_ = batch->back().seq;
+        sent_ = batch->records.back().seq;
+        sent_checkpoint_ = batch->checkpoints_through;
         continue;
       }
+      sent_checkpoint_ = batch->checkpoints_through;
     }
     // Sent entries awaiting confirmation are checked again soon; otherwise wait for new ones.
     Wait(sent_ > confirmed_ ? std::min(options_.poll, std::chrono::milliseconds(50)) : options_.poll);

@@ -1,5 +1,6 @@
 #pragma once
-// Ships the durable audit ledger to one sink, in seq order, at least once, from its own thread.
+// Ships the durable audit ledger to one sink, in seq order, at least once, from its own thread:
+// every entry, and every signed checkpoint right after the entry of its size (ExportRecord).
 //
 // The exporter reads entries after its cursor from the store (never from the request path),
 // sends them, and advances its cursor only over entries the sink confirms. The cursor is
@@ -90,7 +91,16 @@ class Exporter {
  private:
   void Run();
   void RefreshHead();
-  StatusOr<std::vector<ExportRecord>> ReadBatch(std::int64_t after);
+  struct Batch {
+    std::vector<ExportRecord> records;
+    // Every checkpoint up to this id is in `records` or was sent before (covers a size below
+    // the batch's start).
+    std::int64_t checkpoints_through = 0;
+  };
+  // Entries after `after` and the checkpoints among them: those of a size from `after` on (one of
+  // size `after` may have been committed after its entry was sent) and an id above
+  // sent_checkpoint_, each after the entry of its size.
+  StatusOr<Batch> ReadBatch(std::int64_t after);
   // True when this node may ship now: claims, renews or gives up the lease as needed.
   bool HoldLease();
   bool Claim();
@@ -113,6 +123,7 @@ class Exporter {
   std::chrono::steady_clock::time_point drain_deadline_{};
 
   std::atomic<std::int64_t> head_{0};
+  std::atomic<std::int64_t> checkpoint_head_{0};  // the newest checkpoint's id
   std::atomic<std::int64_t> confirmed_{0};
   std::atomic<bool> connected_{false};
   std::atomic<bool> active_{false};  // written by the exporter thread only
@@ -121,6 +132,9 @@ class Exporter {
   std::chrono::steady_clock::time_point lease_deadline_{};  // our lease ends by then at the latest
   std::chrono::steady_clock::time_point renew_at_{};
   std::int64_t sent_ = 0;
+  // The newest checkpoint id sent on this connection; 0 after a reconnect, so those of a size
+  // from the confirmed seq on are sent again (at least once, like the entries).
+  std::int64_t sent_checkpoint_ = 0;
   std::int64_t persisted_ = 0;
   std::chrono::steady_clock::time_point last_persist_{};
   std::chrono::milliseconds backoff_{0};

@@ -1,5 +1,6 @@
 #include "audit/siem/file_sink.h"
 
+#include "audit/export.h"
 #include "core/fd_io.h"
 
 #include <fcntl.h>
@@ -47,6 +48,10 @@ Status FileSink::Send(std::span<const ExportRecord> records) {
   if (records.empty()) return Status::Ok();
   std::string lines;
   for (const ExportRecord& r : records) {
+    if (r.checkpoint) {
+      lines += CheckpointLine(*r.checkpoint);  // ends with its newline
+      continue;
+    }
     lines += r.entry;
     lines += '\n';
   }

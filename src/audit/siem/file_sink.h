@@ -1,6 +1,8 @@
 #pragma once
 // The JSON-lines file sink (`audit.file`): each ledger entry's canonical bytes as one line,
-// appended in seq order and fsync'd per batch before the cursor moves past it.
+// appended in seq order and fsync'd per batch before the cursor moves past it; each signed
+// checkpoint, right after the entry of its size, as the line `bulwark audit export` writes for it
+// ({"type":"checkpoint",...}; audit/export.h; an entry line has no "type").
 //
 // The file is opened O_APPEND with mode 0600 when created. After a crash between the fsync and
 // the cursor write, the entries of that batch are appended again on restart (at-least-once;

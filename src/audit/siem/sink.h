@@ -1,23 +1,30 @@
 #pragma once
-// Where the exporter ships ledger entries: a syslog receiver, a JSON-lines file.
+// Where the exporter ships ledger entries and signed checkpoints: a syslog receiver, a JSON-lines
+// file.
 //
 // A sink is used by exactly one exporter thread (exporter.h), except CancelAt(), which any thread
 // may call to bound how long a blocked call may still take. Every call returns a Status; none
 // throws. A sink never holds a secret: it ships entries, which hold none by construction.
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "audit/verify.h"
 #include "core/status.h"
 
 namespace bulwark::audit::siem {
 
-// One ledger entry: its seq and the exact canonical bytes the ledger stored and hashed.
+// One ledger entry: its seq and the exact canonical bytes the ledger stored and hashed. Or one
+// signed checkpoint (`checkpoint` set): `seq` is then the size it covers, so it follows the entry
+// of that seq, and `entry` is empty. Checkpoints go to every sink, in order with the entries, so a
+// SIEM holds the signed heads it needs to detect a rollback (docs/operations.md).
 struct ExportRecord {
   std::int64_t seq = 0;
   std::string entry;
+  std::optional<LedgerCheckpoint> checkpoint;
 };
 
 class ExportSink {
@@ -33,7 +40,8 @@ class ExportSink {
   // Closes it; entries sent but not confirmed count as not delivered.
   virtual void Close() = 0;
 
-  // Writes `records` (ascending, consecutive seq) in order. An error means the connection is
+  // Writes `records` in order: entries of ascending, consecutive seq, each checkpoint right after
+  // the entry of its size (so a seq may repeat once per checkpoint). An error means the connection is
   // unusable: the caller closes it and resends from the last confirmed seq.
   virtual Status Send(std::span<const ExportRecord> records) = 0;
 

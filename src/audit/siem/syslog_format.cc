@@ -6,6 +6,9 @@
 #include <boost/json/value.hpp>
 #include <cctype>
 
+#include "audit/export.h"
+#include "crypto/encoding.h"
+
 namespace bulwark::audit::siem {
 namespace {
 
@@ -110,6 +113,52 @@ std::string FormatSyslogRecord(const SyslogIdentity& id, std::int64_t seq, std::
   out += "\"] ";
   out += kBom;
   out += entry;
+  return out;
+}
+
+std::string FormatSyslogCheckpoint(const SyslogIdentity& id, const LedgerCheckpoint& cp) {
+  std::string time = "-";
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(cp.body, ec);
+  if (!ec) {
+    if (const boost::json::object* o = v.if_object()) {
+      if (const auto* t = o->if_contains("time");
+          t && t->is_string() && IsRfc5424Timestamp(t->get_string())) {
+        time = std::string(t->get_string());
+      }
+    }
+  }
+  std::string line = CheckpointLine(cp);
+  if (!line.empty() && line.back() == '\n') line.pop_back();
+  std::string out;
+  out.reserve(line.size() + 400);
+  out += '<';
+  out += std::to_string(id.facility * 8 + kSeverityNotice);
+  out += ">1 ";
+  out += time;
+  out += ' ';
+  out += id.hostname.empty() ? "-" : id.hostname;
+  out += " bulwark ";
+  out += id.procid.empty() ? "-" : id.procid;
+  out += ' ';
+  out += kSyslogCheckpointMsgId;
+  out += " [";
+  out += kSyslogCheckpointSdId;
+  out += " ledger=\"";
+  out += EscapeSdParamValue(id.ledger_id);
+  out += "\" size=\"";
+  out += std::to_string(cp.size);
+  out += "\" head_hash=\"";
+  out += crypto::HexEncode(cp.head_hash);
+  out += "\" key_id=\"";
+  out += EscapeSdParamValue(cp.key_id);
+  out += "\" signature=\"";
+  out += crypto::Base64Encode(cp.signature);
+  out += "\" id=\"";
+  out += std::to_string(cp.id);
+  out += "\"] ";
+  out += kBom;
+  out += line;
   return out;
 }
 

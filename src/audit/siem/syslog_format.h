@@ -16,6 +16,22 @@
 //   MSG        a UTF-8 BOM, then the exact canonical entry bytes the ledger hashed; RFC 5424 §6.4
 //              requires the BOM for a UTF-8 MSG. A receiver can recompute the chain from MSG.
 //
+// One signed checkpoint becomes one message of its own MSGID and SD-ID, right after the entry of
+// its size:
+//
+//   <PRI>1 TIMESTAMP HOSTNAME bulwark PROCID audit.checkpoint
+//     [checkpoint@32473 ledger="ID" size="N" head_hash="HEX" key_id="ed25519:..." signature="B64"
+//     id="ROW"] BOM{"type":"checkpoint","id":ROW,"body":"...","key_id":"...","signature":"..."}
+//
+//   PRI        facility * 8 + notice (5).
+//   TIMESTAMP  the checkpoint body's "time".
+//   SD         what a SIEM rule compares: the size (the entry count it signs), the head hash, the
+//              signing key and the Ed25519 signature (base64) over the canonical body. No "seq"
+//              parameter, so a rule counting entries by seq never counts a checkpoint.
+//   MSG        the checkpoint exactly as `bulwark audit export` writes its line (audit/export.h),
+//              without the newline: `bulwark audit verify --since-checkpoint` reads it as it is,
+//              and its "body" is the byte string the signature covers.
+//
 // Example:
 //   SyslogIdentity id{.facility = 13, .hostname = LocalHostname(), .procid = "42", .ledger_id = "L"};
 //   std::string frame = FrameOctetCounting(FormatSyslogRecord(id, 7, entry_bytes));
@@ -23,6 +39,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "audit/verify.h"
 
 namespace bulwark::audit::siem {
 
@@ -54,6 +72,13 @@ struct SyslogIdentity {
 // entry that is not the expected JSON (only a damaged ledger holds one) is still shipped whole,
 // with "-" for the timestamp and MSGID and severity err.
 std::string FormatSyslogRecord(const SyslogIdentity& id, std::int64_t seq, std::string_view entry);
+
+inline constexpr std::string_view kSyslogCheckpointSdId = "checkpoint@32473";
+inline constexpr std::string_view kSyslogCheckpointMsgId = "audit.checkpoint";
+
+// The RFC 5424 message for a signed checkpoint (above). Never fails: a body that is not the
+// expected JSON is still shipped whole, with "-" for the timestamp.
+std::string FormatSyslogCheckpoint(const SyslogIdentity& id, const LedgerCheckpoint& cp);
 
 // "LEN SP MSG" with LEN the decimal octet count of `msg`.
 std::string FrameOctetCounting(std::string_view msg);

@@ -160,7 +160,10 @@ Status SyslogSink::Send(std::span<const ExportRecord> records) {
   if (!connected_) return Lost("not connected");
   if (records.empty()) return Status::Ok();
   std::string frames;
-  for (const ExportRecord& r : records) frames += FrameOctetCounting(FormatSyslogRecord(identity_, r.seq, r.entry));
+  for (const ExportRecord& r : records) {
+    frames += FrameOctetCounting(r.checkpoint ? FormatSyslogCheckpoint(identity_, *r.checkpoint)
+                                              : FormatSyslogRecord(identity_, r.seq, r.entry));
+  }
   bool done = false;
   boost::system::error_code ec;
   std::size_t written = 0;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -29,6 +30,7 @@
 #include "../store/pg_server.h"
 #include "../store/store_test_util.h"
 #include "audit/event.h"
+#include "audit/export.h"
 #include "audit/ledger.h"
 #include "audit/siem/audit_export.h"
 #include "audit/siem/exporter.h"
@@ -97,6 +99,31 @@ TEST(SyslogFormatTest, RecordCarriesEntryTimeActionSeqLedgerAndTheExactEntryByte
             "<109>1 2026-11-22T23:30:00.123456Z host1 bulwark 4242 http.denied "
             "[bulwark@32473 seq=\"7\" ledger=\"led\\\"ger\\]\"] \xEF\xBB\xBF" +
                 entry);
+}
+
+TEST(SyslogFormatTest, CheckpointRecordCarriesWhatARuleChecksAndTheExportLine) {
+  const SyslogIdentity id{.facility = 13, .hostname = "h", .procid = "9", .ledger_id = "L"};
+  bulwark::audit::LedgerCheckpoint cp{
+      .id = 4,
+      .body = R"({"head_hash":"ab","key_id":"ed25519:k","ledger_id":"L","size":12,)"
+              R"("time":"2026-11-22T23:30:00.123456Z","type":"bulwark.audit.checkpoint.v1"})",
+      .key_id = "ed25519:k",
+      .signature = {1, 2, 3},
+      .has_columns = true,
+      .size = 12,
+      .head_hash = {0xab}};
+  const std::string msg = FormatSyslogCheckpoint(id, cp);
+  EXPECT_EQ(msg.rfind("<109>1 2026-11-22T23:30:00.123456Z h bulwark 9 audit.checkpoint "
+                      R"([checkpoint@32473 ledger="L" size="12" head_hash="ab" key_id="ed25519:k" )"
+                      R"(signature="AQID" id="4"] )"
+                      "\xEF\xBB\xBF",
+                      0),
+            0u)
+      << msg;
+  std::string line = bulwark::audit::CheckpointLine(cp);
+  line.pop_back();  // the newline
+  EXPECT_EQ(msg.substr(msg.size() - line.size()), line);
+  EXPECT_EQ(msg.find("seq="), std::string::npos);  // never counted as an entry
 }
 
 TEST(SyslogFormatTest, DamagedEntryIsStillShippedWhole) {
@@ -208,6 +235,16 @@ class TestReceiver {
     std::lock_guard lock(mu_);
     return messages_;
   }
+  // The checkpoint records, in arrival order.
+  std::vector<std::string> checkpoints() {
+    std::lock_guard lock(mu_);
+    return checkpoints_;
+  }
+  // Everything in arrival order: (true, size) for a checkpoint, (false, seq) for an entry.
+  std::vector<std::pair<bool, std::int64_t>> stream() {
+    std::lock_guard lock(mu_);
+    return stream_;
+  }
   std::size_t distinct() {
     std::lock_guard lock(mu_);
     std::set<std::int64_t> s;
@@ -238,6 +275,7 @@ class TestReceiver {
     std::string buf;
     int count = 0;
     static const std::regex kSeq(R"re(\[bulwark@32473 seq="(\d+)")re");
+    static const std::regex kCheckpoint(R"re( audit\.checkpoint \[checkpoint@32473 ledger="[^"]*" size="(\d+)")re");
     while (!stop_) {
       pollfd p{.fd = c, .events = POLLIN, .revents = 0};
       if (::poll(&p, 1, 20) <= 0) continue;
@@ -254,10 +292,18 @@ class TestReceiver {
         std::string msg = buf.substr(sp + 1, len);
         buf.erase(0, sp + 1 + len);
         std::smatch m;
+        if (std::regex_search(msg, m, kCheckpoint)) {
+          std::lock_guard lock(mu_);
+          stream_.push_back({true, std::stoll(m[1].str())});
+          checkpoints_.push_back(std::move(msg));
+          if (limit > 0 && ++count >= limit) return;
+          continue;
+        }
         EXPECT_TRUE(std::regex_search(msg, m, kSeq)) << msg;
         {
           std::lock_guard lock(mu_);
           conns_.back().push_back(std::stoll(m[1].str()));
+          stream_.push_back({false, std::stoll(m[1].str())});
           messages_.push_back(std::move(msg));
         }
         if (limit > 0 && ++count >= limit) return;  // unread bytes remain: the close resets
@@ -272,6 +318,8 @@ class TestReceiver {
   std::mutex mu_;
   std::vector<std::vector<std::int64_t>> conns_;
   std::vector<std::string> messages_;
+  std::vector<std::string> checkpoints_;
+  std::vector<std::pair<bool, std::int64_t>> stream_;
   std::thread thread_;
 };
 
@@ -295,6 +343,25 @@ struct Fixture : bulwark::testing::KeyedLedger {
       e.request_id = "req-" + std::to_string(i);
       ASSERT_TRUE(writer->Record(std::move(e)).ok());
     }
+  }
+
+  // Signs the current head in its own transaction, as the writer's interval timer does.
+  void CheckpointNow() {
+    auto tx = store->Begin(store::TxMode::kWrite);
+    ASSERT_TRUE(tx.ok());
+    auto head = ledger->ReadHead(**tx);
+    ASSERT_TRUE(head.ok());
+    ASSERT_TRUE(ledger->WriteCheckpoint(**tx, *head).ok());
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+
+  // (id, size) of every checkpoint, in id order.
+  std::vector<std::pair<std::int64_t, std::int64_t>> Checkpoints() {
+    auto tx = store->Begin(store::TxMode::kRead);
+    auto rows = (*tx)->Query("SELECT id, size FROM audit_checkpoints ORDER BY id");
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    for (const auto& r : *rows) out.emplace_back(r[0].as_int(), r[1].as_int());
+    return out;
   }
 
   std::vector<std::string> Entries() {
@@ -472,12 +539,85 @@ TEST(FileSinkTest, LinesAreTheLedgerEntriesInOrder) {
   }
   std::ifstream in(path);
   std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(R"({"type":"checkpoint")", 0) != 0) lines.push_back(line);
+  }
   const auto entries = f.Entries();
   ASSERT_EQ(lines.size(), entries.size() + 1);
   EXPECT_EQ(lines[0], "{\"torn");
   for (std::size_t i = 0; i < entries.size(); ++i) EXPECT_EQ(lines[i + 1], entries[i]) << i;
   EXPECT_EQ(*ReadExportCursor(*f.store, "file"), 75);
+}
+
+// Every checkpoint reaches the sink, each right after the entry of its size, also one signed in a
+// transaction of its own after its entry was already delivered (the interval checkpoint). Fails on
+// the previous build: no checkpoint was ever shipped.
+TEST(ExporterTest, EveryCheckpointFollowsTheEntryOfItsSize) {
+  Fixture f;
+  TestReceiver rx;
+  f.Record(30);
+  f.CheckpointNow();
+  Exporter ex(*f.store, f.Sink(rx.port()), kFast);
+  ASSERT_TRUE(ex.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return rx.distinct() == 30 && !rx.checkpoints().empty(); }));
+  f.Record(5);
+  ASSERT_TRUE(WaitFor([&] { return rx.distinct() == 35; }));
+  f.CheckpointNow();  // after entry 35 was delivered: still shipped, right after it
+  f.Record(120);      // several batches of 50
+  f.writer->Stop();   // its final checkpoint; no timer signs anything after the count below
+  f.CheckpointNow();
+  const auto cps = f.Checkpoints();
+  ASSERT_TRUE(WaitFor([&] { return rx.stream().size() == 155 + cps.size(); }));
+  ex.Stop();
+  std::vector<std::pair<bool, std::int64_t>> want;
+  std::size_t next = 0;
+  std::vector<std::pair<std::int64_t, std::int64_t>> by_size = cps;
+  std::stable_sort(by_size.begin(), by_size.end(),
+                   [](const auto& a, const auto& b) { return a.second < b.second; });
+  for (; next < by_size.size() && by_size[next].second == 0; ++next) want.push_back({true, 0});
+  for (std::int64_t seq = 1; seq <= 155; ++seq) {
+    want.push_back({false, seq});
+    for (; next < by_size.size() && by_size[next].second == seq; ++next) want.push_back({true, seq});
+  }
+  EXPECT_EQ(rx.stream(), want);
+  EXPECT_GE(cps.size(), 3u);
+  for (const std::string& m : rx.checkpoints()) {
+    EXPECT_NE(m.find(R"({"type":"checkpoint","id":)"), std::string::npos) << m;
+  }
+}
+
+TEST(FileSinkTest, CheckpointLinesFollowTheEntryOfTheirSize) {
+  Fixture f;
+  const std::string path = f.dir.File("audit.jsonl");
+  f.Record(10);
+  f.CheckpointNow();
+  f.Record(3);
+  f.writer->Stop();  // its final checkpoint; nothing signs after the count below
+  f.CheckpointNow();
+  {
+    Exporter ex(*f.store, std::make_unique<FileSink>(path), kFast);
+    ASSERT_TRUE(ex.Start().ok());
+    ASSERT_TRUE(WaitFor([&] { return ex.lag() == 0; }));
+  }  // Stop() drains the checkpoints too
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  const auto entries = f.Entries();
+  const auto cps = f.Checkpoints();
+  ASSERT_EQ(lines.size(), entries.size() + cps.size());
+  // After entry 13: its checkpoints, in id order, as `audit export` writes them.
+  const auto last = std::find(lines.begin(), lines.end(), entries.back());
+  ASSERT_NE(last, lines.end());
+  std::vector<std::int64_t> after, want;
+  for (auto it = last + 1; it != lines.end(); ++it) {
+    EXPECT_EQ(it->rfind(R"({"type":"checkpoint","id":)", 0), 0u) << *it;
+    after.push_back(boost::json::parse(*it).as_object().at("id").as_int64());
+  }
+  for (const auto& [cid, size] : cps) {
+    if (size == 13) want.push_back(cid);
+  }
+  EXPECT_EQ(after, want);
+  EXPECT_GE(want.size(), 2u);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -757,7 +897,9 @@ class RecordingSink final : public ExportSink {
   bool connected() const override { return connected_; }
   void Close() override { connected_ = false; }
   Status Send(std::span<const ExportRecord> records) override {
-    for (const auto& r : records) rx_.Add(node_, r.seq);
+    for (const auto& r : records) {
+      if (!r.checkpoint) rx_.Add(node_, r.seq);  // entries only: the lease tests count those
+    }
     std::unique_lock lock(mu_);
     if (hang_next_) {
       hang_next_ = false;
