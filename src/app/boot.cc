@@ -23,6 +23,7 @@
 #include "app/breakglass_sweeper.h"
 #include "app/cluster_sync.h"
 #include "app/core_open.h"
+#include "app/undo_created.h"
 #include "audit/alerts.h"
 #include "audit/refusal_summary.h"
 #include "audit/background_verifier.h"
@@ -1473,6 +1474,10 @@ int TenantCreate(const core::ConfigSources& sources, const std::string& name,
     PrintProblems(loaded.problems, std::cerr);
     return kExitConfigRefused;
   }
+  // A refused create leaves nothing behind: not the data directory, database or dev master key
+  // OpenCore makes on first use, nor the high-water file (declared first: it cleans up after the
+  // store is closed).
+  UndoCreated undo({config.data_dir, config.audit_high_water_path()});
   std::string step;
   auto core_or = OpenCore(config, step);
   if (!core_or.ok()) return Refuse(step, core_or.status());
@@ -1500,6 +1505,7 @@ int TenantCreate(const core::ConfigSources& sources, const std::string& name,
     std::cerr << "bulwark: tenant create: " << s.reason() << ": " << s.message() << "\n";
     return 1;
   }
+  undo.Keep();
   boost::json::object o{
       {"tenant_id", created.tenant_id}, {"name", name}, {"owner_user_id", created.owner_user_id}};
   out << boost::json::serialize(o) << "\n";

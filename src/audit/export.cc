@@ -139,11 +139,12 @@ int RunAuditExport(const store::Opener& database, const std::string& out_file_or
   return 0;
 }
 
-int RunAuditPubkey(const store::Opener& database, std::ostream& out) {
-  return RunAuditPubkey(database, "", out);
+int RunAuditPubkey(const store::Opener& database, std::ostream& out, std::ostream& err) {
+  return RunAuditPubkey(database, "", out, err);
 }
 
-int RunAuditPubkey(const store::Opener& database, const std::string& kid, std::ostream& out) {
+int RunAuditPubkey(const store::Opener& database, const std::string& kid, std::ostream& out,
+                   std::ostream& err) {
   auto db = database();
   std::map<std::string, std::string> retired;
   if (db.ok()) {
@@ -154,7 +155,7 @@ int RunAuditPubkey(const store::Opener& database, const std::string& kid, std::o
   StatusOr<std::unique_ptr<LedgerSource>> src =
       db.ok() ? OpenStoreSource(std::move(db).value()) : StatusOr<std::unique_ptr<LedgerSource>>(db.status());
   if (!src.ok()) {
-    out << "audit pubkey: " << src.status().message() << "\n";
+    err << "audit pubkey: error: " << src.status().message() << "\n";
     return 2;
   }
   int printed = 0;
@@ -169,7 +170,7 @@ int RunAuditPubkey(const store::Opener& database, const std::string& kid, std::o
     ++printed;
   }
   if (!kid.empty() && printed == 0) {
-    out << "audit pubkey: error: no checkpoint signing key " << kid << "\n";
+    err << "audit pubkey: error: no checkpoint signing key " << kid << "\n";
     return 1;
   }
   return 0;

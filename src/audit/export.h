@@ -48,11 +48,12 @@ int RunAuditExport(const store::Opener& database, const std::string& out_file_or
                    std::ostream& err);
 
 // `bulwark audit pubkey`: each checkpoint signing key of the ledger as "# <key_id>" then its PEM,
-// to pin with `audit verify --pubkey`. Exit 0, or 2 when the database cannot be read.
-int RunAuditPubkey(const store::Opener& database, std::ostream& out);
+// to pin with `audit verify --pubkey`; errors to `err`. Exit 0, or 2 when the database cannot be read.
+int RunAuditPubkey(const store::Opener& database, std::ostream& out, std::ostream& err);
 // The same; `kid` non-empty prints only that key (returns 1 if there is none). Every key that
 // ever signed a checkpoint is printed, a retired one marked "# <key_id> (retired <time>)": the
 // checkpoints it signed stay valid.
-int RunAuditPubkey(const store::Opener& database, const std::string& kid, std::ostream& out);
+int RunAuditPubkey(const store::Opener& database, const std::string& kid, std::ostream& out,
+                   std::ostream& err);
 
 }  // namespace bulwark::audit

@@ -1134,26 +1134,27 @@ StatusOr<VerifyReport> VerifyExport(const std::string& export_path,
 }
 
 int RunAuditVerify(const store::Opener& database, const std::string& export_file,
-                   const std::string& pubkey_pem_file, std::ostream& out,
+                   const std::string& pubkey_pem_file, std::ostream& out, std::ostream& err,
                    const std::string& since_checkpoint_file, const TailPolicy& tail) {
   return RunAuditVerify(database, export_file,
                         pubkey_pem_file.empty() ? std::vector<std::string>{}
                                                 : std::vector<std::string>{pubkey_pem_file},
-                        out, since_checkpoint_file, tail);
+                        out, err, since_checkpoint_file, tail);
 }
 
 int RunAuditVerify(const store::Opener& database, const std::string& export_file,
                    const std::vector<std::string>& pubkey_pem_files, std::ostream& out,
+                   std::ostream& err,
                    const std::string& since_checkpoint_file, const TailPolicy& tail) {
   if (static_cast<bool>(database) == !export_file.empty()) {
-    out << "audit verify: error: give either the database (--data, --config) or --export\n";
+    err << "audit verify: error: give either the database (--data, --config) or --export\n";
     return 2;
   }
   std::vector<crypto::Ed25519PublicKey> trusted;
   for (const std::string& pubkey_pem_file : pubkey_pem_files) {
     auto keys = ReadTrustedKeys(pubkey_pem_file);
     if (!keys.ok()) {
-      out << "audit verify: error: " << keys.status().ToString() << "\n";
+      err << "audit verify: error: " << keys.status().ToString() << "\n";
       return 2;
     }
     trusted.insert(trusted.end(), keys->begin(), keys->end());
@@ -1162,7 +1163,7 @@ int RunAuditVerify(const store::Opener& database, const std::string& export_file
   if (!since_checkpoint_file.empty()) {
     auto cp = ReadCheckpointFile(since_checkpoint_file);
     if (!cp.ok()) {
-      out << "audit verify: error: " << cp.status().ToString() << "\n";
+      err << "audit verify: error: " << cp.status().ToString() << "\n";
       return 2;
     }
     options.since = std::move(cp).value();
@@ -1175,11 +1176,11 @@ int RunAuditVerify(const store::Opener& database, const std::string& export_file
     r = VerifyStore(database, trusted, options);
   }
   if (!r.ok()) {
-    out << "audit verify: error: " << r.status().ToString() << "\n";
+    err << "audit verify: error: " << r.status().ToString() << "\n";
     return 2;
   }
   if (!r->ok) {
-    out << "audit verify: FAILED: " << DamageKindName(r->kind) << " at seq " << r->seq << ": "
+    err << "audit verify: FAILED: " << DamageKindName(r->kind) << " at seq " << r->seq << ": "
         << r->detail << "\n";
     return 1;
   }
@@ -1189,7 +1190,11 @@ int RunAuditVerify(const store::Opener& database, const std::string& export_file
       static_cast<std::int64_t>(secs > 0 ? static_cast<double>(r->entries) / secs : 0.0);
   out << "audit verify: OK: " << r->entries << " entries, " << r->checkpoints
       << " checkpoints, head " << r->head_hash << ", " << rate << " entries/s\n";
-  out << (r->keys_from_source ? "audit verify: warning: " : "audit verify: ") << r->detail << "\n";
+  if (r->keys_from_source) {
+    err << "audit verify: warning: " << r->detail << "\n";
+  } else {
+    out << "audit verify: " << r->detail << "\n";
+  }
   return 0;
 }
 

@@ -237,18 +237,20 @@ StatusOr<VerifyReport> VerifyExport(const std::string& export_path,
 // `pubkey_pem_file`: one or more PEM Ed25519 public keys to trust instead of the source's own.
 // `since_checkpoint_file`: a trusted checkpoint (ReadCheckpointFile) the ledger must extend.
 // `tail`: the checkpoint policy the server ran with (TailPolicyFor of its configuration).
-// Writes one result line to `out` (plus a warning line when no key was given):
-//   audit verify: OK: 1000 entries, 10 checkpoints, head 3f2a..., 812345 entries/s
-//   audit verify: FAILED: modified_entry at seq 500: ...
-//   audit verify: error: ...
+// Writes the result to `out` when the ledger verifies, what is wrong to `err` otherwise (and the
+// warning when no key was given):
+//   audit verify: OK: 1000 entries, 10 checkpoints, head 3f2a..., 812345 entries/s   (out)
+//   audit verify: FAILED: modified_entry at seq 500: ...                          (err)
+//   audit verify: error: ...                                                      (err)
 // Returns 0 ok, 1 damage found, 2 usage or I/O error.
 int RunAuditVerify(const store::Opener& database, const std::string& export_file,
-                   const std::string& pubkey_pem_file, std::ostream& out,
+                   const std::string& pubkey_pem_file, std::ostream& out, std::ostream& err,
                    const std::string& since_checkpoint_file = {}, const TailPolicy& tail = {});
 // The same with the keys of several PEM files trusted together (the bundles from before and
 // after a rotation). Each checkpoint is checked with the trusted key its key_id names.
 int RunAuditVerify(const store::Opener& database, const std::string& export_file,
                    const std::vector<std::string>& pubkey_pem_files, std::ostream& out,
+                   std::ostream& err,
                    const std::string& since_checkpoint_file = {}, const TailPolicy& tail = {});
 
 }  // namespace bulwark::audit

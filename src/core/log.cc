@@ -57,6 +57,8 @@ StatusOr<Level> ParseLevel(std::string_view name) {
   return Status::InvalidArgument("invalid_log_level", "log level must be debug, info, warn or error");
 }
 
+void Silence() { g_min_level.store(static_cast<int>(Level::kError) + 1); }
+
 bool Enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed); }
 
 bool IsCredentialName(std::string_view name) {

@@ -52,6 +52,9 @@ using Fields = std::initializer_list<Field>;
 // O_APPEND with mode 0600. Fails if the file cannot be opened.
 Status Init(Level min_level, const std::string& file_path);
 StatusOr<Level> ParseLevel(std::string_view name);
+// Turns every level off until the next Init: a command-line tool other than `serve` writes its
+// own human messages to stderr, and its log lines only when asked (`bulwark --verbose ...`).
+void Silence();
 bool Enabled(Level level);
 
 // True for field names that must never carry a value in a log line.

@@ -321,31 +321,32 @@ StatusOr<std::vector<crypto::Ed25519PublicKey>> ReadTrustedKeys(const std::strin
   return keys;
 }
 
-int RunReceiptVerify(const std::string& file, const std::string& pubkey_file, std::ostream& out) {
+int RunReceiptVerify(const std::string& file, const std::string& pubkey_file, std::ostream& out,
+                     std::ostream& err) {
   return RunReceiptVerify(
       file,
       pubkey_file.empty() ? std::vector<std::string>{} : std::vector<std::string>{pubkey_file},
-      out);
+      out, err);
 }
 
 int RunReceiptVerify(const std::string& file, const std::vector<std::string>& pubkey_files,
-                     std::ostream& out) {
+                     std::ostream& out, std::ostream& err) {
   if (file.empty() || pubkey_files.empty()) {
-    out << "receipt verify: usage: bulwark receipt verify FILE --pubkey PEM_FILE [--pubkey ...]\n";
+    err << "receipt verify: usage: bulwark receipt verify FILE --pubkey PEM_FILE [--pubkey ...]\n";
     return 2;
   }
   std::vector<crypto::Ed25519PublicKey> keys;
   for (const std::string& pubkey_file : pubkey_files) {
     auto more = ReadTrustedKeys(pubkey_file);
     if (!more.ok()) {
-      out << "receipt verify: error: --pubkey: " << more.status().message() << "\n";
+      err << "receipt verify: error: --pubkey: " << more.status().message() << "\n";
       return 2;
     }
     keys.insert(keys.end(), more->begin(), more->end());
   }
   auto text = ReadFile(file);
   if (!text.ok()) {
-    out << "receipt verify: error: " << text.status().message() << "\n";
+    err << "receipt verify: error: " << text.status().message() << "\n";
     return 2;
   }
   SeriesReport rep = VerifyReceiptText(*text, keys);
@@ -355,7 +356,7 @@ int RunReceiptVerify(const std::string& file, const std::vector<std::string>& pu
         << r.kind << " (" << r.redacted << " redacted, " << r.disclosed << " disclosed)\n";
   }
   if (!rep.ok) {
-    out << "receipt verify: FAILED: " << rep.failed_id << ": " << rep.reason << ": " << rep.detail
+    err << "receipt verify: FAILED: " << rep.failed_id << ": " << rep.reason << ": " << rep.detail
         << "\n";
     return 1;
   }
@@ -367,30 +368,31 @@ int RunReceiptVerify(const std::string& file, const std::vector<std::string>& pu
   return 0;
 }
 
-int RunReceiptPubkey(const store::Opener& database, std::ostream& out) {
-  return RunReceiptPubkey(database, "", out);
+int RunReceiptPubkey(const store::Opener& database, std::ostream& out, std::ostream& err) {
+  return RunReceiptPubkey(database, "", out, err);
 }
 
-int RunReceiptPubkey(const store::Opener& database, const std::string& kid, std::ostream& out) {
+int RunReceiptPubkey(const store::Opener& database, const std::string& kid, std::ostream& out,
+                     std::ostream& err) {
   auto db = database();
   if (!db.ok()) {
-    out << "receipt pubkey: error: " << db.status().message() << "\n";
+    err << "receipt pubkey: error: " << db.status().message() << "\n";
     return 2;
   }
   auto tx = (*db)->Begin(store::TxMode::kRead);
   if (!tx.ok()) {
-    out << "receipt pubkey: error: " << tx.status().message() << "\n";
+    err << "receipt pubkey: error: " << tx.status().message() << "\n";
     return 2;
   }
   auto tables = (*tx)->HasTable("receipt_signing_keys");
   if (!tables.ok() || !*tables) {
-    out << "receipt pubkey: error: the database has no receipt tables\n";
+    err << "receipt pubkey: error: the database has no receipt tables\n";
     return 2;
   }
   auto rows = (*tx)->Query("SELECT key_id, " + store::BlobColumn(**db, "public_key") +
                            " FROM receipt_signing_keys ORDER BY created_at, key_id");
   if (!rows.ok()) {
-    out << "receipt pubkey: error: " << rows.status().message() << "\n";
+    err << "receipt pubkey: error: " << rows.status().message() << "\n";
     return 2;
   }
   const auto retired = keyring::RetiredSigningKeys(**tx, keyring::SigningKind::kReceipt);
@@ -409,7 +411,7 @@ int RunReceiptPubkey(const store::Opener& database, const std::string& kid, std:
     ++printed;
   }
   if (!kid.empty() && printed == 0) {
-    out << "receipt pubkey: error: no receipt signing key " << kid << "\n";
+    err << "receipt pubkey: error: no receipt signing key " << kid << "\n";
     return 1;
   }
   return 0;

@@ -80,23 +80,26 @@ SeriesReport VerifyReceiptText(std::string_view text,
 // "invalid_key" if it holds no key or a block that is not an Ed25519 public key.
 StatusOr<std::vector<crypto::Ed25519PublicKey>> ReadTrustedKeys(const std::string& pem_file);
 
-// `bulwark receipt verify FILE --pubkey FILE`. Writes one line per receipt and a result line:
+// `bulwark receipt verify FILE --pubkey FILE`. Writes one line per valid receipt and a result line
+// to `out`; the FAILED line and errors to `err`:
 //   receipt verify: OK: rcpt_... tenant acme seq 3 kind apikey.create (1 redacted, 1 disclosed)
 //   receipt verify: OK: chain of 5 receipts of tenant acme, seq 1..5
 //   receipt verify: FAILED: rcpt_...: bad_signature: ...
 // Returns 0 valid, 1 invalid, 2 usage or I/O error (no file, no or unreadable --pubkey).
-int RunReceiptVerify(const std::string& file, const std::string& pubkey_file, std::ostream& out);
+int RunReceiptVerify(const std::string& file, const std::string& pubkey_file, std::ostream& out,
+                     std::ostream& err);
 // The same with the keys of several PEM files trusted together (e.g. the bundles from before and
 // after a rotation). Each receipt is checked with the trusted key its key_id names.
 int RunReceiptVerify(const std::string& file, const std::vector<std::string>& pubkey_files,
-                     std::ostream& out);
+                     std::ostream& out, std::ostream& err);
 
 // `bulwark receipt pubkey`: each receipt signing key as "# <key_id>" then its PEM. `database`
 // opens the store holding them (app::OpenToolStore in the binary); only a read transaction is
 // used. Returns 0, or 2 if it cannot be read.
-int RunReceiptPubkey(const store::Opener& database, std::ostream& out);
+int RunReceiptPubkey(const store::Opener& database, std::ostream& out, std::ostream& err);
 // The same; `kid` non-empty prints only that key (returns 1 if there is none). A retired key is
 // still printed (what it signed stays valid), its line saying so: "# <key_id> (retired <time>)".
-int RunReceiptPubkey(const store::Opener& database, const std::string& kid, std::ostream& out);
+int RunReceiptPubkey(const store::Opener& database, const std::string& kid, std::ostream& out,
+                     std::ostream& err);
 
 }  // namespace bulwark::receipts

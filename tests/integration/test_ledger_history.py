@@ -49,7 +49,7 @@ def verify(srv, *extra):
 
 def assert_failed(r, kind):
     assert r.returncode == 1, r
-    assert re.search(rf"audit verify: FAILED: {kind} at seq \d+", r.stdout), r
+    assert re.search(rf"audit verify: FAILED: {kind} at seq \d+", r.stderr), r
 
 
 def sizes(srv):
@@ -127,7 +127,7 @@ def test_a_rewritten_history_with_its_later_checkpoints_deleted_fails_verificati
     r = verify(srv, "--pubkey", pub)
     assert_failed(r, "unsigned_tail")
     assert (f"more than {EVERY} entries are unsigned after the last valid checkpoint (size {kept})"
-            in r.stdout), r
+            in r.stderr), r
     assert size - kept > EVERY
     # As an export, too.
     export = tmp_path / "ledger.jsonl"
@@ -164,7 +164,7 @@ def test_an_unsigned_tail_within_the_policy_verifies_and_an_old_one_does_not(mak
                 prev = digest
     r = verify(srv, "--pubkey", pub)
     assert_failed(r, "unsigned_tail")
-    assert f"unsigned entry {last + 1} after the last valid checkpoint (size {last}) is dated" in r.stdout, r
+    assert f"unsigned entry {last + 1} after the last valid checkpoint (size {last}) is dated" in r.stderr, r
 
 
 def high_water(srv):
@@ -216,7 +216,7 @@ def test_truncating_back_to_the_first_checkpoint_is_caught_by_the_high_water_mar
     assert verify(srv, "--pubkey", pub).returncode == 0
     r = verify(srv, "--pubkey", pub, "--since-checkpoint", kept)
     assert_failed(r, "rolled_back")
-    assert f"covers {n} entries, the ledger holds only {first}" in r.stdout, r
+    assert f"covers {n} entries, the ledger holds only {first}" in r.stderr, r
     # The server refuses to start behind its mark, and writes nothing.
     with pytest.raises(AssertionError, match="exited with 78"):
         srv.start()

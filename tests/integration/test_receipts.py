@@ -90,12 +90,12 @@ def test_projection_hides_redacted_fields_and_verifies_with_bulwark_and_openssl(
     assert res.returncode != 0, res
     fail = verify(tmp_path, "bad.json", json.dumps(bad), pub)
     assert fail.returncode == 1, fail
-    assert f"FAILED: {rid}: bad_signature" in fail.stdout, fail
+    assert f"FAILED: {rid}: bad_signature" in fail.stderr, fail
 
     # Revealing a field later is handing out its disclosure; a false one does not open the commitment.
     lie = dict(full, disclosures={"email": dict(full["disclosures"]["email"], value="mallory@example.com")})
     fail = verify(tmp_path, "lie.json", json.dumps(lie), pub)
-    assert fail.returncode == 1 and "disclosure_mismatch" in fail.stdout, fail
+    assert fail.returncode == 1 and "disclosure_mismatch" in fail.stderr, fail
 
     # Usage errors are exit 2.
     assert run_cli(["receipt", "verify", tmp_path / "projection.json"]).returncode == 2
@@ -124,7 +124,7 @@ def test_a_tenants_series_verifies_as_a_chain_and_a_removed_receipt_is_detected(
 
     gap = verify(tmp_path, "gap.jsonl", "\n".join(lines[:2] + lines[3:]) + "\n", pub)
     assert gap.returncode == 1, gap
-    assert f"FAILED: {ids[3]}: chain_gap" in gap.stdout, gap
+    assert f"FAILED: {ids[3]}: chain_gap" in gap.stderr, gap
 
 
 def test_member_route_refuses_until_identity_and_public_route_answers_the_projection(make_server, tmp_path):

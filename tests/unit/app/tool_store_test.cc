@@ -65,12 +65,13 @@ TEST(ToolStore, AConfiguredStorageUrlIsReadInsteadOfTheDataDirectory) {
 
   // Before the migrations there are no receipt tables; after them, no keys yet.
   const store::Opener tool = [&] { return OpenToolStore(s); };
-  std::ostringstream out;
-  EXPECT_EQ(receipts::RunReceiptPubkey(tool, out), 2);
-  EXPECT_NE(out.str().find("no receipt tables"), std::string::npos) << out.str();
+  std::ostringstream out, err;
+  EXPECT_EQ(receipts::RunReceiptPubkey(tool, out, err), 2);
+  EXPECT_NE(err.str().find("no receipt tables"), std::string::npos) << err.str();
+  EXPECT_EQ(out.str(), "");
   ASSERT_TRUE(store::Migrate(**opened).ok());
-  out.str("");
-  EXPECT_EQ(receipts::RunReceiptPubkey(tool, out), 0) << out.str();
+  err.str("");
+  EXPECT_EQ(receipts::RunReceiptPubkey(tool, out, err), 0) << err.str();
   EXPECT_EQ(out.str(), "");
 }
 

@@ -296,8 +296,7 @@ class TestReceiver {
           std::lock_guard lock(mu_);
           stream_.push_back({true, std::stoll(m[1].str())});
           checkpoints_.push_back(std::move(msg));
-          if (limit > 0 && ++count >= limit) return;
-          continue;
+          continue;  // `limit` counts entries
         }
         EXPECT_TRUE(std::regex_search(msg, m, kSeq)) << msg;
         {

@@ -748,42 +748,56 @@ store::Opener File(const std::string& path) {
 
 TEST_P(LedgerTest, RunAuditVerifyAndExport) {
   Build(300, 100);
-  std::ostringstream out, err;
-  EXPECT_EQ(RunAuditVerify(Opener(), "", "", out), 0) << out.str();
+  std::ostringstream out, err, verr;
+  EXPECT_EQ(RunAuditVerify(Opener(), "", "", out, verr), 0) << verr.str();
   EXPECT_EQ(out.str().rfind("audit verify: OK: 300 entries, 3 checkpoints, head " +
                                 crypto::HexEncode(hashes_[300]),
                             0),
             0u)
       << out.str();
-  EXPECT_NE(out.str().find("warning"), std::string::npos);
+  // The warning (no key given) is not the result: it goes to the error stream.
+  EXPECT_EQ(out.str().find("warning"), std::string::npos) << out.str();
+  EXPECT_NE(verr.str().find("warning"), std::string::npos) << verr.str();
 
   auto pem = crypto::Ed25519PublicKeyToPem(key_.public_key);
   ASSERT_TRUE(pem.ok());
   const std::string pub = dir_.File("pub.pem");
   std::ofstream(pub) << *pem;
   out.str("");
-  EXPECT_EQ(RunAuditVerify(Opener(), "", pub, out), 0) << out.str();
+  EXPECT_EQ(RunAuditVerify(Opener(), "", pub, out, verr), 0) << verr.str();
   EXPECT_EQ(out.str().find("warning"), std::string::npos) << out.str();
 
   const std::string exported = dir_.File("audit.jsonl");
   EXPECT_EQ(RunAuditExport(Opener(), exported, err), 0) << err.str();
   EXPECT_FALSE(std::ifstream(exported + ".partial").good());
   out.str("");
-  EXPECT_EQ(RunAuditVerify(nullptr, exported, pub, out), 0) << out.str();
+  EXPECT_EQ(RunAuditVerify(nullptr, exported, pub, out, verr), 0) << verr.str();
 
   DropTriggers();
   Exec("DELETE FROM audit_ledger WHERE seq = 150");
   out.str("");
-  EXPECT_EQ(RunAuditVerify(Opener(), "", pub, out), 1);
-  EXPECT_EQ(out.str().rfind("audit verify: FAILED: deleted_entry at seq 150: ", 0), 0u)
-      << out.str();
+  verr.str("");
+  EXPECT_EQ(RunAuditVerify(Opener(), "", pub, out, verr), 1);
+  // What is wrong goes to the error stream, nothing to the result stream.
+  EXPECT_EQ(verr.str().rfind("audit verify: FAILED: deleted_entry at seq 150: ", 0), 0u)
+      << verr.str();
+  EXPECT_EQ(out.str(), "");
 
   out.str("");
-  EXPECT_EQ(RunAuditVerify(File(dir_.File("nowhere")), "", "", out), 2) << out.str();
+  verr.str("");
+  EXPECT_EQ(RunAuditVerify(File(dir_.File("nowhere")), "", "", out, verr), 2) << verr.str();
+  EXPECT_EQ(out.str(), "");
+  EXPECT_NE(verr.str().find("audit verify: error: "), std::string::npos);
   out.str("");
-  EXPECT_EQ(RunAuditVerify(Opener(), exported, "", out), 2) << out.str();
+  verr.str("");
+  EXPECT_EQ(RunAuditVerify(Opener(), exported, "", out, verr), 2) << verr.str();
+  EXPECT_EQ(out.str(), "");
+  EXPECT_NE(verr.str().find("audit verify: error: "), std::string::npos);
   out.str("");
-  EXPECT_EQ(RunAuditVerify(Opener(), "", dir_.File("no-such.pem"), out), 2) << out.str();
+  verr.str("");
+  EXPECT_EQ(RunAuditVerify(Opener(), "", dir_.File("no-such.pem"), out, verr), 2) << verr.str();
+  EXPECT_EQ(out.str(), "");
+  EXPECT_NE(verr.str().find("audit verify: error: "), std::string::npos);
   err.str("");
   EXPECT_EQ(RunAuditExport(File(dir_.File("nowhere")), dir_.File("x.jsonl"), err), 2);
   EXPECT_FALSE(std::ifstream(dir_.File("x.jsonl")).good());

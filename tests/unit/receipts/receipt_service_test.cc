@@ -359,17 +359,22 @@ TEST(ReceiptServiceTest, VerifyCommandExitCodes) {
   std::ofstream(pub) << "# " << f.service->key_id() << "\n" << *pem;
   std::ofstream(good) << r.FullJson();
   std::ofstream(bad) << Tamper(r.ProjectionJson(), "\\\"seq\\\":1", "\\\"seq\\\":2");
-  std::ostringstream out;
-  EXPECT_EQ(RunReceiptVerify(good, pub, out), 0) << out.str();
-  EXPECT_EQ(RunReceiptVerify(bad, pub, out), 1);
-  EXPECT_NE(out.str().find("FAILED: " + r.id + ": bad_signature"), std::string::npos) << out.str();
-  EXPECT_EQ(RunReceiptVerify(good, "", out), 2);
-  EXPECT_EQ(RunReceiptVerify(good, f.dir.File("missing.pem"), out), 2);
-  EXPECT_EQ(RunReceiptVerify(f.dir.File("missing.json"), pub, out), 2);
+  std::ostringstream out, err;
+  EXPECT_EQ(RunReceiptVerify(good, pub, out, err), 0) << err.str();
+  EXPECT_EQ(err.str(), "");
+  out.str("");
+  EXPECT_EQ(RunReceiptVerify(bad, pub, out, err), 1);
+  // What is wrong goes to the error stream, not with the results.
+  EXPECT_NE(err.str().find("FAILED: " + r.id + ": bad_signature"), std::string::npos) << err.str();
+  EXPECT_EQ(out.str(), "");
+  EXPECT_EQ(RunReceiptVerify(good, "", out, err), 2);
+  EXPECT_EQ(RunReceiptVerify(good, f.dir.File("missing.pem"), out, err), 2);
+  EXPECT_EQ(RunReceiptVerify(f.dir.File("missing.json"), pub, out, err), 2);
+  EXPECT_EQ(out.str(), "");
   std::ostringstream keys;
-  EXPECT_EQ(
-      RunReceiptPubkey([&] { return store::OpenSqliteFileAsIs(f.dir.File("db.sqlite")); }, keys),
-      0);
+  EXPECT_EQ(RunReceiptPubkey([&] { return store::OpenSqliteFileAsIs(f.dir.File("db.sqlite")); },
+                             keys, err),
+            0);
   EXPECT_NE(keys.str().find(*pem), std::string::npos);
   EXPECT_NE(keys.str().find(f.service->key_id()), std::string::npos);
 }
