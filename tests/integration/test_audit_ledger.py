@@ -268,7 +268,7 @@ def test_server_ledger_verifies_offline_with_its_pinned_key_and_as_an_export(mak
                                capture_output=True, check=True).stdout
     (tmp_path / "other.pem").write_bytes(other_pub)
     bad = run_cli(["audit", "verify", *srv.store_args(), "--pubkey", str(tmp_path / "other.pem")])
-    assert bad.returncode == 1 and "bad_checkpoint_signature" in bad.stdout
+    assert bad.returncode == 1 and "bad_checkpoint_signature" in bad.stderr
     _, rows, _, _ = ledger_rows(srv)
     last = json.loads(bytes(rows[-1][1]))
     assert last["request_id"] == "api-probe" and last["reason"] == "authentication_required"
@@ -344,4 +344,4 @@ def test_a_ledger_stripped_of_its_checkpoints_fails_verification_against_the_pin
         db.execute("DELETE FROM audit_checkpoints")
     bad = run_cli(["audit", "verify", *srv.store_args(), "--pubkey", str(tmp_path / "pinned.pem")])
     assert bad.returncode == 1, bad.output
-    assert "unsigned_ledger" in bad.stdout
+    assert "unsigned_ledger" in bad.stderr

@@ -216,7 +216,7 @@ def test_ledger_key_rotates_live_and_old_checkpoints_still_verify(make_server, t
         assert res.returncode == 0, res
     # The old key alone cannot vouch for what the new one signed, and says which key it lacks.
     res = run_cli(["audit", "verify", *srv.store_args(), "--pubkey", str(old_pem)])
-    assert res.returncode == 1 and "bad_checkpoint_signature" in res.stdout and new_kid in res.stdout, res
+    assert res.returncode == 1 and "bad_checkpoint_signature" in res.stderr and new_kid in res.stderr, res
 
     # Retiring the old key destroys its private half; what it signed stays verifiable.
     res = cli(srv, "key", "retire-signing", "--kind", "ledger", "--kid", old_kid)
@@ -277,7 +277,7 @@ def test_receipt_key_rotates_live_and_old_receipts_still_verify(make_server, tmp
         res = receipt_verify(tmp_path, "chain.jsonl", first + "\n" + second + "\n", *pems)
         assert res.returncode == 0 and "chain of 2 receipts" in res.stdout, res
     res = receipt_verify(tmp_path, "second.json", second, old_pem)
-    assert res.returncode == 1 and "bad_signature" in res.stdout and new_kid in res.stdout, res
+    assert res.returncode == 1 and "bad_signature" in res.stderr and new_kid in res.stderr, res
 
     # The rotation's own receipt was signed by the old key, vouching for the new one.
     rot = srv.get(f"/public/receipts/{doc['receipt_id']}").body.decode()
