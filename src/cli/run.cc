@@ -1,5 +1,6 @@
 // Parsing the command line and running the command: usage errors with a suggestion, help,
 // version, completion and the man page.
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -60,6 +61,17 @@ int ReportParseError(CLI::App& root, const CLI::ParseError& e) {
   if (!unknown.empty()) {
     if (unknown.size() > 1 && unknown[0] == '-') {
       const std::string name = unknown.substr(0, unknown.find('='));
+      for (const CLI::App* a = where->get_parent(); a != nullptr; a = a->get_parent()) {
+        const std::vector<std::string> own = OptionNames(a);
+        if (std::find(own.begin(), own.end(), name) != own.end()) {
+          return UsageError(where,
+                            "option " + Quoted(name) + " belongs before the command: " +
+                                Quoted(CommandPath(a) + " " + name + " " +
+                                       CommandPath(where).substr(CommandPath(a).size() + 1) +
+                                       " ..."),
+                            "");
+        }
+      }
       std::vector<std::string> candidates;
       for (const CLI::App* a = where; a != nullptr; a = a->get_parent()) {
         const std::vector<std::string> more = OptionNames(a);

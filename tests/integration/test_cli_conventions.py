@@ -66,6 +66,7 @@ def test_the_tree_is_what_the_tests_below_walk():
     (["tenant", "create", "--nme=acme", "--owner", "a@b.test"], ["unknown option '--nme'", "did you mean '--name'?"]),
     (["--bogus"], ["unknown option '--bogus'"]),
     (["routes", "extra"], ["unexpected argument 'extra'"]),
+    (["tenant", "create", "--verbose"], ["option '--verbose' belongs before the command: 'bulwark --verbose tenant create ...'"]),
     ([], ["a command is required: serve, config"]),
     (["receipt"], ["bulwark receipt: a command is required: verify, pubkey"]),
     (["tenant", "create", "--owner", "a@b.test"], ["--name is required"]),
