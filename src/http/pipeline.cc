@@ -74,6 +74,16 @@ bool IsJsonContentType(std::string_view ct) {
   return charset == "utf-8" || charset == "\"utf-8\"";
 }
 
+// "{}" with optional whitespace around and inside: an empty JSON object.
+bool IsEmptyJsonObject(std::string_view body) {
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!body.empty() && blank(body.front())) body.remove_prefix(1);
+  while (!body.empty() && blank(body.back())) body.remove_suffix(1);
+  if (body.size() < 2 || body.front() != '{' || body.back() != '}') return false;
+  body = body.substr(1, body.size() - 2);
+  return std::all_of(body.begin(), body.end(), blank);
+}
+
 // The headers every response carries, as one block per (cacheable, production) pair.
 std::string BuildSecurityHeaders(bool cacheable, bool production) {
   std::string h;
@@ -153,12 +163,23 @@ Pipeline::Admission Pipeline::Admit(const Request& header_only, std::size_t fall
 Status Pipeline::DecodeBody(RequestContext& ctx) {
   const std::string& body = ctx.req.body();
   if (ctx.route->body == BodyKind::kNone) {
-    if (!body.empty()) {
+    // A change that takes no body accepts none, an empty one, or an empty JSON object alike
+    // (`curl -XPOST`, `-d ''`, `-d '{}'`): none of them says anything. Anything else is refused.
+    const Verb m = ctx.req.method();
+    const bool change = m == Verb::post || m == Verb::put || m == Verb::delete_ || m == Verb::patch;
+    if (!body.empty() && !(change && IsEmptyJsonObject(body))) {
       return Status::InvalidArgument("unexpected_body", "this route does not take a request body");
     }
     return Status::Ok();
   }
-  if (!IsJsonContentType(ctx.req[bhttp::field::content_type])) {
+  if (IsVaultSurface(ctx.path)) {
+    // Vault reads every request body as JSON whatever its Content-Type, and its Go client (so the
+    // vault CLI, Agent, consul-template, Terraform) sends none; an empty body is an empty object.
+    if (body.empty()) {
+      ctx.json = boost::json::object();
+      return Status::Ok();
+    }
+  } else if (!IsJsonContentType(ctx.req[bhttp::field::content_type])) {
     return Status(ErrorCode::kUnsupportedMedia, "unsupported_media_type",
                   "the request body must be application/json; charset=utf-8");
   }
@@ -299,6 +320,13 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
   }
   if (ctx.route->tenant_scoped) BULWARK_RETURN_IF_ERROR(stages_.tenant_guard->Check(ctx));
   BULWARK_RETURN_IF_ERROR(stages_.authorizer->Authorize(ctx));
+  // Vault response wrapping is not offered: a client that asks for a wrapped answer must not get
+  // the secret in plaintext instead (which is what ignoring the header would do).
+  if (IsVaultSurface(ctx.path) && ctx.req.find("X-Vault-Wrap-TTL") != ctx.req.end()) {
+    return Status::InvalidArgument("wrapping_unsupported",
+                                   "response wrapping (X-Vault-Wrap-TTL) is not supported here; "
+                                   "send the request without it");
+  }
   // 7. Body, then the handler.
   BULWARK_RETURN_IF_ERROR(DecodeBody(ctx));
   return ctx.route->handler(ctx);

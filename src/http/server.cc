@@ -229,13 +229,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                            "the request body exceeds " + std::to_string(limit) + " bytes"),
                     true);
     }
-    const auto m = req.method();
-    if ((m == Verb::post || m == Verb::put || m == Verb::patch) && !parser_->content_length() &&
-        !parser_->chunked()) {
-      return Reject(Status(ErrorCode::kLengthRequired, "length_required",
-                           "a request body needs Content-Length or chunked encoding"),
-                    true);
-    }
+    // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 §6.3):
+    // `curl -XPOST` on a route that takes none sends exactly that, and the route decides.
     parser_->body_limit(limit);
     if (parser_->is_done()) return OnBody({});
     SetDeadline(request_deadline_);
