@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/clock.h"
+#include "core/go_duration.h"
 #include "core/json_text.h"
 #include "core/text_list.h"
 #include "http/ledger_audit_stage.h"
@@ -192,6 +193,8 @@ Status UpdateMetadata(const IdentityRouteDeps& d, RequestContext& ctx, std::stri
     }
     if (update.max_versions) ev.details.emplace_back("max_versions", *update.max_versions);
     if (update.cas_required) ev.details.emplace_back("cas_required", *update.cas_required);
+    if (update.delete_version_after)
+      ev.details.emplace_back("delete_version_after", *update.delete_version_after);
     return d.vault->UpdateMetadata(tx, ctx.principal.tenant_id, path, update, ctx.principal.id,
                                    now);
   });
@@ -235,6 +238,18 @@ StatusOr<secrets::MetadataUpdate> ParseMetadataUpdate(
       if (!v.is_bool())
         return Status::InvalidArgument("invalid_metadata", "cas_required is a boolean");
       u.cas_required = v.as_bool();
+    } else if (k == "delete_version_after") {
+      // Vault's form: a duration ("30m", "1h30m", "48h") or whole seconds, as text or a number.
+      std::optional<std::int64_t> seconds;
+      if (v.is_string()) seconds = core::ParseDurationSeconds(v.as_string());
+      if (v.is_int64() && v.as_int64() >= 0)
+        seconds = core::ParseDurationSeconds(std::to_string(v.as_int64()));
+      if (!seconds) {
+        return Status::InvalidArgument("invalid_metadata",
+                                       "delete_version_after is a duration (\"0s\", \"30m\", "
+                                       "\"48h\") or whole seconds");
+      }
+      u.delete_version_after = *seconds;
     } else if (k == "custom_metadata") {
       if (v.is_null()) continue;
       if (!v.is_object())

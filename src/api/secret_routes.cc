@@ -124,6 +124,7 @@ json::object MetadataJson(const secrets::SecretMetadata& m) {
                       {"oldest_version", m.oldest_version},
                       {"max_versions", m.max_versions},
                       {"cas_required", m.cas_required},
+                      {"delete_version_after", m.delete_version_after},
                       {"custom_metadata", std::move(custom)},
                       {"created_at", m.created_at},
                       {"created_by", m.created_by},
@@ -207,7 +208,8 @@ Status AddSecretRoutes(http::Router& router, IdentityRouteDeps deps) {
        "A secret's metadata: versions, times, authors, settings, custom metadata.", GetMetadata},
       {Verb::put, "/api/v1/secret-metadata/{path*}", "secrets.write", Body::kMetadata,
        "secret.metadata.update",
-       "Change max_versions, cas_required or custom_metadata (creates the metadata if new).",
+       "Change max_versions, cas_required, delete_version_after or custom_metadata (creates the "
+       "metadata if new).",
        PutMetadata},
       {Verb::delete_, "/api/v1/secret-metadata/{path*}", "secrets.write", Body::kNone,
        "secret.metadata.delete", "Delete a secret with every version and its metadata, for good.",

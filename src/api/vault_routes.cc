@@ -12,12 +12,17 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <algorithm>
+#include <boost/algorithm/string/predicate.hpp>
 #include <chrono>
 
 #include "api/identity_routes.h"
 #include "api/secret_ops.h"
+#include "api/vault_envelope.h"
+#include "core/json_merge_patch.h"
 #include "core/build_info.h"
 #include "core/clock.h"
+#include "core/go_duration.h"
 #include "http/ledger_audit_stage.h"
 #include "http/query.h"
 
@@ -38,18 +43,8 @@ std::string VaultTime(std::int64_t unix_seconds) {
       std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds)));
 }
 
-// Vault's response envelope around `data` (a serialized JSON object).
 std::string Envelope(const RequestContext& ctx, std::string_view data) {
-  json::object head{{"request_id", ctx.request_id},
-                    {"lease_id", ""},
-                    {"renewable", false},
-                    {"lease_duration", 0}};
-  std::string body = json::serialize(head);
-  body.pop_back();
-  body += ",\"data\":";
-  body += data;
-  body += ",\"wrap_info\":null,\"warnings\":null,\"auth\":null}";
-  return body;
+  return VaultEnvelope(ctx, data);
 }
 
 Status CheckMount(const RequestContext& ctx) {
@@ -120,11 +115,10 @@ StatusOr<Reply> ReadData(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = Envelope(ctx, data)};
 }
 
-StatusOr<Reply> WriteData(const IdentityRouteDeps& d, RequestContext& ctx) {
-  BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
-  BULWARK_ASSIGN_OR_RETURN(const json::object* o, secret_ops::BodyObject(ctx));
+// The "options" of a KV v2 write or patch body: only "cas" (an integer).
+StatusOr<std::optional<std::int64_t>> WriteOptions(const json::object& body) {
   std::optional<std::int64_t> cas;
-  for (const auto& kv : *o) {
+  for (const auto& kv : body) {
     if (kv.key() == "data") continue;
     if (kv.key() != "options") {
       return Status::InvalidArgument("invalid_body",
@@ -142,6 +136,13 @@ StatusOr<Reply> WriteData(const IdentityRouteDeps& d, RequestContext& ctx) {
       cas = opt.value().as_int64();
     }
   }
+  return cas;
+}
+
+StatusOr<Reply> WriteData(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
+  BULWARK_ASSIGN_OR_RETURN(const json::object* o, secret_ops::BodyObject(ctx));
+  BULWARK_ASSIGN_OR_RETURN(const std::optional<std::int64_t> cas, WriteOptions(*o));
   const json::value* data = o->if_contains("data");
   if (data == nullptr || !data->is_object()) {
     return Status::InvalidArgument("invalid_value", "no data provided: \"data\" is a JSON object");
@@ -149,6 +150,93 @@ StatusOr<Reply> WriteData(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(const std::string value, secret_ops::ValueText(ctx));
   BULWARK_ASSIGN_OR_RETURN(auto v, secret_ops::Write(d, ctx, ctx.param("path"), value, cas));
   return Reply{.body = Envelope(ctx, json::serialize(VersionMetadata(v, nullptr)))};
+}
+
+// PATCH .../data/{path} (vault kv patch, node-vault's update): the body's "data" applied to the
+// current version as a JSON Merge Patch (RFC 7396), written as a new version. As in Vault the
+// request is application/merge-patch+json (else 415), the secret must exist (404), and options.cas
+// is honoured (required when the secret's cas_required is set). Without cas the write is still
+// made against the version read, so a concurrent write fails it (cas_mismatch) instead of being
+// lost. Needs read and update on the path.
+StatusOr<Reply> PatchData(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
+  {
+    std::string_view ct = ctx.req[http::bhttp::field::content_type];
+    ct = ct.substr(0, ct.find(';'));
+    while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
+    if (!boost::iequals(ct, "application/merge-patch+json")) {
+      return Status(ErrorCode::kUnsupportedMedia, "unsupported_media_type",
+                    "PATCH takes application/merge-patch+json");
+    }
+  }
+  BULWARK_ASSIGN_OR_RETURN(const json::object* o, secret_ops::BodyObject(ctx));
+  BULWARK_ASSIGN_OR_RETURN(const std::optional<std::int64_t> cas, WriteOptions(*o));
+  const json::value* patch = o->if_contains("data");
+  if (patch == nullptr || !patch->is_object()) {
+    return Status::InvalidArgument("invalid_value", "no data provided: \"data\" is a JSON object");
+  }
+  BULWARK_ASSIGN_OR_RETURN(auto meta, secret_ops::Metadata(d, ctx, ctx.param("path")));
+  if (meta.cas_required && !cas) {
+    return Status::InvalidArgument("cas_required",
+                                   "check-and-set parameter required for this call");
+  }
+  BULWARK_ASSIGN_OR_RETURN(auto current, secret_ops::Read(d, ctx, ctx.param("path"), std::nullopt));
+  if (cas && *cas != current.version.version) {
+    return Status(ErrorCode::kConflict, "cas_mismatch",
+                  "check-and-set parameter did not match the current version");
+  }
+  // Merged as text, so every number stays exactly as it was written (as a write keeps them).
+  BULWARK_ASSIGN_OR_RETURN(const std::string patch_text, secret_ops::ValueText(ctx));
+  const auto bytes = current.data.reveal_span();
+  const std::optional<std::string> merged = core::MergePatchText(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), patch_text);
+  if (!merged) return Status::Internal("a stored secret value is not JSON");
+  ctx.audit_details.clear();  // the write's record names the version written
+  BULWARK_ASSIGN_OR_RETURN(auto v, secret_ops::Write(d, ctx, ctx.param("path"), *merged,
+                                                     current.version.version));
+  return Reply{.body = Envelope(ctx, json::serialize(VersionMetadata(v, nullptr)))};
+}
+
+// The value's structure with every leaf replaced by null, `depth` levels deep (0: all).
+json::value Subkeys(const json::value& v, std::int64_t depth, std::int64_t level) {
+  const json::object* o = v.if_object();
+  if (o == nullptr || (depth != 0 && level >= depth)) return nullptr;
+  json::object out;
+  for (const auto& kv : *o) out[kv.key()] = Subkeys(kv.value(), depth, level + 1);
+  return out;
+}
+
+// GET .../subkeys/{path}?depth=N&version=N: the secret's keys without its values (Vault 1.10+).
+// The value is read (and recorded as read) to compute them, so it needs read on the path.
+StatusOr<Reply> ReadSubkeys(const IdentityRouteDeps& d, RequestContext& ctx) {
+  BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
+  BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"version", "depth"}));
+  std::optional<std::int64_t> version;
+  if (const auto v = http::QueryValue(q, "version"); !v.empty() && v != "0") {
+    BULWARK_ASSIGN_OR_RETURN(auto parsed, secret_ops::ParseVersions(v));
+    if (parsed.size() != 1)
+      return Status::InvalidArgument("invalid_versions", "version is one positive integer");
+    version = parsed[0];
+  }
+  std::int64_t depth = 0;
+  if (const auto v = http::QueryValue(q, "depth"); !v.empty()) {
+    if (v.size() > 4 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return Status::InvalidArgument("invalid_query", "depth is a non-negative integer");
+    depth = std::stoll(std::string(v));
+  }
+  auto value = secret_ops::Read(d, ctx, ctx.param("path"), version);
+  if (!value.ok()) {
+    if (value.status().code() != ErrorCode::kNotFound) return value.status();
+    return DeletedVersion(d, ctx, version, value.status());
+  }
+  const auto bytes = value->data.reveal_span();
+  boost::system::error_code ec;
+  const json::value parsed =
+      json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), ec);
+  if (ec) return Status::Internal("a stored secret value is not JSON");
+  json::object data{{"subkeys", Subkeys(parsed, depth, 0)},
+                    {"metadata", VersionMetadata(value->version, nullptr)}};
+  return Reply{.body = Envelope(ctx, json::serialize(data))};
 }
 
 // Vault answers a delete of a secret that does not exist as it answers one that does, 204, so
@@ -197,16 +285,34 @@ StatusOr<Reply> ListKeys(const IdentityRouteDeps& d, RequestContext& ctx, std::s
   return Reply{.body = Envelope(ctx, json::serialize(json::object{{"keys", std::move(a)}}))};
 }
 
-bool IsList(const RequestContext& ctx) {
-  if (ctx.vault_list) return true;
-  auto q = http::ParseQuery(ctx.query, {});
-  return q.ok() && http::QueryValue(*q, "list") == "true";
+// A boolean as Vault reads one (Go's strconv.ParseBool): hvac's Client.list() sends "True",
+// node-vault "1", the Go client "true"; anything else is 400, as in Vault.
+StatusOr<bool> VaultBool(std::string_view name, std::string_view v) {
+  for (std::string_view t : {"1", "t", "T", "true", "TRUE", "True"}) {
+    if (v == t) return true;
+  }
+  for (std::string_view f : {"0", "f", "F", "false", "FALSE", "False"}) {
+    if (v == f) return false;
+  }
+  return Status::InvalidArgument("invalid_query",
+                                 std::string(name) + " is a boolean (true, false, 1, 0)");
+}
+
+// Whether the request lists: the LIST method, or GET with ?list= true (or True, 1, ...).
+StatusOr<bool> IsList(const RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"list"}));
+  bool list = ctx.vault_list;
+  if (http::QueryHas(q, "list")) {
+    BULWARK_ASSIGN_OR_RETURN(const bool asked, VaultBool("list", http::QueryValue(q, "list")));
+    list = list || asked;
+  }
+  return list;
 }
 
 StatusOr<Reply> ReadMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
-  BULWARK_RETURN_IF_ERROR(http::ParseQuery(ctx.query, {"list"}).status());
-  if (IsList(ctx)) return ListKeys(d, ctx, ctx.param("path"));
+  BULWARK_ASSIGN_OR_RETURN(const bool list, IsList(ctx));
+  if (list) return ListKeys(d, ctx, ctx.param("path"));
   BULWARK_ASSIGN_OR_RETURN(auto m, secret_ops::Metadata(d, ctx, ctx.param("path")));
   const json::value custom = CustomMetadata(m.custom_metadata);
   json::object versions;
@@ -219,7 +325,8 @@ StatusOr<Reply> ReadMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
   json::object data{
       {"cas_required", m.cas_required},       {"created_time", VaultTime(m.created_at)},
       {"current_version", m.current_version}, {"custom_metadata", custom},
-      {"delete_version_after", "0s"},         {"max_versions", m.max_versions},
+      {"delete_version_after", core::FormatGoDuration(m.delete_version_after)},
+      {"max_versions", m.max_versions},
       {"oldest_version", m.oldest_version},   {"updated_time", VaultTime(m.updated_at)},
       {"versions", std::move(versions)}};
   return Reply{.body = Envelope(ctx, json::serialize(data))};
@@ -227,24 +334,15 @@ StatusOr<Reply> ReadMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 StatusOr<Reply> ListRoot(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
-  BULWARK_RETURN_IF_ERROR(http::ParseQuery(ctx.query, {"list"}).status());
-  if (!IsList(ctx)) return Status::NotFound("secret_not_found", "name a secret path");
+  BULWARK_ASSIGN_OR_RETURN(const bool list, IsList(ctx));
+  if (!list) return Status::NotFound("secret_not_found", "name a secret path");
   return ListKeys(d, ctx, "");
 }
 
 StatusOr<Reply> WriteMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(const json::object* o, secret_ops::BodyObject(ctx));
-  if (const json::value* after = o->if_contains("delete_version_after")) {
-    // Automatic version expiry is not offered; "0s" (off, what clients send by default) is.
-    if (!after->is_string() ||
-        (after->as_string() != "0s" && after->as_string() != "0" && !after->as_string().empty())) {
-      return Status::InvalidArgument("unsupported_setting",
-                                     "delete_version_after is not supported; send \"0s\"");
-    }
-  }
-  BULWARK_ASSIGN_OR_RETURN(auto update,
-                           secret_ops::ParseMetadataUpdate(*o, {"delete_version_after"}));
+  BULWARK_ASSIGN_OR_RETURN(auto update, secret_ops::ParseMetadataUpdate(*o, {}));
   BULWARK_RETURN_IF_ERROR(secret_ops::UpdateMetadata(d, ctx, ctx.param("path"), update));
   return Reply{.status = 204};
 }
@@ -252,6 +350,39 @@ StatusOr<Reply> WriteMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
 StatusOr<Reply> DeleteMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   return DeletedEitherWay(ctx, secret_ops::DeleteAll(d, ctx, ctx.param("path")));
+}
+
+// A KV v1 call (secret/foo, no data/ or metadata/) on the KV v2 mount: Vault answers such a path
+// with 404 and says the engine is versioned; said here as the error, with the path to use.
+// These routes are added last, so they also see a KV v2 path with a method it lacks (GET on
+// delete/, PATCH on metadata/): that is the 405 it would be without them, with its Allow.
+StatusOr<Reply> KvV1Call(const IdentityRouteDeps&, RequestContext& ctx) {
+  static constexpr std::pair<std::string_view, std::string_view> kV2Paths[] = {
+      {"data", "DELETE, GET, HEAD, PATCH, POST, PUT"},
+      {"metadata", "DELETE, GET, HEAD, POST, PUT"},
+      {"delete", "POST, PUT"},
+      {"undelete", "POST, PUT"},
+      {"destroy", "POST, PUT"},
+      {"subkeys", "GET, HEAD"},
+      {"config", "GET, HEAD, POST"}};
+  const std::string_view path = ctx.param("path");
+  const std::string_view first = path.substr(0, path.find('/'));
+  for (const auto& [word, allow] : kV2Paths) {
+    if (first != word) continue;
+    ctx.extra_headers.emplace_back("Allow", std::string(allow));
+    return Status(ErrorCode::kMethodNotAllowed, "method_not_allowed",
+                  ctx.vault_list ? "LIST is allowed only on metadata paths"
+                                 : "method not allowed on this route");
+  }
+  std::string_view sub = ctx.req.method() == Verb::get ? (ctx.vault_list ? "list" : "get")
+                         : ctx.req.method() == Verb::delete_ ? "delete"
+                         : ctx.req.method() == Verb::patch   ? "patch"
+                                                             : "put";
+  return Status::NotFound(
+      "kv_v2_mount",
+      "Invalid path for a versioned K/V secrets engine: \"secret\" is a KV v2 mount, so a secret "
+      "is at secret/data/<path> (its metadata and listing at secret/metadata/<path>). If using "
+      "the Vault CLI, use 'vault kv " + std::string(sub) + "' for this operation.");
 }
 
 StatusOr<Reply> LookupSelf(const IdentityRouteDeps& d, RequestContext& ctx) {
@@ -267,15 +398,19 @@ StatusOr<Reply> LookupSelf(const IdentityRouteDeps& d, RequestContext& ctx) {
   }
   json::array policies;
   for (auto& n : names) policies.emplace_back(n);
-  // Never the token itself: "id" stays empty.
+  // Never the token itself: "id" and "accessor" are the credential's public id (an API key's id,
+  // a session's id), which names it in the ledger and in revocation, and cannot be used as a
+  // token (docs/vault-compatibility.md says why Vault's echo of the token is not copied).
+  const std::string& public_id = key ? p.id : p.session_id;
   json::object data{
-      {"accessor", ""},
+      {"accessor", public_id},
       {"creation_ttl", 0},
       {"display_name", (key ? "api_key-" : "user-") + p.id},
       {"entity_id", p.id},
       {"expire_time", nullptr},
       {"explicit_max_ttl", 0},
-      {"id", ""},
+      {"id", public_id},
+      {"issue_time", nullptr},
       {"meta", json::object{{"tenant_id", p.tenant_id}, {"auth_method", p.auth_method}}},
       {"num_uses", 0},
       {"orphan", true},
@@ -287,7 +422,54 @@ StatusOr<Reply> LookupSelf(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = Envelope(ctx, json::serialize(data))};
 }
 
-StatusOr<Reply> Health(RequestContext&) {
+// auth/token/renew-self: no Bulwark credential is a renewable Vault token (an API key lives until
+// it is revoked or expires as created, a session's access token is renewed by refreshing the
+// session), so this answers as Vault does for a non-renewable token: 400 "lease is not renewable".
+// lookup-self says renewable: false, which is what Vault Agent and the Go client's lifetime
+// watcher read before they try.
+StatusOr<Reply> RenewSelf(const IdentityRouteDeps&, RequestContext& ctx) {
+  if (const json::object* o = ctx.json.if_object()) {
+    for (const auto& kv : *o) {
+      if (kv.key() != "increment") {
+        return Status::InvalidArgument("invalid_body",
+                                       "unknown member \"" + std::string(kv.key()) + "\"");
+      }
+    }
+  }
+  return Status::InvalidArgument("lease_not_renewable",
+                                 "lease is not renewable: Bulwark credentials are not renewable "
+                                 "Vault tokens (an API key keeps the lifetime it was created with)");
+}
+
+// The status code a ?*code= parameter asks for, or `fallback`.
+StatusOr<unsigned> HealthCode(const http::QueryParams& q, std::string_view name,
+                              unsigned fallback) {
+  if (!http::QueryHas(q, name)) return fallback;
+  const std::string_view v = http::QueryValue(q, name);
+  unsigned code = 0;
+  if (v.size() != 3 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      (code = static_cast<unsigned>(std::stoi(std::string(v)))) < 200 || code > 599) {
+    return Status::InvalidArgument("invalid_query", std::string(name) + " is an HTTP status code (200-599)");
+  }
+  return code;
+}
+
+// Vault's health codes: this node is always initialized, unsealed and active, so activecode
+// (default 200) answers; the others are checked (a bad one is 400, as in Vault) and accepted.
+StatusOr<Reply> Health(RequestContext& ctx) {
+  BULWARK_ASSIGN_OR_RETURN(
+      auto q, http::ParseQuery(ctx.query, {"standbyok", "perfstandbyok", "activecode",
+                                           "standbycode", "drsecondarycode",
+                                           "performancestandbycode", "sealedcode", "uninitcode",
+                                           "haunhealthycode", "removedcode"}));
+  for (std::string_view ok : {"standbyok", "perfstandbyok"}) {
+    if (http::QueryHas(q, ok)) BULWARK_RETURN_IF_ERROR(VaultBool(ok, http::QueryValue(q, ok)).status());
+  }
+  for (std::string_view other : {"standbycode", "drsecondarycode", "performancestandbycode",
+                                 "sealedcode", "uninitcode", "haunhealthycode", "removedcode"}) {
+    BULWARK_RETURN_IF_ERROR(HealthCode(q, other, 200).status());
+  }
+  BULWARK_ASSIGN_OR_RETURN(const unsigned code, HealthCode(q, "activecode", 200));
   json::object o{{"initialized", true},
                  {"sealed", false},
                  {"standby", false},
@@ -297,7 +479,8 @@ StatusOr<Reply> Health(RequestContext&) {
                  {"server_time_utc", core::NowUnixSeconds()},
                  {"version", std::string("bulwark-") + build::kVersion},
                  {"cluster_name", "bulwark"}};
-  return Reply{.body = json::serialize(o)};
+  if (code == 204) return Reply{.status = 204};
+  return Reply{.status = code, .body = json::serialize(o)};
 }
 
 }  // namespace
@@ -323,6 +506,13 @@ Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
        "Vault KV v2: write a version ({\"data\": {...}, \"options\": {\"cas\": N}}).", WriteData},
       {Verb::put, "/v1/{mount}/data/{path*}", "secrets.write", Body::kValue, "secret.write",
        "Vault KV v2: write a version (as POST).", WriteData},
+      {Verb::patch, "/v1/{mount}/data/{path*}", "secrets.write", Body::kValue, "secret.write",
+       "Vault KV v2: patch the latest version (application/merge-patch+json, RFC 7396; "
+       "options.cas).",
+       PatchData},
+      {Verb::get, "/v1/{mount}/subkeys/{path*}", "secrets.read", Body::kNone, "secret.read",
+       "Vault KV v2: a version's keys with every value null (?depth=N, ?version=N).", ReadSubkeys,
+       /*reads_only=*/true},
       {Verb::delete_, "/v1/{mount}/data/{path*}", "secrets.write", Body::kNone, "secret.delete",
        "Vault KV v2: soft-delete the latest version.", DeleteLatest},
       {Verb::post, "/v1/{mount}/delete/{path*}", "secrets.write", Body::kSmall, "secret.delete",
@@ -359,8 +549,24 @@ Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
       {Verb::get, "/v1/auth/token/lookup-self", "", Body::kNone, "",
        "Vault: who the token is (never echoes the token), its tenant and its path policies.",
        LookupSelf},
+      {Verb::post, "/v1/auth/token/renew-self", "", Body::kSmall, "",
+       "Vault: renew the token; Bulwark credentials are not renewable (400, as Vault answers).",
+       RenewSelf},
+      {Verb::put, "/v1/auth/token/renew-self", "", Body::kSmall, "",
+       "Vault: renew the token (as POST).", RenewSelf},
   };
   BULWARK_RETURN_IF_ERROR(secret_ops::AddRouteTable(router, deps, defs));
+  BULWARK_RETURN_IF_ERROR(AddVaultMountRoutes(router, deps));
+  // Last: a route matches in the order added, so these take only what the routes above leave.
+  const char* kv1 = "Vault KV v1 path on the KV v2 mount: 404 kv_v2_mount, naming the path to use.";
+  const secret_ops::RouteDef v1_defs[] = {
+      {Verb::get, "/v1/secret/{path*}", "", Body::kNone, "", kv1, KvV1Call, false, true},
+      {Verb::post, "/v1/secret/{path*}", "", Body::kValue, "", kv1, KvV1Call},
+      {Verb::put, "/v1/secret/{path*}", "", Body::kValue, "", kv1, KvV1Call},
+      {Verb::patch, "/v1/secret/{path*}", "", Body::kValue, "", kv1, KvV1Call},
+      {Verb::delete_, "/v1/secret/{path*}", "", Body::kNone, "", kv1, KvV1Call},
+  };
+  BULWARK_RETURN_IF_ERROR(secret_ops::AddRouteTable(router, deps, v1_defs));
   return router.Add({
       .method = Verb::get,
       .pattern = "/v1/sys/health",

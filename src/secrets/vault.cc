@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 
+#include "core/clock.h"
 #include "crypto/aead.h"
 #include "crypto/hash.h"
 
@@ -177,14 +178,16 @@ StatusOr<std::shared_ptr<const Vault::StoredVersion>> Vault::Load(
   store::Rows rows;
   if (version && *version > 0) {
     BULWARK_ASSIGN_OR_RETURN(
-        rows, tx.Query("SELECT version, data_key_id, sealed, created_at, created_by, deleted_at, "
-                       "destroyed_at FROM secret_versions "
-                       "WHERE tenant_id = ? AND path = ? AND version = ?",
+        rows, tx.Query("SELECT v.version, v.data_key_id, v.sealed, v.created_at, v.created_by, "
+                       "v.deleted_at, v.destroyed_at, s.delete_version_after FROM secret_versions v "
+                       "JOIN secrets s ON s.tenant_id = v.tenant_id AND s.path = v.path "
+                       "WHERE v.tenant_id = ? AND v.path = ? AND v.version = ?",
                        {Text(tenant), Text(path), Value::Int(*version)}));
   } else {
     BULWARK_ASSIGN_OR_RETURN(
         rows, tx.Query("SELECT v.version, v.data_key_id, v.sealed, v.created_at, v.created_by, "
-                       "v.deleted_at, v.destroyed_at FROM secrets s JOIN secret_versions v "
+                       "v.deleted_at, v.destroyed_at, s.delete_version_after "
+                       "FROM secrets s JOIN secret_versions v "
                        "ON v.tenant_id = s.tenant_id AND v.path = s.path "
                        "AND v.version = s.current_version WHERE s.tenant_id = ? AND s.path = ?",
                        {Text(tenant), Text(path)}));
@@ -192,13 +195,21 @@ StatusOr<std::shared_ptr<const Vault::StoredVersion>> Vault::Load(
   if (rows.empty() || !rows[0][5].is_null() || !rows[0][6].is_null() || rows[0][2].is_null())
     return NotFound();
   const auto& r = rows[0];
-  return std::make_shared<const StoredVersion>(
+  const std::int64_t after = r[7].as_int();
+  auto stored = std::make_shared<const StoredVersion>(
       StoredVersion{.version = r[0].as_int(),
                     .key_id = r[1].as_text(),
                     .sealed = r[2].as_bytes(),
                     .created_at = r[3].as_int(),
                     .created_by = r[4].as_text(),
+                    .expires_at = after > 0 ? r[3].as_int() + after : 0,
                     .read_at = std::chrono::steady_clock::now()});
+  if (Expired(*stored)) return NotFound();
+  return stored;
+}
+
+bool Vault::Expired(const StoredVersion& stored) {
+  return stored.expires_at != 0 && stored.expires_at <= core::NowUnixSeconds();
 }
 
 StatusOr<SecretValue> Vault::Open(const crypto::SecretBytes& key, std::string_view tenant,
@@ -231,6 +242,7 @@ StatusOr<SecretValue> Vault::Read(store::Store& store, std::string_view tenant,
   const std::uint64_t epoch = current_rows_.Epoch();
   if (auto kept = current_rows_.Find(row_key);
       kept && std::chrono::steady_clock::now() - (*kept)->read_at < options_.current_row_ttl) {
+    if (Expired(**kept)) return NotFound();
     // No transaction unless the data key is not held yet.
     auto key = HeldKey((*kept)->key_id);
     if (!key) {
@@ -254,15 +266,18 @@ StatusOr<SecretMetadata> Vault::Metadata(store::Transaction& tx, std::string_vie
                                          std::string_view path) {
   BULWARK_ASSIGN_OR_RETURN(
       auto rows, tx.Query("SELECT current_version, max_versions, cas_required, custom_metadata, "
-                          "created_at, created_by, updated_at, updated_by FROM secrets "
+                          "created_at, created_by, updated_at, updated_by, delete_version_after "
+                          "FROM secrets "
                           "WHERE tenant_id = ? AND path = ?",
                           {Text(tenant), Text(path)}));
   if (rows.empty()) return NotFound();
+  const std::int64_t now = core::NowUnixSeconds();
   const auto& r = rows[0];
   SecretMetadata m{.path = std::string(path),
                    .current_version = r[0].as_int(),
                    .max_versions = r[1].as_int(),
                    .cas_required = r[2].as_int() != 0,
+                   .delete_version_after = r[8].as_int(),
                    .custom_metadata = r[3].as_text(),
                    .created_at = r[4].as_int(),
                    .created_by = r[5].as_text(),
@@ -279,6 +294,11 @@ StatusOr<SecretMetadata> Vault::Metadata(store::Transaction& tx, std::string_vie
                      .created_by = v[2].as_text(),
                      .destroyed = !v[4].is_null()};
     if (!v[3].is_null()) info.deleted_at = v[3].as_int();
+    // A version past delete_version_after is deleted since the moment it expired.
+    if (const std::int64_t expires = info.created_at + m.delete_version_after;
+        !info.deleted_at && !info.destroyed && m.delete_version_after > 0 && expires <= now) {
+      info.deleted_at = expires;
+    }
     m.versions.push_back(std::move(info));
   }
   m.oldest_version = m.versions.empty() ? 0 : m.versions.front().version;
@@ -429,6 +449,8 @@ Status Vault::UpdateMetadata(store::Transaction& tx, std::string_view tenant, st
   };
   if (update.max_versions && (*update.max_versions < 0 || *update.max_versions > kMaxVersionsLimit))
     return invalid("max_versions is between 0 (the default) and 1000");
+  if (update.delete_version_after && *update.delete_version_after < 0)
+    return invalid("delete_version_after is a duration of 0 (never) or more");
   if (update.custom_metadata) {
     boost::system::error_code ec;
     const boost::json::value v = boost::json::parse(*update.custom_metadata, ec);
@@ -448,10 +470,11 @@ Status Vault::UpdateMetadata(store::Transaction& tx, std::string_view tenant, st
   if (!head) {
     BULWARK_RETURN_IF_ERROR(
         tx.Exec("INSERT INTO secrets(tenant_id, path, current_version, max_versions, cas_required, "
-                "custom_metadata, created_at, created_by, updated_at, updated_by) "
-                "VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
+                "delete_version_after, custom_metadata, created_at, created_by, updated_at, "
+                "updated_by) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
                 {Text(tenant), Text(path), Value::Int(max_versions),
                  Value::Int(update.cas_required.value_or(false) ? 1 : 0),
+                 Value::Int(update.delete_version_after.value_or(0)),
                  Value::Text(update.custom_metadata.value_or("{}")), Value::Int(now), Text(actor),
                  Value::Int(now), Text(actor)})
             .status());
@@ -471,6 +494,12 @@ Status Vault::UpdateMetadata(store::Transaction& tx, std::string_view tenant, st
     BULWARK_RETURN_IF_ERROR(
         tx.Exec("UPDATE secrets SET cas_required = ? WHERE tenant_id = ? AND path = ?",
                 {Value::Int(*update.cas_required ? 1 : 0), Text(tenant), Text(path)})
+            .status());
+  }
+  if (update.delete_version_after) {
+    BULWARK_RETURN_IF_ERROR(
+        tx.Exec("UPDATE secrets SET delete_version_after = ? WHERE tenant_id = ? AND path = ?",
+                {Value::Int(*update.delete_version_after), Text(tenant), Text(path)})
             .status());
   }
   if (update.custom_metadata) {
@@ -512,13 +541,15 @@ bool Vault::LowersMaxVersions(const SecretHead& head, const MetadataUpdate& upda
 StatusOr<std::optional<SecretHead>> Vault::Head(store::Transaction& tx, std::string_view tenant,
                                                 std::string_view path) {
   BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT current_version, max_versions, cas_required FROM secrets "
+      auto rows, tx.Query("SELECT current_version, max_versions, cas_required, "
+                          "delete_version_after FROM secrets "
                           "WHERE tenant_id = ? AND path = ?",
                           {Text(tenant), Text(path)}));
   if (rows.empty()) return std::optional<SecretHead>();
   return std::optional<SecretHead>(SecretHead{.current_version = rows[0][0].as_int(),
                                               .max_versions = rows[0][1].as_int(),
-                                              .cas_required = rows[0][2].as_int() != 0});
+                                              .cas_required = rows[0][2].as_int() != 0,
+                                              .delete_version_after = rows[0][3].as_int()});
 }
 
 StatusOr<std::vector<std::string>> Vault::List(store::Transaction& tx, std::string_view tenant,

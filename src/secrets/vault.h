@@ -70,6 +70,7 @@ struct SecretMetadata {
   std::int64_t oldest_version = 0;
   std::int64_t max_versions = 0;
   bool cas_required = false;
+  std::int64_t delete_version_after = 0;  // seconds; 0: versions do not expire
   std::string custom_metadata;  // a JSON object
   std::int64_t created_at = 0;
   std::string created_by;
@@ -83,12 +84,16 @@ struct SecretHead {
   std::int64_t current_version = 0;  // 0: metadata written, no version yet
   std::int64_t max_versions = 0;
   bool cas_required = false;
+  std::int64_t delete_version_after = 0;
 };
 
 // What a metadata update changes; unset fields stay as they are.
 struct MetadataUpdate {
   std::optional<std::int64_t> max_versions;  // 0: the server default; lowering it prunes at once
   std::optional<bool> cas_required;
+  // Seconds after its creation that a version reads as deleted (Vault's delete_version_after);
+  // 0: never. Applies to every version of the secret, those already written too.
+  std::optional<std::int64_t> delete_version_after;
   std::optional<std::string> custom_metadata;  // a JSON object of string values (see below)
 };
 
@@ -111,7 +116,9 @@ class Vault {
   StatusOr<VersionInfo> Put(store::Transaction& tx, std::string_view tenant, std::string_view path,
                             std::string_view json_object, std::optional<std::int64_t> cas,
                             std::string_view actor, std::int64_t now);
-  // The latest version, or `version` when given; deleted or destroyed versions are not found.
+  // The latest version, or `version` when given; deleted or destroyed versions are not found, nor
+  // is a version older than the secret's delete_version_after (its metadata then shows it
+  // deleted at the moment it expired).
   StatusOr<SecretValue> Get(store::Transaction& tx, std::string_view tenant, std::string_view path,
                             std::optional<std::int64_t> version);
   // Get for a caller that holds no transaction: the latest version may come from the row kept in
@@ -148,6 +155,9 @@ class Vault {
   // by what the principal may read, then folds to one level with NextLevel when it lists one.
   StatusOr<std::vector<std::string>> List(store::Transaction& tx, std::string_view tenant,
                                           std::string_view prefix);
+
+  // The versions kept per secret whose own max_versions is 0 (VaultOptions::default_max_versions).
+  std::int64_t DefaultMaxVersions() const { return options_.default_max_versions; }
 
   // Data-key rotation for one tenant (`bulwark key rotate-data`): every stored version is
   // resealed under a new data key, a batch per transaction, so it runs beside live traffic and a
@@ -188,12 +198,15 @@ class Vault {
     store::Value::Blob sealed;
     std::int64_t created_at = 0;
     std::string created_by;
+    std::int64_t expires_at = 0;  // created_at + delete_version_after; 0: never
     std::chrono::steady_clock::time_point read_at;
   };
   StatusOr<std::shared_ptr<const StoredVersion>> Load(store::Transaction& tx,
                                                       std::string_view tenant,
                                                       std::string_view path,
                                                       std::optional<std::int64_t> version);
+  // Whether `stored` is past its secret's delete_version_after now.
+  static bool Expired(const StoredVersion& stored);
   // Opens `stored` (of `tenant`'s `path`) with its data key `key`.
   static StatusOr<SecretValue> Open(const crypto::SecretBytes& key, std::string_view tenant,
                                     std::string_view path, const StoredVersion& stored);

@@ -498,6 +498,12 @@ constexpr std::string_view kApiKeyRateLimit = R"sql(
 ALTER TABLE api_keys ADD COLUMN rate_limit TEXT;
 )sql";
 
+// Migration 17: a secret's delete_version_after (Vault KV v2), in seconds; 0: versions never
+// expire. A version older than it reads as deleted (secrets/vault.h).
+constexpr std::string_view kSecretVersionExpiry = R"sql(
+ALTER TABLE secrets ADD COLUMN delete_version_after INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -515,6 +521,7 @@ constexpr Migration kMigrations[] = {
     {14, "signing_keys", kSigningKeys, kSigningKeysPostgres},
     {15, "magic_link_decoys", kMagicLinkDecoys},
     {16, "api_key_rate_limit", kApiKeyRateLimit},
+    {17, "secret_version_expiry", kSecretVersionExpiry},
 };
 
 }  // namespace

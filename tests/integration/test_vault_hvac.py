@@ -461,7 +461,8 @@ def test_lookup_self_health_and_namespaces(srv):
     doc, tokens, codes, c, key = full_access(srv)
     assert c.is_authenticated()
     me = c.lookup_token()["data"]
-    assert me["policies"] == ["all"] and me["id"] == "" and me["meta"]["tenant_id"] == doc["tenant_id"]
+    assert me["policies"] == ["all"] and me["meta"]["tenant_id"] == doc["tenant_id"]
+    assert me["id"] == me["accessor"] and me["id"] and me["id"] != key
     assert key not in json.dumps(me)
     assert not client(srv, "bwk_" + "0" * 16 + "_x").is_authenticated()
     assert not client(srv, "not-a-token").is_authenticated()
@@ -508,7 +509,7 @@ def test_vault_errors_take_vaults_shape_and_change_nothing(srv):
     for path in ("/v1/secret/data/app/x", "/v1/secret/data/app/x/", "/v1/auth/token/lookup-self"):
         res = srv.request("LIST", path, h)
         errors(res, 405, "method_not_allowed")
-        allow = "GET, HEAD" if path.endswith("lookup-self") else "DELETE, GET, HEAD, POST, PUT"
+        allow = "GET, HEAD" if path.endswith("lookup-self") else "DELETE, GET, HEAD, PATCH, POST, PUT"
         assert res.header("Allow") == allow, res.header_list
     assert srv.request("LIST", "/v1/secret/metadata/app", h).json()["data"]["keys"] == ["x"]
     errors(srv.get("/v1/secret/data/app/x"), 403, "authentication_required")

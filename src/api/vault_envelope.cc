@@ -1,0 +1,21 @@
+#include "api/vault_envelope.h"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace bulwark::api {
+
+std::string VaultEnvelope(const http::RequestContext& ctx, std::string_view data) {
+  boost::json::object head{{"request_id", ctx.request_id},
+                           {"lease_id", ""},
+                           {"renewable", false},
+                           {"lease_duration", 0}};
+  std::string body = boost::json::serialize(head);
+  body.pop_back();
+  body += ",\"data\":";
+  body += data;
+  body += ",\"wrap_info\":null,\"warnings\":null,\"auth\":null}";
+  return body;
+}
+
+}  // namespace bulwark::api
