@@ -61,8 +61,9 @@ def stored(srv, key, path):
 def test_go_client_wire_form_kv_put_get_list_patch_without_content_type(srv):
     """`vault kv put secret/app/db password=s3` and friends, request for request: the preflight
     probe (command/kv_helpers.go kvPreflightVersionRequest; newer CLIs ask sys/mounts-all), then
-    Logical().Write - PUT data/ with {"data":..., "options":{}} and no Content-Type - Read, List
-    (the LIST method), JSONMergePatch (PATCH, application/merge-patch+json), token renew-self."""
+    api/logical.go's Write - PUT data/ with {"data":..., "options":{}} and no Content-Type - Read,
+    List (GET ?list=true), JSONMergePatch (PATCH, application/merge-patch+json), token
+    renew-self."""
     _, key, key_id = full_access(srv)
     h = go_headers(key)
     for probe in ("/v1/sys/internal/ui/mounts/secret/app/db", "/v1/sys/mounts-all/secret/app/db"):
@@ -81,6 +82,9 @@ def test_go_client_wire_form_kv_put_get_list_patch_without_content_type(srv):
     assert res.status == 200, res
     assert b'"n":12345678901234567890123' in res.raw
     assert res.json()["data"]["data"]["password"] == "s3"
+    # Logical().List: GET with ?list=true (api/logical.go); older clients and curl use LIST.
+    res = srv.request("GET", "/v1/secret/metadata/app/?list=true", h)
+    assert res.status == 200 and res.json()["data"]["keys"] == ["db"], res
     res = srv.request("LIST", "/v1/secret/metadata/app/", h)
     assert res.status == 200 and res.json()["data"]["keys"] == ["db"], res
     # Any Content-Type is read as JSON alike (Vault ignores it).
@@ -348,6 +352,9 @@ const vault = require('node-vault')({apiVersion: 'v1', endpoint: process.env.ADD
   out.write = (await vault.write('secret/data/node/a', {data: {v: 'from-node'}})).data.version;
   await vault.write('secret/data/node/b', {data: {v: '2'}});
   out.read = (await vault.read('secret/data/node/a')).data.data;
+  // update(): PATCH with application/merge-patch+json.
+  out.update = (await vault.update('secret/data/node/a', {data: {w: 'patched'}})).data.version;
+  out.patched = (await vault.read('secret/data/node/a')).data.data;
   out.list = (await vault.list('secret/metadata/node')).data.keys;
   out.mounts = (await vault.mounts()).data['secret/'].options;
   await vault.delete('secret/metadata/node/b');
@@ -360,6 +367,8 @@ const vault = require('node-vault')({apiVersion: 'v1', endpoint: process.env.ADD
 @pytest.mark.skipif(shutil.which("node") is None or not (NODE_MODULES / "node-vault").is_dir(),
                     reason="node or tests/peers/node_modules (npm ci in tests/peers) missing")
 def test_node_vault_with_no_custom_http_verbs(srv, store_backend, tmp_path):
+    """tests/peers' node-vault with noCustomHTTPVerbs: list is GET ?list=1, update() is PATCH with
+    application/merge-patch+json, mounts() is GET sys/mounts."""
     _, key, _ = full_access(srv)
     script = tmp_path / "nv.js"
     script.write_text(NODE_SCRIPT)
@@ -369,7 +378,8 @@ def test_node_vault_with_no_custom_http_verbs(srv, store_backend, tmp_path):
                          timeout=60, check=False)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
-    assert out == {"write": 1, "read": {"v": "from-node"}, "list": ["a", "b"],
+    assert out == {"write": 1, "read": {"v": "from-node"}, "update": 2,
+                   "patched": {"v": "from-node", "w": "patched"}, "list": ["a", "b"],
                    "mounts": {"version": "2"}, "after": ["a"]}, out
 
 
