@@ -156,17 +156,17 @@ StatusOr<Reply> WriteConfig(const IdentityRouteDeps& d, RequestContext& ctx) {
 Status AddVaultMountRoutes(http::Router& router, const IdentityRouteDeps& deps) {
   using secret_ops::Body;
   const secret_ops::RouteDef defs[] = {
-      {Verb::get, "/v1/sys/internal/ui/mounts/{path*}", "", Body::kNone, "",
+      {Verb::get, "/v1/sys/internal/ui/mounts/{path*}", "", Body::kNone, "vault.mount.read",
        "Vault: the mount holding a path (what `vault kv` probes first): KV v2, options.version "
        "\"2\".",
        MountOfPath},
-      {Verb::get, "/v1/sys/mounts-all/{path*}", "", Body::kNone, "",
+      {Verb::get, "/v1/sys/mounts-all/{path*}", "", Body::kNone, "vault.mount.read",
        "Vault: the mount holding a path (the newer name of sys/internal/ui/mounts).", MountOfPath},
-      {Verb::get, "/v1/sys/mounts", "", Body::kNone, "", "Vault: every mount (the one KV v2 mount).",
+      {Verb::get, "/v1/sys/mounts", "", Body::kNone, "vault.mount.read", "Vault: every mount (the one KV v2 mount).",
        ListMounts},
-      {Verb::get, "/v1/sys/mounts/{mount}/tune", "", Body::kNone, "",
+      {Verb::get, "/v1/sys/mounts/{mount}/tune", "", Body::kNone, "vault.mount.read",
        "Vault: a mount's tuning (options.version \"2\").", ReadTune},
-      {Verb::get, "/v1/{mount}/config", "", Body::kNone, "",
+      {Verb::get, "/v1/{mount}/config", "", Body::kNone, "secret.config.read",
        "Vault KV v2: the engine settings (max_versions, cas_required, delete_version_after).",
        ReadConfig},
       {Verb::post, "/v1/{mount}/config", "secrets.write", Body::kSmall, "secret.config.update",

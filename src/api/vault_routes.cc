@@ -549,10 +549,10 @@ Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
       {Verb::get, "/v1/auth/token/lookup-self", "", Body::kNone, "",
        "Vault: who the token is (never echoes the token), its tenant and its path policies.",
        LookupSelf},
-      {Verb::post, "/v1/auth/token/renew-self", "", Body::kSmall, "",
+      {Verb::post, "/v1/auth/token/renew-self", "", Body::kSmall, "token.renew",
        "Vault: renew the token; Bulwark credentials are not renewable (400, as Vault answers).",
        RenewSelf},
-      {Verb::put, "/v1/auth/token/renew-self", "", Body::kSmall, "",
+      {Verb::put, "/v1/auth/token/renew-self", "", Body::kSmall, "token.renew",
        "Vault: renew the token (as POST).", RenewSelf},
   };
   BULWARK_RETURN_IF_ERROR(secret_ops::AddRouteTable(router, deps, defs));
@@ -560,11 +560,11 @@ Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
   // Last: a route matches in the order added, so these take only what the routes above leave.
   const char* kv1 = "Vault KV v1 path on the KV v2 mount: 404 kv_v2_mount, naming the path to use.";
   const secret_ops::RouteDef v1_defs[] = {
-      {Verb::get, "/v1/secret/{path*}", "", Body::kNone, "", kv1, KvV1Call, false, true},
-      {Verb::post, "/v1/secret/{path*}", "", Body::kValue, "", kv1, KvV1Call},
-      {Verb::put, "/v1/secret/{path*}", "", Body::kValue, "", kv1, KvV1Call},
-      {Verb::patch, "/v1/secret/{path*}", "", Body::kValue, "", kv1, KvV1Call},
-      {Verb::delete_, "/v1/secret/{path*}", "", Body::kNone, "", kv1, KvV1Call},
+      {Verb::get, "/v1/secret/{path*}", "", Body::kNone, "secret.kv1_call", kv1, KvV1Call, false, true},
+      {Verb::post, "/v1/secret/{path*}", "", Body::kValue, "secret.kv1_call", kv1, KvV1Call},
+      {Verb::put, "/v1/secret/{path*}", "", Body::kValue, "secret.kv1_call", kv1, KvV1Call},
+      {Verb::patch, "/v1/secret/{path*}", "", Body::kValue, "secret.kv1_call", kv1, KvV1Call},
+      {Verb::delete_, "/v1/secret/{path*}", "", Body::kNone, "secret.kv1_call", kv1, KvV1Call},
   };
   BULWARK_RETURN_IF_ERROR(secret_ops::AddRouteTable(router, deps, v1_defs));
   return router.Add({

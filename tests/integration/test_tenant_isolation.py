@@ -13,7 +13,8 @@ from vault_helpers import attach, put_policy
 PARAM_RE = re.compile(r"\{([a-z_]+\*?)\}")
 # Routes keyed by a name the caller chooses (a secret path, a policy or group name): B may create
 # its own under the same name, so they answer B, never A; A's rows must not move.
-NAMED = ("/api/v1/secrets/", "/api/v1/secret-", "/v1/{mount}/", "/api/v1/policies/", "/api/v1/groups/")
+NAMED = ("/api/v1/secrets/", "/api/v1/secret-", "/v1/{mount}/", "/api/v1/policies/", "/api/v1/groups/",
+         "/v1/secret/", "/v1/sys/")
 # Plausible bodies for the routes that take one; any other write gets {}.
 BODIES = {
     ("POST", "/api/v1/invites"): {"email": "walker@beta.test", "role": "viewer"},
@@ -30,6 +31,7 @@ BODIES = {
     ("PUT", "/api/v1/secrets/{path*}"): {"data": {"walker": "b"}},
     ("POST", "/v1/{mount}/data/{path*}"): {"data": {"walker": "b"}},
     ("PUT", "/v1/{mount}/data/{path*}"): {"data": {"walker": "b"}},
+    ("PATCH", "/v1/{mount}/data/{path*}"): {"data": {"walker": "b"}},
     ("PUT", "/api/v1/policies/{name}"): {"rules": [{"path": "*", "capabilities": ["read"]}]},
     ("PUT", "/api/v1/groups/{name}"): {"members": []},
 }
@@ -78,7 +80,9 @@ def call(srv, route, path, headers):
         return srv.request(route["method"], path, headers=headers, body="")
     if route["method"] in ("POST", "PUT", "PATCH") or key in BODIES:
         doc = BODIES.get(key, {})
-        return srv.request(route["method"], path, headers={**headers, "Content-Type": "application/json"},
+        # Vault's PATCH takes a JSON merge patch, as Vault requires.
+        ct = "application/merge-patch+json" if key == ("PATCH", "/v1/{mount}/data/{path*}") else "application/json"
+        return srv.request(route["method"], path, headers={**headers, "Content-Type": ct},
                            body=json.dumps(doc))
     return srv.request(route["method"], path, headers=headers)
 
