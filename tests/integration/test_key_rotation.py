@@ -287,13 +287,15 @@ def test_wrong_master_key_at_boot_is_refused_and_writes_nothing(make_server, tmp
     srv, _, _ = start_dev(make_server, tmp_path)
     assert srv.stop() == 0
     # A database an older release left at schema 11 (before the SIEM export lease, the path
-    # prefix index, rotating signing keys, sign-in decoys and API keys' own rate limits): the key
+    # prefix index, rotating signing keys, sign-in decoys, API keys' own rate limits and secrets'
+    # delete_version_after): the key
     # is checked before any migration, so a refused boot leaves it as that release can open it.
     with db_for(srv) as db:
         db.execute("DROP INDEX IF EXISTS secrets_path_prefix")
         db.execute("DROP TABLE signing_keys")
         db.execute("DROP TABLE magic_link_decoys")
         db.execute("ALTER TABLE api_keys DROP COLUMN rate_limit")
+        db.execute("ALTER TABLE secrets DROP COLUMN delete_version_after")
         db.execute("ALTER TABLE audit_export_cursors DROP COLUMN owner")
         db.execute("ALTER TABLE audit_export_cursors DROP COLUMN lease_until")
         db.execute("DELETE FROM schema_migrations WHERE version >= 12")
