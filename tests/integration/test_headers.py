@@ -25,8 +25,6 @@ def _send(srv, kind):
         return srv.raw(f"POST /livez HTTP/1.1\r\nHost: {host}\r\nContent-Length: 100000000\r\n\r\n".encode())
     if kind == 431:
         return srv.raw(f"GET /livez HTTP/1.1\r\nHost: {host}\r\nX-Pad: {'a' * 20000}\r\n\r\n".encode())
-    if kind == 411:
-        return srv.raw(f"POST /livez HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
     raise AssertionError(kind)
 
 
@@ -57,7 +55,9 @@ def _assert_baseline_headers(res, production):
     assert rid and REQUEST_ID_RE.match(rid), res
 
 
-@pytest.mark.parametrize("status", [200, 404, 405, 400, 413, 431, 411])
+# (No 411: a request without a length has no body and reaches its route; 413 and 431 are the
+# answers given before a request is whole.)
+@pytest.mark.parametrize("status", [200, 404, 405, 400, 413, 431])
 @pytest.mark.parametrize("mode", ["production", "dev"])
 def test_security_headers_on_every_response(make_server, mode, status):
     srv = make_server(dev=(mode == "dev"))

@@ -715,10 +715,10 @@ def test_bad_bodies_on_identity_routes_are_4xx_and_change_nothing(make_server):
 
     res = post(srv, "/api/v1/auth/request", {"email": "not-an-email"})
     assert_error_body(res, 400, "invalid_email")
-    # No body at all: 411.
+    # No body at all (no length: an empty body, RFC 9112 section 6.3): not JSON, 400.
     res = srv.raw(f"POST /api/v1/auth/request HTTP/1.1\r\nHost: {srv.address}\r\nConnection: close\r\n"
                   "Content-Type: application/json\r\n\r\n".encode())
-    assert_error_body(res, 411, "length_required")
+    assert_error_body(res, 400, "malformed_json")
     assert me(srv, ada)["tenant_id"] == t["tenant_id"]
 
 
