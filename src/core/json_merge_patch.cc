@@ -6,25 +6,6 @@
 #include "core/json_text.h"
 
 namespace bulwark::core {
-
-void ApplyMergePatch(boost::json::value& target, const boost::json::value& patch) {
-  const boost::json::object* p = patch.if_object();
-  if (p == nullptr) {
-    target = patch;
-    return;
-  }
-  if (!target.is_object()) target = boost::json::object();
-  boost::json::object& t = target.as_object();
-  for (const auto& member : *p) {
-    if (member.value().is_null()) {
-      t.erase(member.key());
-      continue;
-    }
-    // A member the target lacks starts as null, so an object patch of it is built fresh.
-    ApplyMergePatch(t[member.key()], member.value());
-  }
-}
-
 namespace {
 
 // `text` as compact JSON with exact numbers: MemberTextExact of a wrapper object.

@@ -2,19 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <initializer_list>
 #include <string>
-#include <utility>
 
 namespace bulwark::core {
 namespace {
 
 std::string Patched(const char* target, const char* patch) {
-  boost::json::value t = boost::json::parse(target);
-  ApplyMergePatch(t, boost::json::parse(patch));
-  return boost::json::serialize(t);
+  return MergePatchText(target, patch).value_or("<not JSON>");
 }
 
 // The examples of RFC 7396, appendix A.
@@ -36,24 +30,7 @@ TEST(JsonMergePatch, Rfc7396AppendixA) {
   EXPECT_EQ(Patched(R"({})", R"({"a":{"bb":{"ccc":null}}})"), R"({"a":{"bb":{}}})");
 }
 
-}  // namespace
-}  // namespace bulwark::core
-
-namespace bulwark::core {
-namespace {
-
-TEST(JsonMergePatchText, MatchesTheDomFormAndKeepsNumbersExactly) {
-  for (const auto& [target, patch] : std::initializer_list<std::pair<const char*, const char*>>{
-           {R"({"a":"b"})", R"({"a":"c"})"},
-           {R"({"a":"b","b":"c"})", R"({"a":null})"},
-           {R"({"a":{"b":"c"}})", R"({"a":{"b":"d","c":null}})"},
-           {R"({"a":[{"b":"c"}]})", R"({"a":[1]})"},
-           {R"({"e":null})", R"({"a":1})"},
-           {R"([1,2])", R"({"a":"b","c":null})"},
-           {R"({})", R"({"a":{"bb":{"ccc":null}}})"},
-           {R"({"a":"foo"})", R"("bar")"}}) {
-    EXPECT_EQ(MergePatchText(target, patch), Patched(target, patch)) << target << " " << patch;
-  }
+TEST(JsonMergePatchText, KeepsNumbersExactlyAndRefusesWhatIsNotJson) {
   EXPECT_EQ(MergePatchText(R"({"n": 12345678901234567890123, "f": 1.50, "s": "x"})",
                            R"({"s": null, "m": {"e": 1e400}})"),
             R"({"n":12345678901234567890123,"f":1.50,"m":{"e":1e400}})");
