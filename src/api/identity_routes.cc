@@ -97,7 +97,11 @@ void Deny(audit::Event& e, const Status& s, unsigned http_status) {
 }
 
 std::string LinkFor(const IdentityRouteDeps& d, std::string_view path, std::string_view token) {
-  std::string base = d.public_url.empty() ? "http://localhost:8420" : d.public_url;
+  std::string base = d.public_url;
+  if (base.empty()) {
+    const bool dev_base = d.dev_link_base != nullptr && !d.dev_link_base->empty();
+    base = dev_base ? *d.dev_link_base : "http://localhost:8420";
+  }
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + std::string(path) + "#token=" + std::string(token);
 }

@@ -36,6 +36,9 @@ struct IdentityRouteDeps {
   http::RouteRateLimiter* limiter = nullptr;
   std::int64_t magic_link_ttl_s = 900;
   std::string public_url;  // base of the links mailed
+  // Dev mode without a public URL: the server's own address, set once it listens (before any
+  // request), so a mailed link opens this server's /login. Null or empty: http://localhost:8420.
+  const std::string* dev_link_base = nullptr;
   // The HMAC-SHA-256 key that names an address with no account in a sign-in request's record
   // (a keyring data key): the same address always gives the same name, which cannot be read
   // back. Null: those requests answer 503 identity_unavailable.

@@ -20,9 +20,25 @@ using policy::kCapList;
 using policy::kCapRead;
 using policy::kCapUpdate;
 
-Status PathDenied() {
-  return Status::PermissionDenied("path_denied",
-                                  "no path policy of this credential allows this at this path");
+// What the refusal says grants the access: the capability at this path, and the two policy calls
+// that give it to this credential. It names only what the caller sent and its own id.
+Status PathDenied(const RequestContext& ctx, std::string_view path, std::uint8_t wanted) {
+  std::string caps;
+  std::string quoted_caps;
+  for (const std::string& c : policy::CapabilityNames(wanted)) {
+    caps += (caps.empty() ? "" : " or ") + c;
+    quoted_caps += (quoted_caps.empty() ? "\"" : ",\"") + c + "\"";
+  }
+  const bool key = ctx.principal.kind == core::Principal::Kind::kApiKey;
+  return Status::PermissionDenied(
+      "path_denied",
+      "no path policy attached to this credential grants " + caps + " on " + std::string(path) +
+          " (roles give verbs; path policies say which paths); an owner or admin grants it with "
+          "PUT /api/v1/policies/NAME {\"rules\":[{\"path\":\"" +
+          std::string(path) + "\",\"capabilities\":[" + quoted_caps +
+          "]}]} and PUT /api/v1/policies/NAME/attachments/" + (key ? "api_key/" : "user/") +
+          ctx.principal.id +
+          " (a session with an MFA step-up); in dev, `bulwark dev quickstart --dev` grants dev/*");
 }
 
 // The capability bits the principal holds on `path` (already validated).
@@ -34,7 +50,7 @@ StatusOr<std::uint8_t> CapsAt(const IdentityRouteDeps& d, const RequestContext& 
 Status Require(const IdentityRouteDeps& d, const RequestContext& ctx, std::string_view path,
                std::uint8_t any_of) {
   BULWARK_ASSIGN_OR_RETURN(std::uint8_t caps, CapsAt(d, ctx, path));
-  if ((caps & any_of) == 0) return PathDenied();
+  if ((caps & any_of) == 0) return PathDenied(ctx, path, any_of);
   return Status::Ok();
 }
 
@@ -98,7 +114,8 @@ StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, RequestContext&
   BULWARK_RETURN_IF_ERROR(Ready(d));
   BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
   BULWARK_ASSIGN_OR_RETURN(std::uint8_t caps, CapsAt(d, ctx, path));
-  if ((caps & (kCapCreate | kCapUpdate)) == 0) return PathDenied();
+  if ((caps & (kCapCreate | kCapUpdate)) == 0)
+    return PathDenied(ctx, path, kCapCreate | kCapUpdate);
   if (cas && *cas < 0) return Status::InvalidArgument("invalid_cas", "cas is 0 or a version");
   secrets::VersionInfo written;
   const std::int64_t now = core::NowUnixSeconds();
@@ -107,7 +124,8 @@ StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, RequestContext&
         // Create or update: which one depends on whether a version exists now.
         BULWARK_ASSIGN_OR_RETURN(const auto head, d.vault->Head(tx, ctx.principal.tenant_id, path));
         const bool exists = head && head->current_version > 0;
-        if ((caps & (exists ? kCapUpdate : kCapCreate)) == 0) return PathDenied();
+        const std::uint8_t wanted = exists ? kCapUpdate : kCapCreate;
+        if ((caps & wanted) == 0) return PathDenied(ctx, path, wanted);
         BULWARK_ASSIGN_OR_RETURN(written, d.vault->Put(tx, ctx.principal.tenant_id, path,
                                                        json_object, cas, ctx.principal.id, now));
         ev.details.emplace_back("version", written.version);
@@ -181,15 +199,17 @@ Status UpdateMetadata(const IdentityRouteDeps& d, RequestContext& ctx, std::stri
   BULWARK_RETURN_IF_ERROR(Ready(d));
   BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
   BULWARK_ASSIGN_OR_RETURN(std::uint8_t caps, CapsAt(d, ctx, path));
-  if ((caps & (kCapCreate | kCapUpdate)) == 0) return PathDenied();
+  if ((caps & (kCapCreate | kCapUpdate)) == 0)
+    return PathDenied(ctx, path, kCapCreate | kCapUpdate);
   const std::int64_t now = core::NowUnixSeconds();
   return CommitChange(d, ctx, path, [&](store::Transaction& tx, audit::Event& ev) -> Status {
     BULWARK_ASSIGN_OR_RETURN(const auto head, d.vault->Head(tx, ctx.principal.tenant_id, path));
-    if ((caps & (head ? kCapUpdate : kCapCreate)) == 0) return PathDenied();
+    const std::uint8_t wanted = head ? kCapUpdate : kCapCreate;
+    if ((caps & wanted) == 0) return PathDenied(ctx, path, wanted);
     // Lowering max_versions removes old versions for good: that is a delete. So is 0, the
     // server default, below a secret's own higher setting.
     if (head && d.vault->LowersMaxVersions(*head, update) && (caps & kCapDelete) == 0) {
-      return PathDenied();
+      return PathDenied(ctx, path, kCapDelete);
     }
     if (update.max_versions) ev.details.emplace_back("max_versions", *update.max_versions);
     if (update.cas_required) ev.details.emplace_back("cas_required", *update.cas_required);

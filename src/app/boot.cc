@@ -18,11 +18,13 @@
 
 #include "api/audit_routes.h"
 #include "api/identity_routes.h"
+#include "api/login_page.h"
 #include "api/ops.h"
 #include "api/receipt_routes.h"
 #include "app/breakglass_sweeper.h"
 #include "app/cluster_sync.h"
 #include "app/core_open.h"
+#include "app/quickstart.h"
 #include "app/undo_created.h"
 #include "audit/alerts.h"
 #include "audit/refusal_summary.h"
@@ -1075,6 +1077,7 @@ Status RegisterRoutes(http::Router& router, const RouteDeps& deps, bool local_ov
   BULWARK_RETURN_IF_ERROR(api::AddPolicyRoutes(router, deps.identity));
   BULWARK_RETURN_IF_ERROR(api::AddSecretRoutes(router, deps.identity));
   BULWARK_RETURN_IF_ERROR(api::AddVaultRoutes(router, deps.identity));
+  if (local_overlay) BULWARK_RETURN_IF_ERROR(api::AddLoginPageRoutes(router));
   // No route may name a verb no role grants: a typo would otherwise deny everyone silently, or
   // tempt someone to add a wildcard.
   for (const http::Route& r : router.routes()) {
@@ -1334,6 +1337,7 @@ int Serve(const core::ConfigSources& sources_in) {
                          return out;
                        },
                    .production = production};
+  std::string dev_link_base;  // set below once the server listens
   const RouteDeps route_deps{.ops = ops,
                              .receipts = {.service = receipt_service.get(), .writer = &writer},
                              .identity = {.store = store.get(),
@@ -1349,6 +1353,7 @@ int Serve(const core::ConfigSources& sources_in) {
                                           .limiter = limiter.get(),
                                           .magic_link_ttl_s = config.magic_link_ttl_s,
                                           .public_url = config.public_url,
+                                          .dev_link_base = &dev_link_base,
                                           .email_pseudonym_key = &email_pseudonym_key,
                                           .vault = &vault,
                                           .path_access = &path_access,
@@ -1450,6 +1455,10 @@ int Serve(const core::ConfigSources& sources_in) {
                                  {"tls", !config.tls_cert_file.empty()},
                                  {"store", std::string(store->backend())},
                                  {"routes", static_cast<std::int64_t>(router.routes().size())}});
+  if (!production) {
+    dev_link_base = ClientAddress(config, server.bound_address());
+    PrintDevWelcome(std::cerr, config, sources, server.bound_address());
+  }
   server.Run();
   hup_reload.Stop();
   cluster_sync.reset();  // no more cluster-triggered reloads

@@ -8,6 +8,7 @@
 
 #include "app/boot.h"
 #include "app/key_commands.h"
+#include "app/quickstart.h"
 #include "app/tool_store.h"
 #include "audit/export.h"
 #include "audit/verify.h"
@@ -125,6 +126,23 @@ void AddTenantCommands(CLI::App& app, Context& ctx, CommandTable& table) {
   AddStoreFlags(create, ctx);
   table.Add(create, [&ctx, args] {
     return app::TenantCreate(ctx.Sources(), args->name, args->owner, std::cout);
+  });
+}
+
+void AddDevCommands(CLI::App& app, Context& ctx, CommandTable& table) {
+  CLI::App* dev_cmd = app.add_subcommand("dev", "Dev-mode conveniences (refused in production)");
+  dev_cmd->require_subcommand(1);
+  auto options = std::make_shared<app::QuickstartOptions>();
+  CLI::App* quickstart = dev_cmd->add_subcommand(
+      "quickstart",
+      "Create (or reuse) a tenant, its owner, a dev/* path policy and an API key bound to it; "
+      "print the shell exports (VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE) on stdout");
+  quickstart->add_option("--tenant", options->tenant, "Tenant name (default dev)");
+  quickstart->add_option("--owner", options->owner,
+                         "Email address of its owner (default owner@dev.test)");
+  AddStoreFlags(quickstart, ctx);
+  table.Add(quickstart, [&ctx, options] {
+    return app::DevQuickstart(ctx.Sources(), *options, std::cout, std::cerr);
   });
 }
 

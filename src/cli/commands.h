@@ -70,6 +70,8 @@ void SetUpRoot(CLI::App& app, Context& ctx);
 void AddServerCommands(CLI::App& app, Context& ctx, CommandTable& table);
 // tenant create.
 void AddTenantCommands(CLI::App& app, Context& ctx, CommandTable& table);
+// dev quickstart (refused in production).
+void AddDevCommands(CLI::App& app, Context& ctx, CommandTable& table);
 // key rotate, retire, status, rotate-data, rotate-signing, retire-signing, signing-status.
 void AddKeyCommands(CLI::App& app, Context& ctx, CommandTable& table);
 // audit verify, export, pubkey; receipt verify, pubkey.

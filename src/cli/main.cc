@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   bulwark::cli::SetUpRoot(app, ctx);
   bulwark::cli::AddServerCommands(app, ctx, table);
   bulwark::cli::AddTenantCommands(app, ctx, table);
+  bulwark::cli::AddDevCommands(app, ctx, table);
   bulwark::cli::AddKeyCommands(app, ctx, table);
   bulwark::cli::AddAuditCommands(app, ctx, table);
   bulwark::cli::AddDocCommands(app, ctx, table);  // last: help, completion and man read the tree

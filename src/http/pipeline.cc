@@ -22,6 +22,11 @@ constexpr std::string_view kPermissionsPolicy =
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
     "payment=(), usb=(), interest-cohort=()";
 constexpr std::string_view kCsp = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+// A page route's (RouteSpec::page): its own script and same-origin requests, nothing inline,
+// nothing from elsewhere, no framing, no form posts.
+constexpr std::string_view kPageCsp =
+    "default-src 'none'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'";
 constexpr std::string_view kHsts = "max-age=31536000; includeSubDomains";
 constexpr std::string_view kCorsAllowHeaders =
     "Authorization, Content-Type, X-API-Key, X-Tenant-ID, X-Request-ID, X-CSRF-Token";
@@ -85,13 +90,13 @@ bool IsEmptyJsonObject(std::string_view body) {
 }
 
 // The headers every response carries, as one block per (cacheable, production) pair.
-std::string BuildSecurityHeaders(bool cacheable, bool production) {
+std::string BuildSecurityHeaders(bool cacheable, bool production, bool page = false) {
   std::string h;
   h += "X-Content-Type-Options: nosniff\r\n";
   h += "Referrer-Policy: no-referrer\r\n";
   h += "Permissions-Policy: " + std::string(kPermissionsPolicy) + "\r\n";
   h += "X-Frame-Options: DENY\r\n";
-  h += "Content-Security-Policy: " + std::string(kCsp) + "\r\n";
+  h += "Content-Security-Policy: " + std::string(page ? kPageCsp : kCsp) + "\r\n";
   h += cacheable ? "Cache-Control: public, max-age=60\r\n"
                  : "Cache-Control: no-store\r\nPragma: no-cache\r\n";
   if (production) h += "Strict-Transport-Security: " + std::string(kHsts) + "\r\n";
@@ -104,6 +109,12 @@ std::string_view SecurityHeaders(bool cacheable, bool production) {
       BuildSecurityHeaders(false, false), BuildSecurityHeaders(false, true),
       BuildSecurityHeaders(true, false), BuildSecurityHeaders(true, true)};
   return kBlocks[(cacheable ? 2 : 0) + (production ? 1 : 0)];
+}
+
+std::string_view PageSecurityHeaders(bool production) {
+  static const std::string kBlocks[2] = {BuildSecurityHeaders(false, false, true),
+                                         BuildSecurityHeaders(false, true, true)};
+  return kBlocks[production ? 1 : 0];
 }
 
 }  // namespace
@@ -525,6 +536,9 @@ Response Pipeline::Finish(RequestContext& ctx, Reply reply) {
   res.body = std::move(reply.body);
   res.headers = std::move(reply.headers);
   ApplyHeaders(ctx, res, ctx.route != nullptr && ctx.route->public_cache && reply.status < 400);
+  if (ctx.route != nullptr && ctx.route->page && reply.status < 400) {
+    res.fixed_headers = PageSecurityHeaders(options_.production);
+  }
   return res;
 }
 

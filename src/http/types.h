@@ -95,6 +95,10 @@ struct RouteSpec {
   // A Vault-surface GET route that Vault clients also reach with the LIST method (routed here as
   // GET, RequestContext::vault_list). LIST on any other route is 405, as in Vault.
   bool accepts_list = false;
+  // An HTML page with its own same-origin script (the dev sign-in page): its successful
+  // responses carry kPageCsp, which allows 'self' scripts and requests, instead of the API's
+  // default-src 'none'. Every other header is the same.
+  bool page = false;
   std::string summary;             // one line for docs/openapi.yaml
   Handler handler;
 };

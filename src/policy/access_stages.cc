@@ -64,10 +64,21 @@ Status RoleAuthorizer::Authorize(http::RequestContext& ctx) {
   }
   if (route.mfa_step_up) {
     const std::int64_t now = core::NowUnixSeconds();
-    if (p.kind != core::Principal::Kind::kUser || p.mfa_verified_at <= 0 ||
-        now - p.mfa_verified_at > kStepUpWindowSeconds) {
+    if (p.kind != core::Principal::Kind::kUser) {
       return Status::PermissionDenied(
-          "mfa_required", "verify a second factor (TOTP) first; it counts for 5 minutes");
+          "mfa_required",
+          "this action needs a second factor, which only a signed-in member has: use a session's "
+          "access token (Authorization: Bearer) after an MFA step-up, not an API key");
+    }
+    if (p.mfa_verified_at <= 0 || now - p.mfa_verified_at > kStepUpWindowSeconds) {
+      // The TOTP steps: enrolment (once, within 10 minutes of signing in), then the step-up.
+      return Status::PermissionDenied(
+          "mfa_required",
+          "this action needs a TOTP step-up within the last 5 minutes: POST "
+          "/api/v1/auth/mfa/verify {\"code\":\"<TOTP code>\"}; not enrolled yet: POST "
+          "/api/v1/auth/mfa/totp (within 10 minutes of signing in), add its otpauth:// URI to an "
+          "authenticator, POST /api/v1/auth/mfa/totp/confirm {\"code\":\"<code>\"}, then step "
+          "up with the next code");
     }
   }
   return Status::Ok();
