@@ -25,9 +25,9 @@ namespace json = boost::json;
 constexpr std::string_view kCmd = "dev quickstart";
 constexpr int kExitRefused = 1;
 
-int Refused(std::ostream& err, const Status& s) {
-  err << "bulwark: " << kCmd << ": " << s.message() << " (" << s.reason()
-      << "); nothing was written\n";
+// `what`: what the refusal left as it was.
+int Refused(std::ostream& err, const Status& s, std::string_view what) {
+  err << "bulwark: " << kCmd << ": " << s.message() << " (" << s.reason() << "); " << what << "\n";
   return kExitRefused;
 }
 
@@ -201,11 +201,13 @@ int DevQuickstart(const core::ConfigSources& sources, const QuickstartOptions& o
   if (!config.dev) {
     // Decided before anything is opened: production gets no shortcut, and no file is made.
     return Refused(
-        err, Status::FailedPrecondition(
-                 "dev_only",
-                 "works in dev mode only, chosen with --dev as for every command (production: "
-                 "`bulwark tenant create`, then policies and API keys through the API with an "
-                 "MFA step-up)"));
+        err,
+        Status::FailedPrecondition(
+            "dev_only",
+            "works in dev mode only, chosen with --dev as for every command (production: "
+            "`bulwark tenant create`, then policies and API keys through the API with an "
+            "MFA step-up)"),
+        "nothing was written");
   }
   if (loaded.has_errors()) {
     err << "bulwark: " << kCmd << ": the configuration has errors:\n";
@@ -277,7 +279,7 @@ int DevQuickstart(const core::ConfigSources& sources, const QuickstartOptions& o
     writer.Stop();
   }
   api_keys.Stop();
-  if (!s.ok()) return Refused(err, s);
+  if (!s.ok()) return Refused(err, s, "the store is unchanged");
   undo.Keep();
   PrintResult(out, config, options, result);
   out.flush();

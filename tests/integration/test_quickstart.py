@@ -107,7 +107,7 @@ def test_quickstart_rerun_reuses_everything_with_a_new_key(tmp_path):
         before, entries = state(srv), ledger(srv)
         other = quickstart(srv, "--owner", "someone@else.test")
         assert other.returncode == 1 and other.stdout == "", other
-        assert "owner_mismatch" in other.stderr and "nothing was written" in other.stderr, other
+        assert "owner_mismatch" in other.stderr and "the store is unchanged" in other.stderr, other
         bad = quickstart(srv, "--tenant", "Not A Name")
         assert bad.returncode == 1 and bad.stdout == "" and "invalid_tenant_name" in bad.stderr, bad
         assert state(srv) == before and ledger(srv) == entries
