@@ -64,8 +64,16 @@ void PrintDevWelcome(std::ostream& err, const core::Config& c, const core::Confi
   std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   if (ec || self.empty()) self = "bulwark";
   std::string where;
-  if (!sources.file.empty()) where += " --config " + sources.file;
-  if (sources.data_flag) where += " --data " + c.data_dir;  // also where the dev key is
+  // Absolute paths: the other shell may be elsewhere. The data directory is also where the dev
+  // key is; the address goes into VAULT_ADDR.
+  const auto absolute = [&ec](const std::string& p) {
+    return std::filesystem::absolute(p, ec).lexically_normal().string();
+  };
+  if (!sources.file.empty()) where += " --config " + absolute(sources.file);
+  where += " --data " + absolute(c.data_dir);
+  if (c.public_url.empty() && bound_address != core::Config{}.listen) {
+    where += " --listen " + std::string(bound_address);
+  }
   err << "\nBulwark dev server listening (dev mode: a generated master key, plain HTTP; never for "
          "production).\n"
       << "  export VAULT_ADDR=" << ClientAddress(c, bound_address) << "\n"

@@ -8,6 +8,9 @@
 //   eval "$(bulwark dev quickstart --dev)"
 //   curl -s -XPOST "$VAULT_ADDR/v1/secret/data/dev/hello" -H "X-Vault-Token: $VAULT_TOKEN" ...
 //
+// VAULT_ADDR is server.public_url, else http:// and the listen address (--listen, as the dev
+// server's banner prints it when the server is not on 127.0.0.1:8420).
+//
 // Results on stdout, as shell `export` lines (VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE,
 // BULWARK_OWNER): the API key appears there once, as `POST /api/v1/apikeys` shows it once; the
 // ledger and every log line name it by id only. Notes (what was created or reused, how to get an

@@ -141,6 +141,8 @@ void AddDevCommands(CLI::App& app, Context& ctx, CommandTable& table) {
   quickstart->add_option("--owner", options->owner,
                          "Email address of its owner (default owner@dev.test)");
   AddStoreFlags(quickstart, ctx);
+  quickstart->add_option("--listen", ctx.listen,
+                         "The dev server's address, for VAULT_ADDR (default 127.0.0.1:8420)");
   table.Add(quickstart, [&ctx, options] {
     return app::DevQuickstart(ctx.Sources(), *options, std::cout, std::cerr);
   });

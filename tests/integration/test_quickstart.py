@@ -184,5 +184,12 @@ def test_dev_server_says_where_it_listens_and_what_to_run(tmp_path):
         text = srv.stderr_text
         assert f"export VAULT_ADDR={srv.url}\n" in text, text
         assert "dev quickstart --dev" in text and f"--data {srv.data_dir}" in text, text
+        # The command it prints, run as printed, gives exports for this server.
+        line = next(l for l in text.splitlines() if "dev quickstart --dev" in l)
+        args = shlex.split(line.strip()[len('eval "$('):-len(')"')])
+        res = run_cli(args[1:])
+        env = exports(res)
+        assert env["VAULT_ADDR"] == srv.url, env
+        assert vault(srv, "GET", "/v1/auth/token/lookup-self", env["VAULT_TOKEN"]).status == 200
     finally:
         srv.stop()
