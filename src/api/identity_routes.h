@@ -60,6 +60,10 @@ http::Handler BindIdentity(const IdentityRouteDeps& deps, IdentityHandlerFn fn);
 // Registers the identity routes (and GET /api/v1/local/outbox when `local_overlay`).
 Status AddIdentityRoutes(http::Router& router, IdentityRouteDeps deps, bool local_overlay);
 
+// GET /.well-known/openid-configuration and /.well-known/oauth-authorization-server
+// (discovery_routes.cc, identity/discovery.h).
+Status AddDiscoveryRoutes(http::Router& router, IdentityRouteDeps deps);
+
 // API keys: create (MFA step-up, shown once), list, revoke; and GET /api/v1/whoami for any
 // credential (apikey_routes.cc).
 Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps);

@@ -34,6 +34,7 @@
 #include "audit/writer.h"
 #include "core/cidr.h"
 #include "core/clock.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/secret_quality.h"
 #include "core/thread_name.h"
@@ -47,6 +48,7 @@
 #include "http/shared_rate_buckets.h"
 #include "identity/authenticator.h"
 #include "identity/directory.h"
+#include "identity/discovery.h"
 #include "identity/mail_queue.h"
 #include "identity/mailer.h"
 #include "identity/mfa.h"
@@ -273,16 +275,19 @@ void CheckServer(const Config& c, Problems& p, bool production) {
   if (auto r = core::ParseCidrList(c.trusted_proxies); !r.ok()) {
     p.Error("server.trusted_proxies", r.status().message());
   }
+  // The access tokens' issuer is made from it (identity/discovery.h), scheme and host
+  // lower-cased: "HTTPS://Bulwark.Example/" is https://bulwark.example.
+  const auto issuer = identity::NormalizeIssuer(c.public_url);
   if (production) {
     if (c.public_url.empty()) {
       p.Error("server.public_url",
               "required in production: the https:// URL clients reach Bulwark at");
-    } else if (!c.public_url.starts_with("https://") || c.public_url.size() <= 8) {
+    } else if (issuer.ok() && !issuer->starts_with("https://")) {
       p.Error("server.public_url", "must be an https:// URL (got \"" + c.public_url + "\")");
     }
-  } else if (!c.public_url.empty() && !c.public_url.starts_with("https://") &&
-             !c.public_url.starts_with("http://")) {
-    p.Error("server.public_url", "must be an http(s):// URL");
+  }
+  if (!c.public_url.empty() && !issuer.ok()) {
+    p.Error("server.public_url", issuer.status().message());
   }
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     p.Error("server.tls_cert_file",
@@ -777,6 +782,11 @@ void CheckIdentity(const Config& c, Problems& p, bool production) {
   if (auto rules = http::RateLimitRules(c.rate_limit_rules); !rules.ok()) {
     p.Error("rate_limit.rules", rules.status().message());
   }
+  for (const std::string& aud : c.access_token_audiences) {
+    if (aud.empty() || !core::IsValidUtf8(aud)) {
+      p.Error("auth.access_token_audiences", "an audience must be a non-empty UTF-8 string");
+    }
+  }
   if (!c.smtp_url.empty()) {
     if (!c.smtp_url.starts_with("smtp://") && !c.smtp_url.starts_with("smtps://")) {
       p.Error("mail.smtp_url", "must be smtp://host:port (STARTTLS) or smtps://host:port");
@@ -1071,6 +1081,7 @@ Status RegisterRoutes(http::Router& router, const RouteDeps& deps, bool local_ov
   BULWARK_RETURN_IF_ERROR(api::AddAuditRoutes(router, deps.ops.store));
   BULWARK_RETURN_IF_ERROR(api::AddReceiptRoutes(router, deps.receipts, local_overlay));
   BULWARK_RETURN_IF_ERROR(api::AddIdentityRoutes(router, deps.identity, local_overlay));
+  BULWARK_RETURN_IF_ERROR(api::AddDiscoveryRoutes(router, deps.identity));
   BULWARK_RETURN_IF_ERROR(api::AddApiKeyRoutes(router, deps.identity));
   BULWARK_RETURN_IF_ERROR(api::AddSettingsRoutes(router, deps.identity));
   BULWARK_RETURN_IF_ERROR(api::AddBreakglassRoutes(router, deps.identity));
@@ -1216,10 +1227,20 @@ int Serve(const core::ConfigSources& sources_in) {
   if (!op_token.ok()) return Refuse("operator", op_token.status());
 
   // Identity: sessions (signing key sealed by the keyring), MFA, mail off the request path.
+  // The issuer: the public URL, normalised; in dev without one, the bound address (set once the
+  // server listens, below).
+  std::string issuer;
+  if (!config.public_url.empty()) {
+    auto iss = identity::NormalizeIssuer(config.public_url);
+    if (!iss.ok()) return Refuse("identity", iss.status());
+    issuer = std::move(*iss);
+  } else {
+    issuer = identity::DevIssuer(config.listen);
+  }
   auto sessions_or = identity::SessionService::Open(
       *store, *keys,
-      {.issuer = config.public_url.empty() ? "bulwark" : config.public_url,
-       .audience = "bulwark",
+      {.issuer = std::move(issuer),
+       .audiences = config.access_token_audiences,
        .access_ttl_s = config.access_token_ttl_s,
        .idle_timeout_s = config.session_idle_timeout_s,
        .absolute_timeout_s = config.session_absolute_timeout_s});
@@ -1368,8 +1389,9 @@ int Serve(const core::ConfigSources& sources_in) {
   metrics.SetRoutes(std::move(labels));
 
   std::vector<std::string> allowed_hosts;
-  if (const auto scheme = config.public_url.find("://"); scheme != std::string::npos) {
-    std::string host = config.public_url.substr(scheme + 3);
+  if (!config.public_url.empty()) {  // the host of the issuer, the public URL normalised
+    const std::string issuer_url = sessions->issuer();
+    std::string host = issuer_url.substr(issuer_url.find("://") + 3);
     host = host.substr(0, host.find_first_of("/:"));
     if (!host.empty()) allowed_hosts.push_back(host);
   }
@@ -1418,6 +1440,7 @@ int Serve(const core::ConfigSources& sources_in) {
   RaiseDescriptorLimit();
   http::Server server(std::move(sopts2), pipeline, metrics);
   if (Status s = server.Listen(); !s.ok()) return Refuse("listen", s);
+  if (config.public_url.empty()) sessions->SetIssuer(identity::DevIssuer(server.bound_address()));
 
   // SIGHUP: reload the master key on a thread of its own (a password's KDF takes a while, and the
   // I/O threads must not wait for it).

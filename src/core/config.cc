@@ -101,6 +101,7 @@ const std::vector<Setting>& Settings() {
       Int("audit.refusal_summary_window_ms", &Config::audit_refusal_summary_window_ms, 1000,
           3'600'000),
       Int("auth.access_token_ttl_s", &Config::access_token_ttl_s, 5, 900),
+      List("auth.access_token_audiences", &Config::access_token_audiences),
       Int("auth.session_idle_timeout_s", &Config::session_idle_timeout_s, 60, 90 * 86400),
       Int("auth.session_absolute_timeout_s", &Config::session_absolute_timeout_s, 60, 365 * 86400),
       Int("auth.magic_link_ttl_s", &Config::magic_link_ttl_s, 1, 900),

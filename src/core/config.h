@@ -111,6 +111,8 @@ struct Config {
 
   // --- identity ---------------------------------------------------------------------------
   std::int64_t access_token_ttl_s = 900;           // JWT lifetime, at most 15 minutes
+  // "aud" of access tokens, and what Bulwark accepts; empty: the issuer (identity/discovery.h).
+  std::vector<std::string> access_token_audiences;
   std::int64_t session_idle_timeout_s = 8 * 3600;  // no refresh for this long ends a session
   std::int64_t session_absolute_timeout_s = 7 * 24 * 3600;  // and this long after sign-in, always
   std::int64_t magic_link_ttl_s = 900;                      // sign-in links, at most 15 minutes

@@ -1,10 +1,12 @@
 #include "identity/jwt.h"
 
 #include <algorithm>
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -72,7 +74,7 @@ std::int64_t SaturatingSub(std::int64_t a, std::int64_t b) {  // b >= 0
   return a < kInt64Min + b ? kInt64Min : a - b;
 }
 
-// The header must be exactly what SignAccessToken writes, modulo member order and an absent typ.
+// The header must be exactly what SignAccessToken writes, modulo member order.
 // Returns the kid.
 std::optional<std::string> CheckHeader(const json::object& h) {
   for (const auto& member : h) {
@@ -82,28 +84,53 @@ std::optional<std::string> CheckHeader(const json::object& h) {
   const json::value* alg = h.if_contains("alg");
   if (alg == nullptr || !alg->is_string() || alg->get_string() != kJwtAlgorithm)
     return std::nullopt;
-  if (const json::value* typ = h.if_contains("typ")) {
-    if (!typ->is_string() || typ->get_string() != "JWT") return std::nullopt;
+  const json::value* typ = h.if_contains("typ");
+  if (typ == nullptr || !typ->is_string() || typ->get_string() != kAccessTokenType) {
+    return std::nullopt;
   }
   return NonEmptyString(h, "kid");
+}
+
+// "aud": a non-empty string, or a non-empty array of them (RFC 7519 section 4.1.3).
+std::optional<std::vector<std::string>> Audiences(const json::object& p) {
+  const json::value* v = p.if_contains("aud");
+  if (v == nullptr) return std::nullopt;
+  std::vector<std::string> out;
+  if (v->is_string()) {
+    if (v->get_string().empty()) return std::nullopt;
+    out.emplace_back(v->get_string());
+    return out;
+  }
+  if (!v->is_array() || v->get_array().empty()) return std::nullopt;
+  for (const json::value& item : v->get_array()) {
+    if (!item.is_string() || item.get_string().empty()) return std::nullopt;
+    out.emplace_back(item.get_string());
+  }
+  return out;
 }
 
 std::optional<AccessClaims> ReadClaims(const json::object& p) {
   AccessClaims c;
   std::optional<std::string> iss = NonEmptyString(p, "iss");
   std::optional<std::string> sub = NonEmptyString(p, "sub");
-  std::optional<std::string> aud = NonEmptyString(p, "aud");
+  std::optional<std::string> client = NonEmptyString(p, "client_id");
+  std::optional<std::vector<std::string>> aud = Audiences(p);
   std::optional<std::string> tid = NonEmptyString(p, "tid");
   std::optional<std::string> sid = NonEmptyString(p, "sid");
   std::optional<std::string> jti = NonEmptyString(p, "jti");
   std::optional<std::int64_t> sv = Integer(p.if_contains("sv"));
   std::optional<std::int64_t> iat = Integer(p.if_contains("iat"));
+  std::optional<std::int64_t> nbf = Integer(p.if_contains("nbf"));
   std::optional<std::int64_t> exp = Integer(p.if_contains("exp"));
-  if (!iss || !sub || !aud || !tid || !sid || !jti || !sv || !iat || !exp) return std::nullopt;
+  if (!iss || !sub || !client || !aud || !tid || !sid || !jti || !sv || !iat || !nbf || !exp) {
+    return std::nullopt;
+  }
   if (*sv < 0 || *iat < 0 || *exp <= *iat) return std::nullopt;
   c.issuer = std::move(*iss);
   c.subject = std::move(*sub);
+  c.client_id = std::move(*client);
   c.audience = std::move(*aud);
+  c.not_before = *nbf;
   c.tenant = std::move(*tid);
   c.session = std::move(*sid);
   c.token_id = std::move(*jti);
@@ -114,15 +141,18 @@ std::optional<AccessClaims> ReadClaims(const json::object& p) {
 }
 
 Status CheckClaimsToSign(const AccessClaims& c) {
-  const std::string_view strings[] = {c.issuer, c.subject, c.audience,
+  const std::string_view strings[] = {c.issuer, c.subject, c.client_id,
                                       c.tenant, c.session, c.token_id};
-  for (std::string_view s : strings) {
-    if (s.empty() || !core::IsValidUtf8(s)) {
-      return InvalidClaims("iss, sub, aud, tid, sid and jti must be non-empty UTF-8 strings");
-    }
+  const auto bad = [](std::string_view s) { return s.empty() || !core::IsValidUtf8(s); };
+  if (std::any_of(std::begin(strings), std::end(strings), bad) || c.audience.empty() ||
+      std::any_of(c.audience.begin(), c.audience.end(),
+                  [&](const std::string& a) { return bad(a); })) {
+    return InvalidClaims(
+        "iss, sub, client_id, tid, sid, jti and every aud must be non-empty UTF-8 strings");
   }
   if (c.session_version < 0) return InvalidClaims("sv must not be negative");
   if (c.issued_at < 0 || c.expires_at <= c.issued_at) return InvalidClaims("need 0 <= iat < exp");
+  if (c.not_before < 0 || c.not_before >= c.expires_at) return InvalidClaims("need 0 <= nbf < exp");
   // Integers above 2^53 are not exact in a double, so the strict parser would refuse them.
   constexpr std::int64_t kMaxExact = std::int64_t{1} << 53;
   if (c.session_version > kMaxExact || c.expires_at > kMaxExact) {
@@ -159,16 +189,24 @@ StatusOr<std::string> SignAccessToken(const AccessClaims& claims, const JwtSigni
   json::object header;
   header["alg"] = kJwtAlgorithm;
   header["kid"] = key.kid;
-  header["typ"] = "JWT";
+  header["typ"] = kAccessTokenType;
 
   json::object payload;
   payload["iss"] = claims.issuer;
   payload["sub"] = claims.subject;
-  payload["aud"] = claims.audience;
+  if (claims.audience.size() == 1) {
+    payload["aud"] = claims.audience.front();
+  } else {
+    json::array aud;
+    for (const std::string& a : claims.audience) aud.emplace_back(a);
+    payload["aud"] = std::move(aud);
+  }
+  payload["client_id"] = claims.client_id;
   payload["tid"] = claims.tenant;
   payload["sid"] = claims.session;
   payload["sv"] = claims.session_version;
   payload["iat"] = claims.issued_at;
+  payload["nbf"] = claims.not_before == 0 ? claims.issued_at : claims.not_before;
   payload["exp"] = claims.expires_at;
   payload["jti"] = claims.token_id;
 
@@ -178,7 +216,8 @@ StatusOr<std::string> SignAccessToken(const AccessClaims& claims, const JwtSigni
 }
 
 StatusOr<AccessClaims> VerifyAccessToken(std::string_view token, std::span<const JwtVerifyKey> keys,
-                                         std::string_view issuer, std::string_view audience,
+                                         std::string_view issuer,
+                                         std::span<const std::string> audiences,
                                          std::int64_t now_unix, std::int64_t leeway_s) {
   if (token.empty() || token.size() > kMaxAccessTokenBytes) return InvalidToken();
 
@@ -219,15 +258,16 @@ StatusOr<AccessClaims> VerifyAccessToken(std::string_view token, std::span<const
   if (!payload) return InvalidToken();
   std::optional<AccessClaims> claims = ReadClaims(*payload);
   if (!claims) return InvalidToken();
-  if (claims->issuer != issuer || claims->audience != audience) return InvalidToken();
+  if (claims->issuer != issuer) return InvalidToken();
+  const bool addressed_here =
+      std::any_of(claims->audience.begin(), claims->audience.end(), [&](const std::string& a) {
+        return std::find(audiences.begin(), audiences.end(), a) != audiences.end();
+      });
+  if (!addressed_here) return InvalidToken();
 
   const std::int64_t leeway = std::max<std::int64_t>(leeway_s, 0);
   const std::int64_t latest = SaturatingAdd(now_unix, leeway);
-  if (claims->issued_at > latest) return InvalidToken();
-  if (const json::value* nbf = payload->if_contains("nbf")) {
-    std::optional<std::int64_t> not_before = Integer(nbf);
-    if (!not_before || *not_before > latest) return InvalidToken();
-  }
+  if (claims->issued_at > latest || claims->not_before > latest) return InvalidToken();
   // Last, so that "token_expired" is only ever said of a token that is otherwise valid.
   if (claims->expires_at <= SaturatingSub(now_unix, leeway)) return ExpiredToken();
   return std::move(*claims);

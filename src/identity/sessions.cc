@@ -34,7 +34,26 @@ SessionService::SessionService(store::Store& store, SessionOptions options,
                                std::unique_ptr<keyring::SigningKeys> signing)
     : store_(store), options_(std::move(options)), signing_(std::move(signing)) {
   Publish();
+  SetIssuer(options_.issuer);
 }
+
+void SessionService::SetIssuer(std::string issuer) {
+  auto next = std::make_shared<Profile>();
+  next->audiences =
+      options_.audiences.empty() ? std::vector<std::string>{issuer} : options_.audiences;
+  next->issuer = std::move(issuer);
+  std::lock_guard<std::mutex> lock(keys_mu_);
+  profile_ = std::move(next);
+}
+
+std::shared_ptr<const SessionService::Profile> SessionService::CurrentProfile() const {
+  std::lock_guard<std::mutex> lock(keys_mu_);
+  return profile_;
+}
+
+std::string SessionService::issuer() const { return CurrentProfile()->issuer; }
+
+std::vector<std::string> SessionService::audiences() const { return CurrentProfile()->audiences; }
 
 void SessionService::Publish() {
   auto next = std::make_shared<Published>();
@@ -80,7 +99,8 @@ StatusOr<SessionTokens> SessionService::Issue(store::Transaction& tx, std::strin
                Value::Int(generation), Value::Int(now)})
           .status());
   BULWARK_ASSIGN_OR_RETURN(std::string jti, NewId(""));
-  AccessClaims claims{.issuer = options_.issuer,
+  const std::shared_ptr<const Profile> profile = CurrentProfile();
+  AccessClaims claims{.issuer = profile->issuer,
                       .subject = std::string(user_id),
                       .tenant = std::string(tenant_id),
                       .session = std::string(session_id),
@@ -88,7 +108,8 @@ StatusOr<SessionTokens> SessionService::Issue(store::Transaction& tx, std::strin
                       .issued_at = now,
                       .expires_at = now + options_.access_ttl_s,
                       .token_id = std::move(jti),
-                      .audience = options_.audience};
+                      .audience = profile->audiences,
+                      .not_before = now};
   BULWARK_ASSIGN_OR_RETURN(std::string access, SignAccessToken(claims, Keys()->signer));
   return SessionTokens{.session_id = std::string(session_id),
                        .access_token = std::move(access),
@@ -259,9 +280,10 @@ StatusOr<SessionService::State> SessionService::LoadState(std::string_view sessi
 
 StatusOr<core::Principal> SessionService::Authenticate(std::string_view access_token,
                                                        std::int64_t now) {
+  const std::shared_ptr<const Profile> profile = CurrentProfile();
   BULWARK_ASSIGN_OR_RETURN(AccessClaims claims,
-                           VerifyAccessToken(access_token, Keys()->verify_keys, options_.issuer,
-                                             options_.audience, now));
+                           VerifyAccessToken(access_token, Keys()->verify_keys, profile->issuer,
+                                             profile->audiences, now));
   const std::uint64_t epoch = cache_.Epoch();
   std::optional<State> cached = cache_.Find(claims.session);
   if (!cached) {

@@ -39,8 +39,11 @@
 namespace bulwark::identity {
 
 struct SessionOptions {
-  std::string issuer = "bulwark";          // "iss" (the public URL in production)
-  std::string audience = "bulwark";        // "aud"
+  // "iss" (identity/discovery.h: the normalised public URL; in dev without one, set by SetIssuer
+  // once the server is bound).
+  std::string issuer = "bulwark";
+  // "aud" of the tokens issued; a token is accepted if it names one of them. Empty: the issuer.
+  std::vector<std::string> audiences;
   std::int64_t access_ttl_s = 900;         // at most 900 (15 minutes)
   std::int64_t idle_timeout_s = 8 * 3600;  // no refresh for this long ends the session
   std::int64_t absolute_timeout_s =
@@ -121,6 +124,14 @@ class SessionService {
   StatusOr<bool> ReloadSigningKeys(const keyring::Keyring& keys);
   const SessionOptions& options() const { return options_; }
 
+  // The issuer and audiences tokens are issued with and checked against.
+  std::string issuer() const;
+  std::vector<std::string> audiences() const;
+  // Replaces the issuer (and the audiences, when SessionOptions::audiences is empty): for dev
+  // mode, whose issuer is the address the server is bound to. Call before serving: a token
+  // issued earlier names the previous issuer and is refused from then on.
+  void SetIssuer(std::string issuer);
+
  private:
   struct State {
     std::string user_id;
@@ -145,7 +156,13 @@ class SessionService {
   };
   SessionService(store::Store& store, SessionOptions options,
                  std::unique_ptr<keyring::SigningKeys> signing);
+  // "iss" and "aud": set once at start, then read by every request.
+  struct Profile {
+    std::string issuer;
+    std::vector<std::string> audiences;
+  };
   std::shared_ptr<const Published> Keys() const;
+  std::shared_ptr<const Profile> CurrentProfile() const;
   void Publish();
   StatusOr<SessionTokens> Issue(store::Transaction& tx, std::string_view session_id,
                                 std::string_view user_id, std::string_view tenant_id,
@@ -157,6 +174,7 @@ class SessionService {
   const std::unique_ptr<keyring::SigningKeys> signing_;
   mutable std::mutex keys_mu_;  // guards keys_ (the pointer)
   std::shared_ptr<const Published> keys_;
+  std::shared_ptr<const Profile> profile_;  // guarded by keys_mu_
 
   core::InvalidatedCache<State> cache_{100'000};
 };

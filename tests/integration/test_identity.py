@@ -304,6 +304,7 @@ def test_access_token_verifies_with_pyjwt_against_the_jwks_and_forgeries_fail(ma
     t = create_tenant(srv, "acme", ADA)
     tokens = sign_in(srv, ADA)
     access = tokens["access_token"]
+    iss = srv.url  # dev without server.public_url: the bound address, and the audience too
 
     res = srv.get("/.well-known/jwks.json")
     assert res.status == 200, res
@@ -315,7 +316,7 @@ def test_access_token_verifies_with_pyjwt_against_the_jwks_and_forgeries_fail(ma
     assert (jwk["kty"], jwk["crv"], jwk["alg"], jwk["use"]) == ("OKP", "Ed25519", "EdDSA", "sig")
     assert "d" not in jwk
     key = OKPAlgorithm.from_jwk(json.dumps(jwk))
-    claims = jwt.decode(access, key, algorithms=["EdDSA"], audience="bulwark", issuer="bulwark",
+    claims = jwt.decode(access, key, algorithms=["EdDSA"], audience=iss, issuer=iss,
                         options={"require": ["exp", "iat", "sub", "iss", "aud"]})
     assert claims["sub"] == t["owner_user_id"] == tokens["user_id"]
     assert claims["tid"] == t["tenant_id"] and claims["sid"] == tokens["session_id"]
@@ -324,7 +325,7 @@ def test_access_token_verifies_with_pyjwt_against_the_jwks_and_forgeries_fail(ma
     assert claims["exp"] - claims["iat"] == tokens["expires_in"]
 
     # The wrong audience or issuer fails in PyJWT too (the check is real).
-    for kw in ({"audience": "other", "issuer": "bulwark"}, {"audience": "bulwark", "issuer": "evil"}):
+    for kw in ({"audience": "other", "issuer": iss}, {"audience": iss, "issuer": "evil"}):
         try:
             jwt.decode(access, key, algorithms=["EdDSA"], **kw)
             raise AssertionError(f"PyJWT accepted {kw}")
@@ -344,7 +345,7 @@ def test_access_token_verifies_with_pyjwt_against_the_jwks_and_forgeries_fail(ma
     ]
     for forged in forgeries:
         try:
-            jwt.decode(forged, key, algorithms=["EdDSA"], audience="bulwark", issuer="bulwark")
+            jwt.decode(forged, key, algorithms=["EdDSA"], audience=iss, issuer=iss)
             raise AssertionError(f"PyJWT accepted a forgery: {forged}")
         except jwt.PyJWTError:
             pass
@@ -356,11 +357,11 @@ def test_access_token_verifies_with_pyjwt_against_the_jwks_and_forgeries_fail(ma
     jwks_file = Path(srv.workdir) / "jwks.json"
     jwks_file.write_text(res.body.decode())
     out = subprocess.run([sys.executable, str(Path(__file__).with_name("jwt_interop_check.py")), str(jwks_file),
-                          access, "--issuer", "bulwark", "--audience", "bulwark"],
+                          access, "--issuer", iss, "--audience", iss],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out
     bad = subprocess.run([sys.executable, str(Path(__file__).with_name("jwt_interop_check.py")), str(jwks_file),
-                          forgeries[0], "--issuer", "bulwark", "--audience", "bulwark"],
+                          forgeries[0], "--issuer", iss, "--audience", iss],
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode == 1, bad
 

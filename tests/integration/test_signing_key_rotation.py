@@ -73,8 +73,10 @@ def pyjwt_verifies(srv, tmp_path, token):
     """PyJWT (an independent implementation) checks the token against the JWKS served now."""
     jwks = tmp_path / "jwks.json"
     jwks.write_text(srv.get("/.well-known/jwks.json").body.decode())
-    out = subprocess.run([sys.executable, str(CHECK), str(jwks), token, "--audience", "bulwark"],
-                         capture_output=True, text=True, timeout=30)
+    # The default audience is the issuer, which the discovery document names.
+    issuer = srv.get("/.well-known/openid-configuration").json()["issuer"]
+    out = subprocess.run([sys.executable, str(CHECK), str(jwks), token, "--audience", issuer,
+                          "--issuer", issuer], capture_output=True, text=True, timeout=30)
     return out.returncode == 0
 
 
