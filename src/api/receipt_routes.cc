@@ -1,8 +1,11 @@
 #include "api/receipt_routes.h"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "core/json_text.h"
+#include "crypto/sign.h"
 #include "http/ledger_audit_stage.h"
 
 namespace bulwark::api {
@@ -56,6 +59,33 @@ void RecordFailedLookup(const ReceiptRouteDeps& deps, RequestContext& ctx, const
   ctx.audited = deps.writer->Record(std::move(event)).ok();
 }
 
+// The keys of one kind, oldest first, as receipt-keys lists them.
+Status AppendKeys(boost::json::array& out, std::string_view kind,
+                  const keyring::SigningKeySet& set) {
+  for (const keyring::PublicSigningKey& k : set.keys) {
+    BULWARK_ASSIGN_OR_RETURN(std::string pem, crypto::Ed25519PublicKeyToPem(k.public_key));
+    out.push_back(boost::json::object{
+        {"kind", kind},
+        {"kid", k.kid},
+        {"alg", "EdDSA"},
+        {"status", k.retired_at ? "retired" : "active"},
+        {"signing", k.kid == set.active.kid},
+        {"generation", k.generation},
+        {"created_at", k.created_at},
+        {"retired_at", k.retired_at ? boost::json::value(*k.retired_at) : boost::json::value()},
+        {"public_key_pem", std::move(pem)}});
+  }
+  return Status::Ok();
+}
+
+StatusOr<Reply> ReceiptKeys(const ReceiptRouteDeps& deps) {
+  if (deps.service == nullptr || deps.ledger == nullptr) return NotServing();
+  boost::json::array keys;
+  BULWARK_RETURN_IF_ERROR(AppendKeys(keys, "receipt", *deps.service->signing_keys()));
+  BULWARK_RETURN_IF_ERROR(AppendKeys(keys, "ledger", *deps.ledger->signing_keys()));
+  return Reply{.body = boost::json::serialize(boost::json::object{{"keys", std::move(keys)}})};
+}
+
 }  // namespace
 
 Status AddReceiptRoutes(http::Router& router, ReceiptRouteDeps deps, bool local_overlay) {
@@ -92,6 +122,15 @@ Status AddReceiptRoutes(http::Router& router, ReceiptRouteDeps deps, bool local_
         BULWARK_RETURN_IF_ERROR(projection.status());
         return Reply{.body = std::move(*projection)};
       },
+  }));
+  BULWARK_RETURN_IF_ERROR(router.Add({
+      .method = Verb::get,
+      .pattern = "/.well-known/bulwark/receipt-keys",
+      .auth = AuthDecision::kPublic,
+      .public_cache = true,
+      .summary = "The public keys (PEM, kid, active or retired) that verify receipts and the "
+                 "audit ledger's checkpoints, every generation.",
+      .handler = [deps](RequestContext&) -> StatusOr<Reply> { return ReceiptKeys(deps); },
   }));
   if (!local_overlay) return Status::Ok();
   return router.Add({

@@ -1360,7 +1360,9 @@ int Serve(const core::ConfigSources& sources_in) {
                    .production = production};
   std::string dev_link_base;  // set below once the server listens
   const RouteDeps route_deps{.ops = ops,
-                             .receipts = {.service = receipt_service.get(), .writer = &writer},
+                             .receipts = {.service = receipt_service.get(),
+                                          .writer = &writer,
+                                          .ledger = ledger.get()},
                              .identity = {.store = store.get(),
                                           .writer = &writer,
                                           .sessions = sessions.get(),

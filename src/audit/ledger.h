@@ -37,6 +37,8 @@ class Ledger {
   // The kid and public half of the key checkpoints are signed with now.
   std::string key_id() const { return signing_->Current()->active.kid; }
   crypto::Ed25519PublicKey public_key() const { return signing_->Current()->active.public_key; }
+  // Every key, retired ones included, as of now (GET /.well-known/bulwark/receipt-keys).
+  std::shared_ptr<const keyring::SigningKeySet> signing_keys() const { return signing_->Current(); }
 
   // Picks up a rotation or retirement of the checkpoint signing keys: the next checkpoint is
   // signed with the newest key and names it. Returns whether anything changed; on an error the

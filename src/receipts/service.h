@@ -58,6 +58,8 @@ class ReceiptService {
   // The kid and public half of the key receipts are signed with now.
   std::string key_id() const { return signing_->Current()->active.kid; }
   crypto::Ed25519PublicKey public_key() const { return signing_->Current()->active.public_key; }
+  // Every key, retired ones included, as of now (GET /.well-known/bulwark/receipt-keys).
+  std::shared_ptr<const keyring::SigningKeySet> signing_keys() const { return signing_->Current(); }
   // Every key that has signed receipts, retired ones included (they still vouch for what they
   // signed): what a check of stored receipts trusts.
   std::vector<crypto::Ed25519PublicKey> verifying_keys() const {

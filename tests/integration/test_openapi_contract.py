@@ -192,6 +192,8 @@ CALLS = [
      lambda w: w.req("GET", "/.well-known/openid-configuration")),
     ("GET", "/.well-known/oauth-authorization-server",
      lambda w: w.req("GET", "/.well-known/oauth-authorization-server")),
+    ("GET", "/.well-known/bulwark/receipt-keys",
+     lambda w: w.req("GET", "/.well-known/bulwark/receipt-keys")),
     ("GET", "/api/v1/local/outbox", lambda w: w.req("GET", "/api/v1/local/outbox")),
     ("POST", "/api/v1/local/receipts", _local_receipt),
     ("GET", "/api/v1/receipts/{id}", lambda w: _s(w, "GET", f"/api/v1/receipts/{w.receipt_id}")),

@@ -383,7 +383,7 @@ TEST(ReceiptRoutesTest, RoutesDeclareTheirDecisionsAndTheDevRouteOnlyWithTheOver
   for (bool overlay : {false, true}) {
     http::Router router;
     ASSERT_TRUE(api::AddReceiptRoutes(router, {}, overlay).ok());
-    ASSERT_EQ(router.routes().size(), overlay ? 3u : 2u);
+    ASSERT_EQ(router.routes().size(), overlay ? 4u : 3u);
     const http::Route& member = router.routes()[0];
     EXPECT_EQ(member.pattern, "/api/v1/receipts/{id}");
     EXPECT_EQ(member.auth, http::AuthDecision::kEither);
@@ -394,6 +394,11 @@ TEST(ReceiptRoutesTest, RoutesDeclareTheirDecisionsAndTheDevRouteOnlyWithTheOver
     EXPECT_EQ(pub.pattern, "/public/receipts/{id}");
     EXPECT_EQ(pub.auth, http::AuthDecision::kPublic);
     EXPECT_FALSE(pub.tenant_scoped);
+    const http::Route& keys = router.routes()[2];
+    EXPECT_EQ(keys.pattern, "/.well-known/bulwark/receipt-keys");
+    EXPECT_EQ(keys.auth, http::AuthDecision::kPublic);
+    EXPECT_TRUE(keys.public_cache);
+    EXPECT_FALSE(keys.tenant_scoped);
   }
 }
 
