@@ -11,6 +11,7 @@
 #include "core/build_info.h"
 #include "core/invalidated_cache.h"
 #include "http/errors.h"
+#include "http/process_metrics.h"
 
 namespace bulwark::api {
 namespace {
@@ -216,6 +217,8 @@ Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
         if (deps.audit_export) {
           if (auto sinks = deps.audit_export(); !sinks.empty()) body += AuditExportMetrics(sinks);
         }
+        body += http::ProcessMetricsText();
+        body += http::BuildInfoMetricText(build::kVersion, build::kCommit);
         return Reply{.body = std::move(body),
                      .content_type = "text/plain; version=0.0.4; charset=utf-8"};
       },
