@@ -331,13 +331,19 @@ StatusOr<Reply> EnrollTotp(const IdentityRouteDeps& d, RequestContext& ctx) {
             auto m, identity::directory::GetMember(tx, ctx.principal.tenant_id, ctx.principal.id));
         if (!m) return Status::Unauthenticated("session_revoked", "the session has ended");
         email = m->email;
-        BULWARK_ASSIGN_OR_RETURN(enrollment, d.mfa->Enroll(tx, ctx.principal.id, m->email, now));
+        BULWARK_ASSIGN_OR_RETURN(auto tenant_name,
+                                 identity::directory::TenantName(tx, ctx.principal.tenant_id));
+        if (!tenant_name)
+          return Status::Unauthenticated("session_revoked", "the session has ended");
+        BULWARK_ASSIGN_OR_RETURN(enrollment,
+                                 d.mfa->Enroll(tx, ctx.principal.id, m->email, *tenant_name, now));
         return Status::Ok();
       },
       EventOf(ctx, 201)));
   ctx.audited = true;
-  return JsonReply(201,
-                   {{"otpauth_uri", enrollment.otpauth_uri}, {"secret", enrollment.secret_base32}});
+  return JsonReply(201, {{"otpauth_uri", enrollment.otpauth_uri},
+                         {"secret", enrollment.secret_base32},
+                         {"qr_code", enrollment.qr_code_data_uri}});
 }
 
 // Confirm (first code) and verify (step-up) share this: the failure counter and its record

@@ -184,6 +184,15 @@ Status RemoveMember(store::Transaction& tx, std::string_view tenant_id, policy::
 
 namespace bulwark::identity::directory {
 
+StatusOr<std::optional<std::string>> TenantName(store::Transaction& tx,
+                                                std::string_view tenant_id) {
+  BULWARK_ASSIGN_OR_RETURN(auto rows,
+                           tx.Query("SELECT name FROM tenants WHERE id = ? AND deleted_at IS NULL",
+                                    {Value::Text(std::string(tenant_id))}));
+  if (rows.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(rows[0][0].as_text());
+}
+
 StatusOr<TenantDeletion> DeleteTenant(store::Transaction& tx, std::string_view tenant_id,
                                       policy::Role actor_role, std::string_view confirm_name,
                                       std::int64_t now) {

@@ -58,6 +58,9 @@ StatusOr<std::vector<std::string>> TenantsOf(store::Transaction& tx, std::string
 StatusOr<std::optional<std::string>> ResolveTenant(store::Transaction& tx,
                                                    std::string_view id_or_name);
 
+// The name of tenant `tenant_id` (not deleted), or nullopt.
+StatusOr<std::optional<std::string>> TenantName(store::Transaction& tx, std::string_view tenant_id);
+
 StatusOr<std::vector<Member>> ListMembers(store::Transaction& tx, std::string_view tenant_id);
 StatusOr<std::optional<Member>> GetMember(store::Transaction& tx, std::string_view tenant_id,
                                           std::string_view user_id);

@@ -9,6 +9,7 @@
 #include "crypto/kdf.h"
 #include "crypto/random.h"
 #include "crypto/totp.h"
+#include "identity/qr_code.h"
 
 namespace bulwark::identity {
 namespace {
@@ -58,8 +59,13 @@ StatusOr<bool> MfaService::Enrolled(store::Transaction& tx, std::string_view use
   return !rows.empty() && rows[0][0].as_int() != 0;
 }
 
+std::string MfaService::IssuerFor(std::string_view tenant_name) const {
+  return options_.issuer + " (" + std::string(tenant_name) + ")";
+}
+
 StatusOr<MfaEnrollment> MfaService::Enroll(store::Transaction& tx, std::string_view user_id,
-                                           std::string_view account_label, std::int64_t now) {
+                                           std::string_view account_label,
+                                           std::string_view tenant_name, std::int64_t now) {
   BULWARK_ASSIGN_OR_RETURN(bool enrolled, Enrolled(tx, user_id));
   if (enrolled)
     return Status::Conflict("mfa_already_enrolled", "TOTP is already set up for this account");
@@ -78,9 +84,11 @@ StatusOr<MfaEnrollment> MfaService::Enroll(store::Transaction& tx, std::string_v
           .status());
   MfaEnrollment e;
   e.secret_base32 = crypto::Base32Encode(seed.reveal_span());
-  e.otpauth_uri = "otpauth://totp/" + UriEscape(options_.issuer) + ":" + UriEscape(account_label) +
-                  "?secret=" + e.secret_base32 + "&issuer=" + UriEscape(options_.issuer) +
+  const std::string issuer = UriEscape(IssuerFor(tenant_name));
+  e.otpauth_uri = "otpauth://totp/" + issuer + ":" + UriEscape(account_label) +
+                  "?secret=" + e.secret_base32 + "&issuer=" + issuer +
                   "&algorithm=SHA1&digits=6&period=30";
+  BULWARK_ASSIGN_OR_RETURN(e.qr_code_data_uri, QrCodeSvgDataUri(e.otpauth_uri));
   return e;
 }
 

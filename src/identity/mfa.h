@@ -28,7 +28,11 @@ namespace bulwark::identity {
 
 struct MfaEnrollment {
   std::string secret_base32;  // secret: shown once to the user, never logged
+  // otpauth://totp/ISSUER:ACCOUNT?secret=...&issuer=ISSUER&... (Google Authenticator's Key Uri
+  // Format), ISSUER being "Bulwark (<tenant name>)": secret as well.
   std::string otpauth_uri;
+  // A QR code of exactly otpauth_uri, as a data: URI of an SVG image (identity/qr_code.h).
+  std::string qr_code_data_uri;
 };
 
 struct MfaCheck {
@@ -55,7 +59,8 @@ struct RecoveryProof {
 };
 
 struct MfaOptions {
-  std::string issuer = "Bulwark";  // the label authenticator apps show
+  // The product name in the issuer authenticator apps show: "Bulwark (<tenant name>)".
+  std::string issuer = "Bulwark";
   int max_failures = 5;
   std::int64_t lock_seconds = 15 * 60;
   std::uint32_t recovery_iterations = 100'000;
@@ -66,9 +71,13 @@ class MfaService {
   MfaService(const keyring::Keyring& keys, MfaOptions options = {});
 
   // A new unconfirmed seed (replacing an unconfirmed one). kConflict "mfa_already_enrolled" if
-  // a confirmed one exists.
+  // a confirmed one exists. The authenticator shows `account_label` (the email) under the issuer
+  // "Bulwark (<tenant_name>)", so accounts of several tenants are told apart.
   StatusOr<MfaEnrollment> Enroll(store::Transaction& tx, std::string_view user_id,
-                                 std::string_view account_label, std::int64_t now);
+                                 std::string_view account_label, std::string_view tenant_name,
+                                 std::int64_t now);
+  // The issuer an enrollment in `tenant_name` names: "Bulwark (acme)".
+  std::string IssuerFor(std::string_view tenant_name) const;
   // Ten fresh recovery codes and their hashes (CPU only; no store access).
   StatusOr<RecoveryCodeSet> PrepareRecoveryCodes() const;
   // Confirms enrollment with a first code; on success stores `codes` (from

@@ -346,10 +346,13 @@ struct MfaEnv : Env {
     user = Write([](auto& tx) {
              return directory::CreateTenant(tx, "acme", "ada@acme.test", kNow);
            })->owner_user_id;
-    auto e = Write([&](auto& tx) { return mfa.Enroll(tx, user, "ada@acme.test", kNow); });
+    auto e = Write([&](auto& tx) { return mfa.Enroll(tx, user, "ada@acme.test", "acme", kNow); });
     EXPECT_TRUE(e.ok());
-    EXPECT_TRUE(e->otpauth_uri.starts_with("otpauth://totp/Bulwark:ada@acme.test?secret=" +
-                                           e->secret_base32));
+    // The issuer names the tenant, URL-encoded in the label and in the parameter alike.
+    EXPECT_EQ(e->otpauth_uri,
+              "otpauth://totp/Bulwark%20%28acme%29:ada@acme.test?secret=" + e->secret_base32 +
+                  "&issuer=Bulwark%20%28acme%29&algorithm=SHA1&digits=6&period=30");
+    EXPECT_TRUE(e->qr_code_data_uri.starts_with("data:image/svg+xml;base64,"));
     seed = crypto::SecretBytes::CopyFrom(Base32Decode(e->secret_base32));
   }
   std::string Code(std::int64_t t) { return *crypto::Totp(seed, t, {}); }
@@ -378,7 +381,7 @@ TEST(MfaTest, ConfirmThenStepUpOnceEveryCode) {
   EXPECT_TRUE(env.Verify(env.Code(kNow + 90), kNow + 60).status.ok());
   EXPECT_EQ(env.Verify(env.Code(kNow + 60), kNow + 60).status.reason(), "mfa_invalid_code");
   EXPECT_EQ(env.Verify(env.Code(kNow + 210), kNow + 150).status.reason(), "mfa_invalid_code");
-  EXPECT_EQ(env.Write([&](auto& tx) { return env.mfa.Enroll(tx, env.user, "x", kNow); })
+  EXPECT_EQ(env.Write([&](auto& tx) { return env.mfa.Enroll(tx, env.user, "x", "acme", kNow); })
                 .status()
                 .reason(),
             "mfa_already_enrolled");
