@@ -91,16 +91,20 @@ StatusOr<Reply> DeletedVersion(const IdentityRouteDeps& d, RequestContext& ctx,
   return not_found;
 }
 
+// ?version=N: one positive integer; absent or 0 is the current version (as Vault reads it).
+StatusOr<std::optional<std::int64_t>> VersionParam(const http::QueryParams& q) {
+  const auto v = http::QueryValue(q, "version");
+  if (v.empty() || v == "0") return std::optional<std::int64_t>();
+  BULWARK_ASSIGN_OR_RETURN(auto parsed, secret_ops::ParseVersions(v));
+  if (parsed.size() != 1)
+    return Status::InvalidArgument("invalid_versions", "version is one positive integer");
+  return std::optional<std::int64_t>(parsed[0]);
+}
+
 StatusOr<Reply> ReadData(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"version"}));
-  std::optional<std::int64_t> version;
-  if (const auto v = http::QueryValue(q, "version"); !v.empty() && v != "0") {
-    BULWARK_ASSIGN_OR_RETURN(auto parsed, secret_ops::ParseVersions(v));
-    if (parsed.size() != 1)
-      return Status::InvalidArgument("invalid_versions", "version is one positive integer");
-    version = parsed[0];
-  }
+  BULWARK_ASSIGN_OR_RETURN(const std::optional<std::int64_t> version, VersionParam(q));
   auto value = secret_ops::Read(d, ctx, ctx.param("path"), version);
   if (!value.ok()) {
     if (value.status().code() != ErrorCode::kNotFound) return value.status();
@@ -211,13 +215,7 @@ json::value Subkeys(const json::value& v, std::int64_t depth, std::int64_t level
 StatusOr<Reply> ReadSubkeys(const IdentityRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"version", "depth"}));
-  std::optional<std::int64_t> version;
-  if (const auto v = http::QueryValue(q, "version"); !v.empty() && v != "0") {
-    BULWARK_ASSIGN_OR_RETURN(auto parsed, secret_ops::ParseVersions(v));
-    if (parsed.size() != 1)
-      return Status::InvalidArgument("invalid_versions", "version is one positive integer");
-    version = parsed[0];
-  }
+  BULWARK_ASSIGN_OR_RETURN(const std::optional<std::int64_t> version, VersionParam(q));
   std::int64_t depth = 0;
   if (const auto v = http::QueryValue(q, "depth"); !v.empty()) {
     if (v.size() > 4 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))

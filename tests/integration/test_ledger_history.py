@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import run_cli
+from conftest import PUBLIC_URL, run_cli
 from pg_helpers import ON_POSTGRES, db_for
 
 DENIED = "/metrics"  # an operator-only route: a non-operator gets 404, and it is recorded
@@ -232,7 +232,9 @@ def test_a_restored_database_file_is_refused_and_does_not_bring_back_a_revoked_k
     from identity_helpers import LOOSE, bearer, step_up
     from vault_helpers import api_key, owner
 
-    srv = make_server(dev=True, settings=LOOSE)
+    # A public URL: the restarted server binds another port, and the issuer of the access tokens
+    # signed before the restart is the configured URL, not the bound address (docs/configuration.md).
+    srv = make_server(dev=True, settings=dict(LOOSE, **{"server.public_url": PUBLIC_URL}))
     _, tokens, codes = owner(srv)
     key, key_id = api_key(srv, tokens, codes, scopes=["apikeys.read"])
     assert srv.get("/api/v1/whoami", headers={"X-API-Key": key}).status == 200
@@ -309,7 +311,8 @@ def test_an_edited_audit_index_neither_hides_nor_reattributes_events_unnoticed(m
     from identity_helpers import LOOSE, bearer
     from vault_helpers import owner
 
-    srv = make_server(dev=True, settings=dict(LOOSE, **{"audit.verify_interval_ms": 200}))
+    srv = make_server(dev=True, settings=dict(LOOSE, **{"audit.verify_interval_ms": 200,
+                                                         "server.public_url": PUBLIC_URL}))
     a, a_tokens, _ = owner(srv, "acme")
     b, _, _ = owner(srv, "beta")
     res = srv.get("/api/v1/audit/events?limit=500", headers=bearer(a_tokens))

@@ -13,7 +13,7 @@ import threading
 import time
 
 import pytest
-from conftest import b64key, run_cli
+from conftest import PUBLIC_URL, b64key, run_cli
 from identity_helpers import LOOSE_RULES, MAGIC_RE, bearer, enroll, invite, mail_count, post, send_json, \
     sign_in, step_up, wait_mail
 from vault_helpers import api_key, put_policy
@@ -28,7 +28,10 @@ def cluster(pg, make_server):
     key = b64key()
     rules = LOOSE_RULES + ["POST /api/v1/auth/request email 4/10m", "* api_key 100000/1m"]
     nodes = [make_server(dev=True, name=f"node{i}", env={"BULWARK_MASTER_KEY": key},
-                         settings={"rate_limit.rules": rules, "storage.url": url}) for i in range(NODES)]
+                         # One deployment behind one address: the nodes share the public URL, and so
+                         # the issuer and audience of the access tokens any of them signs.
+                         settings={"rate_limit.rules": rules, "storage.url": url,
+                                   "server.public_url": PUBLIC_URL}) for i in range(NODES)]
     res = run_cli(["tenant", "create", "--dev", "--config", nodes[0].config_path, "--data", nodes[0].data_dir,
                    "--name", "acme", "--owner", "owner@acme.test"], env={"BULWARK_MASTER_KEY": key})
     assert res.returncode == 0, res

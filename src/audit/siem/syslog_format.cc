@@ -25,6 +25,23 @@ bool Digits(std::string_view s, std::size_t pos, std::size_t n) {
   return true;
 }
 
+// "<PRI>1 TIMESTAMP HOSTNAME bulwark PROCID MSGID [": the RFC 5424 header every record starts with,
+// up to the opening of its structured data.
+void AppendHeader(std::string& out, int pri, std::string_view time, const SyslogIdentity& id,
+                  std::string_view msgid) {
+  out += '<';
+  out += std::to_string(pri);
+  out += ">1 ";
+  out += time;
+  out += ' ';
+  out += id.hostname.empty() ? "-" : id.hostname;
+  out += " bulwark ";
+  out += id.procid.empty() ? "-" : id.procid;
+  out += ' ';
+  out += msgid;
+  out += " [";
+}
+
 }  // namespace
 
 int SyslogPriority(int facility, std::string_view result) {
@@ -94,17 +111,7 @@ std::string FormatSyslogRecord(const SyslogIdentity& id, std::int64_t seq, std::
   }
   std::string out;
   out.reserve(entry.size() + 160);
-  out += '<';
-  out += std::to_string(SyslogPriority(id.facility, result));
-  out += ">1 ";
-  out += time;
-  out += ' ';
-  out += id.hostname.empty() ? "-" : id.hostname;
-  out += " bulwark ";
-  out += id.procid.empty() ? "-" : id.procid;
-  out += ' ';
-  out += msgid;
-  out += " [";
+  AppendHeader(out, SyslogPriority(id.facility, result), time, id, msgid);
   out += kSyslogSdId;
   out += " seq=\"";
   out += std::to_string(seq);
@@ -132,17 +139,7 @@ std::string FormatSyslogCheckpoint(const SyslogIdentity& id, const LedgerCheckpo
   if (!line.empty() && line.back() == '\n') line.pop_back();
   std::string out;
   out.reserve(line.size() + 400);
-  out += '<';
-  out += std::to_string(id.facility * 8 + kSeverityNotice);
-  out += ">1 ";
-  out += time;
-  out += ' ';
-  out += id.hostname.empty() ? "-" : id.hostname;
-  out += " bulwark ";
-  out += id.procid.empty() ? "-" : id.procid;
-  out += ' ';
-  out += kSyslogCheckpointMsgId;
-  out += " [";
+  AppendHeader(out, id.facility * 8 + kSeverityNotice, time, id, kSyslogCheckpointMsgId);
   out += kSyslogCheckpointSdId;
   out += " ledger=\"";
   out += EscapeSdParamValue(id.ledger_id);
