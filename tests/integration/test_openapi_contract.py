@@ -172,6 +172,11 @@ def _v(w, method, path, doc=None):
     return w.req(method, path, doc, w.vault)
 
 
+def _vpatch(w, path, doc):
+    """What `vault kv patch`, hvac's patch() and node-vault's update() send: a JSON Merge Patch."""
+    return w.req("PATCH", path, doc, {**w.vault, "Content-Type": "application/merge-patch+json"})
+
+
 def _tenant_delete(w):
     t, tokens, codes = owner(w.srv, "doomed")
     step_up(w.srv, tokens, codes)
@@ -273,6 +278,33 @@ CALLS = [
     ("GET", "/v1/{mount}/metadata/{path}", lambda w: _v(w, "GET", V + "metadata/kv/a/b")),
     ("GET", "/v1/{mount}/metadata/{path}", lambda w: _v(w, "GET", V + "metadata/kv?list=true")),
     ("GET", "/v1/{mount}/metadata", lambda w: _v(w, "GET", V + "metadata?list=true")),
+    # Mount discovery and engine settings, as the Go client, hvac and node-vault ask for them.
+    ("GET", "/v1/sys/internal/ui/mounts/{path}", lambda w: _v(w, "GET", "/v1/sys/internal/ui/mounts/secret/kv/a")),
+    ("GET", "/v1/sys/internal/ui/mounts/{path}",
+     lambda w: _v(w, "GET", "/v1/sys/internal/ui/mounts/kv/a")),  # 404 unknown_mount
+    ("GET", "/v1/sys/mounts-all/{path}", lambda w: _v(w, "GET", "/v1/sys/mounts-all/secret")),
+    ("GET", "/v1/sys/mounts", lambda w: _v(w, "GET", "/v1/sys/mounts")),
+    ("GET", "/v1/sys/mounts", lambda w: w.req("GET", "/v1/sys/mounts")),  # 403, no token
+    ("GET", "/v1/sys/mounts/{mount}/tune", lambda w: _v(w, "GET", "/v1/sys/mounts/secret/tune")),
+    ("GET", "/v1/sys/mounts/{mount}/tune", lambda w: _v(w, "GET", "/v1/sys/mounts/kv/tune")),  # 404 unknown_mount
+    ("GET", "/v1/{mount}/config", lambda w: _v(w, "GET", V + "config")),
+    ("POST", "/v1/{mount}/config", lambda w: _v(w, "POST", V + "config", {"max_versions": 0, "cas_required": False,
+                                                                        "delete_version_after": "0s"})),  # 204
+    ("POST", "/v1/{mount}/config",
+     lambda w: _v(w, "POST", V + "config", {"cas_required": True})),  # 400 unsupported_setting
+    # PATCH (JSON Merge Patch) and subkeys.
+    ("PATCH", "/v1/{mount}/data/{path}", lambda w: _vpatch(w, V + "data/kv/a/b", {"data": {"k": None, "n": {"m": 1}}})),
+    ("PATCH", "/v1/{mount}/data/{path}", lambda w: _v(w, "PATCH", V + "data/kv/a/b", {"data": {"n": 2}})),  # 415
+    ("PATCH", "/v1/{mount}/data/{path}", lambda w: _vpatch(w, V + "data/kv/none", {"data": {"n": 2}})),  # 404
+    ("GET", "/v1/{mount}/subkeys/{path}", lambda w: _v(w, "GET", V + "subkeys/kv/a/b?depth=1")),
+    ("GET", "/v1/{mount}/subkeys/{path}", lambda w: _v(w, "GET", V + "subkeys/kv/a/b?depth=x")),  # 400 invalid_query
+    # KV v1 calls on the KV v2 mount, and a KV v2 path with a method it lacks.
+    ("GET", "/v1/secret/{path}", lambda w: _v(w, "GET", V + "kv/a/b")),  # 404 kv_v2_mount
+    ("GET", "/v1/secret/{path}", lambda w: _v(w, "GET", V + "delete/kv/a/b")),  # 405 method_not_allowed
+    ("POST", "/v1/secret/{path}", lambda w: _v(w, "POST", V + "kv/a/b", {"k": "v"})),
+    ("PUT", "/v1/secret/{path}", lambda w: _v(w, "PUT", V + "kv/a/b", {"k": "v"})),
+    ("PATCH", "/v1/secret/{path}", lambda w: _v(w, "PATCH", V + "kv/a/b", {"k": "v"})),
+    ("DELETE", "/v1/secret/{path}", lambda w: _v(w, "DELETE", V + "kv/a/b")),
     ("POST", "/v1/{mount}/metadata/{path}", lambda w: _v(w, "POST", V + "metadata/kv/a/b", {"max_versions": 7})),
     ("PUT", "/v1/{mount}/metadata/{path}", lambda w: _v(w, "PUT", V + "metadata/kv/a/b", {"max_versions": 8})),
     ("POST", "/v1/{mount}/delete/{path}", lambda w: _v(w, "POST", V + "delete/kv/a/b", {"versions": [1]})),
@@ -285,7 +317,16 @@ CALLS = [
     ("DELETE", "/v1/{mount}/data/{path}", lambda w: _v(w, "DELETE", V + "data/kv/a/b")),
     ("DELETE", "/v1/{mount}/metadata/{path}", lambda w: _v(w, "DELETE", V + "metadata/kv/a/b")),
     ("GET", "/v1/auth/token/lookup-self", lambda w: _v(w, "GET", "/v1/auth/token/lookup-self")),
+    ("POST", "/v1/auth/token/renew-self", lambda w: _v(w, "POST", "/v1/auth/token/renew-self")),  # 400
+    ("PUT", "/v1/auth/token/renew-self",
+     lambda w: _v(w, "PUT", "/v1/auth/token/renew-self", {"increment": "1h"})),  # 400 lease_not_renewable
+    ("PUT", "/v1/auth/token/renew-self", lambda w: w.req("PUT", "/v1/auth/token/renew-self")),  # 403, no token
     ("GET", "/v1/sys/health", lambda w: w.req("GET", "/v1/sys/health")),
+    ("GET", "/v1/sys/health", lambda w: w.req("GET", "/v1/sys/health?activecode=204")),
+    ("GET", "/v1/sys/health", lambda w: w.req("GET", "/v1/sys/health?standbyok=maybe")),  # 400
+    # The dev sign-in page the mailed link opens, and its script.
+    ("GET", "/login", lambda w: w.req("GET", "/login")),
+    ("GET", "/login.js", lambda w: w.req("GET", "/login.js")),
     # Last: changes and removals.
     ("PATCH", "/api/v1/members/{user_id}",
      lambda w: (w.step_up(), _s(w, "PATCH", f"/api/v1/members/{w.member['user_id']}", {"role": "viewer"}))[1]),
@@ -383,7 +424,7 @@ def test_every_answer_matches_its_documented_shape(make_server):
     assert not failures, "\n".join(failures)
     statuses = {s[2] for s in seen}
     # The representative calls reached success and both error shapes, not just refusals.
-    assert {200, 201, 204} <= statuses and {400, 401, 403, 404, 409} <= statuses, statuses
+    assert {200, 201, 204} <= statuses and {400, 401, 403, 404, 405, 409, 415} <= statuses, statuses
 
 
 # --------------------------------------------------------------------------------------------
