@@ -211,6 +211,11 @@ Status UpdateMetadata(const IdentityRouteDeps& d, RequestContext& ctx, std::stri
     if (head && d.vault->LowersMaxVersions(*head, update) && (caps & kCapDelete) == 0) {
       return PathDenied(ctx, path, kCapDelete);
     }
+    // So is an expiry set or shortened: the versions it reaches read as deleted at once.
+    if (head && head->current_version > 0 && secrets::Vault::ShortensExpiry(*head, update) &&
+        (caps & kCapDelete) == 0) {
+      return PathDenied(ctx, path, kCapDelete);
+    }
     if (update.max_versions) ev.details.emplace_back("max_versions", *update.max_versions);
     if (update.cas_required) ev.details.emplace_back("cas_required", *update.cas_required);
     if (update.delete_version_after)

@@ -446,8 +446,12 @@ StatusOr<unsigned> HealthCode(const http::QueryParams& q, std::string_view name,
   const std::string_view v = http::QueryValue(q, name);
   unsigned code = 0;
   if (v.size() != 3 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-      (code = static_cast<unsigned>(std::stoi(std::string(v)))) < 200 || code > 599) {
-    return Status::InvalidArgument("invalid_query", std::string(name) + " is an HTTP status code (200-599)");
+      (code = static_cast<unsigned>(std::stoi(std::string(v)))) < 200 || code > 599 ||
+      code == 304 || code == 401 || code == 407) {
+    // 304 never carries a body (a proxy would read this one as the next response), and 401/407
+    // ask a client or proxy for credentials: none of them is a health answer.
+    return Status::InvalidArgument(
+        "invalid_query", std::string(name) + " is an HTTP status code (200-599; not 304, 401 or 407)");
   }
   return code;
 }

@@ -1508,10 +1508,14 @@ int TenantCreate(const core::ConfigSources& sources, const std::string& name,
     PrintProblems(loaded.problems, std::cerr);
     return kExitConfigRefused;
   }
-  // A refused create leaves nothing behind: not the data directory, database or dev master key
-  // OpenCore makes on first use, nor the high-water file (declared first: it cleans up after the
-  // store is closed).
-  UndoCreated undo({config.data_dir, config.audit_high_water_path()});
+  // A bad name or address is refused before anything is opened; any later refusal leaves
+  // nothing behind: not the data directory, database or dev master key OpenCore makes on first
+  // use (declared first: it cleans up after the store is closed).
+  if (Status bad = identity::directory::CheckNewTenant(name, owner); !bad.ok()) {
+    std::cerr << "bulwark: tenant create: " << bad.reason() << ": " << bad.message() << "\n";
+    return 1;
+  }
+  UndoCreated undo(config);
   std::string step;
   auto core_or = OpenCore(config, step);
   if (!core_or.ok()) return Refuse(step, core_or.status());

@@ -153,10 +153,18 @@ Status EnsurePolicy(store::Transaction& tx, const std::string& tenant, std::int6
       .status();
 }
 
+// A POSIX shell single-quoted word: the output is meant for `eval`, and an owner address may hold
+// any of ' $ ` ( that an address allows, so a ' inside is closed, escaped and reopened.
 std::string Quoted(std::string_view v) {
-  // Every value printed is of [A-Za-z0-9_.:/@[\]-] (ids, a key, a URL, a tenant name, an
-  // address): quoting is for the reader's shell, not an escape.
-  return "'" + std::string(v) + "'";
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
 }
 
 void PrintResult(std::ostream& out, const core::Config& c, const QuickstartOptions& o,
@@ -223,7 +231,9 @@ int DevQuickstart(const core::ConfigSources& sources, const QuickstartOptions& o
     return kExitConfigRefused;
   }
   // A refused quickstart leaves nothing behind on a fresh data directory (as tenant create).
-  UndoCreated undo({config.data_dir, config.audit_high_water_path()});
+  if (Status bad = identity::directory::CheckNewTenant(options.tenant, options.owner); !bad.ok())
+    return Refused(err, bad, "nothing was opened");
+  UndoCreated undo(config);
   std::string step;
   auto core_or = OpenCore(config, step);
   if (!core_or.ok()) {

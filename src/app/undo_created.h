@@ -1,28 +1,35 @@
 #pragma once
-// Leaves nothing behind when a command that may create files fails: the data directory, the
-// database, a generated dev master key, the high-water file.
+// Leaves nothing behind when a command that may create a store fails: what opening the store
+// made on first use (the data directory, the SQLite database and its journal files, a generated
+// dev master key, the high-water file), and nothing else.
 //
-// It records what exists under each watched path before the command opens anything; unless
-// Keep() is called, its destructor removes every file and directory that appeared since
-// (deepest first), and a watched directory that did not exist at all. Declare it before the
-// store is opened, so the store is closed by the time it cleans up:
+// It records, before the command opens anything, which of those paths exist; unless Keep() is
+// called, its destructor removes:
+//   - a data directory that did not exist, with all that appeared in it, and a high-water file
+//     outside it that did not exist either;
+//   - in a data directory that existed, only the database files and the dev key that appeared:
+//     never another file (a server beside the command may be writing its own there).
+// On PostgreSQL it removes nothing: a generated dev key may already seal the keyring rows the
+// command wrote to the shared database. Declare it before the store is opened, so the store is
+// closed by the time it cleans up:
 //
-//   UndoCreated undo({config.data_dir, config.audit_high_water_path()});
+//   UndoCreated undo(config);
 //   auto core = OpenCore(config, step);          // may create the directory, key, database
 //   if (!core.ok()) return Refuse(step, ...);    // undo removes what OpenCore created
 //   ...; undo.Keep();                            // success: keep everything
 //
 // It cannot undo changes to files that already existed (a migration of an existing database);
-// commands refuse what they can before opening anything.
-#include <set>
+// commands refuse what they can (bad names, bad addresses) before opening anything.
 #include <string>
 #include <vector>
+
+#include "core/config.h"
 
 namespace bulwark::app {
 
 class UndoCreated {
  public:
-  explicit UndoCreated(std::vector<std::string> paths);
+  explicit UndoCreated(const core::Config& config);
   ~UndoCreated();
   UndoCreated(const UndoCreated&) = delete;
   UndoCreated& operator=(const UndoCreated&) = delete;
@@ -30,8 +37,9 @@ class UndoCreated {
   void Keep() { keep_ = true; }
 
  private:
-  std::vector<std::string> paths_;
-  std::set<std::string> before_;  // every path that existed, below the watched ones included
+  std::string fresh_dir_;               // the data directory, when it did not exist
+  std::vector<std::string> new_files_;  // files that did not exist, removed if they appear
+  std::vector<std::string> new_dirs_;   // directories that did not exist, removed when empty
   bool keep_ = false;
 };
 

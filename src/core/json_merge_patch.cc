@@ -2,6 +2,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <vector>
 
 #include "core/json_text.h"
 
@@ -16,12 +17,69 @@ std::optional<std::string> Exact(std::string_view text) {
   return MemberTextExact(wrapped, "v");
 }
 
+// The text of each member's value of a compact JSON object, in order, found in one pass (so a
+// merge is linear in the size of its texts, however many members they have). `text` is compact
+// JSON already parsed once (Exact), so only strings and nesting need tracking.
+std::optional<std::vector<std::string_view>> MemberValues(std::string_view text) {
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}') return std::nullopt;
+  std::vector<std::string_view> out;
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  std::size_t value_start = std::string_view::npos;
+  for (std::size_t i = 1; i + 1 < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '{':
+      case '[':
+        ++depth;
+        break;
+      case '}':
+      case ']':
+        --depth;
+        break;
+      case ':':
+        if (depth == 0 && value_start == std::string_view::npos) value_start = i + 1;
+        break;
+      case ',':
+        if (depth == 0) {
+          if (value_start == std::string_view::npos) return std::nullopt;
+          out.push_back(text.substr(value_start, i - value_start));
+          value_start = std::string_view::npos;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (value_start != std::string_view::npos) {
+    out.push_back(text.substr(value_start, text.size() - 1 - value_start));
+  }
+  return out;
+}
+
 // Both texts are compact and exact (Exact); their parsed forms say only what is an object and
 // which members it has, in order. Each member's text is taken from the text it came from.
 std::optional<std::string> Merge(std::string_view target_text, const boost::json::value& target,
                                  std::string_view patch_text, const boost::json::value& patch) {
   const boost::json::object* p = patch.if_object();
   if (p == nullptr) return std::string(patch_text);
+  const auto patch_values = MemberValues(patch_text);
+  // A count that differs (a duplicate key the parse folded) is refused, never guessed at.
+  if (!patch_values || patch_values->size() != p->size()) return std::nullopt;
   const boost::json::object* t = target.if_object();
   std::string out = "{";
   const auto add = [&](std::string_view key, std::string_view value) {
@@ -30,31 +88,32 @@ std::optional<std::string> Merge(std::string_view target_text, const boost::json
     out += ':';
     out += value;
   };
+  const auto patch_text_of = [&](boost::json::object::const_iterator it) {
+    return (*patch_values)[static_cast<std::size_t>(it - p->begin())];
+  };
   static const boost::json::value kNull;
   if (t != nullptr) {
+    const auto target_values = MemberValues(target_text);
+    if (!target_values || target_values->size() != t->size()) return std::nullopt;
+    std::size_t i = 0;
     for (const auto& member : *t) {
       const std::string_view key = member.key();
-      auto own = MemberTextExact(target_text, key);
-      if (!own) return std::nullopt;
-      const boost::json::value* change = p->if_contains(key);
-      if (change == nullptr) {
-        add(key, *own);
+      const std::string_view own = (*target_values)[i++];
+      const auto change = p->find(key);
+      if (change == p->end()) {
+        add(key, own);
         continue;
       }
-      if (change->is_null()) continue;
-      auto change_text = MemberTextExact(patch_text, key);
-      if (!change_text) return std::nullopt;
-      auto merged = Merge(*own, member.value(), *change_text, *change);
+      if (change->value().is_null()) continue;
+      auto merged = Merge(own, member.value(), patch_text_of(change), change->value());
       if (!merged) return std::nullopt;
       add(key, *merged);
     }
   }
-  for (const auto& member : *p) {
-    const std::string_view key = member.key();
-    if (member.value().is_null() || (t != nullptr && t->contains(key))) continue;
-    auto change_text = MemberTextExact(patch_text, key);
-    if (!change_text) return std::nullopt;
-    auto merged = Merge("null", kNull, *change_text, member.value());
+  for (auto it = p->begin(); it != p->end(); ++it) {
+    const std::string_view key = it->key();
+    if (it->value().is_null() || (t != nullptr && t->contains(key))) continue;
+    auto merged = Merge("null", kNull, patch_text_of(it), it->value());
     if (!merged) return std::nullopt;
     add(key, *merged);
   }

@@ -21,6 +21,8 @@ namespace {
 std::atomic<int> g_min_level{static_cast<int>(Level::kInfo)};
 std::atomic<int> g_fd{STDERR_FILENO};
 std::mutex g_write_mu;
+// Set by Silence: a command-line tool's warnings and errors go out as one human line each.
+std::atomic<bool> g_human{false};
 
 constexpr std::string_view LevelName(Level l) {
   switch (l) {
@@ -36,6 +38,7 @@ constexpr std::string_view LevelName(Level l) {
 
 Status Init(Level min_level, const std::string& file_path) {
   g_min_level.store(static_cast<int>(min_level));
+  g_human.store(false);
   if (file_path.empty()) {
     g_fd.store(STDERR_FILENO);
     return Status::Ok();
@@ -57,7 +60,13 @@ StatusOr<Level> ParseLevel(std::string_view name) {
   return Status::InvalidArgument("invalid_log_level", "log level must be debug, info, warn or error");
 }
 
-void Silence() { g_min_level.store(static_cast<int>(Level::kError) + 1); }
+// Not every level, despite the name: warnings and errors still show, as one human line each
+// ("bulwark: warning: EVENT: MESSAGE", not JSON), since silence must not hide what an operator
+// has to act on (a high-water mark that could not be written, a dev master key generated).
+void Silence() {
+  g_min_level.store(static_cast<int>(Level::kWarn));
+  g_human.store(true);
+}
 
 bool Enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed); }
 
@@ -131,7 +140,23 @@ std::string FormatLine(Level level, std::string_view event, Fields fields,
 
 void Write(Level level, std::string_view event, Fields fields, std::string_view request_id) {
   if (!Enabled(level)) return;
-  const std::string line = FormatLine(level, event, fields, request_id);
+  std::string line;
+  if (g_human.load(std::memory_order_relaxed)) {
+    // "bulwark: warning: EVENT: MESSAGE": the event and its message field only (never a value
+    // a credential-named field holds).
+    line = "bulwark: ";
+    line += level == Level::kError ? "error: " : "warning: ";
+    line += event;
+    for (const Field& f : fields) {
+      if (f.key == "message" && std::holds_alternative<std::string_view>(f.value)) {
+        line += ": ";
+        line += std::get<std::string_view>(f.value);
+      }
+    }
+    line += '\n';
+  } else {
+    line = FormatLine(level, event, fields, request_id);
+  }
   std::lock_guard<std::mutex> lock(g_write_mu);
   (void)core::WriteAll(g_fd.load(), line);  // logging must never take the process down
 }

@@ -27,8 +27,13 @@ void Response::SerializeTo(std::string& out) const {
   out += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
   out += "\r\nContent-Type: ";
   AppendHeaderText(out, content_type);
-  out += "\r\nContent-Length: ";
-  AppendNumber(out, body.size());
+  // 1xx, 204 and 304 never carry a body (RFC 9110 §6.4.1): none is written, whatever a handler
+  // set, and 204 sends no Content-Length (§8.6), so no proxy can read a body as the next response.
+  const bool bodiless = status < 200 || status == 204 || status == 304;
+  if (!bodiless) {
+    out += "\r\nContent-Length: ";
+    AppendNumber(out, body.size());
+  }
   out += "\r\nX-Request-ID: ";
   AppendHeaderText(out, request_id);
   out += "\r\n";
@@ -45,7 +50,7 @@ void Response::SerializeTo(std::string& out) const {
     out += "Connection: keep-alive\r\n";
   }
   out += "\r\n";
-  if (!head) out += body;
+  if (!head && !bodiless) out += body;
 }
 
 }  // namespace bulwark::http

@@ -43,12 +43,17 @@ StatusOr<Member> CheckMayActOn(store::Transaction& tx, std::string_view tenant_i
 
 }  // namespace
 
-StatusOr<CreatedTenant> CreateTenant(store::Transaction& tx, std::string_view name,
-                                     std::string_view owner_email, std::int64_t now) {
+Status CheckNewTenant(std::string_view name, std::string_view owner_email) {
   if (!ValidTenantName(name)) {
     return Status::InvalidArgument("invalid_tenant_name",
                                    "a tenant name is 1-63 of a-z, 0-9 and '-'");
   }
+  return NormalizeEmail(owner_email).status();
+}
+
+StatusOr<CreatedTenant> CreateTenant(store::Transaction& tx, std::string_view name,
+                                     std::string_view owner_email, std::int64_t now) {
+  BULWARK_RETURN_IF_ERROR(CheckNewTenant(name, owner_email));
   BULWARK_ASSIGN_OR_RETURN(std::string email, NormalizeEmail(owner_email));
   BULWARK_ASSIGN_OR_RETURN(auto existing, tx.Query("SELECT id FROM tenants WHERE name = ?",
                                                    {Value::Text(std::string(name))}));

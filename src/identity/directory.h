@@ -37,6 +37,10 @@ struct Member {
   std::int64_t created_at = 0;
 };
 
+// Whether `name` and `owner_email` are a valid tenant name and address: what CreateTenant checks
+// first, for a command to refuse before it opens (and perhaps creates) a store.
+Status CheckNewTenant(std::string_view name, std::string_view owner_email);
+
 // A tenant named `name` (1-63 of [a-z0-9-], starting with a letter or digit) and its first
 // owner, created with the user if the email is new. The only way an account comes to exist
 // besides an accepted invite: there is no default account.

@@ -538,6 +538,11 @@ bool Vault::LowersMaxVersions(const SecretHead& head, const MetadataUpdate& upda
   return EffectiveMaxVersions(update) < head.max_versions;
 }
 
+bool Vault::ShortensExpiry(const SecretHead& head, const MetadataUpdate& update) {
+  if (!update.delete_version_after || *update.delete_version_after <= 0) return false;
+  return head.delete_version_after == 0 || *update.delete_version_after < head.delete_version_after;
+}
+
 StatusOr<std::optional<SecretHead>> Vault::Head(store::Transaction& tx, std::string_view tenant,
                                                 std::string_view path) {
   BULWARK_ASSIGN_OR_RETURN(

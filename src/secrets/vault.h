@@ -146,6 +146,10 @@ class Vault {
   // removes its oldest versions for good, so it is a delete. False for a value UpdateMetadata
   // refuses as invalid.
   bool LowersMaxVersions(const SecretHead& head, const MetadataUpdate& update) const;
+  // Whether `update` makes versions expire sooner than `head` lets them (a delete_version_after
+  // set where there was none, or shortened): every version older than it then reads as deleted,
+  // at once, so it needs the same right as deleting them.
+  static bool ShortensExpiry(const SecretHead& head, const MetadataUpdate& update);
   // Removes the secret: its metadata and every version.
   Status DeleteAll(store::Transaction& tx, std::string_view tenant, std::string_view path);
   // The path's settings row; nullopt when the path has none.

@@ -193,3 +193,20 @@ def test_dev_server_says_where_it_listens_and_what_to_run(tmp_path):
         assert vault(srv, "GET", "/v1/auth/token/lookup-self", env["VAULT_TOKEN"]).status == 200
     finally:
         srv.stop()
+
+
+def test_exports_are_shell_words_whatever_the_owner_address_holds(tmp_path):
+    """The output is meant for `eval`: an address may hold a ', so each value is a quoted shell
+    word that reads back exactly (and an address with $( ) is refused before anything opens)."""
+    import subprocess
+    data = tmp_path / "data"
+    owner = "o'brien@dev.test"
+    res = run_cli(["dev", "quickstart", "--dev", "--data", str(data), "--tenant", "q", "--owner", owner])
+    assert res.returncode == 0, res
+    shell = subprocess.run(["bash", "--norc", "-c", 'eval "$1"; printf "%s" "$BULWARK_OWNER"', "eval", res.stdout],
+                           capture_output=True, text=True, timeout=30)
+    assert shell.returncode == 0 and shell.stdout == owner, shell
+    fresh = tmp_path / "fresh"
+    bad = run_cli(["dev", "quickstart", "--dev", "--data", str(fresh), "--owner", "a$(touch x)@dev.test"])
+    assert bad.returncode == 1 and bad.stdout == "" and "invalid_email" in bad.stderr, bad
+    assert not fresh.exists()

@@ -314,6 +314,12 @@ def test_health_honours_vaults_status_code_parameters(srv):
     assert res.status == 218 and res.json()["initialized"] is True, res
     res = srv.get("/v1/sys/health?activecode=204")
     assert res.status == 204 and res.body == b"", res
+    # A 204 says no Content-Length (RFC 9110 8.6), and no code without a body, or one asking for
+    # credentials, is a health answer: a 304 "with a body" would be read by a keep-alive proxy
+    # as the next response.
+    assert "content-length" not in {k.lower() for k in res.headers}, res
+    for code in ("304", "401", "407"):
+        errors(srv.get(f"/v1/sys/health?activecode={code}"), 400, "invalid_query")
     assert srv.get("/v1/sys/health?standbycode=299&sealedcode=503&uninitcode=501"
                    "&performancestandbycode=473&drsecondarycode=472").status == 200
     for q in ("activecode=abc", "activecode=99", "activecode=600", "standbycode=x",
@@ -422,6 +428,25 @@ def test_ansible_vault_list_and_vault_kv2_get(srv, store_backend, tmp_path):
     assert run.returncode == 0, (run.stdout, run.stderr)
     res = json.loads(run.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     assert res["secret"] == {"v": "ans/one"} and res["metadata"]["version"] == 1, res
+
+
+def test_setting_delete_version_after_needs_the_delete_capability(srv):
+    """An expiry set or shortened makes every version older than it read as deleted at once: the
+    same right as deleting them (as lowering max_versions), not update alone."""
+    _, tokens, codes = owner(srv)
+    put_policy(srv, tokens, codes, "rw", {"app/*": ["create", "read", "update", "list"]})
+    key, _ = api_key(srv, tokens, codes, policy="rw")
+    h = go_headers(key)
+    assert srv.request("POST", "/v1/secret/data/app/x", h, '{"data":{"v":"1"}}').status == 200
+    before = stored(srv, key, "app/x")
+    for value in ("1s", "1h", 60):
+        res = srv.request("POST", "/v1/secret/metadata/app/x", h,
+                          json.dumps({"delete_version_after": value}))
+        assert res.status == 403 and "path_denied" in res.json()["errors"][0], res
+    assert stored(srv, key, "app/x") == before
+    # Turning it off, or leaving it as it is, takes update alone.
+    assert srv.request("POST", "/v1/secret/metadata/app/x", h,
+                       '{"delete_version_after":"0s","max_versions":20}').status == 204
 
 
 def test_delete_version_after_expires_versions_on_read(srv, store_backend):
