@@ -60,9 +60,6 @@ StatusOr<Level> ParseLevel(std::string_view name) {
   return Status::InvalidArgument("invalid_log_level", "log level must be debug, info, warn or error");
 }
 
-// Not every level, despite the name: warnings and errors still show, as one human line each
-// ("bulwark: warning: EVENT: MESSAGE", not JSON), since silence must not hide what an operator
-// has to act on (a high-water mark that could not be written, a dev master key generated).
 void Silence() {
   g_min_level.store(static_cast<int>(Level::kWarn));
   g_human.store(true);

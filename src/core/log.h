@@ -52,8 +52,10 @@ using Fields = std::initializer_list<Field>;
 // O_APPEND with mode 0600. Fails if the file cannot be opened.
 Status Init(Level min_level, const std::string& file_path);
 StatusOr<Level> ParseLevel(std::string_view name);
-// Turns every level off until the next Init: a command-line tool other than `serve` writes its
-// own human messages to stderr, and its log lines only when asked (`bulwark --verbose ...`).
+// Turns debug and info off until the next Init, and writes warnings and errors as one human line
+// each ("bulwark: warning: EVENT: MESSAGE", not JSON): a command-line tool other than `serve`
+// writes its own human messages to stderr, its log lines only when asked (`bulwark --verbose
+// ...`), and never hides what an operator has to act on.
 void Silence();
 bool Enabled(Level level);
 
