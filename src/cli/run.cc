@@ -122,7 +122,8 @@ void AddDocCommands(CLI::App& app, Context& ctx, CommandTable& table) {
   completion->add_option("shell", *shell, "The shell (bash)")
       ->required()
       ->check(CLI::IsMember({"bash"}));
-  table.Add(completion, [&ctx] {
+  table.Add(completion, [&ctx, shell] {  // owns what the option writes into
+    (void)shell;
     std::cout << BashCompletion(*ctx.root);
     return kExitOk;
   });
