@@ -5,6 +5,14 @@
 
 namespace bulwark::api {
 
+Status CheckMount(const http::RequestContext& ctx) {
+  if (ctx.param("mount") != kMount) {
+    return Status::NotFound("unknown_mount",
+                            "no secrets engine is mounted there; the KV v2 mount is \"secret\"");
+  }
+  return Status::Ok();
+}
+
 std::string VaultEnvelope(const http::RequestContext& ctx, std::string_view data) {
   boost::json::object head{{"request_id", ctx.request_id},
                            {"lease_id", ""},

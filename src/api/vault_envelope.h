@@ -1,5 +1,5 @@
 #pragma once
-// Vault's response envelope, shared by the Vault-surface routes (vault_routes.cc,
+// Vault's response envelope and its one mount, shared by the Vault-surface routes (vault_routes.cc,
 // vault_mount_routes.cc): request_id, lease fields, `data`, and the null wrap_info, warnings
 // and auth Vault clients expect.
 #include <string>
@@ -9,6 +9,12 @@
 #include "http/types.h"
 
 namespace bulwark::api {
+
+// The one KV v2 mount the Vault surface serves.
+inline constexpr std::string_view kMount = "secret";
+
+// Ok when the route's {mount} is kMount; else 404 unknown_mount.
+Status CheckMount(const http::RequestContext& ctx);
 
 // The envelope around `data` (a serialized JSON object).
 std::string VaultEnvelope(const http::RequestContext& ctx, std::string_view data);

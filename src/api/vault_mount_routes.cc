@@ -28,8 +28,6 @@ using http::RequestContext;
 using http::Verb;
 namespace json = boost::json;
 
-constexpr std::string_view kMount = "secret";
-
 json::object MountConfig() {
   return json::object{{"default_lease_ttl", 0},
                       {"force_no_cache", false},
@@ -79,14 +77,6 @@ StatusOr<Reply> MountOfPath(const IdentityRouteDeps&, RequestContext& ctx) {
 
 StatusOr<Reply> ListMounts(const IdentityRouteDeps&, RequestContext& ctx) {
   return TopLevelAndData(ctx, json::object{{std::string(kMount) + "/", MountEntry()}});
-}
-
-Status CheckMount(const RequestContext& ctx) {
-  if (ctx.param("mount") != kMount) {
-    return Status::NotFound("unknown_mount",
-                            "no secrets engine is mounted there; the KV v2 mount is \"secret\"");
-  }
-  return Status::Ok();
 }
 
 StatusOr<Reply> ReadTune(const IdentityRouteDeps&, RequestContext& ctx) {

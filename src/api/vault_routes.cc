@@ -36,8 +36,6 @@ using http::RequestContext;
 using http::Verb;
 namespace json = boost::json;
 
-constexpr std::string_view kMount = "secret";
-
 std::string VaultTime(std::int64_t unix_seconds) {
   return core::FormatIso8601Micros(
       std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds)));
@@ -45,14 +43,6 @@ std::string VaultTime(std::int64_t unix_seconds) {
 
 std::string Envelope(const RequestContext& ctx, std::string_view data) {
   return VaultEnvelope(ctx, data);
-}
-
-Status CheckMount(const RequestContext& ctx) {
-  if (ctx.param("mount") != kMount) {
-    return Status::NotFound("unknown_mount",
-                            "no secrets engine is mounted there; the KV v2 mount is \"secret\"");
-  }
-  return Status::Ok();
 }
 
 json::value CustomMetadata(const std::string& text) {
