@@ -195,7 +195,7 @@ Status AddOpsRoutes(http::Router& router, OpsDeps deps) {
         json::object body{{"version", build::kVersion},
                           {"commit", build::kCommit},
                           {"build_time", build::kBuildTime},
-                          {"store", std::string(deps.store->backend())},
+                          {"store", std::string(store::BackendName(deps.store->backend()))},
                           {"mode", deps.production ? "production" : "dev"},
                           {"uptime_seconds", uptime}};
         return Reply{.body = json::serialize(body)};

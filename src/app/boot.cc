@@ -1201,7 +1201,7 @@ int Serve(const core::ConfigSources& sources_in) {
   writer_options.checkpoint_every = config.audit_checkpoint_every;
   writer_options.checkpoint_interval = std::chrono::milliseconds(config.audit_checkpoint_interval_ms);
   // On SQLite this server is the ledger's only writer (CLI commands beside it sign their heads).
-  writer_options.guard_head = store->backend() == "sqlite";
+  writer_options.guard_head = store->backend() == store::Backend::kSqlite;
   audit::AuditWriter writer(*store, *ledger, std::move(writer_options));
   auto receipts_or = receipts::ReceiptService::Open(*store, *keys);
   if (!receipts_or.ok()) return Refuse("receipts", receipts_or.status());
@@ -1254,7 +1254,7 @@ int Serve(const core::ConfigSources& sources_in) {
   secrets::Vault vault(
       *keys, {.max_value_bytes = static_cast<std::size_t>(config.secrets_max_value_bytes),
               .default_max_versions = config.secrets_max_versions,
-              .current_row_ttl = store->backend() == "sqlite" ? kSqliteCurrentRowTtl
+              .current_row_ttl = store->backend() == store::Backend::kSqlite ? kSqliteCurrentRowTtl
                                                               : std::chrono::milliseconds(0)});
   policy::PathAccess path_access(*store);
   // Signing key rotation (`bulwark key rotate-signing`): the keys are re-read on SIGHUP, POST
@@ -1271,7 +1271,7 @@ int Serve(const core::ConfigSources& sources_in) {
   BackgroundTask cluster_signing_reload([&reload_signing] { reload_signing("cluster"); });
   // Several nodes on one PostgreSQL: follow the other nodes' changes (app/cluster_sync.h).
   std::unique_ptr<store::PgListener> cluster_sync;
-  if (store->backend() == "postgresql") {
+  if (store->backend() == store::Backend::kPostgresql) {
     auto sync_or = StartClusterSync(
         config.storage_url,
         {.sessions = sessions.get(),
@@ -1292,7 +1292,7 @@ int Serve(const core::ConfigSources& sources_in) {
   if (!rules_or.ok()) return Refuse("rate_limit", rules_or.status());
   // One node keeps its buckets in memory; nodes sharing PostgreSQL share them there.
   std::shared_ptr<http::RateBuckets> buckets;
-  if (store->backend() == "postgresql") {
+  if (store->backend() == store::Backend::kPostgresql) {
     auto key_or = HmacKey(*store, *keys, "rate-bucket-names-v1", "rate_bucket_hmac");
     if (!key_or.ok()) return Refuse("rate_limit", key_or.status());
     buckets = std::make_shared<http::SharedRateBuckets>(*store, std::move(*key_or));
@@ -1478,7 +1478,7 @@ int Serve(const core::ConfigSources& sources_in) {
   log::Info("server.listening", {{"address", server.bound_address()},
                                  {"mode", production ? "production" : "dev"},
                                  {"tls", !config.tls_cert_file.empty()},
-                                 {"store", std::string(store->backend())},
+                                 {"store", std::string(store::BackendName(store->backend()))},
                                  {"routes", static_cast<std::int64_t>(router.routes().size())}});
   if (!production) {
     dev_link_base = ClientAddress(config, server.bound_address());

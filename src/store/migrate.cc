@@ -173,7 +173,7 @@ Status Migrate(Store& store) {
     return CheckHistory(*tx, all);
   }
   bool checked_history = false;
-  const bool postgres = store.backend() == "postgresql";
+  const bool postgres = store.backend() == Backend::kPostgresql;
   for (;;) {
     // The version is read inside the write transaction: under the write lock no other process
     // can apply the same migration between our read and our commit. Returning early destroys

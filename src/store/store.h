@@ -34,6 +34,21 @@
 
 namespace bulwark::store {
 
+// Which database a Store runs on. Code that must differ per backend (SQL dialect, locking)
+// tests this, never a name.
+enum class Backend { kSqlite, kPostgresql };
+
+// The backend's short name for logs and /build-info: "sqlite" or "postgresql".
+constexpr std::string_view BackendName(Backend backend) {
+  switch (backend) {
+    case Backend::kSqlite:
+      return "sqlite";
+    case Backend::kPostgresql:
+      return "postgresql";
+  }
+  return "unknown";
+}
+
 // A bound parameter or a column value.
 class Value {
  public:
@@ -139,8 +154,8 @@ class Store {
   // The schema version recorded in the database (0 for an empty database).
   virtual StatusOr<int> SchemaVersion() = 0;
 
-  // Short backend name for logs and /build-info: "sqlite" or "postgresql".
-  virtual std::string_view backend() const = 0;
+  // The database this store runs on (BackendName gives its name for logs and /build-info).
+  virtual Backend backend() const = 0;
 };
 
 // The bounds of BytewiseRange for the strings that start with `prefix`, when every stored string
@@ -153,7 +168,7 @@ inline std::pair<std::string, std::string> AsciiPrefixBounds(std::string_view pr
 // tampered with: an SQLite column holds whatever was written into it (TEXT, say), so it is cast;
 // a PostgreSQL column always has its declared type (BYTEA).
 inline std::string BlobColumn(const Store& store, std::string_view column) {
-  if (store.backend() == "sqlite") return "CAST(" + std::string(column) + " AS BLOB)";
+  if (store.backend() == Backend::kSqlite) return "CAST(" + std::string(column) + " AS BLOB)";
   return std::string(column);
 }
 

@@ -376,7 +376,7 @@ class PgStore : public Store {
     return static_cast<int>(rows[0][0].as_int());
   }
 
-  std::string_view backend() const override { return "postgresql"; }
+  Backend backend() const override { return Backend::kPostgresql; }
 
  private:
   std::shared_ptr<Pool> pool_;

@@ -9,7 +9,7 @@
 namespace bulwark::store {
 
 Status GrantAppRole(Store& store, std::string_view role) {
-  if (store.backend() != "postgresql") {
+  if (store.backend() != Backend::kPostgresql) {
     return Status::InvalidArgument("not_postgresql",
                                    "an application role exists only on PostgreSQL");
   }

@@ -681,7 +681,7 @@ class SqliteStore final : public Store {
     return version;
   }
 
-  std::string_view backend() const override { return "sqlite"; }
+  Backend backend() const override { return Backend::kSqlite; }
 
  private:
   std::shared_ptr<Pool> pool_;

@@ -38,7 +38,7 @@ TEST(ToolStore, TheSqliteFileInTheDataDirectoryOrTheFileItself) {
   for (const std::string& data : {dir.File(""), dir.File("bulwark.db")}) {
     auto s = OpenToolStore(WithData(data));
     ASSERT_TRUE(s.ok()) << data << ": " << s.status().ToString();
-    EXPECT_EQ((*s)->backend(), "sqlite");
+    EXPECT_EQ((*s)->backend(), store::Backend::kSqlite);
   }
   auto missing = OpenToolStore(WithData(dir.File("nowhere")));
   EXPECT_EQ(missing.status().code(), ErrorCode::kUnavailable);
@@ -61,7 +61,7 @@ TEST(ToolStore, AConfiguredStorageUrlIsReadInsteadOfTheDataDirectory) {
   s.file = ConfigFile(dir, pg.NewDatabase());
   auto opened = OpenToolStore(s);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  EXPECT_EQ((*opened)->backend(), "postgresql");
+  EXPECT_EQ((*opened)->backend(), store::Backend::kPostgresql);
 
   // Before the migrations there are no receipt tables; after them, no keys yet.
   const store::Opener tool = [&] { return OpenToolStore(s); };

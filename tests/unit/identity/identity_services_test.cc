@@ -722,7 +722,7 @@ class SwitchableStore : public store::Store {
   }
   std::vector<store::HealthCheck> CheckHealth() override { return real_.CheckHealth(); }
   StatusOr<int> SchemaVersion() override { return real_.SchemaVersion(); }
-  std::string_view backend() const override { return real_.backend(); }
+  store::Backend backend() const override { return real_.backend(); }
   bool down = false;
 
  private:

@@ -80,7 +80,8 @@ TEST(PostgresDialect, PlainIdentifiersAreLowerCaseLettersDigitsAndUnderscores) {
 }
 
 TEST_F(PgStoreTest, BackendNameAndValueTypesRoundTrip) {
-  EXPECT_EQ(store_->backend(), "postgresql");
+  EXPECT_EQ(store_->backend(), Backend::kPostgresql);
+  EXPECT_EQ(BackendName(store_->backend()), "postgresql");
   ASSERT_TRUE(Exec("CREATE TABLE t (i BIGINT, s TEXT, b BYTEA, n BIGINT, e BYTEA)").ok());
   const Value::Blob blob = {0, 1, 2, 255, 0};
   ASSERT_TRUE(Exec("INSERT INTO t (i, s, b, n, e) VALUES (?, ?, ?, ?, ?)",

@@ -73,7 +73,10 @@ class SqliteStoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(SqliteStoreTest, BackendName) { EXPECT_EQ(store_->backend(), "sqlite"); }
+TEST_F(SqliteStoreTest, BackendName) {
+  EXPECT_EQ(store_->backend(), Backend::kSqlite);
+  EXPECT_EQ(BackendName(store_->backend()), "sqlite");
+}
 
 TEST_F(SqliteStoreTest, BytewiseRangeHoldsExactlyThePrefixedStrings) {
   ExpectBytewisePrefixRanges(*store_);
