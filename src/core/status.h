@@ -29,13 +29,10 @@ enum class ErrorCode {
   kNotFound,            // 404: absent, or owned by another tenant
   kMethodNotAllowed,    // 405
   kConflict,            // 409: check-and-set mismatch, duplicate
-  kLengthRequired,      // 411
   kPayloadTooLarge,     // 413
   kUnsupportedMedia,    // 415
   kUnprocessable,       // 422: well-formed but semantically invalid
   kRateLimited,         // 429
-  kMisdirected,         // 421: the request named a host this server does not answer for
-  kHeadersTooLarge,     // 431
   kInternal,            // 500: a bug or an invariant broken; details only in the log
   kIntegrity,           // 500: stored data failed authentication (tampering)
   kUnavailable,         // 503: a dependency (store, ledger) cannot be reached; never "allow"

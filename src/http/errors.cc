@@ -3,6 +3,40 @@
 #include "core/json_text.h"
 
 namespace bulwark::http {
+namespace {
+
+struct TransportCondition {
+  TransportError error;
+  std::string_view reason;
+  unsigned http_status;
+};
+constexpr TransportCondition kTransportConditions[] = {
+    {TransportError::kMisdirected, "misdirected_request", 421},
+    {TransportError::kHeadersTooLarge, "headers_too_large", 431},
+};
+
+// The transport condition a Status stands for, or null for a domain condition.
+const TransportCondition* TransportConditionOf(const Status& status) {
+  if (status.code() != ErrorCode::kInvalidArgument) return nullptr;
+  for (const TransportCondition& c : kTransportConditions) {
+    if (status.reason() == c.reason) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Status TransportStatus(TransportError error, std::string message) {
+  for (const TransportCondition& c : kTransportConditions) {
+    if (c.error == error) return {ErrorCode::kInvalidArgument, std::string(c.reason), std::move(message)};
+  }
+  return Status::Internal("unknown transport error");
+}
+
+unsigned HttpStatusFor(const Status& status) {
+  if (const TransportCondition* c = TransportConditionOf(status)) return c->http_status;
+  return HttpStatusFor(status.code());
+}
 
 unsigned HttpStatusFor(ErrorCode code) {
   switch (code) {
@@ -14,13 +48,10 @@ unsigned HttpStatusFor(ErrorCode code) {
     case ErrorCode::kMethodNotAllowed: return 405;
     case ErrorCode::kConflict: return 409;
     case ErrorCode::kFailedPrecondition: return 409;
-    case ErrorCode::kLengthRequired: return 411;
     case ErrorCode::kPayloadTooLarge: return 413;
     case ErrorCode::kUnsupportedMedia: return 415;
     case ErrorCode::kUnprocessable: return 422;
     case ErrorCode::kRateLimited: return 429;
-    case ErrorCode::kMisdirected: return 421;
-    case ErrorCode::kHeadersTooLarge: return 431;
     case ErrorCode::kInternal: return 500;
     case ErrorCode::kIntegrity: return 500;
     case ErrorCode::kUnavailable: return 503;
@@ -48,11 +79,12 @@ std::string ErrorBody(const Status& status, std::string_view request_id) {
 
 bool IsVaultSurface(std::string_view path) { return path.starts_with("/v1/"); }
 
-unsigned VaultHttpStatusFor(ErrorCode code) {
-  switch (code) {
+unsigned VaultHttpStatusFor(const Status& status) {
+  if (const TransportCondition* c = TransportConditionOf(status)) return c->http_status;
+  switch (status.code()) {
     case ErrorCode::kUnauthenticated: return 403;
     case ErrorCode::kConflict: return 400;
-    default: return HttpStatusFor(code);
+    default: return HttpStatusFor(status.code());
   }
 }
 

@@ -1,6 +1,10 @@
 #pragma once
 // The one place where a Status becomes an HTTP status and a JSON error body.
 //   {"error":{"code":"tenant_mismatch","message":"...","request_id":"..."}}
+//
+// Domain code names conditions (core::ErrorCode); the conditions only the transport meets
+// (TransportError) are made here, by TransportStatus, and mapped here too. All functions are
+// pure and thread-safe.
 #include <string>
 #include <string_view>
 
@@ -8,6 +12,17 @@
 
 namespace bulwark::http {
 
+// Conditions only the HTTP transport meets, with no meaning to domain code. Each is a 4xx of
+// its own (421, 431) with a fixed reason; as a Status it is kInvalidArgument with that reason,
+// which only TransportStatus produces.
+enum class TransportError {
+  kMisdirected,      // 421 "misdirected_request": the request named a host not served here
+  kHeadersTooLarge,  // 431 "headers_too_large": the request header exceeds the limit
+};
+Status TransportStatus(TransportError error, std::string message);
+
+// The HTTP status of a Status: its transport error's, else its code's.
+unsigned HttpStatusFor(const Status& status);
 unsigned HttpStatusFor(ErrorCode code);
 std::string ErrorBody(const Status& status, std::string_view request_id);
 
@@ -15,7 +30,7 @@ std::string ErrorBody(const Status& status, std::string_view request_id);
 // their usual exceptions: {"errors":["<code>: <message>"]}, a missing or bad token is 403, and a
 // check-and-set conflict is 400.
 bool IsVaultSurface(std::string_view path);
-unsigned VaultHttpStatusFor(ErrorCode code);
+unsigned VaultHttpStatusFor(const Status& status);
 std::string VaultErrorBody(const Status& status);
 
 }  // namespace bulwark::http

@@ -314,8 +314,7 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
   ctx.params = match.params;
   if ((ctx.route->auth == AuthDecision::kInternal || ctx.path.starts_with("/api/v1/local/")) &&
       !HostAllowed(ctx)) {
-    return Status(ErrorCode::kMisdirected, "misdirected_request",
-                  "this host name is not served here");
+    return TransportStatus(TransportError::kMisdirected, "this host name is not served here");
   }
   if (Status s = stages_.rate_limiter->Check(ctx); !s.ok()) {
     if (s.code() == ErrorCode::kRateLimited) metrics_.RateLimited();
@@ -403,7 +402,7 @@ void Pipeline::HandleAsync(const Request& req, const core::IpAddress& peer, bool
       // 8. The record is durable before anything leaves; if it cannot be, nothing leaves.
       const Status outcome = f->reply.status();
       // Recorded with the native status (a bad Vault token counts as the 401 it is).
-      const unsigned http_status = f->reply.ok() ? f->reply->status : HttpStatusFor(outcome.code());
+      const unsigned http_status = f->reply.ok() ? f->reply->status : HttpStatusFor(outcome);
       if (IsUnauthenticatedRefusal(http_status, ctx)) stages_.rate_limiter->NoteRefused(ctx);
       return Audit(f, http_status, outcome);
     }
@@ -484,7 +483,7 @@ void Pipeline::RejectAsync(const Request* req, const core::IpAddress& peer, cons
     Respond& r = f ? f->respond : respond;
     return r(BareFailure(SecurityHeaders(false, options_.production), std::string()));
   }
-  Audit(f, HttpStatusFor(status.code()), status);
+  Audit(f, HttpStatusFor(status), status);
 }
 
 namespace {
@@ -545,10 +544,10 @@ Response Pipeline::Finish(RequestContext& ctx, Reply reply) {
 Response Pipeline::Finish(RequestContext& ctx, const Status& error) {
   Reply reply;
   if (IsVaultSurface(ctx.path)) {
-    reply.status = VaultHttpStatusFor(error.code());
+    reply.status = VaultHttpStatusFor(error);
     reply.body = VaultErrorBody(error);
   } else {
-    reply.status = HttpStatusFor(error.code());
+    reply.status = HttpStatusFor(error);
     reply.body = ErrorBody(error, ctx.request_id);
   }
   if (error.code() == ErrorCode::kInternal || error.code() == ErrorCode::kIntegrity) {

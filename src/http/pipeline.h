@@ -13,7 +13,7 @@
 //   9. headers         content type, nosniff, referrer, permissions, frames, cache, HSTS, CORS
 //
 // The server (server.cc) parses with limits and calls Handle(); failures it detects before a
-// request is whole (431, 413, 411, a malformed request line) come back through Reject() so they
+// request is whole (431, 413, a malformed request line) come back through Reject() so they
 // get the same headers, error shape, request id and metrics.
 #include <functional>
 #include <memory>

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/thread_name.h"
 #include "core/thread_role.h"
+#include "http/errors.h"
 
 namespace bulwark::http {
 namespace {
@@ -200,9 +201,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                     false);
     }
     if (ec == bhttp::error::header_limit) {
-      return Reject(Status(ErrorCode::kHeadersTooLarge, "headers_too_large",
-                           "the request header exceeds " + std::to_string(opts().max_header_bytes) +
-                               " bytes"),
+      return Reject(TransportStatus(TransportError::kHeadersTooLarge,
+                                    "the request header exceeds " +
+                                        std::to_string(opts().max_header_bytes) + " bytes"),
                     false);
     }
     if (ec && IsParseError(ec)) {

@@ -18,13 +18,10 @@ TEST(HttpErrorsTest, HttpStatusForEveryErrorCode) {
       {ErrorCode::kNotFound, 404},
       {ErrorCode::kMethodNotAllowed, 405},
       {ErrorCode::kConflict, 409},
-      {ErrorCode::kLengthRequired, 411},
       {ErrorCode::kPayloadTooLarge, 413},
       {ErrorCode::kUnsupportedMedia, 415},
       {ErrorCode::kUnprocessable, 422},
       {ErrorCode::kRateLimited, 429},
-      {ErrorCode::kMisdirected, 421},
-      {ErrorCode::kHeadersTooLarge, 431},
       {ErrorCode::kInternal, 500},
       {ErrorCode::kIntegrity, 500},
       {ErrorCode::kUnavailable, 503},
@@ -35,6 +32,26 @@ TEST(HttpErrorsTest, HttpStatusForEveryErrorCode) {
   for (const auto& [code, http] : table) {
     EXPECT_EQ(HttpStatusFor(code), http) << static_cast<int>(code);
   }
+}
+
+// The transport's own conditions keep their statuses, bodies and reasons on both surfaces, and a
+// domain Status with the same code is still a 400.
+TEST(HttpErrorsTest, TransportErrorsMapAtTheEdge) {
+  const Status misdirected = TransportStatus(TransportError::kMisdirected, "this host name is not served here");
+  EXPECT_EQ(HttpStatusFor(misdirected), 421u);
+  EXPECT_EQ(VaultHttpStatusFor(misdirected), 421u);
+  EXPECT_EQ(misdirected.reason(), "misdirected_request");
+  EXPECT_EQ(ErrorBody(misdirected, "r1"),
+            "{\"error\":{\"code\":\"misdirected_request\",\"message\":\"this host name is not served "
+            "here\",\"request_id\":\"r1\"}}");
+  const Status large = TransportStatus(TransportError::kHeadersTooLarge, "the request header exceeds 8192 bytes");
+  EXPECT_EQ(HttpStatusFor(large), 431u);
+  EXPECT_EQ(VaultHttpStatusFor(large), 431u);
+  EXPECT_EQ(large.reason(), "headers_too_large");
+  EXPECT_EQ(VaultErrorBody(large), "{\"errors\":[\"headers_too_large: the request header exceeds 8192 bytes\"]}");
+  EXPECT_EQ(HttpStatusFor(Status::InvalidArgument("malformed_json", "x")), 400u);
+  EXPECT_EQ(VaultHttpStatusFor(Status::Conflict("cas_mismatch", "x")), 400u);
+  EXPECT_EQ(VaultHttpStatusFor(Status::Unauthenticated("bad_token", "x")), 403u);
 }
 
 boost::json::object ParseBody(const std::string& body) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "http/baseline_stages.h"
+#include "http/errors.h"
 
 namespace bulwark::http {
 namespace {
@@ -765,7 +766,7 @@ TEST_F(HttpPipelineTest, RejectGetsTheSameShape) {
   ExpectSecurityHeaders(r, true);
 
   const ClientResponse n = ToClient(p.Reject(nullptr, Ip("203.0.113.5"),
-                                             Status(ErrorCode::kHeadersTooLarge, "headers_too_large", "x")));
+                                             TransportStatus(TransportError::kHeadersTooLarge, "x")));
   EXPECT_EQ(n.result_int(), 431u);
   EXPECT_TRUE(std::regex_match(Header(n, "X-Request-ID"), kGeneratedId));
 }
