@@ -1,17 +1,39 @@
 #pragma once
 // Status and StatusOr<T>: the typed errors every layer returns on the request path.
 //
-// A Status has a category (ErrorCode, which decides the HTTP status in one place:
-// src/http/errors.cc) and a stable machine-readable reason ("malformed_json",
-// "tenant_mismatch") that clients may match on. The message is for humans and must never
-// hold a secret, an internal path or SQL: it is sent to clients as is.
+// A Status has a category (ErrorCode: the condition, never a transport's; the HTTP layer maps
+// it to a status code in one place, src/http/errors.cc) and a stable machine-readable reason
+// ("malformed_json", "tenant_mismatch") that clients may match on. The message is for humans
+// and must never hold a secret, an internal path or SQL: it is sent to clients as is.
 //
-// Example:
-//   StatusOr<Tenant> t = tenants.Find(principal, id);
-//   if (!t.ok()) return t.status();          // propagate
-//   Use(*t);
+// Example (tests/unit/core/status_example_test.cc compiles and runs it, and holds it equal):
+//   StatusOr<int> ParsePort(std::string_view text) {
+//     if (text.empty()) return Status::InvalidArgument("invalid_port", "the port is empty");
+//     int port = 0;
+//     for (char c : text) {
+//       if (c < '0' || c > '9') return Status::InvalidArgument("invalid_port", "not a number");
+//       port = port * 10 + (c - '0');
+//       if (port > 65535) return Status::InvalidArgument("invalid_port", "over 65535");
+//     }
+//     return port;
+//   }
 //
-//   return Status::NotFound("tenant_not_found", "no such tenant");
+//   Status AddPort(std::string_view text, std::vector<int>& ports) {
+//     StatusOr<int> port = ParsePort(text);
+//     if (!port.ok()) return port.status();  // propagate
+//     ports.push_back(*port);
+//     return Status::Ok();
+//   }
+//
+//   Status AddPorts(std::string_view a, std::string_view b, std::vector<int>& ports) {
+//     BULWARK_RETURN_IF_ERROR(AddPort(a, ports));  // the same, as a macro
+//     BULWARK_ASSIGN_OR_RETURN(int port, ParsePort(b));
+//     ports.push_back(port);
+//     return Status::Ok();
+//   }
+//
+// Thread safety: Status and StatusOr are values; distinct objects may be used from distinct
+// threads, one object only with external synchronisation.
 #include <cassert>
 #include <optional>
 #include <string>
