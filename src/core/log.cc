@@ -11,6 +11,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "core/ascii.h"
 #include "core/clock.h"
 #include "core/fd_io.h"
 #include "core/json_text.h"
@@ -68,9 +69,7 @@ void Silence() {
 bool Enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed); }
 
 bool IsCredentialName(std::string_view name) {
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = core::AsciiLower(name);
   // Identifiers of credentials are fine to log; their values are not.
   for (std::string_view safe_suffix : {"_id", "_kind", "_prefix", "_version", "_source"}) {
     if (lower.size() > safe_suffix.size() && lower.ends_with(safe_suffix)) return false;

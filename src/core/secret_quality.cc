@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cmath>
 
+#include "core/ascii.h"
+
 namespace bulwark::core {
 namespace {
 
@@ -46,8 +48,7 @@ bool IsKnownDefault(std::string_view v) {
   const bool had_text = !lower.empty() && is_filler(static_cast<unsigned char>(lower.back()));
   while (!lower.empty() && is_filler(static_cast<unsigned char>(lower.back()))) lower.pop_back();
   if (had_text && lower.empty()) return true;  // digits and punctuation only: a placeholder
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  lower = AsciiLower(lower);
   for (std::string_view d : kKnownDefaults) {
     if (lower == d) return true;
     // "changemechangeme...", "secretsecret...": a default repeated to pass a length check.

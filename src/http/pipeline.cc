@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 
+#include "core/ascii.h"
 #include "core/json_text.h"
 #include "core/log.h"
 #include "crypto/random.h"
@@ -64,9 +65,7 @@ bool IsRequestIdChar(char c) {
 
 // The media type without parameters, lower-cased; and whether any charset parameter is utf-8.
 bool IsJsonContentType(std::string_view ct) {
-  std::string lower(ct);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = core::AsciiLower(ct);
   const auto semi = lower.find(';');
   std::string_view type = std::string_view(lower).substr(0, semi);
   while (!type.empty() && type.back() == ' ') type.remove_suffix(1);

@@ -3,8 +3,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <cctype>
 
+#include "core/ascii.h"
 #include "identity/jwt.h"
 
 namespace bulwark::identity {
@@ -14,18 +14,12 @@ Status InvalidPublicUrl(std::string message) {
   return Status::InvalidArgument("invalid_public_url", std::move(message));
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 StatusOr<std::string> NormalizeIssuer(std::string_view public_url) {
   const std::size_t sep = public_url.find("://");
   if (sep == std::string_view::npos) return InvalidPublicUrl("must be an http(s):// URL");
-  const std::string scheme = Lower(public_url.substr(0, sep));
+  const std::string scheme = core::AsciiLower(public_url.substr(0, sep));
   if (scheme != "https" && scheme != "http") return InvalidPublicUrl("must be an http(s):// URL");
   std::string_view rest = public_url.substr(sep + 3);
   if (rest.find_first_of("?#@") != std::string_view::npos) {
@@ -40,7 +34,7 @@ StatusOr<std::string> NormalizeIssuer(std::string_view public_url) {
   std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   if (host.empty() || host.front() == ':') return InvalidPublicUrl("must name a host");
-  return scheme + "://" + Lower(host) + std::string(path);
+  return scheme + "://" + core::AsciiLower(host) + std::string(path);
 }
 
 std::string DevIssuer(std::string_view bound_address) {

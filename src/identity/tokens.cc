@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/ascii.h"
 #include "crypto/random.h"
 
 namespace bulwark::identity {
@@ -73,7 +74,7 @@ StatusOr<std::string> NormalizeEmail(std::string_view email) {
     if (u <= 0x20 || u >= 0x7F || c == '<' || c == '>' || c == '"' || c == ',' || c == ';' ||
         c == '\\')
       return bad();
-    out.push_back(static_cast<char>(std::tolower(u)));
+    out.push_back(core::AsciiLower(c));
   }
   return out;
 }

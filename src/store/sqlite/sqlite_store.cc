@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ascii.h"
 #include "core/thread_role.h"
 
 namespace bulwark::store {
@@ -104,12 +105,6 @@ Status MapSqliteError(int rc) {
 
 Status StoreBusy(std::string message) {
   return Status::Unavailable("store_busy", std::move(message));
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string Upper(std::string_view s) {
@@ -227,7 +222,8 @@ StatusOr<StrictSettings> ValidateOptions(const SqliteOptions& opts) {
 }
 
 std::string DescribeSettings(const StrictSettings& s) {
-  return "journal_mode=" + Lower(s.journal_mode) + " synchronous=" + Lower(s.synchronous) +
+  return "journal_mode=" + core::AsciiLower(s.journal_mode) +
+         " synchronous=" + core::AsciiLower(s.synchronous) +
          " foreign_keys=" + (s.foreign_keys ? "on" : "off");
 }
 
@@ -257,7 +253,7 @@ Status ApplyAndVerify(sqlite3* db, const StrictSettings& s, bool set_journal_mod
   BULWARK_RETURN_IF_ERROR(ExecFixed(db, ("PRAGMA synchronous=" + s.synchronous).c_str()));
   BULWARK_RETURN_IF_ERROR(
       ExecFixed(db, s.foreign_keys ? "PRAGMA foreign_keys=ON" : "PRAGMA foreign_keys=OFF"));
-  if (Lower(s.journal_mode) == "wal") {
+  if (core::AsciiLower(s.journal_mode) == "wal") {
     // The write-ahead log is bounded (see kWalCheckpointPages): checkpointed once it holds that
     // many pages, and cut back to kWalKeepBytes on disk after each checkpoint.
     BULWARK_RETURN_IF_ERROR(ExecFixed(
@@ -272,8 +268,9 @@ Status ApplyAndVerify(sqlite3* db, const StrictSettings& s, bool set_journal_mod
   BULWARK_ASSIGN_OR_RETURN(std::string jm, QueryFixedText(db, "PRAGMA journal_mode"));
   BULWARK_ASSIGN_OR_RETURN(std::string sync, QueryFixedText(db, "PRAGMA synchronous"));
   BULWARK_ASSIGN_OR_RETURN(std::string fk, QueryFixedText(db, "PRAGMA foreign_keys"));
-  std::string actual = "journal_mode=" + Lower(jm) + " synchronous=" + sync + " foreign_keys=" + fk;
-  std::string wanted = "journal_mode=" + Lower(s.journal_mode) +
+  std::string actual =
+      "journal_mode=" + core::AsciiLower(jm) + " synchronous=" + sync + " foreign_keys=" + fk;
+  std::string wanted = "journal_mode=" + core::AsciiLower(s.journal_mode) +
                        " synchronous=" + std::to_string(s.synchronous_level) +
                        " foreign_keys=" + (s.foreign_keys ? "1" : "0");
   if (actual != wanted) {
