@@ -4,13 +4,12 @@
 #include <boost/json/parse.hpp>
 
 #include "core/clock.h"
-#include "crypto/aead.h"
 #include "crypto/hash.h"
+#include "secrets/sealer.h"
+#include "secrets/vault_store.h"
 
 namespace bulwark::secrets {
 namespace {
-
-using store::Value;
 
 constexpr std::size_t kMaxCachedDataKeys = 4096;
 // Current rows held in memory: at most this many, each sealing at most this many bytes (larger
@@ -29,20 +28,7 @@ std::string CurrentRowKey(std::string_view tenant, std::string_view path) {
 
 Status NotFound() { return Status::NotFound("secret_not_found", "no such secret or version"); }
 
-Value Text(std::string_view s) { return Value::Text(std::string(s)); }
-
 }  // namespace
-
-std::string SecretAad(std::string_view tenant, std::string_view path, std::int64_t version,
-                      std::string_view key_id) {
-  const std::string version_text = std::to_string(version);  // outlives the loop below
-  std::string aad = "bulwark-secret-v1";
-  for (std::string_view part : {tenant, path, std::string_view(version_text), key_id}) {
-    aad.push_back('\0');
-    aad.append(part);
-  }
-  return aad;
-}
 
 Vault::Vault(const keyring::Keyring& keys, VaultOptions options)
     : keys_(keys), options_(options), current_rows_(kMaxCurrentRows) {}
@@ -60,30 +46,17 @@ void Vault::ForgetCurrent(store::Transaction& tx, std::string_view tenant, std::
 
 StatusOr<Vault::DataKey> Vault::ActiveKeyForSealing(store::Transaction& tx, std::string_view tenant,
                                                     std::int64_t now) {
-  BULWARK_ASSIGN_OR_RETURN(auto rows,
-                           tx.Query("SELECT version, key_id, seals FROM tenant_data_keys "
-                                    "WHERE tenant_id = ? ORDER BY version DESC LIMIT 1",
-                                    {Text(tenant)}));
-  std::int64_t version = 1;
-  std::string key_id;
-  if (!rows.empty() && rows[0][2].as_int() < options_.max_seals_per_key) {
-    version = rows[0][0].as_int();
-    key_id = rows[0][1].as_text();
-  } else {
-    if (!rows.empty()) version = rows[0][0].as_int() + 1;  // the old key has sealed enough
-    key_id = "tenant-data:" + std::string(tenant) + ":" + std::to_string(version);
+  BULWARK_ASSIGN_OR_RETURN(const std::optional<DataKeyRecord> newest,
+                           vault_store::NewestDataKey(tx, tenant));
+  DataKeyChoice choice = ChooseSealingKey(tenant, newest, options_.max_seals_per_key);
+  if (choice.create) {
     BULWARK_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO tenant_data_keys(tenant_id, version, key_id, created_at) "
-                "VALUES (?, ?, ?, ?)",
-                {Text(tenant), Value::Int(version), Value::Text(key_id), Value::Int(now)})
-            .status());
+        vault_store::InsertDataKey(tx, tenant, choice.number, choice.key_id, now));
   }
-  BULWARK_RETURN_IF_ERROR(tx.Exec("UPDATE tenant_data_keys SET seals = seals + 1 WHERE key_id = ?",
-                                  {Value::Text(key_id)})
-                              .status());
+  BULWARK_RETURN_IF_ERROR(vault_store::CountSeals(tx, choice.key_id, 1));
   BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes key,
-                           keys_.GetOrCreateKey(tx, key_id, "tenant_data", 32));
-  return DataKey{.key_id = std::move(key_id), .key = std::move(key)};
+                           keys_.GetOrCreateKey(tx, choice.key_id, kDataKeyPurpose, kDataKeyBytes));
+  return DataKey{.key_id = std::move(choice.key_id), .key = std::move(key)};
 }
 
 std::shared_ptr<const crypto::SecretBytes> Vault::HeldKey(std::string_view key_id) {
@@ -95,19 +68,16 @@ std::shared_ptr<const crypto::SecretBytes> Vault::HeldKey(std::string_view key_i
 StatusOr<std::shared_ptr<const crypto::SecretBytes>> Vault::KeyById(store::Transaction& tx,
                                                                     std::string_view key_id) {
   if (auto held = HeldKey(key_id)) return held;
-  BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT wrapped, kek_version FROM wrapped_keys WHERE id = ? AND "
-                          "purpose = ?",
-                          {Text(key_id), Value::Text("tenant_data")}));
-  if (rows.empty()) return Status::Integrity("a secret's data key is missing");
-  const std::int64_t kek_version = rows[0][1].as_int();
-  if (kek_version > static_cast<std::int64_t>(keys_.kek_version())) {
+  BULWARK_ASSIGN_OR_RETURN(const std::optional<vault_store::WrappedDataKey> wrapped,
+                           vault_store::ReadWrappedDataKey(tx, key_id));
+  if (!wrapped) return Status::Integrity("a secret's data key is missing");
+  if (wrapped->kek_version > static_cast<std::int64_t>(keys_.kek_version())) {
     // Re-wrapped by a master key rotation this process has not reloaded yet: not damage.
     return Status::Unavailable("master_key_reload_required",
                                "the master key was rotated; this server must reload it");
   }
   BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes key,
-                           keys_.Unwrap(rows[0][0].as_bytes(), key_id, "tenant_data"));
+                           keys_.Unwrap(wrapped->wrapped, key_id, kDataKeyPurpose));
   auto shared = std::make_shared<const crypto::SecretBytes>(std::move(key));
   std::lock_guard lock(key_cache_mu_);
   if (key_cache_.size() >= kMaxCachedDataKeys) key_cache_.clear();
@@ -115,11 +85,9 @@ StatusOr<std::shared_ptr<const crypto::SecretBytes>> Vault::KeyById(store::Trans
   return shared;
 }
 
-StatusOr<VersionInfo> Vault::Put(store::Transaction& tx, std::string_view tenant,
-                                 std::string_view path, std::string_view json_object,
-                                 std::optional<std::int64_t> cas, std::string_view actor,
-                                 std::int64_t now) {
-  ForgetCurrent(tx, tenant, path);
+// ---- Put, in its named steps ----
+
+Status Vault::ValidateValue(std::string_view json_object) const {
   if (json_object.size() > options_.max_value_bytes) {
     return Status::InvalidArgument("invalid_value", "the secret value is larger than the limit");
   }
@@ -127,9 +95,14 @@ StatusOr<VersionInfo> Vault::Put(store::Transaction& tx, std::string_view tenant
   const boost::json::value parsed = boost::json::parse(json_object, ec);
   if (ec || !parsed.is_object())
     return Status::InvalidArgument("invalid_value", "a secret value is a JSON object");
+  return Status::Ok();
+}
+
+StatusOr<Vault::NextVersion> Vault::CheckAndSet(store::Transaction& tx, std::string_view tenant,
+                                                std::string_view path,
+                                                std::optional<std::int64_t> cas) {
   BULWARK_ASSIGN_OR_RETURN(const std::optional<SecretHead> head, Head(tx, tenant, path));
   const std::int64_t current = head ? head->current_version : 0;
-  const std::int64_t max_versions = head ? head->max_versions : options_.default_max_versions;
   if (head && head->cas_required && !cas) {
     return Status::Conflict("cas_required", "this secret requires check-and-set (cas)");
   }
@@ -137,72 +110,66 @@ StatusOr<VersionInfo> Vault::Put(store::Transaction& tx, std::string_view tenant
     return Status::Conflict("cas_mismatch",
                             "check-and-set version does not match the current version");
   }
-  const std::int64_t version = current + 1;
-  if (!head) {
-    BULWARK_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO secrets(tenant_id, path, current_version, max_versions, created_at, "
-                "created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                {Text(tenant), Text(path), Value::Int(version), Value::Int(max_versions),
-                 Value::Int(now), Text(actor), Value::Int(now), Text(actor)})
-            .status());
-  } else {
-    BULWARK_RETURN_IF_ERROR(
-        tx.Exec("UPDATE secrets SET current_version = ?, updated_at = ?, updated_by = ? "
-                "WHERE tenant_id = ? AND path = ?",
-                {Value::Int(version), Value::Int(now), Text(actor), Text(tenant), Text(path)})
-            .status());
-  }
+  return NextVersion{.version = current + 1,
+                     .max_versions = head ? head->max_versions : options_.default_max_versions,
+                     .first = !head};
+}
+
+StatusOr<Vault::SealedValue> Vault::SealNew(store::Transaction& tx, std::string_view tenant,
+                                             std::string_view path, std::int64_t version,
+                                             std::string_view json_object, std::int64_t now) {
   BULWARK_ASSIGN_OR_RETURN(DataKey key, ActiveKeyForSealing(tx, tenant, now));
-  const std::string aad = SecretAad(tenant, path, version, key.key_id);
   BULWARK_ASSIGN_OR_RETURN(
-      auto sealed,
-      crypto::SealRandomNonce(key.key, crypto::AsBytes(json_object), crypto::AsBytes(aad)));
+      store::Value::Blob sealed,
+      SealVersion(key.key, {tenant, path, version, key.key_id}, crypto::AsBytes(json_object)));
+  return SealedValue{.key_id = std::move(key.key_id), .sealed = std::move(sealed)};
+}
+
+StatusOr<VersionInfo> Vault::Put(store::Transaction& tx, std::string_view tenant,
+                                 std::string_view path, std::string_view json_object,
+                                 std::optional<std::int64_t> cas, std::string_view actor,
+                                 std::int64_t now) {
+  ForgetCurrent(tx, tenant, path);
+  BULWARK_RETURN_IF_ERROR(ValidateValue(json_object));
+  BULWARK_ASSIGN_OR_RETURN(const NextVersion next, CheckAndSet(tx, tenant, path, cas));
+  const std::int64_t version = next.version;
+  // The head first, then the data key and the sealed row, in the order the store has always
+  // seen them written.
   BULWARK_RETURN_IF_ERROR(
-      tx.Exec("INSERT INTO secret_versions(tenant_id, path, version, data_key_id, sealed, "
-              "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-              {Text(tenant), Text(path), Value::Int(version), Value::Text(key.key_id),
-               Value::Bytes(std::move(sealed)), Value::Int(now), Text(actor)})
-          .status());
+      next.first
+          ? vault_store::InsertSecret(tx, tenant, path, version, next.max_versions, actor, now)
+          : vault_store::AdvanceSecret(tx, tenant, path, version, actor, now));
+  BULWARK_ASSIGN_OR_RETURN(SealedValue sealed,
+                           SealNew(tx, tenant, path, version, json_object, now));
+  BULWARK_RETURN_IF_ERROR(vault_store::InsertVersion(tx, tenant, path,
+                                                     {.version = version,
+                                                      .key_id = sealed.key_id,
+                                                      .sealed = std::move(sealed.sealed),
+                                                      .actor = actor,
+                                                      .now = now}));
   // Keep at most max_versions: older ones go for good, as in Vault.
   BULWARK_RETURN_IF_ERROR(
-      tx.Exec("DELETE FROM secret_versions WHERE tenant_id = ? AND path = ? AND version <= ?",
-              {Text(tenant), Text(path), Value::Int(version - max_versions)})
-          .status());
+      vault_store::PruneVersions(tx, tenant, path, version - next.max_versions));
   return VersionInfo{.version = version, .created_at = now, .created_by = std::string(actor)};
 }
+
+// ---- Reading ----
 
 StatusOr<std::shared_ptr<const Vault::StoredVersion>> Vault::Load(
     store::Transaction& tx, std::string_view tenant, std::string_view path,
     std::optional<std::int64_t> version) {
-  // The same columns either way; the current version is found through its head in one query.
-  store::Rows rows;
-  if (version && *version > 0) {
-    BULWARK_ASSIGN_OR_RETURN(
-        rows, tx.Query("SELECT v.version, v.data_key_id, v.sealed, v.created_at, v.created_by, "
-                       "v.deleted_at, v.destroyed_at, s.delete_version_after FROM secret_versions v "
-                       "JOIN secrets s ON s.tenant_id = v.tenant_id AND s.path = v.path "
-                       "WHERE v.tenant_id = ? AND v.path = ? AND v.version = ?",
-                       {Text(tenant), Text(path), Value::Int(*version)}));
-  } else {
-    BULWARK_ASSIGN_OR_RETURN(
-        rows, tx.Query("SELECT v.version, v.data_key_id, v.sealed, v.created_at, v.created_by, "
-                       "v.deleted_at, v.destroyed_at, s.delete_version_after "
-                       "FROM secrets s JOIN secret_versions v "
-                       "ON v.tenant_id = s.tenant_id AND v.path = s.path "
-                       "AND v.version = s.current_version WHERE s.tenant_id = ? AND s.path = ?",
-                       {Text(tenant), Text(path)}));
-  }
-  if (rows.empty() || !rows[0][5].is_null() || !rows[0][6].is_null() || rows[0][2].is_null())
-    return NotFound();
-  const auto& r = rows[0];
-  const std::int64_t after = r[7].as_int();
+  if (version && *version <= 0) version.reset();  // 0 or less: the current version
+  BULWARK_ASSIGN_OR_RETURN(std::optional<vault_store::VersionRow> row,
+                           vault_store::ReadVersion(tx, tenant, path, version));
+  if (!row || row->deleted || row->destroyed || !row->sealed) return NotFound();
+  const std::int64_t after = row->delete_version_after;
   auto stored = std::make_shared<const StoredVersion>(
-      StoredVersion{.version = r[0].as_int(),
-                    .key_id = r[1].as_text(),
-                    .sealed = r[2].as_bytes(),
-                    .created_at = r[3].as_int(),
-                    .created_by = r[4].as_text(),
-                    .expires_at = after > 0 ? r[3].as_int() + after : 0,
+      StoredVersion{.version = row->version,
+                    .key_id = std::move(row->key_id),
+                    .sealed = std::move(*row->sealed),
+                    .created_at = row->created_at,
+                    .created_by = std::move(row->created_by),
+                    .expires_at = after > 0 ? row->created_at + after : 0,
                     .read_at = std::chrono::steady_clock::now()});
   if (Expired(*stored)) return NotFound();
   return stored;
@@ -214,10 +181,10 @@ bool Vault::Expired(const StoredVersion& stored) {
 
 StatusOr<SecretValue> Vault::Open(const crypto::SecretBytes& key, std::string_view tenant,
                                   std::string_view path, const StoredVersion& stored) {
-  const std::string aad = SecretAad(tenant, path, stored.version, stored.key_id);
-  auto plain = crypto::OpenRandomNonce(key, stored.sealed, crypto::AsBytes(aad));
-  if (!plain.ok()) return Status::Integrity("a secret version failed its integrity check");
-  return SecretValue{.data = std::move(*plain),
+  BULWARK_ASSIGN_OR_RETURN(
+      crypto::SecretBytes plain,
+      OpenVersion(key, {tenant, path, stored.version, stored.key_id}, stored.sealed));
+  return SecretValue{.data = std::move(plain),
                      .version = {.version = stored.version,
                                  .created_at = stored.created_at,
                                  .created_by = stored.created_by}};
@@ -264,46 +231,24 @@ StatusOr<SecretValue> Vault::Read(store::Store& store, std::string_view tenant,
 
 StatusOr<SecretMetadata> Vault::Metadata(store::Transaction& tx, std::string_view tenant,
                                          std::string_view path) {
-  BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT current_version, max_versions, cas_required, custom_metadata, "
-                          "created_at, created_by, updated_at, updated_by, delete_version_after "
-                          "FROM secrets "
-                          "WHERE tenant_id = ? AND path = ?",
-                          {Text(tenant), Text(path)}));
-  if (rows.empty()) return NotFound();
+  BULWARK_ASSIGN_OR_RETURN(std::optional<SecretMetadata> found,
+                           vault_store::ReadMetadata(tx, tenant, path));
+  if (!found) return NotFound();
+  SecretMetadata m = std::move(*found);
   const std::int64_t now = core::NowUnixSeconds();
-  const auto& r = rows[0];
-  SecretMetadata m{.path = std::string(path),
-                   .current_version = r[0].as_int(),
-                   .max_versions = r[1].as_int(),
-                   .cas_required = r[2].as_int() != 0,
-                   .delete_version_after = r[8].as_int(),
-                   .custom_metadata = r[3].as_text(),
-                   .created_at = r[4].as_int(),
-                   .created_by = r[5].as_text(),
-                   .updated_at = r[6].as_int(),
-                   .updated_by = r[7].as_text()};
-  BULWARK_ASSIGN_OR_RETURN(
-      auto versions, tx.Query("SELECT version, created_at, created_by, deleted_at, destroyed_at "
-                              "FROM secret_versions WHERE tenant_id = ? AND path = ? "
-                              "ORDER BY version",
-                              {Text(tenant), Text(path)}));
-  for (const auto& v : versions) {
-    VersionInfo info{.version = v[0].as_int(),
-                     .created_at = v[1].as_int(),
-                     .created_by = v[2].as_text(),
-                     .destroyed = !v[4].is_null()};
-    if (!v[3].is_null()) info.deleted_at = v[3].as_int();
+  BULWARK_ASSIGN_OR_RETURN(m.versions, vault_store::ReadVersions(tx, tenant, path));
+  for (VersionInfo& info : m.versions) {
     // A version past delete_version_after is deleted since the moment it expired.
     if (const std::int64_t expires = info.created_at + m.delete_version_after;
         !info.deleted_at && !info.destroyed && m.delete_version_after > 0 && expires <= now) {
       info.deleted_at = expires;
     }
-    m.versions.push_back(std::move(info));
   }
   m.oldest_version = m.versions.empty() ? 0 : m.versions.front().version;
   return m;
 }
+
+// ---- Deleting ----
 
 Status Vault::SoftDelete(store::Transaction& tx, std::string_view tenant, std::string_view path,
                          std::vector<std::int64_t> versions, std::int64_t now) {
@@ -314,11 +259,7 @@ Status Vault::SoftDelete(store::Transaction& tx, std::string_view tenant, std::s
     versions.push_back(head->current_version);
   }
   for (std::int64_t v : versions) {
-    BULWARK_RETURN_IF_ERROR(
-        tx.Exec("UPDATE secret_versions SET deleted_at = ? WHERE tenant_id = ? AND path = ? "
-                "AND version = ? AND deleted_at IS NULL",
-                {Value::Int(now), Text(tenant), Text(path), Value::Int(v)})
-            .status());
+    BULWARK_RETURN_IF_ERROR(vault_store::SoftDeleteVersion(tx, tenant, path, v, now));
   }
   return Status::Ok();
 }
@@ -327,11 +268,7 @@ Status Vault::Undelete(store::Transaction& tx, std::string_view tenant, std::str
                        const std::vector<std::int64_t>& versions) {
   ForgetCurrent(tx, tenant, path);
   for (std::int64_t v : versions) {
-    BULWARK_RETURN_IF_ERROR(
-        tx.Exec("UPDATE secret_versions SET deleted_at = NULL WHERE tenant_id = ? AND path = ? "
-                "AND version = ? AND destroyed_at IS NULL",
-                {Text(tenant), Text(path), Value::Int(v)})
-            .status());
+    BULWARK_RETURN_IF_ERROR(vault_store::UndeleteVersion(tx, tenant, path, v));
   }
   return Status::Ok();
 }
@@ -340,105 +277,70 @@ Status Vault::Destroy(store::Transaction& tx, std::string_view tenant, std::stri
                       const std::vector<std::int64_t>& versions, std::int64_t now) {
   ForgetCurrent(tx, tenant, path);
   for (std::int64_t v : versions) {
-    BULWARK_RETURN_IF_ERROR(
-        tx.Exec("UPDATE secret_versions SET sealed = NULL, destroyed_at = ? "
-                "WHERE tenant_id = ? AND path = ? AND version = ? AND destroyed_at IS NULL",
-                {Value::Int(now), Text(tenant), Text(path), Value::Int(v)})
-            .status());
+    BULWARK_RETURN_IF_ERROR(vault_store::DestroyVersion(tx, tenant, path, v, now));
   }
   return Status::Ok();
 }
 
+// ---- Data-key rotation ----
+
 StatusOr<std::string> Vault::StartDataRotation(store::Transaction& tx, std::string_view tenant,
                                                std::int64_t now) {
-  BULWARK_ASSIGN_OR_RETURN(
-      auto open, tx.Query("SELECT target_key_id FROM data_rotation_jobs WHERE tenant_id = ? AND "
-                          "finished_at IS NULL",
-                          {Text(tenant)}));
-  if (!open.empty()) return open[0][0].as_text();  // resume
-  BULWARK_ASSIGN_OR_RETURN(
-      auto rows,
-      tx.Query("SELECT COALESCE(MAX(version), 0) FROM tenant_data_keys WHERE tenant_id = ?",
-               {Text(tenant)}));
-  const std::int64_t version = rows[0][0].as_int() + 1;
-  const std::string key_id = "tenant-data:" + std::string(tenant) + ":" + std::to_string(version);
+  BULWARK_ASSIGN_OR_RETURN(std::optional<std::string> open,
+                           vault_store::UnfinishedRotation(tx, tenant));
+  if (open) return std::move(*open);  // resume
+  BULWARK_ASSIGN_OR_RETURN(const std::int64_t highest,
+                           vault_store::HighestDataKeyNumber(tx, tenant));
+  const std::int64_t number = highest + 1;
+  const std::string key_id = DataKeyId(tenant, number);
+  BULWARK_RETURN_IF_ERROR(vault_store::InsertDataKey(tx, tenant, number, key_id, now));
   BULWARK_RETURN_IF_ERROR(
-      tx.Exec("INSERT INTO tenant_data_keys(tenant_id, version, key_id, "
-              "created_at) VALUES (?, ?, ?, ?)",
-              {Text(tenant), Value::Int(version), Value::Text(key_id), Value::Int(now)})
-          .status());
-  BULWARK_RETURN_IF_ERROR(keys_.GetOrCreateKey(tx, key_id, "tenant_data", 32).status());
-  BULWARK_RETURN_IF_ERROR(tx.Exec("INSERT INTO data_rotation_jobs(tenant_id, target_key_id, "
-                                  "started_at) VALUES (?, ?, ?)",
-                                  {Text(tenant), Value::Text(key_id), Value::Int(now)})
-                              .status());
+      keys_.GetOrCreateKey(tx, key_id, kDataKeyPurpose, kDataKeyBytes).status());
+  BULWARK_RETURN_IF_ERROR(vault_store::InsertRotation(tx, tenant, key_id, now));
   return key_id;
 }
 
 StatusOr<std::int64_t> Vault::ResealBatch(store::Transaction& tx, std::string_view tenant,
                                           std::string_view target_key_id, std::int64_t limit) {
-  BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT path, version, data_key_id, sealed FROM secret_versions "
-                          "WHERE tenant_id = ? AND data_key_id <> ? AND sealed IS NOT NULL "
-                          "ORDER BY path, version LIMIT ?",
-                          {Text(tenant), Text(target_key_id), Value::Int(limit)}));
+  BULWARK_ASSIGN_OR_RETURN(std::vector<vault_store::ResealRow> rows,
+                           vault_store::VersionsToReseal(tx, tenant, target_key_id, limit));
   if (rows.empty()) return std::int64_t{0};
   BULWARK_ASSIGN_OR_RETURN(auto target, KeyById(tx, target_key_id));
   std::string old_id;
   std::shared_ptr<const crypto::SecretBytes> old_key;
   const std::string* forgotten = nullptr;  // rows come by path: one drop per path, not version
-  for (const auto& r : rows) {
-    const std::string& path = r[0].as_text();
-    const std::int64_t version = r[1].as_int();
-    if (forgotten == nullptr || *forgotten != path) {
-      ForgetCurrent(tx, tenant, path);
-      forgotten = &path;
+  for (auto& r : rows) {
+    if (forgotten == nullptr || *forgotten != r.path) {
+      ForgetCurrent(tx, tenant, r.path);
+      forgotten = &r.path;
     }
-    if (r[2].as_text() != old_id) {
-      BULWARK_ASSIGN_OR_RETURN(old_key, KeyById(tx, r[2].as_text()));
-      old_id = r[2].as_text();
+    if (r.key_id != old_id) {
+      BULWARK_ASSIGN_OR_RETURN(old_key, KeyById(tx, r.key_id));
+      old_id = r.key_id;
     }
-    auto plain = crypto::OpenRandomNonce(*old_key, r[3].as_bytes(),
-                                         crypto::AsBytes(SecretAad(tenant, path, version, old_id)));
-    if (!plain.ok()) return Status::Integrity("a secret version failed its integrity check");
     BULWARK_ASSIGN_OR_RETURN(
-        auto sealed,
-        crypto::SealRandomNonce(*target, plain->reveal_span(),
-                                crypto::AsBytes(SecretAad(tenant, path, version, target_key_id))));
-    BULWARK_RETURN_IF_ERROR(
-        tx.Exec("UPDATE secret_versions SET sealed = ?, data_key_id = ? WHERE tenant_id = ? AND "
-                "path = ? AND version = ? AND data_key_id = ? AND sealed IS NOT NULL AND "
-                "destroyed_at IS NULL",
-                {Value::Bytes(std::move(sealed)), Text(target_key_id), Text(tenant), Text(path),
-                 Value::Int(version), Value::Text(old_id)})
-            .status());
+        store::Value::Blob sealed,
+        ResealVersion(*old_key, {tenant, r.path, r.version, old_id}, *target, target_key_id,
+                      r.sealed));
+    BULWARK_RETURN_IF_ERROR(vault_store::ReplaceSealed(tx, tenant, r.path, r.version, old_id,
+                                                       target_key_id, std::move(sealed)));
   }
   const auto n = static_cast<std::int64_t>(rows.size());
-  BULWARK_RETURN_IF_ERROR(tx.Exec("UPDATE tenant_data_keys SET seals = seals + ? WHERE key_id = ?",
-                                  {Value::Int(n), Text(target_key_id)})
-                              .status());
-  BULWARK_RETURN_IF_ERROR(
-      tx.Exec("UPDATE data_rotation_jobs SET resealed = resealed + ? WHERE tenant_id = ? AND "
-              "target_key_id = ?",
-              {Value::Int(n), Text(tenant), Text(target_key_id)})
-          .status());
+  BULWARK_RETURN_IF_ERROR(vault_store::CountSeals(tx, target_key_id, n));
+  BULWARK_RETURN_IF_ERROR(vault_store::CountResealed(tx, tenant, target_key_id, n));
   return n;
 }
 
 StatusOr<std::int64_t> Vault::FinishDataRotation(store::Transaction& tx, std::string_view tenant,
                                                  std::string_view target_key_id, std::int64_t now) {
-  BULWARK_RETURN_IF_ERROR(
-      tx.Exec("UPDATE data_rotation_jobs SET finished_at = ? WHERE tenant_id = ? AND "
-              "target_key_id = ? AND finished_at IS NULL",
-              {Value::Int(now), Text(tenant), Text(target_key_id)})
-          .status());
-  BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT resealed FROM data_rotation_jobs WHERE tenant_id = ? AND "
-                          "target_key_id = ?",
-                          {Text(tenant), Text(target_key_id)}));
-  if (rows.empty()) return Status::NotFound("rotation_not_found", "no such data-key rotation");
-  return rows[0][0].as_int();
+  BULWARK_RETURN_IF_ERROR(vault_store::FinishRotation(tx, tenant, target_key_id, now));
+  BULWARK_ASSIGN_OR_RETURN(const std::optional<std::int64_t> resealed,
+                           vault_store::ResealedCount(tx, tenant, target_key_id));
+  if (!resealed) return Status::NotFound("rotation_not_found", "no such data-key rotation");
+  return *resealed;
 }
+
+// ---- Settings ----
 
 Status Vault::UpdateMetadata(store::Transaction& tx, std::string_view tenant, std::string_view path,
                              const MetadataUpdate& update, std::string_view actor,
@@ -468,60 +370,34 @@ Status Vault::UpdateMetadata(store::Transaction& tx, std::string_view tenant, st
   BULWARK_ASSIGN_OR_RETURN(const std::optional<SecretHead> head, Head(tx, tenant, path));
   const std::int64_t max_versions = EffectiveMaxVersions(update);
   if (!head) {
-    BULWARK_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO secrets(tenant_id, path, current_version, max_versions, cas_required, "
-                "delete_version_after, custom_metadata, created_at, created_by, updated_at, "
-                "updated_by) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
-                {Text(tenant), Text(path), Value::Int(max_versions),
-                 Value::Int(update.cas_required.value_or(false) ? 1 : 0),
-                 Value::Int(update.delete_version_after.value_or(0)),
-                 Value::Text(update.custom_metadata.value_or("{}")), Value::Int(now), Text(actor),
-                 Value::Int(now), Text(actor)})
-            .status());
-    return Status::Ok();
+    return vault_store::InsertSettings(tx, tenant, path, max_versions,
+                                       update.cas_required.value_or(false),
+                                       update.delete_version_after.value_or(0),
+                                       update.custom_metadata.value_or("{}"), actor, now);
   }
   if (update.max_versions) {
+    BULWARK_RETURN_IF_ERROR(vault_store::SetMaxVersions(tx, tenant, path, max_versions));
     BULWARK_RETURN_IF_ERROR(
-        tx.Exec("UPDATE secrets SET max_versions = ? WHERE tenant_id = ? AND path = ?",
-                {Value::Int(max_versions), Text(tenant), Text(path)})
-            .status());
-    BULWARK_RETURN_IF_ERROR(
-        tx.Exec("DELETE FROM secret_versions WHERE tenant_id = ? AND path = ? AND version <= ?",
-                {Text(tenant), Text(path), Value::Int(head->current_version - max_versions)})
-            .status());
+        vault_store::PruneVersions(tx, tenant, path, head->current_version - max_versions));
   }
   if (update.cas_required) {
-    BULWARK_RETURN_IF_ERROR(
-        tx.Exec("UPDATE secrets SET cas_required = ? WHERE tenant_id = ? AND path = ?",
-                {Value::Int(*update.cas_required ? 1 : 0), Text(tenant), Text(path)})
-            .status());
+    BULWARK_RETURN_IF_ERROR(vault_store::SetCasRequired(tx, tenant, path, *update.cas_required));
   }
   if (update.delete_version_after) {
     BULWARK_RETURN_IF_ERROR(
-        tx.Exec("UPDATE secrets SET delete_version_after = ? WHERE tenant_id = ? AND path = ?",
-                {Value::Int(*update.delete_version_after), Text(tenant), Text(path)})
-            .status());
+        vault_store::SetDeleteVersionAfter(tx, tenant, path, *update.delete_version_after));
   }
   if (update.custom_metadata) {
     BULWARK_RETURN_IF_ERROR(
-        tx.Exec("UPDATE secrets SET custom_metadata = ? WHERE tenant_id = ? AND path = ?",
-                {Value::Text(*update.custom_metadata), Text(tenant), Text(path)})
-            .status());
+        vault_store::SetCustomMetadata(tx, tenant, path, *update.custom_metadata));
   }
-  return tx
-      .Exec("UPDATE secrets SET updated_at = ?, updated_by = ? WHERE tenant_id = ? AND path = ?",
-            {Value::Int(now), Text(actor), Text(tenant), Text(path)})
-      .status();
+  return vault_store::SetUpdated(tx, tenant, path, actor, now);
 }
 
 Status Vault::DeleteAll(store::Transaction& tx, std::string_view tenant, std::string_view path) {
   ForgetCurrent(tx, tenant, path);
-  BULWARK_RETURN_IF_ERROR(tx.Exec("DELETE FROM secret_versions WHERE tenant_id = ? AND path = ?",
-                                  {Text(tenant), Text(path)})
-                              .status());
-  BULWARK_ASSIGN_OR_RETURN(
-      std::int64_t n,
-      tx.Exec("DELETE FROM secrets WHERE tenant_id = ? AND path = ?", {Text(tenant), Text(path)}));
+  BULWARK_RETURN_IF_ERROR(vault_store::DeleteVersions(tx, tenant, path));
+  BULWARK_ASSIGN_OR_RETURN(std::int64_t n, vault_store::DeleteSecret(tx, tenant, path));
   if (n == 0) return NotFound();
   return Status::Ok();
 }
@@ -545,16 +421,7 @@ bool Vault::ShortensExpiry(const SecretHead& head, const MetadataUpdate& update)
 
 StatusOr<std::optional<SecretHead>> Vault::Head(store::Transaction& tx, std::string_view tenant,
                                                 std::string_view path) {
-  BULWARK_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT current_version, max_versions, cas_required, "
-                          "delete_version_after FROM secrets "
-                          "WHERE tenant_id = ? AND path = ?",
-                          {Text(tenant), Text(path)}));
-  if (rows.empty()) return std::optional<SecretHead>();
-  return std::optional<SecretHead>(SecretHead{.current_version = rows[0][0].as_int(),
-                                              .max_versions = rows[0][1].as_int(),
-                                              .cas_required = rows[0][2].as_int() != 0,
-                                              .delete_version_after = rows[0][3].as_int()});
+  return vault_store::ReadHead(tx, tenant, path);
 }
 
 StatusOr<std::vector<std::string>> Vault::List(store::Transaction& tx, std::string_view tenant,
@@ -565,13 +432,11 @@ StatusOr<std::vector<std::string>> Vault::List(store::Transaction& tx, std::stri
   // all the same.
   auto [lower, upper] = store::AsciiPrefixBounds(prefix);
   BULWARK_ASSIGN_OR_RETURN(
-      auto rows,
-      tx.Query("SELECT path FROM secrets WHERE tenant_id = ? AND " + tx.BytewiseRange("path"),
-               {Text(tenant), Value::Text(std::move(lower)), Value::Text(std::move(upper))}));
+      std::vector<std::string> paths,
+      vault_store::PathsInRange(tx, tenant, std::move(lower), std::move(upper)));
   std::vector<std::string> out;
-  out.reserve(rows.size());
-  for (const auto& r : rows) {
-    const std::string& path = r[0].as_text();
+  out.reserve(paths.size());
+  for (const std::string& path : paths) {
     if (path.starts_with(prefix)) out.push_back(path.substr(prefix.size()));
   }
   std::sort(out.begin(), out.end());  // std::string compares as unsigned bytes

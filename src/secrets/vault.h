@@ -1,14 +1,14 @@
 #pragma once
-// The secrets vault's storage: versioned secret values sealed with per-tenant data keys.
+// The secrets vault: versioned secret values sealed with per-tenant data keys.
 //
 // Envelope encryption: every tenant has data keys (AES-256, wrapped by the keyring's KEK in
 // wrapped_keys under "tenant-data:<tenant>:<n>"). Each secret version is sealed with the
-// tenant's active data key, a fresh 96-bit random nonce, and AAD binding it to its place:
-//   "bulwark-secret-v1" 0x00 tenant 0x00 path 0x00 version 0x00 data key id
-// (no part may hold a NUL), so a ciphertext copied to another row, version or tenant fails to
-// open (kIntegrity "integrity_error"), never yielding another secret. A data key is retired for
-// sealing after kMaxSealsPerDataKey seals (far below the 2^32 random-nonce bound) and the next
-// one created; older keys still open what they sealed.
+// tenant's active data key, a fresh 96-bit random nonce, and AAD binding it to its place
+// (tenant, path, version, data key id), so a ciphertext copied to another row, version or tenant
+// fails to open (kIntegrity "integrity_error"), never yielding another secret. The exact
+// ciphertext and AAD format, and when a data key is retired for sealing, are secrets/sealer.h's:
+// the vault calls it to seal (Put), open (Get, Read) and reseal (ResealBatch). Its SQL is
+// secrets/vault_store.h's; this unit decides (versions, check-and-set, pruning, expiry, caching).
 //
 // Everything runs inside the caller's transaction (AuditWriter::Commit for changes, so each
 // change and its record are durable together). Tenant and path come from the caller, which
@@ -35,11 +35,10 @@
 #include "core/status.h"
 #include "crypto/secret_bytes.h"
 #include "keyring/keyring.h"
+#include "secrets/sealer.h"
 #include "store/store.h"
 
 namespace bulwark::secrets {
-
-inline constexpr std::int64_t kMaxSealsPerDataKey = 1LL << 30;
 
 struct VaultOptions {
   std::size_t max_value_bytes = 512 * 1024;
@@ -185,6 +184,25 @@ class Vault {
     std::string key_id;
     crypto::SecretBytes key;
   };
+  // The steps of Put: the value is a JSON object within the size limit; the version to write
+  // under check-and-set; the value sealed under the tenant's active data key.
+  Status ValidateValue(std::string_view json_object) const;
+  struct NextVersion {
+    std::int64_t version = 0;
+    std::int64_t max_versions = 0;
+    bool first = false;  // the path has no settings row yet
+  };
+  StatusOr<NextVersion> CheckAndSet(store::Transaction& tx, std::string_view tenant,
+                                    std::string_view path, std::optional<std::int64_t> cas);
+  struct SealedValue {
+    std::string key_id;
+    store::Value::Blob sealed;
+  };
+  StatusOr<SealedValue> SealNew(store::Transaction& tx, std::string_view tenant,
+                                std::string_view path, std::int64_t version,
+                                std::string_view json_object, std::int64_t now);
+  // The data key that seals the tenant's next value (sealer's ChooseSealingKey), made if new,
+  // its seal counted.
   StatusOr<DataKey> ActiveKeyForSealing(store::Transaction& tx, std::string_view tenant,
                                         std::int64_t now);
   // A data key by id, unwrapped once and then held (a data key never changes: rotation makes a
@@ -226,9 +244,5 @@ class Vault {
 
 // One listing level of sorted relative paths: "db/user" becomes the folder "db/" (once).
 std::vector<std::string> NextLevel(const std::vector<std::string>& relative_paths);
-
-// The AAD of a secret version (exposed for tests that move ciphertexts around).
-std::string SecretAad(std::string_view tenant, std::string_view path, std::int64_t version,
-                      std::string_view key_id);
 
 }  // namespace bulwark::secrets
