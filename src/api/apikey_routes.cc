@@ -8,8 +8,8 @@
 #include "api/identity_routes.h"
 #include "core/clock.h"
 #include "core/text_list.h"
-#include "http/ledger_audit_stage.h"
-#include "http/token_buckets.h"
+#include "stages/ledger_audit_stage.h"
+#include "stages/token_buckets.h"
 
 namespace bulwark::api {
 namespace {
@@ -70,13 +70,13 @@ StatusOr<Reply> CreateKey(const IdentityRouteDeps& d, RequestContext& ctx) {
   }
   if (body.Has("rate_limit")) {
     // The key's own limit, on top of the operator's `* api_key` rule: the stricter decides.
-    auto rate = http::ParseRateRule(body.String("rate_limit"));
+    auto rate = stages::ParseRateRule(body.String("rate_limit"));
     if (!rate.ok()) {
       return Status::InvalidArgument("invalid_rate_limit",
                                      "rate_limit is <count>/<number><unit> with unit s, m or h, a "
                                      "count of 1..1000000 and a period of 1s..24h, e.g. \"100/1m\"");
     }
-    req.rate_limit = http::FormatRateRule(*rate);
+    req.rate_limit = stages::FormatRateRule(*rate);
   }
   identity::CreatedApiKey created;
   std::string receipt_id;
@@ -100,7 +100,7 @@ StatusOr<Reply> CreateKey(const IdentityRouteDeps& d, RequestContext& ctx) {
         ev.details.emplace_back("receipt_id", r.id);
         return Status::Ok();
       },
-      http::LedgerAuditStage::EventFor(ctx, 201, Status::Ok())));
+      stages::LedgerAuditStage::EventFor(ctx, 201, Status::Ok())));
   ctx.audited = true;
   json::object out = KeyJson(created.info);
   out["receipt_id"] = receipt_id;
@@ -118,7 +118,7 @@ StatusOr<Reply> ListKeys(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 StatusOr<Reply> RevokeKey(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string id(ctx.param("id"));
-  audit::Event e = http::LedgerAuditStage::EventFor(ctx, 204, Status::Ok());
+  audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 204, Status::Ok());
   e.resource = "apikey:" + id;
   BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
       [&](store::Transaction& tx, audit::Event& ev) -> Status {

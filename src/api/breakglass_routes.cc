@@ -9,7 +9,7 @@
 #include "api/body.h"
 #include "api/identity_routes.h"
 #include "core/clock.h"
-#include "http/ledger_audit_stage.h"
+#include "stages/ledger_audit_stage.h"
 #include "policy/breakglass.h"
 
 namespace bulwark::api {
@@ -66,7 +66,7 @@ StatusOr<Reply> Activate(const IdentityRouteDeps& d, RequestContext& ctx) {
         recorded = ev;
         return Status::Ok();
       },
-      http::LedgerAuditStage::EventFor(ctx, 201, Status::Ok())));
+      stages::LedgerAuditStage::EventFor(ctx, 201, Status::Ok())));
   ctx.audited = true;
   d.sessions->InvalidateSession(ctx.principal.session_id);
   RaiseAlert(*d.writer, "breakglass_activated", recorded);
@@ -90,7 +90,7 @@ StatusOr<Reply> End(const IdentityRouteDeps& d, RequestContext& ctx) {
         ev.details.emplace_back("receipt_id", r.id);
         return Status::Ok();
       },
-      http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok())));
+      stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok())));
   ctx.audited = true;
   d.sessions->InvalidateSession(ctx.principal.session_id);
   json::object out = GrantJson(grant);
@@ -117,7 +117,7 @@ StatusOr<Reply> Designate(const IdentityRouteDeps& d, RequestContext& ctx) {
   }
   const bool designated = *body.Bool("designated");
   const std::string target(ctx.param("user_id"));
-  audit::Event e = http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
+  audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   e.resource = "member:" + target;
   e.details.emplace_back("designated", designated);
   BULWARK_RETURN_IF_ERROR(d.writer->Commit(

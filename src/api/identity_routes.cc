@@ -11,7 +11,7 @@
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "http/cookies.h"
-#include "http/ledger_audit_stage.h"
+#include "stages/ledger_audit_stage.h"
 #include "identity/directory.h"
 #include "identity/invites.h"
 #include "identity/magic_links.h"
@@ -85,7 +85,7 @@ StatusOr<Reply> SessionReply(const IdentityRouteDeps& d, const identity::Session
 
 // The audit event of this request, before the change decides its outcome.
 audit::Event EventOf(const RequestContext& ctx, unsigned status) {
-  return http::LedgerAuditStage::EventFor(ctx, status, Status::Ok());
+  return stages::LedgerAuditStage::EventFor(ctx, status, Status::Ok());
 }
 
 void Deny(audit::Event& e, const Status& s, unsigned http_status) {
@@ -120,7 +120,7 @@ StatusOr<Reply> RequestLink(const IdentityRouteDeps& d, RequestContext& ctx) {
   if (d.mail == nullptr)
     return Status::Unavailable("mail_unavailable", "sign-in mail is not configured");
   if (d.limiter != nullptr) {
-    BULWARK_RETURN_IF_ERROR(d.limiter->TakeFor(ctx, http::RateLimitRule::Key::kEmail, email));
+    BULWARK_RETURN_IF_ERROR(d.limiter->TakeFor(ctx, stages::RateLimitRule::Key::kEmail, email));
   }
   if (d.email_pseudonym_key == nullptr) return NotServing();
   const std::int64_t now = core::NowUnixSeconds();

@@ -7,7 +7,7 @@
 
 #include "audit/writer.h"
 #include "crypto/secret_bytes.h"
-#include "http/rate_limit_stage.h"
+#include "stages/rate_limit_stage.h"
 #include "http/router.h"
 #include "identity/api_keys.h"
 #include "identity/mail_queue.h"
@@ -33,7 +33,7 @@ struct IdentityRouteDeps {
   bool breakglass_enabled = false;               // the server's half of the switch
   identity::MailQueue* mail = nullptr;           // null: sign-in mail cannot be sent (503)
   identity::OutboxMailer* outbox = nullptr;      // dev overlay only
-  http::RouteRateLimiter* limiter = nullptr;
+  stages::RouteRateLimiter* limiter = nullptr;
   std::int64_t magic_link_ttl_s = 900;
   std::string public_url;  // base of the links mailed
   // Dev mode without a public URL: the server's own address, set once it listens (before any

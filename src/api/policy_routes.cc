@@ -13,7 +13,7 @@
 #include "api/identity_routes.h"
 #include "core/clock.h"
 #include "core/text_list.h"
-#include "http/ledger_audit_stage.h"
+#include "stages/ledger_audit_stage.h"
 
 namespace bulwark::api {
 namespace {
@@ -95,7 +95,7 @@ using PolicyChange = std::function<Status(store::Transaction&, audit::Event&,
 // it ran (owner_required) or by the store (a member not found) never checked what it was given.
 Status CommitPolicyChange(const IdentityRouteDeps& d, RequestContext& ctx, std::string resource,
                           const PolicyChange& change) {
-  audit::Event e = http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
+  audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   e.resource = std::move(resource);
   policy::path_policies::GrantRefusal refused;
   std::vector<std::pair<std::string, audit::DetailValue>> attempted;

@@ -6,7 +6,7 @@
 
 #include "core/json_text.h"
 #include "crypto/sign.h"
-#include "http/ledger_audit_stage.h"
+#include "stages/ledger_audit_stage.h"
 
 namespace bulwark::api {
 namespace {
@@ -31,7 +31,7 @@ StatusOr<Reply> IssueSample(const ReceiptRouteDeps& deps, RequestContext& ctx) {
                                    "expected {\"tenant\": string, \"email\": string}");
   }
   const std::string tenant_id(tenant->as_string());
-  audit::Event event = http::LedgerAuditStage::EventFor(ctx, 201, Status::Ok());
+  audit::Event event = stages::LedgerAuditStage::EventFor(ctx, 201, Status::Ok());
   event.tenant = tenant_id;
   boost::json::object fields{{"email", email->as_string()},
                              {"note", "sample receipt issued by the dev overlay"}};
@@ -52,7 +52,7 @@ StatusOr<Reply> IssueSample(const ReceiptRouteDeps& deps, RequestContext& ctx) {
 // recorded: the receipt is public by its tenant's choice.
 void RecordFailedLookup(const ReceiptRouteDeps& deps, RequestContext& ctx, const Status& status) {
   if (deps.writer == nullptr) return;
-  audit::Event event = http::LedgerAuditStage::EventFor(ctx, 404, status);
+  audit::Event event = stages::LedgerAuditStage::EventFor(ctx, 404, status);
   event.action = "receipt.public_lookup";
   event.resource = "receipt:" + std::string(core::Utf8Prefix(ctx.param("id"), 64));
   // The request still answers 404 if this fails; the pipeline does not record it again.

@@ -7,7 +7,7 @@
 #include "core/go_duration.h"
 #include "core/json_text.h"
 #include "core/text_list.h"
-#include "http/ledger_audit_stage.h"
+#include "stages/ledger_audit_stage.h"
 #include "secrets/path.h"
 
 namespace bulwark::api::secret_ops {
@@ -55,7 +55,7 @@ Status Require(const IdentityRouteDeps& d, const RequestContext& ctx, std::strin
 }
 
 audit::Event EventOf(const RequestContext& ctx, std::string_view path, unsigned status) {
-  audit::Event e = http::LedgerAuditStage::EventFor(ctx, status, Status::Ok());
+  audit::Event e = stages::LedgerAuditStage::EventFor(ctx, status, Status::Ok());
   e.resource = SecretResource(path);
   return e;
 }

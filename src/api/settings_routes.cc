@@ -8,7 +8,7 @@
 #include "api/identity_routes.h"
 #include "core/clock.h"
 #include "core/text_list.h"
-#include "http/ledger_audit_stage.h"
+#include "stages/ledger_audit_stage.h"
 #include "identity/directory.h"
 #include "policy/breakglass.h"
 
@@ -52,7 +52,7 @@ StatusOr<Reply> PutAllowlist(const IdentityRouteDeps& d, RequestContext& ctx) {
                             "the list does not include your address " + ctx.client.ToString() +
                                 "; send confirm_self_exclusion: true to save it anyway");
   }
-  audit::Event e = http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
+  audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   e.resource = "tenant:" + ctx.principal.tenant_id;
   std::vector<std::string> texts;
   for (const auto& c : list) texts.push_back(c.ToString());
@@ -85,7 +85,7 @@ StatusOr<Reply> PutBreakglass(const IdentityRouteDeps& d, RequestContext& ctx) {
     return Status::PermissionDenied("owner_required", "only an owner may set up break-glass");
   }
   const bool enabled = *body.Bool("enabled");
-  audit::Event e = http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
+  audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   e.resource = "tenant:" + ctx.principal.tenant_id;
   e.details.emplace_back("enabled", enabled);
   BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
@@ -125,7 +125,7 @@ StatusOr<Reply> DeleteTenant(const IdentityRouteDeps& d, RequestContext& ctx) {
         ev.details.emplace_back("breakglass_ended", grants_ended);
         return Status::Ok();
       },
-      http::LedgerAuditStage::EventFor(ctx, 200, Status::Ok())));
+      stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok())));
   ctx.audited = true;
   d.sessions->InvalidateTenant(tenant);
   d.api_keys->InvalidateTenant(tenant);

@@ -4,7 +4,7 @@
 //   GET /v1/secret/metadata/{path}                  metadata; LIST (or ?list=true): keys
 //   POST|PUT|DELETE /v1/secret/metadata/{path}      settings; delete everything
 //   GET /v1/sys/health, GET /v1/auth/token/lookup-self
-// The token is X-Vault-Token (an API key or an access token, identity/authenticator.cc), the
+// The token is X-Vault-Token (an API key or an access token, stages/authenticate_stage.cc), the
 // tenant is the credential's (X-Vault-Namespace, when sent, must name it), errors take Vault's
 // shape (http/errors.h). Replies carry Vault's envelope. The one mount is "secret"; any other is
 // 404 unknown_mount. Same checks and records as the native API: both call secret_ops.
@@ -23,7 +23,7 @@
 #include "core/build_info.h"
 #include "core/clock.h"
 #include "core/go_duration.h"
-#include "http/ledger_audit_stage.h"
+#include "stages/ledger_audit_stage.h"
 #include "http/query.h"
 
 namespace bulwark::api {
@@ -262,7 +262,7 @@ StatusOr<Reply> ListKeys(const IdentityRouteDeps& d, RequestContext& ctx, std::s
   // Vault answers an empty listing with 404; recorded as what it is.
   const Status outcome =
       keys.empty() ? Status::NotFound("secret_not_found", "nothing to list here") : Status::Ok();
-  audit::Event e = http::LedgerAuditStage::EventFor(ctx, keys.empty() ? 404 : 200, outcome);
+  audit::Event e = stages::LedgerAuditStage::EventFor(ctx, keys.empty() ? 404 : 200, outcome);
   e.action = "secret.list";
   e.resource = secret_ops::SecretResource(prefix);
   BULWARK_RETURN_IF_ERROR(d.writer->Record(std::move(e)));

@@ -41,12 +41,12 @@
 #include "crypto/encoding.h"
 #include "crypto/tls_context.h"
 #include "http/baseline_stages.h"
-#include "http/ledger_audit_stage.h"
+#include "stages/ledger_audit_stage.h"
 #include "http/pipeline.h"
-#include "http/rate_limit_stage.h"
+#include "stages/rate_limit_stage.h"
 #include "http/server.h"
-#include "http/shared_rate_buckets.h"
-#include "identity/authenticator.h"
+#include "stages/shared_rate_buckets.h"
+#include "stages/authenticate_stage.h"
 #include "identity/directory.h"
 #include "identity/discovery.h"
 #include "identity/mail_queue.h"
@@ -57,7 +57,7 @@
 #include "keyring/master_key.h"
 #include "keyring/rotation.h"
 #include "keyring/signing_keys.h"
-#include "policy/access_stages.h"
+#include "stages/access_stages.h"
 #include "policy/roles.h"
 #include "receipts/background_verifier.h"
 #include "receipts/service.h"
@@ -779,7 +779,7 @@ StatusOr<Core> OpenCore(Config& config, std::string& step, const OpenCoreOptions
 namespace {
 
 void CheckIdentity(const Config& c, Problems& p, bool production) {
-  if (auto rules = http::RateLimitRules(c.rate_limit_rules); !rules.ok()) {
+  if (auto rules = stages::RateLimitRules(c.rate_limit_rules); !rules.ok()) {
     p.Error("rate_limit.rules", rules.status().message());
   }
   for (const std::string& aud : c.access_token_audiences) {
@@ -1288,18 +1288,18 @@ int Serve(const core::ConfigSources& sources_in) {
   if (!mailer_or.ok()) return Refuse("mail", mailer_or.status());
   std::unique_ptr<identity::MailQueue> mail;
   if (*mailer_or) mail = std::make_unique<identity::MailQueue>(*mailer_or);
-  auto rules_or = http::RateLimitRules(config.rate_limit_rules);
+  auto rules_or = stages::RateLimitRules(config.rate_limit_rules);
   if (!rules_or.ok()) return Refuse("rate_limit", rules_or.status());
   // One node keeps its buckets in memory; nodes sharing PostgreSQL share them there.
-  std::shared_ptr<http::RateBuckets> buckets;
+  std::shared_ptr<stages::RateBuckets> buckets;
   if (store->backend() == store::Backend::kPostgresql) {
     auto key_or = HmacKey(*store, *keys, "rate-bucket-names-v1", "rate_bucket_hmac");
     if (!key_or.ok()) return Refuse("rate_limit", key_or.status());
-    buckets = std::make_shared<http::SharedRateBuckets>(*store, std::move(*key_or));
+    buckets = std::make_shared<stages::SharedRateBuckets>(*store, std::move(*key_or));
   } else {
-    buckets = std::make_shared<http::TokenBuckets>();
+    buckets = std::make_shared<stages::TokenBuckets>();
   }
-  auto limiter = std::make_shared<http::RouteRateLimiter>(std::move(*rules_or), std::move(buckets));
+  auto limiter = std::make_shared<stages::RouteRateLimiter>(std::move(*rules_or), std::move(buckets));
   // Names addresses with no account in sign-in records (api/identity_routes.h).
   auto pseudonym_key_or =
       HmacKey(*store, *keys, "sign-in-email-pseudonyms-v1", "email_pseudonym_hmac");
@@ -1410,15 +1410,16 @@ int Serve(const core::ConfigSources& sources_in) {
   // Kept: SIGHUP swaps the operator token in it.
   const auto operator_auth = std::make_shared<http::BaselineAuthenticator>(
       *core::ParseCidrList(operator_cidrs), *op_token);
-  http::PipelineStages stages{
+  http::PipelineStages pipeline_stages{
       .rate_limiter = limiter,
       .authenticator =
-          std::make_shared<identity::IdentityAuthenticator>(operator_auth, *sessions, api_keys),
-      .tenant_guard = std::make_shared<policy::CredentialTenantGuard>(&tenant_policies),
-      .authorizer = std::make_shared<policy::RoleAuthorizer>(&tenant_policies),
-      .audit = std::make_shared<http::LedgerAuditStage>(writer, &alerts, &refusal_summaries),
+          std::make_shared<stages::AuthenticateStage>(
+              operator_auth, identity::CredentialAuthenticator(*sessions, api_keys)),
+      .tenant_guard = std::make_shared<stages::CredentialTenantGuard>(&tenant_policies),
+      .authorizer = std::make_shared<stages::RoleAuthorizer>(&tenant_policies),
+      .audit = std::make_shared<stages::LedgerAuditStage>(writer, &alerts, &refusal_summaries),
   };
-  http::Pipeline pipeline(std::move(popts), router, metrics, std::move(stages));
+  http::Pipeline pipeline(std::move(popts), router, metrics, std::move(pipeline_stages));
   BreakglassSweeper breakglass_sweeper(*store, writer, *receipt_service, *sessions,
                                        std::chrono::seconds(1));
 

@@ -4,7 +4,7 @@
 // A refused request (401, 403, 429, an operator route's 404) is normally its own ledger entry,
 // durable before the answer leaves. Anyone can send refusals, and the ledger cannot be pruned,
 // so a client hammering without a valid credential would grow it without bound. The stage
-// (http/ledger_audit_stage.h) therefore hands each such refusal to Admit() first, under a key
+// (stages/ledger_audit_stage.h) therefore hands each such refusal to Admit() first, under a key
 // (client network, reason, route; and the principal, for an authenticated one):
 //   - the first `threshold` refusals of a key within its window are recorded one by one, as
 //     before (each with its request id, user agent and resource);

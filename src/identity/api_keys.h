@@ -48,7 +48,7 @@ struct ApiKeyRequest {
   std::optional<std::int64_t> expires_at;  // unix seconds; must be in the future
   std::vector<std::string> cidrs;          // bind the key to these networks; empty: any address
   // The key's own rate limit, canonical text of a rate the caller has validated ("100/1m",
-  // http::ParseRateRule and FormatRateRule); empty: none. Stored with the key, never changed.
+  // stages::ParseRateRule and FormatRateRule); empty: none. Stored with the key, never changed.
   std::string rate_limit;
 };
 

@@ -492,8 +492,8 @@ CREATE INDEX magic_link_decoys_by_expiry ON magic_link_decoys(expires_at);
 )sql";
 
 // Migration 16: an API key's own rate limit (issue #22), set when it is created: the canonical
-// text of a rate ("100/1m", http/token_buckets.h); NULL for none. The key is held to it on every
-// route, besides the `* api_key` rule (http/rate_limit_stage.h).
+// text of a rate ("100/1m", stages/token_buckets.h); NULL for none. The key is held to it on every
+// route, besides the `* api_key` rule (stages/rate_limit_stage.h).
 constexpr std::string_view kApiKeyRateLimit = R"sql(
 ALTER TABLE api_keys ADD COLUMN rate_limit TEXT;
 )sql";

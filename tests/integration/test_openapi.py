@@ -54,7 +54,7 @@ def openapi_table(include_dev):
     return table
 
 
-# The credentials each auth decision accepts (identity/authenticator.cc), as security schemes. The
+# The credentials each auth decision accepts (stages/authenticate_stage.cc), as security schemes. The
 # Vault surface also takes X-Vault-Token. Public operations declare `security: []` explicitly.
 SECURITY = {
     "public": [],

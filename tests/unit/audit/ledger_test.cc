@@ -23,7 +23,7 @@
 #include "crypto/random.h"
 #include "crypto/secret_bytes.h"
 #include "crypto/sign.h"
-#include "http/ledger_audit_stage.h"
+#include "stages/ledger_audit_stage.h"
 #include "keyring/keyring.h"
 #include "store/migrate.h"
 
@@ -244,7 +244,7 @@ TEST(AuditLedgerTest, AStageRecordWithAnAlertCompletesOnceBothAreDurable) {
   Fixture f;
   // One entry per batch: the record and its alert always commit separately.
   AuditWriter w(*f.store, *f.ledger, {.max_batch = 1});
-  http::LedgerAuditStage stage(w, nullptr);
+  stages::LedgerAuditStage stage(w, nullptr);
   const http::Request req;
   for (int i = 0; i < 40; ++i) {
     http::RequestContext ctx{.req = req};

@@ -9,7 +9,7 @@
 #include "core/clock.h"
 #include "crypto/encoding.h"
 #include "crypto/totp.h"
-#include "http/rate_limit_stage.h"
+#include "stages/rate_limit_stage.h"
 #include "identity/api_keys.h"
 #include "identity/directory.h"
 #include "identity/invites.h"
@@ -535,29 +535,29 @@ TEST(InviteTest, AnInvitationLapsesWhenItsCreatorCouldNoLongerGrantIt) {
 // ---- rate-limit rules ----------------------------------------------------------------------
 
 TEST(RateLimitRulesTest, DefaultsAndOverrides) {
-  auto rules = http::RateLimitRules({});
+  auto rules = stages::RateLimitRules({});
   ASSERT_TRUE(rules.ok());
-  const auto find = [&](const std::vector<http::RateLimitRule>& rs, std::string_view route,
-                        http::RateLimitRule::Key k) {
+  const auto find = [&](const std::vector<stages::RateLimitRule>& rs, std::string_view route,
+                        stages::RateLimitRule::Key k) {
     for (const auto& r : rs) {
-      if (r.route == route && r.key == k) return http::FormatRateRule(r.rate);
+      if (r.route == route && r.key == k) return stages::FormatRateRule(r.rate);
     }
     return std::string();
   };
-  using K = http::RateLimitRule::Key;
+  using K = stages::RateLimitRule::Key;
   EXPECT_EQ(find(*rules, "POST /api/v1/auth/request", K::kIp), "5/10m");
   EXPECT_EQ(find(*rules, "POST /api/v1/auth/request", K::kEmail), "5/10m");
   EXPECT_EQ(find(*rules, "POST /api/v1/auth/verify", K::kIp), "20/10m");
   EXPECT_EQ(find(*rules, "POST /api/v1/auth/accept-invite", K::kIp), "20/10m");
   EXPECT_EQ(find(*rules, "*", K::kApiKey), "600/1m");
-  auto custom = http::RateLimitRules({"POST /api/v1/auth/verify ip 3/1m", "* tenant 100/1s"});
+  auto custom = stages::RateLimitRules({"POST /api/v1/auth/verify ip 3/1m", "* tenant 100/1s"});
   ASSERT_TRUE(custom.ok());
   EXPECT_EQ(find(*custom, "POST /api/v1/auth/verify", K::kIp), "3/1m");
   EXPECT_EQ(find(*custom, "*", K::kTenant), "100/1s");
   EXPECT_EQ(custom->size(), rules->size() + 1);
   for (const char* bad : {"", "nonsense", "POST /x ip", "POST /x cookie 1/1m", "POST /x ip 0/1m",
                           "POST x ip 1/1m", "* ip 1/1m extra", "POST /x ip 5/10"}) {
-    EXPECT_EQ(http::RateLimitRules({bad}).status().reason(), "invalid_rate_rule") << bad;
+    EXPECT_EQ(stages::RateLimitRules({bad}).status().reason(), "invalid_rate_rule") << bad;
   }
 }
 

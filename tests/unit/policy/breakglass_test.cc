@@ -11,12 +11,16 @@
 #include "core/clock.h"
 #include "identity/directory.h"
 #include "identity/sessions.h"
-#include "policy/access_stages.h"
+#include "stages/access_stages.h"
 #include "policy/tenant_policy.h"
 #include "receipts/service.h"
 
 namespace bulwark::policy {
 namespace {
+
+using stages::CredentialTenantGuard;
+using stages::RoleAuthorizer;
+using stages::kStepUpWindowSeconds;
 
 using store::TxMode;
 

@@ -9,10 +9,14 @@
 
 #include "core/clock.h"
 #include "http/types.h"
-#include "policy/access_stages.h"
+#include "stages/access_stages.h"
 
 namespace bulwark::policy {
 namespace {
+
+using stages::CredentialTenantGuard;
+using stages::RoleAuthorizer;
+using stages::kStepUpWindowSeconds;
 
 TEST(RolesTest, NamesRoundTripAndUnknownNamesAreRefused) {
   for (Role r : {Role::kOwner, Role::kAdmin, Role::kMember, Role::kViewer})

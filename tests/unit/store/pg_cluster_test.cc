@@ -17,7 +17,7 @@
 #include "audit/ledger.h"
 #include "audit/writer.h"
 #include "crypto/encoding.h"
-#include "http/shared_rate_buckets.h"
+#include "stages/shared_rate_buckets.h"
 #include "keyring/keyring.h"
 #include "pg_server.h"
 #include "store/migrate.h"
@@ -205,8 +205,8 @@ TEST_F(PgClusterTest, RateBucketsAreSharedExactlyBetweenNodes) {
   std::atomic<std::int64_t> now{1'700'000'000'000};
   auto clock = [&now] { return now.load(); };
   auto other = OpenMigrated(url_);  // a second node: its own pool on the same database
-  http::SharedRateBuckets a(*store_, Key(), clock), b(*other, Key(), clock);
-  const http::RateRule three_per_3s{3, 3000ms};
+  stages::SharedRateBuckets a(*store_, Key(), clock), b(*other, Key(), clock);
+  const stages::RateRule three_per_3s{3, 3000ms};
   EXPECT_EQ(*a.TakeNow("ip:203.0.113.9|POST /x", three_per_3s), 0ms);
   EXPECT_EQ(*b.TakeNow("ip:203.0.113.9|POST /x", three_per_3s), 0ms);
   EXPECT_EQ(*a.TakeNow("ip:203.0.113.9|POST /x", three_per_3s), 0ms);
@@ -230,8 +230,8 @@ TEST_F(PgClusterTest, RateBucketsAreSharedExactlyBetweenNodes) {
 TEST_F(PgClusterTest, AChangedRuleStartsAFreshBucketAndRefusalsAreRememberedLocally) {
   std::int64_t now = 1'700'000'000'000;
   auto other = OpenMigrated(url_);
-  http::SharedRateBuckets old_rule(*store_, Key(), [&now] { return now; });
-  http::SharedRateBuckets new_rule(*other, Key(), [&now] { return now; });
+  stages::SharedRateBuckets old_rule(*store_, Key(), [&now] { return now; });
+  stages::SharedRateBuckets new_rule(*other, Key(), [&now] { return now; });
   // A node still on 600/1m spends a token; a node already on 100/1m must not read that row
   // at the wrong scale (it once answered a wait of billions of seconds).
   EXPECT_EQ(*old_rule.TakeNow("k", {600, 60'000ms}), 0ms);
@@ -250,9 +250,9 @@ TEST_F(PgClusterTest, AChangedRuleStartsAFreshBucketAndRefusalsAreRememberedLoca
 TEST_F(PgClusterTest, AFastRuleTakesTokensInBatchesAndTheNodesStillSpendExactlyTheBudget) {
   std::int64_t now = 1'700'000'000'000;
   auto other = OpenMigrated(url_);
-  http::SharedRateBuckets a(*store_, Key(), [&now] { return now; });
-  http::SharedRateBuckets b(*other, Key(), [&now] { return now; });
-  const http::RateRule fast{1000, 1000ms};  // batches of 50
+  stages::SharedRateBuckets a(*store_, Key(), [&now] { return now; });
+  stages::SharedRateBuckets b(*other, Key(), [&now] { return now; });
+  const stages::RateRule fast{1000, 1000ms};  // batches of 50
   int allowed = 0;
   bool a_open = true, b_open = true;
   for (int i = 0; (a_open || b_open) && i < 5000; ++i) {
@@ -279,9 +279,9 @@ TEST_F(PgClusterTest, AFastRuleTakesTokensInBatchesAndTheNodesStillSpendExactlyT
 TEST_F(PgClusterTest, ConcurrentTakesFromTwoNodesAllowExactlyTheCapacity) {
   auto other = OpenMigrated(url_);
   const std::int64_t t0 = 1'700'000'000'000;
-  http::SharedRateBuckets a(*store_, Key(), [t0] { return t0; }),
+  stages::SharedRateBuckets a(*store_, Key(), [t0] { return t0; }),
       b(*other, Key(), [t0] { return t0; });
-  const http::RateRule five_per_minute{5, 60'000ms};
+  const stages::RateRule five_per_minute{5, 60'000ms};
   std::atomic<int> allowed{0}, errors{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 6; ++i) {
@@ -304,7 +304,7 @@ TEST_F(PgClusterTest, ConcurrentTakesFromTwoNodesAllowExactlyTheCapacity) {
 
 TEST_F(PgClusterTest, RefilledBucketsArePruned) {
   std::int64_t now = 1'700'000'000'000;
-  http::SharedRateBuckets buckets(*store_, Key(), [&now] { return now; });
+  stages::SharedRateBuckets buckets(*store_, Key(), [&now] { return now; });
   ASSERT_EQ(*buckets.TakeNow("a", {2, 1000ms}), 0ms);  // the first take schedules a prune
   ASSERT_EQ(*buckets.TakeNow("b", {2, 1000ms}), 0ms);
   now += 120'000;  // both idle long past refilling; the next take prunes them
@@ -322,8 +322,8 @@ TEST(SharedRateBucketsSqlite, TheSameStatementWorksOnSqlite) {
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE(Migrate(**store).ok());
   std::int64_t now = 1'700'000'000'000;
-  http::SharedRateBuckets buckets(**store, Key(), [&now] { return now; });
-  const http::RateRule two_per_second{2, 1000ms};
+  stages::SharedRateBuckets buckets(**store, Key(), [&now] { return now; });
+  const stages::RateRule two_per_second{2, 1000ms};
   EXPECT_EQ(*buckets.TakeNow("k", two_per_second), 0ms);
   EXPECT_EQ(*buckets.TakeNow("k", two_per_second), 0ms);
   EXPECT_EQ(*buckets.TakeNow("k", two_per_second), 500ms);

@@ -1,4 +1,4 @@
-#include "http/token_buckets.h"
+#include "stages/token_buckets.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-namespace bulwark::http {
+namespace bulwark::stages {
 namespace {
 
 using std::chrono::hours;
@@ -343,4 +343,4 @@ TEST(HttpTokenBucketsTest, InvalidRuleRefusesWithoutStoringAKey) {
 }
 
 }  // namespace
-}  // namespace bulwark::http
+}  // namespace bulwark::stages

@@ -5,7 +5,7 @@
 #include "audit/writer.h"
 #include "http/stages.h"
 
-namespace bulwark::http {
+namespace bulwark::stages {
 
 // Records a request when its route declares an audit action, or when it was refused (401, 403,
 // 429, a 404 from an operator-only route) or failed (an error Status mapped to 5xx; a handler's
@@ -19,7 +19,7 @@ namespace bulwark::http {
 // an anonymous flood cannot grow the ledger without bound. They still count towards the alert
 // rules. An authenticated principal's other refusals (403 path_denied, tenant_mismatch, ...) are
 // always recorded one by one.
-class LedgerAuditStage : public AuditRecorder {
+class LedgerAuditStage : public http::AuditRecorder {
  public:
   // `alerts` and `summaries` may be null (no alert rules; every refusal recorded one by one).
   LedgerAuditStage(audit::AuditWriter& writer, audit::AlertMonitor* alerts,
@@ -27,11 +27,11 @@ class LedgerAuditStage : public AuditRecorder {
       : writer_(writer), alerts_(alerts), summaries_(summaries) {}
   // Queues the record (and any alert it raises, right after it) with the writer; `done` runs on
   // the writer's thread once both have been committed, with the record's outcome.
-  void Record(RequestContext& ctx, unsigned http_status, const Status& outcome,
+  void Record(http::RequestContext& ctx, unsigned http_status, const Status& outcome,
               Done done) noexcept override;
 
   // The event the stage would record for this request (exposed for handlers and tests).
-  static audit::Event EventFor(const RequestContext& ctx, unsigned http_status, const Status& outcome);
+  static audit::Event EventFor(const http::RequestContext& ctx, unsigned http_status, const Status& outcome);
 
  private:
   audit::AuditWriter& writer_;
@@ -39,4 +39,4 @@ class LedgerAuditStage : public AuditRecorder {
   audit::RefusalSummaries* summaries_;
 };
 
-}  // namespace bulwark::http
+}  // namespace bulwark::stages

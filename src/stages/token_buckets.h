@@ -37,7 +37,7 @@
 
 #include "core/status.h"
 
-namespace bulwark::http {
+namespace bulwark::stages {
 
 // A rate: `capacity` requests, refilled evenly over `period` (a burst of up to capacity).
 struct RateRule {
@@ -120,4 +120,4 @@ class TokenBuckets final : public RateBuckets {
   std::unique_ptr<Shard[]> shards_;
 };
 
-}  // namespace bulwark::http
+}  // namespace bulwark::stages

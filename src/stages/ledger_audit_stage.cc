@@ -1,11 +1,11 @@
-#include "http/ledger_audit_stage.h"
+#include "stages/ledger_audit_stage.h"
 
 #include <atomic>
 #include <memory>
 #include <new>
 #include <optional>
 
-namespace bulwark::http {
+namespace bulwark::stages {
 namespace {
 
 audit::ActorKind ActorKindFor(core::Principal::Kind k) {
@@ -22,23 +22,23 @@ audit::ActorKind ActorKindFor(core::Principal::Kind k) {
 // A request's record and its alert: the request completes, with the record's outcome, once
 // both have been written (or have failed), in whichever order their outcomes arrive.
 struct BothWritten {
-  explicit BothWritten(AuditRecorder::Done d) : done(std::move(d)) {}
+  explicit BothWritten(http::AuditRecorder::Done d) : done(std::move(d)) {}
   void Arrive() {
     if (left.fetch_sub(1, std::memory_order_acq_rel) == 1) done(std::move(record));
   }
-  AuditRecorder::Done done;
+  http::AuditRecorder::Done done;
   Status record = Status::Internal("no outcome");
   std::atomic<int> left{2};
 };
 
 }  // namespace
 
-audit::Event LedgerAuditStage::EventFor(const RequestContext& ctx, unsigned http_status, const Status& outcome) {
+audit::Event LedgerAuditStage::EventFor(const http::RequestContext& ctx, unsigned http_status, const Status& outcome) {
   audit::Event e;
   e.actor = {ActorKindFor(ctx.principal.kind), ctx.principal.id};
   e.tenant = ctx.principal.tenant_id;
   e.action = ctx.route != nullptr && !ctx.route->audit_action.empty() ? ctx.route->audit_action
-             : IsRefusal(http_status, ctx)                               ? "http.denied"
+             : http::IsRefusal(http_status, ctx)                               ? "http.denied"
                                                                          : "http.failed";
   e.resource = std::string(ctx.req.method_string()) + " " + std::string(ctx.path);
   e.result = http_status < 400 ? audit::Result::kSuccess
@@ -47,7 +47,7 @@ audit::Event LedgerAuditStage::EventFor(const RequestContext& ctx, unsigned http
   e.reason = outcome.ok() ? std::string(ctx.audit_reason) : outcome.reason();
   e.request_id = ctx.request_id;
   e.client = ctx.client.ToString();
-  e.user_agent = std::string(ctx.req[bhttp::field::user_agent]);
+  e.user_agent = std::string(ctx.req[http::bhttp::field::user_agent]);
   e.auth_method = ctx.principal.auth_method;
   e.break_glass = ctx.principal.break_glass;
   e.details.emplace_back("status", static_cast<int>(http_status));
@@ -56,13 +56,13 @@ audit::Event LedgerAuditStage::EventFor(const RequestContext& ctx, unsigned http
   return e;
 }
 
-void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const Status& outcome,
+void LedgerAuditStage::Record(http::RequestContext& ctx, unsigned http_status, const Status& outcome,
                               Done done) noexcept {
   if (ctx.audited) return done(Status::Ok());
   const bool declared = ctx.route != nullptr && !ctx.route->audit_action.empty();
   // A failure is an error the request ran into, not a handler's deliberate answer (a /readyz 503).
   const bool failed = !outcome.ok() && http_status >= 500;
-  if (!declared && !IsRefusal(http_status, ctx) && !failed) return done(Status::Ok());
+  if (!declared && !http::IsRefusal(http_status, ctx) && !failed) return done(Status::Ok());
   audit::Event event;
   std::optional<audit::Event> alert;
   try {
@@ -72,11 +72,11 @@ void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const S
     } else if (alerts_ != nullptr) {
       // An operator route's 404 is a failed operator authentication: it counts like a 401.
       const unsigned observed =
-          IsRefusal(http_status, ctx) && http_status == 404 ? 401 : http_status;
+          http::IsRefusal(http_status, ctx) && http_status == 404 ? 401 : http_status;
       alert = alerts_->Observe(observed);
       if (alert) alert->request_id = ctx.request_id;  // the request that tipped it over
     }
-    if (summaries_ != nullptr && ctx.route != nullptr && IsRefusal(http_status, ctx) &&
+    if (summaries_ != nullptr && ctx.route != nullptr && http::IsRefusal(http_status, ctx) &&
         (!ctx.authenticated || http_status == 429)) {
       audit::Event keyed = event;
       if (!ctx.authenticated) {
@@ -124,4 +124,4 @@ void LedgerAuditStage::Record(RequestContext& ctx, unsigned http_status, const S
   writer_.Submit(std::move(*alert), std::move(alert_done));
 }
 
-}  // namespace bulwark::http
+}  // namespace bulwark::stages

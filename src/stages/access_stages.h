@@ -1,5 +1,6 @@
 #pragma once
-// Stages 5 and 6 of the pipeline: the tenant guard and the authorizer.
+// Stages 5 and 6 of the pipeline: the tenant guard and the authorizer, adapters between the
+// request and policy/ (roles, tenant policies). docs/design.md "The request pipeline".
 //
 // Tenant guard: the tenant of a request is the credential's, nowhere else. X-Tenant-ID, when
 // sent, must name that same tenant (403 tenant_mismatch otherwise); a principal without a tenant
@@ -15,7 +16,7 @@
 #include "http/stages.h"
 #include "policy/tenant_policy.h"
 
-namespace bulwark::policy {
+namespace bulwark::stages {
 
 inline constexpr std::int64_t kStepUpWindowSeconds = 5 * 60;
 
@@ -24,21 +25,21 @@ inline constexpr std::int64_t kStepUpWindowSeconds = 5 * 60;
 class CredentialTenantGuard : public http::TenantGuard {
  public:
   // `policies` may be null (then a namespace must be the tenant id).
-  explicit CredentialTenantGuard(TenantPolicies* policies = nullptr) : policies_(policies) {}
+  explicit CredentialTenantGuard(policy::TenantPolicies* policies = nullptr) : policies_(policies) {}
   Status Check(http::RequestContext& ctx) override;
 
  private:
-  TenantPolicies* policies_;
+  policy::TenantPolicies* policies_;
 };
 
 class RoleAuthorizer : public http::Authorizer {
  public:
   // `policies` may be null (no allowlists: unit tests of the verb logic).
-  explicit RoleAuthorizer(TenantPolicies* policies = nullptr) : policies_(policies) {}
+  explicit RoleAuthorizer(policy::TenantPolicies* policies = nullptr) : policies_(policies) {}
   Status Authorize(http::RequestContext& ctx) override;
 
  private:
-  TenantPolicies* policies_;
+  policy::TenantPolicies* policies_;
 };
 
-}  // namespace bulwark::policy
+}  // namespace bulwark::stages

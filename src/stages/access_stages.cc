@@ -1,11 +1,11 @@
-#include "policy/access_stages.h"
+#include "stages/access_stages.h"
 
 #include <algorithm>
 
 #include "core/clock.h"
 #include "policy/roles.h"
 
-namespace bulwark::policy {
+namespace bulwark::stages {
 
 Status CredentialTenantGuard::Check(http::RequestContext& ctx) {
   if (ctx.principal.tenant_id.empty()) {
@@ -48,8 +48,8 @@ Status RoleAuthorizer::Authorize(http::RequestContext& ctx) {
   const core::Principal& p = ctx.principal;
   bool granted = route.permission.empty();
   if (!granted && p.kind == core::Principal::Kind::kUser) {
-    const auto role = ParseRole(p.role);
-    granted = role.has_value() && RoleGrants(*role, route.permission);
+    const auto role = policy::ParseRole(p.role);
+    granted = role.has_value() && policy::RoleGrants(*role, route.permission);
   } else if (!granted && p.kind == core::Principal::Kind::kApiKey) {
     granted = std::find(p.scopes.begin(), p.scopes.end(), route.permission) != p.scopes.end();
   }
@@ -84,4 +84,4 @@ Status RoleAuthorizer::Authorize(http::RequestContext& ctx) {
   return Status::Ok();
 }
 
-}  // namespace bulwark::policy
+}  // namespace bulwark::stages

@@ -33,9 +33,9 @@
 #include <vector>
 
 #include "http/stages.h"
-#include "http/token_buckets.h"
+#include "stages/token_buckets.h"
 
-namespace bulwark::http {
+namespace bulwark::stages {
 
 struct RateLimitRule {
   enum class Key { kIp, kApiKey, kTenant, kEmail, kRefused };
@@ -51,19 +51,19 @@ StatusOr<RateLimitRule> ParseRateLimitRule(std::string_view text);
 // same route and key or adding to them.
 StatusOr<std::vector<RateLimitRule>> RateLimitRules(const std::vector<std::string>& configured);
 
-class RouteRateLimiter : public RateLimiter {
+class RouteRateLimiter : public http::RateLimiter {
  public:
   RouteRateLimiter(std::vector<RateLimitRule> rules, std::shared_ptr<RateBuckets> buckets);
-  Status Check(RequestContext& ctx) override;
-  Status CheckAuthenticated(RequestContext& ctx) override;
-  void NoteRefused(RequestContext& ctx) override;
+  Status Check(http::RequestContext& ctx) override;
+  Status CheckAuthenticated(http::RequestContext& ctx) override;
+  void NoteRefused(http::RequestContext& ctx) override;
 
   // For a handler: applies the rules of this route with key kind `key` to `value` (e.g. the
   // normalized email). On refusal adds Retry-After to ctx and returns 429.
-  Status TakeFor(RequestContext& ctx, RateLimitRule::Key key, std::string_view value);
+  Status TakeFor(http::RequestContext& ctx, RateLimitRule::Key key, std::string_view value);
 
  private:
-  Status Take(RequestContext& ctx, std::string_view key, const RateRule& rate);
+  Status Take(http::RequestContext& ctx, std::string_view key, const RateRule& rate);
 
   std::vector<RateLimitRule> rules_;
   std::shared_ptr<RateBuckets> buckets_;
@@ -76,4 +76,4 @@ class RouteRateLimiter : public RateLimiter {
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> held_until_;
 };
 
-}  // namespace bulwark::http
+}  // namespace bulwark::stages

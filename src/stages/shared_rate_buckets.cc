@@ -1,11 +1,11 @@
-#include "http/shared_rate_buckets.h"
+#include "stages/shared_rate_buckets.h"
 
 #include <algorithm>
 
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 
-namespace bulwark::http {
+namespace bulwark::stages {
 namespace {
 
 using std::chrono::milliseconds;
@@ -126,4 +126,4 @@ void SharedRateBuckets::MaybePrune(std::int64_t now_ms) {
   }
 }
 
-}  // namespace bulwark::http
+}  // namespace bulwark::stages

@@ -1,8 +1,8 @@
-#include "http/rate_limit_stage.h"
+#include "stages/rate_limit_stage.h"
 
 #include <chrono>
 
-namespace bulwark::http {
+namespace bulwark::stages {
 namespace {
 
 using namespace std::chrono_literals;
@@ -23,7 +23,7 @@ std::string_view KeyName(RateLimitRule::Key k) {
   return "ip";
 }
 
-bool Applies(const RateLimitRule& rule, const RequestContext& ctx) {
+bool Applies(const RateLimitRule& rule, const http::RequestContext& ctx) {
   return rule.route == "*" || rule.route == ctx.route->label;
 }
 
@@ -110,7 +110,7 @@ RouteRateLimiter::RouteRateLimiter(std::vector<RateLimitRule> rules,
                                    std::shared_ptr<RateBuckets> buckets)
     : rules_(std::move(rules)), buckets_(std::move(buckets)) {}
 
-Status RouteRateLimiter::Take(RequestContext& ctx, std::string_view key, const RateRule& rate) {
+Status RouteRateLimiter::Take(http::RequestContext& ctx, std::string_view key, const RateRule& rate) {
   BULWARK_ASSIGN_OR_RETURN(const auto wait, buckets_->TakeNow(key, rate));
   if (wait.count() == 0) return Status::Ok();
   const auto seconds = (wait.count() + 999) / 1000;
@@ -118,7 +118,7 @@ Status RouteRateLimiter::Take(RequestContext& ctx, std::string_view key, const R
   return Status(ErrorCode::kRateLimited, "rate_limited", "too many requests; retry later");
 }
 
-Status RouteRateLimiter::TakeFor(RequestContext& ctx, RateLimitRule::Key key,
+Status RouteRateLimiter::TakeFor(http::RequestContext& ctx, RateLimitRule::Key key,
                                  std::string_view value) {
   for (const RateLimitRule& rule : rules_) {
     if (rule.key != key || !Applies(rule, ctx)) continue;
@@ -127,7 +127,7 @@ Status RouteRateLimiter::TakeFor(RequestContext& ctx, RateLimitRule::Key key,
   return Status::Ok();
 }
 
-Status RouteRateLimiter::Check(RequestContext& ctx) {
+Status RouteRateLimiter::Check(http::RequestContext& ctx) {
   std::string network;
   for (const RateLimitRule& rule : rules_) {
     if (!Applies(rule, ctx)) continue;
@@ -159,7 +159,7 @@ Status RouteRateLimiter::Check(RequestContext& ctx) {
   return Status::Ok();
 }
 
-Status RouteRateLimiter::CheckAuthenticated(RequestContext& ctx) {
+Status RouteRateLimiter::CheckAuthenticated(http::RequestContext& ctx) {
   const core::Principal& p = ctx.principal;
   const bool is_key = p.kind == core::Principal::Kind::kApiKey && !p.id.empty();
   for (const RateLimitRule& rule : rules_) {
@@ -179,7 +179,7 @@ Status RouteRateLimiter::CheckAuthenticated(RequestContext& ctx) {
   return Status::Ok();
 }
 
-void RouteRateLimiter::NoteRefused(RequestContext& ctx) {
+void RouteRateLimiter::NoteRefused(http::RequestContext& ctx) {
   std::string network;
   for (const RateLimitRule& rule : rules_) {
     if (rule.key != RateLimitRule::Key::kRefused || !Applies(rule, ctx)) continue;
@@ -199,4 +199,4 @@ void RouteRateLimiter::NoteRefused(RequestContext& ctx) {
   }
 }
 
-}  // namespace bulwark::http
+}  // namespace bulwark::stages

@@ -1,4 +1,4 @@
-#include "http/token_buckets.h"
+#include "stages/token_buckets.h"
 
 #include <algorithm>
 #include <functional>
@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
-namespace bulwark::http {
+namespace bulwark::stages {
 namespace {
 
 using std::chrono::microseconds;
@@ -251,4 +251,4 @@ std::size_t TokenBuckets::size() const {
   return total;
 }
 
-}  // namespace bulwark::http
+}  // namespace bulwark::stages

@@ -33,10 +33,10 @@
 #include <unordered_map>
 
 #include "crypto/secret_bytes.h"
-#include "http/token_buckets.h"
+#include "stages/token_buckets.h"
 #include "store/store.h"
 
-namespace bulwark::http {
+namespace bulwark::stages {
 
 class SharedRateBuckets final : public RateBuckets {
  public:
@@ -62,4 +62,4 @@ class SharedRateBuckets final : public RateBuckets {
   std::unordered_map<std::string, Held> held_;                      // by row name
 };
 
-}  // namespace bulwark::http
+}  // namespace bulwark::stages
