@@ -4,12 +4,12 @@
 
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
+#include "store/rate_buckets.h"
 
 namespace bulwark::stages {
 namespace {
 
 using std::chrono::milliseconds;
-using store::Value;
 
 constexpr std::int64_t kPruneEveryMs = 60'000;
 constexpr std::size_t kMaxRemembered = 100'000;
@@ -63,27 +63,14 @@ StatusOr<milliseconds> SharedRateBuckets::TakeNow(std::string_view key, const Ra
   }
 
   BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRowWrite));
-  // Takes k tokens if the bucket has room for k: later = max(tat, now) (a bucket idle long
-  // enough is full again, never fuller) may run at most tolerance - (k-1)*cost ahead of now.
-  auto take = [&](std::int64_t k) -> StatusOr<bool> {
-    BULWARK_ASSIGN_OR_RETURN(
-        auto rows,
-        tx->Query(
-            "INSERT INTO rate_buckets(bucket, tat, idle_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(bucket) DO UPDATE SET "
-            "tat = (CASE WHEN rate_buckets.tat > ? THEN rate_buckets.tat ELSE ? END) + ?, "
-            "idle_at = ((CASE WHEN rate_buckets.tat > ? THEN rate_buckets.tat ELSE ? END) + "
-            "? + ? - 1) / ? "
-            "WHERE (CASE WHEN rate_buckets.tat > ? THEN rate_buckets.tat ELSE ? END) - ? <= ? "
-            "RETURNING tat",
-            {Value::Text(bucket), Value::Int(now + k * cost),
-             Value::Int(CeilDiv(now + k * cost, n)), Value::Int(now), Value::Int(now),
-             Value::Int(k * cost),  //
-             Value::Int(now), Value::Int(now), Value::Int(k * cost), Value::Int(n),
-             Value::Int(n),  //
-             Value::Int(now), Value::Int(now), Value::Int(now),
-             Value::Int(tolerance - (k - 1) * cost)}));
-    return !rows.empty();
+  // Takes k tokens if the bucket has room for k: max(tat, now) may run at most
+  // tolerance - (k-1)*cost ahead of now.
+  auto take = [&](std::int64_t k) {
+    return store::TakeRateTokens(*tx, {.bucket = bucket,
+                                       .now = now,
+                                       .n = n,
+                                       .cost = k * cost,
+                                       .ahead = tolerance - (k - 1) * cost});
   };
   BULWARK_ASSIGN_OR_RETURN(bool taken, take(chunk));
   std::int64_t got = taken ? chunk : 0;
@@ -93,10 +80,8 @@ StatusOr<milliseconds> SharedRateBuckets::TakeNow(std::string_view key, const Ra
   }
   milliseconds wait(0);
   if (!taken) {
-    BULWARK_ASSIGN_OR_RETURN(auto rows, tx->Query("SELECT tat FROM rate_buckets WHERE bucket = ?",
-                                                  {Value::Text(bucket)}));
-    if (rows.empty() || !rows[0][0].is_int()) return Status::Internal("a rate bucket vanished");
-    const std::int64_t ahead = std::max(rows[0][0].as_int(), now) - now - tolerance;
+    BULWARK_ASSIGN_OR_RETURN(const std::int64_t tat, store::RateBucketTat(*tx, bucket));
+    const std::int64_t ahead = std::max(tat, now) - now - tolerance;
     wait = milliseconds(std::max<std::int64_t>(1, CeilDiv(ahead, n)));
   }
   BULWARK_RETURN_IF_ERROR(tx->Commit());
@@ -119,11 +104,7 @@ void SharedRateBuckets::MaybePrune(std::int64_t now_ms) {
   if (now_ms < due || !next_prune_ms_.compare_exchange_strong(due, now_ms + kPruneEveryMs)) return;
   // A refilled bucket behaves exactly like an absent one, so dropping it changes no decision.
   // Best effort: a failure leaves the rows for the next minute.
-  if (auto tx = store_.Begin(store::TxMode::kRowWrite); tx.ok()) {
-    if ((*tx)->Exec("DELETE FROM rate_buckets WHERE idle_at < ?", {Value::Int(now_ms)}).ok()) {
-      (void)(*tx)->Commit();
-    }
-  }
+  (void)store::PruneRateBuckets(store_, now_ms);
 }
 
 }  // namespace bulwark::stages
