@@ -16,11 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/detail_value.h"
 #include "core/status.h"
-
-namespace bulwark::crypto {
-class SecretBytes;
-}
 
 namespace bulwark::audit {
 
@@ -33,29 +30,8 @@ std::string_view ActorKindName(ActorKind k);
 enum class Result { kSuccess, kDenied, kError };
 std::string_view ResultName(Result r);
 
-class DetailValue {
- public:
-  DetailValue(std::string_view v) : kind_(Kind::kText), text_(v) {}  // NOLINT: implicit by design
-  DetailValue(const char* v) : kind_(Kind::kText), text_(v) {}       // NOLINT
-  DetailValue(std::string v) : kind_(Kind::kText), text_(std::move(v)) {}  // NOLINT
-  DetailValue(std::int64_t v) : kind_(Kind::kInt), int_(v) {}        // NOLINT
-  DetailValue(int v) : kind_(Kind::kInt), int_(v) {}                 // NOLINT
-  DetailValue(bool v) : kind_(Kind::kBool), bool_(v) {}              // NOLINT
-  // A secret can never become an audit detail.
-  DetailValue(const crypto::SecretBytes&) = delete;
-
-  enum class Kind { kText, kInt, kBool };
-  Kind kind() const { return kind_; }
-  const std::string& text() const { return text_; }
-  std::int64_t integer() const { return int_; }
-  bool boolean() const { return bool_; }
-
- private:
-  Kind kind_;
-  std::string text_;
-  std::int64_t int_ = 0;
-  bool bool_ = false;
-};
+// A detail's value: text, an integer or a boolean (core/detail_value.h); never a secret.
+using DetailValue = core::DetailValue;
 
 struct Actor {
   ActorKind kind = ActorKind::kAnonymous;

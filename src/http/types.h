@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "audit/event.h"
 #include "core/cidr.h"
+#include "core/detail_value.h"
 #include "core/principal.h"
 #include "core/status.h"
 
@@ -133,13 +133,14 @@ struct RequestContext {
   bool audited = false;
   // What a handler adds to the record stage 8 writes for it: the resource it acted on (e.g.
   // "secret:prod/db", in place of the method and path), details (the version read), and the
-  // name of an alert raised with the record ("secret_integrity").
+  // name of an alert raised with the record ("secret_integrity"). Plain values: the audit stage
+  // (stages/ledger_audit_stage.h) turns them into its record.
   std::string audit_resource;
   // The reason recorded for an answer a handler gives without an error Status (a Vault-surface
   // 404 for a deleted version, which carries that version's metadata): a stable code, a string
   // literal.
   std::string_view audit_reason;
-  std::vector<std::pair<std::string, audit::DetailValue>> audit_details;
+  std::vector<std::pair<std::string, core::DetailValue>> audit_details;
   std::string_view audit_alert;
   // Headers a stage adds to the response whatever the outcome (e.g. Retry-After).
   std::vector<std::pair<std::string, std::string>> extra_headers;
