@@ -350,7 +350,7 @@ std::size_t MaxBodyBytes(Body body, std::size_t max_value_bytes) {
 }  // namespace
 
 Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
-                     std::span<const RouteDef> defs) {
+                     std::span<const RouteDef> defs, http::Surface surface) {
   for (const RouteDef& def : defs) {
     BULWARK_RETURN_IF_ERROR(router.Add({
         .method = def.method,
@@ -363,6 +363,7 @@ Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
         .max_body_bytes = MaxBodyBytes(def.body, deps.secret_max_value_bytes),
         .audit_action = def.action,
         .reads_only = def.reads_only,
+        .surface = surface,
         .accepts_list = def.accepts_list,
         .summary = def.summary,
         .handler = BindIdentity(deps, def.handler),

@@ -111,8 +111,9 @@ struct RouteDef {
   bool mfa_step_up = false;
 };
 // Every route: a session or API key, tenant-scoped, recorded under `action`.
+// `surface`: the Vault routes' (http::Surface::kVault) or the API's.
 Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
-                     std::span<const RouteDef> defs);
+                     std::span<const RouteDef> defs, http::Surface surface = http::Surface::kApi);
 
 // Parses a version list "1,2,3": each 1..2^53, at least one (an empty list is invalid_versions).
 StatusOr<std::vector<std::int64_t>> ParseVersions(std::string_view comma_separated);

@@ -163,7 +163,7 @@ Status AddVaultMountRoutes(http::Router& router, const IdentityRouteDeps& deps) 
        "Vault KV v2: engine settings; the server's own are accepted, a change is refused (400).",
        WriteConfig},
   };
-  return secret_ops::AddRouteTable(router, deps, defs);
+  return secret_ops::AddRouteTable(router, deps, defs, http::Surface::kVault);
 }
 
 }  // namespace bulwark::api

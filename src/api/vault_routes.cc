@@ -490,6 +490,8 @@ Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
   const H destroy = [](const IdentityRouteDeps& d, RequestContext& ctx) {
     return ChangeVersions(d, ctx, A::kDestroy);
   };
+  // Everything under /v1/ is the Vault-compatible surface, found or not.
+  BULWARK_RETURN_IF_ERROR(router.MountSurface("/v1/", http::Surface::kVault));
   const secret_ops::RouteDef defs[] = {
       {Verb::get, "/v1/{mount}/data/{path*}", "secrets.read", Body::kNone, "secret.read",
        "Vault KV v2: read a secret (?version=N); recorded before the value leaves.", ReadData,
@@ -547,7 +549,8 @@ Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
       {Verb::put, "/v1/auth/token/renew-self", "", Body::kSmall, "token.renew",
        "Vault: renew the token (as POST).", RenewSelf},
   };
-  BULWARK_RETURN_IF_ERROR(secret_ops::AddRouteTable(router, deps, defs));
+  BULWARK_RETURN_IF_ERROR(
+      secret_ops::AddRouteTable(router, deps, defs, http::Surface::kVault));
   BULWARK_RETURN_IF_ERROR(AddVaultMountRoutes(router, deps));
   // Last: a route matches in the order added, so these take only what the routes above leave.
   const char* kv1 = "Vault KV v1 path on the KV v2 mount: 404 kv_v2_mount, naming the path to use.";
@@ -558,11 +561,13 @@ Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
       {Verb::patch, "/v1/secret/{path*}", "", Body::kValue, "secret.kv1_call", kv1, KvV1Call},
       {Verb::delete_, "/v1/secret/{path*}", "", Body::kNone, "secret.kv1_call", kv1, KvV1Call},
   };
-  BULWARK_RETURN_IF_ERROR(secret_ops::AddRouteTable(router, deps, v1_defs));
+  BULWARK_RETURN_IF_ERROR(
+      secret_ops::AddRouteTable(router, deps, v1_defs, http::Surface::kVault));
   return router.Add({
       .method = Verb::get,
       .pattern = "/v1/sys/health",
       .auth = AuthDecision::kPublic,
+      .surface = http::Surface::kVault,
       .summary = "Vault: health (initialized, unsealed, active) for Vault clients and probes.",
       .handler = Health,
   });

@@ -77,8 +77,6 @@ std::string ErrorBody(const Status& status, std::string_view request_id) {
   return body;
 }
 
-bool IsVaultSurface(std::string_view path) { return path.starts_with("/v1/"); }
-
 unsigned VaultHttpStatusFor(const Status& status) {
   if (const TransportCondition* c = TransportConditionOf(status)) return c->http_status;
   switch (status.code()) {

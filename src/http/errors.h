@@ -26,10 +26,9 @@ unsigned HttpStatusFor(const Status& status);
 unsigned HttpStatusFor(ErrorCode code);
 std::string ErrorBody(const Status& status, std::string_view request_id);
 
-// The Vault-compatible surface (/v1/...) answers errors as Vault does, so Vault clients raise
-// their usual exceptions: {"errors":["<code>: <message>"]}, a missing or bad token is 403, and a
-// check-and-set conflict is 400.
-bool IsVaultSurface(std::string_view path);
+// The Vault-compatible surface (routes of Surface::kVault, types.h) answers errors as Vault
+// does, so Vault clients raise their usual exceptions: {"errors":["<code>: <message>"]}, a
+// missing or bad token is 403, and a check-and-set conflict is 400.
 unsigned VaultHttpStatusFor(const Status& status);
 std::string VaultErrorBody(const Status& status);
 

@@ -182,7 +182,7 @@ Status Pipeline::DecodeBody(RequestContext& ctx) {
     }
     return Status::Ok();
   }
-  if (IsVaultSurface(ctx.path)) {
+  if (ctx.route->surface == Surface::kVault) {
     // Vault reads every request body as JSON whatever its Content-Type, and its Go client (so the
     // vault CLI, Agent, consul-template, Terraform) sends none; an empty body is an empty object.
     if (body.empty()) {
@@ -279,7 +279,7 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
                   "TRACE and CONNECT are refused");
   }
   Verb method = ctx.req.method();
-  if (IsVaultSurface(ctx.path)) {
+  if (router_.SurfaceOf(ctx.path) == Surface::kVault) {
     // Vault clients list with the LIST method, on a path that may end in '/'.
     if (method == Verb::unknown && ctx.req.method_string() == "LIST") {
       method = Verb::get;
@@ -331,7 +331,8 @@ StatusOr<Reply> Pipeline::RunStages(RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(stages_.authorizer->Authorize(ctx));
   // Vault response wrapping is not offered: a client that asks for a wrapped answer must not get
   // the secret in plaintext instead (which is what ignoring the header would do).
-  if (IsVaultSurface(ctx.path) && ctx.req.find("X-Vault-Wrap-TTL") != ctx.req.end()) {
+  if (ctx.route->surface == Surface::kVault &&
+      ctx.req.find("X-Vault-Wrap-TTL") != ctx.req.end()) {
     return Status::InvalidArgument("wrapping_unsupported",
                                    "response wrapping (X-Vault-Wrap-TTL) is not supported here; "
                                    "send the request without it");
@@ -542,7 +543,9 @@ Response Pipeline::Finish(RequestContext& ctx, Reply reply) {
 
 Response Pipeline::Finish(RequestContext& ctx, const Status& error) {
   Reply reply;
-  if (IsVaultSurface(ctx.path)) {
+  // The route's surface; before a route is known, the surface mounted at the path.
+  const Surface surface = ctx.route != nullptr ? ctx.route->surface : router_.SurfaceOf(ctx.path);
+  if (surface == Surface::kVault) {
     reply.status = VaultHttpStatusFor(error);
     reply.body = VaultErrorBody(error);
   } else {

@@ -91,6 +91,9 @@ Status Router::Add(RouteSpec spec) {
   if (spec.auth == AuthDecision::kPublic && !spec.permission.empty()) {
     return bad("a public route cannot require a permission");
   }
+  if (spec.surface != SurfaceOf(spec.pattern)) {
+    return bad("declares a surface other than the one mounted at its path");
+  }
   std::vector<std::string_view> segs;
   if (!SplitPath(spec.pattern, &segs)) return bad("malformed pattern");
   std::vector<std::string> owned;
@@ -127,6 +130,28 @@ Status Router::Add(RouteSpec spec) {
   routes_.push_back(std::move(route));
   patterns_.push_back(std::move(owned));
   return Status::Ok();
+}
+
+Status Router::MountSurface(std::string prefix, Surface surface) {
+  if (prefix.empty() || prefix.front() != '/' || prefix.back() != '/' ||
+      SurfaceOf(prefix) != Surface::kApi) {
+    return Status::Internal("surface mount " + prefix + ": not a fresh \"/.../\" prefix");
+  }
+  for (const Route& r : routes_) {
+    if (r.pattern.starts_with(prefix) && r.surface != surface) {
+      return Status::Internal("surface mount " + prefix + ": route " + r.label +
+                              " is already added");
+    }
+  }
+  mounts_.emplace_back(std::move(prefix), surface);
+  return Status::Ok();
+}
+
+Surface Router::SurfaceOf(std::string_view path) const {
+  for (const auto& [prefix, surface] : mounts_) {
+    if (path.starts_with(prefix)) return surface;
+  }
+  return Surface::kApi;
 }
 
 Router::Match Router::Find(Verb method, std::string_view path) const {

@@ -34,6 +34,16 @@ class Router {
   // ("/a/{x}" and "/a/{y}" are the same route).
   Status Add(RouteSpec spec);
 
+  // Mounts `surface` at path prefix `prefix` ("/v1/"): a request whose path starts with it is
+  // treated as that surface before its route is known (Vault's LIST method, its error bodies
+  // for a 404 or 405), and every route added under it must declare that surface, as every route
+  // declaring it must lie under a prefix mounted with it (Add fails otherwise). Call before
+  // adding the surface's routes. Fails (kInternal) if a route already added contradicts it.
+  Status MountSurface(std::string prefix, Surface surface);
+
+  // The surface mounted at a prefix of `path`, else kApi.
+  Surface SurfaceOf(std::string_view path) const;
+
   // HEAD matches GET routes. Paths with empty, "." or ".." segments never match.
   Match Find(Verb method, std::string_view path) const;
 
@@ -45,6 +55,7 @@ class Router {
 
  private:
   std::vector<Route> routes_;
+  std::vector<std::pair<std::string, Surface>> mounts_;  // path prefix, surface
   std::vector<std::vector<std::string>> patterns_;  // split pattern per route
   // Heterogeneous lookup: finding a path by string_view allocates nothing.
   struct PathHash {

@@ -52,6 +52,14 @@ enum class AuthDecision {
 };
 std::string_view AuthDecisionName(AuthDecision d);
 
+// The surface a route belongs to, set by the route's registration (docs/design.md "The request
+// pipeline"). kVault, the Vault-compatible surface, changes how the pipeline treats it: errors
+// as Vault answers them (errors.h VaultErrorBody), a body read as JSON whatever its
+// Content-Type (an empty one as {}), X-Vault-Token taken as a credential, X-Vault-Wrap-TTL
+// refused. Before a route is known (LIST and a trailing '/', a 404 or 405), the path prefix the
+// surface is mounted at decides (Router::MountSurface).
+enum class Surface { kApi, kVault };
+
 enum class BodyKind {
   kNone,  // a body is refused
   kJson,  // application/json, UTF-8, parsed before the handler runs
@@ -92,6 +100,7 @@ struct RouteSpec {
   // record, if any, is written by stage 8, which waits without holding a thread). Where reads
   // are local (SQLite), such routes run on the io thread, e.g. reading a secret.
   bool reads_only = false;
+  Surface surface = Surface::kApi;
   // A Vault-surface GET route that Vault clients also reach with the LIST method (routed here as
   // GET, RequestContext::vault_list). LIST on any other route is 405, as in Vault.
   bool accepts_list = false;

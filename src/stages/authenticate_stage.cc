@@ -21,7 +21,7 @@ Status AuthenticateStage::Authenticate(http::RequestContext& ctx) {
   std::string_view api_key = ctx.req["X-API-Key"];
   if (api_key.empty() && bearer.starts_with(identity::kApiKeyPrefix)) api_key = bearer;
   // The Vault-compatible surface: X-Vault-Token carries an API key or an access token.
-  if (ctx.path.starts_with("/v1/") && api_key.empty() && bearer.empty()) {
+  if (ctx.route->surface == http::Surface::kVault && api_key.empty() && bearer.empty()) {
     const std::string_view vault_token = ctx.req["X-Vault-Token"];
     if (vault_token.starts_with(identity::kApiKeyPrefix)) {
       api_key = vault_token;
