@@ -3,80 +3,51 @@
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 
-#include "core/clock.h"
+#include "api/recorded_commit.h"
 #include "core/go_duration.h"
 #include "core/json_text.h"
 #include "core/text_list.h"
 #include "stages/ledger_audit_stage.h"
-#include "secrets/path.h"
 
 namespace bulwark::api::secret_ops {
 namespace {
 
 using http::RequestContext;
-using policy::kCapCreate;
-using policy::kCapDelete;
-using policy::kCapList;
-using policy::kCapRead;
-using policy::kCapUpdate;
 
-// What the refusal says grants the access: the capability at this path, and the two policy calls
-// that give it to this credential. It names only what the caller sent and its own id.
-Status PathDenied(const RequestContext& ctx, std::string_view path, std::uint8_t wanted) {
-  std::string caps;
-  std::string quoted_caps;
-  for (const std::string& c : policy::CapabilityNames(wanted)) {
-    caps += (caps.empty() ? "" : " or ") + c;
-    quoted_caps += (quoted_caps.empty() ? "\"" : ",\"") + c + "\"";
-  }
-  const bool key = ctx.principal.kind == core::Principal::Kind::kApiKey;
-  return Status::PermissionDenied(
-      "path_denied",
-      "no path policy attached to this credential grants " + caps + " on " + std::string(path) +
-          " (roles give verbs; path policies say which paths); an owner or admin grants it with "
-          "PUT /api/v1/policies/NAME {\"rules\":[{\"path\":\"" +
-          std::string(path) + "\",\"capabilities\":[" + quoted_caps +
-          "]}]} and PUT /api/v1/policies/NAME/attachments/" + (key ? "api_key/" : "user/") +
-          ctx.principal.id +
-          " (a session with an MFA step-up); in dev, `bulwark dev quickstart --dev` grants dev/*");
+// The service over the deps' store, vault and path access (three references: cheap to make).
+secrets::SecretService Service(const IdentityRouteDeps& d) {
+  return secrets::SecretService(*d.store, *d.vault, *d.path_access);
 }
 
-// The capability bits the principal holds on `path` (already validated).
-StatusOr<std::uint8_t> CapsAt(const IdentityRouteDeps& d, const RequestContext& ctx,
-                              std::string_view path) {
-  return d.path_access->Capabilities(ctx.principal, path);
+// Copies what the service says is to be recorded onto the request, for the audit stage.
+void CopyRecorded(RequestContext& ctx, secrets::Recorded& recorded) {
+  if (!recorded.resource.empty()) ctx.audit_resource = std::move(recorded.resource);
+  for (auto& detail : recorded.details) ctx.audit_details.push_back(std::move(detail));
+  if (!recorded.reason.empty()) ctx.audit_reason = recorded.reason;
+  if (!recorded.alert.empty()) ctx.audit_alert = recorded.alert;
 }
 
-Status Require(const IdentityRouteDeps& d, const RequestContext& ctx, std::string_view path,
-               std::uint8_t any_of) {
-  BULWARK_ASSIGN_OR_RETURN(std::uint8_t caps, CapsAt(d, ctx, path));
-  if ((caps & any_of) == 0) return PathDenied(ctx, path, any_of);
-  return Status::Ok();
-}
-
-audit::Event EventOf(const RequestContext& ctx, std::string_view path, unsigned status) {
-  audit::Event e = stages::LedgerAuditStage::EventFor(ctx, status, Status::Ok());
-  e.resource = SecretResource(path);
-  return e;
-}
-
-// Runs a change of the secret at `path` with its record, in one transaction.
-Status CommitChange(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path,
-                    audit::AuditWriter::AmendingChange change) {
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(std::move(change), EventOf(ctx, path, 200)));
-  ctx.audited = true;
-  return Status::Ok();
-}
-
-std::string VersionsText(const std::vector<std::int64_t>& versions) {
-  std::vector<std::string> parts;
-  for (auto v : versions) parts.push_back(std::to_string(v));
-  return core::JoinList(parts, ',');
+// Commits a secret change with the request's record (its resource and details) in one
+// transaction: the record stage 8 would write for a 200, written with the change instead.
+secrets::CommitFn CommitWith(const IdentityRouteDeps& d, RequestContext& ctx) {
+  return [&d, &ctx](secrets::Recorded& recorded, const secrets::RecordedChange& change) {
+    audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
+    e.resource = recorded.resource;
+    e.details.insert(e.details.end(), recorded.details.begin(), recorded.details.end());
+    return CommitRecorded(
+        *d.writer, ctx,
+        [&](store::Transaction& tx, audit::Event& ev) -> Status {
+          const std::size_t before = recorded.details.size();
+          BULWARK_RETURN_IF_ERROR(change(tx, recorded));
+          ev.details.insert(ev.details.end(), recorded.details.begin() + before,
+                            recorded.details.end());
+          return Status::Ok();
+        },
+        std::move(e));
+  };
 }
 
 }  // namespace
-
-std::string SecretResource(std::string_view path) { return "secret:" + std::string(path); }
 
 Status Ready(const IdentityRouteDeps& d) {
   if (d.vault == nullptr || d.path_access == nullptr || d.store == nullptr || d.writer == nullptr) {
@@ -88,23 +59,12 @@ Status Ready(const IdentityRouteDeps& d) {
 StatusOr<secrets::SecretValue> Read(const IdentityRouteDeps& d, RequestContext& ctx,
                                     std::string_view path, std::optional<std::int64_t> version) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
-  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
-  BULWARK_RETURN_IF_ERROR(Require(d, ctx, path, kCapRead));
-  StatusOr<secrets::SecretValue> value =
-      d.vault->Read(*d.store, ctx.principal.tenant_id, path, version);
   // Stage 8 records the read with the path and version, and nothing leaves before that record
   // is durable: if the ledger cannot take it, the value does not leave.
-  if (!value.ok()) {
-    if (value.status().code() == ErrorCode::kIntegrity) {
-      // Recorded and alerted; no plaintext.
-      ctx.audit_resource = SecretResource(path);
-      if (version) ctx.audit_details.emplace_back("version", *version);
-      ctx.audit_alert = "secret_integrity";
-    }
-    return value.status();
-  }
-  ctx.audit_resource = SecretResource(path);
-  ctx.audit_details.emplace_back("version", value->version.version);
+  const secrets::CommitFn commit = CommitWith(d, ctx);
+  secrets::Recorded recorded;
+  auto value = Service(d).Read({ctx.principal, commit}, path, version, recorded);
+  CopyRecorded(ctx, recorded);
   return value;
 }
 
@@ -112,139 +72,48 @@ StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, RequestContext&
                                      std::string_view path, std::string_view json_object,
                                      std::optional<std::int64_t> cas) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
-  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
-  BULWARK_ASSIGN_OR_RETURN(std::uint8_t caps, CapsAt(d, ctx, path));
-  if ((caps & (kCapCreate | kCapUpdate)) == 0)
-    return PathDenied(ctx, path, kCapCreate | kCapUpdate);
-  if (cas && *cas < 0) return Status::InvalidArgument("invalid_cas", "cas is 0 or a version");
-  secrets::VersionInfo written;
-  const std::int64_t now = core::NowUnixSeconds();
-  BULWARK_RETURN_IF_ERROR(
-      CommitChange(d, ctx, path, [&](store::Transaction& tx, audit::Event& ev) -> Status {
-        // Create or update: which one depends on whether a version exists now.
-        BULWARK_ASSIGN_OR_RETURN(const auto head, d.vault->Head(tx, ctx.principal.tenant_id, path));
-        const bool exists = head && head->current_version > 0;
-        const std::uint8_t wanted = exists ? kCapUpdate : kCapCreate;
-        if ((caps & wanted) == 0) return PathDenied(ctx, path, wanted);
-        BULWARK_ASSIGN_OR_RETURN(written, d.vault->Put(tx, ctx.principal.tenant_id, path,
-                                                       json_object, cas, ctx.principal.id, now));
-        ev.details.emplace_back("version", written.version);
-        return Status::Ok();
-      }));
-  return written;
+  const secrets::CommitFn commit = CommitWith(d, ctx);
+  return Service(d).Write({ctx.principal, commit}, path, json_object, cas);
 }
-
-namespace {
-
-// Soft-deletes, undeletes or destroys `versions` (empty: the current one, for a soft delete) of a
-// valid path. Callers check Ready and the path first.
-Status ApplyVersions(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path,
-                     VersionAction action, const std::vector<std::int64_t>& versions) {
-  BULWARK_RETURN_IF_ERROR(
-      Require(d, ctx, path, action == VersionAction::kUndelete ? kCapUpdate : kCapDelete));
-  const std::int64_t now = core::NowUnixSeconds();
-  return CommitChange(d, ctx, path, [&](store::Transaction& tx, audit::Event& ev) -> Status {
-    const std::string& tenant = ctx.principal.tenant_id;
-    ev.details.emplace_back("versions", versions.empty() ? "current" : VersionsText(versions));
-    switch (action) {
-      case VersionAction::kSoftDelete:
-        return d.vault->SoftDelete(tx, tenant, path, versions, now);
-      case VersionAction::kUndelete:
-        return d.vault->Undelete(tx, tenant, path, versions);
-      case VersionAction::kDestroy:
-        return d.vault->Destroy(tx, tenant, path, versions, now);
-    }
-    return Status::Internal("unknown version action");
-  });
-}
-
-}  // namespace
 
 Status ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path,
                       VersionAction action, const std::vector<std::int64_t>& versions) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
-  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
-  if (versions.empty()) {
-    return Status::InvalidArgument("invalid_versions", "name at least one version");
-  }
-  return ApplyVersions(d, ctx, path, action, versions);
+  const secrets::CommitFn commit = CommitWith(d, ctx);
+  return Service(d).ChangeVersions({ctx.principal, commit}, path, action, versions);
 }
 
 Status SoftDeleteCurrent(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
-  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
-  return ApplyVersions(d, ctx, path, VersionAction::kSoftDelete, {});
+  const secrets::CommitFn commit = CommitWith(d, ctx);
+  return Service(d).SoftDeleteCurrent({ctx.principal, commit}, path);
 }
 
 Status DeleteAll(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
-  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
-  BULWARK_RETURN_IF_ERROR(Require(d, ctx, path, kCapDelete));
-  return CommitChange(d, ctx, path, [&](store::Transaction& tx, audit::Event&) -> Status {
-    return d.vault->DeleteAll(tx, ctx.principal.tenant_id, path);
-  });
+  const secrets::CommitFn commit = CommitWith(d, ctx);
+  return Service(d).DeleteAll({ctx.principal, commit}, path);
 }
 
 StatusOr<secrets::SecretMetadata> Metadata(const IdentityRouteDeps& d, RequestContext& ctx,
                                            std::string_view path) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
-  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
-  BULWARK_RETURN_IF_ERROR(Require(d, ctx, path, kCapRead));
-  BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
-  return d.vault->Metadata(*tx, ctx.principal.tenant_id, path);
+  const secrets::CommitFn commit = CommitWith(d, ctx);
+  return Service(d).Metadata({ctx.principal, commit}, path);
 }
 
 Status UpdateMetadata(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path,
                       const secrets::MetadataUpdate& update) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
-  BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
-  BULWARK_ASSIGN_OR_RETURN(std::uint8_t caps, CapsAt(d, ctx, path));
-  if ((caps & (kCapCreate | kCapUpdate)) == 0)
-    return PathDenied(ctx, path, kCapCreate | kCapUpdate);
-  const std::int64_t now = core::NowUnixSeconds();
-  return CommitChange(d, ctx, path, [&](store::Transaction& tx, audit::Event& ev) -> Status {
-    BULWARK_ASSIGN_OR_RETURN(const auto head, d.vault->Head(tx, ctx.principal.tenant_id, path));
-    const std::uint8_t wanted = head ? kCapUpdate : kCapCreate;
-    if ((caps & wanted) == 0) return PathDenied(ctx, path, wanted);
-    // Lowering max_versions removes old versions for good: that is a delete. So is 0, the
-    // server default, below a secret's own higher setting.
-    if (head && d.vault->LowersMaxVersions(*head, update) && (caps & kCapDelete) == 0) {
-      return PathDenied(ctx, path, kCapDelete);
-    }
-    // So is an expiry set or shortened: the versions it reaches read as deleted at once.
-    if (head && head->current_version > 0 && secrets::Vault::ShortensExpiry(*head, update) &&
-        (caps & kCapDelete) == 0) {
-      return PathDenied(ctx, path, kCapDelete);
-    }
-    if (update.max_versions) ev.details.emplace_back("max_versions", *update.max_versions);
-    if (update.cas_required) ev.details.emplace_back("cas_required", *update.cas_required);
-    if (update.delete_version_after)
-      ev.details.emplace_back("delete_version_after", *update.delete_version_after);
-    return d.vault->UpdateMetadata(tx, ctx.principal.tenant_id, path, update, ctx.principal.id,
-                                   now);
-  });
+  const secrets::CommitFn commit = CommitWith(d, ctx);
+  return Service(d).UpdateMetadata({ctx.principal, commit}, path, update);
 }
 
 StatusOr<std::vector<std::string>> List(const IdentityRouteDeps& d, RequestContext& ctx,
                                         std::string_view prefix, bool recursive) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
-  // A prefix names a folder: "dev" is "dev/" (never the raw string prefix of "development").
-  std::string folder(prefix);
-  if (!folder.empty() && folder.back() != '/') folder += '/';
-  prefix = folder;
-  BULWARK_RETURN_IF_ERROR(secrets::ValidateListPrefix(prefix));
-  BULWARK_ASSIGN_OR_RETURN(auto rules, d.path_access->Rules(ctx.principal));
-  std::vector<std::string> all;
-  {
-    BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
-    BULWARK_ASSIGN_OR_RETURN(all, d.vault->List(*tx, ctx.principal.tenant_id, prefix));
-  }
-  // Filter whole paths first: a folder shows only when some path below it may be seen.
-  std::erase_if(all, [&](const std::string& rest) {
-    return (policy::CapabilitiesOf(*rules, ctx.principal, std::string(prefix) + rest) &
-            (kCapRead | kCapList)) == 0;
-  });
-  return recursive ? all : secrets::NextLevel(all);
+  const secrets::CommitFn commit = CommitWith(d, ctx);
+  return Service(d).List({ctx.principal, commit}, prefix, recursive);
 }
 
 namespace json = boost::json;

@@ -1,23 +1,10 @@
 #pragma once
 // The secret operations both API surfaces share (secret_routes.cc: native; vault_routes.cc: Vault
-// KV v2). Each one, in this order:
-//   1. validates the path (secrets/path.h) before anything else sees it;
-//   2. asks the principal's path policies (policy::PathAccess) for the capability it needs —
-//      the role verb was already checked by the authorizer; both must allow — else 403
-//      `path_denied` (the same answer whether or not the path exists);
-//   3. runs the vault inside one transaction and records it in the ledger: a change together
-//      with its record (AuditWriter::CommitAmending); a read is recorded durably before the
-//      value is returned, so no value leaves unrecorded. A version that fails its integrity
-//      check is recorded as an error and raises alert.secret_integrity; the caller gets 500
-//      integrity_error and never any plaintext.
-// Every event recorded here has the resource "secret:<path>" and the route's audit action (a
-// refusal before that, such as path_denied, is recorded by the pipeline with the request path).
-//
-// Capabilities: read data — read; write — create (new path) or update (existing); soft delete,
-// destroy, delete everything — delete; undelete and metadata changes — update (lowering
-// max_versions, which removes old versions, also delete); metadata read — read. LIST shows a
-// path's name when the caller holds read or list on it (a folder when it holds that on some path
-// below).
+// KV v2), as route adapters over secrets::SecretService (secrets/secret_service.h, which checks
+// path policies and says what is recorded): each one answers 503 secrets_unavailable when the
+// vault is not wired, calls the service for the request's principal and copies what is to be
+// recorded onto the request. A change is committed with its record in one transaction
+// (CommitRecorded); a read's record is written by the audit stage before the value leaves.
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <initializer_list>
@@ -28,19 +15,18 @@
 #include <vector>
 
 #include "api/identity_routes.h"
+#include "secrets/secret_service.h"
 #include "secrets/vault.h"
 
 namespace bulwark::api::secret_ops {
 
-// The largest version number accepted anywhere (JSON clients count in doubles).
-inline constexpr std::int64_t kMaxVersionNumber = std::int64_t{1} << 53;
+using secrets::kMaxVersionNumber;
 
 // 503 secrets_unavailable when the vault is not wired.
 Status Ready(const IdentityRouteDeps& d);
 
-// The audit resource naming a secret path, or a listed prefix: "secret:prod/db". Records of both
-// surfaces name secrets alike, so a SIEM query for one path finds every record of it.
-std::string SecretResource(std::string_view path);
+// "secret:prod/db" (secrets/secret_service.h).
+using secrets::SecretResource;
 
 StatusOr<secrets::SecretValue> Read(const IdentityRouteDeps& d, http::RequestContext& ctx,
                                     std::string_view path, std::optional<std::int64_t> version);
@@ -48,7 +34,7 @@ StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, http::RequestCo
                                      std::string_view path, std::string_view json_object,
                                      std::optional<std::int64_t> cas);
 
-enum class VersionAction { kSoftDelete, kUndelete, kDestroy };
+using secrets::VersionAction;
 // Applies `action` to the versions named: at least one, else 400 invalid_versions (an empty
 // list never means "the current version").
 Status ChangeVersions(const IdentityRouteDeps& d, http::RequestContext& ctx, std::string_view path,
