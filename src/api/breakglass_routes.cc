@@ -81,13 +81,19 @@ StatusOr<Reply> End(const IdentityRouteDeps& d, RequestContext& ctx) {
   std::string receipt_id;
   BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
-        BULWARK_ASSIGN_OR_RETURN(grant, bg::EndForSession(tx, ctx.principal.session_id, now));
-        BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r,
-                                 bg::IssueReceipt(*d.receipts, tx, grant, true));
-        receipt_id = r.id;
+        BULWARK_ASSIGN_OR_RETURN(
+            auto ended,
+            bg::EndWithReceipts(*d.receipts, tx, bg::Ending::Session(ctx.principal.session_id),
+                                now));
+        if (ended.empty()) {
+          return Status::NotFound("breakglass_not_active",
+                                  "no open break-glass grant for this session");
+        }
+        grant = std::move(ended[0].grant);
+        receipt_id = ended[0].receipt.id;
         ev.break_glass = true;
         ev.resource = "breakglass:" + grant.id;
-        ev.details.emplace_back("receipt_id", r.id);
+        ev.details.emplace_back("receipt_id", receipt_id);
         return Status::Ok();
       },
       stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok())));

@@ -278,14 +278,13 @@ StatusOr<Reply> Logout(const IdentityRouteDeps& d, RequestContext& ctx) {
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_RETURN_IF_ERROR(d.sessions->Revoke(tx, sid, "logout", now));
         // A break-glass grant does not outlive its session: it ends here, with its end receipt.
-        BULWARK_ASSIGN_OR_RETURN(auto open, policy::breakglass::OpenGrant(tx, sid, now));
-        if (open && d.receipts != nullptr) {
-          BULWARK_ASSIGN_OR_RETURN(policy::breakglass::Grant ended,
-                                   policy::breakglass::EndForSession(tx, sid, now));
-          BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r,
-                                   policy::breakglass::IssueReceipt(*d.receipts, tx, ended, true));
-          ev.details.emplace_back("breakglass_ended", ended.id);
-          ev.details.emplace_back("receipt_id", r.id);
+        if (d.receipts == nullptr) return Status::Ok();
+        BULWARK_ASSIGN_OR_RETURN(
+            auto ended, policy::breakglass::EndWithReceipts(
+                            *d.receipts, tx, policy::breakglass::Ending::Session(sid), now));
+        for (const auto& [grant, receipt] : ended) {
+          ev.details.emplace_back("breakglass_ended", grant.id);
+          ev.details.emplace_back("receipt_id", receipt.id);
         }
         return Status::Ok();
       },

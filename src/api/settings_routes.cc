@@ -71,11 +71,10 @@ StatusOr<Reply> PutAllowlist(const IdentityRouteDeps& d, RequestContext& ctx) {
 StatusOr<std::int64_t> EndGrants(const IdentityRouteDeps& d, store::Transaction& tx,
                                  const std::string& tenant, std::string_view reason) {
   BULWARK_ASSIGN_OR_RETURN(
-      auto grants, policy::breakglass::EndTenantGrants(tx, tenant, core::NowUnixSeconds(), reason));
-  for (const auto& g : grants) {
-    BULWARK_RETURN_IF_ERROR(policy::breakglass::IssueReceipt(*d.receipts, tx, g, true).status());
-  }
-  return static_cast<std::int64_t>(grants.size());
+      auto ended, policy::breakglass::EndWithReceipts(*d.receipts, tx,
+                                                      policy::breakglass::Ending::Tenant(tenant, reason),
+                                                      core::NowUnixSeconds()));
+  return static_cast<std::int64_t>(ended.size());
 }
 
 StatusOr<Reply> PutBreakglass(const IdentityRouteDeps& d, RequestContext& ctx) {

@@ -42,11 +42,13 @@ StatusOr<int> BreakglassSweeper::SweepOnce() {
     e.auth_method = "system";
     const Status s = writer_.CommitAmending(
         [&](store::Transaction& tx, audit::Event& ev) -> Status {
-          BULWARK_ASSIGN_OR_RETURN(grant, bg::EndExpiredGrant(tx, id));
+          BULWARK_ASSIGN_OR_RETURN(
+              auto closed,
+              bg::EndWithReceipts(receipts_, tx, bg::Ending::Expired(id), core::NowUnixSeconds()));
           // Ended meanwhile by its holder (and recorded there): record nothing here.
-          if (!grant) return Status::NotFound("breakglass_not_active", "already ended");
-          BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r,
-                                   bg::IssueReceipt(receipts_, tx, *grant, true));
+          if (closed.empty()) return Status::NotFound("breakglass_not_active", "already ended");
+          grant = closed[0].grant;
+          const receipts::Receipt& r = closed[0].receipt;
           ev.tenant = grant->tenant_id;
           ev.reason = "expired";
           ev.details.emplace_back("receipt_id", r.id);

@@ -202,6 +202,36 @@ StatusOr<std::vector<Grant>> EndTenantGrants(store::Transaction& tx, std::string
   return out;
 }
 
+StatusOr<std::vector<Ended>> EndWithReceipts(const receipts::ReceiptService& receipts,
+                                             store::Transaction& tx, const Ending& which,
+                                             std::int64_t now) {
+  std::vector<Grant> grants;
+  switch (which.kind) {
+    case Ending::Kind::kSession: {
+      BULWARK_ASSIGN_OR_RETURN(auto open, OpenGrant(tx, which.id, now));
+      if (!open) break;
+      BULWARK_ASSIGN_OR_RETURN(Grant ended, EndForSession(tx, which.id, now));
+      grants.push_back(std::move(ended));
+      break;
+    }
+    case Ending::Kind::kExpired: {
+      BULWARK_ASSIGN_OR_RETURN(auto ended, EndExpiredGrant(tx, which.id));
+      if (ended) grants.push_back(std::move(*ended));
+      break;
+    }
+    case Ending::Kind::kTenant: {
+      BULWARK_ASSIGN_OR_RETURN(grants, EndTenantGrants(tx, which.id, now, which.reason));
+      break;
+    }
+  }
+  std::vector<Ended> out;
+  for (Grant& g : grants) {
+    BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r, IssueReceipt(receipts, tx, g, true));
+    out.push_back({std::move(g), std::move(r)});
+  }
+  return out;
+}
+
 Status Designate(store::Transaction& tx, std::string_view tenant_id, std::string_view user_id,
                  bool designated) {
   BULWARK_ASSIGN_OR_RETURN(

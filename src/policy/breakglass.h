@@ -76,6 +76,39 @@ StatusOr<std::optional<Grant>> OpenGrant(store::Transaction& tx, std::string_vie
 StatusOr<std::vector<Grant>> EndTenantGrants(store::Transaction& tx, std::string_view tenant_id,
                                              std::int64_t now, std::string_view reason);
 
+// Which open grants EndWithReceipts ends.
+struct Ending {
+  enum class Kind {
+    kSession,  // the open grant of session `id` (logout, or its holder ending it): "ended"
+    kExpired,  // grant `id`, whose time is up (the sweeper): "expired" at its expiry time
+    kTenant,   // every open grant of tenant `id`, now, with `reason`
+  };
+  Kind kind = Kind::kSession;
+  std::string_view id;
+  std::string_view reason;  // kTenant: "switched_off", "tenant_deleted"
+
+  static Ending Session(std::string_view session_id) { return {Kind::kSession, session_id, {}}; }
+  static Ending Expired(std::string_view grant_id) { return {Kind::kExpired, grant_id, {}}; }
+  static Ending Tenant(std::string_view tenant_id, std::string_view why) {
+    return {Kind::kTenant, tenant_id, why};
+  }
+};
+
+// A grant ended, with its end receipt.
+struct Ended {
+  Grant grant;
+  receipts::Receipt receipt;
+};
+
+// Ends the open grants `which` names inside `tx`, each with its end receipt issued in the same
+// transaction: the one way a grant ends (logout, its holder, the switch turned off, the tenant
+// deleted, the sweeper). Returns what it ended; none when nothing named was open (the caller
+// says whether that is an error). Errors: the store's, and IssueReceipt's (the caller's
+// transaction then keeps nothing).
+StatusOr<std::vector<Ended>> EndWithReceipts(const receipts::ReceiptService& receipts,
+                                             store::Transaction& tx, const Ending& which,
+                                             std::int64_t now);
+
 // Marks a member as (not) designated for break-glass. kNotFound "member_not_found".
 Status Designate(store::Transaction& tx, std::string_view tenant_id, std::string_view user_id,
                  bool designated);
