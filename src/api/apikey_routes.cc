@@ -6,6 +6,7 @@
 
 #include "api/body.h"
 #include "api/identity_routes.h"
+#include "api/recorded_commit.h"
 #include "core/clock.h"
 #include "core/text_list.h"
 #include "stages/ledger_audit_stage.h"
@@ -80,7 +81,7 @@ StatusOr<Reply> CreateKey(const IdentityRouteDeps& d, RequestContext& ctx) {
   }
   identity::CreatedApiKey created;
   std::string receipt_id;
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(created, d.api_keys->Create(tx, req, now));
         json::object fields{{"api_key_id", created.info.id},
@@ -101,7 +102,6 @@ StatusOr<Reply> CreateKey(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       stages::LedgerAuditStage::EventFor(ctx, 201, Status::Ok())));
-  ctx.audited = true;
   json::object out = KeyJson(created.info);
   out["receipt_id"] = receipt_id;
   out["key"] = created.key;  // shown once
@@ -120,7 +120,7 @@ StatusOr<Reply> RevokeKey(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::string id(ctx.param("id"));
   audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 204, Status::Ok());
   e.resource = "apikey:" + id;
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(bool revoked, d.api_keys->Revoke(tx, ctx.principal.tenant_id, id,
                                                                   core::NowUnixSeconds()));
@@ -134,7 +134,6 @@ StatusOr<Reply> RevokeKey(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       std::move(e)));
-  ctx.audited = true;
   d.api_keys->Invalidate(id);
   return Reply{.status = 204};
 }

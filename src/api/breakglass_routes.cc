@@ -8,6 +8,7 @@
 
 #include "api/body.h"
 #include "api/identity_routes.h"
+#include "api/recorded_commit.h"
 #include "core/clock.h"
 #include "stages/ledger_audit_stage.h"
 #include "policy/breakglass.h"
@@ -53,7 +54,7 @@ StatusOr<Reply> Activate(const IdentityRouteDeps& d, RequestContext& ctx) {
   bg::Grant grant;
   std::string receipt_id;
   audit::Event recorded;
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(grant, bg::Activate(tx, req, d.breakglass_enabled, now));
         BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r,
@@ -67,7 +68,6 @@ StatusOr<Reply> Activate(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       stages::LedgerAuditStage::EventFor(ctx, 201, Status::Ok())));
-  ctx.audited = true;
   d.sessions->InvalidateSession(ctx.principal.session_id);
   RaiseAlert(*d.writer, "breakglass_activated", recorded);
   json::object out = GrantJson(grant);
@@ -79,7 +79,7 @@ StatusOr<Reply> End(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::int64_t now = core::NowUnixSeconds();
   bg::Grant grant;
   std::string receipt_id;
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(
             auto ended,
@@ -97,7 +97,6 @@ StatusOr<Reply> End(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok())));
-  ctx.audited = true;
   d.sessions->InvalidateSession(ctx.principal.session_id);
   json::object out = GrantJson(grant);
   out["receipt_id"] = receipt_id;
@@ -126,12 +125,11 @@ StatusOr<Reply> Designate(const IdentityRouteDeps& d, RequestContext& ctx) {
   audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   e.resource = "member:" + target;
   e.details.emplace_back("designated", designated);
-  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx) {
         return bg::Designate(tx, ctx.principal.tenant_id, target, designated);
       },
       std::move(e)));
-  ctx.audited = true;
   d.sessions->InvalidateMember(ctx.principal.tenant_id, target);  // an open grant stops applying
   return Reply{.body = json::serialize(
                    json::object{{"user_id", target}, {"breakglass_designated", designated}})};

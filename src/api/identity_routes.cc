@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "api/body.h"
+#include "api/recorded_commit.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/encoding.h"
@@ -132,7 +133,7 @@ StatusOr<Reply> RequestLink(const IdentityRouteDeps& d, RequestContext& ctx) {
   // account a decoy link, naming no one and never read), and a message built and queued (the
   // decoy's dropped unsent by the queue, mail_queue.h). The mail leaves from the queue, off
   // this request's timing.
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(auto user, identity::directory::FindActiveUser(tx, email));
         BULWARK_ASSIGN_OR_RETURN(auto tenants,
@@ -154,7 +155,6 @@ StatusOr<Reply> RequestLink(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       std::move(e)));
-  ctx.audited = true;
   d.mail->Enqueue({.to = email,
                    .subject = "Your Bulwark sign-in link",
                    .text = "Sign in to Bulwark with this link (valid " +
@@ -176,7 +176,7 @@ StatusOr<Reply> VerifyLink(const IdentityRouteDeps& d, RequestContext& ctx) {
   identity::SessionTokens tokens;
   std::string user_id, tenant_id;
   audit::Event e = EventOf(ctx, 200);
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(user_id, identity::magic_links::Consume(tx, token, now));
         BULWARK_ASSIGN_OR_RETURN(auto tenants, identity::directory::TenantsOf(tx, user_id));
@@ -206,7 +206,6 @@ StatusOr<Reply> VerifyLink(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       std::move(e)));
-  ctx.audited = true;
   return SessionReply(d, tokens, user_id, tenant_id, cookies);
 }
 
@@ -230,7 +229,7 @@ StatusOr<Reply> Refresh(const IdentityRouteDeps& d, RequestContext& ctx) {
   audit::Event e = EventOf(ctx, 200);
   e.auth_method = "refresh_token";
   audit::Event recorded;
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(result, d.sessions->Refresh(tx, token, now));
         if (result.tokens) {
@@ -256,7 +255,6 @@ StatusOr<Reply> Refresh(const IdentityRouteDeps& d, RequestContext& ctx) {
         return result.status;
       },
       std::move(e)));
-  ctx.audited = true;
   if (result.reused || !result.status.ok()) {
     // Only a revocation that committed changes what the cache may hold.
     if (!result.session_id.empty() &&
@@ -274,7 +272,7 @@ StatusOr<Reply> Logout(const IdentityRouteDeps& d, RequestContext& ctx) {
   audit::Event e = EventOf(ctx, 204);
   e.details.emplace_back("session", sid);
   const std::int64_t now = core::NowUnixSeconds();
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_RETURN_IF_ERROR(d.sessions->Revoke(tx, sid, "logout", now));
         // A break-glass grant does not outlive its session: it ends here, with its end receipt.
@@ -289,7 +287,6 @@ StatusOr<Reply> Logout(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       std::move(e)));
-  ctx.audited = true;
   d.sessions->InvalidateSession(sid);
   Reply reply{.status = 204};
   for (std::string_view name : {http::kAccessCookie, http::kRefreshCookie, http::kCsrfCookie}) {
@@ -322,7 +319,7 @@ StatusOr<Reply> EnrollTotp(const IdentityRouteDeps& d, RequestContext& ctx) {
   identity::MfaEnrollment enrollment;
   std::string email;
   const std::int64_t now = core::NowUnixSeconds();
-  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx) -> Status {
         BULWARK_RETURN_IF_ERROR(d.sessions->RequireRecentSignIn(tx, ctx.principal.session_id, now,
                                                                 kEnrollWindowSeconds));
@@ -339,7 +336,6 @@ StatusOr<Reply> EnrollTotp(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       EventOf(ctx, 201)));
-  ctx.audited = true;
   return JsonReply(201, {{"otpauth_uri", enrollment.otpauth_uri},
                          {"secret", enrollment.secret_base32},
                          {"qr_code", enrollment.qr_code_data_uri}});
@@ -363,7 +359,7 @@ StatusOr<Reply> CheckTotp(const IdentityRouteDeps& d, RequestContext& ctx, bool 
   }
   identity::MfaCheck check;
   std::string email;
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(
             check, confirming ? d.mfa->Confirm(tx, ctx.principal.id, code, now, prepared)
@@ -384,7 +380,6 @@ StatusOr<Reply> CheckTotp(const IdentityRouteDeps& d, RequestContext& ctx, bool 
         return d.sessions->MarkMfaVerified(tx, ctx.principal.session_id, now);
       },
       EventOf(ctx, 200)));
-  ctx.audited = true;
   if (!check.status.ok()) return check.status;
   if (confirming) {
     if (d.mail != nullptr && !email.empty()) {
@@ -435,7 +430,7 @@ StatusOr<Reply> ChangeRole(const IdentityRouteDeps& d, RequestContext& ctx) {
   e.resource = "member:" + target;
   e.details.emplace_back("role", std::string(policy::RoleName(*role)));
   std::string receipt_id;
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_RETURN_IF_ERROR(
             identity::directory::ChangeRole(tx, ctx.principal.tenant_id, actor, target, *role));
@@ -451,7 +446,6 @@ StatusOr<Reply> ChangeRole(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       std::move(e)));
-  ctx.audited = true;
   d.sessions->InvalidateMember(ctx.principal.tenant_id, target);
   d.api_keys->InvalidateTenant(ctx.principal.tenant_id);  // keys hold at most their creator's verbs
   return JsonReply(
@@ -464,7 +458,7 @@ StatusOr<Reply> RemoveMember(const IdentityRouteDeps& d, RequestContext& ctx) {
   audit::Event e = EventOf(ctx, 204);
   e.resource = "member:" + target;
   const std::int64_t now = core::NowUnixSeconds();
-  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx) -> Status {
         BULWARK_RETURN_IF_ERROR(
             identity::directory::RemoveMember(tx, ctx.principal.tenant_id, actor, target));
@@ -476,7 +470,6 @@ StatusOr<Reply> RemoveMember(const IdentityRouteDeps& d, RequestContext& ctx) {
         return d.sessions->RevokeMember(tx, ctx.principal.tenant_id, target, "member_removed", now);
       },
       std::move(e)));
-  ctx.audited = true;
   if (d.path_access != nullptr) d.path_access->InvalidateTenant(ctx.principal.tenant_id);
   d.sessions->InvalidateMember(ctx.principal.tenant_id, target);
   d.api_keys->InvalidateTenant(ctx.principal.tenant_id);  // keys hold at most their creator's verbs
@@ -496,7 +489,7 @@ StatusOr<Reply> CreateInvite(const IdentityRouteDeps& d, RequestContext& ctx) {
   audit::Event e = EventOf(ctx, 201);
   e.resource = "email:" + email;
   e.details.emplace_back("role", std::string(policy::RoleName(*role)));
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(
             created, identity::invites::Create(tx, ctx.principal.tenant_id, actor, email, *role,
@@ -505,7 +498,6 @@ StatusOr<Reply> CreateInvite(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       std::move(e)));
-  ctx.audited = true;
   d.mail->Enqueue({.to = email,
                    .subject = "You are invited to Bulwark",
                    .text = "You have been invited to join a Bulwark tenant as " +
@@ -525,7 +517,7 @@ StatusOr<Reply> AcceptInvite(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::int64_t now = core::NowUnixSeconds();
   identity::invites::Accepted accepted;
   identity::SessionTokens tokens;
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(accepted, identity::invites::Accept(tx, token, now));
         BULWARK_RETURN_IF_ERROR(policy::CheckClientAllowed(tx, accepted.tenant_id, ctx.client));
@@ -539,7 +531,6 @@ StatusOr<Reply> AcceptInvite(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       EventOf(ctx, 200)));
-  ctx.audited = true;
   return SessionReply(d, tokens, accepted.user_id, accepted.tenant_id, cookies);
 }
 

@@ -11,6 +11,7 @@
 
 #include "api/body.h"
 #include "api/identity_routes.h"
+#include "api/recorded_commit.h"
 #include "core/clock.h"
 #include "core/text_list.h"
 #include "stages/ledger_audit_stage.h"
@@ -99,7 +100,7 @@ Status CommitPolicyChange(const IdentityRouteDeps& d, RequestContext& ctx, std::
   e.resource = std::move(resource);
   policy::path_policies::GrantRefusal refused;
   std::vector<std::pair<std::string, audit::DetailValue>> attempted;
-  const Status s = d.writer->CommitAmending(
+  const Status s = CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         const std::size_t own = ev.details.size();
         Status st = change(tx, ev, refused);
@@ -117,7 +118,6 @@ Status CommitPolicyChange(const IdentityRouteDeps& d, RequestContext& ctx, std::
     }
     return s;
   }
-  ctx.audited = true;
   d.path_access->InvalidateTenant(ctx.principal.tenant_id);
   return Status::Ok();
 }

@@ -4,6 +4,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "api/recorded_commit.h"
 #include "core/json_text.h"
 #include "crypto/sign.h"
 #include "stages/ledger_audit_stage.h"
@@ -35,10 +36,14 @@ StatusOr<Reply> IssueSample(const ReceiptRouteDeps& deps, RequestContext& ctx) {
   event.tenant = tenant_id;
   boost::json::object fields{{"email", email->as_string()},
                              {"note", "sample receipt issued by the dev overlay"}};
-  BULWARK_ASSIGN_OR_RETURN(receipts::Receipt r, deps.service->IssueRecorded(
-                                                    *deps.writer, std::move(event), tenant_id,
-                                                    receipts::kind::kDevSample, fields, {"email"}));
-  ctx.audited = true;  // the receipt and its record committed together
+  receipts::Receipt r;
+  // The receipt and its record committed together.
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(ctx, [&]() -> Status {
+    BULWARK_ASSIGN_OR_RETURN(r, deps.service->IssueRecorded(*deps.writer, std::move(event),
+                                                            tenant_id, receipts::kind::kDevSample,
+                                                            fields, {"email"}));
+    return Status::Ok();
+  }));
   std::string out = "{\"id\":";
   core::AppendJsonString(out, r.id);
   out += ",\"receipt\":" + r.FullJson() + "}";
@@ -56,7 +61,7 @@ void RecordFailedLookup(const ReceiptRouteDeps& deps, RequestContext& ctx, const
   event.action = "receipt.public_lookup";
   event.resource = "receipt:" + std::string(core::Utf8Prefix(ctx.param("id"), 64));
   // The request still answers 404 if this fails; the pipeline does not record it again.
-  ctx.audited = deps.writer->Record(std::move(event)).ok();
+  static_cast<void>(RecordNow(*deps.writer, ctx, std::move(event)));
 }
 
 // The keys of one kind, oldest first, as receipt-keys lists them.

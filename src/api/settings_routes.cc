@@ -6,6 +6,7 @@
 
 #include "api/body.h"
 #include "api/identity_routes.h"
+#include "api/recorded_commit.h"
 #include "core/clock.h"
 #include "core/text_list.h"
 #include "stages/ledger_audit_stage.h"
@@ -57,12 +58,11 @@ StatusOr<Reply> PutAllowlist(const IdentityRouteDeps& d, RequestContext& ctx) {
   std::vector<std::string> texts;
   for (const auto& c : list) texts.push_back(c.ToString());
   e.details.emplace_back("ip_allowlist", core::JoinList(texts, ','));
-  BULWARK_RETURN_IF_ERROR(d.writer->Commit(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx) {
         return policy::SetIpAllowlist(tx, ctx.principal.tenant_id, list);
       },
       std::move(e)));
-  ctx.audited = true;
   d.policies->Invalidate(ctx.principal.tenant_id);
   return Reply{.body = json::serialize(json::object{{"ip_allowlist", CidrArray(list)}})};
 }
@@ -87,7 +87,7 @@ StatusOr<Reply> PutBreakglass(const IdentityRouteDeps& d, RequestContext& ctx) {
   audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   e.resource = "tenant:" + ctx.principal.tenant_id;
   e.details.emplace_back("enabled", enabled);
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_RETURN_IF_ERROR(policy::SetBreakglassEnabled(tx, ctx.principal.tenant_id, enabled));
         if (enabled) return Status::Ok();
@@ -98,7 +98,6 @@ StatusOr<Reply> PutBreakglass(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       std::move(e)));
-  ctx.audited = true;
   d.sessions->InvalidateTenant(ctx.principal.tenant_id);  // open grants stop applying
   d.policies->Invalidate(ctx.principal.tenant_id);
   return Reply{.body = json::serialize(json::object{{"breakglass_enabled", enabled}})};
@@ -110,7 +109,7 @@ StatusOr<Reply> DeleteTenant(const IdentityRouteDeps& d, RequestContext& ctx) {
   if (!role) return Status::PermissionDenied("permission_denied", "no role in this tenant");
   const std::string tenant = ctx.principal.tenant_id;
   identity::directory::TenantDeletion done;
-  BULWARK_RETURN_IF_ERROR(d.writer->CommitAmending(
+  BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(std::int64_t grants_ended,
                                  EndGrants(d, tx, tenant, "tenant_deleted"));
@@ -125,7 +124,6 @@ StatusOr<Reply> DeleteTenant(const IdentityRouteDeps& d, RequestContext& ctx) {
         return Status::Ok();
       },
       stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok())));
-  ctx.audited = true;
   d.sessions->InvalidateTenant(tenant);
   d.api_keys->InvalidateTenant(tenant);
   d.policies->Invalidate(tenant);

@@ -17,6 +17,7 @@
 #include <chrono>
 
 #include "api/identity_routes.h"
+#include "api/recorded_commit.h"
 #include "api/secret_ops.h"
 #include "api/vault_envelope.h"
 #include "core/json_merge_patch.h"
@@ -265,8 +266,7 @@ StatusOr<Reply> ListKeys(const IdentityRouteDeps& d, RequestContext& ctx, std::s
   audit::Event e = stages::LedgerAuditStage::EventFor(ctx, keys.empty() ? 404 : 200, outcome);
   e.action = "secret.list";
   e.resource = secret_ops::SecretResource(prefix);
-  BULWARK_RETURN_IF_ERROR(d.writer->Record(std::move(e)));
-  ctx.audited = true;
+  BULWARK_RETURN_IF_ERROR(RecordNow(*d.writer, ctx, std::move(e)));
   if (!outcome.ok()) return outcome;
   json::array a;
   for (auto& k : keys) a.emplace_back(k);
