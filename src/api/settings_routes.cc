@@ -70,10 +70,10 @@ StatusOr<Reply> PutAllowlist(const IdentityRouteDeps& d, RequestContext& ctx) {
 // Ends the tenant's open break-glass grants, each with its end receipt, inside `tx`.
 StatusOr<std::int64_t> EndGrants(const IdentityRouteDeps& d, store::Transaction& tx,
                                  const std::string& tenant, std::string_view reason) {
-  BULWARK_ASSIGN_OR_RETURN(
-      auto ended, policy::breakglass::EndWithReceipts(*d.receipts, tx,
-                                                      policy::breakglass::Ending::Tenant(tenant, reason),
-                                                      core::NowUnixSeconds()));
+  namespace bg = policy::breakglass;
+  BULWARK_ASSIGN_OR_RETURN(auto ended, bg::EndWithReceipts(*d.receipts, tx,
+                                                           bg::Ending::Tenant(tenant, reason),
+                                                           core::NowUnixSeconds()));
   return static_cast<std::int64_t>(ended.size());
 }
 
