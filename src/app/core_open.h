@@ -1,6 +1,9 @@
 #pragma once
-// What every command that writes needs (the store, the keyring, the audit ledger), opened the
-// same way for `serve`, `tenant create` and `key ...`. Internal to src/app.
+// Opening the core: what every command that writes needs (the store, the keyring, the audit
+// ledger), opened the same way for `serve`, `tenant create` and `key ...`, and the lock that keeps
+// a second server off a SQLite data directory. Internal to src/app. Errors are Status values
+// (nothing here throws); Refuse is the one place a start-up refusal is printed and logged. Each
+// Core is owned by the command that opened it; the functions share no state.
 #include <memory>
 #include <string>
 
@@ -59,6 +62,25 @@ StatusOr<keyring::MasterKeySource> MasterKeySourceFor(core::Config& c);
 // A secret file's content without its trailing newline; a file over 64 KiB is refused. Read into
 // wiped memory only (keyring::ReadWholeSecretFile).
 StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path);
+
+// One server per SQLite data directory: it keeps state in memory that only its own changes
+// drop (the kept secret rows of secrets/vault.h; the session, API-key and policy caches). An
+// advisory lock on <data>/server.lock, held for the life of the process (the kernel lets go of
+// it however the process ends), makes a second server on the same directory refuse to start.
+// CLI commands (`key rotate-data`, `tenant create`) take no lock: they run beside the server.
+class DataDirLock {
+ public:
+  // kFailedPrecondition "data_dir_in_use" when another process holds it; kUnavailable
+  // "data_dir" when the lock file cannot be opened or locked.
+  static StatusOr<std::unique_ptr<DataDirLock>> Take(const std::string& data_dir);
+  ~DataDirLock();
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 // Logs boot.refused, prints "bulwark: refusing to start: <what>: <message>", returns 78.
 int Refuse(const std::string& what, const Status& st);

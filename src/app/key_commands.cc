@@ -8,8 +8,8 @@
 #include <optional>
 #include <thread>
 
-#include "app/boot.h"
 #include "app/core_open.h"
+#include "app/preflight.h"
 #include "audit/writer.h"
 #include "core/clock.h"
 #include "keyring/rotation.h"

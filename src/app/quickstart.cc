@@ -5,8 +5,8 @@
 #include <iostream>
 #include <optional>
 
-#include "app/boot.h"
 #include "app/core_open.h"
+#include "app/preflight.h"
 #include "app/undo_created.h"
 #include "audit/writer.h"
 #include "core/clock.h"

@@ -7,8 +7,11 @@
 #include <memory>
 
 #include "app/boot.h"
+#include "app/config_commands.h"
 #include "app/key_commands.h"
 #include "app/quickstart.h"
+#include "app/route_commands.h"
+#include "app/tenant_commands.h"
 #include "app/tool_store.h"
 #include "audit/export.h"
 #include "audit/verify.h"

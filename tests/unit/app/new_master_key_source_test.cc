@@ -10,8 +10,8 @@
 
 #include "../keyring/key_sources.h"
 #include "../store/store_test_util.h"
-#include "app/boot.h"
 #include "app/core_open.h"
+#include "app/preflight.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
 

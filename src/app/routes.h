@@ -1,0 +1,28 @@
+#pragma once
+// The route table of the binary: every route `serve` answers, registered in one place, and
+// checked (no route names a permission no role grants). Used by `serve` and `bulwark routes`.
+// Registration only stores the handlers; `deps` is used when a request arrives, so the table can
+// be built without a store or services. Not thread-safe while registering; the router is then
+// read-only.
+#include "api/identity_routes.h"
+#include "api/ops.h"
+#include "api/receipt_routes.h"
+#include "core/status.h"
+#include "http/router.h"
+
+namespace bulwark::app {
+
+// What the route adapters of each surface use when a request arrives; each pointer must outlive
+// the router.
+struct RouteDeps {
+  api::OpsDeps ops;
+  api::ReceiptRouteDeps receipts;
+  api::IdentityRouteDeps identity;
+};
+
+// Registers every route the binary serves. The local overlay is registered only when
+// `local_overlay` is true (dev mode with the overlay on). kInvalidArgument "unknown_permission"
+// when a route names a permission no role grants; a registration error as the router returns it.
+Status RegisterRoutes(http::Router& router, const RouteDeps& deps, bool local_overlay);
+
+}  // namespace bulwark::app
