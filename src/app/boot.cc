@@ -44,8 +44,8 @@ namespace bulwark::app {
 namespace {
 
 namespace fs = std::filesystem;
-using core::Config;
-using core::ConfigProblem;
+using config::Config;
+using config::ConfigProblem;
 
 // How long a change written into an SQLite database by another process (`bulwark key
 // rotate-data`, or an edit behind the server's back) may go unseen by reads of a current version.
@@ -167,7 +167,7 @@ StatusOr<crypto::SecretBytes> HmacKey(store::Store& store, const keyring::Keyrin
 
 // Preflight: every problem of the configured mode, refused (78, nothing written) if any is an
 // error; then the log, where the warnings go. 0 to go on.
-int RefuseOrLog(const core::ConfigLoad& loaded) {
+int RefuseOrLog(const config::ConfigLoad& loaded) {
   const Config& config = loaded.config;
   const std::vector<ConfigProblem> problems = AllProblems(loaded);
   if (const std::size_t errors = CountErrors(problems); errors > 0) {
@@ -280,7 +280,7 @@ Status BuildMailAndLimits(const Config& config, Services& sv, std::string& step)
 // monitors and verifiers, SIEM export (its own threads read the durable ledger; requests never
 // wait for a receiver), the operator token, identity and secrets, reloads, cluster sync, mail and
 // rate limits.
-Status BuildServices(const core::ConfigSources& sources, const Config& config, Services& sv,
+Status BuildServices(const config::ConfigSources& sources, const Config& config, Services& sv,
                      std::string& step) {
   const bool production = !config.dev;
   step = "receipts";
@@ -446,7 +446,7 @@ StatusOr<http::ServerOptions> ServerOptionsFor(const Config& config) {
 // wait for it): the master key, then the signing keys (a rotated key may be sealed under the new
 // master key), then the operator token and SMTP password, each on its own, so that one failing
 // (say, a master key given in the environment, which cannot be re-read) does not stop the others.
-void RunUntilSignalled(http::Server& server, const core::ConfigSources& sources,
+void RunUntilSignalled(http::Server& server, const config::ConfigSources& sources,
                        const Config& config, Services& sv, Front& front) {
   BackgroundTask hup_reload([r = sv.reloader.get(), auth = front.operator_auth, smtp = sv.smtp] {
     (void)r->MasterKey("sighup");
@@ -505,11 +505,11 @@ void StopInOrder(Services& sv) {
 
 }  // namespace
 
-int Serve(const core::ConfigSources& sources_in) {
+int Serve(const config::ConfigSources& sources_in) {
   if (!sources_in.dev_flag) KeepKeysOutOfCoreDumps();  // before any secret is read
-  core::ConfigSources sources = sources_in;
+  config::ConfigSources sources = sources_in;
   sources.scrub_secrets = true;  // the server keeps secrets only in SecretBytes from here on
-  core::ConfigLoad loaded = core::LoadConfig(sources);
+  config::ConfigLoad loaded = config::LoadConfig(sources);
   Config& config = loaded.config;
   if (int refused = RefuseOrLog(loaded); refused != 0) return refused;
 

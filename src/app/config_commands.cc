@@ -8,10 +8,10 @@
 
 namespace bulwark::app {
 
-int ConfigCheck(const core::ConfigSources& sources, std::ostream& out) {
-  core::ConfigLoad loaded = core::LoadConfig(sources);
+int ConfigCheck(const config::ConfigSources& sources, std::ostream& out) {
+  config::ConfigLoad loaded = config::LoadConfig(sources);
   // Even with file errors, report every other problem too: one round trip to fix them all.
-  const std::vector<core::ConfigProblem> problems = AllProblems(loaded);
+  const std::vector<config::ConfigProblem> problems = AllProblems(loaded);
   const std::string mode = loaded.config.dev ? "dev" : "production";
   const std::size_t errors = CountErrors(problems);
   if (errors == 0) {

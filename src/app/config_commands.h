@@ -3,12 +3,12 @@
 // starting: every problem `serve` would refuse or warn about, written nowhere but `out`.
 #include <iosfwd>
 
-#include "core/config.h"
+#include "config/config.h"
 
 namespace bulwark::app {
 
 // Prints every problem to `out`; returns 0 when the configured mode would start, 1 when it
 // would refuse.
-int ConfigCheck(const core::ConfigSources& sources, std::ostream& out);
+int ConfigCheck(const config::ConfigSources& sources, std::ostream& out);
 
 }  // namespace bulwark::app

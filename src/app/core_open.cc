@@ -21,7 +21,7 @@
 namespace bulwark::app {
 
 namespace fs = std::filesystem;
-using core::Config;
+using config::Config;
 
 StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path) {
   BULWARK_ASSIGN_OR_RETURN(
@@ -235,7 +235,7 @@ StatusOr<Core> OpenCore(Config& config, std::string& step, const OpenCoreOptions
   return core;
 }
 
-StatusOr<std::unique_ptr<store::Store>> OpenExistingStore(const core::Config& c) {
+StatusOr<std::unique_ptr<store::Store>> OpenExistingStore(const config::Config& c) {
   if (!c.storage_url.empty()) {
     return store::OpenPostgresStore({.url = c.storage_url, .pool_size = 1});
   }

@@ -10,7 +10,7 @@
 #include "audit/high_water.h"
 #include "audit/ledger.h"
 #include "audit/writer.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "core/status.h"
 #include "crypto/secret_bytes.h"
 #include "keyring/keyring.h"
@@ -44,20 +44,20 @@ struct OpenCoreOptions {
 
 // Maintenance commands work on an existing database: PostgreSQL (storage.url), or the SQLite file
 // in the data directory, which they never create. kFailedPrecondition "no_database" without one.
-Status RequireDatabase(const core::Config& c);
+Status RequireDatabase(const config::Config& c);
 
 // Opens them in order, creating the data directory (0700) and, in dev mode only, a generated
 // master key. On failure `step` names what failed ("storage", "keyring", "audit").
-StatusOr<Core> OpenCore(core::Config& config, std::string& step,
+StatusOr<Core> OpenCore(config::Config& config, std::string& step,
                         const OpenCoreOptions& options = {});
 
 // The configured store as it is, creating nothing (one connection): PostgreSQL when
 // storage.url is set, else the SQLite file in the data directory (kUnavailable if missing).
-StatusOr<std::unique_ptr<store::Store>> OpenExistingStore(const core::Config& c);
+StatusOr<std::unique_ptr<store::Store>> OpenExistingStore(const config::Config& c);
 
 // The master key source the configuration names (moves a secret out of `c`); in dev mode with no
 // source, the generated key file in the data directory. kFailedPrecondition "no_master_key".
-StatusOr<keyring::MasterKeySource> MasterKeySourceFor(core::Config& c);
+StatusOr<keyring::MasterKeySource> MasterKeySourceFor(config::Config& c);
 
 // A secret file's content without its trailing newline; a file over 64 KiB is refused. Read into
 // wiped memory only (keyring::ReadWholeSecretFile).

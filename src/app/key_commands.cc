@@ -41,9 +41,9 @@ int FailOpen(std::string_view cmd, const std::string& step, const Status& s) {
 }
 
 // The configuration as for `serve`; nullopt (after printing why) if it has errors.
-std::optional<core::Config> LoadOrComplain(std::string_view cmd,
-                                           const core::ConfigSources& sources) {
-  core::ConfigLoad loaded = core::LoadConfig(sources);
+std::optional<config::Config> LoadOrComplain(std::string_view cmd,
+                                           const config::ConfigSources& sources) {
+  config::ConfigLoad loaded = config::LoadConfig(sources);
   if (loaded.has_errors()) {
     std::cerr << "bulwark: " << cmd << ": the configuration has errors:\n";
     for (const auto& p : loaded.problems) std::cerr << "  " << p.Format() << "\n";
@@ -55,7 +55,7 @@ std::optional<core::Config> LoadOrComplain(std::string_view cmd,
 // The store, keyring and ledger of `config` for a maintenance command (RequireDatabase, then
 // OpenCore); nullopt after saying on stderr what failed, and the command exits
 // kExitConfigRefused.
-std::optional<Core> OpenCoreOrComplain(std::string_view cmd, core::Config& config) {
+std::optional<Core> OpenCoreOrComplain(std::string_view cmd, config::Config& config) {
   if (Status s = RequireDatabase(config); !s.ok()) {
     FailOpen(cmd, "storage", s);
     return std::nullopt;
@@ -138,17 +138,17 @@ StatusOr<keyring::MasterKeySource> ParseNewMasterKeySource(std::string_view spec
   return invalid("--new-source must be file:/path, env:NAME or password-file:/path");
 }
 
-int KeyRotate(const core::ConfigSources& sources, const std::string& new_source,
+int KeyRotate(const config::ConfigSources& sources, const std::string& new_source,
               std::ostream& out) {
-  std::optional<core::Config> config = LoadOrComplain("key rotate", sources);
+  std::optional<config::Config> config = LoadOrComplain("key rotate", sources);
   if (!config) return kExitConfigRefused;
   auto source = ParseNewMasterKeySource(new_source, sources.environ, config->pbkdf2_iterations);
   if (!source.ok()) return Fail("rotate: --new-source", source.status());
   // The key rotated to must be one `serve` boots with: refused here, not at the next restart.
   bool refused = false;
-  for (const core::ConfigProblem& p : CheckNewMasterKeySource(*source, !config->dev)) {
+  for (const config::ConfigProblem& p : CheckNewMasterKeySource(*source, !config->dev)) {
     std::cerr << "bulwark: key rotate: " << p.Format() << "\n";
-    refused = refused || p.severity == core::ConfigProblem::Severity::kError;
+    refused = refused || p.severity == config::ConfigProblem::Severity::kError;
   }
   if (refused) return kExitRefused;  // nothing was opened or changed
 
@@ -198,8 +198,8 @@ int KeyRotate(const core::ConfigSources& sources, const std::string& new_source,
   return 0;
 }
 
-int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::ostream& out) {
-  std::optional<core::Config> config = LoadOrComplain("key retire", sources);
+int KeyRetire(const config::ConfigSources& sources, std::uint32_t version, std::ostream& out) {
+  std::optional<config::Config> config = LoadOrComplain("key retire", sources);
   if (!config) return kExitConfigRefused;
   if (version == 0) {
     return Fail("key retire", Status::InvalidArgument("invalid_version", "--version must be >= 1"));
@@ -238,10 +238,10 @@ int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::os
   return 0;
 }
 
-int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
+int KeyRotateData(const config::ConfigSources& sources, const std::string& tenant,
                   std::int64_t batch_size, std::int64_t pause_ms, std::ostream& out) {
   constexpr std::string_view kCmd = "rotate-data";
-  std::optional<core::Config> config = LoadOrComplain(kCmd, sources);
+  std::optional<config::Config> config = LoadOrComplain(kCmd, sources);
   if (!config) return kExitConfigRefused;
   if (batch_size < 1 || batch_size > 10000 || pause_ms < 0 || pause_ms > 60000) {
     return Fail(kCmd, Status::InvalidArgument("invalid_option",
@@ -384,12 +384,12 @@ Status CommitSigningChange(
 
 }  // namespace
 
-int KeyRotateSigning(const core::ConfigSources& sources, const std::string& kind_name,
+int KeyRotateSigning(const config::ConfigSources& sources, const std::string& kind_name,
                      std::ostream& out) {
   constexpr std::string_view kCmd = "key rotate-signing";
   const auto kind = SigningKindOrComplain(kCmd, kind_name);
   if (!kind) return kExitUsage;
-  std::optional<core::Config> config = LoadOrComplain(kCmd, sources);
+  std::optional<config::Config> config = LoadOrComplain(kCmd, sources);
   if (!config) return kExitConfigRefused;
   std::optional<Core> opened = OpenCoreOrComplain(kCmd, *config);
   if (!opened) return kExitConfigRefused;
@@ -423,7 +423,7 @@ int KeyRotateSigning(const core::ConfigSources& sources, const std::string& kind
   return 0;
 }
 
-int KeyRetireSigning(const core::ConfigSources& sources, const std::string& kind_name,
+int KeyRetireSigning(const config::ConfigSources& sources, const std::string& kind_name,
                      const std::string& kid, std::ostream& out) {
   constexpr std::string_view kCmd = "key retire-signing";
   const auto kind = SigningKindOrComplain(kCmd, kind_name);
@@ -431,7 +431,7 @@ int KeyRetireSigning(const core::ConfigSources& sources, const std::string& kind
   if (kid.empty()) {
     return Fail(kCmd, Status::InvalidArgument("invalid_kid", "--kid must name a key"), kExitUsage);
   }
-  std::optional<core::Config> config = LoadOrComplain(kCmd, sources);
+  std::optional<config::Config> config = LoadOrComplain(kCmd, sources);
   if (!config) return kExitConfigRefused;
   std::optional<Core> opened = OpenCoreOrComplain(kCmd, *config);
   if (!opened) return kExitConfigRefused;
@@ -457,7 +457,7 @@ int KeyRetireSigning(const core::ConfigSources& sources, const std::string& kind
   return 0;
 }
 
-int KeySigningStatus(const core::ConfigSources& sources, const std::string& kind_name,
+int KeySigningStatus(const config::ConfigSources& sources, const std::string& kind_name,
                      std::ostream& out) {
   constexpr std::string_view kCmd = "key signing-status";
   std::vector<keyring::SigningKind> kinds = {
@@ -467,7 +467,7 @@ int KeySigningStatus(const core::ConfigSources& sources, const std::string& kind
     if (!kind) return kExitUsage;
     kinds = {*kind};
   }
-  std::optional<core::Config> config = LoadOrComplain(kCmd, sources);
+  std::optional<config::Config> config = LoadOrComplain(kCmd, sources);
   if (!config) return kExitConfigRefused;
   if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen(kCmd, "storage", s);
   auto store = OpenExistingStore(*config);
@@ -484,8 +484,8 @@ int KeySigningStatus(const core::ConfigSources& sources, const std::string& kind
   return 0;
 }
 
-int KeyStatus(const core::ConfigSources& sources, std::ostream& out) {
-  std::optional<core::Config> config = LoadOrComplain("key status", sources);
+int KeyStatus(const config::ConfigSources& sources, std::ostream& out) {
+  std::optional<config::Config> config = LoadOrComplain("key status", sources);
   if (!config) return kExitConfigRefused;
   if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen("key status", "storage", s);
   auto store = OpenExistingStore(*config);
@@ -511,8 +511,8 @@ int KeyStatus(const core::ConfigSources& sources, std::ostream& out) {
   return 0;
 }
 
-int DbMigrate(const core::ConfigSources& sources, const std::string& app_role, std::ostream& out) {
-  std::optional<core::Config> config = LoadOrComplain("db migrate", sources);
+int DbMigrate(const config::ConfigSources& sources, const std::string& app_role, std::ostream& out) {
+  std::optional<config::Config> config = LoadOrComplain("db migrate", sources);
   if (!config) return kExitConfigRefused;
   if (Status s = RequireDatabase(*config); !s.ok()) return FailOpen("db migrate", "storage", s);
   auto store = OpenExistingStore(*config);

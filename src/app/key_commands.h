@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "core/status.h"
 #include "keyring/master_key.h"
 
@@ -38,12 +38,12 @@ StatusOr<keyring::MasterKeySource> ParseNewMasterKeySource(std::string_view spec
 // on a re-run with the same key, reuses it), re-wraps every data key under it, records
 // key.rotate in the audit ledger and issues a key.rotate receipt. Prints
 // {"kek_version":N,"rewrapped":M,"receipt_id":"..."}.
-int KeyRotate(const core::ConfigSources& sources, const std::string& new_source, std::ostream& out);
+int KeyRotate(const config::ConfigSources& sources, const std::string& new_source, std::ostream& out);
 
 // `bulwark key retire --version N`: refuses while any data key is sealed under N, or if N is the
 // active version; otherwise marks it retired, records key.retire with a key.retire receipt.
 // Prints {"retired_version":N,"receipt_id":"..."}.
-int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::ostream& out);
+int KeyRetire(const config::ConfigSources& sources, std::uint32_t version, std::ostream& out);
 
 // `bulwark key rotate-data --tenant T`: reseals every secret version of tenant T (id or name)
 // under a new data key, `batch_size` versions per transaction with `pause_ms` between batches,
@@ -51,7 +51,7 @@ int KeyRetire(const core::ConfigSources& sources, std::uint32_t version, std::os
 // after a crash resumes the unfinished job. Records key.rotate_data.start, and at the end
 // key.rotate_data with a key.rotate_data receipt in the tenant's chain. Prints
 // {"tenant_id":"...","data_key_id":"...","resealed":N,"receipt_id":"..."}.
-int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
+int KeyRotateData(const config::ConfigSources& sources, const std::string& tenant,
                   std::int64_t batch_size, std::int64_t pause_ms, std::ostream& out);
 
 // `bulwark key rotate-signing --kind jwt|ledger|receipt`: makes the next generation of that kind's
@@ -60,7 +60,7 @@ int KeyRotateData(const core::ConfigSources& sources, const std::string& tenant,
 // /api/v1/ops/keyring/reload; other PostgreSQL nodes on their own); the previous keys keep
 // verifying. Prints {"kind":"jwt","kid":"ed25519:...","previous_kid":"ed25519:...",
 // "generation":2,"receipt_id":"rcpt_..."}. An unknown --kind: exit 2, nothing opened.
-int KeyRotateSigning(const core::ConfigSources& sources, const std::string& kind,
+int KeyRotateSigning(const config::ConfigSources& sources, const std::string& kind,
                      std::ostream& out);
 
 // `bulwark key retire-signing --kind K --kid KID`: retires one signing key that is not the active
@@ -69,25 +69,25 @@ int KeyRotateSigning(const core::ConfigSources& sources, const std::string& kind
 // key signs nothing more, and what it signed still verifies. Prints
 // {"kind":"jwt","retired_kid":"...","receipt_id":"rcpt_..."}. Exit 1 for the active key, an
 // unknown kid or one already retired (nothing changed); 2 for an unknown --kind.
-int KeyRetireSigning(const core::ConfigSources& sources, const std::string& kind,
+int KeyRetireSigning(const config::ConfigSources& sources, const std::string& kind,
                      const std::string& kid, std::ostream& out);
 
 // `bulwark key signing-status [--kind K]`: every signing key of each kind (reads the store only):
 // {"jwt":[{"kid":"ed25519:...","generation":1,"created_at":"...","retired_at":null,
 //  "active":true}], "ledger":[...], "receipt":[...]}
-int KeySigningStatus(const core::ConfigSources& sources, const std::string& kind,
+int KeySigningStatus(const config::ConfigSources& sources, const std::string& kind,
                      std::ostream& out);
 
 // `bulwark key status`: every master key version (needs no key; reads the store only):
 // {"active_version":2,"versions":[{"version":1,"source_kind":"file","created_at":"...",
 //  "retired_at":null,"wrapped_keys":0,"active":false}, ...]}
-int KeyStatus(const core::ConfigSources& sources, std::ostream& out);
+int KeyStatus(const config::ConfigSources& sources, std::ostream& out);
 
 // `bulwark db migrate [--grant-app-role R]`: brings the configured database to this binary's
 // schema, and on PostgreSQL grants application role R its privileges (store/postgres/roles.h).
 // Run it with the configuration of the schema's owner; the nodes then connect as R, which may
 // not create tables (serve migrates only what is behind, and reads otherwise). Prints
 // {"schema_version":N,"app_role":"R"|null}.
-int DbMigrate(const core::ConfigSources& sources, const std::string& app_role, std::ostream& out);
+int DbMigrate(const config::ConfigSources& sources, const std::string& app_role, std::ostream& out);
 
 }  // namespace bulwark::app

@@ -30,8 +30,8 @@ namespace bulwark::app {
 namespace {
 
 namespace fs = std::filesystem;
-using core::Config;
-using core::ConfigProblem;
+using config::Config;
+using config::ConfigProblem;
 using Severity = ConfigProblem::Severity;
 
 class Problems {
@@ -521,7 +521,7 @@ std::vector<ConfigProblem> Preflight(const Config& config) {
   return p.list;
 }
 
-std::vector<ConfigProblem> AllProblems(const core::ConfigLoad& loaded) {
+std::vector<ConfigProblem> AllProblems(const config::ConfigLoad& loaded) {
   std::vector<ConfigProblem> problems = loaded.problems;
   auto more = Preflight(loaded.config);
   problems.insert(problems.end(), more.begin(), more.end());

@@ -9,13 +9,13 @@
 //
 // Thread-safe (no shared state). Problems are values, never exceptions; nothing here logs.
 //
-//   std::vector<core::ConfigProblem> problems = app::AllProblems(core::LoadConfig(sources));
+//   std::vector<config::ConfigProblem> problems = app::AllProblems(config::LoadConfig(sources));
 //   if (app::CountErrors(problems) > 0) { app::PrintProblems(problems, std::cerr); return 78; }
 #include <cstddef>
 #include <iosfwd>
 #include <vector>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "keyring/master_key.h"
 
 namespace bulwark::app {
@@ -25,21 +25,21 @@ inline constexpr int kExitConfigRefused = 78;
 
 // Every problem that stops `serve` in the configured mode (production unless config.dev), plus
 // warnings. Reads files and the database; creates and changes nothing.
-std::vector<core::ConfigProblem> Preflight(const core::Config& config);
+std::vector<config::ConfigProblem> Preflight(const config::Config& config);
 
 // The loaded configuration's own problems (file, syntax, values) followed by Preflight's: even
 // with file errors every other problem is reported too, so that one round trip fixes them all.
-std::vector<core::ConfigProblem> AllProblems(const core::ConfigLoad& loaded);
+std::vector<config::ConfigProblem> AllProblems(const config::ConfigLoad& loaded);
 
 // What `serve` refuses about a master key source, for the one `bulwark key rotate` moves to, so
 // that it is one the server will boot with: weak material, a key file generated in dev mode, a
 // key or password file others may read (errors in production, warnings in dev).
-std::vector<core::ConfigProblem> CheckNewMasterKeySource(const keyring::MasterKeySource& source,
+std::vector<config::ConfigProblem> CheckNewMasterKeySource(const keyring::MasterKeySource& source,
                                                          bool production);
 
 // How many master key sources the configuration sets (BULWARK_MASTER_KEY,
 // keyring.master_key_file, BULWARK_MASTER_PASSWORD, keyring.master_password_file).
-int CountMasterKeySources(const core::Config& c);
+int CountMasterKeySources(const config::Config& c);
 
 // The rules on the keyring settings, held by boot (Preflight) and by a keyring reload alike.
 enum class KeyringRule {
@@ -48,12 +48,12 @@ enum class KeyringRule {
   kKdfIterations,    // keyring.pbkdf2_iterations is below keyring::kMinPbkdf2Iterations
 };
 // Every rule `c` breaks, in the order above (empty when the settings hold).
-std::vector<KeyringRule> BrokenKeyringRules(const core::Config& c, bool production);
+std::vector<KeyringRule> BrokenKeyringRules(const config::Config& c, bool production);
 
 // The problems that are errors.
-std::size_t CountErrors(const std::vector<core::ConfigProblem>& problems);
+std::size_t CountErrors(const std::vector<config::ConfigProblem>& problems);
 
 // Each problem on its own line, indented: "  error: server.listen: ...".
-void PrintProblems(const std::vector<core::ConfigProblem>& problems, std::ostream& out);
+void PrintProblems(const std::vector<config::ConfigProblem>& problems, std::ostream& out);
 
 }  // namespace bulwark::app

@@ -44,7 +44,7 @@ struct Outcome {
 
 }  // namespace
 
-std::string ClientAddress(const core::Config& c, std::string_view bound) {
+std::string ClientAddress(const config::Config& c, std::string_view bound) {
   std::string listen(bound);
   std::string base = c.public_url;
   if (base.empty()) {
@@ -56,9 +56,9 @@ std::string ClientAddress(const core::Config& c, std::string_view bound) {
   return base;
 }
 
-std::string ClientAddress(const core::Config& c) { return ClientAddress(c, c.listen); }
+std::string ClientAddress(const config::Config& c) { return ClientAddress(c, c.listen); }
 
-void PrintDevWelcome(std::ostream& err, const core::Config& c, const core::ConfigSources& sources,
+void PrintDevWelcome(std::ostream& err, const config::Config& c, const config::ConfigSources& sources,
                      std::string_view bound_address) {
   std::error_code ec;
   std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
@@ -71,7 +71,7 @@ void PrintDevWelcome(std::ostream& err, const core::Config& c, const core::Confi
   };
   if (!sources.file.empty()) where += " --config " + absolute(sources.file);
   where += " --data " + absolute(c.data_dir);
-  if (c.public_url.empty() && bound_address != core::Config{}.listen) {
+  if (c.public_url.empty() && bound_address != config::Config{}.listen) {
     where += " --listen " + std::string(bound_address);
   }
   err << "\nBulwark dev server listening (dev mode: a generated master key, plain HTTP; never for "
@@ -167,7 +167,7 @@ std::string Quoted(std::string_view v) {
   return out + "'";
 }
 
-void PrintResult(std::ostream& out, const core::Config& c, const QuickstartOptions& o,
+void PrintResult(std::ostream& out, const config::Config& c, const QuickstartOptions& o,
                  const Outcome& r) {
   out << "export VAULT_ADDR=" << Quoted(ClientAddress(c)) << "\n"
       << "export VAULT_TOKEN=" << Quoted(r.key.key) << "\n"
@@ -210,10 +210,10 @@ void PrintNotes(std::ostream& err, const QuickstartOptions& o, const Outcome& r)
 
 }  // namespace
 
-int DevQuickstart(const core::ConfigSources& sources, const QuickstartOptions& options,
+int DevQuickstart(const config::ConfigSources& sources, const QuickstartOptions& options,
                   std::ostream& out, std::ostream& err) {
-  core::ConfigLoad loaded = core::LoadConfig(sources);
-  core::Config& config = loaded.config;
+  config::ConfigLoad loaded = config::LoadConfig(sources);
+  config::Config& config = loaded.config;
   if (!config.dev) {
     // Decided before anything is opened: production gets no shortcut, and no file is made.
     return Refused(

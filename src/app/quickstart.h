@@ -30,7 +30,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/config.h"
+#include "config/config.h"
 
 namespace bulwark::app {
 
@@ -47,15 +47,15 @@ inline constexpr std::string_view kQuickstartKeyName = "quickstart";
 // The address clients reach the server at: server.public_url (without a trailing '/'), else
 // http(s):// and `listen` (the configured listen address by default), a wildcard host given as
 // loopback.
-std::string ClientAddress(const core::Config& config);
-std::string ClientAddress(const core::Config& config, std::string_view listen);
+std::string ClientAddress(const config::Config& config);
+std::string ClientAddress(const config::Config& config, std::string_view listen);
 
 // What `serve --dev` prints on stderr once it listens, for a person (as Vault's -dev server
 // does): the address to export and the quickstart command for this binary and data directory.
-void PrintDevWelcome(std::ostream& err, const core::Config& config,
-                     const core::ConfigSources& sources, std::string_view bound_address);
+void PrintDevWelcome(std::ostream& err, const config::Config& config,
+                     const config::ConfigSources& sources, std::string_view bound_address);
 
-int DevQuickstart(const core::ConfigSources& sources, const QuickstartOptions& options,
+int DevQuickstart(const config::ConfigSources& sources, const QuickstartOptions& options,
                   std::ostream& out, std::ostream& err);
 
 }  // namespace bulwark::app

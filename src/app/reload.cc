@@ -14,8 +14,8 @@
 namespace bulwark::app {
 namespace {
 
-using core::Config;
-using Severity = core::ConfigProblem::Severity;
+using config::Config;
+using Severity = config::ConfigProblem::Severity;
 
 // What a reload of the signing keys, the operator token or the SMTP password records: the
 // trigger ("sighup", "api", "cluster") is the actor, and the ledger has the outcome. No secret,
@@ -79,10 +79,10 @@ void ReloadSigningKeys(const Reloader::Deps& h, const keyring::Keyring& keys,
   }
 }
 
-void ReloadServiceSecrets(const core::ConfigSources& sources, bool production,
+void ReloadServiceSecrets(const config::ConfigSources& sources, bool production,
                           http::BaselineAuthenticator& operator_auth, identity::SmtpMailer* smtp,
                           audit::AuditWriter& writer, std::string_view trigger) {
-  core::ConfigLoad loaded = core::LoadConfig(sources);
+  config::ConfigLoad loaded = config::LoadConfig(sources);
   if (loaded.has_errors()) return;  // the keyring reload reports a broken configuration
   const Config& c = loaded.config;
   // Recorded before it is logged: whoever sees the log line finds the record.
@@ -127,9 +127,9 @@ void ReloadServiceSecrets(const core::ConfigSources& sources, bool production,
 
 }  // namespace
 
-Status ReloadKeyring(const core::ConfigSources& sources, keyring::Keyring& keys,
+Status ReloadKeyring(const config::ConfigSources& sources, keyring::Keyring& keys,
                      store::Store& store, bool production) {
-  core::ConfigLoad loaded = core::LoadConfig(sources);
+  config::ConfigLoad loaded = config::LoadConfig(sources);
   if (loaded.has_errors()) {
     std::string first;
     for (const auto& pr : loaded.problems) {

@@ -15,7 +15,7 @@
 #include "api/ops.h"
 #include "audit/ledger.h"
 #include "audit/writer.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "core/status.h"
 #include "http/baseline_stages.h"
 #include "identity/mailer.h"
@@ -31,13 +31,13 @@ namespace bulwark::app {
 // boot holds it to (app/preflight.h, BrokenKeyringRules). kFailedPrecondition "config_invalid"
 // (configuration errors, several sources), "no_master_key"; kInvalidArgument
 // "weak_kdf_iterations"; or what keyring::Keyring::Reload returns.
-Status ReloadKeyring(const core::ConfigSources& sources, keyring::Keyring& keys,
+Status ReloadKeyring(const config::ConfigSources& sources, keyring::Keyring& keys,
                      store::Store& store, bool production);
 
 class Reloader {
  public:
   struct Deps {
-    const core::ConfigSources* sources = nullptr;  // as `serve` loaded them
+    const config::ConfigSources* sources = nullptr;  // as `serve` loaded them
     bool production = true;
     keyring::Keyring* keys = nullptr;
     store::Store* store = nullptr;

@@ -15,22 +15,22 @@ std::string Upper(std::string s) {
 
 }  // namespace
 
-int IoThreads(const core::Config& c) {
+int IoThreads(const config::Config& c) {
   return c.io_threads > 0 ? static_cast<int>(c.io_threads)
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-std::uint64_t DescriptorsBesideConnections(const core::Config& c) {
+std::uint64_t DescriptorsBesideConnections(const config::Config& c) {
   return 128 + 4 * static_cast<std::uint64_t>(c.pool_size) + 2 * static_cast<std::uint64_t>(IoThreads(c));
 }
 
-bool JournalIsWal(const core::Config& c) { return Upper(c.journal_mode) == "WAL"; }
+bool JournalIsWal(const config::Config& c) { return Upper(c.journal_mode) == "WAL"; }
 
-bool SynchronousIsFull(const core::Config& c) {
+bool SynchronousIsFull(const config::Config& c) {
   const std::string s = Upper(c.synchronous);
   return s == "FULL" || s == "EXTRA";
 }
 
-bool LocalReads(const core::Config& c) { return c.storage_url.empty() && JournalIsWal(c); }
+bool LocalReads(const config::Config& c) { return c.storage_url.empty() && JournalIsWal(c); }
 
 }  // namespace bulwark::app

@@ -12,11 +12,11 @@
 
 namespace bulwark::app {
 
-using core::Config;
+using config::Config;
 
-int TenantCreate(const core::ConfigSources& sources, const std::string& name,
+int TenantCreate(const config::ConfigSources& sources, const std::string& name,
                  const std::string& owner, std::ostream& out) {
-  core::ConfigLoad loaded = core::LoadConfig(sources);
+  config::ConfigLoad loaded = config::LoadConfig(sources);
   Config& config = loaded.config;
   if (loaded.has_errors()) {
     std::cerr << "bulwark: the configuration has errors:\n";

@@ -3,7 +3,7 @@
 #include <iosfwd>
 #include <string>
 
-#include "core/config.h"
+#include "config/config.h"
 
 namespace bulwark::app {
 
@@ -11,7 +11,7 @@ namespace bulwark::app {
 // recorded in the audit ledger as tenant.create. Prints {"tenant_id","name","owner_user_id"};
 // returns 0, 1 on a refusal (name taken, bad email), 78 when the configuration or store cannot be
 // opened. A refusal leaves nothing behind (app/undo_created.h).
-int TenantCreate(const core::ConfigSources& sources, const std::string& name,
+int TenantCreate(const config::ConfigSources& sources, const std::string& name,
                  const std::string& owner, std::ostream& out);
 
 }  // namespace bulwark::app

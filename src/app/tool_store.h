@@ -3,7 +3,7 @@
 // pubkey`): the configured one, as for every other command, without creating or changing it.
 #include <memory>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "core/status.h"
 #include "store/store.h"
 
@@ -14,6 +14,6 @@ namespace bulwark::app {
 // the data "directory" itself when it names a file, opened as it is (store::OpenSqliteFileAsIs).
 // Errors: kInvalidArgument "config_errors" (the first problem in the message), or those of the
 // opener.
-StatusOr<std::unique_ptr<store::Store>> OpenToolStore(const core::ConfigSources& sources);
+StatusOr<std::unique_ptr<store::Store>> OpenToolStore(const config::ConfigSources& sources);
 
 }  // namespace bulwark::app

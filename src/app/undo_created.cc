@@ -22,7 +22,7 @@ bool InDirectory(const std::string& path, const std::string& dir) {
 
 }  // namespace
 
-UndoCreated::UndoCreated(const core::Config& config) {
+UndoCreated::UndoCreated(const config::Config& config) {
   if (!config.storage_url.empty()) return;  // PostgreSQL: see the header
   const std::string& dir = config.data_dir;
   const std::string high_water = config.audit_high_water_path();

@@ -23,13 +23,13 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
+#include "config/config.h"
 
 namespace bulwark::app {
 
 class UndoCreated {
  public:
-  explicit UndoCreated(const core::Config& config);
+  explicit UndoCreated(const config::Config& config);
   ~UndoCreated();
   UndoCreated(const UndoCreated&) = delete;
   UndoCreated& operator=(const UndoCreated&) = delete;

@@ -39,8 +39,8 @@ store::Opener ToolStore(const Context& ctx) {
 
 }  // namespace
 
-core::ConfigSources Context::Sources() const {
-  core::ConfigSources s = sources;
+config::ConfigSources Context::Sources() const {
+  config::ConfigSources s = sources;
   if (!listen.empty()) s.listen_flag = listen;
   if (!data.empty()) s.data_flag = data;
   return s;
@@ -263,7 +263,7 @@ void AddAuditCommands(CLI::App& app, Context& ctx, CommandTable& table) {
                      "audit.checkpoint syslog record");
   table.Add(verify, [&ctx, a] {
     // The unsigned tail the configured checkpoint policy allows (defaults without a config).
-    const core::Config policy = core::LoadConfig(ctx.Sources()).config;
+    const config::Config policy = config::LoadConfig(ctx.Sources()).config;
     return audit::RunAuditVerify(
         a->export_file.empty() ? ToolStore(ctx) : nullptr, a->export_file, a->pubkeys, std::cout,
         std::cerr, a->since,

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/config.h"
+#include "config/config.h"
 
 namespace bulwark::cli {
 
@@ -31,14 +31,14 @@ inline constexpr int kExitConfig = 78;
 
 // What several commands' flags fill in; read by the run functions after parsing.
 struct Context {
-  core::ConfigSources sources;
+  config::ConfigSources sources;
   std::string listen;  // --listen
   std::string data;    // --data
   bool verbose = false;
   CLI::App* root = nullptr;
 
   // The configuration sources with --listen and --data applied.
-  core::ConfigSources Sources() const;
+  config::ConfigSources Sources() const;
 };
 
 struct CommandOptions {

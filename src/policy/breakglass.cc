@@ -8,7 +8,7 @@
 #include "crypto/random.h"
 #include "policy/roles.h"
 #include "policy/tenant_policy.h"
-#include "secrets/path.h"
+#include "policy/secret_path.h"
 
 namespace bulwark::policy::breakglass {
 namespace {
@@ -55,7 +55,7 @@ std::size_t CharacterCount(std::string_view s) {
 bool ValidPathPrefix(std::string_view p) {
   if (p.size() > 256 || p.starts_with('/') || p.find("..") != std::string_view::npos) return false;
   return std::all_of(p.begin(), p.end(),
-                     [](char c) { return secrets::IsSegmentChar(c) || c == '/'; });
+                     [](char c) { return policy::IsSegmentChar(c) || c == '/'; });
 }
 
 }  // namespace

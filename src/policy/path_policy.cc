@@ -4,7 +4,7 @@
 #include <map>
 #include <utility>
 
-#include "secrets/path.h"
+#include "policy/secret_path.h"
 
 namespace bulwark::policy {
 namespace {
@@ -45,7 +45,7 @@ Status ValidatePattern(std::string_view pattern) {
         "invalid_pattern",
         "a pattern is a secret path whose segments may be '+', ending in an optional '*'");
   };
-  if (pattern.empty() || pattern.size() > secrets::kMaxPathBytes) return bad();
+  if (pattern.empty() || pattern.size() > policy::kMaxPathBytes) return bad();
   const auto star = pattern.find('*');
   if (star != std::string_view::npos && star + 1 != pattern.size()) return bad();
   std::string_view body = star == std::string_view::npos ? pattern : pattern.substr(0, star);
@@ -60,14 +60,14 @@ Status ValidatePattern(std::string_view pattern) {
   }
   // The characters before the '*' in its segment begin a segment, so they are segment
   // characters ('+' only ever stands for a whole segment).
-  if (!std::all_of(partial.begin(), partial.end(), secrets::IsSegmentChar)) {
+  if (!std::all_of(partial.begin(), partial.end(), policy::IsSegmentChar)) {
     return bad();
   }
   std::string_view rest = body;
   while (!rest.empty()) {
     const auto slash = rest.find('/');
     const std::string_view segment = rest.substr(0, slash);
-    if (segment != "+" && !secrets::ValidateSecretPath(segment).ok()) return bad();
+    if (segment != "+" && !policy::ValidateSecretPath(segment).ok()) return bad();
     if (segment.empty()) return bad();
     if (slash == std::string_view::npos) break;
     rest.remove_prefix(slash + 1);

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "core/text_list.h"
-#include "secrets/path.h"
+#include "policy/secret_path.h"
 
 namespace bulwark::policy {
 namespace {
@@ -145,7 +145,7 @@ std::optional<SubjectKind> ParseSubjectKind(std::string_view name) {
 
 Status ValidatePolicyName(std::string_view name) {
   if (name.empty() || name.size() > 64 ||
-      !std::all_of(name.begin(), name.end(), secrets::IsSegmentChar) || name == "." ||
+      !std::all_of(name.begin(), name.end(), policy::IsSegmentChar) || name == "." ||
       name == "..") {
     return Status::InvalidArgument("invalid_name", "a name is 1-64 of [A-Za-z0-9._-]");
   }

@@ -14,7 +14,7 @@
 // The AAD, never stored, is rebuilt from where the version lives:
 //   "bulwark-secret-v1" 0x00 tenant 0x00 path 0x00 version 0x00 key_id
 //   - tenant: the tenant id, as stored in secret_versions.tenant_id;
-//   - path: the secret path (secrets/path.h: no NUL can occur);
+//   - path: the secret path (policy/secret_path.h: no NUL can occur);
 //   - version: the version number in decimal ASCII, no sign or leading zeros ("1", "12");
 //   - key_id: the data key's id, "tenant-data:<tenant>:<n>" (DataKeyId).
 // So a ciphertext copied to another tenant, path or version, or relabelled with another data

@@ -4,7 +4,7 @@
 
 #include "core/clock.h"
 #include "core/text_list.h"
-#include "secrets/path.h"
+#include "policy/secret_path.h"
 
 namespace bulwark::secrets {
 namespace {
@@ -61,7 +61,7 @@ Status SecretService::Require(const Caller& caller, std::string_view path, std::
 StatusOr<SecretValue> SecretService::Read(const Caller& caller, std::string_view path,
                                           std::optional<std::int64_t> version,
                                           Recorded& recorded) {
-  BULWARK_RETURN_IF_ERROR(ValidateSecretPath(path));
+  BULWARK_RETURN_IF_ERROR(policy::ValidateSecretPath(path));
   BULWARK_RETURN_IF_ERROR(Require(caller, path, kCapRead));
   StatusOr<SecretValue> value = vault_.Read(store_, caller.principal.tenant_id, path, version);
   if (!value.ok()) {
@@ -81,7 +81,7 @@ StatusOr<SecretValue> SecretService::Read(const Caller& caller, std::string_view
 StatusOr<VersionInfo> SecretService::Write(const Caller& caller, std::string_view path,
                                            std::string_view json_object,
                                            std::optional<std::int64_t> cas) {
-  BULWARK_RETURN_IF_ERROR(ValidateSecretPath(path));
+  BULWARK_RETURN_IF_ERROR(policy::ValidateSecretPath(path));
   BULWARK_ASSIGN_OR_RETURN(std::uint8_t caps, access_.Capabilities(caller.principal, path));
   if ((caps & (kCapCreate | kCapUpdate)) == 0)
     return PathDenied(caller, path, kCapCreate | kCapUpdate);
@@ -131,7 +131,7 @@ Status SecretService::ApplyVersions(const Caller& caller, std::string_view path,
 Status SecretService::ChangeVersions(const Caller& caller, std::string_view path,
                                      VersionAction action,
                                      const std::vector<std::int64_t>& versions) {
-  BULWARK_RETURN_IF_ERROR(ValidateSecretPath(path));
+  BULWARK_RETURN_IF_ERROR(policy::ValidateSecretPath(path));
   if (versions.empty()) {
     return Status::InvalidArgument("invalid_versions", "name at least one version");
   }
@@ -139,12 +139,12 @@ Status SecretService::ChangeVersions(const Caller& caller, std::string_view path
 }
 
 Status SecretService::SoftDeleteCurrent(const Caller& caller, std::string_view path) {
-  BULWARK_RETURN_IF_ERROR(ValidateSecretPath(path));
+  BULWARK_RETURN_IF_ERROR(policy::ValidateSecretPath(path));
   return ApplyVersions(caller, path, VersionAction::kSoftDelete, {});
 }
 
 Status SecretService::DeleteAll(const Caller& caller, std::string_view path) {
-  BULWARK_RETURN_IF_ERROR(ValidateSecretPath(path));
+  BULWARK_RETURN_IF_ERROR(policy::ValidateSecretPath(path));
   BULWARK_RETURN_IF_ERROR(Require(caller, path, kCapDelete));
   return CommitChange(caller, path, [&](store::Transaction& tx, Recorded&) -> Status {
     return vault_.DeleteAll(tx, caller.principal.tenant_id, path);
@@ -152,7 +152,7 @@ Status SecretService::DeleteAll(const Caller& caller, std::string_view path) {
 }
 
 StatusOr<SecretMetadata> SecretService::Metadata(const Caller& caller, std::string_view path) {
-  BULWARK_RETURN_IF_ERROR(ValidateSecretPath(path));
+  BULWARK_RETURN_IF_ERROR(policy::ValidateSecretPath(path));
   BULWARK_RETURN_IF_ERROR(Require(caller, path, kCapRead));
   BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRead));
   return vault_.Metadata(*tx, caller.principal.tenant_id, path);
@@ -160,7 +160,7 @@ StatusOr<SecretMetadata> SecretService::Metadata(const Caller& caller, std::stri
 
 Status SecretService::UpdateMetadata(const Caller& caller, std::string_view path,
                                      const MetadataUpdate& update) {
-  BULWARK_RETURN_IF_ERROR(ValidateSecretPath(path));
+  BULWARK_RETURN_IF_ERROR(policy::ValidateSecretPath(path));
   BULWARK_ASSIGN_OR_RETURN(std::uint8_t caps, access_.Capabilities(caller.principal, path));
   if ((caps & (kCapCreate | kCapUpdate)) == 0)
     return PathDenied(caller, path, kCapCreate | kCapUpdate);
@@ -194,7 +194,7 @@ StatusOr<std::vector<std::string>> SecretService::List(const Caller& caller,
   std::string folder(prefix);
   if (!folder.empty() && folder.back() != '/') folder += '/';
   prefix = folder;
-  BULWARK_RETURN_IF_ERROR(ValidateListPrefix(prefix));
+  BULWARK_RETURN_IF_ERROR(policy::ValidateListPrefix(prefix));
   BULWARK_ASSIGN_OR_RETURN(auto rules, access_.Rules(caller.principal));
   std::vector<std::string> all;
   {

@@ -3,7 +3,7 @@
 // KV v2 one, api/vault_routes.cc), free of HTTP: a caller asks, the service answers with the
 // result and says what is to be recorded of it. docs/design.md shows where this sits (a domain
 // service under the route adapters). Each operation, in this order:
-//   1. validates the path (secrets/path.h) before anything else sees it;
+//   1. validates the path (policy/secret_path.h) before anything else sees it;
 //   2. asks the caller's path policies (policy::PathAccess) for the capability it needs (the
 //      role verb was already checked by the authorizer; both must allow), else 403
 //      `path_denied`, the same answer whether or not the path exists;

@@ -12,7 +12,7 @@
 //
 // Everything runs inside the caller's transaction (AuditWriter::Commit for changes, so each
 // change and its record are durable together). Tenant and path come from the caller, which
-// takes the tenant from the principal and validates the path (secrets/path.h).
+// takes the tenant from the principal and validates the path (policy/secret_path.h).
 //
 //   Vault vault(keyring);
 //   auto w = vault.Put(tx, tenant, "prod/db/password", R"({"password":"s3cret"})", {}, actor, now);

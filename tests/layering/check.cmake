@@ -1,7 +1,7 @@
 # ctest layering_enforced: an include across the line fails the build, by both mechanisms, and
 # the probes fail for that reason only (the control builds with the same flags).
 #   - include trees: a file compiled as src/secrets cannot find "http/types.h", one compiled as
-#     src/identity cannot find "api/body.h" (the compiler's own error);
+#     src/identity cannot find "http/types.h" (the compiler's own error);
 #   - the include check: a file of src/api that includes <openssl/evp.h> stops the build with
 #     "src/api/includes_openssl.cc includes <openssl/evp.h>: OpenSSL belongs to src/crypto".
 # The probes are targets of the build (CMakeLists.txt, layering_probe_*), built with a layer's
@@ -27,6 +27,6 @@ endfunction()
 
 build(TRUE "" layering_probe_allowed_api layering_probe_allowed_secrets)
 build(FALSE "http/types\\.h: No such file or directory" layering_probe_tree_secrets)
-build(FALSE "api/body\\.h: No such file or directory" layering_probe_tree_identity)
+build(FALSE "http/types\\.h: No such file or directory" layering_probe_tree_identity)
 build(FALSE "src/api/includes_openssl\\.cc includes <openssl/evp\\.h>: OpenSSL belongs to src/crypto"
       layering_probe_thirdparty_api)

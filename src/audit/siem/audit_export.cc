@@ -20,7 +20,7 @@ bool IsLoopbackHost(const std::string& host) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<AuditExport>> AuditExport::Start(const core::Config& config, store::Store& store,
+StatusOr<std::unique_ptr<AuditExport>> AuditExport::Start(const config::Config& config, store::Store& store,
                                                           const std::string& ledger_id) {
   std::unique_ptr<AuditExport> set(new AuditExport());
   const ExporterOptions options{.batch = config.audit_export_batch};
@@ -65,8 +65,8 @@ std::vector<SinkState> AuditExport::States() const {
   return out;
 }
 
-void CheckExportConfig(const core::Config& c, bool production, std::vector<core::ConfigProblem>& problems) {
-  using Severity = core::ConfigProblem::Severity;
+void CheckExportConfig(const config::Config& c, bool production, std::vector<config::ConfigProblem>& problems) {
+  using Severity = config::ConfigProblem::Severity;
   if (c.audit_syslog_address.empty()) return;
   auto hp = ParseSyslogAddress(c.audit_syslog_address);
   if (!hp.ok()) {

@@ -19,7 +19,7 @@
 
 #include "audit/siem/exporter.h"
 #include "audit/siem/sink_state.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "store/store.h"
 
 namespace bulwark::audit::siem {
@@ -28,7 +28,7 @@ class AuditExport {
  public:
   // Builds and starts every configured sink (none configured: an empty, valid set). Fails on a
   // bad address or TLS setting, or when the store cannot be read; nothing is left running then.
-  static StatusOr<std::unique_ptr<AuditExport>> Start(const core::Config& config, store::Store& store,
+  static StatusOr<std::unique_ptr<AuditExport>> Start(const config::Config& config, store::Store& store,
                                                       const std::string& ledger_id);
   ~AuditExport() { Stop(); }
 
@@ -42,6 +42,6 @@ class AuditExport {
 
 // The export settings' problems, appended to `problems`: a bad syslog address, TLS files that
 // cannot be read, and (production) syslog over plain TCP to anything but loopback.
-void CheckExportConfig(const core::Config& config, bool production, std::vector<core::ConfigProblem>& problems);
+void CheckExportConfig(const config::Config& config, bool production, std::vector<config::ConfigProblem>& problems);
 
 }  // namespace bulwark::audit::siem

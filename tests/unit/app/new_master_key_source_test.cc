@@ -18,7 +18,7 @@
 namespace bulwark::app {
 namespace {
 
-using core::ConfigProblem;
+using config::ConfigProblem;
 using keyring::MasterKeySource;
 using keyring::MasterKeySourceKind;
 using keyring::testing::Base64Source;

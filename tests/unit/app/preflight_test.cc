@@ -22,8 +22,8 @@
 namespace bulwark::app {
 namespace {
 
-using core::Config;
-using core::ConfigProblem;
+using config::Config;
+using config::ConfigProblem;
 using keyring::testing::RandomKeyBase64;
 using store::testing::TempDir;
 using Severity = ConfigProblem::Severity;
@@ -293,7 +293,7 @@ TEST(Preflight, DevGeneratesAMasterKeyProductionNeedsOne) {
 // trip shows them all.
 TEST(Preflight, AllProblemsListsTheFilesProblemsThenPreflights) {
   TempDir dir;
-  core::ConfigLoad loaded;
+  config::ConfigLoad loaded;
   loaded.config = Production(dir);
   loaded.config.log_level = "loud";
   loaded.problems.push_back({Severity::kError, "server.listen", "from the file"});

@@ -19,8 +19,8 @@ namespace {
 
 using store::testing::TempDir;
 
-core::ConfigSources WithData(const std::string& data) {
-  core::ConfigSources s;
+config::ConfigSources WithData(const std::string& data) {
+  config::ConfigSources s;
   s.data_flag = data;
   return s;
 }
@@ -47,7 +47,7 @@ TEST(ToolStore, TheSqliteFileInTheDataDirectoryOrTheFileItself) {
 
 TEST(ToolStore, AConfigurationWithErrorsIsRefused) {
   TempDir dir;
-  core::ConfigSources s = WithData(dir.File(""));
+  config::ConfigSources s = WithData(dir.File(""));
   s.file = dir.File("bad.toml");
   std::ofstream(s.file) << "storage.no_such_setting = 1\n";
   EXPECT_EQ(OpenToolStore(s).status().reason(), "config_errors");
@@ -57,7 +57,7 @@ TEST(ToolStore, AConfiguredStorageUrlIsReadInsteadOfTheDataDirectory) {
   testing::PgServer& pg = testing::SharedPgServer();
   ASSERT_TRUE(pg.ok()) << pg.error();
   TempDir dir;
-  core::ConfigSources s = WithData(dir.File(""));  // no SQLite file there
+  config::ConfigSources s = WithData(dir.File(""));  // no SQLite file there
   s.file = ConfigFile(dir, pg.NewDatabase());
   auto opened = OpenToolStore(s);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
@@ -77,7 +77,7 @@ TEST(ToolStore, AConfiguredStorageUrlIsReadInsteadOfTheDataDirectory) {
 
 TEST(RequireDatabase, PostgreSqlNeedsNoFileSqliteNeedsItsFile) {
   TempDir dir;
-  core::Config c;
+  config::Config c;
   c.data_dir = dir.File("");
   EXPECT_EQ(RequireDatabase(c).reason(), "no_database");
   c.storage_url = "postgresql://bulwark@127.0.0.1:1/none";

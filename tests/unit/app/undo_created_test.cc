@@ -20,15 +20,15 @@ void Touch(const std::string& path) {
   std::ofstream(path) << "x";
 }
 
-core::Config ConfigAt(const std::string& data_dir) {
-  core::Config c;
+config::Config ConfigAt(const std::string& data_dir) {
+  config::Config c;
   c.data_dir = data_dir;
   return c;
 }
 
 TEST(UndoCreated, AFreshDataDirectoryGoesWithAllItHolds) {
   TempDir tmp;
-  const core::Config c = ConfigAt(tmp.File("data"));
+  const config::Config c = ConfigAt(tmp.File("data"));
   {
     UndoCreated undo(c);
     Touch(c.database_path());
@@ -40,7 +40,7 @@ TEST(UndoCreated, AFreshDataDirectoryGoesWithAllItHolds) {
 
 TEST(UndoCreated, InAnExistingDirectoryOnlyTheStoreFilesThatAppearedGo) {
   TempDir tmp;
-  const core::Config c = ConfigAt(tmp.File("data"));
+  const config::Config c = ConfigAt(tmp.File("data"));
   Touch(c.data_dir + "/notes.txt");
   {
     UndoCreated undo(c);
@@ -62,13 +62,13 @@ TEST(UndoCreated, InAnExistingDirectoryOnlyTheStoreFilesThatAppearedGo) {
 
 TEST(UndoCreated, WhatExistedAndWhatIsKeptStay) {
   TempDir tmp;
-  const core::Config c = ConfigAt(tmp.File("data"));
+  const config::Config c = ConfigAt(tmp.File("data"));
   Touch(c.database_path());
   {
     UndoCreated undo(c);  // the database existed: a failed command never removes it
   }
   EXPECT_TRUE(fs::exists(c.database_path()));
-  const core::Config fresh = ConfigAt(tmp.File("other"));
+  const config::Config fresh = ConfigAt(tmp.File("other"));
   {
     UndoCreated undo(fresh);
     Touch(fresh.database_path());
@@ -80,7 +80,7 @@ TEST(UndoCreated, WhatExistedAndWhatIsKeptStay) {
 TEST(UndoCreated, OnPostgreSqlNothingIsRemoved) {
   // A generated dev key may already seal the keyring rows written to the shared database.
   TempDir tmp;
-  core::Config c = ConfigAt(tmp.File("data"));
+  config::Config c = ConfigAt(tmp.File("data"));
   c.storage_url = "postgresql://127.0.0.1:1/none";
   {
     UndoCreated undo(c);

@@ -160,8 +160,8 @@ TEST(SyslogFormatTest, AddressParsing) {
 }
 
 TEST(SyslogConfigTest, ProductionRefusesPlainTcpBeyondLoopback) {
-  core::Config c;
-  std::vector<core::ConfigProblem> problems;
+  config::Config c;
+  std::vector<config::ConfigProblem> problems;
   c.audit_syslog_address = "127.0.0.1:514";
   CheckExportConfig(c, true, problems);
   EXPECT_TRUE(problems.empty());
@@ -172,12 +172,12 @@ TEST(SyslogConfigTest, ProductionRefusesPlainTcpBeyondLoopback) {
   c.audit_syslog_address = "10.1.2.3:514";
   CheckExportConfig(c, true, problems);
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(problems[0].severity, core::ConfigProblem::Severity::kError);
+  EXPECT_EQ(problems[0].severity, config::ConfigProblem::Severity::kError);
   EXPECT_NE(problems[0].message.find("syslog over plain TCP beyond loopback"), std::string::npos);
   problems.clear();
   CheckExportConfig(c, false, problems);  // dev: a warning
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(problems[0].severity, core::ConfigProblem::Severity::kWarning);
+  EXPECT_EQ(problems[0].severity, config::ConfigProblem::Severity::kWarning);
 
   problems.clear();
   c.audit_syslog_tls = true;
@@ -823,7 +823,7 @@ TEST(AuditExportTest, StartsOneExporterPerConfiguredSink) {
   Fixture f;
   TestReceiver rx;
   f.Record(5);
-  core::Config c;
+  config::Config c;
   c.audit_syslog_address = "127.0.0.1:" + std::to_string(rx.port());
   c.audit_file = f.dir.File("a.jsonl");
   auto set = AuditExport::Start(c, *f.store, f.ledger->ledger_id());
@@ -841,7 +841,7 @@ TEST(AuditExportTest, StartsOneExporterPerConfiguredSink) {
   ExpectInOrderNoGap(rx.connections(), 5);
   EXPECT_EQ(store::testing::FileMode(c.audit_file) & 077, 0);  // created 0600
 
-  core::Config none;
+  config::Config none;
   auto empty = AuditExport::Start(none, *f.store, f.ledger->ledger_id());
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE((*empty)->States().empty());

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "core/config.h"
+#include "config/config.h"
 
 namespace {
 
@@ -22,7 +22,7 @@ std::string ReadDoc() {
 TEST(DocsConfigurationTest, EverySettingIsDocumented) {
   const std::string doc = ReadDoc();
   ASSERT_FALSE(doc.empty());
-  const auto settings = bulwark::core::AllSettings();
+  const auto settings = bulwark::config::AllSettings();
   ASSERT_GT(settings.size(), 20u);
   for (const auto& s : settings) {
     EXPECT_NE(doc.find("`" + s.key + "`"), std::string::npos) << s.key << " is not in docs/configuration.md";
@@ -31,7 +31,7 @@ TEST(DocsConfigurationTest, EverySettingIsDocumented) {
 
 TEST(DocsConfigurationTest, SecretEnvironmentVariablesAreDocumented) {
   const std::string doc = ReadDoc();
-  for (const auto& s : bulwark::core::AllSettings()) {
+  for (const auto& s : bulwark::config::AllSettings()) {
     if (s.type.find("secret") == std::string::npos) continue;
     EXPECT_NE(doc.find("`" + s.env + "`"), std::string::npos) << s.env;
   }
@@ -41,7 +41,7 @@ TEST(DocsConfigurationTest, NoDocumentedSettingIsUnknown) {
   // Rows of the settings table: "| `key` | type | ...".
   const std::string doc = ReadDoc();
   std::set<std::string> known;
-  for (const auto& s : bulwark::core::AllSettings()) known.insert(s.key);
+  for (const auto& s : bulwark::config::AllSettings()) known.insert(s.key);
   const std::regex row(R"(\n\| `([a-z_]+(\.[a-z_]+)*)` \| (string|integer|boolean|list))");
   int rows = 0;
   for (auto it = std::sregex_iterator(doc.begin(), doc.end(), row); it != std::sregex_iterator(); ++it) {
@@ -57,14 +57,14 @@ TEST(DocsConfigurationTest, NoDocumentedSettingIsUnknown) {
 // one filled in by the code at run time says so in parentheses ("(defaults)").
 TEST(DocsConfigurationTest, EveryRowsTypeAndDefaultAreTheCodes) {
   const std::string doc = ReadDoc();
-  std::map<std::string, bulwark::core::SettingInfo> by_key;
-  for (const auto& s : bulwark::core::AllSettings()) by_key[s.key] = s;
+  std::map<std::string, bulwark::config::SettingInfo> by_key;
+  for (const auto& s : bulwark::config::AllSettings()) by_key[s.key] = s;
   const std::regex row(R"(\n\| `([a-z_]+(?:\.[a-z_]+)*)` \| ([^|]+) \| ([^|]+) \|)");
   int checked = 0;
   for (auto it = std::sregex_iterator(doc.begin(), doc.end(), row); it != std::sregex_iterator(); ++it) {
     const auto found = by_key.find((*it)[1].str());
     if (found == by_key.end()) continue;  // not a settings row (NoDocumentedSettingIsUnknown)
-    const bulwark::core::SettingInfo& s = found->second;
+    const bulwark::config::SettingInfo& s = found->second;
     const std::string type = (*it)[2].str();
     const std::string def = (*it)[3].str();
     SCOPED_TRACE(s.key + ": documented as \"" + type + "\", default \"" + def + "\"");

@@ -1,6 +1,6 @@
 // LoadConfig: file, then environment, then flags; every problem at once; secrets only from the
 // environment and never echoed.
-#include "core/config.h"
+#include "config/config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace bulwark::core {
+namespace bulwark::config {
 namespace {
 
 // A scratch TOML file, removed afterwards.
@@ -383,4 +383,4 @@ TEST(CoreConfigTest, EveryAdvertisedStringEnvVarIsRead) {
 }
 
 }  // namespace
-}  // namespace bulwark::core
+}  // namespace bulwark::config

@@ -1,8 +1,8 @@
 #pragma once
-// Secret paths: "prod/db/password". One grammar for both API surfaces, checked before anything
+// Secret paths (the grammar both the vault and path policies use, so it lives below both): "prod/db/password". One grammar for both API surfaces, checked before anything
 // else touches a path, so no path trick ("..", "//", "%2e") can reach storage or a policy match.
 //
-//   BULWARK_RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
+//   BULWARK_RETURN_IF_ERROR(policy::ValidateSecretPath(path));
 //
 // A path is 1..512 bytes of segments separated by '/'; a segment is one or more of
 // [A-Za-z0-9._-] and is never "." or "..". No leading or trailing '/', no empty segment.
@@ -10,7 +10,7 @@
 
 #include "core/status.h"
 
-namespace bulwark::secrets {
+namespace bulwark::policy {
 
 inline constexpr std::size_t kMaxPathBytes = 512;
 
@@ -23,4 +23,4 @@ Status ValidateSecretPath(std::string_view path);
 // Like ValidateSecretPath, but also accepts "" (the root) and one trailing '/': a LIST prefix.
 Status ValidateListPrefix(std::string_view prefix);
 
-}  // namespace bulwark::secrets
+}  // namespace bulwark::policy

@@ -1,6 +1,6 @@
 // Secret paths and path policies: the grammar, pattern matching, the most-specific order and
 // deny-wins, including the tenant admin bound to dev/* who must not read prod/*.
-#include "secrets/path.h"
+#include "policy/secret_path.h"
 
 #include <gtest/gtest.h>
 
@@ -20,9 +20,9 @@ using policy::PatternMatches;
 
 TEST(SecretPathTest, GoodPathsPass) {
   for (const char* p : {"a", "prod/db/password", "A-Z_a.z-0.9/x", "x/.env", "a/..b/c"}) {
-    EXPECT_TRUE(secrets::ValidateSecretPath(p).ok()) << p;
+    EXPECT_TRUE(policy::ValidateSecretPath(p).ok()) << p;
   }
-  EXPECT_TRUE(secrets::ValidateSecretPath(std::string(512, 'a')).ok());
+  EXPECT_TRUE(policy::ValidateSecretPath(std::string(512, 'a')).ok());
 }
 
 TEST(SecretPathTest, TricksAreRefusedWithOneReason) {
@@ -31,13 +31,13 @@ TEST(SecretPathTest, TricksAreRefusedWithOneReason) {
         std::string("."), std::string(".."), std::string("a/../b"), std::string("a/./b"),
         std::string("a b"), std::string("a%2e%2e"), std::string("a\\b"), std::string("a\0b", 3),
         std::string("caf\xC3\xA9"), std::string("*"), std::string("a/+"), std::string(513, 'a')}) {
-    EXPECT_EQ(secrets::ValidateSecretPath(p).reason(), "invalid_path") << p;
+    EXPECT_EQ(policy::ValidateSecretPath(p).reason(), "invalid_path") << p;
   }
-  EXPECT_TRUE(secrets::ValidateListPrefix("").ok());
-  EXPECT_TRUE(secrets::ValidateListPrefix("prod/").ok());
-  EXPECT_TRUE(secrets::ValidateListPrefix("prod").ok());
-  EXPECT_FALSE(secrets::ValidateListPrefix("prod//").ok());
-  EXPECT_FALSE(secrets::ValidateListPrefix("../").ok());
+  EXPECT_TRUE(policy::ValidateListPrefix("").ok());
+  EXPECT_TRUE(policy::ValidateListPrefix("prod/").ok());
+  EXPECT_TRUE(policy::ValidateListPrefix("prod").ok());
+  EXPECT_FALSE(policy::ValidateListPrefix("prod//").ok());
+  EXPECT_FALSE(policy::ValidateListPrefix("../").ok());
 }
 
 TEST(PathPolicyTest, PatternsParseOrAreRefused) {

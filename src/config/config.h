@@ -22,7 +22,7 @@
 
 #include "crypto/secret_bytes.h"
 
-namespace bulwark::core {
+namespace bulwark::config {
 
 struct ConfigProblem {
   enum class Severity { kError, kWarning };
@@ -175,4 +175,4 @@ struct SettingInfo {
 };
 std::vector<SettingInfo> AllSettings();
 
-}  // namespace bulwark::core
+}  // namespace bulwark::config

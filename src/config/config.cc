@@ -1,4 +1,4 @@
-#include "core/config.h"
+#include "config/config.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string_view>
 
-namespace bulwark::core {
+namespace bulwark::config {
 namespace {
 
 using Severity = ConfigProblem::Severity;
@@ -405,4 +405,4 @@ std::vector<SettingInfo> AllSettings() {
   return all;
 }
 
-}  // namespace bulwark::core
+}  // namespace bulwark::config

@@ -1,8 +1,8 @@
-#include "secrets/path.h"
+#include "policy/secret_path.h"
 
 #include <algorithm>
 
-namespace bulwark::secrets {
+namespace bulwark::policy {
 namespace {
 
 Status Invalid(std::string message) {
@@ -41,4 +41,4 @@ Status ValidateListPrefix(std::string_view prefix) {
   return ValidateSecretPath(prefix);
 }
 
-}  // namespace bulwark::secrets
+}  // namespace bulwark::policy
