@@ -1,7 +1,7 @@
 #pragma once
-// The stage points of the request pipeline (DESIGN.md "One request, one path"). Each is an
-// interface so identity, policy and audit plug in without reshaping the pipeline; the defaults
-// here deny whatever they cannot decide.
+// The stage points of the request pipeline (docs/design.md "One request, one path"). Each is an
+// interface so the adapters in src/stages/ (identity, policy, audit, rate limits) plug in without
+// reshaping the pipeline; the defaults here deny whatever they cannot decide.
 #include <functional>
 
 #include "core/status.h"
