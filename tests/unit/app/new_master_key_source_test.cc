@@ -40,14 +40,6 @@ MasterKeySource File(const std::string& path) {
   return s;
 }
 
-std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& text,
-                      mode_t mode) {
-  const std::string path = dir.File(name);
-  std::ofstream(path) << text;
-  ::chmod(path.c_str(), mode);
-  return path;
-}
-
 std::size_t Errors(const std::vector<ConfigProblem>& problems) {
   std::size_t n = 0;
   for (const auto& p : problems) {
@@ -60,18 +52,18 @@ std::size_t Errors(const std::vector<ConfigProblem>& problems) {
 TEST(NewMasterKeySource, AStrongKeyPassesInProduction) {
   TempDir dir;
   EXPECT_TRUE(CheckNewMasterKeySource(Base64Source(RandomKeyBase64()), true).empty());
-  const std::string file = WriteFile(dir, "new.key", RandomKeyBase64() + "\n", 0600);
+  const std::string file = dir.Write("new.key", RandomKeyBase64() + "\n", 0600);
   EXPECT_TRUE(CheckNewMasterKeySource(File(file), true).empty());
 }
 
 TEST(NewMasterKeySource, WhatBootRefusesIsAnErrorInProductionAndAWarningInDev) {
   TempDir dir;
   const std::string zeros = crypto::Base64Encode(std::vector<std::uint8_t>(32, 0));
-  const std::string open_file = WriteFile(dir, "open.key", RandomKeyBase64() + "\n", 0644);
-  const std::string dev_file = WriteFile(
-      dir, "dev.key", std::string(keyring::kDevKeyFileMarker) + "\n" + RandomKeyBase64() + "\n",
+  const std::string open_file = dir.Write("open.key", RandomKeyBase64() + "\n", 0644);
+  const std::string dev_file = dir.Write(
+      "dev.key", std::string(keyring::kDevKeyFileMarker) + "\n" + RandomKeyBase64() + "\n",
       0600);
-  const std::string pw_file = WriteFile(dir, "pw", "correct horse battery staple zebra 42\n", 0640);
+  const std::string pw_file = dir.Write("pw", "correct horse battery staple zebra 42\n", 0640);
   // Each source with the password file it was read from, if any.
   const auto check = [&](int i, bool production) {
     switch (i) {
@@ -112,13 +104,13 @@ namespace {
 // newline; one over 64 KiB is refused, where it was cut short before.
 TEST(ReadSecretFile, TrailingNewlinesGoAndAFileOver64KiBIsRefused) {
   store::testing::TempDir dir;
-  const std::string pw = WriteFile(dir, "pw", "correct horse\r\n\n", 0600);
+  const std::string pw = dir.Write("pw", "correct horse\r\n\n", 0600);
   auto read = ReadSecretFile(pw);
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ(read->reveal_string_view(), "correct horse");
-  const std::string at_limit = WriteFile(dir, "at", std::string(64 * 1024, 'x'), 0600);
+  const std::string at_limit = dir.Write("at", std::string(64 * 1024, 'x'), 0600);
   EXPECT_EQ(ReadSecretFile(at_limit)->size(), 64u * 1024);
-  const std::string over = WriteFile(dir, "over", std::string(64 * 1024 + 1, 'x'), 0600);
+  const std::string over = dir.Write("over", std::string(64 * 1024 + 1, 'x'), 0600);
   EXPECT_EQ(ReadSecretFile(over).status().code(), ErrorCode::kFailedPrecondition);
   EXPECT_EQ(ReadSecretFile(dir.File("missing")).status().code(), ErrorCode::kFailedPrecondition);
   EXPECT_EQ(ReadSecretFile(dir.File("")).status().code(),

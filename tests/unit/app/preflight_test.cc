@@ -32,14 +32,6 @@ crypto::SecretBytes Secret(const std::string& s) {
   return crypto::SecretBytes::FromString(std::string(s));
 }
 
-std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& text,
-                      mode_t mode) {
-  const std::string path = dir.File(name);
-  std::ofstream(path) << text;
-  ::chmod(path.c_str(), mode);
-  return path;
-}
-
 // A production configuration `serve` starts with: loopback behind a TLS proxy's public URL, a
 // strong master key, a data directory still to be made in a private temporary directory, mail
 // off on purpose, and fewer connections than any limit on open files.
@@ -153,7 +145,7 @@ TEST(Preflight, EachRefusalInProductionNamesItsSettingAndReason) {
       {"key file others may read",
        [](Config& c, const TempDir& d) {
          c.master_key.reset();
-         c.master_key_file = WriteFile(d, "open.key", RandomKeyBase64() + "\n", 0644);
+         c.master_key_file = d.Write("open.key", RandomKeyBase64() + "\n", 0644);
        },
        "keyring.master_key_file", "readable by group or others"},
       {"missing key file",
@@ -178,7 +170,7 @@ TEST(Preflight, EachRefusalInProductionNamesItsSettingAndReason) {
        [](Config& c, const TempDir& d) {
          c.operator_token = Secret("a long and random enough operator token 7c1f9e");
          c.operator_token_file =
-             WriteFile(d, "token", "another long and random operator token 3b8d\n", 0600);
+             d.Write("token", "another long and random operator token 3b8d\n", 0600);
        },
        "operator.token", "not both"},
       {"rollback journal", [](Config& c, const TempDir&) { c.journal_mode = "DELETE"; },
@@ -191,10 +183,10 @@ TEST(Preflight, EachRefusalInProductionNamesItsSettingAndReason) {
        [](Config& c, const TempDir&) { ::mkdir(c.data_dir.c_str(), 0755); }, "storage.data_dir",
        "chmod 700"},
       {"data directory is a file",
-       [](Config& c, const TempDir& d) { c.data_dir = WriteFile(d, "file", "x", 0600); },
+       [](Config& c, const TempDir& d) { c.data_dir = d.Write("file", "x", 0600); },
        "storage.data_dir", "is not a directory"},
       {"data directory cannot be made",
-       [](Config& c, const TempDir& d) { c.data_dir = WriteFile(d, "f", "x", 0600) + "/data"; },
+       [](Config& c, const TempDir& d) { c.data_dir = d.Write("f", "x", 0600) + "/data"; },
        "storage.data_dir", "cannot create"},
       {"PostgreSQL without verified TLS",
        [](Config& c, const TempDir&) { c.storage_url = "postgresql://bulwark@127.0.0.1:1/db"; },

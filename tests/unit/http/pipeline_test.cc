@@ -472,7 +472,7 @@ TEST_F(HttpPipelineTest, ThrowingHandlerIs500WithoutLeakingTheException) {
 }
 
 TEST_F(HttpPipelineTest, ThrowingHandlerIsStillAudited) {
-  // DESIGN.md step 8: the audit record is made before any response leaves, whatever the outcome.
+  // docs/design.md step 8: the audit record is made before any response leaves, whatever the outcome.
   Request req = Get("/boom");
   req.set("X-Request-ID", "rid-boom-audit");
   const ClientResponse r = Send(req);

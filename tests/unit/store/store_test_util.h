@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,14 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+  // Writes `text` to the file `name` here with permissions `mode`; returns its path.
+  std::string Write(const std::string& name, const std::string& text, mode_t mode) const {
+    const std::string path = File(name);
+    std::ofstream(path) << text;
+    ::chmod(path.c_str(), mode);
+    return path;
+  }
 
  private:
   std::filesystem::path path_;
