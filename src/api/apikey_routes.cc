@@ -5,7 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "api/body.h"
-#include "api/identity_routes.h"
+#include "api/apikey_routes.h"
 #include "api/recorded_commit.h"
 #include "core/clock.h"
 #include "core/text_list.h"
@@ -44,7 +44,7 @@ json::object KeyJson(const identity::ApiKeyInfo& k) {
   return o;
 }
 
-StatusOr<Reply> CreateKey(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> CreateKey(const ApiKeyRouteDeps& d, RequestContext& ctx) {
   using K = FieldSpec::Kind;
   BULWARK_ASSIGN_OR_RETURN(
       JsonFields body,
@@ -108,7 +108,7 @@ StatusOr<Reply> CreateKey(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.status = 201, .body = json::serialize(out)};
 }
 
-StatusOr<Reply> ListKeys(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> ListKeys(const ApiKeyRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(auto keys, d.api_keys->List(*tx, ctx.principal.tenant_id));
   json::array out;
@@ -116,7 +116,7 @@ StatusOr<Reply> ListKeys(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = json::serialize(json::object{{"api_keys", std::move(out)}})};
 }
 
-StatusOr<Reply> RevokeKey(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> RevokeKey(const ApiKeyRouteDeps& d, RequestContext& ctx) {
   const std::string id(ctx.param("id"));
   audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 204, Status::Ok());
   e.resource = "apikey:" + id;
@@ -154,7 +154,7 @@ StatusOr<Reply> WhoAmI(RequestContext& ctx) {
 
 }  // namespace
 
-Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps) {
+Status AddApiKeyRoutes(http::Router& router, ApiKeyRouteDeps deps) {
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::post,
       .pattern = "/api/v1/apikeys",
@@ -167,7 +167,7 @@ Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps) {
       .audit_action = "apikey.create",
       .summary = "Create an API key (scopes within the creator's verbs, optional expiry, CIDR "
                  "binding and rate limit); the key is shown once (MFA step-up).",
-      .handler = BindIdentity(deps, CreateKey),
+      .handler = Bind(deps, CreateKey),
   }));
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::get,
@@ -177,7 +177,7 @@ Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps) {
       .tenant_scoped = true,
       .summary =
           "The tenant's API keys: id, name, scopes, expiry, binding, last use; never the key.",
-      .handler = BindIdentity(deps, ListKeys),
+      .handler = Bind(deps, ListKeys),
   }));
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::delete_,
@@ -188,7 +188,7 @@ Status AddApiKeyRoutes(http::Router& router, IdentityRouteDeps deps) {
       .mfa_step_up = true,
       .audit_action = "apikey.revoke",
       .summary = "Revoke an API key: refused from the next request on (MFA step-up).",
-      .handler = BindIdentity(deps, RevokeKey),
+      .handler = Bind(deps, RevokeKey),
   }));
   return router.Add({
       .method = Verb::get,

@@ -7,11 +7,12 @@
 #include <boost/json/serialize.hpp>
 
 #include "api/body.h"
-#include "api/identity_routes.h"
+#include "api/breakglass_routes.h"
 #include "api/recorded_commit.h"
 #include "core/clock.h"
 #include "stages/ledger_audit_stage.h"
 #include "policy/breakglass.h"
+#include "policy/roles.h"
 
 namespace bulwark::api {
 namespace {
@@ -36,7 +37,7 @@ json::object GrantJson(const bg::Grant& g) {
   return o;
 }
 
-StatusOr<Reply> Activate(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> Activate(const BreakglassRouteDeps& d, RequestContext& ctx) {
   using K = FieldSpec::Kind;
   BULWARK_ASSIGN_OR_RETURN(
       JsonFields body, JsonBody(ctx, {{.name = "reason"},
@@ -75,7 +76,7 @@ StatusOr<Reply> Activate(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.status = 201, .body = json::serialize(out)};
 }
 
-StatusOr<Reply> End(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> End(const BreakglassRouteDeps& d, RequestContext& ctx) {
   const std::int64_t now = core::NowUnixSeconds();
   bg::Grant grant;
   std::string receipt_id;
@@ -103,7 +104,7 @@ StatusOr<Reply> End(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = json::serialize(out)};
 }
 
-StatusOr<Reply> ShowGrant(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> ShowGrant(const BreakglassRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(auto open,
                            bg::OpenGrant(*tx, ctx.principal.session_id, core::NowUnixSeconds()));
@@ -113,7 +114,7 @@ StatusOr<Reply> ShowGrant(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = json::serialize(out)};
 }
 
-StatusOr<Reply> Designate(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> Designate(const BreakglassRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(JsonFields body,
                            JsonBody(ctx, {{.name = "designated", .kind = FieldSpec::Kind::kBool}}));
   if (ctx.principal.role != policy::RoleName(policy::Role::kOwner)) {
@@ -137,7 +138,7 @@ StatusOr<Reply> Designate(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 }  // namespace
 
-Status AddBreakglassRoutes(http::Router& router, IdentityRouteDeps deps) {
+Status AddBreakglassRoutes(http::Router& router, BreakglassRouteDeps deps) {
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::put,
       .pattern = "/api/v1/members/{user_id}/breakglass",
@@ -149,7 +150,7 @@ Status AddBreakglassRoutes(http::Router& router, IdentityRouteDeps deps) {
       .max_body_bytes = 1024,
       .audit_action = "member.breakglass_designation",
       .summary = "Designate (or not) a member as a break-glass account (owner only, MFA step-up).",
-      .handler = BindIdentity(deps, Designate),
+      .handler = Bind(deps, Designate),
   }));
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::post,
@@ -164,7 +165,7 @@ Status AddBreakglassRoutes(http::Router& router, IdentityRouteDeps deps) {
       .summary = "Activate break-glass for this session: reason (>= 20 chars), scope (verbs and/or "
                  "secret path "
                  "prefix), ttl_s <= 3600; raises an alert and issues a receipt (MFA step-up).",
-      .handler = BindIdentity(deps, Activate),
+      .handler = Bind(deps, Activate),
   }));
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::get,
@@ -172,7 +173,7 @@ Status AddBreakglassRoutes(http::Router& router, IdentityRouteDeps deps) {
       .auth = AuthDecision::kSession,
       .tenant_scoped = true,
       .summary = "This session's open break-glass grant, if any.",
-      .handler = BindIdentity(deps, ShowGrant),
+      .handler = Bind(deps, ShowGrant),
   }));
   return router.Add({
       .method = Verb::post,
@@ -181,7 +182,7 @@ Status AddBreakglassRoutes(http::Router& router, IdentityRouteDeps deps) {
       .tenant_scoped = true,
       .audit_action = "breakglass.end",
       .summary = "End this session's break-glass grant now; issues the end receipt.",
-      .handler = BindIdentity(deps, End),
+      .handler = Bind(deps, End),
   });
 }
 

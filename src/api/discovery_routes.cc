@@ -1,12 +1,13 @@
 // Discovery for resource servers (identity/discovery.h): the OpenID Connect and RFC 8414
 // metadata documents, public and cacheable. The JWKS they point at is served by
 // identity_routes.cc.
-#include "api/identity_routes.h"
+#include "api/discovery_routes.h"
+#include "api/route_binding.h"
 #include "identity/discovery.h"
 
 namespace bulwark::api {
 
-Status AddDiscoveryRoutes(http::Router& router, IdentityRouteDeps deps) {
+Status AddDiscoveryRoutes(http::Router& router, DiscoveryRouteDeps deps) {
   struct Def {
     std::string_view pattern;
     std::string_view summary;
@@ -27,10 +28,7 @@ Status AddDiscoveryRoutes(http::Router& router, IdentityRouteDeps deps) {
         .public_cache = true,
         .summary = std::string(def.summary),
         .handler = [deps](http::RequestContext&) -> StatusOr<http::Reply> {
-          if (deps.sessions == nullptr) {
-            return Status::Unavailable("identity_unavailable",
-                                       "the identity service is not available");
-          }
+          if (deps.sessions == nullptr) return IdentityUnavailable();
           return http::Reply{.body = identity::DiscoveryDocumentJson(deps.sessions->issuer())};
         },
     }));

@@ -35,14 +35,7 @@ constexpr std::size_t kSmallBody = 4096;
 constexpr std::int64_t kEnrollWindowSeconds =
     10 * 60;  // TOTP enrollment only this soon after sign-in
 
-Status NotServing() {
-  return Status::Unavailable("identity_unavailable", "the identity service is not available");
-}
-
-bool Ready(const IdentityRouteDeps& d) {
-  return d.store != nullptr && d.writer != nullptr && d.sessions != nullptr && d.mfa != nullptr &&
-         d.api_keys != nullptr && d.policies != nullptr && d.receipts != nullptr;
-}
+Status NotServing() { return IdentityUnavailable(); }
 
 Reply JsonReply(unsigned status, const json::object& o) {
   return Reply{.status = status, .body = json::serialize(o)};
@@ -546,20 +539,9 @@ StatusOr<Reply> Outbox(const IdentityRouteDeps& d) {
 
 }  // namespace
 
-void RaiseAlert(audit::AuditWriter& writer, std::string_view name, const audit::Event& cause) {
-  // The cause is durable; a lost alert is logged by the writer.
-  (void)writer.Record(audit::AlertFor(name, cause));
-}
-
-http::Handler BindIdentity(const IdentityRouteDeps& deps, IdentityHandlerFn fn) {
-  return [deps, fn](RequestContext& ctx) -> StatusOr<Reply> {
-    if (!Ready(deps)) return NotServing();
-    return fn(deps, ctx);
-  };
-}
 
 Status AddIdentityRoutes(http::Router& router, IdentityRouteDeps deps, bool local_overlay) {
-  using H = IdentityHandlerFn;
+  using H = RouteFn<IdentityRouteDeps>;
   struct Def {
     Verb method;
     const char* pattern;
@@ -632,7 +614,7 @@ Status AddIdentityRoutes(http::Router& router, IdentityRouteDeps deps, bool loca
         .max_body_bytes = def.body ? kSmallBody : 0,
         .audit_action = def.action,
         .summary = def.summary,
-        .handler = BindIdentity(deps, def.handler),
+        .handler = Bind(deps, def.handler),
     }));
   }
   BULWARK_RETURN_IF_ERROR(router.Add({

@@ -10,7 +10,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "api/body.h"
-#include "api/identity_routes.h"
+#include "api/policy_routes.h"
 #include "api/recorded_commit.h"
 #include "core/clock.h"
 #include "core/text_list.h"
@@ -28,10 +28,8 @@ namespace json = boost::json;
 
 constexpr std::size_t kPolicyBody = 64 * 1024;
 
-Status Ready(const IdentityRouteDeps& d) {
-  if (d.path_access == nullptr) {
-    return Status::Unavailable("secrets_unavailable", "the secrets vault is not available");
-  }
+Status Ready(const PolicyRouteDeps& d) {
+  if (d.path_access == nullptr) return SecretsUnavailable();
   return Status::Ok();
 }
 
@@ -94,7 +92,7 @@ using PolicyChange = std::function<Status(store::Transaction&, audit::Event&,
 // checked by the store change, which ran before the guard refused) and the pattern and the
 // capabilities its author lacks there. Other failures are recorded bare: a change refused before
 // it ran (owner_required) or by the store (a member not found) never checked what it was given.
-Status CommitPolicyChange(const IdentityRouteDeps& d, RequestContext& ctx, std::string resource,
+Status CommitPolicyChange(const PolicyRouteDeps& d, RequestContext& ctx, std::string resource,
                           const PolicyChange& change) {
   audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   e.resource = std::move(resource);
@@ -122,7 +120,7 @@ Status CommitPolicyChange(const IdentityRouteDeps& d, RequestContext& ctx, std::
   return Status::Ok();
 }
 
-StatusOr<Reply> ListPolicies(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> ListPolicies(const PolicyRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(auto list, policy::path_policies::List(*tx, ctx.principal.tenant_id));
   json::array out;
@@ -130,14 +128,14 @@ StatusOr<Reply> ListPolicies(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = json::serialize(json::object{{"policies", std::move(out)}})};
 }
 
-StatusOr<Reply> GetPolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> GetPolicy(const PolicyRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(
       auto p, policy::path_policies::Get(*tx, ctx.principal.tenant_id, ctx.param("name")));
   return Reply{.body = json::serialize(PolicyJson(p))};
 }
 
-StatusOr<Reply> PutPolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> PutPolicy(const PolicyRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   BULWARK_RETURN_IF_ERROR(policy::ValidatePolicyName(ctx.param("name")));
   BULWARK_ASSIGN_OR_RETURN(auto rules, RulesFromBody(ctx));
@@ -168,7 +166,7 @@ StatusOr<Reply> PutPolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.status = created ? 201u : 200u, .body = json::serialize(PolicyJson(p))};
 }
 
-StatusOr<Reply> DeletePolicy(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> DeletePolicy(const PolicyRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
@@ -195,7 +193,7 @@ StatusOr<policy::Attachment> SubjectParam(const RequestContext& ctx) {
   return policy::Attachment{*kind, std::string(id)};
 }
 
-StatusOr<Reply> Attach(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> Attach(const PolicyRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   BULWARK_ASSIGN_OR_RETURN(auto subject, SubjectParam(ctx));
   const std::string name(ctx.param("name"));
@@ -217,7 +215,7 @@ StatusOr<Reply> Attach(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.status = 204};
 }
 
-StatusOr<Reply> Detach(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> Detach(const PolicyRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   BULWARK_ASSIGN_OR_RETURN(auto subject, SubjectParam(ctx));
   const std::string name(ctx.param("name"));
@@ -243,7 +241,7 @@ StatusOr<Reply> Detach(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.status = 204};
 }
 
-StatusOr<Reply> ListGroups(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> ListGroups(const PolicyRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(auto groups,
                            policy::path_policies::ListGroups(*tx, ctx.principal.tenant_id));
@@ -257,7 +255,7 @@ StatusOr<Reply> ListGroups(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = json::serialize(json::object{{"groups", std::move(out)}})};
 }
 
-StatusOr<Reply> PutGroup(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> PutGroup(const PolicyRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   BULWARK_RETURN_IF_ERROR(policy::ValidatePolicyName(ctx.param("name")));
   BULWARK_ASSIGN_OR_RETURN(
@@ -283,7 +281,7 @@ StatusOr<Reply> PutGroup(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.status = created ? 201u : 204u};
 }
 
-StatusOr<Reply> DeleteGroup(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> DeleteGroup(const PolicyRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   const std::string name(ctx.param("name"));
   BULWARK_RETURN_IF_ERROR(CommitPolicyChange(
@@ -300,8 +298,8 @@ StatusOr<Reply> DeleteGroup(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 }  // namespace
 
-Status AddPolicyRoutes(http::Router& router, IdentityRouteDeps deps) {
-  using H = IdentityHandlerFn;
+Status AddPolicyRoutes(http::Router& router, PolicyRouteDeps deps) {
+  using H = RouteFn<PolicyRouteDeps>;
   struct Def {
     Verb method;
     const char* pattern;
@@ -348,7 +346,7 @@ Status AddPolicyRoutes(http::Router& router, IdentityRouteDeps deps) {
         .max_body_bytes = def.body ? kPolicyBody : 0,
         .audit_action = def.action,
         .summary = def.summary,
-        .handler = BindIdentity(deps, def.handler),
+        .handler = Bind(deps, def.handler),
     }));
   }
   return Status::Ok();

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "audit/alerts.h"
+
 namespace bulwark::api {
 
 Status CommitRecorded(http::RequestContext& ctx, const std::function<Status()>& commit) {
@@ -28,6 +30,11 @@ Status RecordNow(audit::AuditWriter& writer, http::RequestContext& ctx, audit::E
   BULWARK_RETURN_IF_ERROR(writer.Record(std::move(event)));
   ctx.audited = true;
   return Status::Ok();
+}
+
+void RaiseAlert(audit::AuditWriter& writer, std::string_view name, const audit::Event& cause) {
+  // The cause is durable; a lost alert is logged by the writer.
+  (void)writer.Record(audit::AlertFor(name, cause));
 }
 
 }  // namespace bulwark::api

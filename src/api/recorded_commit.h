@@ -10,6 +10,7 @@
 // (kUnavailable when the ledger cannot take the record: no effect either). Runs on the calling
 // request's thread; blocks until the record is durable.
 #include <functional>
+#include <string_view>
 
 #include "audit/event.h"
 #include "audit/writer.h"
@@ -29,5 +30,9 @@ Status CommitRecorded(audit::AuditWriter& writer, http::RequestContext& ctx,
                       audit::AuditWriter::Change change, audit::Event event);
 // Records `event` alone (no change) in place of the audit stage's record of the request.
 Status RecordNow(audit::AuditWriter& writer, http::RequestContext& ctx, audit::Event event);
+
+// Records alert.<name> caused by `cause` (tenant, resource, request id) and logs a warning. A
+// lost alert does not undo its cause, which is durable already.
+void RaiseAlert(audit::AuditWriter& writer, std::string_view name, const audit::Event& cause);
 
 }  // namespace bulwark::api

@@ -14,10 +14,8 @@ namespace {
 
 using http::RequestContext;
 
-// The service over the deps' store, vault and path access (three references: cheap to make).
-secrets::SecretService Service(const IdentityRouteDeps& d) {
-  return secrets::SecretService(*d.store, *d.vault, *d.path_access);
-}
+// The service built once at wiring time (checked by Ready before any use).
+secrets::SecretService& Service(const SecretRouteDeps& d) { return *d.service; }
 
 // Copies what the service says is to be recorded onto the request, for the audit stage.
 void CopyRecorded(RequestContext& ctx, secrets::Recorded& recorded) {
@@ -29,7 +27,7 @@ void CopyRecorded(RequestContext& ctx, secrets::Recorded& recorded) {
 
 // Commits a secret change with the request's record (its resource and details) in one
 // transaction: the record stage 8 would write for a 200, written with the change instead.
-secrets::CommitFn CommitWith(const IdentityRouteDeps& d, RequestContext& ctx) {
+secrets::CommitFn CommitWith(const SecretRouteDeps& d, RequestContext& ctx) {
   return [&d, &ctx](secrets::Recorded& recorded, const secrets::RecordedChange& change) {
     audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
     e.resource = recorded.resource;
@@ -49,14 +47,12 @@ secrets::CommitFn CommitWith(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 }  // namespace
 
-Status Ready(const IdentityRouteDeps& d) {
-  if (d.vault == nullptr || d.path_access == nullptr || d.store == nullptr || d.writer == nullptr) {
-    return Status::Unavailable("secrets_unavailable", "the secrets vault is not available");
-  }
+Status Ready(const SecretRouteDeps& d) {
+  if (d.service == nullptr) return SecretsUnavailable();
   return Status::Ok();
 }
 
-StatusOr<secrets::SecretValue> Read(const IdentityRouteDeps& d, RequestContext& ctx,
+StatusOr<secrets::SecretValue> Read(const SecretRouteDeps& d, RequestContext& ctx,
                                     std::string_view path, std::optional<std::int64_t> version) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   // Stage 8 records the read with the path and version, and nothing leaves before that record
@@ -68,7 +64,7 @@ StatusOr<secrets::SecretValue> Read(const IdentityRouteDeps& d, RequestContext& 
   return value;
 }
 
-StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, RequestContext& ctx,
+StatusOr<secrets::VersionInfo> Write(const SecretRouteDeps& d, RequestContext& ctx,
                                      std::string_view path, std::string_view json_object,
                                      std::optional<std::int64_t> cas) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
@@ -76,40 +72,40 @@ StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, RequestContext&
   return Service(d).Write({ctx.principal, commit}, path, json_object, cas);
 }
 
-Status ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path,
+Status ChangeVersions(const SecretRouteDeps& d, RequestContext& ctx, std::string_view path,
                       VersionAction action, const std::vector<std::int64_t>& versions) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   const secrets::CommitFn commit = CommitWith(d, ctx);
   return Service(d).ChangeVersions({ctx.principal, commit}, path, action, versions);
 }
 
-Status SoftDeleteCurrent(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path) {
+Status SoftDeleteCurrent(const SecretRouteDeps& d, RequestContext& ctx, std::string_view path) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   const secrets::CommitFn commit = CommitWith(d, ctx);
   return Service(d).SoftDeleteCurrent({ctx.principal, commit}, path);
 }
 
-Status DeleteAll(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path) {
+Status DeleteAll(const SecretRouteDeps& d, RequestContext& ctx, std::string_view path) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   const secrets::CommitFn commit = CommitWith(d, ctx);
   return Service(d).DeleteAll({ctx.principal, commit}, path);
 }
 
-StatusOr<secrets::SecretMetadata> Metadata(const IdentityRouteDeps& d, RequestContext& ctx,
+StatusOr<secrets::SecretMetadata> Metadata(const SecretRouteDeps& d, RequestContext& ctx,
                                            std::string_view path) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   const secrets::CommitFn commit = CommitWith(d, ctx);
   return Service(d).Metadata({ctx.principal, commit}, path);
 }
 
-Status UpdateMetadata(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path,
+Status UpdateMetadata(const SecretRouteDeps& d, RequestContext& ctx, std::string_view path,
                       const secrets::MetadataUpdate& update) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   const secrets::CommitFn commit = CommitWith(d, ctx);
   return Service(d).UpdateMetadata({ctx.principal, commit}, path, update);
 }
 
-StatusOr<std::vector<std::string>> List(const IdentityRouteDeps& d, RequestContext& ctx,
+StatusOr<std::vector<std::string>> List(const SecretRouteDeps& d, RequestContext& ctx,
                                         std::string_view prefix, bool recursive) {
   BULWARK_RETURN_IF_ERROR(Ready(d));
   const secrets::CommitFn commit = CommitWith(d, ctx);
@@ -218,7 +214,7 @@ std::size_t MaxBodyBytes(Body body, std::size_t max_value_bytes) {
 
 }  // namespace
 
-Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
+Status AddRouteTable(http::Router& router, const SecretRouteDeps& deps,
                      std::span<const RouteDef> defs, http::Surface surface) {
   for (const RouteDef& def : defs) {
     BULWARK_RETURN_IF_ERROR(router.Add({
@@ -229,13 +225,13 @@ Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
         .tenant_scoped = true,
         .mfa_step_up = def.mfa_step_up,
         .body = def.body == Body::kNone ? http::BodyKind::kNone : http::BodyKind::kJson,
-        .max_body_bytes = MaxBodyBytes(def.body, deps.secret_max_value_bytes),
+        .max_body_bytes = MaxBodyBytes(def.body, deps.max_value_bytes),
         .audit_action = def.action,
         .reads_only = def.reads_only,
         .surface = surface,
         .accepts_list = def.accepts_list,
         .summary = def.summary,
-        .handler = BindIdentity(deps, def.handler),
+        .handler = Bind(deps, def.handler),
     }));
   }
   return Status::Ok();

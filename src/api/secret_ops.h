@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "api/identity_routes.h"
+#include "api/secret_routes.h"
 #include "secrets/secret_service.h"
 #include "secrets/vault.h"
 
@@ -22,37 +22,37 @@ namespace bulwark::api::secret_ops {
 
 using secrets::kMaxVersionNumber;
 
-// 503 secrets_unavailable when the vault is not wired.
-Status Ready(const IdentityRouteDeps& d);
+// 503 secrets_unavailable when the secret service is not wired.
+Status Ready(const SecretRouteDeps& d);
 
 // "secret:prod/db" (secrets/secret_service.h).
 using secrets::SecretResource;
 
-StatusOr<secrets::SecretValue> Read(const IdentityRouteDeps& d, http::RequestContext& ctx,
+StatusOr<secrets::SecretValue> Read(const SecretRouteDeps& d, http::RequestContext& ctx,
                                     std::string_view path, std::optional<std::int64_t> version);
-StatusOr<secrets::VersionInfo> Write(const IdentityRouteDeps& d, http::RequestContext& ctx,
+StatusOr<secrets::VersionInfo> Write(const SecretRouteDeps& d, http::RequestContext& ctx,
                                      std::string_view path, std::string_view json_object,
                                      std::optional<std::int64_t> cas);
 
 using secrets::VersionAction;
 // Applies `action` to the versions named: at least one, else 400 invalid_versions (an empty
 // list never means "the current version").
-Status ChangeVersions(const IdentityRouteDeps& d, http::RequestContext& ctx, std::string_view path,
+Status ChangeVersions(const SecretRouteDeps& d, http::RequestContext& ctx, std::string_view path,
                       VersionAction action, const std::vector<std::int64_t>& versions);
 // Soft-deletes the current version: Vault's DELETE .../data/{path}, the native DELETE without
 // ?versions=.
-Status SoftDeleteCurrent(const IdentityRouteDeps& d, http::RequestContext& ctx,
+Status SoftDeleteCurrent(const SecretRouteDeps& d, http::RequestContext& ctx,
                          std::string_view path);
-Status DeleteAll(const IdentityRouteDeps& d, http::RequestContext& ctx, std::string_view path);
+Status DeleteAll(const SecretRouteDeps& d, http::RequestContext& ctx, std::string_view path);
 
-StatusOr<secrets::SecretMetadata> Metadata(const IdentityRouteDeps& d, http::RequestContext& ctx,
+StatusOr<secrets::SecretMetadata> Metadata(const SecretRouteDeps& d, http::RequestContext& ctx,
                                            std::string_view path);
-Status UpdateMetadata(const IdentityRouteDeps& d, http::RequestContext& ctx, std::string_view path,
+Status UpdateMetadata(const SecretRouteDeps& d, http::RequestContext& ctx, std::string_view path,
                       const secrets::MetadataUpdate& update);
 
 // Names under `prefix` ("" or a folder, "dev" or "dev/"), relative to it: the next level ("db/" for
 // a folder) or, when `recursive`, every path below. Only what the caller may see; sorted.
-StatusOr<std::vector<std::string>> List(const IdentityRouteDeps& d, http::RequestContext& ctx,
+StatusOr<std::vector<std::string>> List(const SecretRouteDeps& d, http::RequestContext& ctx,
                                         std::string_view prefix, bool recursive);
 
 // A metadata update from a body's members (max_versions, cas_required, custom_metadata); other
@@ -89,7 +89,7 @@ struct RouteDef {
   Body body;
   const char* action;
   const char* summary;
-  IdentityHandlerFn handler;
+  RouteFn<SecretRouteDeps> handler;
   bool reads_only = false;    // http::RouteSpec::reads_only
   bool accepts_list = false;  // http::RouteSpec::accepts_list
   // http::RouteSpec::mfa_step_up: destroying versions for good is high-impact. A session must
@@ -98,7 +98,7 @@ struct RouteDef {
 };
 // Every route: a session or API key, tenant-scoped, recorded under `action`.
 // `surface`: the Vault routes' (http::Surface::kVault) or the API's.
-Status AddRouteTable(http::Router& router, const IdentityRouteDeps& deps,
+Status AddRouteTable(http::Router& router, const SecretRouteDeps& deps,
                      std::span<const RouteDef> defs, http::Surface surface = http::Surface::kApi);
 
 // Parses a version list "1,2,3": each 1..2^53, at least one (an empty list is invalid_versions).

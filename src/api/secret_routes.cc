@@ -11,7 +11,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "api/identity_routes.h"
+#include "api/secret_routes.h"
 #include "api/secret_ops.h"
 #include "core/json_text.h"
 #include "http/query.h"
@@ -58,7 +58,7 @@ Status OnlyMembers(const json::object& o, std::initializer_list<std::string_view
   return Status::Ok();
 }
 
-StatusOr<Reply> PutSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> PutSecret(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(const json::object* o, secret_ops::BodyObject(ctx));
   BULWARK_RETURN_IF_ERROR(OnlyMembers(*o, {"data", "cas"}));
   const json::value* data = o->if_contains("data");
@@ -77,7 +77,7 @@ StatusOr<Reply> PutSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = json::serialize(out)};
 }
 
-StatusOr<Reply> GetSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> GetSecret(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto version, VersionParam(ctx));
   BULWARK_ASSIGN_OR_RETURN(auto value, secret_ops::Read(d, ctx, ctx.param("path"), version));
   json::object meta = VersionJson(value.version);
@@ -92,7 +92,7 @@ StatusOr<Reply> GetSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = std::move(body)};
 }
 
-StatusOr<Reply> DeleteSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> DeleteSecret(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"versions"}));
   // Without ?versions= the current version; with it, the versions it names (at least one).
   if (!http::QueryHas(q, "versions")) {
@@ -106,7 +106,7 @@ StatusOr<Reply> DeleteSecret(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.status = 204};
 }
 
-StatusOr<Reply> ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx,
+StatusOr<Reply> ChangeVersions(const SecretRouteDeps& d, RequestContext& ctx,
                                secret_ops::VersionAction action) {
   BULWARK_ASSIGN_OR_RETURN(auto versions, secret_ops::VersionsBody(ctx.json));
   BULWARK_RETURN_IF_ERROR(secret_ops::ChangeVersions(d, ctx, ctx.param("path"), action, versions));
@@ -133,7 +133,7 @@ json::object MetadataJson(const secrets::SecretMetadata& m) {
                       {"versions", std::move(versions)}};
 }
 
-StatusOr<Reply> GetMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> GetMetadata(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto m, secret_ops::Metadata(d, ctx, ctx.param("path")));
   return Reply{.body = json::serialize(MetadataJson(m))};
 }
@@ -142,19 +142,19 @@ StatusOr<Reply> GetMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 namespace {
 
-StatusOr<Reply> PutMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> PutMetadata(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(const json::object* o, secret_ops::BodyObject(ctx));
   BULWARK_ASSIGN_OR_RETURN(auto update, secret_ops::ParseMetadataUpdate(*o, {}));
   BULWARK_RETURN_IF_ERROR(secret_ops::UpdateMetadata(d, ctx, ctx.param("path"), update));
   return Reply{.status = 204};
 }
 
-StatusOr<Reply> DeleteMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> DeleteMetadata(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(secret_ops::DeleteAll(d, ctx, ctx.param("path")));
   return Reply{.status = 204};
 }
 
-StatusOr<Reply> ListSecrets(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> ListSecrets(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"prefix", "recursive"}));
   const std::string_view recursive = http::QueryValue(q, "recursive");
   if (!recursive.empty() && recursive != "true" && recursive != "false") {
@@ -169,7 +169,7 @@ StatusOr<Reply> ListSecrets(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 }  // namespace
 
-Status AddSecretRoutes(http::Router& router, IdentityRouteDeps deps) {
+Status AddSecretRoutes(http::Router& router, SecretRouteDeps deps) {
   using A = secret_ops::VersionAction;
   using secret_ops::Body;
   const secret_ops::RouteDef defs[] = {
@@ -187,19 +187,19 @@ Status AddSecretRoutes(http::Router& router, IdentityRouteDeps deps) {
        "Soft-delete the current version (or ?versions=1,2); undelete restores.", DeleteSecret},
       {Verb::post, "/api/v1/secret-versions/delete/{path*}", "secrets.write", Body::kSmall,
        "secret.delete", "Soft-delete versions ({\"versions\": [...]}).",
-       [](const IdentityRouteDeps& d, RequestContext& ctx) {
+       [](const SecretRouteDeps& d, RequestContext& ctx) {
          return ChangeVersions(d, ctx, A::kSoftDelete);
        }},
       {Verb::post, "/api/v1/secret-versions/undelete/{path*}", "secrets.write", Body::kSmall,
        "secret.undelete", "Restore soft-deleted versions ({\"versions\": [...]}).",
-       [](const IdentityRouteDeps& d, RequestContext& ctx) {
+       [](const SecretRouteDeps& d, RequestContext& ctx) {
          return ChangeVersions(d, ctx, A::kUndelete);
        }},
       {Verb::post, "/api/v1/secret-versions/destroy/{path*}", "secrets.write", Body::kSmall,
        "secret.destroy",
        "Destroy versions for good: their ciphertext is erased ({\"versions\": [...]}; MFA "
        "step-up).",
-       [](const IdentityRouteDeps& d, RequestContext& ctx) {
+       [](const SecretRouteDeps& d, RequestContext& ctx) {
          return ChangeVersions(d, ctx, A::kDestroy);
        },
        /*reads_only=*/false, /*accepts_list=*/false, /*mfa_step_up=*/true},

@@ -5,7 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "api/body.h"
-#include "api/identity_routes.h"
+#include "api/settings_routes.h"
 #include "api/recorded_commit.h"
 #include "core/clock.h"
 #include "core/text_list.h"
@@ -29,7 +29,7 @@ json::array CidrArray(const std::vector<core::Cidr>& cidrs) {
   return a;
 }
 
-StatusOr<Reply> GetSettings(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> GetSettings(const SettingsRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto tx, d.store->Begin(store::TxMode::kRead));
   BULWARK_ASSIGN_OR_RETURN(policy::TenantPolicy p,
                            policy::LoadTenantPolicy(*tx, ctx.principal.tenant_id));
@@ -38,7 +38,7 @@ StatusOr<Reply> GetSettings(const IdentityRouteDeps& d, RequestContext& ctx) {
                                                     {"your_address", ctx.client.ToString()}})};
 }
 
-StatusOr<Reply> PutAllowlist(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> PutAllowlist(const SettingsRouteDeps& d, RequestContext& ctx) {
   using K = FieldSpec::Kind;
   BULWARK_ASSIGN_OR_RETURN(
       JsonFields body,
@@ -68,7 +68,7 @@ StatusOr<Reply> PutAllowlist(const IdentityRouteDeps& d, RequestContext& ctx) {
 }
 
 // Ends the tenant's open break-glass grants, each with its end receipt, inside `tx`.
-StatusOr<std::int64_t> EndGrants(const IdentityRouteDeps& d, store::Transaction& tx,
+StatusOr<std::int64_t> EndGrants(const SettingsRouteDeps& d, store::Transaction& tx,
                                  const std::string& tenant, std::string_view reason) {
   namespace bg = policy::breakglass;
   BULWARK_ASSIGN_OR_RETURN(auto ended, bg::EndWithReceipts(*d.receipts, tx,
@@ -77,7 +77,7 @@ StatusOr<std::int64_t> EndGrants(const IdentityRouteDeps& d, store::Transaction&
   return static_cast<std::int64_t>(ended.size());
 }
 
-StatusOr<Reply> PutBreakglass(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> PutBreakglass(const SettingsRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(JsonFields body,
                            JsonBody(ctx, {{.name = "enabled", .kind = FieldSpec::Kind::kBool}}));
   if (ctx.principal.role != policy::RoleName(policy::Role::kOwner)) {
@@ -103,7 +103,7 @@ StatusOr<Reply> PutBreakglass(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = json::serialize(json::object{{"breakglass_enabled", enabled}})};
 }
 
-StatusOr<Reply> DeleteTenant(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> DeleteTenant(const SettingsRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(JsonFields body, JsonBody(ctx, {"confirm"}, {}));
   const auto role = policy::ParseRole(ctx.principal.role);
   if (!role) return Status::PermissionDenied("permission_denied", "no role in this tenant");
@@ -137,7 +137,7 @@ StatusOr<Reply> DeleteTenant(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 }  // namespace
 
-Status AddSettingsRoutes(http::Router& router, IdentityRouteDeps deps) {
+Status AddSettingsRoutes(http::Router& router, SettingsRouteDeps deps) {
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::get,
       .pattern = "/api/v1/settings",
@@ -146,7 +146,7 @@ Status AddSettingsRoutes(http::Router& router, IdentityRouteDeps deps) {
       .tenant_scoped = true,
       .summary = "The tenant's access settings: IP allowlist and break-glass switch, and the "
                  "caller's address.",
-      .handler = BindIdentity(deps, GetSettings),
+      .handler = Bind(deps, GetSettings),
   }));
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::put,
@@ -161,7 +161,7 @@ Status AddSettingsRoutes(http::Router& router, IdentityRouteDeps deps) {
       .summary =
           "Replace the tenant's IP allowlist (CIDRs, v4 and v6; empty: any address); excluding "
           "your own address needs confirm_self_exclusion (MFA step-up).",
-      .handler = BindIdentity(deps, PutAllowlist),
+      .handler = Bind(deps, PutAllowlist),
   }));
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::delete_,
@@ -176,7 +176,7 @@ Status AddSettingsRoutes(http::Router& router, IdentityRouteDeps deps) {
       .summary = "Delete the caller's tenant (owner only, MFA step-up, confirmed by its name): "
                  "every session and "
                  "API key of it stops working; its audit history and receipts stay.",
-      .handler = BindIdentity(deps, DeleteTenant),
+      .handler = Bind(deps, DeleteTenant),
   }));
   return router.Add({
       .method = Verb::put,
@@ -190,7 +190,7 @@ Status AddSettingsRoutes(http::Router& router, IdentityRouteDeps deps) {
       .audit_action = "settings.breakglass_change",
       .summary = "Turn break-glass on or off for the tenant (owner only, MFA step-up; the server "
                  "must allow it too).",
-      .handler = BindIdentity(deps, PutBreakglass),
+      .handler = Bind(deps, PutBreakglass),
   });
 }
 

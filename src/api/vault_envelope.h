@@ -19,9 +19,9 @@ Status CheckMount(const http::RequestContext& ctx);
 // The envelope around `data` (a serialized JSON object).
 std::string VaultEnvelope(const http::RequestContext& ctx, std::string_view data);
 
-struct IdentityRouteDeps;
+struct SecretRouteDeps;
 // The Vault surface's mount discovery: sys/mounts, sys/internal/ui/mounts, tune, {mount}/config
 // (vault_mount_routes.cc); AddVaultRoutes registers them.
-Status AddVaultMountRoutes(http::Router& router, const IdentityRouteDeps& deps);
+Status AddVaultMountRoutes(http::Router& router, const SecretRouteDeps& deps);
 
 }  // namespace bulwark::api

@@ -15,7 +15,7 @@
 #include <boost/json/serialize.hpp>
 #include <string>
 
-#include "api/identity_routes.h"
+#include "api/secret_routes.h"
 #include "api/secret_ops.h"
 #include "api/vault_envelope.h"
 
@@ -64,7 +64,7 @@ Reply TopLevelAndData(const RequestContext& ctx, const json::object& data) {
 
 // The mount holding `path` ("secret", "secret/", "secret/app/db"), or 404: the Go client then
 // falls back to KV v1 paths, as it does against a Vault without that mount.
-StatusOr<Reply> MountOfPath(const IdentityRouteDeps&, RequestContext& ctx) {
+StatusOr<Reply> MountOfPath(const SecretRouteDeps&, RequestContext& ctx) {
   const std::string_view path = ctx.param("path");
   if (path != kMount && !path.starts_with(std::string(kMount) + "/")) {
     return Status::NotFound("unknown_mount",
@@ -75,11 +75,11 @@ StatusOr<Reply> MountOfPath(const IdentityRouteDeps&, RequestContext& ctx) {
   return Reply{.body = VaultEnvelope(ctx, json::serialize(data))};
 }
 
-StatusOr<Reply> ListMounts(const IdentityRouteDeps&, RequestContext& ctx) {
+StatusOr<Reply> ListMounts(const SecretRouteDeps&, RequestContext& ctx) {
   return TopLevelAndData(ctx, json::object{{std::string(kMount) + "/", MountEntry()}});
 }
 
-StatusOr<Reply> ReadTune(const IdentityRouteDeps&, RequestContext& ctx) {
+StatusOr<Reply> ReadTune(const SecretRouteDeps&, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   json::object data = MountConfig();
   data["description"] = "Bulwark's KV v2 secrets vault";
@@ -87,13 +87,13 @@ StatusOr<Reply> ReadTune(const IdentityRouteDeps&, RequestContext& ctx) {
   return TopLevelAndData(ctx, data);
 }
 
-json::object EngineConfig(const IdentityRouteDeps& d) {
+json::object EngineConfig(const SecretRouteDeps& d) {
   return json::object{{"cas_required", false},
                       {"delete_version_after", "0s"},
                       {"max_versions", d.vault ? d.vault->DefaultMaxVersions() : 10}};
 }
 
-StatusOr<Reply> ReadConfig(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> ReadConfig(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   return Reply{.body = VaultEnvelope(ctx, json::serialize(EngineConfig(d)))};
 }
@@ -101,7 +101,7 @@ StatusOr<Reply> ReadConfig(const IdentityRouteDeps& d, RequestContext& ctx) {
 // The engine settings are the deployment's, not the tenant's to change: a write that would keep
 // them as they are (hvac's configure() with its defaults, as tools send at setup) succeeds and
 // changes nothing; one that would change them is refused, naming where each is set.
-StatusOr<Reply> WriteConfig(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> WriteConfig(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(const json::object* o, secret_ops::BodyObject(ctx));
   const json::object now = EngineConfig(d);
@@ -143,7 +143,7 @@ StatusOr<Reply> WriteConfig(const IdentityRouteDeps& d, RequestContext& ctx) {
 
 }  // namespace
 
-Status AddVaultMountRoutes(http::Router& router, const IdentityRouteDeps& deps) {
+Status AddVaultMountRoutes(http::Router& router, const SecretRouteDeps& deps) {
   using secret_ops::Body;
   const secret_ops::RouteDef defs[] = {
       {Verb::get, "/v1/sys/internal/ui/mounts/{path*}", "", Body::kNone, "vault.mount.read",

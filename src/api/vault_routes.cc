@@ -16,7 +16,7 @@
 #include <boost/algorithm/string/predicate.hpp>
 #include <chrono>
 
-#include "api/identity_routes.h"
+#include "api/secret_routes.h"
 #include "api/recorded_commit.h"
 #include "api/secret_ops.h"
 #include "api/vault_envelope.h"
@@ -64,7 +64,7 @@ json::object VersionMetadata(const secrets::VersionInfo& v, const json::value& c
 // Vault answers a read of a deleted or destroyed version with 404 and that version's metadata,
 // no value (hvac's raise_on_deleted_version=False returns it); anything else not found is
 // `not_found` as it was.
-StatusOr<Reply> DeletedVersion(const IdentityRouteDeps& d, RequestContext& ctx,
+StatusOr<Reply> DeletedVersion(const SecretRouteDeps& d, RequestContext& ctx,
                                std::optional<std::int64_t> version, const Status& not_found) {
   auto m = secret_ops::Metadata(d, ctx, ctx.param("path"));
   if (!m.ok()) return not_found;
@@ -92,7 +92,7 @@ StatusOr<std::optional<std::int64_t>> VersionParam(const http::QueryParams& q) {
   return std::optional<std::int64_t>(parsed[0]);
 }
 
-StatusOr<Reply> ReadData(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> ReadData(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"version"}));
   BULWARK_ASSIGN_OR_RETURN(const std::optional<std::int64_t> version, VersionParam(q));
@@ -134,7 +134,7 @@ StatusOr<std::optional<std::int64_t>> WriteOptions(const json::object& body) {
   return cas;
 }
 
-StatusOr<Reply> WriteData(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> WriteData(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(const json::object* o, secret_ops::BodyObject(ctx));
   BULWARK_ASSIGN_OR_RETURN(const std::optional<std::int64_t> cas, WriteOptions(*o));
@@ -153,7 +153,7 @@ StatusOr<Reply> WriteData(const IdentityRouteDeps& d, RequestContext& ctx) {
 // is honoured (required when the secret's cas_required is set). Without cas the write is still
 // made against the version read, so a concurrent write fails it (cas_mismatch) instead of being
 // lost. Needs read and update on the path.
-StatusOr<Reply> PatchData(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> PatchData(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   {
     std::string_view ct = ctx.req[http::bhttp::field::content_type];
@@ -203,7 +203,7 @@ json::value Subkeys(const json::value& v, std::int64_t depth, std::int64_t level
 
 // GET .../subkeys/{path}?depth=N&version=N: the secret's keys without its values (Vault 1.10+).
 // The value is read (and recorded as read) to compute them, so it needs read on the path.
-StatusOr<Reply> ReadSubkeys(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> ReadSubkeys(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"version", "depth"}));
   BULWARK_ASSIGN_OR_RETURN(const std::optional<std::int64_t> version, VersionParam(q));
@@ -241,12 +241,12 @@ StatusOr<Reply> DeletedEitherWay(RequestContext& ctx, const Status& deleted) {
   return Reply{.status = 204};
 }
 
-StatusOr<Reply> DeleteLatest(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> DeleteLatest(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   return DeletedEitherWay(ctx, secret_ops::SoftDeleteCurrent(d, ctx, ctx.param("path")));
 }
 
-StatusOr<Reply> ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx,
+StatusOr<Reply> ChangeVersions(const SecretRouteDeps& d, RequestContext& ctx,
                                secret_ops::VersionAction action) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(auto versions, secret_ops::VersionsBody(ctx.json));
@@ -257,7 +257,7 @@ StatusOr<Reply> ChangeVersions(const IdentityRouteDeps& d, RequestContext& ctx,
   return Reply{.status = 204};
 }
 
-StatusOr<Reply> ListKeys(const IdentityRouteDeps& d, RequestContext& ctx, std::string_view path) {
+StatusOr<Reply> ListKeys(const SecretRouteDeps& d, RequestContext& ctx, std::string_view path) {
   const std::string prefix = path.empty() ? std::string() : std::string(path) + "/";
   BULWARK_ASSIGN_OR_RETURN(auto keys, secret_ops::List(d, ctx, prefix, false));
   // Vault answers an empty listing with 404; recorded as what it is.
@@ -297,7 +297,7 @@ StatusOr<bool> IsList(const RequestContext& ctx) {
   return list;
 }
 
-StatusOr<Reply> ReadMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> ReadMetadata(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(const bool list, IsList(ctx));
   if (list) return ListKeys(d, ctx, ctx.param("path"));
@@ -320,14 +320,14 @@ StatusOr<Reply> ReadMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.body = Envelope(ctx, json::serialize(data))};
 }
 
-StatusOr<Reply> ListRoot(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> ListRoot(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(const bool list, IsList(ctx));
   if (!list) return Status::NotFound("secret_not_found", "name a secret path");
   return ListKeys(d, ctx, "");
 }
 
-StatusOr<Reply> WriteMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> WriteMetadata(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   BULWARK_ASSIGN_OR_RETURN(const json::object* o, secret_ops::BodyObject(ctx));
   BULWARK_ASSIGN_OR_RETURN(auto update, secret_ops::ParseMetadataUpdate(*o, {}));
@@ -335,7 +335,7 @@ StatusOr<Reply> WriteMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
   return Reply{.status = 204};
 }
 
-StatusOr<Reply> DeleteMetadata(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> DeleteMetadata(const SecretRouteDeps& d, RequestContext& ctx) {
   BULWARK_RETURN_IF_ERROR(CheckMount(ctx));
   return DeletedEitherWay(ctx, secret_ops::DeleteAll(d, ctx, ctx.param("path")));
 }
@@ -344,7 +344,7 @@ StatusOr<Reply> DeleteMetadata(const IdentityRouteDeps& d, RequestContext& ctx) 
 // with 404 and says the engine is versioned; said here as the error, with the path to use.
 // These routes are added last, so they also see a KV v2 path with a method it lacks (GET on
 // delete/, PATCH on metadata/): that is the 405 it would be without them, with its Allow.
-StatusOr<Reply> KvV1Call(const IdentityRouteDeps&, RequestContext& ctx) {
+StatusOr<Reply> KvV1Call(const SecretRouteDeps&, RequestContext& ctx) {
   static constexpr std::pair<std::string_view, std::string_view> kV2Paths[] = {
       {"data", "DELETE, GET, HEAD, PATCH, POST, PUT"},
       {"metadata", "DELETE, GET, HEAD, POST, PUT"},
@@ -373,7 +373,7 @@ StatusOr<Reply> KvV1Call(const IdentityRouteDeps&, RequestContext& ctx) {
       "the Vault CLI, use 'vault kv " + std::string(sub) + "' for this operation.");
 }
 
-StatusOr<Reply> LookupSelf(const IdentityRouteDeps& d, RequestContext& ctx) {
+StatusOr<Reply> LookupSelf(const SecretRouteDeps& d, RequestContext& ctx) {
   const core::Principal& p = ctx.principal;
   const bool key = p.kind == core::Principal::Kind::kApiKey;
   std::vector<std::string> names;
@@ -415,7 +415,7 @@ StatusOr<Reply> LookupSelf(const IdentityRouteDeps& d, RequestContext& ctx) {
 // session), so this answers as Vault does for a non-renewable token: 400 "lease is not renewable".
 // lookup-self says renewable: false, which is what Vault Agent and the Go client's lifetime
 // watcher read before they try.
-StatusOr<Reply> RenewSelf(const IdentityRouteDeps&, RequestContext& ctx) {
+StatusOr<Reply> RenewSelf(const SecretRouteDeps&, RequestContext& ctx) {
   if (const json::object* o = ctx.json.if_object()) {
     for (const auto& kv : *o) {
       if (kv.key() != "increment") {
@@ -477,17 +477,17 @@ StatusOr<Reply> Health(RequestContext& ctx) {
 
 }  // namespace
 
-Status AddVaultRoutes(http::Router& router, IdentityRouteDeps deps) {
-  using H = IdentityHandlerFn;
+Status AddVaultRoutes(http::Router& router, SecretRouteDeps deps) {
+  using H = RouteFn<SecretRouteDeps>;
   using A = secret_ops::VersionAction;
   using secret_ops::Body;
-  const H del = [](const IdentityRouteDeps& d, RequestContext& ctx) {
+  const H del = [](const SecretRouteDeps& d, RequestContext& ctx) {
     return ChangeVersions(d, ctx, A::kSoftDelete);
   };
-  const H undel = [](const IdentityRouteDeps& d, RequestContext& ctx) {
+  const H undel = [](const SecretRouteDeps& d, RequestContext& ctx) {
     return ChangeVersions(d, ctx, A::kUndelete);
   };
-  const H destroy = [](const IdentityRouteDeps& d, RequestContext& ctx) {
+  const H destroy = [](const SecretRouteDeps& d, RequestContext& ctx) {
     return ChangeVersions(d, ctx, A::kDestroy);
   };
   // Everything under /v1/ is the Vault-compatible surface, found or not.

@@ -38,6 +38,7 @@
 #include "identity/mfa.h"
 #include "stages/access_stages.h"
 #include "receipts/background_verifier.h"
+#include "secrets/secret_service.h"
 #include "secrets/vault.h"
 
 namespace bulwark::app {
@@ -74,6 +75,7 @@ struct Services {
   std::unique_ptr<policy::TenantPolicies> tenant_policies;
   std::unique_ptr<secrets::Vault> vault;
   std::unique_ptr<policy::PathAccess> path_access;
+  std::unique_ptr<secrets::SecretService> secret_service;  // over store, vault and path_access
   std::unique_ptr<Reloader> reloader;
   std::unique_ptr<BackgroundTask> cluster_signing_reload;
   std::unique_ptr<store::PgListener> cluster_sync;  // PostgreSQL: the other nodes' changes
@@ -248,6 +250,8 @@ Status BuildIdentityAndSecrets(const Config& config, Services& sv, std::string& 
                                            ? kSqliteCurrentRowTtl
                                            : std::chrono::milliseconds(0)});
   sv.path_access = std::make_unique<policy::PathAccess>(*sv.store);
+  sv.secret_service =
+      std::make_unique<secrets::SecretService>(*sv.store, *sv.vault, *sv.path_access);
   return Status::Ok();
 }
 
@@ -350,29 +354,50 @@ Status AddRoutes(http::Router& router, const http::Metrics& metrics, const Confi
                          return out;
                        },
                    .production = !config.dev};
-  const RouteDeps deps{.ops = ops,
-                       .receipts = {.service = sv.receipts.get(),
-                                    .writer = sv.writer.get(),
-                                    .ledger = sv.ledger.get()},
-                       .identity = {.store = sv.store.get(),
-                                    .writer = sv.writer.get(),
-                                    .sessions = sv.sessions.get(),
-                                    .mfa = sv.mfa.get(),
-                                    .api_keys = sv.api_keys.get(),
-                                    .policies = sv.tenant_policies.get(),
-                                    .receipts = sv.receipts.get(),
-                                    .breakglass_enabled = config.breakglass_enabled,
-                                    .mail = sv.mail.get(),
-                                    .outbox = sv.outbox,
-                                    .limiter = sv.limiter.get(),
-                                    .magic_link_ttl_s = config.magic_link_ttl_s,
-                                    .public_url = config.public_url,
-                                    .dev_link_base = &sv.dev_link_base,
-                                    .email_pseudonym_key = &sv.email_pseudonym_key,
-                                    .vault = sv.vault.get(),
-                                    .path_access = sv.path_access.get(),
-                                    .secret_max_value_bytes = static_cast<std::size_t>(
-                                        config.secrets_max_value_bytes)}};
+  const RouteDeps deps{
+      .ops = ops,
+      .receipts = {.service = sv.receipts.get(),
+                   .writer = sv.writer.get(),
+                   .ledger = sv.ledger.get()},
+      .identity = {.store = sv.store.get(),
+                   .writer = sv.writer.get(),
+                   .sessions = sv.sessions.get(),
+                   .mfa = sv.mfa.get(),
+                   .api_keys = sv.api_keys.get(),
+                   .policies = sv.tenant_policies.get(),
+                   .receipts = sv.receipts.get(),
+                   .path_access = sv.path_access.get(),
+                   .mail = sv.mail.get(),
+                   .outbox = sv.outbox,
+                   .limiter = sv.limiter.get(),
+                   .magic_link_ttl_s = config.magic_link_ttl_s,
+                   .public_url = config.public_url,
+                   .dev_link_base = &sv.dev_link_base,
+                   .email_pseudonym_key = &sv.email_pseudonym_key},
+      .discovery = {.sessions = sv.sessions.get()},
+      .api_keys = {.store = sv.store.get(),
+                   .writer = sv.writer.get(),
+                   .api_keys = sv.api_keys.get(),
+                   .receipts = sv.receipts.get()},
+      .settings = {.store = sv.store.get(),
+                   .writer = sv.writer.get(),
+                   .sessions = sv.sessions.get(),
+                   .api_keys = sv.api_keys.get(),
+                   .policies = sv.tenant_policies.get(),
+                   .receipts = sv.receipts.get()},
+      .breakglass = {.store = sv.store.get(),
+                     .writer = sv.writer.get(),
+                     .sessions = sv.sessions.get(),
+                     .receipts = sv.receipts.get(),
+                     .breakglass_enabled = config.breakglass_enabled},
+      .policies = {.store = sv.store.get(),
+                   .writer = sv.writer.get(),
+                   .path_access = sv.path_access.get()},
+      .secrets = {.store = sv.store.get(),
+                  .writer = sv.writer.get(),
+                  .service = sv.secret_service.get(),
+                  .vault = sv.vault.get(),
+                  .max_value_bytes = static_cast<std::size_t>(config.secrets_max_value_bytes)}};
   return RegisterRoutes(router, deps, config.dev && config.local_overlay_enabled());
 }
 

@@ -11,13 +11,13 @@ Status RegisterRoutes(http::Router& router, const RouteDeps& deps, bool local_ov
   BULWARK_RETURN_IF_ERROR(api::AddAuditRoutes(router, deps.ops.store));
   BULWARK_RETURN_IF_ERROR(api::AddReceiptRoutes(router, deps.receipts, local_overlay));
   BULWARK_RETURN_IF_ERROR(api::AddIdentityRoutes(router, deps.identity, local_overlay));
-  BULWARK_RETURN_IF_ERROR(api::AddDiscoveryRoutes(router, deps.identity));
-  BULWARK_RETURN_IF_ERROR(api::AddApiKeyRoutes(router, deps.identity));
-  BULWARK_RETURN_IF_ERROR(api::AddSettingsRoutes(router, deps.identity));
-  BULWARK_RETURN_IF_ERROR(api::AddBreakglassRoutes(router, deps.identity));
-  BULWARK_RETURN_IF_ERROR(api::AddPolicyRoutes(router, deps.identity));
-  BULWARK_RETURN_IF_ERROR(api::AddSecretRoutes(router, deps.identity));
-  BULWARK_RETURN_IF_ERROR(api::AddVaultRoutes(router, deps.identity));
+  BULWARK_RETURN_IF_ERROR(api::AddDiscoveryRoutes(router, deps.discovery));
+  BULWARK_RETURN_IF_ERROR(api::AddApiKeyRoutes(router, deps.api_keys));
+  BULWARK_RETURN_IF_ERROR(api::AddSettingsRoutes(router, deps.settings));
+  BULWARK_RETURN_IF_ERROR(api::AddBreakglassRoutes(router, deps.breakglass));
+  BULWARK_RETURN_IF_ERROR(api::AddPolicyRoutes(router, deps.policies));
+  BULWARK_RETURN_IF_ERROR(api::AddSecretRoutes(router, deps.secrets));
+  BULWARK_RETURN_IF_ERROR(api::AddVaultRoutes(router, deps.secrets));
   if (local_overlay) BULWARK_RETURN_IF_ERROR(api::AddLoginPageRoutes(router));
   // No route may name a verb no role grants: a typo would otherwise deny everyone silently, or
   // tempt someone to add a wildcard.

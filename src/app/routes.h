@@ -4,20 +4,32 @@
 // Registration only stores the handlers; `deps` is used when a request arrives, so the table can
 // be built without a store or services. Not thread-safe while registering; the router is then
 // read-only.
+#include "api/apikey_routes.h"
+#include "api/breakglass_routes.h"
+#include "api/discovery_routes.h"
 #include "api/identity_routes.h"
 #include "api/ops.h"
+#include "api/policy_routes.h"
 #include "api/receipt_routes.h"
+#include "api/secret_routes.h"
+#include "api/settings_routes.h"
 #include "core/status.h"
 #include "http/router.h"
 
 namespace bulwark::app {
 
-// What the route adapters of each surface use when a request arrives; each pointer must outlive
-// the router.
+// What the route adapters of each surface use when a request arrives, one member per surface
+// (filled in one place, app/boot.cc); each pointer must outlive the router.
 struct RouteDeps {
   api::OpsDeps ops;
   api::ReceiptRouteDeps receipts;
   api::IdentityRouteDeps identity;
+  api::DiscoveryRouteDeps discovery;
+  api::ApiKeyRouteDeps api_keys;
+  api::SettingsRouteDeps settings;
+  api::BreakglassRouteDeps breakglass;
+  api::PolicyRouteDeps policies;
+  api::SecretRouteDeps secrets;  // the native and the Vault surfaces
 };
 
 // Registers every route the binary serves. The local overlay is registered only when
