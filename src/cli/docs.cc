@@ -143,7 +143,10 @@ std::string BashCompletion(const CLI::App& root) {
       if (IsFlag(o) || !o->nonpositional()) continue;
       for (const std::string& l : o->get_lnames()) {
         if (!valued.empty()) valued += '|';
-        valued += "'" + (p.empty() ? std::string() : "/" + p) + ":--" + l + "'";
+        // Appended piece by piece: `"'" + std::string&&` trips GCC 12's -Wrestrict at -O3.
+        valued.append("'");
+        if (!p.empty()) valued.append("/").append(p);
+        valued.append(":--").append(l).append("'");
       }
     }
     if (!valued.empty()) {

@@ -50,8 +50,10 @@ std::string QrSvg(const QrMatrix& m) {
       }
       int run = 1;
       while (x + run < m.width && m.at(x + run, y)) ++run;
-      out += "M" + std::to_string(x + kQrQuietZone) + " " + std::to_string(y + kQrQuietZone) + "h" +
-             std::to_string(run) + "v1h-" + std::to_string(run) + "z";
+      // Appended piece by piece: `"M" + std::to_string(...)` trips GCC 12's -Wrestrict at -O3.
+      out.append("M").append(std::to_string(x + kQrQuietZone)).append(" ");
+      out.append(std::to_string(y + kQrQuietZone)).append("h").append(std::to_string(run));
+      out.append("v1h-").append(std::to_string(run)).append("z");
       x += run;
     }
   }

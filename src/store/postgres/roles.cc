@@ -36,7 +36,9 @@ Status GrantAppRole(Store& store, std::string_view role) {
                                    "the current schema's name is not a plain identifier");
   }
   // Identifiers cannot be parameters; both were checked to be plain above, and are quoted.
-  const std::string r = "\"" + std::string(role) + "\"";
+  // Appended, not `"\"" + std::string(...)`: GCC 12 at -O3 misreads that temporary (-Wrestrict).
+  std::string r = "\"";
+  r.append(role).append("\"");
   const std::string in = " IN SCHEMA \"" + schema + "\" TO " + r;
   const std::string worm =
       core::JoinList({std::begin(kAppendOnlyTables), std::end(kAppendOnlyTables)}, ',');
