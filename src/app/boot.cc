@@ -1,8 +1,5 @@
 #include "app/boot.h"
 
-#include <sys/prctl.h>
-#include <sys/resource.h>
-
 #include <boost/asio/signal_set.hpp>
 #include <filesystem>
 #include <functional>
@@ -14,9 +11,11 @@
 #include "app/cluster_sync.h"
 #include "app/core_open.h"
 #include "app/preflight.h"
+#include "app/process_limits.h"
 #include "app/quickstart.h"
 #include "app/reload.h"
 #include "app/routes.h"
+#include "app/service_inputs.h"
 #include "app/settings.h"
 #include "audit/alerts.h"
 #include "audit/background_verifier.h"
@@ -26,20 +25,20 @@
 #include "core/log.h"
 #include "crypto/tls_context.h"
 #include "http/baseline_stages.h"
-#include "stages/ledger_audit_stage.h"
 #include "http/pipeline.h"
-#include "stages/rate_limit_stage.h"
 #include "http/server.h"
-#include "stages/shared_rate_buckets.h"
-#include "stages/authenticate_stage.h"
 #include "identity/authenticator.h"
 #include "identity/discovery.h"
 #include "identity/mail_queue.h"
 #include "identity/mfa.h"
-#include "stages/access_stages.h"
 #include "receipts/background_verifier.h"
 #include "secrets/secret_service.h"
 #include "secrets/vault.h"
+#include "stages/access_stages.h"
+#include "stages/authenticate_stage.h"
+#include "stages/ledger_audit_stage.h"
+#include "stages/rate_limit_stage.h"
+#include "stages/shared_rate_buckets.h"
 
 namespace bulwark::app {
 namespace {
@@ -97,75 +96,6 @@ struct Front {
   std::shared_ptr<http::BaselineAuthenticator> operator_auth;  // SIGHUP swaps its token
   std::unique_ptr<http::Pipeline> pipeline;
 };
-
-// A production server holds the master key and the tenants' data keys in memory: no core dump may
-// carry them to disk. A core size of 0 stops the dump; not dumpable also keeps other processes
-// of the same user from reading its memory through /proc or ptrace.
-void KeepKeysOutOfCoreDumps() {
-  const rlimit none{0, 0};
-  if (::setrlimit(RLIMIT_CORE, &none) != 0 || ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-    std::cerr << "bulwark: warning: core dumps could not be turned off\n";
-  }
-}
-
-// Raises the soft limit on open files to the hard one (as far as it goes), so that
-// server.max_connections is not cut short by the usual soft limit of 1024.
-void RaiseDescriptorLimit() {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max) return;
-  const rlim_t before = rl.rlim_cur;
-  rl.rlim_cur = rl.rlim_max;
-  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-    log::Warn("server.descriptor_limit_not_raised", {{"soft", static_cast<std::uint64_t>(before)}});
-    return;
-  }
-  log::Info("server.descriptor_limit_raised", {{"from", static_cast<std::uint64_t>(before)},
-                                                {"to", static_cast<std::uint64_t>(rl.rlim_cur)}});
-}
-
-StatusOr<std::optional<crypto::SecretBytes>> OperatorToken(const Config& c) {
-  if (c.operator_token) return std::optional<crypto::SecretBytes>(c.operator_token->Clone());
-  if (c.operator_token_file.empty()) return std::optional<crypto::SecretBytes>();
-  BULWARK_ASSIGN_OR_RETURN(auto t, ReadSecretFile(c.operator_token_file));
-  return std::optional<crypto::SecretBytes>(std::move(t));
-}
-
-StatusOr<std::shared_ptr<identity::Mailer>> MailerFor(const Config& c,
-                                                      identity::OutboxMailer** outbox,
-                                                      identity::SmtpMailer** smtp_out) {
-  *outbox = nullptr;
-  *smtp_out = nullptr;
-  if (c.smtp_url.empty()) {
-    if (!c.dev) return std::shared_ptr<identity::Mailer>();
-    auto box = std::make_shared<identity::OutboxMailer>();
-    *outbox = box.get();
-    return std::shared_ptr<identity::Mailer>(box);
-  }
-  identity::SmtpOptions o;
-  o.url = c.smtp_url;
-  o.username = c.smtp_username;
-  if (c.smtp_password) {
-    o.password = c.smtp_password->Clone();
-  } else if (!c.smtp_password_file.empty()) {
-    BULWARK_ASSIGN_OR_RETURN(o.password, ReadSecretFile(c.smtp_password_file));
-  }
-  o.from = c.mail_from;
-  o.ca_file = c.smtp_ca_file;
-  BULWARK_RETURN_IF_ERROR(identity::InitMailTransport());
-  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<identity::SmtpMailer> smtp,
-                           identity::SmtpMailer::Create(std::move(o)));
-  *smtp_out = smtp.get();
-  return std::shared_ptr<identity::Mailer>(std::move(smtp));
-}
-
-// The keyring data key `key_id` for HMAC-SHA-256 (32 bytes of `purpose`), created on first use.
-StatusOr<crypto::SecretBytes> HmacKey(store::Store& store, const keyring::Keyring& keys,
-                                      std::string_view key_id, std::string_view purpose) {
-  BULWARK_ASSIGN_OR_RETURN(auto tx, store.Begin(store::TxMode::kWrite));
-  BULWARK_ASSIGN_OR_RETURN(auto key, keys.GetOrCreateKey(*tx, key_id, purpose, 32));
-  BULWARK_RETURN_IF_ERROR(tx->Commit());
-  return key;
-}
 
 // Preflight: every problem of the configured mode, refused (78, nothing written) if any is an
 // error; then the log, where the warnings go. 0 to go on.
