@@ -4,7 +4,7 @@
 # check script run with `cmake -P`, so it only sets variables.
 
 # Lowest first. A folder of src/ that is not listed here fails the configure step.
-set(BULWARK_LAYERS core crypto config store keyring audit receipts policy secrets identity http stages api app cli)
+set(BULWARK_LAYERS core crypto config store keyring audit receipts policy secrets identity sso scim http stages api app cli)
 
 # The layers each layer uses directly; it may include these and what they include (their closure).
 # Domain layers (secrets, receipts, policy, identity) use each other in this order only.
@@ -21,12 +21,16 @@ set(BULWARK_LAYER_DEPS_receipts core crypto store keyring audit)
 set(BULWARK_LAYER_DEPS_policy core crypto store receipts)
 set(BULWARK_LAYER_DEPS_secrets core crypto store keyring audit policy)
 set(BULWARK_LAYER_DEPS_identity core crypto store keyring policy)
+# Single sign-on (OIDC relying party: connections, domains, the flow, back-channel logout).
+set(BULWARK_LAYER_DEPS_sso core crypto config store keyring audit receipts policy identity)
+# SCIM 2.0 provisioning; group changes re-map roles through sso/'s group-to-role mapping.
+set(BULWARK_LAYER_DEPS_scim core crypto store keyring audit policy identity sso)
 # Transport only: router, pipeline, server, metrics.
 set(BULWARK_LAYER_DEPS_http core crypto)
 # Pipeline stage adapters: authenticate, tenant guard, authorize, rate limit, audit record.
 set(BULWARK_LAYER_DEPS_stages core crypto store keyring audit identity policy http)
-set(BULWARK_LAYER_DEPS_api core crypto store keyring audit secrets receipts policy identity http stages)
-set(BULWARK_LAYER_DEPS_app core crypto config store keyring audit secrets receipts policy identity http stages api)
+set(BULWARK_LAYER_DEPS_api core crypto store keyring audit secrets receipts policy identity sso scim http stages)
+set(BULWARK_LAYER_DEPS_app core crypto config store keyring audit secrets receipts policy identity sso scim http stages api)
 set(BULWARK_LAYER_DEPS_cli core config audit receipts app)
 
 # Includes across the line, each by file and the layer it reaches ("<file>:<layer>"): each one
@@ -55,10 +59,10 @@ set(BULWARK_TP_beast_OWNERS http)
 set(BULWARK_TP_asio_NAME "Boost.Asio")
 set(BULWARK_TP_asio_REGEX "^boost/asio[./]")
 set(BULWARK_TP_asio_OWNERS http crypto audit app)
-# libcurl: the mail transport.
+# libcurl: the mail transport, and the OpenID Provider client (discovery, JWKS, token endpoint).
 set(BULWARK_TP_curl_NAME "libcurl")
 set(BULWARK_TP_curl_REGEX "^curl/")
-set(BULWARK_TP_curl_OWNERS identity)
+set(BULWARK_TP_curl_OWNERS identity sso)
 set(BULWARK_TP_qrencode_NAME "libqrencode")
 set(BULWARK_TP_qrencode_REGEX "^qrencode\\.h$")
 set(BULWARK_TP_qrencode_OWNERS identity)
