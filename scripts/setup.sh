@@ -17,6 +17,8 @@ PACKAGES=(
   oathtool rsyslog nginx-light wrk prometheus
   # Vault-API peers: Ansible (ships community.hashi_vault, which uses python3-hvac); TOTP QR codes
   ansible libqrencode-dev
+  # SSO: a DNS server on loopback serving the domain-verification TXT records the tests publish
+  dnsmasq-base
 )
 
 SUDO=""
