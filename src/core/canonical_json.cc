@@ -4,6 +4,7 @@
 #include <array>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/error.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/value_stack.hpp>
 #include <charconv>
 #include <cmath>
@@ -548,6 +549,14 @@ StatusOr<std::string> CanonicalJson(const boost::json::value& v) {
 StatusOr<std::string> CanonicalizeText(std::string_view text) {
   BULWARK_ASSIGN_OR_RETURN(boost::json::value v, ParseStrict(text));
   return CanonicalJson(v);
+}
+
+StatusOr<boost::json::value> ParseStrictJson(std::string_view text) {
+  BULWARK_RETURN_IF_ERROR(CanonicalizeText(text).status());
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec) return Status::InvalidArgument("malformed_json", "not valid JSON");
+  return v;
 }
 
 bool IsCanonical(std::string_view text) {

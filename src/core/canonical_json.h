@@ -60,6 +60,15 @@ StatusOr<std::string> CanonicalJson(const boost::json::value& v);
 //   CanonicalizeText(R"({"a":1,"a":2})")                 ->  InvalidArgument "duplicate_key"
 StatusOr<std::string> CanonicalizeText(std::string_view text);
 
+// Parses `text` as strictly as CanonicalizeText does (same refusals, same reasons) and returns the
+// value itself: for reading JSON that others signed (JWS headers and payloads, receipts), where
+// a duplicate member or an inexact integer must be refused, not resolved one way by Boost.JSON.
+//
+// Example:
+//   ParseStrictJson(R"({"alg":"RS256"})")          -> the object
+//   ParseStrictJson(R"({"alg":"a","\u0061lg":"b"})")  -> InvalidArgument "duplicate_key"
+StatusOr<boost::json::value> ParseStrictJson(std::string_view text);
+
 // True when `text` is exactly its own canonical form: what a verifier checks of a stored ledger
 // entry or receipt before trusting its hash. Any text CanonicalizeText refuses is not canonical.
 //

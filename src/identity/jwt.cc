@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <iterator>
@@ -12,10 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/canonical_json.h"
 #include "core/json_text.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
+#include "crypto/jws.h"
 
 namespace bulwark::identity {
 namespace {
@@ -36,21 +35,6 @@ Status ExpiredToken() {
 
 Status InvalidClaims(std::string message) {
   return Status::InvalidArgument("invalid_claims", std::move(message));
-}
-
-std::string_view AsText(std::span<const std::uint8_t> bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-// A strictly parsed JSON object: valid UTF-8, no duplicate member names, integers a double holds
-// exactly (core::CanonicalizeText refuses everything else), then parsed by Boost.JSON, which on
-// its own would silently keep the last of two duplicates.
-std::optional<json::object> ParseStrictObject(std::string_view text) {
-  if (!core::CanonicalizeText(text).ok()) return std::nullopt;
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  return std::move(v.as_object());
 }
 
 // The member `name` when it is a non-empty string.
@@ -219,43 +203,24 @@ StatusOr<AccessClaims> VerifyAccessToken(std::string_view token, std::span<const
                                          std::string_view issuer,
                                          std::span<const std::string> audiences,
                                          std::int64_t now_unix, std::int64_t leeway_s) {
-  if (token.empty() || token.size() > kMaxAccessTokenBytes) return InvalidToken();
-
-  // Exactly three non-empty parts.
-  const std::size_t dot1 = token.find('.');
-  if (dot1 == std::string_view::npos) return InvalidToken();
-  const std::size_t dot2 = token.find('.', dot1 + 1);
-  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
-    return InvalidToken();
-  }
-  const std::string_view header_b64 = token.substr(0, dot1);
-  const std::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
-  const std::string_view sig_b64 = token.substr(dot2 + 1);
-  if (header_b64.empty() || payload_b64.empty() || sig_b64.empty()) return InvalidToken();
-
   // Header: decides the key, so it is read (strictly) before the signature is checked.
-  StatusOr<std::vector<std::uint8_t>> header_raw = crypto::Base64UrlDecode(header_b64);
-  if (!header_raw.ok()) return InvalidToken();
-  std::optional<json::object> header = ParseStrictObject(AsText(*header_raw));
-  if (!header) return InvalidToken();
-  std::optional<std::string> kid = CheckHeader(*header);
+  StatusOr<crypto::CompactJws> jws = crypto::ParseCompactJws(token, kMaxAccessTokenBytes);
+  if (!jws.ok()) return InvalidToken();
+  std::optional<std::string> kid = CheckHeader(jws->header);
   if (!kid) return InvalidToken();
   const auto key =
       std::find_if(keys.begin(), keys.end(), [&](const JwtVerifyKey& k) { return k.kid == *kid; });
   if (key == keys.end()) return InvalidToken();
 
   // Signature over the exact ASCII of "header.payload".
-  StatusOr<std::vector<std::uint8_t>> sig = crypto::Base64UrlDecode(sig_b64);
-  if (!sig.ok() || sig->size() != crypto::kEd25519SignatureSize) return InvalidToken();
-  if (!crypto::Ed25519Verify(key->public_key, crypto::AsBytes(token.substr(0, dot2)), *sig)) {
+  if (jws->signature.size() != crypto::kEd25519SignatureSize) return InvalidToken();
+  if (!crypto::Ed25519Verify(key->public_key, crypto::AsBytes(jws->signing_input), jws->signature)) {
     return InvalidToken();
   }
 
   // Payload: only now, from a signer we trust, and still strictly.
-  StatusOr<std::vector<std::uint8_t>> payload_raw = crypto::Base64UrlDecode(payload_b64);
-  if (!payload_raw.ok()) return InvalidToken();
-  std::optional<json::object> payload = ParseStrictObject(AsText(*payload_raw));
-  if (!payload) return InvalidToken();
+  StatusOr<json::object> payload = crypto::JwsPayloadObject(*jws);
+  if (!payload.ok()) return InvalidToken();
   std::optional<AccessClaims> claims = ReadClaims(*payload);
   if (!claims) return InvalidToken();
   if (claims->issuer != issuer) return InvalidToken();

@@ -2,10 +2,10 @@
 
 #include <sys/stat.h>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "core/canonical_json.h"
 #include "crypto/encoding.h"
@@ -40,10 +40,10 @@ ReceiptReport Fail(ReceiptReport r, std::string reason, std::string detail) {
 
 // A strictly parsed JSON value: no duplicate names, valid UTF-8, numbers a double holds.
 bool StrictParse(std::string_view text, json::value& out) {
-  if (!core::CanonicalizeText(text).ok()) return false;
-  boost::system::error_code ec;
-  out = json::parse(text, ec);
-  return !ec;
+  StatusOr<json::value> v = core::ParseStrictJson(text);
+  if (!v.ok()) return false;
+  out = std::move(*v);
+  return true;
 }
 
 const json::string* StringMember(const json::object& o, std::string_view name) {
