@@ -19,6 +19,7 @@
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "identity/curl_global.h"
 
 namespace bulwark::identity {
 namespace {
@@ -165,21 +166,7 @@ Status CheckUrl(std::string_view url) {
 
 }  // namespace
 
-Status InitMailTransport() {
-  static std::once_flag once;
-  static Status result;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      result = Status::Internal("libcurl could not be initialized");
-      return;
-    }
-    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
-    if (info == nullptr || (info->features & CURL_VERSION_SSL) == 0) {
-      result = Status::Internal("libcurl was built without TLS");
-    }
-  });
-  return result;
-}
+Status InitMailTransport() { return InitLibcurl(); }
 
 bool IsAcceptableMailAddress(std::string_view address) {
   if (address.size() > 254) return false;

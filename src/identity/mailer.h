@@ -52,7 +52,8 @@ class Mailer {
   virtual Status Send(const MailMessage& message) = 0;
 };
 
-// Initializes libcurl (curl_global_init). Call once from main before any thread starts; later
+// Initializes libcurl (identity/curl_global.h's InitLibcurl, shared with the OpenID Provider
+// client). Call once from main before any thread starts; later
 // calls (and the call SmtpMailer makes itself, as a safety net) return the first call's result.
 // kInternal if libcurl cannot be initialized or was built without TLS.
 Status InitMailTransport();
