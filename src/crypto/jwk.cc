@@ -242,7 +242,7 @@ bool JwkPublicKey::Verify(JwsAlgorithm alg, std::span<const std::uint8_t> messag
   if (!Allows(alg)) return false;
   std::span<const std::uint8_t> sig = signature;
   std::vector<std::uint8_t> der;
-  const char* digest = "SHA256";
+  const EVP_MD* digest = internal::Sha256Md();  // fetched once per process, not per call
   switch (alg) {
     case JwsAlgorithm::kRs256:
       if (signature.size() != impl_->rsa_bytes) return false;
@@ -263,7 +263,7 @@ bool JwkPublicKey::Verify(JwsAlgorithm alg, std::span<const std::uint8_t> messag
   internal::MdCtxPtr ctx(EVP_MD_CTX_new());
   if (ctx == nullptr) return false;
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, digest, nullptr, nullptr, impl_->pkey.get(), nullptr) != 1) {
+  if (EVP_DigestVerifyInit(ctx.get(), &pctx, digest, nullptr, impl_->pkey.get()) != 1) {
     return false;
   }
   if (alg == JwsAlgorithm::kRs256 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) return false;
