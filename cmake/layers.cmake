@@ -41,7 +41,7 @@ set(BULWARK_LAYER_EXCEPTIONS "")
 # Third-party headers that belong to one layer (or a few). Their headers live in /usr/include
 # beside everything else, so no include tree can hide them: check_layer_includes.cmake reads
 # every #include of a layer's files. Boost.JSON, toml++ and the standard library are general.
-set(BULWARK_THIRD_PARTY openssl sqlite libpq beast asio curl qrencode cli11)
+set(BULWARK_THIRD_PARTY openssl sqlite libpq beast asio curl qrencode cli11 resolv)
 set(BULWARK_TP_openssl_NAME "OpenSSL")
 set(BULWARK_TP_openssl_REGEX "^openssl/")
 set(BULWARK_TP_openssl_OWNERS crypto)
@@ -66,6 +66,10 @@ set(BULWARK_TP_curl_OWNERS identity sso)
 set(BULWARK_TP_qrencode_NAME "libqrencode")
 set(BULWARK_TP_qrencode_REGEX "^qrencode\\.h$")
 set(BULWARK_TP_qrencode_OWNERS identity)
+# glibc's DNS resolver (libresolv): the TXT lookup that verifies an SSO domain.
+set(BULWARK_TP_resolv_NAME "libresolv")
+set(BULWARK_TP_resolv_REGEX "^(resolv\\.h|arpa/nameser(_compat)?\\.h)$")
+set(BULWARK_TP_resolv_OWNERS sso)
 set(BULWARK_TP_cli11_NAME "CLI11")
 set(BULWARK_TP_cli11_REGEX "^CLI/")
 set(BULWARK_TP_cli11_OWNERS cli)

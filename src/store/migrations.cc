@@ -504,6 +504,52 @@ constexpr std::string_view kSecretVersionExpiry = R"sql(
 ALTER TABLE secrets ADD COLUMN delete_version_after INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Migration 18: single sign-on administration (src/sso/admin_store.h). sso_connections holds a
+// tenant's OIDC connections, the client secret sealed under the tenant's SSO data key
+// (sso/connections.h: AAD binding tenant, connection and key id); settings is JSON of what has no
+// column. sso_domains holds the domains a tenant claimed and, once the DNS TXT record proved
+// them, when; a domain is verified by one tenant at most (the partial unique index).
+// sso_identities keys SSO accounts by (issuer, subject), never by email. tenants.require_sso
+// refuses magic-link sign-in except to the break-glass owner account(s).
+constexpr std::string_view kSsoAdmin = R"sql(
+CREATE TABLE sso_connections (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  preset TEXT NOT NULL,
+  issuer TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  client_secret_sealed BLOB NOT NULL,
+  secret_key_id TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL,
+  UNIQUE (tenant_id, issuer)
+);
+CREATE TABLE sso_domains (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  domain TEXT NOT NULL,
+  token TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  verified_at INTEGER,
+  PRIMARY KEY (tenant_id, domain)
+);
+CREATE UNIQUE INDEX sso_domains_verified_once ON sso_domains(domain) WHERE verified_at IS NOT NULL;
+CREATE TABLE sso_identities (
+  issuer TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  connection_id TEXT NOT NULL,
+  email TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_sign_in_at INTEGER NOT NULL,
+  PRIMARY KEY (issuer, subject)
+);
+CREATE INDEX sso_identities_by_user ON sso_identities(user_id);
+ALTER TABLE tenants ADD COLUMN require_sso INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -522,6 +568,7 @@ constexpr Migration kMigrations[] = {
     {15, "magic_link_decoys", kMagicLinkDecoys},
     {16, "api_key_rate_limit", kApiKeyRateLimit},
     {17, "secret_version_expiry", kSecretVersionExpiry},
+    {18, "sso_admin", kSsoAdmin},
 };
 
 }  // namespace
