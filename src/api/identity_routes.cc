@@ -16,6 +16,7 @@
 #include "identity/directory.h"
 #include "identity/invites.h"
 #include "identity/magic_links.h"
+#include "sso/accounts.h"
 #include "identity/tokens.h"
 #include "policy/breakglass.h"
 #include "policy/roles.h"
@@ -168,6 +169,7 @@ StatusOr<Reply> VerifyLink(const IdentityRouteDeps& d, RequestContext& ctx) {
   const std::int64_t now = core::NowUnixSeconds();
   identity::SessionTokens tokens;
   std::string user_id, tenant_id;
+  std::optional<audit::Event> breakglass_use;  // the record of a break-glass owner's sign-in
   audit::Event e = EventOf(ctx, 200);
   BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
@@ -191,14 +193,23 @@ StatusOr<Reply> VerifyLink(const IdentityRouteDeps& d, RequestContext& ctx) {
                                          "this account belongs to several tenants: name one");
         }
         BULWARK_RETURN_IF_ERROR(policy::CheckClientAllowed(tx, tenant_id, ctx.client));
+        // A tenant requiring SSO refuses the link (nothing is consumed), except to a designated
+        // break-glass owner, whose use is recorded and alerted on below.
+        BULWARK_ASSIGN_OR_RETURN(sso::MagicLinkUse use,
+                                 sso::CheckMagicLink(tx, tenant_id, user_id));
         BULWARK_ASSIGN_OR_RETURN(tokens, d.sessions->Start(tx, user_id, tenant_id, now));
         ev.actor = {audit::ActorKind::kUser, user_id};
         ev.tenant = tenant_id;
         ev.auth_method = "magic_link";
         ev.details.emplace_back("session", tokens.session_id);
+        if (use == sso::MagicLinkUse::kBreakglass) {
+          ev.details.emplace_back("sso_breakglass", true);
+          breakglass_use = ev;
+        }
         return Status::Ok();
       },
       std::move(e)));
+  if (breakglass_use) RaiseAlert(*d.writer, "sso_breakglass_sign_in", *breakglass_use);
   return SessionReply(d, tokens, user_id, tenant_id, cookies);
 }
 

@@ -17,6 +17,7 @@
 #include "app/routes.h"
 #include "app/service_inputs.h"
 #include "app/settings.h"
+#include "app/sso_services.h"
 #include "audit/alerts.h"
 #include "audit/background_verifier.h"
 #include "audit/refusal_summary.h"
@@ -75,6 +76,7 @@ struct Services {
   std::unique_ptr<secrets::Vault> vault;
   std::unique_ptr<policy::PathAccess> path_access;
   std::unique_ptr<secrets::SecretService> secret_service;  // over store, vault and path_access
+  std::unique_ptr<SsoServices> sso;                        // connections, domains
   std::unique_ptr<Reloader> reloader;
   std::unique_ptr<BackgroundTask> cluster_signing_reload;
   std::unique_ptr<store::PgListener> cluster_sync;  // PostgreSQL: the other nodes' changes
@@ -238,6 +240,8 @@ Status BuildServices(const config::ConfigSources& sources, const Config& config,
   step = "operator";
   BULWARK_ASSIGN_OR_RETURN(sv.operator_token, OperatorToken(config));
   BULWARK_RETURN_IF_ERROR(BuildIdentityAndSecrets(config, sv, step));
+  step = "sso";
+  BULWARK_ASSIGN_OR_RETURN(sv.sso, BuildSsoServices(config, *sv.keys, *sv.receipts));
   // Master and signing key reloads: SIGHUP, POST /api/v1/ops/keyring/reload and, for signing
   // keys on PostgreSQL, any node's change (`bulwark key rotate-signing`).
   sv.reloader = std::make_unique<Reloader>(Reloader::Deps{.sources = &sources,
@@ -327,7 +331,9 @@ Status AddRoutes(http::Router& router, const http::Metrics& metrics, const Confi
                   .writer = sv.writer.get(),
                   .service = sv.secret_service.get(),
                   .vault = sv.vault.get(),
-                  .max_value_bytes = static_cast<std::size_t>(config.secrets_max_value_bytes)}};
+                  .max_value_bytes = static_cast<std::size_t>(config.secrets_max_value_bytes)},
+      .sso_admin = {.store = sv.store.get(), .writer = sv.writer.get(),
+                    .connections = sv.sso->connections.get(), .domains = sv.sso->domains.get()}};
   return RegisterRoutes(router, deps, config.dev && config.local_overlay_enabled());
 }
 

@@ -13,6 +13,7 @@
 #include "api/receipt_routes.h"
 #include "api/secret_routes.h"
 #include "api/settings_routes.h"
+#include "api/sso_admin_routes.h"
 #include "core/status.h"
 #include "http/router.h"
 
@@ -30,6 +31,7 @@ struct RouteDeps {
   api::BreakglassRouteDeps breakglass;
   api::PolicyRouteDeps policies;
   api::SecretRouteDeps secrets;  // the native and the Vault surfaces
+  api::SsoAdminRouteDeps sso_admin;
 };
 
 // Registers every route the binary serves. The local overlay is registered only when

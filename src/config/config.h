@@ -121,6 +121,11 @@ struct Config {
   std::int64_t secrets_max_value_bytes = 512 * 1024;  // a secret value (JSON object), bytes
   std::int64_t secrets_max_versions = 10;             // versions kept per secret by default
 
+  // --- single sign-on ----------------------------------------------------------------------
+  std::string sso_dns_resolver;  // "host:port" of the DNS server domain TXT records are read from
+  // The longest (and default) session life of an SSO connection without back-channel logout.
+  std::int64_t sso_max_session_without_backchannel_s = 8 * 3600;
+
   // --- mail (sign-in links, invitations) ---------------------------------------------------
   std::string smtp_url;  // smtp://host:587 (STARTTLS required) or smtps://host:465
   std::string smtp_username;

@@ -183,6 +183,22 @@ def _tenant_delete(w):
     return w.req("DELETE", "/api/v1/tenant", {"confirm": "doomed"}, bearer(tokens))
 
 
+def _sso_create(w):
+    w.step_up()
+    res = w.req("POST", "/api/v1/sso/connections",
+                {"preset": "generic", "issuer": "https://idp.contract.test", "client_id": "c",
+                 "client_secret": "contract-secret", "allowed_domains": ["contract.test"],
+                 "role_mapping": {"groups": {"eng": "member"}}}, w.h)
+    w.sso_id = res.json().get("id")
+    return res
+
+
+def _sso_update(w):
+    w.step_up()
+    return w.req("PUT", f"/api/v1/sso/connections/{w.sso_id}",
+                 {"preset": "generic", "issuer": "https://idp.contract.test", "client_id": "c2",
+                  "allowed_domains": ["contract.test"]}, w.h)
+
 S = "/api/v1/secrets/"
 V = "/v1/secret/"
 CALLS = [
@@ -247,6 +263,25 @@ CALLS = [
      lambda w: (w.step_up(), _s(w, "DELETE", "/api/v1/policies/readers/attachments/group/ops"))[1]),
     ("DELETE", "/api/v1/groups/{name}", lambda w: (w.step_up(), _s(w, "DELETE", "/api/v1/groups/ops"))[1]),
     ("DELETE", "/api/v1/policies/{name}", lambda w: (w.step_up(), _s(w, "DELETE", "/api/v1/policies/readers"))[1]),
+    # SSO administration (owner only, changes stepped up).
+    ("POST", "/api/v1/sso/connections", _sso_create),
+    ("POST", "/api/v1/sso/connections",
+     lambda w: (w.step_up(), _s(w, "POST", "/api/v1/sso/connections", {"preset": "okta"}))[1]),  # 400
+    ("GET", "/api/v1/sso/connections", lambda w: _s(w, "GET", "/api/v1/sso/connections")),
+    ("GET", "/api/v1/sso/connections/{id}", lambda w: _s(w, "GET", f"/api/v1/sso/connections/{w.sso_id}")),
+    ("PUT", "/api/v1/sso/connections/{id}", _sso_update),
+    ("POST", "/api/v1/sso/domains",
+     lambda w: (w.step_up(), _s(w, "POST", "/api/v1/sso/domains", {"domain": "contract.test"}))[1]),
+    ("GET", "/api/v1/sso/domains", lambda w: _s(w, "GET", "/api/v1/sso/domains")),
+    ("POST", "/api/v1/sso/domains/{domain}/verify",
+     lambda w: (w.step_up(), _s(w, "POST", "/api/v1/sso/domains/unclaimed.test/verify"))[1]),  # 404
+    ("DELETE", "/api/v1/sso/domains/{domain}",
+     lambda w: (w.step_up(), _s(w, "DELETE", "/api/v1/sso/domains/contract.test"))[1]),
+    ("GET", "/api/v1/sso/policy", lambda w: _s(w, "GET", "/api/v1/sso/policy")),
+    ("PUT", "/api/v1/sso/policy",
+     lambda w: (w.step_up(), _s(w, "PUT", "/api/v1/sso/policy", {"require_sso": False}))[1]),
+    ("DELETE", "/api/v1/sso/connections/{id}",
+     lambda w: (w.step_up(), _s(w, "DELETE", f"/api/v1/sso/connections/{w.sso_id}"))[1]),
     # The native secrets surface, with the API key (a multi-segment path).
     ("PUT", "/api/v1/secrets/{path}", lambda w: _s(w, "PUT", S + "app/db/password", {"data": {"pw": "s3"}},
                                                    h={"X-API-Key": w.key})),
