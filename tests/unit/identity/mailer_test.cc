@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "../live_process.h"
 #include "../run_program.h"
 #include "crypto/secret_bytes.h"
 
@@ -38,76 +39,11 @@ MailMessage Msg(std::string to, std::string subject, std::string text) {
 // A real SMTP server (aiosmtpd, or Python 3.11's deprecated smtpd) run as a child process, its
 // stdout (where the debugging handler prints every message it receives) captured to a file.
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "bulwark-mailer-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// Starts `args` without a shell, stdin from /dev/null, stdout and stderr to `out_path`.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& out_path) {
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  if (posix_spawn_file_actions_init(&actions) != 0) return -1;
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
-
-// A port that was free a moment ago (bound to 0, read back, closed).
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-bool CanConnect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::CanConnect;
+using testing::FreePort;
+using testing::ReadFile;
+using testing::Spawn;
+using testing::TempDir;
 
 struct ServerKind {
   std::string python;
@@ -196,14 +132,7 @@ class SmtpServer {
 
  private:
   SmtpServer() = default;
-  void Stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
-  }
+  void Stop() { testing::StopProcess(pid_); }
 
   // b'Caf\xc3\xa9' -> "Caf\xc3\xa9" (Python's bytes repr: \\, \', \t, \n, \r, \xNN).
   static std::string UnreprLines(const std::string& raw) {
@@ -538,10 +467,7 @@ class SmtpMailerLiveTest : public ::testing::Test {
 
   // A self-signed certificate for `san` in dir, via the openssl CLI. False if it cannot be made.
   bool MakeCert(const std::string& san, const std::string& cert, const std::string& key) {
-    return testing::RunProgram({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                                "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-                                "-days", "1", "-subj", "/CN=bulwark-test", "-addext",
-                                "subjectAltName=" + san}) == 0;
+    return testing::MakeSelfSignedCert(san, cert, key);
   }
 
   std::optional<ServerKind> kind_;
