@@ -39,11 +39,19 @@ Fixture Make(std::string_view alg) {
   f.jwks = std::move(*jwks);
   json::array groups;
   for (int i = 0; i < 12; ++i) groups.push_back(json::value("group-" + std::to_string(i)));
-  json::object p{{"iss", "https://idp.example"}, {"sub", "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ"},
-                 {"aud", "6cb04018-a3f5-46a7-b995-940c78f5aef3"}, {"exp", kNow + 3600}, {"iat", kNow},
-                 {"nonce", "ZzNhNWYzYjMtOWQ5Zi00ZjJkLWE1YjQtMmQ0ZWFjOWYzZWJk"}, {"email", "jane@example.com"},
-                 {"email_verified", true}, {"name", "Jane Doe"}, {"sid", "sid-0123456789"}, {"groups", groups}};
-  f.token = bulwark::testing::SignJws(f.key, json::object{{"alg", alg}, {"kid", "current"}, {"typ", "JWT"}}, p);
+  json::object p{{"iss", "https://idp.example"},
+                 {"sub", "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ"},
+                 {"aud", "6cb04018-a3f5-46a7-b995-940c78f5aef3"},
+                 {"exp", kNow + 3600},
+                 {"iat", kNow},
+                 {"nonce", "ZzNhNWYzYjMtOWQ5Zi00ZjJkLWE1YjQtMmQ0ZWFjOWYzZWJk"},
+                 {"email", "jane@example.com"},
+                 {"email_verified", true},
+                 {"name", "Jane Doe"},
+                 {"sid", "sid-0123456789"},
+                 {"groups", groups}};
+  f.token = bulwark::testing::SignJws(
+      f.key, json::object{{"alg", alg}, {"kid", "current"}, {"typ", "JWT"}}, p);
   f.expect.issuer = "https://idp.example";
   f.expect.client_id = "6cb04018-a3f5-46a7-b995-940c78f5aef3";
   f.expect.nonce = "ZzNhNWYzYjMtOWQ5Zi00ZjJkLWE1YjQtMmQ0ZWFjOWYzZWJk";

@@ -33,13 +33,23 @@ constexpr std::size_t kP256CoordinateBytes = 32;
 constexpr std::size_t kEd25519KeyBytes = 32;
 constexpr std::size_t kEs256SignatureBytes = 64;
 
-struct BnFree { void operator()(BIGNUM* p) const { BN_free(p); } };
-struct ParamBldFree { void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); } };
-struct ParamFree { void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); } };
-struct EcdsaSigFree { void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); } };
+struct BnFree {
+  void operator()(BIGNUM* p) const { BN_free(p); }
+};
+struct ParamBldFree {
+  void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); }
+};
+struct ParamFree {
+  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
+};
+struct EcdsaSigFree {
+  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
+};
 using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
 
-Status Invalid(std::string message) { return Status::InvalidArgument("invalid_jwk", std::move(message)); }
+Status Invalid(std::string message) {
+  return Status::InvalidArgument("invalid_jwk", std::move(message));
+}
 Status Unsupported(std::string message) {
   return Status::InvalidArgument("unsupported_jwk", std::move(message));
 }
@@ -47,9 +57,11 @@ Status Unsupported(std::string message) {
 // A member that must be a base64url string, decoded; "invalid_jwk" when absent or malformed.
 StatusOr<std::vector<std::uint8_t>> Bytes(const json::object& o, std::string_view name) {
   const json::value* v = o.if_contains(name);
-  if (v == nullptr || !v->is_string()) return Invalid("the JWK lacks the string member " + std::string(name));
+  if (v == nullptr || !v->is_string())
+    return Invalid("the JWK lacks the string member " + std::string(name));
   StatusOr<std::vector<std::uint8_t>> raw = Base64UrlDecode(v->get_string());
-  if (!raw.ok() || raw->empty()) return Invalid("the JWK member " + std::string(name) + " is not base64url");
+  if (!raw.ok() || raw->empty())
+    return Invalid("the JWK member " + std::string(name) + " is not base64url");
   return raw;
 }
 
@@ -61,7 +73,8 @@ StatusOr<PkeyPtr> FromParams(const char* type, OSSL_PARAM_BLD* bld) {
     return Status::Internal("key import could not start");
   }
   EVP_PKEY* raw = nullptr;
-  if (EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1 || raw == nullptr) {
+  if (EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1 ||
+      raw == nullptr) {
     return Invalid("the JWK is not a valid public key");
   }
   return PkeyPtr(raw);
@@ -71,7 +84,8 @@ StatusOr<JwkPublicKey::Impl> RsaKey(const json::object& o) {
   BULWARK_ASSIGN_OR_RETURN(std::vector<std::uint8_t> n, Bytes(o, "n"));
   BULWARK_ASSIGN_OR_RETURN(std::vector<std::uint8_t> e, Bytes(o, "e"));
   // RFC 7518 section 6.3.1: the minimum number of octets, so no leading zero.
-  if (n.front() == 0 || e.front() == 0) return Invalid("RSA n and e must not have leading zero octets");
+  if (n.front() == 0 || e.front() == 0)
+    return Invalid("RSA n and e must not have leading zero octets");
   int top_bits = 0;
   for (std::uint8_t b = n.front(); b != 0; b = static_cast<std::uint8_t>(b >> 1)) ++top_bits;
   const std::size_t bits = (n.size() - 1) * 8 + static_cast<std::size_t>(top_bits);
@@ -83,7 +97,8 @@ StatusOr<JwkPublicKey::Impl> RsaKey(const json::object& o) {
   BnPtr bn_n(BN_bin2bn(n.data(), static_cast<int>(n.size()), nullptr));
   BnPtr bn_e(BN_bin2bn(e.data(), static_cast<int>(e.size()), nullptr));
   std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
-  if (!bn_n || !bn_e || !bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
+  if (!bn_n || !bn_e || !bld ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
     return Status::Internal("RSA key import could not start");
   }
@@ -102,8 +117,10 @@ StatusOr<JwkPublicKey::Impl> EcKey(const json::object& o) {
   std::copy(x.begin(), x.end(), point.begin() + 1);
   std::copy(y.begin(), y.end(), point.begin() + 1 + kP256CoordinateBytes);
   std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
-  if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
+  if (!bld ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                       point.size()) != 1) {
     return Status::Internal("EC key import could not start");
   }
   BULWARK_ASSIGN_OR_RETURN(PkeyPtr pkey, FromParams("EC", bld.get()));
@@ -125,9 +142,12 @@ StatusOr<JwkPublicKey::Impl> OkpKey(const json::object& o) {
 
 bool Fits(JwkKeyType type, JwsAlgorithm alg) {
   switch (alg) {
-    case JwsAlgorithm::kRs256: return type == JwkKeyType::kRsa;
-    case JwsAlgorithm::kEs256: return type == JwkKeyType::kEc;
-    case JwsAlgorithm::kEdDsa: return type == JwkKeyType::kOkp;
+    case JwsAlgorithm::kRs256:
+      return type == JwkKeyType::kRsa;
+    case JwsAlgorithm::kEs256:
+      return type == JwkKeyType::kEc;
+    case JwsAlgorithm::kEdDsa:
+      return type == JwkKeyType::kOkp;
   }
   return false;
 }
@@ -191,9 +211,12 @@ std::optional<JwsAlgorithm> JwsAlgorithmFromName(std::string_view name) {
 
 std::string_view JwsAlgorithmName(JwsAlgorithm alg) {
   switch (alg) {
-    case JwsAlgorithm::kRs256: return "RS256";
-    case JwsAlgorithm::kEs256: return "ES256";
-    case JwsAlgorithm::kEdDsa: return "EdDSA";
+    case JwsAlgorithm::kRs256:
+      return "RS256";
+    case JwsAlgorithm::kEs256:
+      return "ES256";
+    case JwsAlgorithm::kEdDsa:
+      return "EdDSA";
   }
   return "";
 }
@@ -201,7 +224,8 @@ std::string_view JwsAlgorithmName(JwsAlgorithm alg) {
 StatusOr<JwkPublicKey> JwkPublicKey::FromJson(const json::object& o) {
   for (std::string_view priv : {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}) {
     if (o.contains(priv)) {
-      return Status::InvalidArgument("private_jwk", "the JWK holds private key material; it is not used");
+      return Status::InvalidArgument("private_jwk",
+                                     "the JWK holds private key material; it is not used");
     }
   }
   const std::optional<std::string_view> kty = OptionalString(o, "kty");
@@ -212,17 +236,21 @@ StatusOr<JwkPublicKey> JwkPublicKey::FromJson(const json::object& o) {
   if (*kty == "RSA") {
     key.type_ = JwkKeyType::kRsa;
   } else if (*kty == "EC") {
-    if (*crv != "P-256") return crv->empty() ? Invalid("an EC JWK needs crv") : Unsupported("the curve is not P-256");
+    if (*crv != "P-256")
+      return crv->empty() ? Invalid("an EC JWK needs crv") : Unsupported("the curve is not P-256");
     key.type_ = JwkKeyType::kEc;
   } else if (*kty == "OKP") {
-    if (*crv != "Ed25519") return crv->empty() ? Invalid("an OKP JWK needs crv") : Unsupported("the curve is not Ed25519");
+    if (*crv != "Ed25519")
+      return crv->empty() ? Invalid("an OKP JWK needs crv")
+                          : Unsupported("the curve is not Ed25519");
     key.type_ = JwkKeyType::kOkp;
   } else {
     return Unsupported("the JWK's kty is not RSA, EC or OKP");
   }
   BULWARK_RETURN_IF_ERROR(CheckUsage(o, key.type_, key.alg_));
   const std::optional<std::string_view> kid = OptionalString(o, "kid");
-  if (!kid || (o.contains("kid") && kid->empty())) return Invalid("the JWK's kid must be a non-empty string");
+  if (!kid || (o.contains("kid") && kid->empty()))
+    return Invalid("the JWK's kid must be a non-empty string");
   key.kid_ = std::string(*kid);
 
   StatusOr<Impl> impl = key.type_ == JwkKeyType::kRsa  ? RsaKey(o)
@@ -266,14 +294,16 @@ bool JwkPublicKey::Verify(JwsAlgorithm alg, std::span<const std::uint8_t> messag
   if (EVP_DigestVerifyInit(ctx.get(), &pctx, digest, nullptr, impl_->pkey.get()) != 1) {
     return false;
   }
-  if (alg == JwsAlgorithm::kRs256 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) return false;
-  return EVP_DigestVerify(ctx.get(), sig.data(), sig.size(), internal::NonNull(message.data()), message.size()) ==
-         1;
+  if (alg == JwsAlgorithm::kRs256 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
+    return false;
+  return EVP_DigestVerify(ctx.get(), sig.data(), sig.size(), internal::NonNull(message.data()),
+                          message.size()) == 1;
 }
 
 StatusOr<Jwks> Jwks::Parse(std::string_view json_text) {
   StatusOr<json::value> v = core::ParseStrictJson(json_text);
-  if (!v.ok() || !v->is_object()) return Status::InvalidArgument("invalid_jwks", "the JWKS is not a JSON object");
+  if (!v.ok() || !v->is_object())
+    return Status::InvalidArgument("invalid_jwks", "the JWKS is not a JSON object");
   return FromJson(v->as_object());
 }
 
@@ -284,7 +314,8 @@ StatusOr<Jwks> Jwks::FromJson(const json::object& doc) {
   }
   Jwks out;
   for (const json::value& item : list->get_array()) {
-    if (!item.is_object()) return Status::InvalidArgument("invalid_jwks", "a JWKS key is not an object");
+    if (!item.is_object())
+      return Status::InvalidArgument("invalid_jwks", "a JWKS key is not an object");
     StatusOr<JwkPublicKey> key = JwkPublicKey::FromJson(item.get_object());
     if (!key.ok()) {
       if (key.status().reason() == "unsupported_jwk") {

@@ -23,7 +23,8 @@
 //   - members are base64url exactly as RFC 7518 says: n and e without leading zero octets, n odd
 //     and 2048..16384 bits, e odd, 3 <= e < 2^32; EC x and y 32 bytes each and the point on the
 //     curve (and not the identity); OKP x 32 bytes; "kid", when present, a non-empty string;
-//     otherwise "invalid_jwk". Other members (x5c, x5t, n's friends) are ignored.
+//     otherwise "invalid_jwk". Other members (x5c, x5t, ...) are ignored: the key is n/e, x/y or x
+//     alone.
 //
 // A JWKS ({"keys":[...]}) is read with the same rules per key, except that keys the verifier
 // cannot use ("unsupported_jwk": another kty or curve, use "enc", another alg) are skipped, so a

@@ -9,7 +9,9 @@
 namespace bulwark::crypto {
 namespace {
 
-Status Malformed() { return Status::InvalidArgument("malformed_jws", "the token is not a well-formed JWS"); }
+Status Malformed() {
+  return Status::InvalidArgument("malformed_jws", "the token is not a well-formed JWS");
+}
 
 StatusOr<boost::json::object> StrictObject(std::string_view b64) {
   StatusOr<std::vector<std::uint8_t>> raw = Base64UrlDecode(b64);

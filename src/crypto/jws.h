@@ -30,11 +30,11 @@
 namespace bulwark::crypto {
 
 struct CompactJws {
-  boost::json::object header;            // the protected header, strictly parsed
-  std::string_view signing_input;        // base64url(header) "." base64url(payload): a view
-                                         // into the token, which must outlive this value
-  std::string_view payload_b64;          // a view into the token, not yet decoded
-  std::vector<std::uint8_t> signature;   // decoded; its size is the algorithm's business
+  boost::json::object header;           // the protected header, strictly parsed
+  std::string_view signing_input;       // base64url(header) "." base64url(payload): a view
+                                        // into the token, which must outlive this value
+  std::string_view payload_b64;         // a view into the token, not yet decoded
+  std::vector<std::uint8_t> signature;  // decoded; its size is the algorithm's business
 };
 
 StatusOr<CompactJws> ParseCompactJws(std::string_view token, std::size_t max_bytes);

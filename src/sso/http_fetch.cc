@@ -14,11 +14,17 @@
 namespace bulwark::sso {
 namespace {
 
-struct CurlUrlFree { void operator()(CURLU* u) const { curl_url_cleanup(u); } };
-struct CurlStrFree { void operator()(char* p) const { curl_free(p); } };
+struct CurlUrlFree {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+struct CurlStrFree {
+  void operator()(char* p) const { curl_free(p); }
+};
 using CurlStr = std::unique_ptr<char, CurlStrFree>;
 
-Status Insecure(std::string message) { return Status::InvalidArgument("insecure_idp_url", std::move(message)); }
+Status Insecure(std::string message) {
+  return Status::InvalidArgument("insecure_idp_url", std::move(message));
+}
 
 bool IsLoopbackHost(std::string_view host) {
   if (host == "localhost") return true;
@@ -26,7 +32,8 @@ bool IsLoopbackHost(std::string_view host) {
   if (h.size() > 2 && h.front() == '[' && h.back() == ']') {
     h = h.substr(1, h.size() - 2);
     in6_addr a6{};
-    return inet_pton(AF_INET6, h.c_str(), &a6) == 1 && std::memcmp(&a6, &in6addr_loopback, sizeof(a6)) == 0;
+    return inet_pton(AF_INET6, h.c_str(), &a6) == 1 &&
+           std::memcmp(&a6, &in6addr_loopback, sizeof(a6)) == 0;
   }
   in_addr a4{};
   return inet_pton(AF_INET, h.c_str(), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
@@ -34,8 +41,9 @@ bool IsLoopbackHost(std::string_view host) {
 
 // The URL's scheme and host, after the checks of CheckIdpUrl.
 StatusOr<std::pair<std::string, std::string>> SchemeAndHost(std::string_view url) {
-  if (url.empty() || url.size() > 4096 ||
-      std::any_of(url.begin(), url.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
+  if (url.empty() || url.size() > 4096 || std::any_of(url.begin(), url.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+      })) {
     return Insecure("the provider URL is empty, too long or holds spaces or control characters");
   }
   std::unique_ptr<CURLU, CurlUrlFree> u(curl_url());
@@ -50,10 +58,12 @@ StatusOr<std::pair<std::string, std::string>> SchemeAndHost(std::string_view url
     return Insecure("the provider URL must not hold credentials");
   }
   raw = nullptr;
-  if (curl_url_get(u.get(), CURLUPART_SCHEME, &raw, 0) != CURLUE_OK) return Insecure("the provider URL has no scheme");
+  if (curl_url_get(u.get(), CURLUPART_SCHEME, &raw, 0) != CURLUE_OK)
+    return Insecure("the provider URL has no scheme");
   CurlStr scheme(raw);
   raw = nullptr;
-  if (curl_url_get(u.get(), CURLUPART_HOST, &raw, 0) != CURLUE_OK) return Insecure("the provider URL has no host");
+  if (curl_url_get(u.get(), CURLUPART_HOST, &raw, 0) != CURLUE_OK)
+    return Insecure("the provider URL has no host");
   CurlStr host(raw);
   return std::make_pair(std::string(scheme.get()), std::string(host.get()));
 }
@@ -105,7 +115,8 @@ StatusOr<HttpResponse> CurlHttpFetcher::Fetch(const HttpRequest& request) {
     auth_line = crypto::SecretBytes(kPrefix.size() + request.authorization.size() + 1);
     auto out = auth_line.reveal_mutable_span();
     std::copy(kPrefix.begin(), kPrefix.end(), out.begin());
-    std::copy(request.authorization.reveal_span().begin(), request.authorization.reveal_span().end(),
+    std::copy(request.authorization.reveal_span().begin(),
+              request.authorization.reveal_span().end(),
               out.begin() + static_cast<std::ptrdiff_t>(kPrefix.size()));
     if (curl_slist_append(headers.get(), reinterpret_cast<const char*>(out.data())) == nullptr) {
       return Status::Internal("libcurl could not allocate");
@@ -140,18 +151,21 @@ StatusOr<HttpResponse> CurlHttpFetcher::Fetch(const HttpRequest& request) {
     set(CURLOPT_POSTFIELDS, reinterpret_cast<const char*>(request.form_body.reveal_span().data()));
   }
   if (rc != CURLE_OK) {
-    log::Error("sso.idp_fetch_config_failed", {{"host", host}, {"curl_error", curl_easy_strerror(rc)}});
+    log::Error("sso.idp_fetch_config_failed",
+               {{"host", host}, {"curl_error", curl_easy_strerror(rc)}});
     return Status::Internal("the provider request could not be configured");
   }
 
   rc = curl_easy_perform(h);
   if (sink.overflow) {
     log::Warn("sso.idp_response_too_large", {{"host", host}});
-    return Status::Unavailable("idp_error", "the identity provider " + host + " sent a response larger than allowed");
+    return Status::Unavailable(
+        "idp_error", "the identity provider " + host + " sent a response larger than allowed");
   }
   if (rc != CURLE_OK) {
     log::Warn("sso.idp_unreachable", {{"host", host}, {"curl_error", curl_easy_strerror(rc)}});
-    return Status::Unavailable("idp_unreachable", "the identity provider " + host + " could not be reached");
+    return Status::Unavailable("idp_unreachable",
+                               "the identity provider " + host + " could not be reached");
   }
   HttpResponse out;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out.status);

@@ -24,9 +24,9 @@
 // Thread-safety: Fetch may be called from many threads at once (one libcurl handle per request).
 //
 // Example:
-//   auto fetcher = std::make_shared<CurlHttpFetcher>(HttpFetchOptions{.ca_file = "/etc/bulwark/idp-ca.pem"});
-//   HttpRequest req;
-//   req.url = "https://accounts.google.com/.well-known/openid-configuration";
+//   auto fetcher = std::make_shared<CurlHttpFetcher>(HttpFetchOptions{.ca_file =
+//   "/etc/bulwark/idp-ca.pem"}); HttpRequest req; req.url =
+//   "https://accounts.google.com/.well-known/openid-configuration";
 //   BULWARK_ASSIGN_OR_RETURN(HttpResponse resp, fetcher->Fetch(req));
 #include <chrono>
 #include <cstddef>
@@ -40,10 +40,10 @@ namespace bulwark::sso {
 
 struct HttpRequest {
   std::string url;
-  bool post = false;                    // false: GET
-  crypto::SecretBytes form_body;        // POST: application/x-www-form-urlencoded; a secret
-  crypto::SecretBytes authorization;    // the Authorization header's value, if not empty; a secret
-  bool allow_insecure_loopback = false; // dev mode: http:// to a loopback host
+  bool post = false;                     // false: GET
+  crypto::SecretBytes form_body;         // POST: application/x-www-form-urlencoded; a secret
+  crypto::SecretBytes authorization;     // the Authorization header's value, if not empty; a secret
+  bool allow_insecure_loopback = false;  // dev mode: http:// to a loopback host
 };
 
 struct HttpResponse {

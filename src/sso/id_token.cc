@@ -26,20 +26,27 @@ Status Fail(std::string reason, std::string message) {
   return Status::Unauthenticated(std::move(reason), std::move(message));
 }
 Status InvalidClaims(std::string_view which) {
-  return Fail("invalid_claims", "the token's " + std::string(which) + " claim is missing or has the wrong type");
+  return Fail("invalid_claims",
+              "the token's " + std::string(which) + " claim is missing or has the wrong type");
 }
 
-std::int64_t SaturatingAdd(std::int64_t a, std::int64_t b) { return a > kInt64Max - b ? kInt64Max : a + b; }
-std::int64_t SaturatingSub(std::int64_t a, std::int64_t b) { return a < kInt64Min + b ? kInt64Min : a - b; }
+std::int64_t SaturatingAdd(std::int64_t a, std::int64_t b) {
+  return a > kInt64Max - b ? kInt64Max : a + b;
+}
+std::int64_t SaturatingSub(std::int64_t a, std::int64_t b) {
+  return a < kInt64Min + b ? kInt64Min : a - b;
+}
 
 // Steps 1 to 4 of the header comment: the payload of a token whose signature verified.
 StatusOr<json::object> VerifiedPayload(std::string_view token, const crypto::Jwks& jwks,
                                        const TokenExpectations& e, Kind kind) {
-  if (token.size() > kMaxIdpTokenBytes) return Fail("token_too_large", "the token is larger than allowed");
+  if (token.size() > kMaxIdpTokenBytes)
+    return Fail("token_too_large", "the token is larger than allowed");
   StatusOr<crypto::CompactJws> jws = crypto::ParseCompactJws(token, kMaxIdpTokenBytes);
   if (!jws.ok()) return Fail("malformed_token", "the token is not a well-formed JWS");
   const json::object& h = jws->header;
-  if (h.contains("crit")) return Fail("unsupported_crit", "the token requires a JWS extension (crit)");
+  if (h.contains("crit"))
+    return Fail("unsupported_crit", "the token requires a JWS extension (crit)");
   if (const json::value* typ = h.if_contains("typ")) {
     if (!typ->is_string()) return Fail("malformed_token", "the token's typ is not a string");
     std::string t = core::AsciiLower(typ->get_string());
@@ -48,18 +55,24 @@ StatusOr<json::object> VerifiedPayload(std::string_view token, const crypto::Jwk
     if (!fits) return Fail("wrong_token_type", "the token's typ is not this kind of token");
   }
   const json::value* alg_name = h.if_contains("alg");
-  if (alg_name == nullptr || !alg_name->is_string()) return Fail("malformed_token", "the token has no alg");
-  const std::optional<crypto::JwsAlgorithm> alg = crypto::JwsAlgorithmFromName(alg_name->get_string());
-  if (!alg || std::find(e.allowed_algs.begin(), e.allowed_algs.end(), *alg) == e.allowed_algs.end()) {
+  if (alg_name == nullptr || !alg_name->is_string())
+    return Fail("malformed_token", "the token has no alg");
+  const std::optional<crypto::JwsAlgorithm> alg =
+      crypto::JwsAlgorithmFromName(alg_name->get_string());
+  if (!alg ||
+      std::find(e.allowed_algs.begin(), e.allowed_algs.end(), *alg) == e.allowed_algs.end()) {
     return Fail("alg_not_allowed", "the token's signature algorithm is not allowed");
   }
 
   const crypto::JwkPublicKey* key = nullptr;
   if (const json::value* kid = h.if_contains("kid")) {
-    if (!kid->is_string() || kid->get_string().empty()) return Fail("malformed_token", "the token's kid is not a string");
+    if (!kid->is_string() || kid->get_string().empty())
+      return Fail("malformed_token", "the token's kid is not a string");
     key = jwks.FindByKid(kid->get_string());
-    if (key == nullptr) return Fail("unknown_kid", "the token is signed with a key the provider does not publish");
-    if (!key->Allows(*alg)) return Fail("alg_not_allowed", "the token's key does not take its algorithm");
+    if (key == nullptr)
+      return Fail("unknown_kid", "the token is signed with a key the provider does not publish");
+    if (!key->Allows(*alg))
+      return Fail("alg_not_allowed", "the token's key does not take its algorithm");
   } else {
     // No kid: only a set with exactly one key for this alg leaves nothing to choose.
     std::size_t candidates = 0;
@@ -69,13 +82,15 @@ StatusOr<json::object> VerifiedPayload(std::string_view token, const crypto::Jwk
         ++candidates;
       }
     }
-    if (candidates != 1) return Fail("unknown_kid", "the token names no key and the provider has several");
+    if (candidates != 1)
+      return Fail("unknown_kid", "the token names no key and the provider has several");
   }
   if (!key->Verify(*alg, crypto::AsBytes(jws->signing_input), jws->signature)) {
     return Fail("bad_signature", "the token's signature is not valid");
   }
   StatusOr<json::object> payload = crypto::JwsPayloadObject(*jws);
-  if (!payload.ok()) return Fail("malformed_token", "the token's payload is not a strict JSON object");
+  if (!payload.ok())
+    return Fail("malformed_token", "the token's payload is not a strict JSON object");
   return payload;
 }
 
@@ -104,25 +119,29 @@ StatusOr<std::int64_t> RequiredInt(const json::object& p, std::string_view name)
 }
 
 // "iss" (and for a template or a tenant allowlist, "tid"). Returns the issuer.
-StatusOr<std::string> CheckIssuer(const json::object& p, const TokenExpectations& e, std::string& tid) {
+StatusOr<std::string> CheckIssuer(const json::object& p, const TokenExpectations& e,
+                                  std::string& tid) {
   std::string iss;
   BULWARK_RETURN_IF_ERROR(OptionalString(p, "iss", iss));
   if (iss.empty()) return InvalidClaims("iss");
   BULWARK_RETURN_IF_ERROR(OptionalString(p, "tid", tid));
   const std::size_t at = e.issuer.find(kTenantIdPlaceholder);
   if (at != std::string::npos || !e.allowed_tenants.empty()) {
-    if (tid.empty() || std::find(e.allowed_tenants.begin(), e.allowed_tenants.end(), tid) == e.allowed_tenants.end()) {
+    if (tid.empty() || std::find(e.allowed_tenants.begin(), e.allowed_tenants.end(), tid) ==
+                           e.allowed_tenants.end()) {
       return Fail("tenant_not_allowed", "the token's tenant is not one this connection allows");
     }
   }
   std::string expected = e.issuer;
   if (at != std::string::npos) expected.replace(at, kTenantIdPlaceholder.size(), tid);
-  if (e.issuer.empty() || iss != expected) return Fail("wrong_issuer", "the token's issuer is not the connection's");
+  if (e.issuer.empty() || iss != expected)
+    return Fail("wrong_issuer", "the token's issuer is not the connection's");
   return iss;
 }
 
 // "aud" contains client_id; returns the audiences.
-StatusOr<std::vector<std::string>> CheckAudience(const json::object& p, const TokenExpectations& e) {
+StatusOr<std::vector<std::string>> CheckAudience(const json::object& p,
+                                                 const TokenExpectations& e) {
   std::vector<std::string> aud;
   const json::value* v = p.if_contains("aud");
   if (v != nullptr && v->is_string()) {
@@ -144,7 +163,8 @@ StatusOr<std::vector<std::string>> CheckAudience(const json::object& p, const To
 Status CheckSubject(const json::object& p, std::string& sub, bool required) {
   const json::value* v = p.if_contains("sub");
   if (v == nullptr && !required) return Status::Ok();
-  if (v == nullptr || !v->is_string() || v->get_string().empty() || v->get_string().size() > kMaxSubjectBytes) {
+  if (v == nullptr || !v->is_string() || v->get_string().empty() ||
+      v->get_string().size() > kMaxSubjectBytes) {
     return InvalidClaims("sub");
   }
   sub = std::string(v->get_string());
@@ -155,7 +175,8 @@ Status CheckSubject(const json::object& p, std::string& sub, bool required) {
 Status CheckIssuedAt(std::int64_t iat, const TokenExpectations& e) {
   const std::int64_t skew = std::max<std::int64_t>(e.skew_s, 0);
   const std::int64_t max_age = std::max<std::int64_t>(e.max_age_s, 0);
-  if (iat > SaturatingAdd(e.now_unix, skew)) return Fail("iat_in_future", "the token is issued in the future");
+  if (iat > SaturatingAdd(e.now_unix, skew))
+    return Fail("iat_in_future", "the token is issued in the future");
   if (iat < SaturatingSub(SaturatingSub(e.now_unix, max_age), skew)) {
     return Fail("token_too_old", "the token was issued too long ago");
   }
@@ -174,25 +195,31 @@ Status CheckNonce(const json::object& p, const TokenExpectations& e) {
   if (v == nullptr) return Fail("nonce_missing", "the token carries no nonce");
   if (!v->is_string()) return InvalidClaims("nonce");
   // Digests, so the comparison depends on neither length nor content.
-  const bool same = !e.nonce.empty() && crypto::ConstantTimeEquals(crypto::Sha256(std::string_view(v->get_string())),
-                                                                    crypto::Sha256(std::string_view(e.nonce)));
+  const bool same = !e.nonce.empty() &&
+                    crypto::ConstantTimeEquals(crypto::Sha256(std::string_view(v->get_string())),
+                                               crypto::Sha256(std::string_view(e.nonce)));
   if (!same) return Fail("nonce_mismatch", "the token's nonce is not the one this sign-in sent");
   return Status::Ok();
 }
 
 Status ReadGroups(const json::object& p, const TokenExpectations& e, IdTokenClaims& c) {
-  const std::string_view claim = e.groups_claim.empty() ? std::string_view("groups") : e.groups_claim;
-  if (const json::value* names = p.if_contains("_claim_names"); names != nullptr && names->is_object()) {
-    c.groups_overage = names->get_object().contains(claim) || names->get_object().contains("groups");
+  const std::string_view claim =
+      e.groups_claim.empty() ? std::string_view("groups") : e.groups_claim;
+  if (const json::value* names = p.if_contains("_claim_names");
+      names != nullptr && names->is_object()) {
+    c.groups_overage =
+        names->get_object().contains(claim) || names->get_object().contains("groups");
   }
-  if (const json::value* has = p.if_contains("hasgroups"); has != nullptr && has->is_bool() && has->get_bool()) {
+  if (const json::value* has = p.if_contains("hasgroups");
+      has != nullptr && has->is_bool() && has->get_bool()) {
     c.groups_overage = true;
   }
   const json::value* v = p.if_contains(claim);
   if (v == nullptr) return Status::Ok();
   if (!v->is_array() || v->get_array().size() > kMaxGroups) return InvalidClaims("groups");
   for (const json::value& g : v->get_array()) {
-    if (!g.is_string() || g.get_string().size() > kMaxClaimStringBytes) return InvalidClaims("groups");
+    if (!g.is_string() || g.get_string().size() > kMaxClaimStringBytes)
+      return InvalidClaims("groups");
     c.groups.emplace_back(g.get_string());
   }
   return Status::Ok();
@@ -260,7 +287,8 @@ StatusOr<LogoutTokenClaims> ValidateLogoutToken(std::string_view token, const cr
   if (c.jti.empty()) return Fail("missing_jti", "the logout token has no jti");
   BULWARK_RETURN_IF_ERROR(CheckSubject(p, c.subject, /*required=*/false));
   BULWARK_RETURN_IF_ERROR(OptionalString(p, "sid", c.sid));
-  if (c.subject.empty() && c.sid.empty()) return Fail("missing_sid_and_sub", "the logout token names no session or subject");
+  if (c.subject.empty() && c.sid.empty())
+    return Fail("missing_sid_and_sub", "the logout token names no session or subject");
   if (p.contains("nonce")) return Fail("nonce_present", "a logout token must not carry a nonce");
   return c;
 }

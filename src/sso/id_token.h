@@ -72,10 +72,12 @@ namespace bulwark::sso {
 
 inline constexpr std::size_t kMaxIdpTokenBytes = 16 * 1024;
 inline constexpr std::size_t kMaxSubjectBytes = 255;
-inline constexpr std::size_t kMaxClaimStringBytes = 1024;  // email, name, hd, tid, oid, sid, each group
+inline constexpr std::size_t kMaxClaimStringBytes =
+    1024;  // email, name, hd, tid, oid, sid, each group
 inline constexpr std::size_t kMaxGroups = 1000;
 inline constexpr std::string_view kTenantIdPlaceholder = "{tenantid}";
-inline constexpr std::string_view kBackChannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout";
+inline constexpr std::string_view kBackChannelLogoutEvent =
+    "http://schemas.openid.net/event/backchannel-logout";
 
 // What the caller expects of a token; both validators read all but `nonce` and `groups_claim`
 // (ID token only).
@@ -83,8 +85,8 @@ struct TokenExpectations {
   std::string issuer;                        // exact, or a template holding "{tenantid}"
   std::vector<std::string> allowed_tenants;  // Entra tids; required for a template issuer
   std::string client_id;
-  std::vector<crypto::JwsAlgorithm> allowed_algs{crypto::JwsAlgorithm::kRs256, crypto::JwsAlgorithm::kEs256,
-                                                 crypto::JwsAlgorithm::kEdDsa};
+  std::vector<crypto::JwsAlgorithm> allowed_algs{
+      crypto::JwsAlgorithm::kRs256, crypto::JwsAlgorithm::kEs256, crypto::JwsAlgorithm::kEdDsa};
   std::int64_t now_unix = 0;
   std::int64_t skew_s = 60;      // clock leeway, both ways; negative counts as 0
   std::int64_t max_age_s = 600;  // how old "iat" may be (plus skew); negative counts as 0
@@ -99,10 +101,10 @@ struct IdTokenClaims {
   std::string email;                  // "" when absent
   bool email_verified = false;        // true only for the JSON value true
   std::string name;
-  std::string hd;                     // Google Workspace hosted domain
-  std::string tid;                    // Entra tenant id
-  std::string oid;                    // Entra object id
-  std::string sid;                    // the provider's session id (for back-channel logout)
+  std::string hd;   // Google Workspace hosted domain
+  std::string tid;  // Entra tenant id
+  std::string oid;  // Entra object id
+  std::string sid;  // the provider's session id (for back-channel logout)
   std::vector<std::string> groups;
   bool groups_overage = false;
   std::int64_t iat = 0;

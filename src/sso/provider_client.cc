@@ -27,11 +27,14 @@ namespace {
 
 namespace json = boost::json;
 
-Status IdpError(std::string message) { return Status::Unavailable("idp_error", std::move(message)); }
+Status IdpError(std::string message) {
+  return Status::Unavailable("idp_error", std::move(message));
+}
 
 StatusOr<json::object> ParseObject(std::string_view body, std::string_view what) {
   StatusOr<json::value> v = core::ParseStrictJson(body);
-  if (!v.ok() || !v->is_object()) return IdpError("the identity provider's " + std::string(what) + " is not a JSON object");
+  if (!v.ok() || !v->is_object())
+    return IdpError("the identity provider's " + std::string(what) + " is not a JSON object");
   return std::move(v->as_object());
 }
 
@@ -68,7 +71,8 @@ std::string OAuthErrorCode(std::string_view body) {
   if (!v.ok() || !v->is_object()) return "";
   const std::string code = String(v->as_object(), "error");
   const bool plain = !code.empty() && code.size() <= 64 &&
-                     std::all_of(code.begin(), code.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+                     std::all_of(code.begin(), code.end(),
+                                 [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
   return plain ? code : "";
 }
 
@@ -77,8 +81,9 @@ std::string OAuthErrorCode(std::string_view body) {
 void BuildTokenRequest(const CodeExchange& x, HttpRequest& req) {
   const std::string_view secret = x.client_secret->reveal_string_view();
   std::string body;
-  body.reserve(3 * (x.code.size() + x.redirect_uri.size() + x.code_verifier.size() + x.client_id.size() +
-                    secret.size()) + 128);
+  body.reserve(3 * (x.code.size() + x.redirect_uri.size() + x.code_verifier.size() +
+                    x.client_id.size() + secret.size()) +
+               128);
   body += "grant_type=authorization_code&code=";
   core::AppendPercentEncoded(body, x.code);
   body += "&redirect_uri=";
@@ -115,7 +120,8 @@ ProviderClient::ProviderClient(std::shared_ptr<HttpFetcher> fetcher, ProviderCli
 
 std::int64_t ProviderClient::Now() const {
   if (options_.now) return options_.now();
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -133,15 +139,17 @@ StatusOr<ProviderMetadata> ProviderClient::Discover(const ProviderEndpoint& endp
   req.url = url;
   req.allow_insecure_loopback = endpoint.allow_insecure_loopback;
   BULWARK_ASSIGN_OR_RETURN(HttpResponse resp, fetcher_->Fetch(req));
-  if (resp.status != 200) return IdpError("the identity provider's discovery document could not be fetched");
+  if (resp.status != 200)
+    return IdpError("the identity provider's discovery document could not be fetched");
   BULWARK_ASSIGN_OR_RETURN(json::object doc, ParseObject(resp.body, "discovery document"));
 
   ProviderMetadata m;
   m.issuer = String(doc, "issuer");
   if (endpoint.issuer.empty() || m.issuer != endpoint.issuer) {
-    log::Warn("sso.discovery_issuer_mismatch", {{"configured", endpoint.issuer}, {"discovered", m.issuer}});
-    return Status::FailedPrecondition("idp_issuer_mismatch",
-                                      "the identity provider's discovery document names another issuer");
+    log::Warn("sso.discovery_issuer_mismatch",
+              {{"configured", endpoint.issuer}, {"discovered", m.issuer}});
+    return Status::FailedPrecondition(
+        "idp_issuer_mismatch", "the identity provider's discovery document names another issuer");
   }
   m.authorization_endpoint = String(doc, "authorization_endpoint");
   m.token_endpoint = String(doc, "token_endpoint");
@@ -153,7 +161,8 @@ StatusOr<ProviderMetadata> ProviderClient::Discover(const ProviderEndpoint& endp
   m.end_session_endpoint = String(doc, "end_session_endpoint");
   m.code_challenge_methods = Strings(doc, "code_challenge_methods_supported");
   m.id_token_signing_algs = Strings(doc, "id_token_signing_alg_values_supported");
-  m.authorization_response_iss_parameter_supported = Bool(doc, "authorization_response_iss_parameter_supported");
+  m.authorization_response_iss_parameter_supported =
+      Bool(doc, "authorization_response_iss_parameter_supported");
   m.backchannel_logout_supported = Bool(doc, "backchannel_logout_supported");
   m.backchannel_logout_session_supported = Bool(doc, "backchannel_logout_session_supported");
 
@@ -177,9 +186,11 @@ StatusOr<std::shared_ptr<const crypto::Jwks>> ProviderClient::Keys(const Provide
   {
     std::lock_guard<std::mutex> lock(mu_);
     const std::int64_t now = Now();
-    const bool fresh = entry->keys != nullptr && now - entry->fetched_at < options_.jwks_ttl.count();
+    const bool fresh =
+        entry->keys != nullptr && now - entry->fetched_at < options_.jwks_ttl.count();
     if (refresh_for_unknown_kid) {
-      const bool limited = entry->last_attempt && now - *entry->last_attempt < options_.refetch_interval.count();
+      const bool limited =
+          entry->last_attempt && now - *entry->last_attempt < options_.refetch_interval.count();
       if (limited && entry->keys != nullptr) return entry->keys;
     } else if (fresh) {
       return entry->keys;
@@ -196,9 +207,8 @@ StatusOr<std::shared_ptr<const crypto::Jwks>> ProviderClient::Keys(const Provide
   return FetchKeys(endpoint, metadata.jwks_uri, *entry);
 }
 
-StatusOr<std::shared_ptr<const crypto::Jwks>> ProviderClient::FetchKeys(const ProviderEndpoint& endpoint,
-                                                                        const std::string& jwks_uri,
-                                                                        JwksEntry& entry) {
+StatusOr<std::shared_ptr<const crypto::Jwks>> ProviderClient::FetchKeys(
+    const ProviderEndpoint& endpoint, const std::string& jwks_uri, JwksEntry& entry) {
   HttpRequest req;
   req.url = jwks_uri;
   req.allow_insecure_loopback = endpoint.allow_insecure_loopback;
@@ -222,7 +232,8 @@ StatusOr<std::shared_ptr<const crypto::Jwks>> ProviderClient::FetchKeys(const Pr
       return std::shared_ptr<const crypto::Jwks>(keys);
     }
     log::Warn("sso.jwks_refused", {{"jwks_uri", jwks_uri}, {"reason", jwks.status().reason()}});
-    failure = IdpError("the identity provider's key set is not acceptable (" + jwks.status().reason() + ")");
+    failure = IdpError("the identity provider's key set is not acceptable (" +
+                       jwks.status().reason() + ")");
   }
   // Keep using the keys already held; without any, nothing can be validated.
   std::lock_guard<std::mutex> lock(mu_);
@@ -231,36 +242,38 @@ StatusOr<std::shared_ptr<const crypto::Jwks>> ProviderClient::FetchKeys(const Pr
 }
 
 template <typename Claims, typename Validate>
-StatusOr<Claims> ProviderClient::WithKeys(const ProviderEndpoint& endpoint, const ProviderMetadata& metadata,
-                                          Validate validate) {
+StatusOr<Claims> ProviderClient::WithKeys(const ProviderEndpoint& endpoint,
+                                          const ProviderMetadata& metadata, Validate validate) {
   BULWARK_ASSIGN_OR_RETURN(std::shared_ptr<const crypto::Jwks> keys, Keys(endpoint, metadata));
   StatusOr<Claims> result = validate(*keys);
   if (result.ok() || result.status().reason() != "unknown_kid") return result;
   // The provider may have rotated its keys since they were cached: look once more.
-  StatusOr<std::shared_ptr<const crypto::Jwks>> fresh = Keys(endpoint, metadata, /*refresh_for_unknown_kid=*/true);
+  StatusOr<std::shared_ptr<const crypto::Jwks>> fresh =
+      Keys(endpoint, metadata, /*refresh_for_unknown_kid=*/true);
   if (!fresh.ok() || *fresh == keys) return result;
   return validate(**fresh);
 }
 
 StatusOr<IdTokenClaims> ProviderClient::ValidateIdToken(const ProviderEndpoint& endpoint,
-                                                        const ProviderMetadata& metadata, std::string_view token,
+                                                        const ProviderMetadata& metadata,
+                                                        std::string_view token,
                                                         const TokenExpectations& expectations) {
   return WithKeys<IdTokenClaims>(endpoint, metadata, [&](const crypto::Jwks& jwks) {
     return sso::ValidateIdToken(token, jwks, expectations);
   });
 }
 
-StatusOr<LogoutTokenClaims> ProviderClient::ValidateLogoutToken(const ProviderEndpoint& endpoint,
-                                                                const ProviderMetadata& metadata,
-                                                                std::string_view token,
-                                                                const TokenExpectations& expectations) {
+StatusOr<LogoutTokenClaims> ProviderClient::ValidateLogoutToken(
+    const ProviderEndpoint& endpoint, const ProviderMetadata& metadata, std::string_view token,
+    const TokenExpectations& expectations) {
   return WithKeys<LogoutTokenClaims>(endpoint, metadata, [&](const crypto::Jwks& jwks) {
     return sso::ValidateLogoutToken(token, jwks, expectations);
   });
 }
 
 StatusOr<TokenResponse> ProviderClient::ExchangeCode(const ProviderEndpoint& endpoint,
-                                                     const ProviderMetadata& metadata, const CodeExchange& exchange) {
+                                                     const ProviderMetadata& metadata,
+                                                     const CodeExchange& exchange) {
   if (exchange.client_secret == nullptr || exchange.client_id.empty()) {
     return Status::Internal("a code exchange needs the client id and secret");
   }
@@ -274,11 +287,12 @@ StatusOr<TokenResponse> ProviderClient::ExchangeCode(const ProviderEndpoint& end
   if (resp.status >= 400 && resp.status < 500) {
     const std::string code = OAuthErrorCode(resp.body);
     log::Warn("sso.token_exchange_refused", {{"issuer", endpoint.issuer},
-                                              {"status", static_cast<std::int64_t>(resp.status)},
-                                              {"error", code}});
-    return Status::Unauthenticated("token_exchange_failed",
-                                   code.empty() ? "the identity provider refused the authorization code"
-                                                : "the identity provider refused the authorization code: " + code);
+                                             {"status", static_cast<std::int64_t>(resp.status)},
+                                             {"error", code}});
+    return Status::Unauthenticated(
+        "token_exchange_failed",
+        code.empty() ? "the identity provider refused the authorization code"
+                     : "the identity provider refused the authorization code: " + code);
   }
   if (resp.status != 200) {
     log::Warn("sso.token_endpoint_error",
@@ -288,7 +302,8 @@ StatusOr<TokenResponse> ProviderClient::ExchangeCode(const ProviderEndpoint& end
   BULWARK_ASSIGN_OR_RETURN(json::object doc, ParseObject(resp.body, "token response"));
   TokenResponse out;
   out.id_token = String(doc, "id_token");
-  if (out.id_token.empty()) return IdpError("the identity provider's token response has no ID token");
+  if (out.id_token.empty())
+    return IdpError("the identity provider's token response has no ID token");
   out.access_token = crypto::SecretBytes::FromString(String(doc, "access_token"));
   out.token_type = String(doc, "token_type");
   if (const json::value* e = doc.if_contains("expires_in"); e != nullptr && e->is_int64()) {

@@ -45,7 +45,8 @@
 //   ProviderEndpoint idp{.issuer = "https://accounts.google.com"};
 //   BULWARK_ASSIGN_OR_RETURN(ProviderMetadata meta, client.Discover(idp));
 //   BULWARK_ASSIGN_OR_RETURN(TokenResponse tokens, client.ExchangeCode(idp, meta, exchange));
-//   BULWARK_ASSIGN_OR_RETURN(IdTokenClaims claims, client.ValidateIdToken(idp, meta, tokens.id_token, expect));
+//   BULWARK_ASSIGN_OR_RETURN(IdTokenClaims claims, client.ValidateIdToken(idp, meta,
+//   tokens.id_token, expect));
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -77,9 +78,9 @@ struct ProviderMetadata {
   std::string authorization_endpoint;
   std::string token_endpoint;
   std::string jwks_uri;
-  std::string end_session_endpoint;                     // "" when not offered
-  std::vector<std::string> code_challenge_methods;      // code_challenge_methods_supported
-  std::vector<std::string> id_token_signing_algs;       // id_token_signing_alg_values_supported
+  std::string end_session_endpoint;                 // "" when not offered
+  std::vector<std::string> code_challenge_methods;  // code_challenge_methods_supported
+  std::vector<std::string> id_token_signing_algs;   // id_token_signing_alg_values_supported
   bool authorization_response_iss_parameter_supported = false;  // RFC 9207
   bool backchannel_logout_supported = false;
   bool backchannel_logout_session_supported = false;
@@ -91,9 +92,9 @@ struct CodeExchange {
   std::string client_id;
   const crypto::SecretBytes* client_secret = nullptr;  // not owned; must outlive the call
   ClientAuthMethod auth = ClientAuthMethod::kClientSecretBasic;
-  std::string code;            // single-use, never logged
+  std::string code;  // single-use, never logged
   std::string redirect_uri;
-  std::string code_verifier;   // PKCE verifier, never logged
+  std::string code_verifier;  // PKCE verifier, never logged
 };
 
 struct TokenResponse {
@@ -106,7 +107,8 @@ struct TokenResponse {
 struct ProviderClientOptions {
   std::chrono::seconds discovery_ttl{3600};
   std::chrono::seconds jwks_ttl{3600};
-  std::chrono::seconds refetch_interval{60};  // at most one unknown-kid refetch per jwks_uri per this
+  std::chrono::seconds refetch_interval{
+      60};  // at most one unknown-kid refetch per jwks_uri per this
   // Monotonic seconds; tests inject their own. Empty: std::chrono::steady_clock.
   std::function<std::int64_t()> now;
 };
@@ -125,13 +127,16 @@ class ProviderClient {
 
   // sso::ValidateIdToken / ValidateLogoutToken against the provider's keys, with the one
   // rate-limited refetch on "unknown_kid" described above.
-  StatusOr<IdTokenClaims> ValidateIdToken(const ProviderEndpoint& endpoint, const ProviderMetadata& metadata,
-                                          std::string_view token, const TokenExpectations& expectations);
+  StatusOr<IdTokenClaims> ValidateIdToken(const ProviderEndpoint& endpoint,
+                                          const ProviderMetadata& metadata, std::string_view token,
+                                          const TokenExpectations& expectations);
   StatusOr<LogoutTokenClaims> ValidateLogoutToken(const ProviderEndpoint& endpoint,
-                                                  const ProviderMetadata& metadata, std::string_view token,
+                                                  const ProviderMetadata& metadata,
+                                                  std::string_view token,
                                                   const TokenExpectations& expectations);
 
-  StatusOr<TokenResponse> ExchangeCode(const ProviderEndpoint& endpoint, const ProviderMetadata& metadata,
+  StatusOr<TokenResponse> ExchangeCode(const ProviderEndpoint& endpoint,
+                                       const ProviderMetadata& metadata,
                                        const CodeExchange& exchange);
 
  private:
@@ -143,9 +148,11 @@ class ProviderClient {
   std::int64_t Now() const;
   std::shared_ptr<JwksEntry> Entry(const std::string& jwks_uri);
   StatusOr<std::shared_ptr<const crypto::Jwks>> FetchKeys(const ProviderEndpoint& endpoint,
-                                                          const std::string& jwks_uri, JwksEntry& entry);
+                                                          const std::string& jwks_uri,
+                                                          JwksEntry& entry);
   template <typename Claims, typename Validate>
-  StatusOr<Claims> WithKeys(const ProviderEndpoint& endpoint, const ProviderMetadata& metadata, Validate validate);
+  StatusOr<Claims> WithKeys(const ProviderEndpoint& endpoint, const ProviderMetadata& metadata,
+                            Validate validate);
 
   const std::shared_ptr<HttpFetcher> fetcher_;
   const ProviderClientOptions options_;

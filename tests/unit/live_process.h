@@ -109,10 +109,11 @@ inline std::string ReadFile(const std::string& path) {
 
 // A self-signed P-256 certificate for `san` ("IP:127.0.0.1", "DNS:x.example") written to `cert`
 // and its key to `key`, via the openssl CLI. False if it cannot be made.
-inline bool MakeSelfSignedCert(const std::string& san, const std::string& cert, const std::string& key) {
-  return RunProgram({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                     "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=bulwark-test", "-addext",
-                     "subjectAltName=" + san}) == 0;
+inline bool MakeSelfSignedCert(const std::string& san, const std::string& cert,
+                               const std::string& key) {
+  return RunProgram({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days",
+                     "1", "-subj", "/CN=bulwark-test", "-addext", "subjectAltName=" + san}) == 0;
 }
 
 }  // namespace bulwark::testing

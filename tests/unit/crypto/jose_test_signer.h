@@ -23,7 +23,9 @@
 
 namespace bulwark::testing {
 
-struct PkeyDeleter { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
 using TestPkey = std::shared_ptr<EVP_PKEY>;
 
 // "RS256" (RSA of `rsa_bits`), "ES256" (P-256) or "EdDSA" (Ed25519).
@@ -52,7 +54,8 @@ inline std::vector<std::uint8_t> BnParam(EVP_PKEY* k, const char* name) {
 }
 
 // The public JWK of `k`, with kid and (when not empty) alg and use "sig".
-inline boost::json::object PublicJwk(const TestPkey& k, std::string_view kid, std::string_view alg = "") {
+inline boost::json::object PublicJwk(const TestPkey& k, std::string_view kid,
+                                     std::string_view alg = "") {
   boost::json::object j;
   if (EVP_PKEY_is_a(k.get(), "RSA") == 1) {
     j["kty"] = "RSA";
@@ -61,8 +64,9 @@ inline boost::json::object PublicJwk(const TestPkey& k, std::string_view kid, st
   } else if (EVP_PKEY_is_a(k.get(), "EC") == 1) {
     std::vector<std::uint8_t> pt(65);
     std::size_t len = 0;
-    if (EVP_PKEY_get_octet_string_param(k.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt.data(), pt.size(),
-                                        &len) != 1 || len != 65) {
+    if (EVP_PKEY_get_octet_string_param(k.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt.data(),
+                                        pt.size(), &len) != 1 ||
+        len != 65) {
       throw std::runtime_error("ec point");
     }
     j["kty"] = "EC";
@@ -90,13 +94,15 @@ inline std::vector<std::uint8_t> RawSign(const TestPkey& k, std::string_view inp
   std::vector<std::uint8_t> sig;
   std::size_t len = 0;
   const auto* msg = reinterpret_cast<const unsigned char*>(input.data());
-  if (EVP_DigestSignInit_ex(ctx, nullptr, ed ? nullptr : "SHA256", nullptr, nullptr, k.get(), nullptr) != 1 ||
+  if (EVP_DigestSignInit_ex(ctx, nullptr, ed ? nullptr : "SHA256", nullptr, nullptr, k.get(),
+                            nullptr) != 1 ||
       EVP_DigestSign(ctx, nullptr, &len, msg, input.size()) != 1) {
     EVP_MD_CTX_free(ctx);
     throw std::runtime_error("sign init");
   }
   sig.resize(len);
-  if (EVP_DigestSign(ctx, sig.data(), &len, msg, input.size()) != 1) throw std::runtime_error("sign");
+  if (EVP_DigestSign(ctx, sig.data(), &len, msg, input.size()) != 1)
+    throw std::runtime_error("sign");
   EVP_MD_CTX_free(ctx);
   sig.resize(len);
   if (EVP_PKEY_is_a(k.get(), "EC") == 1) {  // DER -> r || s
@@ -112,18 +118,21 @@ inline std::vector<std::uint8_t> RawSign(const TestPkey& k, std::string_view inp
 }
 
 // base64url(header) "." base64url(payload) "." base64url(signature under k).
-inline std::string SignJws(const TestPkey& k, std::string_view header_json, std::string_view payload_json) {
+inline std::string SignJws(const TestPkey& k, std::string_view header_json,
+                           std::string_view payload_json) {
   std::string input = crypto::Base64UrlEncode(crypto::AsBytes(header_json)) + "." +
                       crypto::Base64UrlEncode(crypto::AsBytes(payload_json));
   return input + "." + B64(RawSign(k, input));
 }
 
-inline std::string SignJws(const TestPkey& k, const boost::json::object& header, const boost::json::object& payload) {
+inline std::string SignJws(const TestPkey& k, const boost::json::object& header,
+                           const boost::json::object& payload) {
   return SignJws(k, boost::json::serialize(header), boost::json::serialize(payload));
 }
 
 // The token a forger makes: HS256 with `secret` (e.g. the provider's public key bytes) as key.
-inline std::string SignHs256(std::string_view secret, std::string_view header_json, std::string_view payload_json) {
+inline std::string SignHs256(std::string_view secret, std::string_view header_json,
+                             std::string_view payload_json) {
   std::string input = crypto::Base64UrlEncode(crypto::AsBytes(header_json)) + "." +
                       crypto::Base64UrlEncode(crypto::AsBytes(payload_json));
   const auto mac = crypto::HmacSha256(crypto::AsBytes(secret), crypto::AsBytes(input));

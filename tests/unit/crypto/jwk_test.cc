@@ -77,8 +77,9 @@ TEST(JwsAlgorithm, OnlyTheThreeNamesExactly) {
   EXPECT_EQ(JwsAlgorithmFromName("RS256"), JwsAlgorithm::kRs256);
   EXPECT_EQ(JwsAlgorithmFromName("ES256"), JwsAlgorithm::kEs256);
   EXPECT_EQ(JwsAlgorithmFromName("EdDSA"), JwsAlgorithm::kEdDsa);
-  for (std::string_view bad : {"none", "None", "HS256", "HS384", "HS512", "PS256", "RS384", "RS512",
-                               "ES384", "ES512", "ES256K", "rs256", "eddsa", "Ed25519", "RS256 ", ""}) {
+  for (std::string_view bad :
+       {"none", "None", "HS256", "HS384", "HS512", "PS256", "RS384", "RS512", "ES384", "ES512",
+        "ES256K", "rs256", "eddsa", "Ed25519", "RS256 ", ""}) {
     EXPECT_FALSE(JwsAlgorithmFromName(bad).has_value()) << bad;
   }
   EXPECT_EQ(JwsAlgorithmName(JwsAlgorithm::kEdDsa), "EdDSA");
@@ -125,7 +126,8 @@ TEST(Jwk, Rfc7515AppendixA3Es256VerifiesOnlyInJoseForm) {
 }
 
 TEST(Jwk, Rfc8037AppendixA4EdDsaVerifies) {
-  json::object j = Obj(R"({"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})");
+  json::object j =
+      Obj(R"({"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})");
   StatusOr<JwkPublicKey> key = JwkPublicKey::FromJson(j);
   ASSERT_TRUE(key.ok()) << key.status().ToString();
   const std::string_view input = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
@@ -137,8 +139,9 @@ TEST(Jwk, Rfc8037AppendixA4EdDsaVerifies) {
 }
 
 TEST(Jwk, GeneratedKeysOfEachTypeVerifyTheirOwnAlgorithmOnly) {
-  const std::pair<std::string_view, JwsAlgorithm> cases[] = {
-      {"RS256", JwsAlgorithm::kRs256}, {"ES256", JwsAlgorithm::kEs256}, {"EdDSA", JwsAlgorithm::kEdDsa}};
+  const std::pair<std::string_view, JwsAlgorithm> cases[] = {{"RS256", JwsAlgorithm::kRs256},
+                                                             {"ES256", JwsAlgorithm::kEs256},
+                                                             {"EdDSA", JwsAlgorithm::kEdDsa}};
   for (const auto& [name, alg] : cases) {
     testing::TestPkey pk = GenerateTestKey(name);
     StatusOr<JwkPublicKey> key = JwkPublicKey::FromJson(PublicJwk(pk, "k1", name));
@@ -156,7 +159,8 @@ TEST(Jwk, GeneratedKeysOfEachTypeVerifyTheirOwnAlgorithmOnly) {
       }
     }
     // Another key of the same type does not verify it.
-    StatusOr<JwkPublicKey> stranger = JwkPublicKey::FromJson(PublicJwk(GenerateTestKey(name), "k2"));
+    StatusOr<JwkPublicKey> stranger =
+        JwkPublicKey::FromJson(PublicJwk(GenerateTestKey(name), "k2"));
     ASSERT_TRUE(stranger.ok());
     EXPECT_FALSE(stranger->alg().has_value());
     EXPECT_FALSE(stranger->Verify(alg, AsBytes(jws->signing_input), jws->signature));
@@ -185,11 +189,14 @@ TEST(Jwk, MalformedKeysAreInvalid) {
   EXPECT_EQ(Reason(JwkPublicKey::FromJson(PublicJwk(small, "s"))), "invalid_jwk");
   EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "e", "AQAC"))), "invalid_jwk");  // even
   EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "e", "AQ"))), "invalid_jwk");    // 1
-  EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "e", "AQEBAQE"))), "invalid_jwk");  // > 2^32
-  EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "e", "AAEAAQ"))), "invalid_jwk");  // leading 0
+  EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "e", "AQEBAQE"))),
+            "invalid_jwk");  // > 2^32
+  EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "e", "AAEAAQ"))),
+            "invalid_jwk");  // leading 0
   std::vector<std::uint8_t> n = Dec(kRfc7515RsaN);
   n.insert(n.begin(), 0);
-  EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "n", Base64UrlEncode(n)))), "invalid_jwk");
+  EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "n", Base64UrlEncode(n)))),
+            "invalid_jwk");
   EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "n", std::string(kRfc7515RsaN) + "="))),
             "invalid_jwk");  // padded base64url
   EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "e", 65537))), "invalid_jwk");
@@ -200,14 +207,17 @@ TEST(Jwk, MalformedKeysAreInvalid) {
   // EC: a point off the curve, short coordinates, a missing crv.
   std::vector<std::uint8_t> y = Dec(kRfc7515EcY);
   y[31] ^= 1;
-  EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcEcJwk(), "y", Base64UrlEncode(y)))), "invalid_jwk");
+  EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcEcJwk(), "y", Base64UrlEncode(y)))),
+            "invalid_jwk");
   std::vector<std::uint8_t> x = Dec(kRfc7515EcX);
   x.pop_back();
-  EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcEcJwk(), "x", Base64UrlEncode(x)))), "invalid_jwk");
+  EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcEcJwk(), "x", Base64UrlEncode(x)))),
+            "invalid_jwk");
   json::object no_crv = RfcEcJwk();
   no_crv.erase("crv");
   EXPECT_EQ(Reason(JwkPublicKey::FromJson(no_crv)), "invalid_jwk");
-  EXPECT_EQ(Reason(JwkPublicKey::FromJson(Obj(R"({"kty":"OKP","crv":"Ed25519","x":"AAAA"})"))), "invalid_jwk");
+  EXPECT_EQ(Reason(JwkPublicKey::FromJson(Obj(R"({"kty":"OKP","crv":"Ed25519","x":"AAAA"})"))),
+            "invalid_jwk");
 
   // An alg that contradicts the type, a kid that is not a non-empty string, no kty.
   EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "alg", "ES256"))), "invalid_jwk");
@@ -227,7 +237,8 @@ TEST(Jwk, KeysForOtherUsesOrAlgorithmsAreUnsupported) {
   EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "alg", "HS256"))), "unsupported_jwk");
   EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "key_ops", json::array{"encrypt"}))),
             "unsupported_jwk");
-  EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "key_ops", json::array{"verify"}))), "ok");
+  EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcRsaJwk(), "key_ops", json::array{"verify"}))),
+            "ok");
   EXPECT_EQ(Reason(JwkPublicKey::FromJson(with(RfcEcJwk(), "crv", "P-384"))), "unsupported_jwk");
   EXPECT_EQ(Reason(JwkPublicKey::FromJson(Obj(R"({"kty":"OKP","crv":"X25519","x":"AAAA"})"))),
             "unsupported_jwk");
@@ -285,7 +296,8 @@ TEST(Jwks, RefusesTheWholeSetForDuplicatesPrivateOrMalformedKeys) {
   EXPECT_EQ(Jwks::FromJson(doc).status().reason(), "invalid_jwks");
   EXPECT_EQ(Jwks::Parse(R"({"keys":{}})").status().reason(), "invalid_jwks");
   EXPECT_EQ(Jwks::Parse(R"([])").status().reason(), "invalid_jwks");
-  EXPECT_EQ(Jwks::Parse(R"({"keys":[],"keys":[]})").status().reason(), "invalid_jwks");  // duplicate member
+  EXPECT_EQ(Jwks::Parse(R"({"keys":[],"keys":[]})").status().reason(),
+            "invalid_jwks");  // duplicate member
   StatusOr<Jwks> empty = Jwks::Parse(R"({"keys":[]})");
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->keys().empty());
@@ -298,8 +310,8 @@ TEST(CompactJws, SplitsStrictly) {
   EXPECT_FALSE(ParseCompactJws(good, good.size() - 1).ok());  // over the limit
   const std::size_t dot = good.find('.');
   for (const std::string& bad :
-       {good + ".", "." + good, good.substr(0, good.rfind('.') + 1), good.substr(dot),
-        good + "=", std::string("e30.") + good.substr(dot + 1),  // header "{}" is fine; see below
+       {good + ".", "." + good, good.substr(0, good.rfind('.') + 1), good.substr(dot), good + "=",
+        std::string("e30.") + good.substr(dot + 1),  // header "{}" is fine; see below
         testing::SignJws(pk, R"({"alg":"EdDSA","alg":"none"})", "{}"),
         testing::SignJws(pk, R"(["alg"])", "{}"), std::string("a b.c.d")}) {
     StatusOr<CompactJws> r = ParseCompactJws(bad, 4096);
@@ -311,7 +323,8 @@ TEST(CompactJws, SplitsStrictly) {
     EXPECT_EQ(r.status().reason(), "malformed_jws");
   }
   // The payload is only parsed on request, and strictly.
-  StatusOr<CompactJws> dup = ParseCompactJws(testing::SignJws(pk, "{}", R"({"a":1,"\u0061":2})"), 4096);
+  StatusOr<CompactJws> dup =
+      ParseCompactJws(testing::SignJws(pk, "{}", R"({"a":1,"\u0061":2})"), 4096);
   ASSERT_TRUE(dup.ok());
   EXPECT_EQ(JwsPayloadObject(*dup).status().reason(), "malformed_jws");
 }

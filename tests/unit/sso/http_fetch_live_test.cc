@@ -54,15 +54,18 @@ class HttpsLive : public ::testing::Test {
     ASSERT_FALSE(dir_.path().empty());
     cert_ = dir_.path() + "/cert.pem";
     const std::string key = dir_.path() + "/key.pem";
-    if (!testing::MakeSelfSignedCert("IP:127.0.0.1", cert_, key)) GTEST_SKIP() << "openssl CLI unavailable";
-    for (int attempt = 0; attempt < 3 && pid_ <= 0; ++attempt) {  // the free port may be taken meanwhile
+    if (!testing::MakeSelfSignedCert("IP:127.0.0.1", cert_, key))
+      GTEST_SKIP() << "openssl CLI unavailable";
+    for (int attempt = 0; attempt < 3 && pid_ <= 0;
+         ++attempt) {  // the free port may be taken meanwhile
       port_ = testing::FreePort();
       pid_ = testing::Spawn({"/usr/bin/python3", "-c", kServer, std::to_string(port_), cert_, key},
                             dir_.path() + "/server.out");
       const auto deadline = std::chrono::steady_clock::now() + 10s;
       while (pid_ > 0 && !testing::CanConnect(port_)) {
         int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_ || std::chrono::steady_clock::now() > deadline) {
+        if (::waitpid(pid_, &status, WNOHANG) == pid_ ||
+            std::chrono::steady_clock::now() > deadline) {
           Stop();
           break;
         }
@@ -112,7 +115,8 @@ TEST_F(HttpsLive, PostsTheFormBodyAndAuthorizationAsGiven) {
   HttpRequest req;
   req.url = Url("/token");
   req.post = true;
-  req.form_body = crypto::SecretBytes::CopyFrom(crypto::AsBytes("grant_type=authorization_code&code=abc%26d"));
+  req.form_body =
+      crypto::SecretBytes::CopyFrom(crypto::AsBytes("grant_type=authorization_code&code=abc%26d"));
   req.authorization = crypto::SecretBytes::CopyFrom(crypto::AsBytes("Basic Y2xpZW50OnNlY3JldA=="));
   StatusOr<HttpResponse> r = fetcher.Fetch(req);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -29,8 +29,9 @@ struct Keys {
   crypto::Jwks jwks;
   Keys() {
     json::object doc;
-    doc["keys"] = json::array{testing::PublicJwk(rsa, "rk1", "RS256"), testing::PublicJwk(ec, "ek1"),
-                              testing::PublicJwk(ed, "dk1", "EdDSA")};
+    doc["keys"] =
+        json::array{testing::PublicJwk(rsa, "rk1", "RS256"), testing::PublicJwk(ec, "ek1"),
+                    testing::PublicJwk(ed, "dk1", "EdDSA")};
     jwks = *crypto::Jwks::FromJson(doc);
   }
 };
@@ -96,9 +97,11 @@ json::object With(F change) {
 }
 
 TEST(IdToken, ValidTokensOfEachAlgorithmGiveTheirClaims) {
-  for (const auto& [pk, alg, kid] : {std::tuple{K().rsa, "RS256", "rk1"}, std::tuple{K().ec, "ES256", "ek1"},
-                                     std::tuple{K().ed, "EdDSA", "dk1"}}) {
-    StatusOr<IdTokenClaims> c = ValidateIdToken(testing::SignJws(pk, Header(alg, kid), Claims()), K().jwks, Expect());
+  for (const auto& [pk, alg, kid] :
+       {std::tuple{K().rsa, "RS256", "rk1"}, std::tuple{K().ec, "ES256", "ek1"},
+        std::tuple{K().ed, "EdDSA", "dk1"}}) {
+    StatusOr<IdTokenClaims> c =
+        ValidateIdToken(testing::SignJws(pk, Header(alg, kid), Claims()), K().jwks, Expect());
     ASSERT_TRUE(c.ok()) << alg << " " << c.status().ToString();
     EXPECT_EQ(c->issuer, kIssuer);
     EXPECT_EQ(c->subject, "248289761001");
@@ -117,14 +120,15 @@ TEST(IdToken, ValidTokensOfEachAlgorithmGiveTheirClaims) {
 }
 
 TEST(IdToken, EmailVerifiedIsOnlyTheJsonTrue) {
-  for (json::value v : {json::value("true"), json::value(1), json::value(false), json::value(nullptr)}) {
-    StatusOr<IdTokenClaims> c =
-        ValidateIdToken(Rsa(With([&](json::object& p) { p["email_verified"] = v; })), K().jwks, Expect());
+  for (json::value v :
+       {json::value("true"), json::value(1), json::value(false), json::value(nullptr)}) {
+    StatusOr<IdTokenClaims> c = ValidateIdToken(
+        Rsa(With([&](json::object& p) { p["email_verified"] = v; })), K().jwks, Expect());
     ASSERT_TRUE(c.ok());
     EXPECT_FALSE(c->email_verified) << json::serialize(v);
   }
-  StatusOr<IdTokenClaims> c = ValidateIdToken(Rsa(With([](json::object& p) { p.erase("email_verified"); })),
-                                              K().jwks, Expect());
+  StatusOr<IdTokenClaims> c = ValidateIdToken(
+      Rsa(With([](json::object& p) { p.erase("email_verified"); })), K().jwks, Expect());
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(c->email_verified);
 }
@@ -139,13 +143,15 @@ TEST(IdTokenForgery, SignatureAndAlgorithmAttacksAreRefused) {
   const std::string good = Rsa(Claims());
   const std::string other = Rsa(With([](json::object& p) { p["sub"] = "admin"; }));
   const std::size_t d1 = good.find('.'), d2 = good.rfind('.');
-  EXPECT_EQ(IdReason(good.substr(0, d1) + other.substr(other.find('.'), other.rfind('.') - other.find('.')) +
-                     good.substr(d2)),
-            "bad_signature");
+  EXPECT_EQ(
+      IdReason(good.substr(0, d1) +
+               other.substr(other.find('.'), other.rfind('.') - other.find('.')) + good.substr(d2)),
+      "bad_signature");
 
   // alg none, with an empty and with a made-up signature.
-  const std::string none_input = crypto::Base64UrlEncode(crypto::AsBytes(R"({"alg":"none","kid":"rk1"})")) + "." +
-                                 crypto::Base64UrlEncode(crypto::AsBytes(json::serialize(Claims())));
+  const std::string none_input =
+      crypto::Base64UrlEncode(crypto::AsBytes(R"({"alg":"none","kid":"rk1"})")) + "." +
+      crypto::Base64UrlEncode(crypto::AsBytes(json::serialize(Claims())));
   EXPECT_EQ(IdReason(none_input + "."), "malformed_token");
   EXPECT_EQ(IdReason(none_input + ".AAAA"), "alg_not_allowed");
 
@@ -154,7 +160,8 @@ TEST(IdTokenForgery, SignatureAndAlgorithmAttacksAreRefused) {
   const std::string payload = json::serialize(Claims());
   for (const std::string& secret : {std::string(jwk.at("n").as_string()), json::serialize(jwk)}) {
     for (std::string_view alg : {"HS256", "HS384", "HS512"}) {
-      const std::string header = std::string(R"({"alg":")") + std::string(alg) + R"(","kid":"rk1"})";
+      const std::string header =
+          std::string(R"({"alg":")") + std::string(alg) + R"(","kid":"rk1"})";
       EXPECT_EQ(IdReason(testing::SignHs256(secret, header, payload)), "alg_not_allowed") << alg;
     }
   }
@@ -165,7 +172,8 @@ TEST(IdTokenForgery, SignatureAndAlgorithmAttacksAreRefused) {
   TokenExpectations es_only = Expect();
   es_only.allowed_algs = {crypto::JwsAlgorithm::kEs256};
   EXPECT_EQ(IdReason(Rsa(Claims()), es_only), "alg_not_allowed");
-  EXPECT_EQ(IdReason(testing::SignJws(K().ec, Header("ES256", "rk1"), Claims())), "alg_not_allowed");
+  EXPECT_EQ(IdReason(testing::SignJws(K().ec, Header("ES256", "rk1"), Claims())),
+            "alg_not_allowed");
 }
 
 TEST(IdTokenForgery, TheKeyComesOnlyFromTheJwksByKid) {
@@ -193,11 +201,14 @@ TEST(IdToken, NoKidIsAcceptedOnlyWhenOneKeyFits) {
   // One RSA key in the set: a kid-less RS256 token has only one candidate.
   EXPECT_EQ(IdReason(Rsa(Claims(), Header("RS256", ""))), "ok");
   json::object doc;
-  doc["keys"] = json::array{testing::PublicJwk(K().rsa, "rk1"), testing::PublicJwk(K().stranger, "rk2")};
+  doc["keys"] =
+      json::array{testing::PublicJwk(K().rsa, "rk1"), testing::PublicJwk(K().stranger, "rk2")};
   const crypto::Jwks two = *crypto::Jwks::FromJson(doc);
-  EXPECT_EQ(ValidateIdToken(Rsa(Claims(), Header("RS256", "")), two, Expect()).status().reason(), "unknown_kid");
+  EXPECT_EQ(ValidateIdToken(Rsa(Claims(), Header("RS256", "")), two, Expect()).status().reason(),
+            "unknown_kid");
   EXPECT_TRUE(ValidateIdToken(Rsa(Claims()), two, Expect()).ok());
-  EXPECT_EQ(ValidateIdToken(Rsa(Claims()), crypto::Jwks(), Expect()).status().reason(), "unknown_kid");
+  EXPECT_EQ(ValidateIdToken(Rsa(Claims()), crypto::Jwks(), Expect()).status().reason(),
+            "unknown_kid");
 }
 
 TEST(IdToken, MalformedTokensAreRefused) {
@@ -211,7 +222,8 @@ TEST(IdToken, MalformedTokensAreRefused) {
   dup.insert(dup.size() - 1, R"(,"sub":"admin")");
   EXPECT_EQ(IdReason(testing::SignJws(K().rsa, json::serialize(Header()), dup)), "malformed_token");
   // Larger than 16 KiB.
-  const std::string big = Rsa(With([](json::object& p) { p["pad"] = std::string(kMaxIdpTokenBytes, 'x'); }));
+  const std::string big =
+      Rsa(With([](json::object& p) { p["pad"] = std::string(kMaxIdpTokenBytes, 'x'); }));
   EXPECT_EQ(IdReason(big), "token_too_large");
   // A typ of another kind of token.
   json::object typed = Header();
@@ -224,12 +236,19 @@ TEST(IdToken, MalformedTokensAreRefused) {
 }
 
 TEST(IdToken, IssuerAudienceAndAzp) {
-  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["iss"] = "https://idp.example/"; }))), "wrong_issuer");
-  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["iss"] = "https://IDP.example"; }))), "wrong_issuer");
+  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["iss"] = "https://idp.example/"; }))),
+            "wrong_issuer");
+  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["iss"] = "https://IDP.example"; }))),
+            "wrong_issuer");
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p.erase("iss"); }))), "invalid_claims");
-  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["aud"] = "someone-else"; }))), "wrong_audience");
-  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["aud"] = json::array{}; }))), "invalid_claims");
-  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["aud"] = json::array{"x", kClient}; }))), "wrong_azp");
+  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["aud"] = "someone-else"; }))),
+            "wrong_audience");
+  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["aud"] = json::array{}; }))),
+            "invalid_claims");
+  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) {
+              p["aud"] = json::array{"x", kClient};
+            }))),
+            "wrong_azp");
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) {
               p["aud"] = json::array{"x", kClient};
               p["azp"] = kClient;
@@ -243,13 +262,17 @@ TEST(IdToken, IssuerAudienceAndAzp) {
 
 TEST(IdToken, TimesWithSkewAndMaxAge) {
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["exp"] = kNow - 61; }))), "token_expired");
-  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["exp"] = kNow - 59; }))), "ok");  // within skew
+  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["exp"] = kNow - 59; }))),
+            "ok");  // within skew
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["iat"] = kNow + 61; }))), "iat_in_future");
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["iat"] = kNow + 59; }))), "ok");
-  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["iat"] = kNow - 600 - 61; }))), "token_too_old");
-  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["nbf"] = kNow + 120; }))), "token_not_yet_valid");
+  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["iat"] = kNow - 600 - 61; }))),
+            "token_too_old");
+  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["nbf"] = kNow + 120; }))),
+            "token_not_yet_valid");
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["exp"] = 1.9e9; }))), "invalid_claims");
-  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["iat"] = "1900000000"; }))), "invalid_claims");
+  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["iat"] = "1900000000"; }))),
+            "invalid_claims");
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p.erase("exp"); }))), "invalid_claims");
 }
 
@@ -257,7 +280,8 @@ TEST(IdToken, NonceMustBeTheOneSent) {
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p.erase("nonce"); }))), "nonce_missing");
   // A token minted for another sign-in (a replayed token) carries that sign-in's nonce.
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["nonce"] = "n-other"; }))), "nonce_mismatch");
-  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["nonce"] = std::string(kNonce) + "x"; }))), "nonce_mismatch");
+  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["nonce"] = std::string(kNonce) + "x"; }))),
+            "nonce_mismatch");
   TokenExpectations none = Expect();
   none.nonce.clear();
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["nonce"] = ""; })), none), "nonce_mismatch");
@@ -266,33 +290,40 @@ TEST(IdToken, NonceMustBeTheOneSent) {
 TEST(IdToken, SubjectAndClaimTypes) {
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p.erase("sub"); }))), "invalid_claims");
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["sub"] = ""; }))), "invalid_claims");
-  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["sub"] = std::string(256, 's'); }))), "invalid_claims");
+  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["sub"] = std::string(256, 's'); }))),
+            "invalid_claims");
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["sub"] = std::string(255, 's'); }))), "ok");
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["email"] = 5; }))), "invalid_claims");
   EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["groups"] = "eng"; }))), "invalid_claims");
-  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) { p["groups"] = json::array{"eng", 1}; }))), "invalid_claims");
+  EXPECT_EQ(IdReason(Rsa(With([](json::object& p) {
+              p["groups"] = json::array{"eng", 1};
+            }))),
+            "invalid_claims");
 }
 
 TEST(IdToken, GroupsClaimNameAndEntraOverage) {
   TokenExpectations okta = Expect();
   okta.groups_claim = "okta_groups";
-  StatusOr<IdTokenClaims> c = ValidateIdToken(Rsa(With([](json::object& p) {
-                                                p["okta_groups"] = json::array{"Everyone", "Admins"};
-                                              })),
-                                              K().jwks, okta);
+  StatusOr<IdTokenClaims> c =
+      ValidateIdToken(Rsa(With([](json::object& p) {
+                        p["okta_groups"] = json::array{"Everyone", "Admins"};
+                      })),
+                      K().jwks, okta);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->groups, (std::vector<std::string>{"Everyone", "Admins"}));
 
-  c = ValidateIdToken(Rsa(With([](json::object& p) {
-                        p.erase("groups");
-                        p["_claim_names"] = json::object{{"groups", "src1"}};
-                        p["_claim_sources"] = json::object{{"src1", json::object{{"endpoint", "https://graph"}}}};
-                      })),
-                      K().jwks, Expect());
+  c = ValidateIdToken(
+      Rsa(With([](json::object& p) {
+        p.erase("groups");
+        p["_claim_names"] = json::object{{"groups", "src1"}};
+        p["_claim_sources"] = json::object{{"src1", json::object{{"endpoint", "https://graph"}}}};
+      })),
+      K().jwks, Expect());
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->groups_overage);
   EXPECT_TRUE(c->groups.empty());
-  c = ValidateIdToken(Rsa(With([](json::object& p) { p["hasgroups"] = true; })), K().jwks, Expect());
+  c = ValidateIdToken(Rsa(With([](json::object& p) { p["hasgroups"] = true; })), K().jwks,
+                      Expect());
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->groups_overage);
 }
@@ -313,7 +344,8 @@ TEST(IdToken, EntraIssuerTemplateIsCheckedAgainstTidAndTheAllowlist) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->tid, kTid);
   EXPECT_EQ(c->oid, "00000000-0000-0000-66f3-3332eca7ea81");
-  EXPECT_EQ(c->issuer, "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0");
+  EXPECT_EQ(c->issuer,
+            "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0");
 
   const std::string other = "72f988bf-86f1-41af-91ab-2d7cd011db47";
   EXPECT_EQ(IdReason(entra(other, other), e), "tenant_not_allowed");
@@ -358,7 +390,8 @@ std::string LogoutWith(F change) {
 }
 
 TEST(LogoutToken, ValidTokenGivesItsClaims) {
-  StatusOr<LogoutTokenClaims> c = ValidateLogoutToken(LogoutWith([](json::object&) {}), K().jwks, Expect());
+  StatusOr<LogoutTokenClaims> c =
+      ValidateLogoutToken(LogoutWith([](json::object&) {}), K().jwks, Expect());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->issuer, kIssuer);
   EXPECT_EQ(c->sid, "08a5019c-17e1-4977-8f42-65a12843ea02");
@@ -378,24 +411,32 @@ TEST(LogoutToken, ValidTokenGivesItsClaims) {
 
 TEST(LogoutToken, EachRuleOfSection26) {
   EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p["nonce"] = "n"; })), "nonce_present");
-  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p.erase("events"); })), "not_a_logout_token");
+  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p.erase("events"); })),
+            "not_a_logout_token");
   EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) {
               p["events"] = json::object{{std::string(kBackChannelLogoutEvent), "yes"}};
             })),
             "not_a_logout_token");
   EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p.erase("jti"); })), "missing_jti");
-  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p.erase("sid"); })), "missing_sid_and_sub");
-  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p["iat"] = kNow - 661; })), "token_too_old");
-  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p["iat"] = kNow + 61; })), "iat_in_future");
-  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p["exp"] = kNow - 61; })), "token_expired");
-  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p["aud"] = "other"; })), "wrong_audience");
-  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p["iss"] = "https://evil.example"; })), "wrong_issuer");
+  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p.erase("sid"); })),
+            "missing_sid_and_sub");
+  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p["iat"] = kNow - 661; })),
+            "token_too_old");
+  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p["iat"] = kNow + 61; })),
+            "iat_in_future");
+  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p["exp"] = kNow - 61; })),
+            "token_expired");
+  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p["aud"] = "other"; })),
+            "wrong_audience");
+  EXPECT_EQ(LogoutReason(LogoutWith([](json::object& p) { p["iss"] = "https://evil.example"; })),
+            "wrong_issuer");
   // The other kind of token is refused by each validator.
   EXPECT_EQ(LogoutReason(Rsa(Claims())), "not_a_logout_token");
   EXPECT_EQ(IdReason(LogoutWith([](json::object&) {})), "wrong_token_type");
   EXPECT_EQ(IdReason(Rsa(LogoutClaims())), "invalid_claims");  // no sub: not an ID token
   // Signature rules are the ID token's.
-  EXPECT_EQ(LogoutReason(testing::SignJws(K().stranger, Header(), LogoutClaims())), "bad_signature");
+  EXPECT_EQ(LogoutReason(testing::SignJws(K().stranger, Header(), LogoutClaims())),
+            "bad_signature");
 }
 
 }  // namespace

@@ -123,8 +123,8 @@ TokenExpectations Expect() {
 
 std::string Token(const testing::TestPkey& key, std::string_view kid) {
   json::object h{{"alg", "ES256"}, {"kid", kid}};
-  json::object p{{"iss", kIssuer}, {"sub", "u1"}, {"aud", "client"}, {"exp", kNow + 60}, {"iat", kNow},
-                 {"nonce", "nonce"}};
+  json::object p{{"iss", kIssuer},   {"sub", "u1"}, {"aud", "client"},
+                 {"exp", kNow + 60}, {"iat", kNow}, {"nonce", "nonce"}};
   return testing::SignJws(key, h, p);
 }
 
@@ -172,7 +172,8 @@ TEST(ProviderDiscovery, RefusesBadDocuments) {
 TEST(ProviderDiscovery, EntraTemplateIssuerFromItsOwnDiscoveryUrl) {
   Env env;
   const std::string tmpl = "https://login.microsoftonline.com/{tenantid}/v2.0";
-  const std::string url = "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration";
+  const std::string url =
+      "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration";
   env.fetcher->Set(url, 200, Discovery(tmpl));
   ProviderEndpoint entra{tmpl, url, false};
   StatusOr<ProviderMetadata> m = env.client.Discover(entra);
@@ -183,20 +184,25 @@ TEST(ProviderDiscovery, EntraTemplateIssuerFromItsOwnDiscoveryUrl) {
 TEST(ProviderKeys, CachedForTheTtl) {
   Env env;
   env.fetcher->Set(kJwksUri, 200, JwksOf({{KeyA(), "a"}}));
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(
+        env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
   EXPECT_EQ(env.fetcher->Hits(kJwksUri), 1);
   env.clock += 3601;
-  ASSERT_TRUE(env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
+  ASSERT_TRUE(
+      env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
   EXPECT_EQ(env.fetcher->Hits(kJwksUri), 2);
 }
 
 TEST(ProviderKeys, RotationIsPickedUpByOneRefetch) {
   Env env;
   env.fetcher->Set(kJwksUri, 200, JwksOf({{KeyA(), "a"}}));
-  ASSERT_TRUE(env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
+  ASSERT_TRUE(
+      env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
   env.clock += 120;  // later than the refetch interval, well within the TTL
   env.fetcher->Set(kJwksUri, 200, JwksOf({{KeyA(), "a"}, {KeyB(), "b"}}));
-  StatusOr<IdTokenClaims> c = env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyB(), "b"), Expect());
+  StatusOr<IdTokenClaims> c =
+      env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyB(), "b"), Expect());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(env.fetcher->Hits(kJwksUri), 2);
 }
@@ -204,7 +210,8 @@ TEST(ProviderKeys, RotationIsPickedUpByOneRefetch) {
 TEST(ProviderKeys, ABurstOfForgedKidsCostsOneFetch) {
   Env env;
   env.fetcher->Set(kJwksUri, 200, JwksOf({{KeyA(), "a"}}));
-  ASSERT_TRUE(env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
+  ASSERT_TRUE(
+      env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
   env.clock += 120;
   std::vector<std::thread> threads;
   std::atomic<int> unknown{0};
@@ -212,7 +219,8 @@ TEST(ProviderKeys, ABurstOfForgedKidsCostsOneFetch) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 20; ++i) {
         StatusOr<IdTokenClaims> c = env.client.ValidateIdToken(
-            env.endpoint, env.meta, Token(KeyB(), "forged-" + std::to_string(t * 100 + i)), Expect());
+            env.endpoint, env.meta, Token(KeyB(), "forged-" + std::to_string(t * 100 + i)),
+            Expect());
         if (!c.ok() && c.status().reason() == "unknown_kid") ++unknown;
       }
     });
@@ -222,26 +230,33 @@ TEST(ProviderKeys, ABurstOfForgedKidsCostsOneFetch) {
   EXPECT_EQ(env.fetcher->Hits(kJwksUri), 2);  // the first fetch and ONE refetch
   // The limit is per interval: after it, one more.
   env.clock += 61;
-  EXPECT_EQ(env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyB(), "x"), Expect()).status().reason(),
+  EXPECT_EQ(env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyB(), "x"), Expect())
+                .status()
+                .reason(),
             "unknown_kid");
   EXPECT_EQ(env.fetcher->Hits(kJwksUri), 3);
 }
 
 TEST(ProviderKeys, AFailedRefetchKeepsTheKeysHeldAndNoKeysIsAnError) {
   Env env;
-  EXPECT_EQ(env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).status().reason(),
+  EXPECT_EQ(env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect())
+                .status()
+                .reason(),
             "idp_unreachable");
   env.fetcher->Set(kJwksUri, 200, JwksOf({{KeyA(), "a"}}));
-  ASSERT_TRUE(env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
+  ASSERT_TRUE(
+      env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
   env.fetcher->Set(kJwksUri, 503, "");
   env.clock += 3601;  // expired: refetched, fails, the held keys stay in use
-  EXPECT_TRUE(env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
+  EXPECT_TRUE(
+      env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
   // A key set that is refused (a private key in it) is not taken either.
   json::object bad = testing::PublicJwk(KeyB(), "b");
   bad["d"] = "AAAA";
   env.fetcher->Set(kJwksUri, 200, json::serialize(json::object{{"keys", json::array{bad}}}));
   env.clock += 3601;
-  EXPECT_TRUE(env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
+  EXPECT_TRUE(
+      env.client.ValidateIdToken(env.endpoint, env.meta, Token(KeyA(), "a"), Expect()).ok());
 }
 
 TEST(ProviderTokenExchange, ClientSecretBasicAndPost) {
@@ -253,8 +268,9 @@ TEST(ProviderTokenExchange, ClientSecretBasicAndPost) {
   x.code = "c0de&x=1";
   x.redirect_uri = "https://bulwark.example/api/v1/sso/callback";
   x.code_verifier = "verifier-123";
-  env.fetcher->Set(kTokenUri, 200,
-                   R"({"id_token":"a.b.c","access_token":"at","token_type":"Bearer","expires_in":3600,"refresh_token":"rt"})");
+  env.fetcher->Set(
+      kTokenUri, 200,
+      R"({"id_token":"a.b.c","access_token":"at","token_type":"Bearer","expires_in":3600,"refresh_token":"rt"})");
   StatusOr<TokenResponse> r = env.client.ExchangeCode(env.endpoint, env.meta, x);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->id_token, "a.b.c");
@@ -265,10 +281,12 @@ TEST(ProviderTokenExchange, ClientSecretBasicAndPost) {
   EXPECT_TRUE(c.post);
   EXPECT_EQ(c.url, kTokenUri);
   EXPECT_EQ(c.body,
-            "grant_type=authorization_code&code=c0de%26x%3D1&redirect_uri=https%3A%2F%2Fbulwark.example%2Fapi%2Fv1%2F"
+            "grant_type=authorization_code&code=c0de%26x%3D1&redirect_uri=https%3A%2F%2Fbulwark."
+            "example%2Fapi%2Fv1%2F"
             "sso%2Fcallback&code_verifier=verifier-123");
   // RFC 6749 2.3.1: Basic base64(urlencode(id) ":" urlencode(secret)).
-  EXPECT_EQ(c.authorization, "Basic " + crypto::Base64Encode(crypto::AsBytes("my%20client:s3cr%3Aet%2F%2B%20x")));
+  EXPECT_EQ(c.authorization,
+            "Basic " + crypto::Base64Encode(crypto::AsBytes("my%20client:s3cr%3Aet%2F%2B%20x")));
 
   x.auth = ClientAuthMethod::kClientSecretPost;
   ASSERT_TRUE(env.client.ExchangeCode(env.endpoint, env.meta, x).ok());
@@ -300,7 +318,8 @@ TEST(ProviderTokenExchange, ErrorsAreTypedAndNeverQuoteSecrets) {
     }
     last = r.status();
   };
-  check(400, R"({"error":"invalid_grant","error_description":"code THECODE used"})", "token_exchange_failed");
+  check(400, R"({"error":"invalid_grant","error_description":"code THECODE used"})",
+        "token_exchange_failed");
   EXPECT_EQ(last.code(), ErrorCode::kUnauthenticated);
   EXPECT_NE(last.message().find("invalid_grant"), std::string::npos);
   check(401, R"({"error":"THECODE TOPSECRET"})", "token_exchange_failed");
@@ -313,14 +332,20 @@ TEST(ProviderTokenExchange, ErrorsAreTypedAndNeverQuoteSecrets) {
 
 TEST(IdpUrl, SchemeAndHostRules) {
   EXPECT_TRUE(CheckIdpUrl("https://accounts.google.com", false).ok());
-  EXPECT_TRUE(CheckIdpUrl("https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration", false).ok());
-  for (std::string_view dev : {"http://127.0.0.1:3000/", "http://localhost:8080/x", "http://[::1]:9/jwks"}) {
+  EXPECT_TRUE(
+      CheckIdpUrl(
+          "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
+          false)
+          .ok());
+  for (std::string_view dev :
+       {"http://127.0.0.1:3000/", "http://localhost:8080/x", "http://[::1]:9/jwks"}) {
     EXPECT_TRUE(CheckIdpUrl(dev, true).ok()) << dev;
     EXPECT_EQ(CheckIdpUrl(dev, false).reason(), "insecure_idp_url") << dev;
   }
-  for (std::string_view bad : {"http://10.0.0.1/", "http://idp.example/", "http://127.0.0.1.evil.example/",
-                               "ftp://idp.example/", "https://user:pw@idp.example/", "https://idp.example/a b",
-                               "idp.example", "", "file:///etc/passwd", "https://idp.example/\n"}) {
+  for (std::string_view bad :
+       {"http://10.0.0.1/", "http://idp.example/", "http://127.0.0.1.evil.example/",
+        "ftp://idp.example/", "https://user:pw@idp.example/", "https://idp.example/a b",
+        "idp.example", "", "file:///etc/passwd", "https://idp.example/\n"}) {
     EXPECT_EQ(CheckIdpUrl(bad, true).reason(), "insecure_idp_url") << bad;
   }
 }
