@@ -525,6 +525,10 @@ StatusOr<Reply> AcceptInvite(const IdentityRouteDeps& d, RequestContext& ctx) {
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(accepted, identity::invites::Accept(tx, token, now));
         BULWARK_RETURN_IF_ERROR(policy::CheckClientAllowed(tx, accepted.tenant_id, ctx.client));
+        // A mailed invitation signs in like a magic link: a tenant requiring SSO refuses it
+        // (nothing is accepted); its members join by signing in with SSO.
+        BULWARK_RETURN_IF_ERROR(
+            sso::CheckMagicLink(tx, accepted.tenant_id, accepted.user_id).status());
         BULWARK_ASSIGN_OR_RETURN(tokens,
                                  d.sessions->Start(tx, accepted.user_id, accepted.tenant_id, now));
         ev.actor = {audit::ActorKind::kUser, accepted.user_id};

@@ -2,7 +2,8 @@
 secret sealed and never returned, in no receipt, ledger entry or log; each change an idp.config_change
 receipt that verifies offline), bad input refused with a stable code and nothing changed, domain
 verification by a DNS TXT record served by a real dnsmasq on loopback, and require-SSO refusing
-magic-link sign-in except to the designated break-glass owner, whose use is recorded and alerted.
+magic-link sign-in (and invitation acceptance) except to the designated break-glass owner, whose use is
+recorded and alerted.
 All traffic comes from 127.0.0.1."""
 import contextlib
 import json
@@ -298,9 +299,17 @@ def test_require_sso_refuses_magic_links_except_the_break_glass_owner(srv):
     res = send_json(srv, "PUT", "/api/v1/sso/policy", {"require_sso": True}, h)
     assert res.status == 200 and res.json() == {"require_sso": True}, res
 
-    # The member still gets a link (the request tells no one anything), but it signs no one in.
+    # The member still gets a link (the request tells no one anything), but it signs no one in,
+    # and the link stays unspent.
     link = request_link(srv, "mo@acme.test")
     assert_error_body(verify(srv, link), 403, "sso_required")
+    assert query(srv, "SELECT COUNT(*) FROM magic_links WHERE consumed_at IS NOT NULL AND user_id = "
+                      "(SELECT id FROM users WHERE email = 'mo@acme.test')")[0][0] == 0
+    # An invitation mailed while SSO is required is refused on acceptance too; nobody joins.
+    invited = invite(srv, tokens, "ivy@acme.test", "viewer")
+    assert_error_body(post(srv, "/api/v1/auth/accept-invite", {"token": invited}), 403, "sso_required")
+    assert query(srv, "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id "
+                      "WHERE u.email = 'ivy@acme.test'")[0][0] == 0
     # The break-glass owner signs in by magic link; the sign-in is recorded as such and alerted.
     res = verify(srv, request_link(srv, "ada@acme.test"))
     assert res.status == 200, res
@@ -315,3 +324,4 @@ def test_require_sso_refuses_magic_links_except_the_break_glass_owner(srv):
     res = send_json(srv, "PUT", "/api/v1/sso/policy", {"require_sso": False}, h)
     assert res.status == 200, res
     assert verify(srv, request_link(srv, "mo@acme.test")).status == 200
+    assert accept(srv, invited)["access_token"]
