@@ -169,6 +169,12 @@ StatusOr<bool> DeleteDomain(store::Transaction& tx, std::string_view tenant_id,
   return n > 0;
 }
 
+StatusOr<std::int64_t> ReleaseDeletedTenantsClaims(store::Transaction& tx, std::string_view domain) {
+  return tx.Exec("DELETE FROM sso_domains WHERE domain = ? AND tenant_id IN "
+                 "(SELECT id FROM tenants WHERE deleted_at IS NOT NULL)",
+                 {Text(domain)});
+}
+
 StatusOr<bool> VerifiedElsewhere(store::Transaction& tx, std::string_view tenant_id,
                                  std::string_view domain) {
   BULWARK_ASSIGN_OR_RETURN(

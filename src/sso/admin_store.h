@@ -77,6 +77,9 @@ Status MarkDomainVerified(store::Transaction& tx, std::string_view tenant_id,
                           std::string_view domain, std::int64_t now);
 StatusOr<bool> DeleteDomain(store::Transaction& tx, std::string_view tenant_id,
                             std::string_view domain);
+// Removes every claim of `domain` by a deleted tenant (a deleted tenant's verification must not
+// hold a domain forever); returns how many.
+StatusOr<std::int64_t> ReleaseDeletedTenantsClaims(store::Transaction& tx, std::string_view domain);
 // Whether a tenant other than `tenant_id` has verified `domain`.
 StatusOr<bool> VerifiedElsewhere(store::Transaction& tx, std::string_view tenant_id,
                                  std::string_view domain);

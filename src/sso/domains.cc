@@ -189,6 +189,7 @@ StatusOr<Domain> DomainService::MarkVerified(store::Transaction& tx, std::string
   const std::string& name = proven.domain;
   BULWARK_ASSIGN_OR_RETURN(auto row, admin_store::SelectDomain(tx, tenant_id, name));
   if (!row || row->token != proven.token) return NotFound();  // removed or re-claimed meanwhile
+  BULWARK_RETURN_IF_ERROR(admin_store::ReleaseDeletedTenantsClaims(tx, name).status());
   BULWARK_ASSIGN_OR_RETURN(bool elsewhere, admin_store::VerifiedElsewhere(tx, tenant_id, name));
   if (elsewhere) {
     return Status::Conflict("domain_verified_elsewhere",

@@ -8,7 +8,8 @@
 // constant time). The record lives on the `_bulwark-challenge.` label, not on the domain itself,
 // so it sits beside the domain's own TXT records (SPF and others) without touching them. A domain
 // verified by one tenant cannot be verified by another (kConflict "domain_verified_elsewhere";
-// the store holds it too, with a unique index on verified domains). Only a verified domain that
+// the store holds it too, with a unique index on verified domains) until that tenant removes its
+// claim or is deleted (a deleted tenant's claims are released when another verifies the domain). Only a verified domain that
 // is also among a connection's allowed domains lets an email sign in (sso/accounts.h).
 //
 //   DomainService domains(resolver);

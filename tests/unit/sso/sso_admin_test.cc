@@ -311,6 +311,16 @@ TEST(SsoDomains, ClaimVerifyAndRefusals) {
   });
   EXPECT_EQ(refused.status().reason(), "domain_verified_elsewhere");
   EXPECT_EQ(env.Count("SELECT COUNT(*) FROM sso_domains WHERE verified_at IS NOT NULL"), 1);
+  // Once the first tenant is deleted, its verification no longer holds the domain.
+  ASSERT_TRUE(env.Write([&](store::Transaction& tx) {
+                   return tx.Exec("UPDATE tenants SET deleted_at = 7 WHERE id = ?",
+                                  {store::Value::Text(env.tenant.tenant_id)});
+                 }).ok());
+  auto after = env.Write([&](store::Transaction& tx) {
+    return env.domains.MarkVerified(tx, env.other.tenant_id, *their_proof, 8);
+  });
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(env.Count("SELECT COUNT(*) FROM sso_domains"), 1);
   for (std::string_view bad : {"", "nodot", "-a.test", "a-.test", "a..test", "a b.test", "é.test"}) {
     EXPECT_EQ(NormalizeDomain(bad).status().reason(), "invalid_domain") << bad;
   }
