@@ -20,6 +20,10 @@ bool Contains(const std::vector<std::string>& list, std::string_view value) {
 
 }  // namespace
 
+std::string EntraSubject(std::string_view tid, std::string_view oid) {
+  return std::string(tid) + ":" + std::string(oid);
+}
+
 StatusOr<SignIn> ResolveSignIn(store::Transaction& tx, const Connection& connection,
                                const ExternalIdentity& identity, std::int64_t now) {
   if (!connection.enabled) return Refuse("sso_disabled", "this SSO connection is disabled");
@@ -30,7 +34,10 @@ StatusOr<SignIn> ResolveSignIn(store::Transaction& tx, const Connection& connect
   if (connection.preset == Preset::kGoogle && !Contains(connection.hd_values, identity.hd)) {
     return Refuse("hd_mismatch", "the Google account is not of an accepted Workspace domain");
   }
-  if (connection.preset == Preset::kEntra && !Contains(connection.entra_tenants, identity.tid)) {
+  if (connection.preset == Preset::kEntra &&
+      (!Contains(connection.entra_tenants, identity.tid) ||
+       !identity.subject.starts_with(EntraSubject(identity.tid, "")) ||
+       identity.subject.size() == identity.tid.size() + 1)) {
     return Refuse("tenant_not_allowed", "the Entra tenant is not one this connection accepts");
   }
   const std::string domain = email->substr(email->find('@') + 1);

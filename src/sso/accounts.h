@@ -13,7 +13,8 @@
 //   sso_disabled        the connection is disabled;
 //   email_unverified    no email, or email_verified is false;
 //   hd_mismatch         google: the token's `hd` is not one of the connection's hd_values;
-//   tenant_not_allowed  entra: the token's `tid` is not in the connection's allowlist;
+//   tenant_not_allowed  entra: the token's `tid` is not in the connection's allowlist, or the
+//                       subject is not EntraSubject(tid, oid) of that tid;
 //   domain_unverified   the email's domain is not both among the connection's allowed domains
 //                       and verified by the tenant (sso/domains.h);
 //   identity_conflict   no account has this (issuer, subject) yet and the email belongs to an
@@ -35,6 +36,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -65,6 +67,9 @@ struct SignIn {
   bool breakglass = false;  // the member is a designated break-glass owner account
   bool groups_overage = false;
 };
+
+// The subject an entra identity is keyed by: "<tid>:<oid>" (the flow builds it with this).
+std::string EntraSubject(std::string_view tid, std::string_view oid);
 
 StatusOr<SignIn> ResolveSignIn(store::Transaction& tx, const Connection& connection,
                                const ExternalIdentity& identity, std::int64_t now);

@@ -394,10 +394,15 @@ TEST(SsoAccounts, EachRefusalHasItsReasonAndWritesNothing) {
   Connection entra = env.conn;
   entra.preset = Preset::kEntra;
   entra.entra_tenants = {"72f988bf-86f1-41af-91ab-2d7cd011db47"};
-  ExternalIdentity e = env.Who("tid:oid", "eve@example.test", {"eng"});
+  ExternalIdentity e = env.Who("", "eve@example.test", {"eng"});
   e.tid = "00000000-0000-0000-0000-000000000000";
+  e.subject = EntraSubject(e.tid, "oid-1");
   EXPECT_EQ(env.Reason(entra, e), "tenant_not_allowed");
   e.tid = entra.entra_tenants[0];
+  EXPECT_EQ(env.Reason(entra, e), "tenant_not_allowed");  // the subject names another tid
+  e.subject = EntraSubject(e.tid, "");
+  EXPECT_EQ(env.Reason(entra, e), "tenant_not_allowed");  // no oid
+  e.subject = EntraSubject(e.tid, "oid-1");
   EXPECT_EQ(env.Reason(entra, e), "ok");
   EXPECT_EQ(env.Count("SELECT COUNT(*) FROM users"), users + 1);  // only the last one
 }
