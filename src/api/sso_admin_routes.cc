@@ -167,14 +167,22 @@ StatusOr<Reply> VerifyDomain(const SsoAdminRouteDeps& d, RequestContext& ctx) {
   sso::Domain verified;
   audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   e.resource = "sso_domain:" + name;
+  std::string receipt_id;
   BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
-      [&](store::Transaction& tx) -> Status {
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(verified, d.domains->MarkVerified(tx, ctx.principal.tenant_id,
                                                                    proven, core::NowUnixSeconds()));
+        BULWARK_ASSIGN_OR_RETURN(receipt_id, d.connections->IssueChangeReceipt(
+                                                 tx, ctx.principal.tenant_id,
+                                                 {{"change", "domain_verify"}, {"domain", name}},
+                                                 ctx.principal.id));
+        ev.details.emplace_back("receipt_id", receipt_id);
         return Status::Ok();
       },
       std::move(e)));
-  return JsonReply(200, DomainJson(verified));
+  json::object out = DomainJson(verified);
+  out["receipt_id"] = receipt_id;
+  return JsonReply(200, out);
 }
 
 StatusOr<Reply> DeleteDomain(const SsoAdminRouteDeps& d, RequestContext& ctx) {
@@ -183,7 +191,16 @@ StatusOr<Reply> DeleteDomain(const SsoAdminRouteDeps& d, RequestContext& ctx) {
   audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 204, Status::Ok());
   e.resource = "sso_domain:" + name;
   BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
-      [&](store::Transaction& tx) { return d.domains->Remove(tx, ctx.principal.tenant_id, name); },
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_RETURN_IF_ERROR(d.domains->Remove(tx, ctx.principal.tenant_id, name));
+        BULWARK_ASSIGN_OR_RETURN(std::string receipt_id,
+                                 d.connections->IssueChangeReceipt(
+                                     tx, ctx.principal.tenant_id,
+                                     {{"change", "domain_remove"}, {"domain", name}},
+                                     ctx.principal.id));
+        ev.details.emplace_back("receipt_id", receipt_id);
+        return Status::Ok();
+      },
       std::move(e)));
   return Reply{.status = 204};
 }
@@ -203,10 +220,19 @@ StatusOr<Reply> PutPolicy(const SsoAdminRouteDeps& d, RequestContext& ctx) {
   audit::Event e = stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   e.resource = "tenant:" + ctx.principal.tenant_id;
   e.details.emplace_back("require_sso", on);
+  std::string receipt_id;
   BULWARK_RETURN_IF_ERROR(CommitRecorded(*d.writer, ctx,
-      [&](store::Transaction& tx) { return sso::SetRequiresSso(tx, ctx.principal.tenant_id, on); },
+      [&](store::Transaction& tx, audit::Event& ev) -> Status {
+        BULWARK_RETURN_IF_ERROR(sso::SetRequiresSso(tx, ctx.principal.tenant_id, on));
+        BULWARK_ASSIGN_OR_RETURN(receipt_id, d.connections->IssueChangeReceipt(
+                                                 tx, ctx.principal.tenant_id,
+                                                 {{"change", "require_sso"}, {"require_sso", on}},
+                                                 ctx.principal.id));
+        ev.details.emplace_back("receipt_id", receipt_id);
+        return Status::Ok();
+      },
       std::move(e)));
-  return JsonReply(200, {{"require_sso", on}});
+  return JsonReply(200, {{"require_sso", on}, {"receipt_id", receipt_id}});
 }
 
 }  // namespace

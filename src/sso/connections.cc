@@ -152,17 +152,25 @@ StatusOr<std::string> ConnectionService::IssueReceipt(store::Transaction& tx,
                                                       std::string_view change, const Connection& c,
                                                       bool secret_changed,
                                                       std::string_view actor_user_id) const {
-  const json::object fields{{"change", change},
-                            {"connection_id", c.id},
-                            {"preset", PresetName(c.preset)},
-                            {"issuer", c.issuer},
-                            {"client_id", c.client_id},
-                            {"enabled", c.enabled},
-                            {"client_secret_changed", secret_changed},
-                            {"changed_by", actor_user_id}};
+  return IssueChangeReceipt(tx, c.tenant_id,
+                            json::object{{"change", change},
+                                         {"connection_id", c.id},
+                                         {"preset", PresetName(c.preset)},
+                                         {"issuer", c.issuer},
+                                         {"client_id", c.client_id},
+                                         {"enabled", c.enabled},
+                                         {"client_secret_changed", secret_changed}},
+                            actor_user_id);
+}
+
+StatusOr<std::string> ConnectionService::IssueChangeReceipt(store::Transaction& tx,
+                                                            std::string_view tenant_id,
+                                                            json::object fields,
+                                                            std::string_view actor_user_id) const {
+  fields["changed_by"] = actor_user_id;
   BULWARK_ASSIGN_OR_RETURN(
       receipts::Receipt r,
-      receipts_.Issue(tx, c.tenant_id, receipts::kind::kIdpConfigChange, fields, {"changed_by"}));
+      receipts_.Issue(tx, tenant_id, receipts::kind::kIdpConfigChange, fields, {"changed_by"}));
   return r.id;
 }
 

@@ -152,6 +152,13 @@ class ConnectionService {
                                           std::string_view connection_id) const;
   // The tenant's connections, oldest first.
   StatusOr<std::vector<Connection>> List(store::Transaction& tx, std::string_view tenant_id) const;
+  // Issues the idp.config_change receipt of another SSO change of the tenant (a domain verified
+  // or removed, require_sso switched) inside `tx`: `fields` (names [a-z0-9_], never a secret)
+  // plus "changed_by" (redacted to a commitment). Returns the receipt id; errors as
+  // ReceiptService::Issue.
+  StatusOr<std::string> IssueChangeReceipt(store::Transaction& tx, std::string_view tenant_id,
+                                           boost::json::object fields,
+                                           std::string_view actor_user_id) const;
   // Opens the connection's sealed client secret (for the token endpoint call only; never shown).
   // kIntegrity if it does not open; kNotFound "connection_not_found" if the row is gone.
   // `tx` may be a read transaction once the tenant's key exists (it does once a secret is sealed).

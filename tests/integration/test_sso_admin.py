@@ -269,6 +269,9 @@ def test_domain_verification_against_a_real_dns_server(srv, dns_port):
     with dnsmasq(dns_port, records):
         res = post(srv, verify_path.format("example.test"), headers=h)
         assert res.status == 200 and res.json()["verified"] is True, res
+        rcpt = srv.get(f"/public/receipts/{res.json()['receipt_id']}")
+        payload = json.loads(json.loads(rcpt.body)["payload"])
+        assert payload["kind"] == "idp.config_change" and payload["fields"]["domain"] == "example.test"
         before = sso_state(srv)
         assert_error_body(post(srv, verify_path.format("wrong.test"), headers=h), 422, "domain_token_mismatch")
         assert_error_body(post(srv, verify_path.format("missing.test"), headers=h), 422, "domain_record_missing")
@@ -297,7 +300,8 @@ def test_require_sso_refuses_magic_links_except_the_break_glass_owner(srv):
     res = send_json(srv, "PUT", f"/api/v1/members/{t['owner_user_id']}/breakglass", {"designated": True}, h)
     assert res.status == 200, res
     res = send_json(srv, "PUT", "/api/v1/sso/policy", {"require_sso": True}, h)
-    assert res.status == 200 and res.json() == {"require_sso": True}, res
+    assert res.status == 200 and res.json()["require_sso"] is True, res
+    policy_receipt = res.json()["receipt_id"]
 
     # The member still gets a link (the request tells no one anything), but it signs no one in,
     # and the link stays unspent.
@@ -324,4 +328,6 @@ def test_require_sso_refuses_magic_links_except_the_break_glass_owner(srv):
     res = send_json(srv, "PUT", "/api/v1/sso/policy", {"require_sso": False}, h)
     assert res.status == 200, res
     assert verify(srv, request_link(srv, "mo@acme.test")).status == 200
+    payload = json.loads(json.loads(srv.get(f"/public/receipts/{policy_receipt}").body)["payload"])
+    assert payload["kind"] == "idp.config_change" and payload["fields"]["change"] == "require_sso", payload
     assert accept(srv, invited)["access_token"]
