@@ -28,7 +28,7 @@ set(BULWARK_LAYER_DEPS_scim core crypto store keyring audit policy identity sso)
 # Transport only: router, pipeline, server, metrics.
 set(BULWARK_LAYER_DEPS_http core crypto)
 # Pipeline stage adapters: authenticate, tenant guard, authorize, rate limit, audit record.
-set(BULWARK_LAYER_DEPS_stages core crypto store keyring audit identity policy http)
+set(BULWARK_LAYER_DEPS_stages core crypto store keyring audit identity policy sso scim http)
 set(BULWARK_LAYER_DEPS_api core crypto store keyring audit secrets receipts policy identity sso scim http stages)
 set(BULWARK_LAYER_DEPS_app core crypto config store keyring audit secrets receipts policy identity sso scim http stages api)
 set(BULWARK_LAYER_DEPS_cli core config audit receipts app)

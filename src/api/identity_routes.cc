@@ -471,7 +471,8 @@ StatusOr<Reply> RemoveMember(const IdentityRouteDeps& d, RequestContext& ctx) {
             d.api_keys->RevokeCreatedBy(tx, ctx.principal.tenant_id, target, now).status());
         BULWARK_RETURN_IF_ERROR(
             policy::path_policies::ForgetMember(tx, ctx.principal.tenant_id, target));
-        return d.sessions->RevokeMember(tx, ctx.principal.tenant_id, target, "member_removed", now);
+        return d.sessions->RevokeMember(tx, ctx.principal.tenant_id, target, "member_removed", now)
+            .status();
       },
       std::move(e)));
   if (d.path_access != nullptr) d.path_access->InvalidateTenant(ctx.principal.tenant_id);

@@ -33,6 +33,9 @@
 #include "identity/mail_queue.h"
 #include "identity/mfa.h"
 #include "receipts/background_verifier.h"
+#include "scim/access.h"
+#include "scim/service.h"
+#include "scim/tokens.h"
 #include "secrets/secret_service.h"
 #include "secrets/vault.h"
 #include "stages/access_stages.h"
@@ -77,6 +80,12 @@ struct Services {
   std::unique_ptr<policy::PathAccess> path_access;
   std::unique_ptr<secrets::SecretService> secret_service;  // over store, vault and path_access
   std::unique_ptr<SsoServices> sso;                        // connections, domains
+  // SCIM: the tenant tokens, the members' access, the service. Group changes re-map roles by
+  // the tenant's SSO connections' group-to-role mapping.
+  std::unique_ptr<scim::ScimTokens> scim_tokens;
+  std::unique_ptr<sso::ConnectionRoleSource> scim_group_roles;
+  std::unique_ptr<scim::MemberAccess> scim_access;
+  std::unique_ptr<scim::ScimService> scim;
   std::unique_ptr<Reloader> reloader;
   std::unique_ptr<BackgroundTask> cluster_signing_reload;
   std::unique_ptr<store::PgListener> cluster_sync;  // PostgreSQL: the other nodes' changes
@@ -184,6 +193,14 @@ Status BuildIdentityAndSecrets(const Config& config, Services& sv, std::string& 
   sv.path_access = std::make_unique<policy::PathAccess>(*sv.store);
   sv.secret_service =
       std::make_unique<secrets::SecretService>(*sv.store, *sv.vault, *sv.path_access);
+  sv.scim_tokens = std::make_unique<scim::ScimTokens>(*sv.store);
+  sv.scim_group_roles = std::make_unique<sso::ConnectionRoleSource>();
+  sv.scim_access =
+      std::make_unique<scim::MemberAccess>(*sv.sessions, *sv.api_keys, *sv.scim_group_roles);
+  std::string scim_base = config.public_url;
+  while (!scim_base.empty() && scim_base.back() == '/') scim_base.pop_back();
+  sv.scim = std::make_unique<scim::ScimService>(*sv.scim_access,
+                                                scim::ScimOptions{.base_url = scim_base});
   return Status::Ok();
 }
 
@@ -333,7 +350,11 @@ Status AddRoutes(http::Router& router, const http::Metrics& metrics, const Confi
                   .vault = sv.vault.get(),
                   .max_value_bytes = static_cast<std::size_t>(config.secrets_max_value_bytes)},
       .sso_admin = {.store = sv.store.get(), .writer = sv.writer.get(),
-                    .connections = sv.sso->connections.get(), .domains = sv.sso->domains.get()}};
+                    .connections = sv.sso->connections.get(), .domains = sv.sso->domains.get()},
+      .scim = {.store = sv.store.get(),
+               .writer = sv.writer.get(),
+               .scim = sv.scim.get(),
+               .tokens = sv.scim_tokens.get()}};
   return RegisterRoutes(router, deps, config.dev && config.local_overlay_enabled());
 }
 
@@ -368,7 +389,8 @@ Status BuildPipeline(const Config& config, Services& sv, Front& front, std::stri
   http::PipelineStages pipeline_stages{
       .rate_limiter = sv.limiter,
       .authenticator = std::make_shared<stages::AuthenticateStage>(
-          front.operator_auth, identity::CredentialAuthenticator(*sv.sessions, *sv.api_keys)),
+          front.operator_auth, identity::CredentialAuthenticator(*sv.sessions, *sv.api_keys),
+          sv.scim_tokens.get()),
       .tenant_guard = std::make_shared<stages::CredentialTenantGuard>(sv.tenant_policies.get()),
       .authorizer = std::make_shared<stages::RoleAuthorizer>(sv.tenant_policies.get()),
       .audit = std::make_shared<stages::LedgerAuditStage>(*sv.writer, sv.alerts.get(),

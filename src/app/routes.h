@@ -11,6 +11,7 @@
 #include "api/ops.h"
 #include "api/policy_routes.h"
 #include "api/receipt_routes.h"
+#include "api/scim_routes.h"
 #include "api/secret_routes.h"
 #include "api/settings_routes.h"
 #include "api/sso_admin_routes.h"
@@ -32,6 +33,7 @@ struct RouteDeps {
   api::PolicyRouteDeps policies;
   api::SecretRouteDeps secrets;  // the native and the Vault surfaces
   api::SsoAdminRouteDeps sso_admin;
+  api::ScimRouteDeps scim;       // /scim/v2/ and the SCIM token's administration
 };
 
 // Registers every route the binary serves. The local overlay is registered only when

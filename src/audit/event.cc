@@ -130,6 +130,7 @@ std::string_view ActorKindName(ActorKind k) {
     case ActorKind::kApiKey: return "api_key";
     case ActorKind::kOperator: return "operator";
     case ActorKind::kSystem: return "system";
+    case ActorKind::kScimToken: return "scim_token";
   }
   return "anonymous";
 }

@@ -24,7 +24,7 @@ namespace bulwark::audit {
 // Version of the entry schema; part of every entry ("v").
 inline constexpr int kEventSchemaVersion = 1;
 
-enum class ActorKind { kAnonymous, kUser, kApiKey, kOperator, kSystem };
+enum class ActorKind { kAnonymous, kUser, kApiKey, kOperator, kSystem, kScimToken };
 std::string_view ActorKindName(ActorKind k);
 
 enum class Result { kSuccess, kDenied, kError };

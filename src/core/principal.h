@@ -13,6 +13,7 @@ struct Principal {
     kUser,       // a session
     kApiKey,     // an API key
     kSystem,     // Bulwark itself (background jobs)
+    kScimToken,  // a tenant's SCIM provisioning token (id: the token id; no role, no scopes)
   };
   Kind kind = Kind::kAnonymous;
   std::string id;           // user id, API key id; empty for anonymous/operator

@@ -57,6 +57,7 @@ Status BaselineAuthenticator::Authenticate(RequestContext& ctx) {
     case AuthDecision::kSession:
     case AuthDecision::kApiKey:
     case AuthDecision::kEither:
+    case AuthDecision::kScim:
       return Status::Unauthenticated("authentication_required", "a valid credential is required");
     case AuthDecision::kUndeclared:
       break;

@@ -100,4 +100,36 @@ std::string VaultErrorBody(const Status& status) {
   return body;
 }
 
+std::string ScimErrorBody(const Status& status) {
+  static constexpr std::pair<std::string_view, std::string_view> kScimTypes[] = {
+      {"invalid_filter", "invalidFilter"}, {"invalid_syntax", "invalidSyntax"},
+      {"invalid_path", "invalidPath"},     {"invalid_value", "invalidValue"},
+      {"no_target", "noTarget"},           {"mutability", "mutability"},
+      {"uniqueness", "uniqueness"},        {"too_many", "tooMany"},
+      {"sensitive", "sensitive"}};
+  const unsigned http_status = HttpStatusFor(status);
+  std::string_view scim_type;
+  for (const auto& [reason, type] : kScimTypes) {
+    if (status.reason() == reason) scim_type = type;
+  }
+  if (scim_type.empty() && http_status == 400) scim_type = "invalidSyntax";
+  std::string detail(status.reason().empty() ? std::string_view("error") : status.reason());
+  detail += ": ";
+  if (status.code() == ErrorCode::kInternal || status.code() == ErrorCode::kIntegrity) {
+    detail += "internal error; quote the request id to the operator";
+  } else {
+    detail += status.message();
+  }
+  std::string body = "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:Error\"],\"status\":";
+  core::AppendJsonString(body, std::to_string(http_status));
+  if (!scim_type.empty()) {
+    body += ",\"scimType\":";
+    core::AppendJsonString(body, scim_type);
+  }
+  body += ",\"detail\":";
+  core::AppendJsonString(body, detail);
+  body += "}";
+  return body;
+}
+
 }  // namespace bulwark::http

@@ -32,4 +32,14 @@ std::string ErrorBody(const Status& status, std::string_view request_id);
 unsigned VaultHttpStatusFor(const Status& status);
 std::string VaultErrorBody(const Status& status);
 
+// The SCIM surface (routes of Surface::kScim) answers errors as RFC 7644 section 3.12 says:
+//   {"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400",
+//    "scimType":"invalidFilter","detail":"invalid_filter: ..."}
+// with the HTTP status of HttpStatusFor. scimType comes from the reason (invalid_filter,
+// invalid_syntax, invalid_path, invalid_value, no_target, mutability, uniqueness, too_many,
+// sensitive; any other 400 is invalidSyntax; other statuses carry none); the detail starts with
+// the reason, the stable code clients and tests match on.
+inline constexpr std::string_view kScimContentType = "application/scim+json; charset=utf-8";
+std::string ScimErrorBody(const Status& status);
+
 }  // namespace bulwark::http

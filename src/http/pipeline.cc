@@ -64,12 +64,13 @@ bool IsRequestIdChar(char c) {
 }
 
 // The media type without parameters, lower-cased; and whether any charset parameter is utf-8.
-bool IsJsonContentType(std::string_view ct) {
+// `scim`: application/scim+json is JSON too (RFC 7644 section 3.1).
+bool IsJsonContentType(std::string_view ct, bool scim) {
   const std::string lower = core::AsciiLower(ct);
   const auto semi = lower.find(';');
   std::string_view type = std::string_view(lower).substr(0, semi);
   while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  if (type != "application/json") return false;
+  if (type != "application/json" && !(scim && type == "application/scim+json")) return false;
   if (semi == std::string::npos) return true;
   const auto cs = lower.find("charset=", semi);
   if (cs == std::string::npos) return true;
@@ -189,7 +190,8 @@ Status Pipeline::DecodeBody(RequestContext& ctx) {
       ctx.json = boost::json::object();
       return Status::Ok();
     }
-  } else if (!IsJsonContentType(ctx.req[bhttp::field::content_type])) {
+  } else if (!IsJsonContentType(ctx.req[bhttp::field::content_type],
+                                ctx.route->surface == Surface::kScim)) {
     return Status(ErrorCode::kUnsupportedMedia, "unsupported_media_type",
                   "the request body must be application/json; charset=utf-8");
   }
@@ -478,6 +480,11 @@ void Pipeline::RejectAsync(const Request* req, const core::IpAddress& peer, cons
     f = std::make_shared<InFlight>(req ? *req : kEmpty, peer, std::move(resume), std::move(respond),
                                    true);
     f->ctx.request_id = RequestIdFor(f->ctx.req);
+    // A request refused before its route was found (a body over the limit) on the SCIM surface
+    // answers in SCIM's shape (Finish picks the surface by the path); elsewhere the path stays
+    // unset, as before.
+    const std::string_view target = f->ctx.req.target();
+    if (router_.SurfaceOf(target) == Surface::kScim) f->ctx.path = target.substr(0, target.find('?'));
     f->reply = status;
   } catch (...) {
     Respond& r = f ? f->respond : respond;
@@ -548,6 +555,10 @@ Response Pipeline::Finish(RequestContext& ctx, const Status& error) {
   if (surface == Surface::kVault) {
     reply.status = VaultHttpStatusFor(error);
     reply.body = VaultErrorBody(error);
+  } else if (surface == Surface::kScim) {
+    reply.status = HttpStatusFor(error);
+    reply.body = ScimErrorBody(error);
+    reply.content_type = kScimContentType;
   } else {
     reply.status = HttpStatusFor(error);
     reply.body = ErrorBody(error, ctx.request_id);

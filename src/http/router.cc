@@ -66,6 +66,7 @@ std::string_view AuthDecisionName(AuthDecision d) {
     case AuthDecision::kApiKey: return "api_key";
     case AuthDecision::kEither: return "either";
     case AuthDecision::kInternal: return "internal";
+    case AuthDecision::kScim: return "scim";
   }
   return "undeclared";
 }

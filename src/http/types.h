@@ -49,6 +49,9 @@ enum class AuthDecision {
   kApiKey,    // an API key
   kEither,    // a session or an API key
   kInternal,  // operators only: an allowlisted network or the operator token; 404 to others
+  // A tenant's SCIM provisioning token (`Authorization: Bearer bwscim_...`): the tenant is the
+  // token's, never the request's. Only routes of Surface::kScim declare it.
+  kScim,
 };
 std::string_view AuthDecisionName(AuthDecision d);
 
@@ -56,9 +59,11 @@ std::string_view AuthDecisionName(AuthDecision d);
 // pipeline"). kVault, the Vault-compatible surface, changes how the pipeline treats it: errors
 // as Vault answers them (errors.h VaultErrorBody), a body read as JSON whatever its
 // Content-Type (an empty one as {}), X-Vault-Token taken as a credential, X-Vault-Wrap-TTL
-// refused. Before a route is known (LIST and a trailing '/', a 404 or 405), the path prefix the
-// surface is mounted at decides (Router::MountSurface).
-enum class Surface { kApi, kVault };
+// refused. kScim, the SCIM 2.0 surface (/scim/v2/), answers errors in SCIM's shape (errors.h
+// ScimErrorBody, application/scim+json) and reads bodies sent as application/scim+json or
+// application/json. Before a route is known (LIST and a trailing '/', a 404 or 405), the path
+// prefix the surface is mounted at decides (Router::MountSurface).
+enum class Surface { kApi, kVault, kScim };
 
 enum class BodyKind {
   kNone,  // a body is refused

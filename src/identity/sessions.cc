@@ -205,16 +205,15 @@ Status SessionService::Revoke(store::Transaction& tx, std::string_view session_i
       .status();
 }
 
-Status SessionService::RevokeMember(store::Transaction& tx, std::string_view tenant_id,
-                                    std::string_view user_id, std::string_view reason,
-                                    std::int64_t now) {
-  return tx
-      .Exec(
+StatusOr<std::int64_t> SessionService::RevokeMember(store::Transaction& tx,
+                                                    std::string_view tenant_id,
+                                                    std::string_view user_id,
+                                                    std::string_view reason, std::int64_t now) {
+  return tx.Exec(
           "UPDATE sessions SET revoked_at = ?, revoked_reason = ?, version = version + 1 "
           "WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL",
           {Value::Int(now), Value::Text(std::string(reason)), Value::Text(std::string(tenant_id)),
-           Value::Text(std::string(user_id))})
-      .status();
+           Value::Text(std::string(user_id))});
 }
 
 Status SessionService::RequireRecentSignIn(store::Transaction& tx, std::string_view session_id,

@@ -91,8 +91,10 @@ class SessionService {
   // Call Invalidate* after the transaction commits.
   Status Revoke(store::Transaction& tx, std::string_view session_id, std::string_view reason,
                 std::int64_t now);
-  Status RevokeMember(store::Transaction& tx, std::string_view tenant_id, std::string_view user_id,
-                      std::string_view reason, std::int64_t now);
+  // RevokeMember returns how many sessions it ended.
+  StatusOr<std::int64_t> RevokeMember(store::Transaction& tx, std::string_view tenant_id,
+                                      std::string_view user_id, std::string_view reason,
+                                      std::int64_t now);
   // OK if the session signed in (magic link or invitation) at most `max_age_s` ago; else
   // kPermissionDenied "reauthentication_required". Refresh does not make a session recent.
   Status RequireRecentSignIn(store::Transaction& tx, std::string_view session_id, std::int64_t now,

@@ -18,6 +18,17 @@ Status AuthenticateStage::Authenticate(http::RequestContext& ctx) {
   std::string_view bearer;
   if (auth.size() > kBearer.size() && auth.starts_with(kBearer))
     bearer = auth.substr(kBearer.size());
+  if (decision == AuthDecision::kScim) {
+    if (bearer.empty()) {
+      return Status::Unauthenticated("scim_token_required",
+                                     "a SCIM bearer token (Authorization: Bearer) is required");
+    }
+    if (scim_tokens_ == nullptr) {
+      return Status::Unauthenticated("invalid_scim_token", "the SCIM bearer token is not valid");
+    }
+    BULWARK_ASSIGN_OR_RETURN(ctx.principal, scim_tokens_->Authenticate(bearer));
+    return Status::Ok();
+  }
   std::string_view api_key = ctx.req["X-API-Key"];
   if (api_key.empty() && bearer.starts_with(identity::kApiKeyPrefix)) api_key = bearer;
   // The Vault-compatible surface: X-Vault-Token carries an API key or an access token.

@@ -12,19 +12,25 @@
 // because the store is unreachable is 503, never a pass. A refused API key is recorded against
 // its key id (the principal names it, with no tenant).
 //
+// SCIM routes (AuthDecision::kScim) take only `Authorization: Bearer bwscim_...`, resolved by
+// scim::ScimTokens: the tenant is the token's. Without the SCIM tokens wired, they are refused
+// (401), never passed.
+//
 // Thread-safe: holds references only; the baseline and the services must outlive it.
 #include <memory>
 
 #include "http/stages.h"
 #include "identity/authenticator.h"
+#include "scim/tokens.h"
 
 namespace bulwark::stages {
 
 class AuthenticateStage : public http::Authenticator {
  public:
   AuthenticateStage(std::shared_ptr<http::Authenticator> baseline,
-                    identity::CredentialAuthenticator credentials)
-      : baseline_(std::move(baseline)), credentials_(credentials) {}
+                    identity::CredentialAuthenticator credentials,
+                    const scim::ScimTokens* scim_tokens = nullptr)
+      : baseline_(std::move(baseline)), credentials_(credentials), scim_tokens_(scim_tokens) {}
   // Errors: kUnauthenticated (no accepted credential, or a refused one), kPermissionDenied
   // "csrf_failed" and the services' 403s, kUnavailable.
   Status Authenticate(http::RequestContext& ctx) override;
@@ -32,6 +38,7 @@ class AuthenticateStage : public http::Authenticator {
  private:
   std::shared_ptr<http::Authenticator> baseline_;
   identity::CredentialAuthenticator credentials_;
+  const scim::ScimTokens* scim_tokens_;
 };
 
 }  // namespace bulwark::stages

@@ -15,6 +15,7 @@ audit::ActorKind ActorKindFor(core::Principal::Kind k) {
     case core::Principal::Kind::kUser: return audit::ActorKind::kUser;
     case core::Principal::Kind::kApiKey: return audit::ActorKind::kApiKey;
     case core::Principal::Kind::kSystem: return audit::ActorKind::kSystem;
+    case core::Principal::Kind::kScimToken: return audit::ActorKind::kScimToken;
   }
   return audit::ActorKind::kAnonymous;
 }

@@ -19,6 +19,8 @@ std::string_view KeyName(RateLimitRule::Key k) {
       return "email";
     case RateLimitRule::Key::kRefused:
       return "refused";
+    case RateLimitRule::Key::kScim:
+      return "scim";
   }
   return "ip";
 }
@@ -43,7 +45,7 @@ StatusOr<RateLimitRule> ParseRateLimitRule(std::string_view text) {
     return Status::InvalidArgument(
         "invalid_rate_rule",
         "a rate limit rule is \"METHOD /path key count/period\" or \"* key count/period\" "
-        "with key ip, refused, api_key, tenant or email");
+        "with key ip, refused, api_key, scim, tenant or email");
   };
   std::vector<std::string_view> parts;
   while (!text.empty()) {
@@ -73,6 +75,8 @@ StatusOr<RateLimitRule> ParseRateLimitRule(std::string_view text) {
     rule.key = RateLimitRule::Key::kEmail;
   } else if (parts[i] == "refused") {
     rule.key = RateLimitRule::Key::kRefused;
+  } else if (parts[i] == "scim") {
+    rule.key = RateLimitRule::Key::kScim;
   } else {
     return bad();
   }
@@ -88,7 +92,8 @@ StatusOr<std::vector<RateLimitRule>> RateLimitRules(const std::vector<std::strin
        {"POST /api/v1/auth/request ip 5/10m", "POST /api/v1/auth/request email 5/10m",
         "POST /api/v1/auth/verify ip 20/10m", "POST /api/v1/auth/refresh ip 600/1m",
         "POST /api/v1/auth/mfa/verify ip 30/10m", "POST /api/v1/auth/accept-invite ip 20/10m",
-        "GET /public/receipts/{id} ip 120/1m", "* api_key 600/1m", "* refused 120/1m"}) {
+        "GET /public/receipts/{id} ip 120/1m", "* api_key 600/1m", "* scim 1200/1m",
+        "* refused 120/1m"}) {
     BULWARK_ASSIGN_OR_RETURN(RateLimitRule r, ParseRateLimitRule(d));
     rules.push_back(std::move(r));
   }
@@ -162,9 +167,11 @@ Status RouteRateLimiter::Check(http::RequestContext& ctx) {
 Status RouteRateLimiter::CheckAuthenticated(http::RequestContext& ctx) {
   const core::Principal& p = ctx.principal;
   const bool is_key = p.kind == core::Principal::Kind::kApiKey && !p.id.empty();
+  const bool is_scim = p.kind == core::Principal::Kind::kScimToken && !p.id.empty();
   for (const RateLimitRule& rule : rules_) {
     if (!Applies(rule, ctx)) continue;
-    if (rule.key == RateLimitRule::Key::kApiKey && is_key) {
+    if ((rule.key == RateLimitRule::Key::kApiKey && is_key) ||
+        (rule.key == RateLimitRule::Key::kScim && is_scim)) {
       BULWARK_RETURN_IF_ERROR(Take(ctx, BucketName(rule.key, p.id, rule.route), rule.rate));
     } else if (rule.key == RateLimitRule::Key::kTenant && !p.tenant_id.empty()) {
       BULWARK_RETURN_IF_ERROR(Take(ctx, BucketName(rule.key, p.tenant_id, rule.route), rule.rate));

@@ -20,6 +20,8 @@
 //            Authorization, X-Vault-Token): charged after authentication, so only the key's
 //            holder can spend its budget. A key created with its own rate (rate_limit) is held
 //            to that too, on every route: the stricter of the two decides;
+//   scim     the SCIM token authentication established (a tenant has one at a time), after
+//            authentication; default "* scim 1200/1m";
 //   tenant   the tenant authentication established (never the X-Tenant-ID header), after
 //            authentication: anonymous requests spend no tenant's budget, and a request that
 //            names no tenant is still counted to its own;
@@ -38,7 +40,7 @@
 namespace bulwark::stages {
 
 struct RateLimitRule {
-  enum class Key { kIp, kApiKey, kTenant, kEmail, kRefused };
+  enum class Key { kIp, kApiKey, kTenant, kEmail, kRefused, kScim };
   std::string route;  // a route label ("POST /api/v1/auth/request") or "*"
   Key key = Key::kIp;
   RateRule rate;

@@ -550,6 +550,53 @@ CREATE INDEX sso_identities_by_user ON sso_identities(user_id);
 ALTER TABLE tenants ADD COLUMN require_sso INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Migration 19: SCIM 2.0 provisioning (src/scim/store.h). A tenant's SCIM bearer token is stored
+// as the SHA-256 of its text, one per tenant (rotation replaces the row). A SCIM User has an id of
+// the tenant's own (never the global user id, so tenants cannot correlate people), is linked to one
+// global user (users are global by email; userName is that email), and keeps its writable
+// attributes as JSON; suspended_role is the role its membership held when active went false.
+// Groups keep displayName and externalId as JSON; their members are SCIM User ids of the tenant.
+constexpr std::string_view kScim = R"sql(
+CREATE TABLE scim_tokens (
+  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+  id TEXT NOT NULL UNIQUE,
+  token_hash BLOB NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE scim_users (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  id TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  user_name_key TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  active INTEGER NOT NULL,
+  suspended_role TEXT,
+  version INTEGER NOT NULL,
+  created TEXT NOT NULL,
+  last_modified TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, user_name_key),
+  UNIQUE (tenant_id, user_id)
+);
+CREATE TABLE scim_groups (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  id TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  created TEXT NOT NULL,
+  last_modified TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE scim_group_members (
+  tenant_id TEXT NOT NULL,
+  group_id TEXT NOT NULL,
+  member_id TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, group_id, member_id)
+);
+CREATE INDEX scim_group_members_by_member ON scim_group_members(tenant_id, member_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -569,6 +616,7 @@ constexpr Migration kMigrations[] = {
     {16, "api_key_rate_limit", kApiKeyRateLimit},
     {17, "secret_version_expiry", kSecretVersionExpiry},
     {18, "sso_admin", kSsoAdmin},
+    {19, "scim", kScim},
 };
 
 }  // namespace

@@ -61,6 +61,7 @@ SECURITY = {
     "session": [{"sessionToken": []}, {"sessionCookie": []}],
     "either": [{"sessionToken": []}, {"sessionCookie": []}, {"apiKey": []}, {"apiKeyBearer": []}],
     "internal": [{"operatorToken": []}],
+    "scim": [{"scimToken": []}],
 }
 
 

@@ -79,6 +79,29 @@ def _fresh_session(w, email):
     return sign_in(w.srv, email)
 
 
+def _scim_token(w):
+    w.step_up()
+    res = post(w.srv, "/api/v1/scim/token", headers=w.h)
+    w.scim_token = res.json().get("token") if res.status == 201 else None
+    w.scim_ids = {}
+    return res
+
+
+def _scim(w, method, path, doc=None):
+    headers = {"Authorization": f"Bearer {w.scim_token}"}
+    if doc is None:
+        return w.srv.request(method, "/scim/v2" + path, headers=headers, body="")
+    return w.srv.request(method, "/scim/v2" + path, headers={**headers, "Content-Type": "application/scim+json"},
+                         body=json.dumps(doc))
+
+
+def _scim_create(w, kind, doc):
+    res = _scim(w, "POST", "/" + kind, doc)
+    if res.status == 201:
+        w.scim_ids[kind] = res.json()["id"]
+    return res
+
+
 def _local_receipt(w):
     res = w.req("POST", "/api/v1/local/receipts", {"tenant": w.doc["tenant_id"], "email": "r@acme.test"})
     w.receipt_id = res.json().get("id") if res.status == 201 else None
@@ -362,6 +385,34 @@ CALLS = [
     # The dev sign-in page the mailed link opens, and its script.
     ("GET", "/login", lambda w: w.req("GET", "/login")),
     ("GET", "/login.js", lambda w: w.req("GET", "/login.js")),
+    # SCIM: the token, the discovery documents, Users and Groups, and the token's revocation.
+    ("POST", "/api/v1/scim/token", _scim_token),
+    ("GET", "/scim/v2/ServiceProviderConfig", lambda w: _scim(w, "GET", "/ServiceProviderConfig")),
+    ("GET", "/scim/v2/Schemas", lambda w: _scim(w, "GET", "/Schemas")),
+    ("GET", "/scim/v2/ResourceTypes", lambda w: _scim(w, "GET", "/ResourceTypes")),
+    ("POST", "/scim/v2/Users", lambda w: _scim_create(w, "Users", {"userName": "sam@acme.test"})),
+    ("POST", "/scim/v2/Users", lambda w: _scim(w, "POST", "/Users", {"userName": "SAM@acme.test"})),  # 409
+    ("GET", "/scim/v2/Users", lambda w: _scim(w, "GET", '/Users?filter=userName%20eq%20%22sam%40acme.test%22')),
+    ("GET", "/scim/v2/Users", lambda w: _scim(w, "GET", '/Users?filter=userName%20eq')),  # 400 invalidFilter
+    ("GET", "/scim/v2/Users/{id}", lambda w: _scim(w, "GET", f"/Users/{w.scim_ids['Users']}")),
+    ("PUT", "/scim/v2/Users/{id}", lambda w: _scim(w, "PUT", f"/Users/{w.scim_ids['Users']}",
+                                                   {"userName": "sam@acme.test", "displayName": "Sam"})),
+    ("PATCH", "/scim/v2/Users/{id}", lambda w: _scim(w, "PATCH", f"/Users/{w.scim_ids['Users']}", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "active", "value": "False"}]})),
+    ("POST", "/scim/v2/Groups", lambda w: _scim_create(w, "Groups", {"displayName": "Ops"})),
+    ("GET", "/scim/v2/Groups", lambda w: _scim(w, "GET", "/Groups")),
+    ("GET", "/scim/v2/Groups/{id}", lambda w: _scim(w, "GET", f"/Groups/{w.scim_ids['Groups']}")),
+    ("PUT", "/scim/v2/Groups/{id}", lambda w: _scim(w, "PUT", f"/Groups/{w.scim_ids['Groups']}",
+                                                    {"displayName": "Operations"})),
+    ("PATCH", "/scim/v2/Groups/{id}", lambda w: _scim(w, "PATCH", f"/Groups/{w.scim_ids['Groups']}", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Add", "path": "members", "value": [{"value": w.scim_ids["Users"]}]}]})),
+    ("DELETE", "/scim/v2/Groups/{id}", lambda w: _scim(w, "DELETE", f"/Groups/{w.scim_ids['Groups']}")),
+    ("DELETE", "/scim/v2/Users/{id}", lambda w: _scim(w, "DELETE", f"/Users/{w.scim_ids['Users']}")),
+    ("DELETE", "/scim/v2/Users/{id}", lambda w: _scim(w, "DELETE", f"/Users/{w.scim_ids['Users']}")),  # 404
+    ("DELETE", "/api/v1/scim/token", lambda w: (w.step_up(), _s(w, "DELETE", "/api/v1/scim/token"))[1]),
+    ("GET", "/scim/v2/Users", lambda w: _scim(w, "GET", "/Users")),  # 401: the token is revoked
     # Last: changes and removals.
     ("PATCH", "/api/v1/members/{user_id}",
      lambda w: (w.step_up(), _s(w, "PATCH", f"/api/v1/members/{w.member['user_id']}", {"role": "viewer"}))[1]),
@@ -414,7 +465,8 @@ def test_every_body_has_a_schema_and_errors_have_their_surfaces_shape():
             for ctype, media in deref(resp, "responses").get("content", {}).items():
                 assert media.get("schema"), (label, code, ctype)
             if code[0] in "45" and path not in ("/readyz", "/healthz"):  # probes: their own body
-                want = "VaultError" if path.startswith("/v1/") else "Error"
+                want = ("VaultError" if path.startswith("/v1/")
+                        else "ScimError" if path.startswith("/scim/v2/") else "Error")
                 assert resp == {"$ref": f"#/components/responses/{want}"}, (label, code, resp)
 
 
