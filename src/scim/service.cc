@@ -180,13 +180,19 @@ StatusOr<json::object> ScimService::StoreUser(store::Transaction& tx, std::strin
                            access_.Apply(tx, tenant, row, group_names, now));
   row.doc = json::serialize(doc);
   row.last_modified = core::NowIso8601Micros();
+  Status stored;
   if (is_new) {
     row.created = row.last_modified;
-    BULWARK_RETURN_IF_ERROR(db::InsertUser(tx, tenant, row, key));
+    stored = db::InsertUser(tx, tenant, row, key);
   } else {
     ++row.version;
-    BULWARK_RETURN_IF_ERROR(db::UpdateUser(tx, tenant, row, key));
+    stored = db::UpdateUser(tx, tenant, row, key);
   }
+  // A concurrent request that took the same userName first: the unique key refused this one.
+  if (stored.code() == ErrorCode::kConflict) {
+    return Status::Conflict("uniqueness", "a User with this userName exists in this tenant");
+  }
+  BULWARK_RETURN_IF_ERROR(stored);
   change.resource = "scim_user:" + row.id;
   change.details.emplace_back("changed", ChangedAttributes(before, doc));
   change.details.emplace_back("active", row.active);

@@ -459,3 +459,25 @@ def test_deactivation_on_one_node_cuts_off_the_member_on_another(pg, make_server
         assert time.monotonic() < deadline, codes_seen
         time.sleep(0.02)
     assert_access(nodes[1], tokens, api, False)
+
+
+def test_concurrent_creates_of_one_user_name_make_one_user(env):
+    """Eight identity-provider retries racing to create the same userName: one 201, the rest 409
+    uniqueness (never a second User, never a 500)."""
+    import threading
+    srv, token = env["srv"], env["token"]
+    statuses, lock = [], threading.Lock()
+
+    def create():
+        res = scim(srv, token, "POST", "/Users", {"userName": "race@acme.test"})
+        with lock:
+            statuses.append((res.status, res.json().get("scimType")))
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses, key=repr).count((201, None)) == 1, statuses
+    assert [s for s in statuses if s[0] != 201] == [(409, "uniqueness")] * 7, statuses
+    assert query(srv, "SELECT COUNT(*) FROM scim_users WHERE user_name_key = 'race@acme.test'") == [(1,)]
