@@ -481,3 +481,19 @@ def test_concurrent_creates_of_one_user_name_make_one_user(env):
     assert sorted(statuses, key=repr).count((201, None)) == 1, statuses
     assert [s for s in statuses if s[0] != 201] == [(409, "uniqueness")] * 7, statuses
     assert query(srv, "SELECT COUNT(*) FROM scim_users WHERE user_name_key = 'race@acme.test'") == [(1,)]
+
+
+def test_scim_requests_are_limited_per_token(make_server):
+    """The `scim` rate-limit key: the token's budget is its own (the owner's session is not charged)
+    and a refusal is 429 in SCIM's shape with Retry-After."""
+    srv = make_server(dev=True, settings={"rate_limit.rules": LOOSE_RULES + ["* scim 5/1m"]})
+    create_tenant(srv, "acme", "owner@acme.test")
+    owner = sign_in(srv, "owner@acme.test")
+    _, codes = enroll(srv, owner)
+    token = make_token(srv, owner, codes)["token"]
+    for _ in range(5):
+        ok(scim(srv, token, "GET", "/Users"))
+    res = scim(srv, token, "GET", "/Users")
+    scim_error(res, 429, None, "rate_limited")
+    assert res.header("Retry-After"), res
+    assert srv.get("/api/v1/whoami", headers=bearer(owner)).status == 200
