@@ -73,7 +73,4 @@ class MemberAccess {
   const sso::GroupRoleSource& roles_;
 };
 
-  }
-};
-
 }  // namespace bulwark::scim
