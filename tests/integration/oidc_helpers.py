@@ -45,11 +45,15 @@ class OpenIdProvider:
     """oidc-provider on loopback. `clients` and `accounts` as in oidc_op.mjs; `update_account`
     rewrites the JSON the OP re-reads at each account lookup."""
 
-    def __init__(self, workdir, clients, accounts):
+    def __init__(self, workdir, pki, clients, accounts, issuer=None):
+        """`pki`: make_test_ca's (ca, cert, key); `issuer`: a proxy's URL when one fronts the OP."""
         self.dir = Path(workdir)
-        self.ca, cert, key = make_test_ca(self.dir / "pki")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.ca, cert, key = pki
         self.config_path = self.dir / "op.json"
         self.config = {"cert": cert, "key": key, "clients": clients, "accounts": accounts}
+        if issuer:
+            self.config["issuer"] = issuer
         self._write()
         self.log = open(self.dir / "op.log", "wb")
         self.proc = subprocess.Popen(["node", str(OP_SCRIPT), str(self.config_path)],
@@ -69,7 +73,7 @@ class OpenIdProvider:
             raise RuntimeError("oidc_op.mjs did not start: "
                                + (self.dir / "op.log").read_text(errors="replace"))
         ready = json.loads(line)
-        self.issuer, self.admin = ready["issuer"], ready["admin"]
+        self.issuer, self.admin, self.listening = ready["issuer"], ready["admin"], ready["listening"]
 
     def _write(self):
         tmp = self.config_path.with_suffix(".tmp")
@@ -142,3 +146,122 @@ def end_session_at_op(browser, issuer, ca, client_id):
 
 def query_of(url):
     return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+class TokenSwapProxy:
+    """An HTTPS pass-through proxy in front of the OP (the OP's issuer is the proxy's URL): every
+    request goes through unchanged except the token endpoint's answer, whose id_token is replaced
+    by `forge(claims, header)` while `forge` is set. Certificate from the test CA."""
+
+    def __init__(self, pki):
+        import http.server
+        import socketserver
+        import ssl
+        import threading
+
+        self.forge = None
+        self.upstream = None
+        self.ca, cert, key = pki
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("content-length", "connection", "accept-encoding")}
+                r = requests.request(self.command, proxy.upstream + self.path, headers=headers, data=body,
+                                     allow_redirects=False, verify=proxy.ca, timeout=10)
+                content = r.content
+                if self.path.startswith("/token") and proxy.forge is not None and r.status_code == 200:
+                    doc = r.json()
+                    claims, header = decode_unverified(doc["id_token"])
+                    doc["id_token"] = proxy.forge(claims, header)
+                    content = json.dumps(doc).encode()
+                self.send_response(r.status_code)
+                for k, v in r.headers.items():
+                    if k.lower() in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                        continue
+                    if k.lower() == "set-cookie":
+                        continue
+                    self.send_header(k, v)
+                for c in r.raw.headers.getlist("Set-Cookie") if hasattr(r.raw.headers, "getlist") else []:
+                    self.send_header("Set-Cookie", c)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_POST = _forward
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _b64d(part):
+    import base64
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def _b64e(raw):
+    import base64
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_unverified(token):
+    """(claims, header) of a compact JWS, unverified (to build forgeries from a real token)."""
+    h, p, _ = token.split(".")
+    return json.loads(_b64d(p)), json.loads(_b64d(h))
+
+
+def sign_jws(claims, header, key_pem=None, alg=None, hmac_secret=None):
+    """A compact JWS of `claims` with `header`: signed with PyJWT under `key_pem` and `alg`, or by
+    hand with HMAC-SHA-256 under `hmac_secret` (PyJWT refuses a PEM as an HMAC key, rightly), or
+    unsigned (alg none) when neither is given."""
+    import hashlib
+    import hmac
+    import jwt
+    if key_pem is not None:
+        return jwt.encode(claims, key_pem, algorithm=alg, headers={k: v for k, v in header.items() if k != "alg"})
+    signing_input = _b64e(json.dumps(header, separators=(",", ":")).encode()) + "." + \
+        _b64e(json.dumps(claims, separators=(",", ":")).encode())
+    if hmac_secret is not None:
+        sig = hmac.new(hmac_secret, signing_input.encode(), hashlib.sha256).digest()
+        return signing_input + "." + _b64e(sig)
+    return signing_input + "."
+
+
+def private_pem(jwk):
+    """PEM of the private key of a JWK (PyJWT's own JWK reader)."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    algo = jwt.algorithms.RSAAlgorithm if jwk["kty"] == "RSA" else jwt.algorithms.ECAlgorithm
+    key = algo.from_jwk(json.dumps(jwk))
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def public_pem(jwk):
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    algo = jwt.algorithms.RSAAlgorithm if jwk["kty"] == "RSA" else jwt.algorithms.ECAlgorithm
+    key = algo.from_jwk(json.dumps(jwk))
+    if hasattr(key, "public_key"):
+        key = key.public_key()
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)

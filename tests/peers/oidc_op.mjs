@@ -5,6 +5,7 @@
 // CONFIG.json (written by the test, re-read on every account lookup so claims can change between
 // sign-ins):
 //   { "cert": "op.pem", "key": "op.key",            TLS certificate (from the test's CA) and key
+//     "issuer": "https://127.0.0.1:<port>",          optional: the issuer when a proxy fronts the OP
 //     "clients": [{client_id, client_secret, redirect_uris, backchannel_logout_uri,
 //                  backchannel_logout_session_required, id_token_signed_response_alg}],
 //     "accounts": {"<account id = subject>": {"email": ..., "groups": [...], ...}} }
@@ -97,7 +98,8 @@ const server = https.createServer({
 }, (req, res) => provider.callback()(req, res));
 
 server.listen(0, '127.0.0.1', () => {
-  issuer = `https://127.0.0.1:${server.address().port}`;
+  // A test that puts a proxy in front of the OP names the proxy as the issuer.
+  issuer = initial.issuer ?? `https://127.0.0.1:${server.address().port}`;
   provider = build();
   const admin = http.createServer(async (req, res) => {
     let body = '';
@@ -123,6 +125,10 @@ server.listen(0, '127.0.0.1', () => {
     }
   });
   admin.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`${JSON.stringify({ issuer, admin: `http://127.0.0.1:${admin.address().port}` })}\n`);
+    process.stdout.write(`${JSON.stringify({
+      issuer,
+      listening: `https://127.0.0.1:${server.address().port}`,
+      admin: `http://127.0.0.1:${admin.address().port}`,
+    })}\n`);
   });
 });
