@@ -597,6 +597,40 @@ CREATE TABLE scim_group_members (
 CREATE INDEX scim_group_members_by_member ON scim_group_members(tenant_id, member_id);
 )sql";
 
+// Migration 20: the SSO flow (src/sso/login_state.h, src/sso/flow_store.h). A sign-in attempt
+// (state and browser binding as SHA-256, single-use, expiring); each session an SSO sign-in
+// started, with the provider's session id and subject, for back-channel logout; and the logout
+// tokens' jti already used (a hash), kept until they could no longer be accepted anyway.
+constexpr std::string_view kSsoFlow = R"sql(
+CREATE TABLE sso_login_states (
+  state_hash BLOB PRIMARY KEY,
+  binding_hash BLOB NOT NULL,
+  tenant_id TEXT NOT NULL,
+  connection_id TEXT NOT NULL,
+  redirect_after TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  consumed_at INTEGER
+);
+CREATE INDEX sso_login_states_by_expiry ON sso_login_states(expires_at);
+CREATE TABLE sso_session_links (
+  session_id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  connection_id TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  idp_sid TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX sso_session_links_by_sid ON sso_session_links(connection_id, idp_sid);
+CREATE INDEX sso_session_links_by_subject ON sso_session_links(connection_id, subject);
+CREATE TABLE sso_logout_jtis (
+  connection_id TEXT NOT NULL,
+  jti_hash BLOB NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (connection_id, jti_hash)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "foundation", kFoundation},
     {2, "audit_ledger", kAuditLedger},
@@ -617,6 +651,7 @@ constexpr Migration kMigrations[] = {
     {17, "secret_version_expiry", kSecretVersionExpiry},
     {18, "sso_admin", kSsoAdmin},
     {19, "scim", kScim},
+    {20, "sso_flow", kSsoFlow},
 };
 
 }  // namespace
