@@ -1,5 +1,7 @@
 #include "identity/sessions.h"
 
+#include <algorithm>
+
 #include "core/clock.h"
 #include "core/text_list.h"
 #include "identity/tokens.h"
@@ -118,14 +120,18 @@ StatusOr<SessionTokens> SessionService::Issue(store::Transaction& tx, std::strin
 }
 
 StatusOr<SessionTokens> SessionService::Start(store::Transaction& tx, std::string_view user_id,
-                                              std::string_view tenant_id, std::int64_t now) {
+                                              std::string_view tenant_id, std::int64_t now,
+                                              std::int64_t absolute_life_s) {
   BULWARK_ASSIGN_OR_RETURN(std::string id, NewId("ses_"));
+  const std::int64_t life = absolute_life_s > 0
+                                ? std::min(absolute_life_s, options_.absolute_timeout_s)
+                                : options_.absolute_timeout_s;
   BULWARK_RETURN_IF_ERROR(
       tx.Exec("INSERT INTO sessions(id, user_id, tenant_id, version, created_at, last_seen_at, "
               "absolute_expires_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
               {Value::Text(id), Value::Text(std::string(user_id)),
                Value::Text(std::string(tenant_id)), Value::Int(now), Value::Int(now),
-               Value::Int(now + options_.absolute_timeout_s)})
+               Value::Int(now + life)})
           .status());
   return Issue(tx, id, user_id, tenant_id, 1, 1, now);
 }

@@ -77,9 +77,12 @@ class SessionService {
                                                         const keyring::Keyring& keys,
                                                         SessionOptions options);
 
-  // A new session for a member (the caller has checked membership), inside `tx`.
+  // A new session for a member (the caller has checked membership), inside `tx`. A positive
+  // `absolute_life_s` shorter than SessionOptions::absolute_timeout_s ends this session that soon
+  // after sign-in instead (SSO connections whose provider sends no back-channel logout).
   StatusOr<SessionTokens> Start(store::Transaction& tx, std::string_view user_id,
-                                std::string_view tenant_id, std::int64_t now);
+                                std::string_view tenant_id, std::int64_t now,
+                                std::int64_t absolute_life_s = 0);
 
   // Rotates a refresh token inside `tx`. Never returns an error Status for a bad token: the
   // outcome is in RefreshResult so that a reuse's revocation commits with its audit record.

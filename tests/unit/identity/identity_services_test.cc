@@ -283,6 +283,31 @@ TEST(SessionTest, IdleAndAbsoluteTimeoutsEndTheSession) {
             "session_expired");
 }
 
+// An SSO connection without back-channel logout starts sessions with a shorter absolute life;
+// a longer override than the configured one is held to the configured one.
+TEST(SessionTest, AnAbsoluteLifeOverrideEndsTheSessionSooner) {
+  SessionEnv env;
+  const std::int64_t now = core::NowUnixSeconds();
+  auto start = [&](std::int64_t life) {
+    return *env.Write([&](auto& tx) {
+      return env.sessions->Start(tx, env.tenant.owner_user_id, env.tenant.tenant_id, now, life);
+    });
+  };
+  SessionTokens short_lived = start(600);
+  EXPECT_TRUE(env.Refresh(short_lived.refresh_token, now + 599).status.ok());
+  SessionTokens again = start(600);
+  EXPECT_EQ(env.Refresh(again.refresh_token, now + 600).status.reason(), "session_expired");
+  SessionTokens capped = start(SessionOptions{}.absolute_timeout_s * 2);
+  std::string refresh = capped.refresh_token;
+  for (std::int64_t at = now + 3600; at < now + SessionOptions{}.absolute_timeout_s; at += 3600) {
+    RefreshResult r = env.Refresh(refresh, at);
+    ASSERT_TRUE(r.status.ok());
+    refresh = r.tokens->refresh_token;
+  }
+  EXPECT_EQ(env.Refresh(refresh, now + SessionOptions{}.absolute_timeout_s).status.reason(),
+            "session_expired");
+}
+
 TEST(SessionTest, RevocationAndRemovalAreSeenOnTheNextCheckDespiteTheCache) {
   SessionEnv env;
   const std::int64_t now = core::NowUnixSeconds();
