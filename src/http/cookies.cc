@@ -22,13 +22,13 @@ std::string_view CookieValue(const Request& req, std::string_view name) {
 }
 
 std::string SetCookie(std::string_view name, std::string_view value, std::int64_t max_age_s,
-                      bool http_only) {
+                      bool http_only, SameSite same_site) {
   std::string out(name);
   out += '=';
   out += value;
   out += "; Path=/; Max-Age=" + std::to_string(max_age_s) + "; Secure";
   if (http_only) out += "; HttpOnly";
-  out += "; SameSite=Strict";
+  out += same_site == SameSite::kLax ? "; SameSite=Lax" : "; SameSite=Strict";
   return out;
 }
 

@@ -23,10 +23,14 @@ inline constexpr std::string_view kCsrfHeader = "X-CSRF-Token";
 // The value of cookie `name` in the request's Cookie header(s), or empty. The first one wins.
 std::string_view CookieValue(const Request& req, std::string_view name);
 
+// SameSite=Lax only for a cookie that must come back on a top-level navigation from another
+// site (the SSO sign-in attempt's, read at the identity provider's redirect to the callback).
+enum class SameSite { kStrict, kLax };
+
 // A Set-Cookie value: `name=value; Path=/; Max-Age=N; Secure; [HttpOnly;] SameSite=Strict`.
 // max_age_s 0 deletes the cookie.
 std::string SetCookie(std::string_view name, std::string_view value, std::int64_t max_age_s,
-                      bool http_only);
+                      bool http_only, SameSite same_site = SameSite::kStrict);
 
 // True when the request echoes its __Host-bulwark_csrf cookie (at least 32 characters) in the
 // X-CSRF-Token header, compared in constant time.

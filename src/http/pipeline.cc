@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "crypto/random.h"
 #include "http/errors.h"
+#include "http/query.h"
 
 namespace bulwark::http {
 namespace {
@@ -181,6 +182,15 @@ Status Pipeline::DecodeBody(RequestContext& ctx) {
     if (!body.empty() && !(change && IsEmptyJsonObject(body))) {
       return Status::InvalidArgument("unexpected_body", "this route does not take a request body");
     }
+    return Status::Ok();
+  }
+  if (ctx.route->body == BodyKind::kForm) {
+    const std::string type = core::AsciiLower(ctx.req[bhttp::field::content_type]);
+    if (type.substr(0, type.find(';')) != "application/x-www-form-urlencoded") {
+      return Status(ErrorCode::kUnsupportedMedia, "unsupported_media_type",
+                    "the request body must be application/x-www-form-urlencoded");
+    }
+    BULWARK_ASSIGN_OR_RETURN(ctx.form, ParseQuery(body, {}));
     return Status::Ok();
   }
   if (ctx.route->surface == Surface::kVault) {

@@ -68,6 +68,9 @@ enum class Surface { kApi, kVault, kScim };
 enum class BodyKind {
   kNone,  // a body is refused
   kJson,  // application/json, UTF-8, parsed before the handler runs
+  // application/x-www-form-urlencoded (what OpenID back-channel logout posts), parsed strictly
+  // (http/query.h ParseQuery) into RequestContext::form before the handler runs.
+  kForm,
 };
 
 using PathParams = std::vector<std::pair<std::string, std::string>>;
@@ -140,6 +143,7 @@ struct RequestContext {
   // anonymous request to a public route, nor one whose credential was refused.
   bool authenticated = false;
   boost::json::value json;  // the parsed body when route->body == kJson
+  std::vector<std::pair<std::string, std::string>> form;  // the fields when route->body == kForm
   // The Vault-compatible surface's LIST (the LIST method, routed as GET without the path's
   // trailing '/'); a handler also accepts GET with ?list=true.
   bool vault_list = false;

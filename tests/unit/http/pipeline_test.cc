@@ -160,6 +160,14 @@ class HttpPipelineTest : public ::testing::Test {
            seen_json_ = boost::json::serialize(ctx.json);
            return Reply{.status = 201, .body = R"({"created":true})"};
          }});
+    add({.method = Verb::post, .pattern = "/api/v1/form", .auth = AuthDecision::kPublic,
+         .body = BodyKind::kForm,
+         .handler = [this](RequestContext& ctx) -> StatusOr<Reply> {
+           ++items_calls_;
+           seen_json_.clear();
+           for (const auto& [k, v] : ctx.form) seen_json_ += k + "=" + v + ";";
+           return Reply{.status = 200, .body = "{}"};
+         }});
     add({.method = Verb::get, .pattern = "/metrics", .auth = AuthDecision::kInternal,
          .handler = [](RequestContext& ctx) -> StatusOr<Reply> {
            return Reply{.status = 200, .body = "ops " + ctx.principal.auth_method,
@@ -397,6 +405,21 @@ TEST_F(HttpPipelineTest, NonPathTargetIs400) {
 }
 
 // --- bodies -----------------------------------------------------------------------------------
+
+TEST_F(HttpPipelineTest, FormRouteParsesUrlEncodedFieldsAndRefusesAnythingElse) {
+  const ClientResponse ok =
+      Send(PostJson("/api/v1/form", "logout_token=a.b%2Bc&x=%20y", "application/x-www-form-urlencoded"));
+  EXPECT_EQ(ok.result_int(), 200u);
+  EXPECT_EQ(seen_json_, "logout_token=a.b+c;x= y;");
+  const ClientResponse json = Send(PostJson("/api/v1/form", R"({"logout_token":"a"})"));
+  EXPECT_EQ(json.result_int(), 415u);
+  EXPECT_EQ(ErrorCodeOf(json), "unsupported_media_type");
+  for (const std::string& bad : {std::string("a=%zz"), std::string("a=1&a=2")}) {
+    const ClientResponse r = Send(PostJson("/api/v1/form", bad, "application/x-www-form-urlencoded"));
+    EXPECT_EQ(r.result_int(), 400u) << bad;
+  }
+  EXPECT_EQ(items_calls_, 1);
+}
 
 TEST_F(HttpPipelineTest, JsonRouteRefusesWrongContentType) {
   for (const std::string& ct : {std::string("text/plain"), std::string(""),
