@@ -57,6 +57,7 @@
 #include "crypto/secret_bytes.h"
 #include "keyring/keyring.h"
 #include "receipts/service.h"
+#include "sso/id_token.h"
 #include "sso/role_mapping.h"
 #include "store/store.h"
 
@@ -70,7 +71,7 @@ std::optional<Preset> ParsePreset(std::string_view name);
 inline constexpr std::string_view kGoogleIssuer = "https://accounts.google.com";
 inline constexpr std::string_view kEntraIssuerTemplate =
     "https://login.microsoftonline.com/{tenantid}/v2.0";
-inline constexpr std::string_view kTenantIdPlaceholder = "{tenantid}";
+// kTenantIdPlaceholder ("{tenantid}") comes from sso/id_token.h (one definition for both).
 inline constexpr std::size_t kMaxConnectionsPerTenant = 20;
 
 struct Connection {
