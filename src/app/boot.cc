@@ -17,6 +17,7 @@
 #include "app/routes.h"
 #include "app/service_inputs.h"
 #include "app/settings.h"
+#include "app/sso_flow_services.h"
 #include "app/sso_services.h"
 #include "audit/alerts.h"
 #include "audit/background_verifier.h"
@@ -86,6 +87,7 @@ struct Services {
   std::unique_ptr<sso::ConnectionRoleSource> scim_group_roles;
   std::unique_ptr<scim::MemberAccess> scim_access;
   std::unique_ptr<scim::ScimService> scim;
+  std::unique_ptr<SsoFlowServices> sso_flow;               // provider client, sign-in flow
   std::unique_ptr<Reloader> reloader;
   std::unique_ptr<BackgroundTask> cluster_signing_reload;
   std::unique_ptr<store::PgListener> cluster_sync;  // PostgreSQL: the other nodes' changes
@@ -259,6 +261,8 @@ Status BuildServices(const config::ConfigSources& sources, const Config& config,
   BULWARK_RETURN_IF_ERROR(BuildIdentityAndSecrets(config, sv, step));
   step = "sso";
   BULWARK_ASSIGN_OR_RETURN(sv.sso, BuildSsoServices(config, *sv.keys, *sv.receipts));
+  BULWARK_ASSIGN_OR_RETURN(sv.sso_flow, BuildSsoFlowServices(config, *sv.store,
+                                                             *sv.sso->connections, *sv.sessions));
   // Master and signing key reloads: SIGHUP, POST /api/v1/ops/keyring/reload and, for signing
   // keys on PostgreSQL, any node's change (`bulwark key rotate-signing`).
   sv.reloader = std::make_unique<Reloader>(Reloader::Deps{.sources = &sources,
@@ -354,7 +358,9 @@ Status AddRoutes(http::Router& router, const http::Metrics& metrics, const Confi
       .scim = {.store = sv.store.get(),
                .writer = sv.writer.get(),
                .scim = sv.scim.get(),
-               .tokens = sv.scim_tokens.get()}};
+               .tokens = sv.scim_tokens.get()},
+      .sso_flow = {.store = sv.store.get(), .writer = sv.writer.get(),
+                   .sessions = sv.sessions.get(), .flow = sv.sso_flow->flow.get()}};
   return RegisterRoutes(router, deps, config.dev && config.local_overlay_enabled());
 }
 

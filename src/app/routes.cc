@@ -20,6 +20,7 @@ Status RegisterRoutes(http::Router& router, const RouteDeps& deps, bool local_ov
   BULWARK_RETURN_IF_ERROR(api::AddVaultRoutes(router, deps.secrets));
   BULWARK_RETURN_IF_ERROR(api::AddSsoAdminRoutes(router, deps.sso_admin));
   BULWARK_RETURN_IF_ERROR(api::AddScimRoutes(router, deps.scim));
+  BULWARK_RETURN_IF_ERROR(api::AddSsoFlowRoutes(router, deps.sso_flow));
   if (local_overlay) BULWARK_RETURN_IF_ERROR(api::AddLoginPageRoutes(router));
   // No route may name a verb no role grants: a typo would otherwise deny everyone silently, or
   // tempt someone to add a wildcard.

@@ -15,6 +15,7 @@
 #include "api/secret_routes.h"
 #include "api/settings_routes.h"
 #include "api/sso_admin_routes.h"
+#include "api/sso_flow_routes.h"
 #include "core/status.h"
 #include "http/router.h"
 
@@ -34,6 +35,7 @@ struct RouteDeps {
   api::SecretRouteDeps secrets;  // the native and the Vault surfaces
   api::SsoAdminRouteDeps sso_admin;
   api::ScimRouteDeps scim;       // /scim/v2/ and the SCIM token's administration
+  api::SsoFlowRouteDeps sso_flow;
 };
 
 // Registers every route the binary serves. The local overlay is registered only when

@@ -110,6 +110,8 @@ const std::vector<Setting>& Settings() {
       Int("secrets.max_value_bytes", &Config::secrets_max_value_bytes, 2, 4 * 1024 * 1024),
       Int("secrets.max_versions", &Config::secrets_max_versions, 1, 1000),
       Str("sso.dns_resolver", &Config::sso_dns_resolver),
+      Str("sso.ca_file", &Config::sso_ca_file),
+      Int("sso.jwks_refetch_interval_s", &Config::sso_jwks_refetch_interval_s, 1, 3600),
       Int("sso.max_session_without_backchannel_s", &Config::sso_max_session_without_backchannel_s,
           300, 7 * 86400),
       Str("mail.smtp_url", &Config::smtp_url),

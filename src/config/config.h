@@ -125,6 +125,10 @@ struct Config {
   std::string sso_dns_resolver;  // "host:port" of the DNS server domain TXT records are read from
   // The longest (and default) session life of an SSO connection without back-channel logout.
   std::int64_t sso_max_session_without_backchannel_s = 8 * 3600;
+  // A PEM bundle the SSO provider client trusts (a private CA); empty: the system's store.
+  std::string sso_ca_file;
+  // At most one JWKS refetch per provider for an unknown kid per this many seconds.
+  std::int64_t sso_jwks_refetch_interval_s = 60;
 
   // --- mail (sign-in links, invitations) ---------------------------------------------------
   std::string smtp_url;  // smtp://host:587 (STARTTLS required) or smtps://host:465

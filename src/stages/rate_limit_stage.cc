@@ -92,8 +92,10 @@ StatusOr<std::vector<RateLimitRule>> RateLimitRules(const std::vector<std::strin
        {"POST /api/v1/auth/request ip 5/10m", "POST /api/v1/auth/request email 5/10m",
         "POST /api/v1/auth/verify ip 20/10m", "POST /api/v1/auth/refresh ip 600/1m",
         "POST /api/v1/auth/mfa/verify ip 30/10m", "POST /api/v1/auth/accept-invite ip 20/10m",
-        "GET /public/receipts/{id} ip 120/1m", "* api_key 600/1m", "* scim 1200/1m",
-        "* refused 120/1m"}) {
+        "GET /public/receipts/{id} ip 120/1m", "GET /api/v1/sso/login ip 60/10m",
+        "GET /api/v1/sso/callback ip 60/10m",
+        "POST /api/v1/sso/backchannel-logout/{connection} ip 120/1m", "* api_key 600/1m",
+        "* scim 1200/1m", "* refused 120/1m"}) {
     BULWARK_ASSIGN_OR_RETURN(RateLimitRule r, ParseRateLimitRule(d));
     rules.push_back(std::move(r));
   }
@@ -115,7 +117,8 @@ RouteRateLimiter::RouteRateLimiter(std::vector<RateLimitRule> rules,
                                    std::shared_ptr<RateBuckets> buckets)
     : rules_(std::move(rules)), buckets_(std::move(buckets)) {}
 
-Status RouteRateLimiter::Take(http::RequestContext& ctx, std::string_view key, const RateRule& rate) {
+Status RouteRateLimiter::Take(http::RequestContext& ctx, std::string_view key,
+                              const RateRule& rate) {
   BULWARK_ASSIGN_OR_RETURN(const auto wait, buckets_->TakeNow(key, rate));
   if (wait.count() == 0) return Status::Ok();
   const auto seconds = (wait.count() + 999) / 1000;

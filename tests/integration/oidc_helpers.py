@@ -161,6 +161,7 @@ class TokenSwapProxy:
 
         self.forge = None
         self.upstream = None
+        self.id_token_headers = []  # the header of every id_token the token endpoint issued
         self.ca, cert, key = pki
         proxy = self
 
@@ -178,11 +179,13 @@ class TokenSwapProxy:
                 r = requests.request(self.command, proxy.upstream + self.path, headers=headers, data=body,
                                      allow_redirects=False, verify=proxy.ca, timeout=10)
                 content = r.content
-                if self.path.startswith("/token") and proxy.forge is not None and r.status_code == 200:
+                if self.path.startswith("/token") and r.status_code == 200:
                     doc = r.json()
                     claims, header = decode_unverified(doc["id_token"])
-                    doc["id_token"] = proxy.forge(claims, header)
-                    content = json.dumps(doc).encode()
+                    proxy.id_token_headers.append(header)
+                    if proxy.forge is not None:
+                        doc["id_token"] = proxy.forge(claims, header)
+                        content = json.dumps(doc).encode()
                 self.send_response(r.status_code)
                 for k, v in r.headers.items():
                     if k.lower() in ("content-length", "transfer-encoding", "connection", "content-encoding"):
@@ -265,3 +268,44 @@ def public_pem(jwk):
     if hasattr(key, "public_key"):
         key = key.public_key()
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+class DnsServer:
+    """A real DNS server (dnsmasq) on 127.0.0.1:<free port> answering only the TXT records set with
+    set_txt (restarted on each change); nothing forwarded upstream."""
+
+    def __init__(self, workdir):
+        import socket
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.address = f"127.0.0.1:{self.port}"
+        self.records = {}
+        self.proc = None
+        self._start()
+
+    def _start(self):
+        self.stop()
+        args = ["/usr/sbin/dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
+                "--no-poll", "--bind-interfaces", "--listen-address=127.0.0.1", f"--port={self.port}",
+                "--conf-file=/dev/null", "--pid-file=", "--user=" + os.environ.get("USER", "root")]
+        for name, values in self.records.items():
+            for v in values:
+                args.append(f"--txt-record={name},{v}")
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.dir / "dnsmasq.log", "ab"))
+        time.sleep(0.2)
+        assert self.proc.poll() is None, (self.dir / "dnsmasq.log").read_text()
+
+    def set_txt(self, name, value):
+        self.records.setdefault(name, []).append(value)
+        self._start()
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
+        self.proc = None

@@ -1,0 +1,148 @@
+#pragma once
+// The OpenID Connect sign-in flow of an SSO connection (authorization code with PKCE S256) and
+// the provider's back-channel logout.
+//
+//   Begin      tenant + connection -> the provider's authorization URL (state, nonce and the PKCE
+//              challenge of a fresh sso/login_state attempt) and the browser binding for the
+//              attempt's __Host- cookie.
+//   Redeem     the callback's parameters + that cookie -> the attempt spent (its own committed
+//              transaction, so a failure later still spends it), RFC 9207 `iss` checked, the
+//              code exchanged at the token endpoint, the ID token validated (sso/id_token.h) and
+//              its claims mapped to an ExternalIdentity. Nothing else is stored.
+//   Finish     inside the caller's transaction (committed with its audit record): the account
+//              resolved (sso/accounts.h ResolveSignIn: JIT membership, roles replaced), an
+//              ordinary Bulwark session started (shorter absolute life for a connection whose
+//              provider sends no back-channel logout) and linked to (connection, sid, sub).
+//   Logout     a back-channel logout token for a connection -> validated (sso/id_token.h
+//              ValidateLogoutToken), its jti spent once, the matching sessions revoked in the
+//              caller's transaction; call FinishLogout after the commit so they fail on the next
+//              request on this node (other PostgreSQL nodes follow the sessions table's
+//              triggers, app/cluster_sync.h).
+//
+// Every failure is a typed Status with a stable reason: kInvalidArgument for the attempt
+// ("sso_state_invalid", "sso_browser_mismatch", "sso_iss_mismatch", "sso_provider_error",
+// "invalid_logout_token", "logout_token_replayed"), kUnauthenticated for what the provider sent
+// (the ID token's reasons from sso/id_token.h, "token_exchange_failed"), kPermissionDenied
+// for who may not get in (sso/accounts.h's reasons), kNotFound "connection_not_found",
+// kUnavailable when the provider or the store cannot be reached. Outcomes carry the tenant and
+// connection even on failure, for the audit record. No secret (code, tokens, verifier, client
+// secret, cookie) is ever in a Status, an outcome's record fields or a log line.
+//
+// Thread-safety: all methods may be called from any number of threads at once; the service holds
+// no per-request state. It does not own the store, sessions, keyring or provider client.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "identity/sessions.h"
+#include "sso/accounts.h"
+#include "sso/connections.h"
+#include "sso/id_token.h"
+#include "sso/provider_client.h"
+#include "store/store.h"
+
+namespace bulwark::sso {
+
+// The redirect URI registered at every provider is <issuer>/api/v1/sso/callback, the issuer
+// being the sessions' (identity/sessions.h: the normalised public URL, or in dev the address the
+// server is bound to).
+inline constexpr std::string_view kCallbackPath = "/api/v1/sso/callback";
+
+struct FlowOptions {
+  // Dev mode: a loopback issuer may be plain http (sso/provider_client.h).
+  bool allow_insecure_loopback = false;
+  // Where a browser lands after signing in when the attempt named nowhere else.
+  std::string post_login_path = "/";
+};
+
+struct BeginResult {
+  std::string authorization_url;
+  std::string browser_binding;  // the __Host- cookie's value: secret
+  std::string tenant_id;
+  std::string connection_id;
+};
+
+// The callback's query parameters, as the provider sent them.
+struct CallbackParams {
+  std::string code;   // secret
+  std::string state;
+  std::string iss;    // RFC 9207
+  std::string error;  // the provider's refusal ("access_denied"), if any
+};
+
+// A validated sign-in waiting for Finish. `subject`, `sid` and the claims never include a token.
+struct Redeemed {
+  std::string tenant_id;
+  std::string connection_id;
+  std::string redirect_after;
+  ExternalIdentity identity;
+  std::string sid;  // the provider's session id ("sid" claim), empty if none
+  std::string token_subject;  // the token's own "sub" (what a logout token names)
+  std::int64_t session_life_s = 0;  // 0: the default absolute life
+};
+
+struct RedeemResult {
+  Status status;                    // OK or why not
+  std::string tenant_id;            // when known (for the record)
+  std::string connection_id;        // when known
+  std::optional<Redeemed> redeemed;  // set when status is OK
+};
+
+struct SignedIn {
+  identity::SessionTokens tokens;
+  std::string user_id;
+  std::string tenant_id;
+  std::string redirect_after;
+  bool created = false;  // JIT made the account or membership
+  std::string role;
+  bool role_changed = false;  // the member's sessions must reload their role
+  bool breakglass = false;
+  bool groups_overage = false;
+};
+
+struct LogoutResult {
+  std::string tenant_id;
+  std::vector<std::string> session_ids;  // revoked in the transaction
+};
+
+class FlowService {
+ public:
+  FlowService(store::Store& store, const ConnectionService& connections,
+              identity::SessionService& sessions, ProviderClient& provider, FlowOptions options);
+
+  // `tenant` is a tenant's id or name. kNotFound "connection_not_found" for an unknown or disabled
+  // connection (also of another tenant).
+  StatusOr<BeginResult> Begin(std::string_view tenant, std::string_view connection_id,
+                              std::int64_t now);
+
+  // Never an error Status: the outcome, with what the record needs, is in RedeemResult.
+  RedeemResult Redeem(const CallbackParams& params, std::string_view browser_binding,
+                      std::int64_t now);
+
+  StatusOr<SignedIn> Finish(store::Transaction& tx, const Redeemed& redeemed, std::int64_t now);
+
+  // The tenant of connection `connection_id` (for a logout's record), or nullopt.
+  StatusOr<std::optional<std::string>> ConnectionTenant(std::string_view connection_id);
+
+  // Validates `logout_token` for `connection_id` and revokes its sessions inside `tx`.
+  StatusOr<LogoutResult> Logout(store::Transaction& tx, std::string_view connection_id,
+                                std::string_view logout_token, std::int64_t now);
+  // After the logout's transaction committed.
+  void FinishLogout(const LogoutResult& result);
+
+ private:
+  std::string RedirectUri() const;
+
+  ProviderEndpoint EndpointOf(const Connection& conn) const;
+
+  store::Store& store_;
+  const ConnectionService& connections_;
+  identity::SessionService& sessions_;
+  ProviderClient& provider_;
+  const FlowOptions options_;
+};
+
+}  // namespace bulwark::sso
