@@ -30,7 +30,7 @@ ExternalIdentity IdentityOf(const Connection& conn, const IdTokenClaims& c) {
                       .tid = c.tid,
                       .groups = c.groups,
                       .groups_overage = c.groups_overage};
-  if (conn.preset == Preset::kEntra) id.subject = c.tid + ":" + c.oid;
+  if (conn.preset == Preset::kEntra) id.subject = EntraSubject(c.tid, c.oid);
   return id;
 }
 
