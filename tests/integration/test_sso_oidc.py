@@ -30,9 +30,10 @@ class Sso:
     """One Bulwark (dev) + one OP (behind the token-swap proxy) + a tenant with a verified domain and
     one OIDC connection per signing algorithm."""
 
-    def __init__(self, make_server, tmp_path, dns, accounts, alg="RS256"):
+    def __init__(self, make_server, tmp_path, dns, accounts, alg="RS256", settings=None):
         self.pki = oh.make_test_ca(tmp_path / "pki")
-        self.srv = make_server(dev=True, settings=sso_settings(self.pki[0], dns), env={})
+        self.srv = make_server(dev=True, settings={**sso_settings(self.pki[0], dns), **(settings or {})},
+                               env={})
         base = f"http://{self.srv.address}"
         self.callback = base + "/api/v1/sso/callback"
         self.proxy = oh.TokenSwapProxy(self.pki)
@@ -298,6 +299,18 @@ def test_who_may_not_get_in_is_refused_with_its_reason(sso, account, reason):
     assert_error_body(res, 403, reason)
     assert counts(sso) == before
     assert sso_records(sso)[-1]["reason"] == reason
+
+
+def test_sso_refusals_count_toward_the_auth_failure_spike_alert(make_server, tmp_path, dnsmasq):
+    sso = Sso(make_server, tmp_path, dnsmasq, accounts(), settings={"audit.alert_auth_failures": 3})
+    try:
+        assert not [e for e in ledger(sso.srv) if e["action"] == "alert.auth_failure_spike"]
+        for _ in range(3):
+            assert_error_body(sso.sign_in("bob")[0], 403, "email_unverified")
+        alerts = [e for e in ledger(sso.srv) if e["action"] == "alert.auth_failure_spike"]
+        assert len(alerts) == 1, alerts
+    finally:
+        sso.stop()
 
 
 # ---- forged ID tokens over the real callback --------------------------------------------------
