@@ -34,6 +34,10 @@ BODIES = {
     ("PATCH", "/v1/{mount}/data/{path*}"): {"data": {"walker": "b"}},
     ("PUT", "/api/v1/policies/{name}"): {"rules": [{"path": "*", "capabilities": ["read"]}]},
     ("PUT", "/api/v1/groups/{name}"): {"members": []},
+    ("PUT", "/api/v1/sso/connections/{id}"): {"preset": "generic", "issuer": "https://idp.beta.test",
+                                             "client_id": "walker", "client_secret": "walker-secret-0123456789abcdef",
+                                             "allowed_domains": ["beta.test"],
+                                             "role_mapping": {"groups": {}, "default_role": None}},
 }
 for _m in ("POST", "PUT"):
     for _op in ("delete", "undelete", "destroy"):
@@ -105,8 +109,18 @@ def test_tenant_b_owner_walks_every_route_against_tenant_a(make_server):
     res = send_json(srv, "PUT", "/api/v1/secrets/a-secret/password", {"data": {"pw": "acme-only-value"}},
                     bearer(ada))
     assert res.status == 200, res
+    # A's SSO connection (its id is walked like the others) and a claimed domain.
+    sso_body = {"preset": "generic", "issuer": "https://idp.acme.test", "client_id": "acme-app",
+                "client_secret": "acme-client-secret-value-0123456789", "allowed_domains": ["acme.test"],
+                "role_mapping": {"groups": {"eng": "member"}, "default_role": None}}
+    res = send_json(srv, "POST", "/api/v1/sso/connections", sso_body, bearer(ada))
+    assert res.status == 201, res
+    a_connection = res.json()["id"]
+    assert send_json(srv, "POST", "/api/v1/sso/domains", {"domain": "acme.test"}, bearer(ada)).status == 201
+    a_sso_before = (srv.get(f"/api/v1/sso/connections/{a_connection}", headers=bearer(ada)).json(),
+                    srv.get("/api/v1/sso/domains", headers=bearer(ada)).json())
     a_users = [a["owner_user_id"], bob["user_id"]]
-    a_secrets = [a["tenant_id"], *a_users, a_receipt, "acme-only-value", "ada@acme.test", "bob@acme.test", "customer@acme.test",
+    a_secrets = [a["tenant_id"], *a_users, a_receipt, a_connection, "acme-client-secret-value-0123456789", "acme-only-value", "ada@acme.test", "bob@acme.test", "customer@acme.test",
                  ada["session_id"], bob["session_id"]]
 
     # Tenant B: its owner, signed in and stepped up (enroll() steps up with a recovery code).
@@ -123,7 +137,7 @@ def test_tenant_b_owner_walks_every_route_against_tenant_a(make_server):
     a_members_before = members(srv, ada)
     a_rows_before = tenant_rows(srv, a["tenant_id"], a_users)
     # Ids of A's resources to put in the path; a random id too.
-    a_ids = [*a_users, a_receipt, a["tenant_id"], "usr_" + "0" * 24]
+    a_ids = [*a_users, a_receipt, a["tenant_id"], a_connection, "acme.test", "usr_" + "0" * 24]
 
     never_sent = ["ada@acme.test", "bob@acme.test", "customer@acme.test", ada["session_id"], bob["session_id"]]
 
@@ -154,9 +168,11 @@ def test_tenant_b_owner_walks_every_route_against_tenant_a(make_server):
     for r in walk:
         if not r["tenant_scoped"]:
             # Public routes (health, JWKS, the public receipt projection, sign-in, refresh,
-            # accept-invite, dev overlays) and internal operator routes carry no tenant credential:
-            # nothing to isolate. No route that takes a member credential may be unscoped.
-            assert r["auth"] in ("public", "internal"), r
+            # accept-invite, dev overlays, SSO sign-in) and internal operator routes carry no tenant
+            # credential: nothing to isolate. SCIM routes take their tenant from the SCIM token alone
+            # (walked by test_a_scim_token_walks_every_scim_route_against_another_tenant). No route
+            # that takes a member credential may be unscoped.
+            assert r["auth"] in ("public", "internal", "scim"), r
             continue
         assert r["auth"] in ("session", "either", "api_key"), r
 
@@ -164,6 +180,8 @@ def test_tenant_b_owner_walks_every_route_against_tenant_a(make_server):
         params = PARAM_RE.findall(r["path"])
         if not params:
             return [r["path"]]
+        if params == ["domain"]:  # a domain name: A's claimed one, and one nobody claimed
+            return [r["path"].replace("{domain}", d) for d in ("acme.test", "nowhere.example")]
         if r["path"].startswith(NAMED):
             fill = {"mount": "secret", "path*": "a-secret/password", "name": "a-policy", "kind": "user"}
             names = {"/api/v1/groups/{name}": "a-group"}
@@ -210,6 +228,8 @@ def test_tenant_b_owner_walks_every_route_against_tenant_a(make_server):
     # receipt still readable by A and still not by anyone in B.
     assert members(srv, ada) == a_members_before
     assert tenant_rows(srv, a["tenant_id"], a_users) == a_rows_before
+    assert (srv.get(f"/api/v1/sso/connections/{a_connection}", headers=bearer(ada)).json(),
+            srv.get("/api/v1/sso/domains", headers=bearer(ada)).json()) == a_sso_before
     assert srv.get("/api/v1/me", headers=bearer(bob)).json()["role"] == "member"
     assert srv.get(f"/api/v1/receipts/{a_receipt}", headers=bearer(ada)).status == 200
     bea2 = sign_in(srv, "bea@beta.test")
@@ -250,3 +270,67 @@ def test_x_tenant_id_must_match_the_credential(make_server):
     res = srv.get("/api/v1/members", headers=bearer(bea, {"X-Tenant-ID": b["tenant_id"]}))
     assert res.status == 200, res
     assert [m["email"] for m in res.json()["members"]] == ["bea@beta.test"]
+
+
+def test_a_scim_token_walks_every_scim_route_against_another_tenant(make_server):
+    """Tenant B's SCIM token against every /scim/v2 route with tenant A's User and Group ids: each
+    answers 404 scim_not_found (a resource) or B's own resources only (a list or a document), A's
+    SCIM users and groups do not move, and A's token still sees them."""
+    srv = make_server(dev=True, settings=LOOSE)
+    create_tenant(srv, "acme", "ada@acme.test")
+    create_tenant(srv, "beta", "bea@beta.test")
+    tokens = {}
+    for name, email in (("a", "ada@acme.test"), ("b", "bea@beta.test")):
+        owner = sign_in(srv, email)
+        _, codes = enroll(srv, owner)
+        step_up(srv, owner, codes)
+        res = post(srv, "/api/v1/scim/token", headers=bearer(owner))
+        assert res.status == 201, res
+        tokens[name] = res.json()["token"]
+
+    def scim(token, method, path, doc=None):
+        body = json.dumps(doc).encode() if doc is not None else None
+        headers = {"Authorization": f"Bearer {token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/scim+json"
+        return srv.request(method, "/scim/v2" + path, body=body, headers=headers)
+
+    res = scim(tokens["a"], "POST", "/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                                "userName": "carol@acme.test", "externalId": "a-carol",
+                                                "active": True})
+    assert res.status == 201, res
+    a_user = res.json()["id"]
+    res = scim(tokens["a"], "POST", "/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                                                 "displayName": "a-group", "members": [{"value": a_user}]})
+    assert res.status == 201, res
+    a_group = res.json()["id"]
+    a_before = (scim(tokens["a"], "GET", f"/Users/{a_user}").json(),
+                scim(tokens["a"], "GET", f"/Groups/{a_group}").json())
+
+    bodies = {"PUT": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x@beta.test",
+                      "displayName": "walker", "active": False},
+              "PATCH": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "replace", "value": {"active": False, "displayName": "walker"}}]}}
+    walk = [r for r in routes() if r["auth"] == "scim"]
+    assert {(r["method"], r["path"]) for r in walk} >= {
+        ("GET", "/scim/v2/Users/{id}"), ("PUT", "/scim/v2/Users/{id}"), ("PATCH", "/scim/v2/Users/{id}"),
+        ("DELETE", "/scim/v2/Users/{id}"), ("GET", "/scim/v2/Groups/{id}"), ("PATCH", "/scim/v2/Groups/{id}"),
+        ("DELETE", "/scim/v2/Groups/{id}"), ("GET", "/scim/v2/Users"), ("GET", "/scim/v2/Groups")}
+    for r in walk:
+        sub = r["path"][len("/scim/v2"):]
+        if "{id}" in sub:
+            ids = [a_group] if sub.startswith("/Groups") else [a_user]
+            for rid in ids + [a_user if ids[0] == a_group else a_group]:
+                res = scim(tokens["b"], r["method"], sub.replace("{id}", rid), bodies.get(r["method"]))
+                assert res.status == 404, (r, res)
+                assert res.json()["status"] == "404", res
+        elif r["method"] == "GET":
+            res = scim(tokens["b"], "GET", sub)
+            assert res.status == 200, (r, res)
+            text = res.body.decode()
+            assert a_user not in text and a_group not in text and "carol@acme.test" not in text, (r, text)
+    # A filter naming A's user finds nothing for B.
+    res = scim(tokens["b"], "GET", '/Users?filter=userName%20eq%20%22carol@acme.test%22')
+    assert res.status == 200 and res.json()["totalResults"] == 0, res
+    assert (scim(tokens["a"], "GET", f"/Users/{a_user}").json(),
+            scim(tokens["a"], "GET", f"/Groups/{a_group}").json()) == a_before
