@@ -51,7 +51,8 @@ StatusOr<Reply> Callback(const SsoFlowRouteDeps& d, RequestContext& ctx) {
   BULWARK_ASSIGN_OR_RETURN(auto q, http::ParseQuery(ctx.query, {"code", "state", "iss", "error",
                                                                 "error_description",
                                                                 "error_uri", "session_state"}));
-  const sso::CallbackParams params{.code = std::string(http::QueryValue(q, "code")),
+  const sso::CallbackParams params{.connection_id = std::string(ctx.param("connection")),
+                                   .code = std::string(http::QueryValue(q, "code")),
                                    .state = std::string(http::QueryValue(q, "state")),
                                    .iss = std::string(http::QueryValue(q, "iss")),
                                    .error = std::string(http::QueryValue(q, "error"))};
@@ -109,12 +110,16 @@ StatusOr<Reply> BackchannelLogout(const SsoFlowRouteDeps& d, RequestContext& ctx
   BULWARK_ASSIGN_OR_RETURN(auto tenant, d.flow->ConnectionTenant(connection));
   RecordTenant(ctx, tenant ? *tenant : "", connection);
   const std::int64_t now = core::NowUnixSeconds();
+  // The provider (discovery, keys) is asked here, before the recorded change: that runs on the
+  // audit writer's thread inside its group-commit transaction, which no network call may hold.
+  BULWARK_ASSIGN_OR_RETURN(sso::ValidatedLogout validated,
+                           d.flow->ValidateLogout(connection, token, now));
   audit::Event event = stages::LedgerAuditStage::EventFor(ctx, 200, Status::Ok());
   sso::LogoutResult result;
   BULWARK_RETURN_IF_ERROR(CommitRecorded(
       *d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
-        BULWARK_ASSIGN_OR_RETURN(result, d.flow->Logout(tx, connection, token, now));
+        BULWARK_ASSIGN_OR_RETURN(result, d.flow->Logout(tx, validated, now));
         ev.tenant = result.tenant_id;
         ev.details.emplace_back("sessions_ended", static_cast<std::int64_t>(result.session_ids.size()));
         return Status::Ok();
@@ -138,11 +143,12 @@ Status AddSsoFlowRoutes(http::Router& router, SsoFlowRouteDeps deps) {
   }));
   BULWARK_RETURN_IF_ERROR(router.Add({
       .method = Verb::get,
-      .pattern = "/api/v1/sso/callback",
+      .pattern = "/api/v1/sso/callback/{connection}",
       .auth = AuthDecision::kPublic,
       .audit_action = "sso.sign_in",
-      .summary = "The SSO redirect URI: the code redeemed, the ID token validated, and a "
-                 "browser-mode session started (302 with its cookies).",
+      .summary = "A connection's SSO redirect URI: the code redeemed (only for an attempt begun "
+                 "for this connection), the ID token validated, and a browser-mode session "
+                 "started (302 with its cookies).",
       .handler = Bind(deps, Callback),
   }));
   return router.Add({

@@ -59,10 +59,10 @@ FlowService::FlowService(store::Store& store, const ConnectionService& connectio
     : store_(store), connections_(connections), sessions_(sessions), provider_(provider),
       options_(std::move(options)) {}
 
-std::string FlowService::RedirectUri() const {
+std::string FlowService::RedirectUri(std::string_view connection_id) const {
   std::string base = sessions_.issuer();
   while (!base.empty() && base.back() == '/') base.pop_back();
-  return base + std::string(kCallbackPath);
+  return base + std::string(kCallbackPath) + core::PercentEncode(connection_id);
 }
 
 ProviderEndpoint FlowService::EndpointOf(const Connection& conn) const {
@@ -98,7 +98,7 @@ StatusOr<BeginResult> FlowService::Begin(std::string_view tenant, std::string_vi
   std::string url = meta.authorization_endpoint;
   url += url.find('?') == std::string::npos ? '?' : '&';
   url += "response_type=code&client_id=" + core::PercentEncode(conn->client_id) +
-         "&redirect_uri=" + core::PercentEncode(RedirectUri()) + "&scope=" + core::PercentEncode(scope) +
+         "&redirect_uri=" + core::PercentEncode(RedirectUri(conn->id)) + "&scope=" + core::PercentEncode(scope) +
          "&state=" + s.state + "&nonce=" + s.nonce + "&code_challenge=" + s.code_challenge +
          "&code_challenge_method=S256";
   return BeginResult{.authorization_url = std::move(url),
@@ -125,6 +125,12 @@ RedeemResult FlowService::Redeem(const CallbackParams& params, std::string_view 
   out.tenant_id = pending.tenant_id;
   out.connection_id = pending.connection_id;
   out.status = [&]() -> Status {
+    // The code arrived at another connection's redirect URI than the one the attempt sent to
+    // its provider: a mix-up (RFC 9700 section 4.4.2). Refused whether or not `iss` is sent.
+    if (params.connection_id != pending.connection_id) {
+      return Status::InvalidArgument("connection_mismatch",
+                                     "the callback is not the sign-in attempt's connection");
+    }
     if (!params.error.empty()) {
       return Status::InvalidArgument("sso_provider_error",
                                      "the identity provider refused the sign-in");
@@ -153,7 +159,7 @@ RedeemResult FlowService::Redeem(const CallbackParams& params, std::string_view 
     const CodeExchange exchange{.client_id = conn->client_id,
                                 .client_secret = &secret,
                                 .code = params.code,
-                                .redirect_uri = RedirectUri(),
+                                .redirect_uri = RedirectUri(conn->id),
                                 .code_verifier = pending.code_verifier};
     BULWARK_ASSIGN_OR_RETURN(TokenResponse tokens, provider_.ExchangeCode(endpoint, meta, exchange));
     TokenExpectations expect = ExpectationsOf(*conn, now);
@@ -200,28 +206,50 @@ StatusOr<SignedIn> FlowService::Finish(store::Transaction& tx, const Redeemed& r
   return out;
 }
 
-StatusOr<LogoutResult> FlowService::Logout(store::Transaction& tx, std::string_view connection_id,
-                                           std::string_view logout_token, std::int64_t now) {
-  BULWARK_ASSIGN_OR_RETURN(auto tenant_id, flow_store::TenantOfConnection(tx, connection_id));
-  if (!tenant_id) return Status::InvalidArgument("invalid_logout_token", "unknown connection");
-  BULWARK_ASSIGN_OR_RETURN(auto conn, connections_.Get(tx, *tenant_id, connection_id));
-  if (!conn) return Status::InvalidArgument("invalid_logout_token", "unknown connection");
+StatusOr<ValidatedLogout> FlowService::ValidateLogout(std::string_view connection_id,
+                                                      std::string_view logout_token,
+                                                      std::int64_t now) {
+  std::optional<Connection> conn;
+  {
+    BULWARK_ASSIGN_OR_RETURN(auto tx, store_.Begin(store::TxMode::kRead));
+    BULWARK_ASSIGN_OR_RETURN(auto tenant_id, flow_store::TenantOfConnection(*tx, connection_id));
+    if (!tenant_id) return Status::InvalidArgument("invalid_logout_token", "unknown connection");
+    BULWARK_ASSIGN_OR_RETURN(conn, connections_.Get(*tx, *tenant_id, connection_id));
+    if (!conn) return Status::InvalidArgument("invalid_logout_token", "unknown connection");
+  }
+  if (!conn->enabled) {
+    return Status::InvalidArgument("connection_disabled", "the SSO connection is disabled");
+  }
+  // The provider is asked with no transaction open (a slow one delays only this request).
   const ProviderEndpoint endpoint = EndpointOf(*conn);
   BULWARK_ASSIGN_OR_RETURN(ProviderMetadata meta, provider_.Discover(endpoint));
   auto claims = provider_.ValidateLogoutToken(endpoint, meta, logout_token, ExpectationsOf(*conn, now));
   if (!claims.ok()) return LogoutRefused(claims.status());
+  return ValidatedLogout{
+      .tenant_id = conn->tenant_id, .connection_id = conn->id, .claims = std::move(*claims)};
+}
+
+StatusOr<LogoutResult> FlowService::Logout(store::Transaction& tx, const ValidatedLogout& v,
+                                           std::int64_t now) {
+  // The connection may have been disabled or removed since the token was validated.
+  BULWARK_ASSIGN_OR_RETURN(auto conn, connections_.Get(tx, v.tenant_id, v.connection_id));
+  if (!conn) return Status::InvalidArgument("invalid_logout_token", "unknown connection");
+  if (!conn->enabled) {
+    return Status::InvalidArgument("connection_disabled", "the SSO connection is disabled");
+  }
+  const LogoutTokenClaims& claims = v.claims;
   // Kept until the token could no longer be accepted anyway (exp, else iat + the validator's
   // max age plus skew).
   const TokenExpectations limits;
   const std::int64_t keep_until =
-      claims->exp ? *claims->exp + limits.skew_s : claims->iat + limits.max_age_s + 2 * limits.skew_s;
+      claims.exp ? *claims.exp + limits.skew_s : claims.iat + limits.max_age_s + 2 * limits.skew_s;
   BULWARK_ASSIGN_OR_RETURN(const bool fresh,
-                           flow_store::SpendLogoutJti(tx, conn->id, claims->jti, keep_until));
+                           flow_store::SpendLogoutJti(tx, conn->id, claims.jti, keep_until));
   if (!fresh) {
     return Status::InvalidArgument("logout_token_replayed", "this logout token was already used");
   }
   BULWARK_ASSIGN_OR_RETURN(auto links,
-                           flow_store::LinkedSessions(tx, conn->id, claims->sid, claims->subject));
+                           flow_store::LinkedSessions(tx, conn->id, claims.sid, claims.subject));
   LogoutResult out;
   out.tenant_id = conn->tenant_id;
   for (const auto& l : links) {

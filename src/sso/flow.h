@@ -6,22 +6,31 @@
 //              challenge of a fresh sso/login_state attempt) and the browser binding for the
 //              attempt's __Host- cookie.
 //   Redeem     the callback's parameters + that cookie -> the attempt spent (its own committed
-//              transaction, so a failure later still spends it), RFC 9207 `iss` checked, the
+//              transaction, so a failure later still spends it), the callback's connection (the
+//              redirect URI's path) checked against the attempt's, RFC 9207 `iss` checked, the
 //              code exchanged at the token endpoint, the ID token validated (sso/id_token.h) and
-//              its claims mapped to an ExternalIdentity. Nothing else is stored.
+//              its claims mapped to an ExternalIdentity. Nothing else is stored. Every network
+//              call happens here, with no transaction open.
+//              Each connection has its own redirect URI (<issuer>/api/v1/sso/callback/<id>): a
+//              code its provider sends can only land at that connection's callback, and an
+//              attempt begun for another connection is refused there (RFC 9700 section 4.4.2,
+//              mix-up), whether or not the provider sends `iss`.
 //   Finish     inside the caller's transaction (committed with its audit record): the account
 //              resolved (sso/accounts.h ResolveSignIn: JIT membership, roles replaced), an
 //              ordinary Bulwark session started (shorter absolute life for a connection whose
 //              provider sends no back-channel logout) and linked to (connection, sid, sub).
-//   Logout     a back-channel logout token for a connection -> validated (sso/id_token.h
-//              ValidateLogoutToken), its jti spent once, the matching sessions revoked in the
-//              caller's transaction; call FinishLogout after the commit so they fail on the next
-//              request on this node (other PostgreSQL nodes follow the sessions table's
-//              triggers, app/cluster_sync.h).
+//   ValidateLogout  a back-channel logout token for a connection -> validated (discovery, the
+//              provider's keys, signature and claims: sso/id_token.h ValidateLogoutToken) with
+//              no transaction open. Call it before the recorded change: a slow or unreachable
+//              provider then holds only its own request, never the audit writer's transaction.
+//   Logout     the validated token -> its jti spent once, the matching sessions revoked in the
+//              caller's transaction (store only, no network); call FinishLogout after the commit
+//              so they fail on the next request on this node (other PostgreSQL nodes follow the
+//              sessions table's triggers, app/cluster_sync.h).
 //
 // Every failure is a typed Status with a stable reason: kInvalidArgument for the attempt
-// ("sso_state_invalid", "sso_browser_mismatch", "sso_iss_mismatch", "sso_provider_error",
-// "invalid_logout_token", "logout_token_replayed"), kUnauthenticated for what the provider sent
+// ("sso_state_invalid", "sso_browser_mismatch", "connection_mismatch", "sso_iss_mismatch",
+// "sso_provider_error", "invalid_logout_token", "logout_token_replayed", "connection_disabled"), kUnauthenticated for what the provider sent
 // (the ID token's reasons from sso/id_token.h, "token_exchange_failed"), kPermissionDenied
 // for who may not get in (sso/accounts.h's reasons), kNotFound "connection_not_found",
 // kUnavailable when the provider or the store cannot be reached. Outcomes carry the tenant and
@@ -46,10 +55,10 @@
 
 namespace bulwark::sso {
 
-// The redirect URI registered at every provider is <issuer>/api/v1/sso/callback, the issuer
-// being the sessions' (identity/sessions.h: the normalised public URL, or in dev the address the
-// server is bound to).
-inline constexpr std::string_view kCallbackPath = "/api/v1/sso/callback";
+// The redirect URI registered at a connection's provider is <issuer>/api/v1/sso/callback/<id>,
+// the issuer being the sessions' (identity/sessions.h: the normalised public URL, or in dev the
+// address the server is bound to) and <id> the connection's id.
+inline constexpr std::string_view kCallbackPath = "/api/v1/sso/callback/";
 
 struct FlowOptions {
   // Dev mode: a loopback issuer may be plain http (sso/provider_client.h).
@@ -67,6 +76,7 @@ struct BeginResult {
 
 // The callback's query parameters, as the provider sent them.
 struct CallbackParams {
+  std::string connection_id;  // from the redirect URI's path
   std::string code;   // secret
   std::string state;
   std::string iss;    // RFC 9207
@@ -103,6 +113,13 @@ struct SignedIn {
   bool groups_overage = false;
 };
 
+// A logout token that passed validation, waiting for Logout's transaction.
+struct ValidatedLogout {
+  std::string tenant_id;
+  std::string connection_id;
+  LogoutTokenClaims claims;
+};
+
 struct LogoutResult {
   std::string tenant_id;
   std::vector<std::string> session_ids;  // revoked in the transaction
@@ -127,14 +144,20 @@ class FlowService {
   // The tenant of connection `connection_id` (for a logout's record), or nullopt.
   StatusOr<std::optional<std::string>> ConnectionTenant(std::string_view connection_id);
 
-  // Validates `logout_token` for `connection_id` and revokes its sessions inside `tx`.
-  StatusOr<LogoutResult> Logout(store::Transaction& tx, std::string_view connection_id,
-                                std::string_view logout_token, std::int64_t now);
+  // Validates `logout_token` for `connection_id`; opens no transaction while it fetches.
+  // kInvalidArgument "invalid_logout_token" for an unknown connection, "connection_disabled"
+  // for a disabled one, and the validator's reasons; kUnavailable when the provider cannot be
+  // reached.
+  StatusOr<ValidatedLogout> ValidateLogout(std::string_view connection_id,
+                                           std::string_view logout_token, std::int64_t now);
+  // Spends the validated token's jti and revokes its sessions inside `tx`; no network.
+  StatusOr<LogoutResult> Logout(store::Transaction& tx, const ValidatedLogout& validated,
+                                std::int64_t now);
   // After the logout's transaction committed.
   void FinishLogout(const LogoutResult& result);
 
  private:
-  std::string RedirectUri() const;
+  std::string RedirectUri(std::string_view connection_id) const;
 
   ProviderEndpoint EndpointOf(const Connection& conn) const;
 

@@ -127,14 +127,34 @@ std::int64_t ProviderClient::Now() const {
 
 StatusOr<ProviderMetadata> ProviderClient::Discover(const ProviderEndpoint& endpoint) {
   const std::string url = DiscoveryUrl(endpoint);
+  const std::string failure_key = url + '\n' + endpoint.issuer;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const std::int64_t now = Now();
     auto it = discovery_.find(url);
     if (it != discovery_.end() && it->second.metadata.issuer == endpoint.issuer &&
-        Now() - it->second.fetched_at < options_.discovery_ttl.count()) {
+        now - it->second.fetched_at < options_.discovery_ttl.count()) {
       return it->second.metadata;
     }
+    auto failed = discovery_failures_.find(failure_key);
+    if (failed != discovery_failures_.end() &&
+        now - failed->second.failed_at < options_.discovery_failure_ttl.count()) {
+      return failed->second.status;
+    }
   }
+  StatusOr<ProviderMetadata> m = FetchDiscovery(endpoint, url);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!m.ok()) {
+    discovery_failures_[failure_key] = DiscoveryFailure{m.status(), Now()};
+    return m.status();
+  }
+  discovery_failures_.erase(failure_key);
+  discovery_[url] = DiscoveryEntry{*m, Now()};
+  return m;
+}
+
+StatusOr<ProviderMetadata> ProviderClient::FetchDiscovery(const ProviderEndpoint& endpoint,
+                                                          const std::string& url) {
   HttpRequest req;
   req.url = url;
   req.allow_insecure_loopback = endpoint.allow_insecure_loopback;
@@ -165,9 +185,6 @@ StatusOr<ProviderMetadata> ProviderClient::Discover(const ProviderEndpoint& endp
       Bool(doc, "authorization_response_iss_parameter_supported");
   m.backchannel_logout_supported = Bool(doc, "backchannel_logout_supported");
   m.backchannel_logout_session_supported = Bool(doc, "backchannel_logout_session_supported");
-
-  std::lock_guard<std::mutex> lock(mu_);
-  discovery_[url] = DiscoveryEntry{m, Now()};
   return m;
 }
 

@@ -9,7 +9,10 @@
 // connections pass .../organizations/v2.0/... and keep the "{tenantid}" template as issuer).
 // The document's "issuer" must equal the configured issuer exactly (the template included, which
 // is what Entra's multi-tenant document says), and authorization_endpoint, token_endpoint and
-// jwks_uri must be URLs CheckIdpUrl accepts. Cached per discovery URL for discovery_ttl.
+// jwks_uri must be URLs CheckIdpUrl accepts. Cached per discovery URL for discovery_ttl. A failed
+// discovery (unreachable, timed out, refused document) is cached too, per discovery URL and
+// issuer, for discovery_failure_ttl: while it holds, Discover returns the same error at once, so
+// a provider that is down or a tarpit costs one timeout per window, not one per request.
 //
 // Keys: the JWKS at jwks_uri, cached per jwks_uri for jwks_ttl. When a token names a kid the
 // cached set lacks, ValidateIdToken/ValidateLogoutToken refetch the set ONCE and validate again;
@@ -106,6 +109,7 @@ struct TokenResponse {
 
 struct ProviderClientOptions {
   std::chrono::seconds discovery_ttl{3600};
+  std::chrono::seconds discovery_failure_ttl{30};  // a failed discovery is answered from memory
   std::chrono::seconds jwks_ttl{3600};
   std::chrono::seconds refetch_interval{
       60};  // at most one unknown-kid refetch per jwks_uri per this
@@ -145,6 +149,12 @@ class ProviderClient {
     ProviderMetadata metadata;
     std::int64_t fetched_at = 0;
   };
+  struct DiscoveryFailure {
+    Status status;
+    std::int64_t failed_at = 0;
+  };
+  StatusOr<ProviderMetadata> FetchDiscovery(const ProviderEndpoint& endpoint,
+                                            const std::string& url);
   std::int64_t Now() const;
   std::shared_ptr<JwksEntry> Entry(const std::string& jwks_uri);
   StatusOr<std::shared_ptr<const crypto::Jwks>> FetchKeys(const ProviderEndpoint& endpoint,
@@ -158,6 +168,8 @@ class ProviderClient {
   const ProviderClientOptions options_;
   std::mutex mu_;
   std::map<std::string, DiscoveryEntry> discovery_;         // guarded by mu_; by discovery URL
+  // Guarded by mu_; by discovery URL + '\n' + issuer.
+  std::map<std::string, DiscoveryFailure> discovery_failures_;
   std::map<std::string, std::shared_ptr<JwksEntry>> jwks_;  // guarded by mu_; by jwks_uri
 };
 

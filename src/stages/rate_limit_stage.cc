@@ -93,7 +93,7 @@ StatusOr<std::vector<RateLimitRule>> RateLimitRules(const std::vector<std::strin
         "POST /api/v1/auth/verify ip 20/10m", "POST /api/v1/auth/refresh ip 600/1m",
         "POST /api/v1/auth/mfa/verify ip 30/10m", "POST /api/v1/auth/accept-invite ip 20/10m",
         "GET /public/receipts/{id} ip 120/1m", "GET /api/v1/sso/login ip 60/10m",
-        "GET /api/v1/sso/callback ip 60/10m",
+        "GET /api/v1/sso/callback/{connection} ip 60/10m",
         "POST /api/v1/sso/backchannel-logout/{connection} ip 120/1m", "* api_key 600/1m",
         "* scim 1200/1m", "* refused 120/1m"}) {
     BULWARK_ASSIGN_OR_RETURN(RateLimitRule r, ParseRateLimitRule(d));

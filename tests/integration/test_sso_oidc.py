@@ -6,6 +6,8 @@ OP swaps the token endpoint's id_token for a forgery). Every refusal: its stable
 session, no membership.
 """
 import json
+import socket
+import threading
 import time
 from urllib.parse import urlencode, urlparse, parse_qs
 
@@ -19,7 +21,7 @@ import oidc_helpers as oh
 
 SSO_RULES = LOOSE_RULES + [
     "GET /api/v1/sso/login ip 1000/1m",
-    "GET /api/v1/sso/callback ip 1000/1m",
+    "GET /api/v1/sso/callback/{connection} ip 1000/1m",
     "POST /api/v1/sso/backchannel-logout/{connection} ip 1000/1m",
 ]
 DOMAIN = "acme.test"
@@ -35,13 +37,13 @@ class Sso:
         self.srv = make_server(dev=True, settings={**sso_settings(self.pki[0], dns), **(settings or {})},
                                env={})
         base = f"http://{self.srv.address}"
-        self.callback = base + "/api/v1/sso/callback"
         self.proxy = oh.TokenSwapProxy(self.pki)
         self.alg = alg
         self.client_id = f"bulwark-{alg.lower()}"
         client = {"client_id": self.client_id, "client_secret": CLIENT_SECRET,
-                  "redirect_uris": [self.callback], "id_token_signed_response_alg": alg,
-                  # completed below once the connection id is known
+                  # both completed below once the connection id is known
+                  "redirect_uris": [base + "/api/v1/sso/callback/pending"],
+                  "id_token_signed_response_alg": alg,
                   "backchannel_logout_uri": base + "/api/v1/sso/backchannel-logout/pending",
                   "backchannel_logout_session_required": True}
         self.op = oh.OpenIdProvider(tmp_path / "op", self.pki, [client], accounts, issuer=self.proxy.url)
@@ -54,6 +56,9 @@ class Sso:
         self.secret, self.codes = enroll(self.srv, self.owner)
         verify_domain(self, dns)
         self.connection = create_connection(self, self.client_id)
+        # Each connection has its own redirect URI (RFC 9700 section 4.4.2: no mix-up).
+        self.callback = base + "/api/v1/sso/callback/" + self.connection
+        self.op.config["clients"][0]["redirect_uris"] = [self.callback]
         self.op.config["clients"][0]["backchannel_logout_uri"] = (
             base + "/api/v1/sso/backchannel-logout/" + self.connection)
         self.op._write()
@@ -286,6 +291,30 @@ def test_iss_parameter_of_another_issuer_is_refused(sso):
     assert counts(sso) == before
 
 
+def test_code_delivered_to_another_connections_callback_is_refused(sso):
+    """RFC 9700 section 4.4.2 (mix-up): an attempt begun for connection X whose state and code
+    arrive at connection Y's redirect URI is refused there, even without `iss` (Entra sends none),
+    and creates nothing; the attempt is spent."""
+    other = create_connection(sso, "bulwark-other")
+    url, cookie = sso.begin()
+    assert parse_qs(urlparse(url).query)["redirect_uri"] == [sso.callback]
+    cb, _ = sso.at_op(url, "ada")
+    assert urlparse(cb).path == "/api/v1/sso/callback/" + sso.connection
+    q = parse_qs(urlparse(cb).query)
+    mixed = f"/api/v1/sso/callback/{other}?" + urlencode({"code": q["code"][0], "state": q["state"][0]})
+    before = counts(sso)
+    assert_error_body(sso.call_back(mixed, cookie), 400, "connection_mismatch")
+    assert counts(sso) == before
+    rec = sso_records(sso)[-1]
+    assert rec["result"] != "success" and rec["reason"] == "connection_mismatch", rec
+    assert rec["tenant"] == sso.tenant_id, rec
+    # The attempt is spent: the code cannot be taken to its own callback afterwards either.
+    assert_error_body(sso.call_back(cb, cookie), 400, "sso_state_invalid")
+    assert counts(sso) == before
+    # The old shared redirect URI is gone.
+    assert sso.srv.get("/api/v1/sso/callback?" + urlparse(cb).query).status == 404
+
+
 # ---- who gets in ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("account,reason", [
@@ -447,3 +476,55 @@ def test_logout_body_that_is_not_a_form_is_refused(sso):
     assert r.status == 415, r
     r = post_logout(sso, "not-a-jwt")
     assert r.status == 400, r
+
+
+def test_logout_stuck_on_an_unreachable_provider_holds_no_other_tenants_write(sso):
+    """A back-channel logout for a connection whose provider accepts connections and never answers
+    (a tarpit on loopback) waits for its provider outside any transaction: another tenant's write
+    completes meanwhile. The failure is then remembered, so the next logout is refused at once."""
+    tarpit = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tarpit.bind(("127.0.0.1", 0))
+    tarpit.listen(16)  # the kernel completes the handshakes; nothing is ever read or answered
+    try:
+        res = send_json(sso.srv, "POST", "/api/v1/sso/connections", {
+            "preset": "generic", "issuer": f"http://127.0.0.1:{tarpit.getsockname()[1]}",
+            "client_id": "tarpit", "client_secret": CLIENT_SECRET, "scopes": ["openid"],
+            "allowed_domains": [DOMAIN], "backchannel_logout": True}, bearer(sso.owner))
+        assert res.status == 201, res
+        stuck = res.json()["id"]
+        create_tenant(sso.srv, "beta", "owner@beta.test")
+        sessions_before = counts(sso)["sessions"]
+        answers = {}
+
+        def logout():
+            t0 = time.monotonic()
+            answers["res"] = sso.srv.request(
+                "POST", "/api/v1/sso/backchannel-logout/" + stuck,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                body=urlencode({"logout_token": "a.b.c"}), timeout=20.0)
+            answers["took"] = time.monotonic() - t0
+
+        waiting = threading.Thread(target=logout)
+        waiting.start()
+        time.sleep(0.5)  # the logout is now waiting for the tarpit
+        t0 = time.monotonic()
+        sign_in(sso.srv, "owner@beta.test")  # the other tenant's writes (link, session)
+        took = time.monotonic() - t0
+        still_waiting = waiting.is_alive()
+        waiting.join(20)
+        assert not waiting.is_alive()
+        assert still_waiting and took < 3.0, (took, answers)
+        assert_error_body(answers["res"], 503, "idp_unreachable")
+        assert answers["took"] > 3.0, answers  # it did wait for the provider
+        assert counts(sso)["sessions"] == sessions_before + 1  # beta's sign-in only
+        # The failed discovery is remembered for a while: the next request does not wait again.
+        t0 = time.monotonic()
+        again = sso.srv.request("POST", "/api/v1/sso/backchannel-logout/" + stuck,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                body=urlencode({"logout_token": "a.b.c"}))
+        assert time.monotonic() - t0 < 2.0
+        assert_error_body(again, 503, "idp_unreachable")
+        recs = sso_records(sso, "sso.backchannel_logout")
+        assert [r["reason"] for r in recs[-2:]] == ["idp_unreachable", "idp_unreachable"], recs
+    finally:
+        tarpit.close()

@@ -154,19 +154,53 @@ TEST(ProviderDiscovery, RefusesBadDocuments) {
   const std::string url = std::string(kIssuer) + "/.well-known/openid-configuration";
   env.fetcher->Set(url, 200, Discovery("https://evil.example"));
   EXPECT_EQ(env.client.Discover(env.endpoint).status().reason(), "idp_issuer_mismatch");
+  env.clock += 31;  // past the failure cache of the previous answer
   env.fetcher->Set(url, 500, "");
   EXPECT_EQ(env.client.Discover(env.endpoint).status().reason(), "idp_error");
+  env.clock += 31;  // past the failure cache of the previous answer
   env.fetcher->Set(url, 200, "<html>");
   EXPECT_EQ(env.client.Discover(env.endpoint).status().reason(), "idp_error");
   json::object d = json::parse(Discovery()).as_object();
   d["token_endpoint"] = "http://idp.example/token";  // downgraded endpoint
+  env.clock += 31;  // past the failure cache of the previous answer
   env.fetcher->Set(url, 200, json::serialize(d));
   EXPECT_EQ(env.client.Discover(env.endpoint).status().reason(), "insecure_idp_url");
   d.erase("token_endpoint");
+  env.clock += 31;  // past the failure cache of the previous answer
   env.fetcher->Set(url, 200, json::serialize(d));
   EXPECT_EQ(env.client.Discover(env.endpoint).status().reason(), "idp_error");
+  env.clock += 31;  // past the failure cache of the previous answer
   env.fetcher->Set(url, 301, "");
   EXPECT_EQ(env.client.Discover(env.endpoint).status().reason(), "idp_error");
+}
+
+TEST(ProviderDiscovery, AFailureIsAnsweredFromMemoryForAWhile) {
+  // A provider that is down (or a tarpit, each attempt paying the whole timeout) is asked once per
+  // discovery_failure_ttl, not once per request.
+  Env env;
+  const std::string url = std::string(kIssuer) + "/.well-known/openid-configuration";
+  env.fetcher->Set(url, 503, "");
+  EXPECT_EQ(env.client.Discover(env.endpoint).status().reason(), "idp_error");
+  env.fetcher->Set(url, 200, Discovery());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(env.client.Discover(env.endpoint).status().reason(), "idp_error");
+  }
+  EXPECT_EQ(env.fetcher->Hits(url), 1);
+  env.clock += 29;
+  EXPECT_EQ(env.client.Discover(env.endpoint).status().reason(), "idp_error");
+  EXPECT_EQ(env.fetcher->Hits(url), 1);
+  env.clock += 2;  // 31 s after the failure: asked again, and the answer is good now
+  ASSERT_TRUE(env.client.Discover(env.endpoint).ok());
+  EXPECT_EQ(env.fetcher->Hits(url), 2);
+  ASSERT_TRUE(env.client.Discover(env.endpoint).ok());
+  EXPECT_EQ(env.fetcher->Hits(url), 2);  // and cached as usual
+
+  // An unreachable provider likewise.
+  ProviderEndpoint down{"https://down.example", "", false};
+  const std::string down_url = "https://down.example/.well-known/openid-configuration";
+  EXPECT_EQ(env.client.Discover(down).status().reason(), "idp_unreachable");
+  EXPECT_EQ(env.client.Discover(down).status().reason(), "idp_unreachable");
+  EXPECT_EQ(env.fetcher->Hits(down_url), 1);
 }
 
 TEST(ProviderDiscovery, EntraTemplateIssuerFromItsOwnDiscoveryUrl) {
@@ -266,7 +300,7 @@ TEST(ProviderTokenExchange, ClientSecretBasicAndPost) {
   x.client_id = "my client";
   x.client_secret = &secret;
   x.code = "c0de&x=1";
-  x.redirect_uri = "https://bulwark.example/api/v1/sso/callback";
+  x.redirect_uri = "https://bulwark.example/api/v1/sso/callback/ssoc_1";
   x.code_verifier = "verifier-123";
   env.fetcher->Set(
       kTokenUri, 200,
