@@ -86,6 +86,7 @@ struct Services {
   std::unique_ptr<scim::ScimTokens> scim_tokens;
   std::unique_ptr<sso::ConnectionRoleSource> scim_group_roles;
   std::unique_ptr<scim::MemberAccess> scim_access;
+  std::unique_ptr<scim::ScimProvisioningGate> scim_gate;   // asked by the SSO sign-in
   std::unique_ptr<scim::ScimService> scim;
   std::unique_ptr<SsoFlowServices> sso_flow;               // provider client, sign-in flow
   std::unique_ptr<Reloader> reloader;
@@ -199,6 +200,7 @@ Status BuildIdentityAndSecrets(const Config& config, Services& sv, std::string& 
   sv.scim_group_roles = std::make_unique<sso::ConnectionRoleSource>();
   sv.scim_access =
       std::make_unique<scim::MemberAccess>(*sv.sessions, *sv.api_keys, *sv.scim_group_roles);
+  sv.scim_gate = std::make_unique<scim::ScimProvisioningGate>();
   std::string scim_base = config.public_url;
   while (!scim_base.empty() && scim_base.back() == '/') scim_base.pop_back();
   sv.scim = std::make_unique<scim::ScimService>(*sv.scim_access,
@@ -262,7 +264,8 @@ Status BuildServices(const config::ConfigSources& sources, const Config& config,
   step = "sso";
   BULWARK_ASSIGN_OR_RETURN(sv.sso, BuildSsoServices(config, *sv.keys, *sv.receipts));
   BULWARK_ASSIGN_OR_RETURN(sv.sso_flow, BuildSsoFlowServices(config, *sv.store,
-                                                             *sv.sso->connections, *sv.sessions));
+                                                             *sv.sso->connections, *sv.sessions,
+                                                             *sv.scim_gate));
   // Master and signing key reloads: SIGHUP, POST /api/v1/ops/keyring/reload and, for signing
   // keys on PostgreSQL, any node's change (`bulwark key rotate-signing`).
   sv.reloader = std::make_unique<Reloader>(Reloader::Deps{.sources = &sources,

@@ -6,7 +6,7 @@ namespace bulwark::app {
 
 StatusOr<std::unique_ptr<SsoFlowServices>> BuildSsoFlowServices(
     const config::Config& config, store::Store& store, const sso::ConnectionService& connections,
-    identity::SessionService& sessions) {
+    identity::SessionService& sessions, const sso::ProvisioningGate& provisioning) {
   auto out = std::make_unique<SsoFlowServices>();
   out->provider = std::make_unique<sso::ProviderClient>(
       std::make_shared<sso::CurlHttpFetcher>(sso::HttpFetchOptions{.ca_file = config.sso_ca_file}),
@@ -15,7 +15,7 @@ StatusOr<std::unique_ptr<SsoFlowServices>> BuildSsoFlowServices(
   // Dev mode serves plain http on loopback, and so may a dev identity provider.
   out->flow = std::make_unique<sso::FlowService>(
       store, connections, sessions, *out->provider,
-      sso::FlowOptions{.allow_insecure_loopback = config.dev});
+      sso::FlowOptions{.allow_insecure_loopback = config.dev, .provisioning = &provisioning});
   return out;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The SSO sign-in flow's services `serve` builds (app/boot.cc): the OpenID Provider client
 // (discovery, the providers' JWKS cache, the code exchange; libcurl trusting sso.ca_file, or the
-// system's store) and the flow service over it (sso/flow.h). Built once at start-up, after the
+// system's store) and the flow service over it (sso/flow.h), which asks `provisioning` (SCIM's
+// scim::ScimProvisioningGate) whether a member was deprovisioned. Built once at start-up, after the
 // sessions and the SSO connections; thread-safe from then on. Each reference must outlive them.
 #include <memory>
 
@@ -22,6 +23,6 @@ struct SsoFlowServices {
 
 StatusOr<std::unique_ptr<SsoFlowServices>> BuildSsoFlowServices(
     const config::Config& config, store::Store& store, const sso::ConnectionService& connections,
-    identity::SessionService& sessions);
+    identity::SessionService& sessions, const sso::ProvisioningGate& provisioning);
 
 }  // namespace bulwark::app

@@ -93,4 +93,11 @@ void MemberAccess::Invalidate(std::string_view tenant_id, std::string_view user_
   api_keys_.InvalidateTenant(tenant_id);  // keys hold at most their creator's verbs
 }
 
+StatusOr<bool> ScimProvisioningGate::Deprovisioned(store::Transaction& tx,
+                                                   std::string_view tenant_id,
+                                                   std::string_view user_id) const {
+  BULWARK_ASSIGN_OR_RETURN(auto row, db::FindUserByUserId(tx, tenant_id, user_id));
+  return row.has_value() && !row->active;
+}
+
 }  // namespace bulwark::scim

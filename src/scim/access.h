@@ -33,6 +33,7 @@
 #include "identity/api_keys.h"
 #include "identity/sessions.h"
 #include "scim/store.h"
+#include "sso/provisioning_gate.h"
 #include "sso/role_mapping.h"
 #include "store/store.h"
 
@@ -71,6 +72,18 @@ class MemberAccess {
   identity::SessionService& sessions_;
   identity::ApiKeyService& api_keys_;
   const sso::GroupRoleSource& roles_;
+};
+
+// SCIM's answer to the SSO sign-in's question (sso/provisioning_gate.h): a member is
+// deprovisioned in a tenant while that tenant's SCIM User of the member is inactive
+// (active:false), so an SSO sign-in does not re-add the membership SCIM removed. A SCIM DELETE
+// leaves no tombstone: the User is gone, so SSO's JIT rules apply again (the provider that deleted
+// the user no longer signs it in; a provider that only unassigns sends active:false, which
+// stays). Stateless; thread-safe. Errors: the store's.
+class ScimProvisioningGate : public sso::ProvisioningGate {
+ public:
+  StatusOr<bool> Deprovisioned(store::Transaction& tx, std::string_view tenant_id,
+                               std::string_view user_id) const override;
 };
 
 }  // namespace bulwark::scim

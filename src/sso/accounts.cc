@@ -25,7 +25,8 @@ std::string EntraSubject(std::string_view tid, std::string_view oid) {
 }
 
 StatusOr<SignIn> ResolveSignIn(store::Transaction& tx, const Connection& connection,
-                               const ExternalIdentity& identity, std::int64_t now) {
+                               const ExternalIdentity& identity, std::int64_t now,
+                               const ProvisioningGate* gate) {
   if (!connection.enabled) return Refuse("sso_disabled", "this SSO connection is disabled");
   StatusOr<std::string> email = identity::NormalizeEmail(identity.email);
   if (!identity.email_verified || !email.ok()) {
@@ -55,6 +56,13 @@ StatusOr<SignIn> ResolveSignIn(store::Transaction& tx, const Connection& connect
     BULWARK_ASSIGN_OR_RETURN(auto user, admin_store::SelectUser(tx, linked->user_id));
     if (!user || user->disabled) return Refuse("account_disabled", "this account is disabled");
     user_id = linked->user_id;
+    if (gate) {
+      BULWARK_ASSIGN_OR_RETURN(bool gone,
+                               gate->Deprovisioned(tx, connection.tenant_id, *user_id));
+      if (gone) {
+        return Refuse("deprovisioned", "the tenant's provisioning deprovisioned this account");
+      }
+    }
   } else {
     BULWARK_ASSIGN_OR_RETURN(auto by_email, admin_store::SelectUserByEmail(tx, *email));
     if (by_email) {

@@ -21,6 +21,9 @@
 //                       existing account (linked to another subject or not linked at all):
 //                       accounts are never linked by email alone;
 //   account_disabled    the linked account is disabled;
+//   deprovisioned       the tenant's provisioning (SCIM, through the ProvisioningGate) set the
+//                       linked account inactive (active:false): a sign-in at the provider does
+//                       not undo a deprovisioning; SCIM active:true does;
 //   no_role_mapped      the member would have no role: none of the groups maps to one and there
 //                       is no default, or the provider sent a groups overage (the groups are not
 //                       known, so no role is guessed), and the member is not an owner.
@@ -42,6 +45,7 @@
 #include "core/status.h"
 #include "policy/roles.h"
 #include "sso/connections.h"
+#include "sso/provisioning_gate.h"
 #include "store/store.h"
 
 namespace bulwark::sso {
@@ -71,8 +75,10 @@ struct SignIn {
 // The subject an entra identity is keyed by: "<tid>:<oid>" (the flow builds it with this).
 std::string EntraSubject(std::string_view tid, std::string_view oid);
 
+// `gate` (may be null: no provisioning consulted) answers "deprovisioned".
 StatusOr<SignIn> ResolveSignIn(store::Transaction& tx, const Connection& connection,
-                               const ExternalIdentity& identity, std::int64_t now);
+                               const ExternalIdentity& identity, std::int64_t now,
+                               const ProvisioningGate* gate = nullptr);
 
 }  // namespace bulwark::sso
 

@@ -184,7 +184,7 @@ StatusOr<SignedIn> FlowService::Finish(store::Transaction& tx, const Redeemed& r
                                        std::int64_t now) {
   BULWARK_ASSIGN_OR_RETURN(auto conn, connections_.Get(tx, r.tenant_id, r.connection_id));
   if (!conn) return ConnectionNotFound();
-  BULWARK_ASSIGN_OR_RETURN(SignIn account, ResolveSignIn(tx, *conn, r.identity, now));
+  BULWARK_ASSIGN_OR_RETURN(SignIn account, ResolveSignIn(tx, *conn, r.identity, now, options_.provisioning));
   SignedIn out;
   BULWARK_ASSIGN_OR_RETURN(out.tokens,
                            sessions_.Start(tx, account.user_id, r.tenant_id, now, r.session_life_s));

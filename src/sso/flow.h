@@ -16,7 +16,8 @@
 //              attempt begun for another connection is refused there (RFC 9700 section 4.4.2,
 //              mix-up), whether or not the provider sends `iss`.
 //   Finish     inside the caller's transaction (committed with its audit record): the account
-//              resolved (sso/accounts.h ResolveSignIn: JIT membership, roles replaced), an
+//              resolved (sso/accounts.h ResolveSignIn: JIT membership, roles replaced, a
+//              member provisioning deprovisioned refused "deprovisioned"), an
 //              ordinary Bulwark session started (shorter absolute life for a connection whose
 //              provider sends no back-channel logout) and linked to (connection, sid, sub).
 //   ValidateLogout  a back-channel logout token for a connection -> validated (discovery, the
@@ -50,6 +51,7 @@
 #include "sso/accounts.h"
 #include "sso/connections.h"
 #include "sso/id_token.h"
+#include "sso/provisioning_gate.h"
 #include "sso/provider_client.h"
 #include "store/store.h"
 
@@ -65,6 +67,9 @@ struct FlowOptions {
   bool allow_insecure_loopback = false;
   // Where a browser lands after signing in when the attempt named nowhere else.
   std::string post_login_path = "/";
+  // Asked whether provisioning (SCIM) deprovisioned the member (sso/provisioning_gate.h); not
+  // owned, must outlive the service; null: none consulted.
+  const ProvisioningGate* provisioning = nullptr;
 };
 
 struct BeginResult {
