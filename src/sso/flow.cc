@@ -21,6 +21,8 @@ constexpr std::string_view kEntraOrganizationsDiscovery =
 
 // What the flow takes from a validated ID token, per the connection's preset: for Entra the
 // account key is tid:oid (oid is stable per user and tenant; sub is per application).
+}  // namespace
+
 ExternalIdentity IdentityOf(const Connection& conn, const IdTokenClaims& c) {
   ExternalIdentity id{.issuer = conn.issuer,
                       .subject = c.subject,
@@ -30,9 +32,17 @@ ExternalIdentity IdentityOf(const Connection& conn, const IdTokenClaims& c) {
                       .tid = c.tid,
                       .groups = c.groups,
                       .groups_overage = c.groups_overage};
-  if (conn.preset == Preset::kEntra) id.subject = EntraSubject(c.tid, c.oid);
+  if (conn.preset == Preset::kEntra) {
+    id.subject = EntraSubject(c.tid, c.oid);
+    // Entra v2 ID tokens carry no email_verified; its optional claim xms_edov (true: the
+    // email's domain is verified by the user's Entra tenant, whose tid the connection allows)
+    // vouches for the email instead. Never for another preset.
+    id.email_verified = c.email_verified || c.email_domain_owner_verified;
+  }
   return id;
 }
+
+namespace {
 
 TokenExpectations ExpectationsOf(const Connection& conn, std::int64_t now) {
   TokenExpectations e;

@@ -130,6 +130,12 @@ struct LogoutResult {
   std::vector<std::string> session_ids;  // revoked in the transaction
 };
 
+// The ExternalIdentity of validated claims for `conn`: for entra the subject is
+// EntraSubject(tid, oid) and the email counts as verified when email_verified or Entra's
+// xms_edov (IdTokenClaims::email_domain_owner_verified) is true; for other presets only
+// email_verified counts.
+ExternalIdentity IdentityOf(const Connection& conn, const IdTokenClaims& claims);
+
 class FlowService {
  public:
   FlowService(store::Store& store, const ConnectionService& connections,

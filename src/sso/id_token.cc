@@ -254,6 +254,8 @@ StatusOr<IdTokenClaims> ValidateIdToken(std::string_view token, const crypto::Jw
   BULWARK_RETURN_IF_ERROR(OptionalString(p, "email", c.email));
   const json::value* verified = p.if_contains("email_verified");
   c.email_verified = verified != nullptr && verified->is_bool() && verified->get_bool();
+  const json::value* edov = p.if_contains("xms_edov");
+  c.email_domain_owner_verified = edov != nullptr && edov->is_bool() && edov->get_bool();
   BULWARK_RETURN_IF_ERROR(OptionalString(p, "name", c.name));
   BULWARK_RETURN_IF_ERROR(OptionalString(p, "hd", c.hd));
   BULWARK_RETURN_IF_ERROR(OptionalString(p, "oid", c.oid));

@@ -30,6 +30,10 @@
 // refuses every token); "sub" a non-empty string of at most 255 bytes.
 // email_verified is true only for the JSON value true: the string "true" (some providers' old
 // tokens) counts as not verified, so nothing is provisioned on an ambiguous claim.
+// email_domain_owner_verified is Entra's optional claim "xms_edov" ("email domain owner
+// verified": the email's domain is one the user's Entra tenant verified), read as strictly:
+// only the JSON value true. Entra v2 ID tokens carry no email_verified; the caller decides, per
+// preset, whether this claim stands in for it (only for Entra: sso/flow.cc).
 // The groups claim (name configurable, default "groups") must be an array of strings when present
 // (at most kMaxGroups). groups_overage is set when "_claim_names" names the groups claim (or
 // "groups"), or "hasgroups" is true: Entra's sign that the groups were too many to send; the
@@ -100,6 +104,7 @@ struct IdTokenClaims {
   std::vector<std::string> audience;  // "aud"
   std::string email;                  // "" when absent
   bool email_verified = false;        // true only for the JSON value true
+  bool email_domain_owner_verified = false;  // Entra's "xms_edov"; only the JSON value true
   std::string name;
   std::string hd;   // Google Workspace hosted domain
   std::string tid;  // Entra tenant id

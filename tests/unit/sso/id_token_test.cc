@@ -9,6 +9,7 @@
 
 #include "../crypto/jose_test_signer.h"
 #include "crypto/encoding.h"
+#include "sso/flow.h"
 
 namespace bulwark::sso {
 namespace {
@@ -131,6 +132,36 @@ TEST(IdToken, EmailVerifiedIsOnlyTheJsonTrue) {
       Rsa(With([](json::object& p) { p.erase("email_verified"); })), K().jwks, Expect());
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(c->email_verified);
+}
+
+TEST(IdToken, EntraEmailDomainOwnerVerifiedIsOnlyTheJsonTrue) {
+  for (json::value v : {json::value("true"), json::value(1), json::value(false),
+                        json::value(nullptr), json::value("1")}) {
+    StatusOr<IdTokenClaims> c = ValidateIdToken(
+        Rsa(With([&](json::object& p) { p["xms_edov"] = v; })), K().jwks, Expect());
+    ASSERT_TRUE(c.ok());
+    EXPECT_FALSE(c->email_domain_owner_verified) << json::serialize(v);
+  }
+  StatusOr<IdTokenClaims> c = ValidateIdToken(
+      Rsa(With([](json::object& p) { p["xms_edov"] = true; })), K().jwks, Expect());
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->email_domain_owner_verified);
+}
+
+TEST(IdToken, XmsEdovVouchesForTheEmailOnlyForEntra) {
+  // An Entra v2 ID token: no email_verified, xms_edov true.
+  IdTokenClaims c{.subject = "s", .email = "eve@contoso.test", .tid = "tid-1", .oid = "oid-1"};
+  c.email_domain_owner_verified = true;
+  Connection entra{.preset = Preset::kEntra, .issuer = "https://login.microsoftonline.com/x/v2.0"};
+  ExternalIdentity id = IdentityOf(entra, c);
+  EXPECT_TRUE(id.email_verified);
+  EXPECT_EQ(id.subject, EntraSubject("tid-1", "oid-1"));
+  Connection generic{.preset = Preset::kGeneric, .issuer = "https://idp.example.test"};
+  EXPECT_FALSE(IdentityOf(generic, c).email_verified);  // another preset: xms_edov means nothing
+  c.email_domain_owner_verified = false;
+  EXPECT_FALSE(IdentityOf(entra, c).email_verified);  // neither claim: not verified
+  c.email_verified = true;
+  EXPECT_TRUE(IdentityOf(entra, c).email_verified);
 }
 
 TEST(IdTokenForgery, SignatureAndAlgorithmAttacksAreRefused) {
