@@ -68,6 +68,15 @@ StatusOr<Reply> Callback(const SsoFlowRouteDeps& d, RequestContext& ctx) {
       *d.writer, ctx,
       [&](store::Transaction& tx, audit::Event& ev) -> Status {
         BULWARK_ASSIGN_OR_RETURN(signed_in, d.flow->Finish(tx, *redeemed.redeemed, now));
+        if (!signed_in.refused.ok()) {
+          // Refused, but the member's access was removed: the refusal's record commits with it.
+          ev = stages::LedgerAuditStage::EventFor(ctx, 403, signed_in.refused);
+          ev.actor = {audit::ActorKind::kUser, signed_in.user_id};
+          ev.details.emplace_back("membership_removed", true);
+          ev.details.emplace_back("signins_ended", signed_in.sessions_revoked);
+          ev.details.emplace_back("keys_disabled", signed_in.api_keys_revoked);
+          return Status::Ok();
+        }
         ev.actor = {audit::ActorKind::kUser, signed_in.user_id};
         ev.details.emplace_back("session_id", signed_in.tokens.session_id);
         ev.details.emplace_back("role", signed_in.role);
@@ -76,8 +85,9 @@ StatusOr<Reply> Callback(const SsoFlowRouteDeps& d, RequestContext& ctx) {
       },
       std::move(event)));
   // The member's role may have changed (roles are replaced at each sign-in): the member's other
-  // sessions reload it on their next request.
-  d.sessions->InvalidateMember(signed_in.tenant_id, signed_in.user_id);
+  // sessions reload it on their next request (and a removed member's keys fail).
+  d.flow->FinishSignIn(signed_in);
+  if (!signed_in.refused.ok()) return signed_in.refused;
 
   // Browser mode, as a magic link's sign-in with "delivery": "cookie" (api/identity_routes.cc).
   BULWARK_ASSIGN_OR_RETURN(std::string csrf, crypto::RandomTokenBase64Url(32));

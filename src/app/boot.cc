@@ -265,7 +265,7 @@ Status BuildServices(const config::ConfigSources& sources, const Config& config,
   BULWARK_ASSIGN_OR_RETURN(sv.sso, BuildSsoServices(config, *sv.keys, *sv.receipts));
   BULWARK_ASSIGN_OR_RETURN(sv.sso_flow, BuildSsoFlowServices(config, *sv.store,
                                                              *sv.sso->connections, *sv.sessions,
-                                                             *sv.scim_gate));
+                                                             *sv.api_keys, *sv.scim_gate));
   // Master and signing key reloads: SIGHUP, POST /api/v1/ops/keyring/reload and, for signing
   // keys on PostgreSQL, any node's change (`bulwark key rotate-signing`).
   sv.reloader = std::make_unique<Reloader>(Reloader::Deps{.sources = &sources,

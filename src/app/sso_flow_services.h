@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "core/status.h"
+#include "identity/api_keys.h"
 #include "identity/sessions.h"
 #include "sso/connections.h"
 #include "sso/flow.h"
@@ -23,6 +24,7 @@ struct SsoFlowServices {
 
 StatusOr<std::unique_ptr<SsoFlowServices>> BuildSsoFlowServices(
     const config::Config& config, store::Store& store, const sso::ConnectionService& connections,
-    identity::SessionService& sessions, const sso::ProvisioningGate& provisioning);
+    identity::SessionService& sessions, identity::ApiKeyService& api_keys,
+    const sso::ProvisioningGate& provisioning);
 
 }  // namespace bulwark::app

@@ -82,6 +82,17 @@ StatusOr<SignIn> ResolveSignIn(store::Transaction& tx, const Connection& connect
   } else if (!identity.groups_overage) {
     role = RoleForGroups(connection.role_map, identity.groups);
   }
+  if (!role && member && !identity.groups_overage) {
+    // Roles are fully replaced at each sign-in: groups that map to no role leave none.
+    BULWARK_RETURN_IF_ERROR(identity::directory::RemoveMember(tx, connection.tenant_id,
+                                                              policy::Role::kAdmin, *user_id));
+    out.user_id = *user_id;
+    out.previous_role = member->role;
+    out.breakglass = member->breakglass_designated;
+    out.membership_removed = true;
+    out.refused = Refuse("no_role_mapped", "none of the identity's groups maps to a role");
+    return out;
+  }
   if (!role) {
     return Refuse("no_role_mapped", identity.groups_overage
                                         ? "the provider sent a groups overage: no role is guessed"

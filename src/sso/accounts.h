@@ -26,7 +26,14 @@
 //                       not undo a deprovisioning; SCIM active:true does;
 //   no_role_mapped      the member would have no role: none of the groups maps to one and there
 //                       is no default, or the provider sent a groups overage (the groups are not
-//                       known, so no role is guessed), and the member is not an owner.
+//                       known, so no role is guessed: neither from the groups nor default_role),
+//                       and the member is not an owner.
+// One refusal writes: when the groups explicitly map to no role (no overage) for an EXISTING
+// non-owner member, the role is fully replaced by none: the membership is removed in `tx` and
+// ResolveSignIn returns OK with SignIn::refused = no_role_mapped and membership_removed set; the
+// caller revokes the member's sessions and API keys in the same transaction, commits it with
+// the refusal's record and answers the refusal. A groups overage refuses without removing (the
+// groups are unknown, not empty: nothing is concluded from them).
 // Otherwise (JIT) the user and its identity are created on first sign-in, the membership when
 // absent, and the member's role is REPLACED by the mapped one at every sign-in (no role is left
 // over from an old group). An owner is never made by the mapping (it cannot map to owner) nor
@@ -70,6 +77,9 @@ struct SignIn {
   std::optional<policy::Role> previous_role;  // the role before, when already a member
   bool breakglass = false;  // the member is a designated break-glass owner account
   bool groups_overage = false;
+  // OK, or the refusal to answer although `tx` holds a change to keep (membership_removed).
+  Status refused;
+  bool membership_removed = false;  // an existing member's groups mapped to no role
 };
 
 // The subject an entra identity is keyed by: "<tid>:<oid>" (the flow builds it with this).

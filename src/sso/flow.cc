@@ -64,9 +64,10 @@ Status LogoutRefused(const Status& s) {
 }  // namespace
 
 FlowService::FlowService(store::Store& store, const ConnectionService& connections,
-                         identity::SessionService& sessions, ProviderClient& provider,
-                         FlowOptions options)
-    : store_(store), connections_(connections), sessions_(sessions), provider_(provider),
+                         identity::SessionService& sessions, identity::ApiKeyService& api_keys,
+                         ProviderClient& provider, FlowOptions options)
+    : store_(store), connections_(connections), sessions_(sessions), api_keys_(api_keys),
+      provider_(provider),
       options_(std::move(options)) {}
 
 std::string FlowService::RedirectUri(std::string_view connection_id) const {
@@ -194,8 +195,22 @@ StatusOr<SignedIn> FlowService::Finish(store::Transaction& tx, const Redeemed& r
                                        std::int64_t now) {
   BULWARK_ASSIGN_OR_RETURN(auto conn, connections_.Get(tx, r.tenant_id, r.connection_id));
   if (!conn) return ConnectionNotFound();
-  BULWARK_ASSIGN_OR_RETURN(SignIn account, ResolveSignIn(tx, *conn, r.identity, now, options_.provisioning));
+  BULWARK_ASSIGN_OR_RETURN(SignIn account,
+                           ResolveSignIn(tx, *conn, r.identity, now, options_.provisioning));
   SignedIn out;
+  out.user_id = account.user_id;
+  out.tenant_id = r.tenant_id;
+  if (!account.refused.ok()) {
+    // The membership is gone: so are the member's sessions and API keys, in this transaction.
+    BULWARK_ASSIGN_OR_RETURN(out.sessions_revoked,
+                             sessions_.RevokeMember(tx, r.tenant_id, account.user_id,
+                                                    "sso_no_role_mapped", now));
+    BULWARK_ASSIGN_OR_RETURN(out.api_keys_revoked,
+                             api_keys_.RevokeCreatedBy(tx, r.tenant_id, account.user_id, now));
+    out.refused = account.refused;
+    out.role_changed = true;
+    return out;
+  }
   BULWARK_ASSIGN_OR_RETURN(out.tokens,
                            sessions_.Start(tx, account.user_id, r.tenant_id, now, r.session_life_s));
   BULWARK_RETURN_IF_ERROR(flow_store::LinkSession(tx,
@@ -205,8 +220,6 @@ StatusOr<SignedIn> FlowService::Finish(store::Transaction& tx, const Redeemed& r
                                                    .subject = r.token_subject,
                                                    .idp_sid = r.sid},
                                                   now));
-  out.user_id = account.user_id;
-  out.tenant_id = r.tenant_id;
   out.redirect_after = r.redirect_after;
   out.created = account.created || account.membership_created;
   out.role = std::string(policy::RoleName(account.role));
@@ -214,6 +227,11 @@ StatusOr<SignedIn> FlowService::Finish(store::Transaction& tx, const Redeemed& r
   out.breakglass = account.breakglass;
   out.groups_overage = account.groups_overage;
   return out;
+}
+
+void FlowService::FinishSignIn(const SignedIn& signed_in) {
+  sessions_.InvalidateMember(signed_in.tenant_id, signed_in.user_id);
+  if (!signed_in.refused.ok()) api_keys_.InvalidateTenant(signed_in.tenant_id);
 }
 
 StatusOr<ValidatedLogout> FlowService::ValidateLogout(std::string_view connection_id,

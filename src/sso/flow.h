@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "identity/api_keys.h"
 #include "identity/sessions.h"
 #include "sso/accounts.h"
 #include "sso/connections.h"
@@ -116,6 +117,12 @@ struct SignedIn {
   bool role_changed = false;  // the member's sessions must reload their role
   bool breakglass = false;
   bool groups_overage = false;
+  // OK, or the refusal to answer after committing the transaction (with a refusal record): the
+  // member's groups mapped to no role and its access was removed (sso/accounts.h). No session
+  // was started then (tokens empty).
+  Status refused;
+  std::int64_t sessions_revoked = 0;
+  std::int64_t api_keys_revoked = 0;
 };
 
 // A logout token that passed validation, waiting for Logout's transaction.
@@ -139,7 +146,8 @@ ExternalIdentity IdentityOf(const Connection& conn, const IdTokenClaims& claims)
 class FlowService {
  public:
   FlowService(store::Store& store, const ConnectionService& connections,
-              identity::SessionService& sessions, ProviderClient& provider, FlowOptions options);
+              identity::SessionService& sessions, identity::ApiKeyService& api_keys,
+              ProviderClient& provider, FlowOptions options);
 
   // `tenant` is a tenant's id or name. kNotFound "connection_not_found" for an unknown or disabled
   // connection (also of another tenant).
@@ -150,7 +158,12 @@ class FlowService {
   RedeemResult Redeem(const CallbackParams& params, std::string_view browser_binding,
                       std::int64_t now);
 
+  // When the result's `refused` is not OK the caller still commits `tx` (with the refusal's
+  // record) and then answers `refused`.
   StatusOr<SignedIn> Finish(store::Transaction& tx, const Redeemed& redeemed, std::int64_t now);
+  // After Finish's transaction committed: drops this node's cached sessions of the member (its
+  // role may have changed) and, when its access was removed, the tenant's cached API keys.
+  void FinishSignIn(const SignedIn& signed_in);
 
   // The tenant of connection `connection_id` (for a logout's record), or nullopt.
   StatusOr<std::optional<std::string>> ConnectionTenant(std::string_view connection_id);
@@ -175,6 +188,7 @@ class FlowService {
   store::Store& store_;
   const ConnectionService& connections_;
   identity::SessionService& sessions_;
+  identity::ApiKeyService& api_keys_;
   ProviderClient& provider_;
   const FlowOptions options_;
 };

@@ -342,6 +342,7 @@ struct SignInEnv : Env {
   }
   std::string Reason(const Connection& c, const ExternalIdentity& id) {
     auto r = Resolve(c, id);
+    if (r.ok() && !r->refused.ok()) return r->refused.reason();
     return r.ok() ? "ok" : r.status().reason();
   }
 };
@@ -439,6 +440,31 @@ TEST(SsoAccounts, OwnersAreNeverMadeNorDemoted) {
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->role, Role::kOwner);
   EXPECT_EQ(again->previous_role, Role::kOwner);
+}
+
+TEST(SsoAccounts, GroupsMappingToNoRoleRemoveAnExistingMemberButAnOverageDoesNot) {
+  SignInEnv env;
+  auto in = env.Resolve(env.conn, env.Who("m", "mia@example.test", {"ops"}));
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  auto role = [&]() {
+    auto tx = env.store->Begin(store::TxMode::kRead);
+    auto m = identity::directory::GetMember(**tx, env.tenant.tenant_id, in->user_id);
+    return *m ? std::string(policy::RoleName((*m)->role)) : std::string("none");
+  };
+  // An overage gives no role even with a default_role (docs/sso.md): the groups are unknown.
+  Connection with_default = env.conn;
+  with_default.role_map.default_role = Role::kViewer;
+  ExternalIdentity overage = env.Who("m", "mia@example.test", {});
+  overage.groups_overage = true;
+  EXPECT_EQ(env.Reason(with_default, overage), "no_role_mapped");
+  EXPECT_EQ(env.Reason(with_default, env.Who("n", "nia@example.test", {"unmapped"})), "ok");
+  EXPECT_EQ(role(), "admin");  // unknown groups: refused, nothing concluded
+  auto none = env.Resolve(env.conn, env.Who("m", "mia@example.test", {"unmapped"}));
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->refused.reason(), "no_role_mapped");
+  EXPECT_TRUE(none->membership_removed);
+  EXPECT_EQ(none->previous_role, Role::kAdmin);
+  EXPECT_EQ(role(), "none");  // the role is replaced by none, not left over
 }
 
 TEST(SsoRequire, MagicLinkGateAndItsPreconditions) {
