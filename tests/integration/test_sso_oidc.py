@@ -295,7 +295,12 @@ def test_code_delivered_to_another_connections_callback_is_refused(sso):
     """RFC 9700 section 4.4.2 (mix-up): an attempt begun for connection X whose state and code
     arrive at connection Y's redirect URI is refused there, even without `iss` (Entra sends none),
     and creates nothing; the attempt is spent."""
-    other = create_connection(sso, "bulwark-other")
+    res = send_json(sso.srv, "POST", "/api/v1/sso/connections", {
+        "preset": "generic", "issuer": "https://idp-b.example", "client_id": "bulwark-b",
+        "client_secret": CLIENT_SECRET, "scopes": ["openid"], "allowed_domains": [DOMAIN]},
+        bearer(sso.owner))
+    assert res.status == 201, res
+    other = res.json()["id"]  # never contacted: the refusal comes first
     url, cookie = sso.begin()
     assert parse_qs(urlparse(url).query)["redirect_uri"] == [sso.callback]
     cb, _ = sso.at_op(url, "ada")
