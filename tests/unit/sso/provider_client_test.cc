@@ -317,7 +317,7 @@ TEST(ProviderTokenExchange, ClientSecretBasicAndPost) {
   EXPECT_EQ(c.body,
             "grant_type=authorization_code&code=c0de%26x%3D1&redirect_uri=https%3A%2F%2Fbulwark."
             "example%2Fapi%2Fv1%2F"
-            "sso%2Fcallback&code_verifier=verifier-123");
+            "sso%2Fcallback%2Fssoc_1&code_verifier=verifier-123");
   // RFC 6749 2.3.1: Basic base64(urlencode(id) ":" urlencode(secret)).
   EXPECT_EQ(c.authorization,
             "Basic " + crypto::Base64Encode(crypto::AsBytes("my%20client:s3cr%3Aet%2F%2B%20x")));
