@@ -270,18 +270,31 @@ def public_pem(jwk):
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def free_dns_port():
+    """A loopback port free for both UDP and TCP: dnsmasq listens on both, so a port free only for
+    UDP (another test's TCP server may hold it) fails its start with "Address already in use"."""
+    import socket
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                try:
+                    u.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+        return port
+    raise AssertionError("no loopback port free for both UDP and TCP")
+
+
 class DnsServer:
     """A real DNS server (dnsmasq) on 127.0.0.1:<free port> answering only the TXT records set with
     set_txt (restarted on each change); nothing forwarded upstream."""
 
     def __init__(self, workdir):
-        import socket
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
+        self.port = free_dns_port()
         self.address = f"127.0.0.1:{self.port}"
         self.records = {}
         self.proc = None

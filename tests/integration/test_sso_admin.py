@@ -17,20 +17,15 @@ from conftest import assert_error_body, run_cli
 from identity_helpers import (LOOSE, accept, bearer, create_tenant, enroll, invite, ledger, post,
                               request_link, send_json, sign_in, verify)
 from pg_helpers import db_for, query
+from oidc_helpers import free_dns_port
 
 SECRET = "cs-0123456789-abcdefghij-SECRET"
 SSO_TABLES = ["sso_connections", "sso_domains", "sso_identities", "receipts"]
 
 
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def dns_port():
-    return free_udp_port()
+    return free_dns_port()
 
 
 @pytest.fixture
